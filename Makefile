@@ -1,0 +1,51 @@
+# One command each for a fresh machine: the virtual environment is created or
+# refreshed on demand, whenever pyproject.toml is newer than the last install.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+PROMPT_FILE ?=
+PROMPT_ID ?= solar-farm-denmark
+RUN_DIR ?=
+WORKERS ?= 16
+LLM ?=
+SPEED ?= full
+
+RUN_ARGS := --workers $(WORKERS) --speed $(SPEED)
+ifneq ($(PROMPT_FILE),)
+RUN_ARGS += --prompt-file $(PROMPT_FILE)
+else
+RUN_ARGS += --prompt-id $(PROMPT_ID)
+endif
+ifneq ($(RUN_DIR),)
+RUN_ARGS += --run-dir $(RUN_DIR)
+endif
+ifneq ($(LLM),)
+RUN_ARGS += --llm $(LLM)
+endif
+
+.PHONY: install test run-plan bench scheduler clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[openai,ollama,test]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+run-plan: $(STAMP)
+	$(BIN)/planexe-pipeline run $(RUN_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/planexe-pipeline bench
+
+scheduler: $(STAMP)
+	$(BIN)/planexe-pipeline scheduler
+
+clean:
+	rm -rf $(VENV) run .pytest_cache
