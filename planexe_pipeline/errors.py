@@ -1,0 +1,25 @@
+"""Errors the user is meant to read: each carries one line that says what to do."""
+
+
+class PipelineError(Exception):
+    """Base of every error that ends a run with a one-line message and a non-zero exit."""
+
+    exit_code = 2
+
+
+class ConfigError(PipelineError):
+    """llm_config.json, a model name or an environment variable is wrong or missing."""
+
+
+class InputError(PipelineError):
+    """The prompt, the run folder or a command-line value cannot be used."""
+
+
+class RunFolderMismatch(InputError):
+    """The run folder already holds a plan made from another prompt or with other settings."""
+
+
+class LLMCallFailed(PipelineError):
+    """Every model in the run's list failed for one stage and item."""
+
+    exit_code = 3

@@ -1,0 +1,169 @@
+"""llm_config.json: named models, each {"class": ..., "arguments": {...}}.
+
+String arguments may name environment variables as ${VAR}; the values substituted that way
+are remembered as secrets so that `redact()` can scrub them from every error and log line.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from planexe_pipeline.errors import ConfigError
+
+CONFIG_ENV_VAR = "PLANEXE_LLM_CONFIG"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+# class name -> (module, attribute, pip extra that provides it)
+LLM_CLASSES: dict[str, tuple[str, str, str | None]] = {
+    "Simulated": ("planexe_pipeline.llm.simulator", "SimulatedLLM", None),
+    "OpenAILike": ("llama_index.llms.openai_like", "OpenAILike", "openai"),
+    "Ollama": ("llama_index.llms.ollama", "Ollama", "ollama"),
+}
+
+# Retries belong to our executor (one policy, one telemetry line per attempt), so the
+# provider clients must not retry behind its back.
+_CLASS_DEFAULTS: dict[str, dict[str, Any]] = {
+    "OpenAILike": {"max_retries": 0, "is_chat_model": True, "timeout": 120.0},
+    "Ollama": {"request_timeout": 120.0},
+}
+
+_secrets: set[str] = set()
+
+
+def redact(text: str) -> str:
+    """Replace every secret substituted from the environment by '***'."""
+    for secret in sorted(_secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    class_name: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    pricing: dict[str, float] | None = None
+    comment: str = ""
+
+    def env_vars(self) -> list[str]:
+        return sorted({m.group(1) for v in _strings(self.arguments) for m in _ENV_REF.finditer(v)})
+
+    def resolved_arguments(self) -> dict[str, Any]:
+        """Arguments with ${VAR} substituted; an unset variable is a ConfigError naming it."""
+        missing = [v for v in self.env_vars() if not os.environ.get(v)]
+        if missing:
+            raise ConfigError(
+                f"model '{self.name}' needs the environment variable {missing[0]}: "
+                f"export {missing[0]}=... or pick another model with --llm"
+            )
+        return _substitute(self.arguments)
+
+    def create(self):
+        """Instantiate the llama-index LLM this entry describes."""
+        module_name, attr, extra = LLM_CLASSES[self.class_name]
+        try:
+            cls = getattr(importlib.import_module(module_name), attr)
+        except ImportError:
+            raise ConfigError(
+                f"model '{self.name}' uses class {self.class_name}, which needs the '{extra}' extra: "
+                f"pip install 'planexe-pipeline[{extra}]'"
+            ) from None
+        arguments = {**_CLASS_DEFAULTS.get(self.class_name, {}), **self.resolved_arguments()}
+        try:
+            return cls(**arguments)
+        except Exception as exc:  # pydantic validation of the provider's own fields
+            raise ConfigError(
+                f"model '{self.name}' ({self.class_name}) rejected its arguments: "
+                f"{redact(str(exc)).splitlines()[0]}; fix them in llm_config.json"
+            ) from None
+
+
+def _strings(value: Any):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def _substitute(value: Any) -> Any:
+    if isinstance(value, str):
+        def repl(m: re.Match) -> str:
+            secret = os.environ[m.group(1)]
+            _secrets.add(secret)
+            return secret
+        return _ENV_REF.sub(repl, value)
+    if isinstance(value, dict):
+        return {k: _substitute(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v) for v in value]
+    return value
+
+
+def default_config_path() -> Path:
+    return Path(str(resources.files("planexe_pipeline").joinpath("llm_config.json")))
+
+
+def config_path(explicit: str | os.PathLike | None = None) -> Path:
+    """--llm-config beats $PLANEXE_LLM_CONFIG beats the shipped file."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(CONFIG_ENV_VAR):
+        return Path(os.environ[CONFIG_ENV_VAR])
+    return default_config_path()
+
+
+def load_llm_config(path: str | os.PathLike | None = None) -> dict[str, ModelEntry]:
+    source = config_path(path)
+    try:
+        raw = json.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"LLM config {source} does not exist: pass --llm-config with an existing file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"LLM config {source} is not valid JSON ({exc}): fix the file or pass another --llm-config") from None
+    models = raw.get("models") if isinstance(raw, dict) else None
+    if not isinstance(models, dict) or not models:
+        raise ConfigError(f'LLM config {source} has no "models" object: see the shipped llm_config.json for the format')
+    entries = {}
+    for name, spec in models.items():
+        if not isinstance(spec, dict) or "class" not in spec:
+            raise ConfigError(f"model '{name}' in {source} has no \"class\": use one of {', '.join(LLM_CLASSES)}")
+        if spec["class"] not in LLM_CLASSES:
+            raise ConfigError(
+                f"model '{name}' in {source} has unknown class '{spec['class']}': use one of {', '.join(LLM_CLASSES)}"
+            )
+        arguments = spec.get("arguments", {})
+        if not isinstance(arguments, dict):
+            raise ConfigError(f"model '{name}' in {source}: \"arguments\" must be an object")
+        entries[name] = ModelEntry(name, spec["class"], arguments, spec.get("pricing"), spec.get("comment", ""))
+    return entries
+
+
+def parse_model_list(value: str | list[str] | tuple[str, ...]) -> list[str]:
+    names = value.split(",") if isinstance(value, str) else list(value)
+    return [n.strip() for n in names if n and n.strip()]
+
+
+def resolve_models(names: list[str], config: dict[str, ModelEntry]) -> list[ModelEntry]:
+    """The entries for a run's model list, checked up front: unknown names and unset keys fail here."""
+    if not names:
+        raise ConfigError("no model given: pass --llm NAME (see llm_config.json for the names)")
+    entries = []
+    for name in names:
+        if name not in config:
+            raise ConfigError(f"unknown model '{name}': use one of {', '.join(sorted(config))} or add it to llm_config.json")
+        entry = config[name]
+        entry.resolved_arguments()
+        entries.append(entry)
+    return entries

@@ -1,0 +1,187 @@
+"""Schema-valid answers for the offline simulator, written from the prompt's own words.
+
+Given the JSON schema a caller asked for (as PydanticOutputParser puts it in the prompt) and
+the user message, build an instance: strings become short plan-like sentences made of the
+prompt's keywords, ids are taken from ids that appear in the prompt (so an answer about
+"T-1.2" really names T-1.2), list widths come from the simulator's width settings where the
+schema marks a list with "x-width". Everything is drawn from one seeded Random, so the same
+(seed, prompt) always gives the same answer.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import Any
+
+ID_PATTERN = re.compile(r"\b[A-Z]{1,4}-\d{1,4}(?:\.\d{1,4})*\b")
+_WORD = re.compile(r"[A-Za-z][A-Za-z\-]{3,}")
+_STOPWORDS = frozenset(
+    """about above after again against also among because been before being below between both
+    build built but could does doing down during each every from further have having here into
+    itself just more most must need only other over same should some such than that their them
+    then there these they this those through under until very what when where which while with
+    within without would your yours will shall plan project json schema object string array
+    output valid follow answer return field fields type items properties required description
+    title name list number integer boolean null default true false make made give given using
+    used uses each item stage task tasks section below above following based like include""".split()
+)
+
+_VERBS = ["Establish", "Secure", "Validate", "Track", "Document", "Prioritise", "Confirm", "Review",
+          "Budget for", "Schedule", "Pilot", "Align", "Define", "Monitor", "Negotiate", "Prepare"]
+_SENTENCES = [
+    "{V} the {a} {b} baseline before committing funds to {c}.",
+    "Secure {a} approvals early so that {b} work is not held up by {c}.",
+    "Track {a} and {b} weekly against the agreed {c} milestones.",
+    "Engage the {a} stakeholders to confirm the {b} requirements in writing.",
+    "Keep a contingency for {a} because {b} costs are still uncertain.",
+    "Test the {a} assumptions with a small {b} pilot before scaling up {c}.",
+    "Give {a} a single accountable owner who reports {b} risks every month.",
+    "Record each {a} decision so that the {b} team can act on it without delay.",
+    "Sequence {a} after {b} to avoid rework on {c}.",
+    "Measure {a} outcomes with two or three simple {b} indicators.",
+    "Plan for {a} delays by keeping {b} suppliers on standby.",
+    "Check local {a} rules early, since {b} permits can take months.",
+]
+_NOUNS = ["Plan", "Review", "Framework", "Roadmap", "Strategy", "Assessment", "Programme", "Charter",
+          "Workstream", "Study", "Register", "Protocol"]
+
+
+def keywords(text: str, limit: int = 40) -> list[str]:
+    """Distinctive words of a text in order of first appearance, lower-cased, no stopwords."""
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(text):
+        w = word.lower().strip("-")
+        if len(w) >= 4 and w not in _STOPWORDS and w not in seen:
+            seen[w] = None
+            if len(seen) >= limit:
+                break
+    return list(seen) or ["project", "delivery", "budget"]
+
+
+def ids_in(text: str) -> list[str]:
+    return list(dict.fromkeys(ID_PATTERN.findall(text)))
+
+
+class AnswerWriter:
+    def __init__(self, rng: random.Random, words: list[str], ids: list[str], widths: dict[str, int]):
+        self.rng = rng
+        self.words = words
+        self.ids = ids
+        self.widths = widths
+        self.defs: dict[str, Any] = {}
+
+    # -- text -------------------------------------------------------------------------------
+    def _pick(self, k: int) -> list[str]:
+        # Favour the first keywords: they come from the plan text, which leads the prompt.
+        pool = self.words[: max(6, len(self.words) // 2)] if self.rng.random() < 0.7 else self.words
+        return [self.rng.choice(pool) for _ in range(k)]
+
+    def sentence(self) -> str:
+        a, b, c = self._pick(3)
+        return self.rng.choice(_SENTENCES).format(V=self.rng.choice(_VERBS), a=a, b=b, c=c)
+
+    def title(self) -> str:
+        a, b = self._pick(2)
+        return f"{a.capitalize()} {b.capitalize()} {self.rng.choice(_NOUNS)}"
+
+    def text_for(self, name: str, schema: dict) -> str:
+        lowered = name.lower()
+        max_len = schema.get("maxLength")
+        if any(k in lowered for k in ("name", "title", "label", "role", "heading", "topic")):
+            text = self.title()
+        elif any(k in lowered for k in ("markdown", "summary", "description", "rationale", "reason",
+                                        "explanation", "answer", "content", "text", "details", "narrative")):
+            text = " ".join(self.sentence() for _ in range(self.rng.randint(2, 4)))
+        else:
+            text = self.sentence()
+        if max_len:
+            text = text[: int(max_len)]
+        return text
+
+    # -- schema walk ------------------------------------------------------------------------
+    def resolve(self, schema: dict) -> dict:
+        while "$ref" in schema:
+            schema = {**self.defs[schema["$ref"].split("/")[-1]], **{k: v for k, v in schema.items() if k != "$ref"}}
+        return schema
+
+    def value(self, schema: dict, name: str = "value", index: int = 0, own_id: int | None = None) -> Any:
+        schema = self.resolve(schema)
+        if "const" in schema:
+            return schema["const"]
+        if "enum" in schema:
+            return self.rng.choice(schema["enum"])
+        for key in ("anyOf", "oneOf"):
+            if key in schema:
+                options = [s for s in schema[key] if self.resolve(s).get("type") != "null"] or schema[key]
+                return self.value(options[0], name, index, own_id)
+        if "allOf" in schema and len(schema["allOf"]) == 1:
+            return self.value(schema["allOf"][0], name, index, own_id)
+        kind = schema.get("type", "object" if "properties" in schema else "string")
+        if kind == "object":
+            return self.obj(schema, index)
+        if kind == "array":
+            return self.array(schema, name, own_id)
+        if kind == "integer":
+            return int(self.number(schema, name))
+        if kind == "number":
+            return round(self.number(schema, name), 2)
+        if kind == "boolean":
+            return self.rng.random() < 0.6
+        if kind == "string" and (name == "id" or name.endswith("_id")):
+            return self.ids[index % len(self.ids)] if self.ids else f"X-{index + 1}"
+        return self.text_for(name, schema)
+
+    def number(self, schema: dict, name: str) -> float:
+        lowered = name.lower()
+        low, high = 1, 10
+        if "day" in lowered:
+            low, high = 3, 40
+        elif "percent" in lowered or "probability" in lowered or "confidence" in lowered:
+            low, high = 10, 90
+        elif any(k in lowered for k in ("cost", "budget", "price", "amount", "eur", "usd")):
+            low, high = 5_000, 250_000
+        if "minimum" in schema:
+            low = max(low, schema["minimum"]) if schema["minimum"] <= high else schema["minimum"]
+        if "exclusiveMinimum" in schema:
+            low = max(low, schema["exclusiveMinimum"] + 1)
+        if "maximum" in schema:
+            high = min(high, schema["maximum"])
+        if "exclusiveMaximum" in schema:
+            high = min(high, schema["exclusiveMaximum"] - 1)
+        high = max(high, low)
+        return self.rng.randint(int(low), int(high)) if schema.get("type") == "integer" else self.rng.uniform(low, high)
+
+    def array(self, schema: dict, name: str, own_id: int | None) -> list:
+        items = self.resolve(schema.get("items", {"type": "string"}))
+        if items.get("type") == "string" and name.endswith("_ids"):
+            # References to other ids: only ones listed before this object's own id, so
+            # simulated dependencies mostly point backwards, as real ones do.
+            earlier = self.ids[: own_id] if own_id is not None else self.ids
+            return sorted(set(self.rng.sample(earlier, k=min(len(earlier), self.rng.randint(0, 2)))), key=earlier.index)
+        if "x-width" in schema and schema["x-width"] in self.widths:
+            width = self.widths[schema["x-width"]]
+        elif items.get("type") == "object" and ("id" in items.get("properties", {}) or any(
+                p.endswith("_id") for p in items.get("properties", {}))) and self.ids:
+            width = min(len(self.ids), 60)  # one answer per id the prompt asks about
+        else:
+            width = self.rng.randint(3, 5)
+        width = max(width, schema.get("minItems", 0))
+        if "maxItems" in schema:
+            width = min(width, schema["maxItems"])
+        return [self.value(items, name, i) for i in range(width)]
+
+    def obj(self, schema: dict, index: int) -> dict:
+        result: dict[str, Any] = {}
+        own_id = None
+        for prop, sub in schema.get("properties", {}).items():
+            if prop == "id" or prop.endswith("_id"):
+                own_id = index % len(self.ids) if self.ids else None
+            result[prop] = self.value(sub, prop, index, own_id)
+        return result
+
+
+def write_answer(schema: dict, user_text: str, rng: random.Random, widths: dict[str, int]) -> Any:
+    writer = AnswerWriter(rng, keywords(user_text), ids_in(user_text), widths)
+    writer.defs = schema.get("$defs", {})
+    return writer.value(schema, "root")

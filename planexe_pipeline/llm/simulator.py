@@ -1,0 +1,175 @@
+"""The offline simulator: a real llama-index LLM that needs no network and no key.
+
+It answers chat calls with JSON valid for the schema in the prompt (see sim_content), after a
+latency drawn from the measured ranges of hosted models, and can inject the faults hosted
+models show (rate limits with Retry-After, malformed JSON, timeouts). Content depends only on
+(seed, messages); latency and faults on (seed, stage, item, attempt). So a run is repeatable,
+and a retried call gives the same answer a clean call would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import re
+import time
+from typing import Any, Sequence
+
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    CompletionResponse,
+    CompletionResponseGen,
+    LLMMetadata,
+    MessageRole,
+)
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+from llama_index.core.llms.custom import CustomLLM
+from pydantic import Field
+
+from planexe_pipeline.llm.context import current_call
+from planexe_pipeline.llm.sim_content import write_answer
+
+# Seconds per call, by stage, as measured against hosted models (DESIGN.md, latency model).
+LATENCY_RANGES: dict[str, tuple[float, float]] = {
+    "DraftDocumentToFind": (10, 30),
+    "DraftDocumentToCreate": (10, 30),
+    "ExpertCriticism": (15, 45),
+    "FindExperts": (20, 40),
+    "EstimateDurations": (10, 25),
+    "WBSLevel3": (8, 20),
+}
+GOVERNANCE_RANGE = (20.0, 30.0)
+DEFAULT_RANGE = (10.0, 30.0)
+
+DEFAULT_WIDTHS = {
+    "documents_to_find": 8,
+    "documents_to_create": 8,
+    "experts_per_query": 4,
+    "team_members": 6,
+    "wbs_level2_tasks": 24,
+}
+
+_SCHEMA_MARKER = re.compile(r"Here's a JSON schema to follow:\s*\n(\{.*\})\s*\n", re.DOTALL)
+
+
+def latency_range(stage: str) -> tuple[float, float]:
+    if stage in LATENCY_RANGES:
+        return LATENCY_RANGES[stage]
+    if stage.startswith("Governance"):
+        return GOVERNANCE_RANGE
+    return DEFAULT_RANGE
+
+
+def expected_latency(stage: str) -> float:
+    low, high = latency_range(stage)
+    return (low + high) / 2
+
+
+def _rng(*parts: Any) -> random.Random:
+    digest = hashlib.sha256(repr(parts).encode("utf-8")).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+class SimulatedRateLimitError(Exception):
+    """Stands for an HTTP 429 with a Retry-After header."""
+
+    status_code = 429
+
+    def __init__(self, retry_after: float):
+        super().__init__(f"simulated rate limit (429), retry after {retry_after:.2f}s")
+        self.retry_after = retry_after
+
+
+class SimulatedTimeoutError(TimeoutError):
+    """Stands for a request cut by the client's timeout."""
+
+
+class SimulatedLLM(CustomLLM):
+    seed: int = Field(default=42, description="Seed of every draw: content, latency, faults.")
+    time_scale: float = Field(default=0.0, ge=0.0, description="Multiplies the latency model; 0 = instant.")
+    rate_limit_error_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    malformed_json_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    timeout_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    retry_after_s: float = Field(default=2.0, ge=0.0, description="Retry-After of a simulated 429, before time_scale.")
+    timeout_s: float = Field(default=60.0, ge=0.0, description="How long a simulated timeout hangs, before time_scale.")
+    widths: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_WIDTHS))
+    model_name: str = Field(default="simulated")
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(model_name=self.model_name, is_chat_model=True, context_window=128_000, num_output=4096)
+
+    # -- the simulated service --------------------------------------------------------------
+    def _plan_call(self) -> tuple[float, str | None]:
+        """(seconds to wait, fault or None) for the current stage, item and attempt."""
+        ctx = current_call.get()
+        low, high = latency_range(ctx.stage)
+        key = (self.seed, ctx.stage, ctx.item) if ctx.attempt == 1 else (self.seed, ctx.stage, ctx.item, ctx.attempt)
+        latency = _rng("latency", *key).uniform(low, high) * self.time_scale
+        draw = _rng("fault", self.seed, ctx.stage, ctx.item, ctx.attempt).random()
+        fault = None
+        for name, rate in (("rate_limit", self.rate_limit_error_rate), ("timeout", self.timeout_rate),
+                           ("malformed", self.malformed_json_rate)):
+            if draw < rate:
+                fault = name
+                break
+            draw -= rate
+        if fault == "rate_limit":
+            latency = min(latency, 0.5 * self.time_scale)  # a 429 comes back fast
+        elif fault == "timeout":
+            latency = self.timeout_s * self.time_scale
+        return latency, fault
+
+    def _answer(self, messages: Sequence[ChatMessage], fault: str | None) -> ChatResponse:
+        if fault == "rate_limit":
+            raise SimulatedRateLimitError(self.retry_after_s * self.time_scale)
+        if fault == "timeout":
+            raise SimulatedTimeoutError(f"simulated timeout after {self.timeout_s * self.time_scale:.2f}s")
+        text = self._content(messages)
+        if fault == "malformed":
+            text = text[: max(1, len(text) // 2)]  # a reply cut off mid-object
+        return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text))
+
+    def _content(self, messages: Sequence[ChatMessage]) -> str:
+        transcript = "\n".join(f"{m.role.value}: {m.content or ''}" for m in messages)
+        rng = _rng("content", self.seed, hashlib.sha256(transcript.encode("utf-8")).hexdigest())
+        schema_match = None
+        for m in messages:
+            schema_match = _SCHEMA_MARKER.search(m.content or "") or schema_match
+        user_text = "\n".join(m.content or "" for m in messages if m.role == MessageRole.USER)
+        if schema_match is None:
+            return write_answer({"type": "string"}, user_text, rng, self.widths)
+        answer = write_answer(json.loads(schema_match.group(1)), user_text, rng, self.widths)
+        return json.dumps(answer, ensure_ascii=False, indent=1)
+
+    # -- llama-index LLM interface ----------------------------------------------------------
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        latency, fault = self._plan_call()
+        if latency > 0:
+            time.sleep(latency)
+        return self._answer(messages, fault)
+
+    @llm_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        latency, fault = self._plan_call()
+        if latency > 0:
+            await asyncio.sleep(latency)
+        return self._answer(messages, fault)
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        response = self.chat([ChatMessage(role=MessageRole.USER, content=prompt)])
+        return CompletionResponse(text=response.message.content or "")
+
+    @llm_completion_callback()
+    def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponseGen:
+        response = self.complete(prompt, formatted=formatted)
+
+        def gen():
+            yield CompletionResponse(text=response.text, delta=response.text)
+
+        return gen()

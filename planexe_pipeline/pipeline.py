@@ -1,0 +1,34 @@
+"""The whole plan as Luigi tasks: `luigi --module planexe_pipeline.pipeline FullPlan ...`.
+
+Every task class is importable from here, so any stage (or one fan-out item) can be run on
+its own from the luigi command line.
+"""
+
+from __future__ import annotations
+
+from planexe_pipeline.tasks.assumptions import *  # noqa: F401,F403
+from planexe_pipeline.tasks.documents import *  # noqa: F401,F403
+from planexe_pipeline.tasks.experts import *  # noqa: F401,F403
+from planexe_pipeline.tasks.framing import *  # noqa: F401,F403
+from planexe_pipeline.tasks.framing import IdentifyPurpose
+from planexe_pipeline.tasks.governance import *  # noqa: F401,F403
+from planexe_pipeline.tasks.plan import *  # noqa: F401,F403
+from planexe_pipeline.tasks.report import *  # noqa: F401,F403
+from planexe_pipeline.tasks.setup import Setup  # noqa: F401
+from planexe_pipeline.tasks.synthesis import *  # noqa: F401,F403
+from planexe_pipeline.tasks.team import *  # noqa: F401,F403
+from planexe_pipeline.tasks.wbs import *  # noqa: F401,F403
+from planexe_pipeline.tasks.base import PlanTask
+
+
+class FullPlan(PlanTask):
+    """The end of the plan: every stage done, the report written."""
+
+    group = "report"
+    files = {"done": "999-pipeline_complete.txt"}
+
+    def requires(self):
+        return {"purpose": self.clone(IdentifyPurpose)}
+
+    def run(self):
+        self.write_text("done", "pipeline complete\n")

@@ -1,0 +1,26 @@
+"""Settings read from luigi.cfg (sections named after the classes), with defaults in code."""
+
+from __future__ import annotations
+
+import luigi
+
+from planexe_pipeline.llm.executor import RetryPolicy
+
+
+class pipeline(luigi.Config):  # noqa: N801 - luigi names config sections after the class
+    llm = luigi.Parameter(default="simulated", description="Comma-separated model names, tried in order.")
+    experts_to_criticise = luigi.IntParameter(default=4, description="Experts that get a criticism call each.")
+    fast_fanout_width = luigi.IntParameter(default=2, description="Fan-out width cap under --speed fast.")
+    max_prompt_chars = luigi.IntParameter(default=8000, description="Longest prompt accepted.")
+
+
+class llm_retry(luigi.Config):  # noqa: N801
+    max_attempts_per_model = luigi.IntParameter(default=5)
+    initial_wait_s = luigi.FloatParameter(default=1.0)
+    max_wait_s = luigi.FloatParameter(default=30.0)
+    jitter_s = luigi.FloatParameter(default=1.0)
+    validation_retries = luigi.IntParameter(default=1)
+
+    def policy(self) -> RetryPolicy:
+        return RetryPolicy(self.max_attempts_per_model, self.initial_wait_s, self.max_wait_s,
+                           self.jitter_s, self.validation_retries)

@@ -1,0 +1,50 @@
+"""Small markdown builders shared by every stage's renderer.
+
+Text in these sections comes from an LLM; the report renders markdown with raw HTML
+disabled, so here we only keep table cells and list items on one line each.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+
+def one_line(text: object) -> str:
+    return " ".join(str(text if text is not None else "").split())
+
+
+def cell(text: object) -> str:
+    return one_line(text).replace("|", "\\|")
+
+
+def heading(title: str, level: int = 2) -> str:
+    return f"{'#' * level} {one_line(title)}"
+
+
+def bullets(items: Iterable[object]) -> str:
+    lines = [f"- {one_line(i)}" for i in items if one_line(i)]
+    return "\n".join(lines) if lines else "_None._"
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    rows = list(rows)
+    if not rows:
+        return "_None._"
+    out = ["| " + " | ".join(cell(h) for h in headers) + " |", "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def document(title: str, *blocks: str) -> str:
+    """A stage's markdown: its heading, then its blocks separated by blank lines."""
+    return "\n\n".join([heading(title), *[b.strip() for b in blocks if b and b.strip()]]) + "\n"
+
+
+def context(**sections: str) -> str:
+    """The user message of a call: the plan first (the model reads it first), then each
+    upstream section it needs, under a heading named after the argument."""
+    parts = []
+    for name, text in sections.items():
+        if text and text.strip():
+            parts.append(f"# {name.replace('_', ' ').capitalize()}\n\n{text.strip()}")
+    return "\n\n".join(parts)

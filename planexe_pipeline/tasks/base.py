@@ -1,0 +1,179 @@
+"""The three task shapes every stage uses: PlanTask, LLMTask, and the fan-out pair.
+
+A task reads exactly the outputs it requires, calls a stage's pure `execute()`, and writes its
+numbered files in the run folder through Luigi targets (atomic: written to a temporary file,
+renamed when closed), so a killed run never leaves a half file that looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cached_property
+from typing import Any, ClassVar, Generic, Sequence, TypeVar
+
+import luigi
+from pydantic import BaseModel
+
+from planexe_pipeline.llm.config import load_llm_config, parse_model_list, resolve_models
+from planexe_pipeline.llm.executor import LLMExecutor, NamedModel
+from planexe_pipeline.settings import llm_retry, pipeline
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class PlanTask(luigi.Task):
+    """A step of one plan run; its outputs are named files in `run_dir`."""
+
+    run_dir = luigi.Parameter(description="Folder of this plan run; every output goes there.")
+    speed = luigi.ChoiceParameter(choices=["fast", "full"], default="full",
+                                  description="fast caps every fan-out at [pipeline] fast_fanout_width items.")
+    # Read once by Setup, or to run and fall back between models: they change no output's
+    # identity, so they stay out of task ids and a resumed run may pass others.
+    llm = luigi.Parameter(default="", significant=False, description="Models to try in order, comma-separated.")
+    llm_config = luigi.Parameter(default="", significant=False, description="Path of llm_config.json.")
+    prompt_file = luigi.Parameter(default="", significant=False, description="File holding the plan prompt.")
+    prompt = luigi.Parameter(default="", significant=False, description="The plan prompt itself.")
+    start_date = luigi.Parameter(default="", significant=False,
+                                 description="First day of the schedule (YYYY-MM-DD); default: the day the run began.")
+
+    files: ClassVar[dict[str, str]] = {}
+    group: ClassVar[str] = "plan"
+
+    def output(self) -> dict[str, luigi.LocalTarget]:
+        return {key: self.target(name) for key, name in self.files.items()}
+
+    def target(self, name: str) -> luigi.LocalTarget:
+        return luigi.LocalTarget(os.path.join(self.run_dir, name))
+
+    @property
+    def priority(self) -> int:  # type: ignore[override]
+        from planexe_pipeline.tasks.priorities import priority_of
+
+        return priority_of(self.task_family)
+
+    # -- reading inputs ----------------------------------------------------------------------
+    def input_text(self, name: str, key: str = "md") -> str:
+        with self.input()[name][key].open("r") as fh:
+            return fh.read()
+
+    def input_json(self, name: str, key: str = "json") -> Any:
+        return json.loads(self.input_text(name, key))
+
+    def input_model(self, name: str, model: type[M], key: str = "json") -> M:
+        return model.model_validate_json(self.input_text(name, key))
+
+    # -- writing outputs ---------------------------------------------------------------------
+    def write_text(self, key: str, text: str) -> None:
+        with self.output()[key].open("w") as fh:
+            fh.write(text)
+
+    def write_json(self, key: str, data: Any) -> None:
+        if isinstance(data, BaseModel):
+            data = data.model_dump(mode="json")
+        self.write_text(key, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+    def write_stage(self, result: BaseModel, markdown: str | None = None) -> None:
+        """The usual pair: the stage's model as JSON, and its markdown section."""
+        self.write_json("json", result)
+        if markdown is not None and "md" in self.files:
+            self.write_text("md", markdown.rstrip() + "\n")
+
+    # -- run-wide settings -------------------------------------------------------------------
+    def fanout_cap(self) -> int | None:
+        return pipeline().fast_fanout_width if self.speed == "fast" else None
+
+
+class LLMTask(PlanTask):
+    """A task that makes LLM calls: it holds one slot of the `llm` resource while it runs."""
+
+    resources = {"llm": 1}
+
+    def model_names(self) -> list[str]:
+        return parse_model_list(self.llm or pipeline().llm)
+
+    def executor(self, item: int | None = None) -> LLMExecutor:
+        entries = resolve_models(self.model_names(), load_llm_config(self.llm_config or None))
+        return LLMExecutor([NamedModel.from_entry(e) for e in entries], run_dir=self.run_dir,
+                           stage=self.task_family, task_id=self.task_id, item=item,
+                           policy=llm_retry().policy())
+
+
+ItemT = TypeVar("ItemT")
+
+
+class FanOutItem(LLMTask, Generic[ItemT]):
+    """One LLM call of a fan-out: item `index` of the list its upstream produced.
+
+    Subclasses name `stage_dir`, the `result_model` they write, the tasks their list comes
+    from (`list_requires`, also what the merge needs to know the width) and any other input
+    (`context_requires`), and implement `all_items()` and `process()`.
+    """
+
+    index = luigi.IntParameter(description="Position of the item in its fan-out list, from 0.")
+
+    stage_dir: ClassVar[str]
+    result_model: ClassVar[type[BaseModel]]
+
+    def list_requires(self) -> dict[str, luigi.Task]:
+        return {}
+
+    def context_requires(self) -> dict[str, luigi.Task]:
+        return {}
+
+    def requires(self) -> dict[str, luigi.Task]:
+        return {**self.list_requires(), **self.context_requires()}
+
+    def output(self) -> dict[str, luigi.LocalTarget]:
+        return {"json": self.target(os.path.join(self.stage_dir, f"item-{self.index:03d}.json"))}
+
+    def all_items(self) -> Sequence[ItemT]:
+        raise NotImplementedError
+
+    def items(self) -> Sequence[ItemT]:
+        """The fan-out list as the run sees it: capped under --speed fast."""
+        items = list(self.all_items())
+        cap = self.fanout_cap()
+        return items[:cap] if cap is not None else items
+
+    def process(self, item: ItemT) -> BaseModel:
+        raise NotImplementedError
+
+    def run(self) -> None:
+        items = self.items()
+        if not 0 <= self.index < len(items):
+            raise IndexError(f"{self.task_family} has {len(items)} items; index {self.index} is out of range")
+        self.write_json("json", self.process(items[self.index]))
+
+
+class FanOutMerge(PlanTask):
+    """Runs every item of a fan-out at once and merges their outputs in index order.
+
+    The width is only known once the list exists, so `run()` yields all item tasks in one
+    dynamic-dependency batch (one at a time would serialise them). Luigi re-enters `run()`
+    from the top after the batch, so everything before the yield is a cheap read.
+    """
+
+    item_task: ClassVar[type[FanOutItem]]
+
+    @cached_property
+    def _probe(self) -> FanOutItem:
+        return self.clone(self.item_task, index=0)
+
+    def requires(self) -> dict[str, luigi.Task]:
+        return self._probe.list_requires()
+
+    def item_tasks(self) -> list[FanOutItem]:
+        return [self.clone(self.item_task, index=i) for i in range(len(self._probe.items()))]
+
+    def run(self):
+        tasks = self.item_tasks()
+        yield tasks
+        self.merge([self._read_result(t) for t in tasks])
+
+    def _read_result(self, task: FanOutItem) -> BaseModel:
+        with task.output()["json"].open("r") as fh:
+            return task.result_model.model_validate_json(fh.read())
+
+    def merge(self, results: list[BaseModel]) -> None:
+        raise NotImplementedError

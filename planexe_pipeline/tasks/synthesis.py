@@ -1,0 +1,1 @@
+"""synthesis tasks."""
