@@ -7,6 +7,7 @@ its own from the luigi command line.
 from __future__ import annotations
 
 from planexe_pipeline.tasks.assumptions import *  # noqa: F401,F403
+from planexe_pipeline.tasks.context import *  # noqa: F401,F403
 from planexe_pipeline.tasks.documents import *  # noqa: F401,F403
 from planexe_pipeline.tasks.experts import *  # noqa: F401,F403
 from planexe_pipeline.tasks.framing import *  # noqa: F401,F403
