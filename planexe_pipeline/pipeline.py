@@ -20,6 +20,9 @@ from planexe_pipeline.tasks.synthesis import *  # noqa: F401,F403
 from planexe_pipeline.tasks.team import *  # noqa: F401,F403
 from planexe_pipeline.tasks.wbs import *  # noqa: F401,F403
 from planexe_pipeline.tasks.base import PlanTask
+from planexe_pipeline.telemetry import task_events
+
+task_events.register()
 
 
 class FullPlan(PlanTask):

@@ -168,6 +168,10 @@ class FanOutMerge(PlanTask):
 
     def run(self):
         tasks = self.item_tasks()
+        if not all(t.complete() for t in tasks):
+            from planexe_pipeline.telemetry.task_events import record_end
+
+            record_end(self, "yielded")  # Luigi suspends us here without an event of its own
         yield tasks
         self.merge([self._read_result(t) for t in tasks])
 

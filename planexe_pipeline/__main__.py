@@ -1,0 +1,5 @@
+import sys
+
+from planexe_pipeline.cli import main
+
+sys.exit(main())

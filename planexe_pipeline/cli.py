@@ -1,0 +1,172 @@
+"""planexe-pipeline: run a plan, list sample prompts, and look at what a run did."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import luigi
+
+from planexe_pipeline.errors import InputError, PipelineError
+
+_REPO_CONFIG = Path(__file__).resolve().parent.parent / "luigi.cfg"
+
+
+class _Parser(argparse.ArgumentParser):
+    """Errors in one line that says what to do, not a usage dump."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got '{text}'")
+    return value
+
+
+def _load_luigi_config() -> None:
+    # The luigi command line reads ./luigi.cfg; the CLI should behave the same from anywhere.
+    if not os.environ.get("LUIGI_CONFIG_PATH") and not Path("luigi.cfg").exists() and _REPO_CONFIG.exists():
+        luigi.configuration.add_config_path(str(_REPO_CONFIG))
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--llm", action="append", metavar="NAME",
+                   help="model name from llm_config.json; repeat (or comma-separate) for fallbacks, tried in order")
+    p.add_argument("--llm-config", metavar="FILE", help="llm_config.json to use (default: $PLANEXE_LLM_CONFIG or the shipped one)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="planexe-pipeline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="make a plan from a prompt (or resume one)")
+    source = run.add_mutually_exclusive_group()
+    source.add_argument("--prompt", metavar="TEXT", help="the idea, one paragraph")
+    source.add_argument("--prompt-file", metavar="FILE", help="a UTF-8 text file holding the idea")
+    source.add_argument("--prompt-id", metavar="ID", help="a sample prompt (see 'planexe-pipeline prompts')")
+    run.add_argument("--run-dir", metavar="DIR", help="run folder (default: run/<timestamp>); an existing one resumes")
+    run.add_argument("--workers", type=_positive_int, default=16, help="Luigi worker processes (default 16)")
+    run.add_argument("--llm-slots", type=_positive_int, help="LLM calls in flight at most (default: [resources] llm)")
+    run.add_argument("--speed", choices=["fast", "full"], default="full", help="fast: every fan-out capped at 2 items")
+    run.add_argument("--start-date", metavar="YYYY-MM-DD", help="first day of the schedule (default: today)")
+    run.add_argument("--scheduler-host", metavar="HOST", help="use a central luigid instead of the local scheduler")
+    run.add_argument("--scheduler-port", type=_positive_int, default=8082, metavar="PORT")
+    run.add_argument("--verbose", action="store_true", help="show Luigi's own log")
+    _add_model_args(run)
+
+    sub.add_parser("prompts", help="list the sample prompts")
+
+    timeline = sub.add_parser("timeline", help="write an HTML timeline of a run")
+    timeline.add_argument("run_dir", metavar="RUN_DIR")
+    timeline.add_argument("--out", metavar="FILE", help="where to write it (default RUN_DIR/timeline.html)")
+
+    stats = sub.add_parser("stats", help="calls, retries, time and tokens per stage of a run")
+    stats.add_argument("run_dir", metavar="RUN_DIR")
+    stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    _add_model_args(stats)
+    return parser
+
+
+def _prompt_of(args) -> str | None:
+    from planexe_pipeline.prompt_input import read_prompt_file
+    from planexe_pipeline.prompts.catalog import get_prompt
+
+    if args.prompt is not None:
+        return args.prompt
+    if args.prompt_file:
+        return read_prompt_file(args.prompt_file)
+    if args.prompt_id:
+        return get_prompt(args.prompt_id).prompt
+    return None
+
+
+def cmd_run(args) -> int:
+    from planexe_pipeline.llm.config import parse_model_list
+    from planexe_pipeline.runner import PLAN_MARKDOWN, REPORT_FILE, RunRequest, execute, prepare
+
+    request = prepare(RunRequest(
+        prompt=_prompt_of(args), run_dir=Path(args.run_dir) if args.run_dir else None,
+        models=parse_model_list(",".join(args.llm or [])), llm_config=args.llm_config,
+        workers=args.workers, speed=args.speed, llm_slots=args.llm_slots, start_date=args.start_date,
+        scheduler_host=args.scheduler_host, scheduler_port=args.scheduler_port, verbose=args.verbose,
+        lock=not args.scheduler_host,
+    ))
+    simulated = any(m.startswith("simulated") for m in request.models)
+    print(f"Plan run in {request.run_dir}: models {', '.join(request.models)}, {request.workers} workers, "
+          f"speed {request.speed}" + ("  (offline simulator: the plan text is simulated)" if simulated else ""))
+    outcome = execute(request)
+    s = outcome.summary
+    print(f"\n{'Done' if outcome.ok else 'FAILED'} in {outcome.wall_s:.1f}s: {s['tasks_run']} tasks, "
+          f"{s['llm_calls']} LLM calls ({s['retries']} retried attempts), "
+          f"{s['input_tokens']} tokens in / {s['output_tokens']} out{' (estimated)' if s['tokens_estimated'] else ''}.")
+    if outcome.ok:
+        print(f"Report: {outcome.run_dir / REPORT_FILE}\nPlan:   {outcome.run_dir / PLAN_MARKDOWN}")
+        return 0
+    for failure in outcome.failures or ["the run did not finish; rerun with --verbose to see Luigi's log"]:
+        print(f"error: {failure}", file=sys.stderr)
+    print(f"Everything finished so far is kept; rerun with --run-dir {outcome.run_dir} to resume.", file=sys.stderr)
+    return 1
+
+
+def cmd_prompts(args) -> int:
+    from planexe_pipeline.prompts.catalog import format_catalog
+
+    print(format_catalog())
+    return 0
+
+
+def _existing_run(run_dir: str) -> Path:
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise InputError(f"run folder {path} does not exist: pass the folder of a run")
+    return path
+
+
+def cmd_timeline(args) -> int:
+    from planexe_pipeline.telemetry.timeline import write_timeline
+
+    try:
+        out = write_timeline(_existing_run(args.run_dir), Path(args.out) if args.out else None)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    print(f"Timeline: {out}")
+    return 0
+
+
+def cmd_stats(args) -> int:
+    from planexe_pipeline.llm.config import load_llm_config
+    from planexe_pipeline.telemetry.stats import compute_stats, format_stats
+
+    pricing = {name: {"pricing": e.pricing} for name, e in load_llm_config(args.llm_config).items() if e.pricing}
+    stats = compute_stats(_existing_run(args.run_dir), pricing)
+    print(json.dumps(stats.to_dict(), indent=2, sort_keys=True) if args.json else format_stats(stats))
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "prompts": cmd_prompts, "timeline": cmd_timeline, "stats": cmd_stats}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _load_luigi_config()
+    try:
+        return COMMANDS[args.command](args)
+    except PipelineError as exc:
+        print(f"planexe-pipeline: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("planexe-pipeline: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""Run one plan: check every input up front, then hand the task graph to Luigi.
+
+Every check that can fail on bad input runs before anything is written, so a refused run
+leaves the run folder exactly as it was.
+"""
+
+from __future__ import annotations
+
+import datetime
+import fcntl
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import luigi
+
+from planexe_pipeline.errors import InputError
+from planexe_pipeline.llm.config import load_llm_config, parse_model_list, resolve_models
+from planexe_pipeline.prompt_input import PLAN_FILE, check_prompt, check_run_folder, check_start_date
+from planexe_pipeline.settings import pipeline
+from planexe_pipeline.telemetry.events import append_event, read_events
+
+REPORT_FILE = "060-report.html"
+PLAN_MARKDOWN = "060-plan.md"
+
+
+@dataclass
+class RunRequest:
+    prompt: str | None
+    run_dir: Path | None = None
+    models: list[str] = field(default_factory=list)
+    llm_config: str | None = None
+    workers: int = 16
+    speed: str = "full"
+    llm_slots: int | None = None
+    start_date: str | None = None
+    scheduler_host: str | None = None
+    scheduler_port: int = 8082
+    verbose: bool = False
+    progress: bool = True
+    lock: bool = True
+
+
+@dataclass
+class RunOutcome:
+    ok: bool
+    run_dir: Path
+    wall_s: float
+    failures: list[str]
+    summary: dict
+
+
+def default_run_dir() -> Path:
+    return Path("run") / datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def prepare(request: RunRequest) -> RunRequest:
+    """Validate everything; raise PipelineError with a one-line message on the first problem."""
+    if request.workers < 1:
+        raise InputError(f"--workers must be at least 1, got {request.workers}")
+    if request.llm_slots is not None and request.llm_slots < 1:
+        raise InputError(f"--llm-slots must be at least 1, got {request.llm_slots}")
+    models = request.models or parse_model_list(pipeline().llm)
+    resolve_models(models, load_llm_config(request.llm_config))
+    run_dir = request.run_dir or default_run_dir()
+    prompt = check_prompt(request.prompt, pipeline().max_prompt_chars) if request.prompt is not None else None
+    if prompt is None and not (run_dir / PLAN_FILE).exists():
+        raise InputError("no prompt given: pass --prompt TEXT, --prompt-file FILE or --prompt-id ID "
+                         "(or --run-dir of an earlier run to resume it)")
+    start_date = check_start_date(request.start_date) if request.start_date else None
+    check_run_folder(run_dir, prompt, request.speed)
+    _check_writable(run_dir)
+    return RunRequest(**{**request.__dict__, "prompt": prompt, "run_dir": run_dir, "models": models,
+                         "start_date": start_date})
+
+
+def _check_writable(run_dir: Path) -> None:
+    existed = run_dir.exists()
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        probe = run_dir / ".write-check"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"run folder {run_dir} is not writable ({exc.strerror or exc}): pick another --run-dir") from None
+    finally:
+        if not existed and run_dir.exists() and not any(run_dir.iterdir()):
+            run_dir.rmdir()  # leave no trace until the run really starts
+
+
+class RunFolderLock:
+    """One `planexe-pipeline run` per run folder at a time (scaled-out workers share it on purpose)."""
+
+    def __init__(self, run_dir: Path):
+        self.path = run_dir / ".run.lock"
+        self.fd: int | None = None
+
+    def __enter__(self) -> "RunFolderLock":
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            raise InputError(f"run folder {self.path.parent} is being run by another process right now: "
+                             "wait for it to finish, or use another --run-dir") from None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+
+
+def build_root(request: RunRequest) -> luigi.Task:
+    from planexe_pipeline.pipeline import FullPlan
+
+    return FullPlan(run_dir=str(request.run_dir), speed=request.speed, llm=",".join(request.models),
+                    llm_config=request.llm_config or "", prompt=request.prompt or "",
+                    start_date=request.start_date or "")
+
+
+def execute(request: RunRequest, out=sys.stdout) -> RunOutcome:
+    """Run (or resume) the plan described by an already prepared request."""
+    from planexe_pipeline.telemetry.progress import RunProgress
+
+    run_dir = request.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if request.llm_slots is not None:
+        luigi.configuration.get_config().set("resources", "llm", str(request.llm_slots))
+    slots = luigi.configuration.get_config().getint("resources", "llm", 8)
+    progress = RunProgress(str(run_dir), out=out) if request.progress else None
+    lock = RunFolderLock(run_dir) if request.lock else None
+    started = time.time()
+    with lock or _nothing():
+        append_event(run_dir, {"kind": "run", "event": "start", "start": started, "end": None,
+                               "workers": request.workers, "llm_slots": slots, "pid": os.getpid(),
+                               "status": "running"})
+        if progress:
+            progress.start()
+        try:
+            scheduler = ({"scheduler_host": request.scheduler_host, "scheduler_port": request.scheduler_port}
+                         if request.scheduler_host else {"local_scheduler": True})
+            result = luigi.build([build_root(request)], workers=request.workers, detailed_summary=True,
+                                 log_level="INFO" if request.verbose else "WARNING", **scheduler)
+            ok = result.status.name in ("SUCCESS", "SUCCESS_WITH_RETRY")
+        finally:
+            if progress:
+                progress.stop()
+        ended = time.time()
+        append_event(run_dir, {"kind": "run", "event": "end", "start": started, "end": ended,
+                               "workers": request.workers, "llm_slots": slots, "pid": os.getpid(),
+                               "status": "ok" if ok else "failed"})
+    events = [e for e in read_events(run_dir) if (e.get("start") or 0) >= started]
+    failures = [f"{e['task_family']}: {e.get('error') or 'failed'}" for e in events
+                if e.get("kind") == "task" and e.get("status") == "failed"]
+    return RunOutcome(ok, run_dir, ended - started, list(dict.fromkeys(failures)), summarize(events, ended - started))
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+
+def summarize(events: list[dict], wall_s: float) -> dict:
+    calls = [e for e in events if e.get("kind") == "llm_call"]
+    ok_calls = [e for e in calls if e.get("status") == "ok"]
+    tasks = [e for e in events if e.get("kind") == "task" and e.get("event") == "end" and e.get("status") == "ok"]
+    return {
+        "tasks_run": len(tasks),
+        "llm_calls": len(ok_calls),
+        "retries": len(calls) - len(ok_calls),
+        "input_tokens": sum(e.get("input_tokens") or 0 for e in calls),
+        "output_tokens": sum(e.get("output_tokens") or 0 for e in calls),
+        "tokens_estimated": any(e.get("tokens_estimated") for e in calls),
+        "llm_seconds": round(sum(e.get("duration_s") or 0 for e in calls), 2),
+        "wall_s": round(wall_s, 2),
+    }

@@ -1,0 +1,114 @@
+"""One concise line per finished task while a plan runs, and a summary at the end.
+
+The worker processes write telemetry; this thread in the launching process tails it. The
+total grows as fan-outs are discovered (Luigi tells this process about every task it
+schedules). The ETA is the longest expected chain still to run, scaled by how the measured
+calls compare with the latency model so far.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TextIO
+
+import luigi
+
+from planexe_pipeline.telemetry.events import read_events
+
+
+@dataclass
+class RunProgress:
+    run_dir: str
+    out: TextIO = sys.stdout
+    interval_s: float = 0.2
+    started_at: float = field(default_factory=time.time)
+    known: dict[str, str] = field(default_factory=dict)  # task_id -> family, every task scheduled
+    already_done: set[str] = field(default_factory=set)
+    _seen_ends: set[tuple] = field(default_factory=set)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    # -- Luigi's scheduling events, in this process ------------------------------------------
+    def attach(self) -> None:
+        from planexe_pipeline.tasks.base import PlanTask
+
+        PlanTask.event_handler(luigi.Event.DEPENDENCY_PRESENT)(self._present)
+        PlanTask.event_handler(luigi.Event.DEPENDENCY_DISCOVERED)(self._discovered)
+
+    def detach(self) -> None:
+        from planexe_pipeline.tasks.base import PlanTask
+
+        for event, fn in ((luigi.Event.DEPENDENCY_PRESENT, self._present),
+                          (luigi.Event.DEPENDENCY_DISCOVERED, self._discovered)):
+            PlanTask.remove_event_handler(event, fn)
+
+    def _present(self, task) -> None:
+        self.known[task.task_id] = task.task_family
+        self.already_done.add(task.task_id)
+
+    def _discovered(self, task, dependency) -> None:
+        # Luigi announces each (task, upstream) edge as it walks the graph, fan-out items included.
+        self.known[task.task_id] = task.task_family
+        self.known[dependency.task_id] = dependency.task_family
+
+    # -- tailing telemetry -------------------------------------------------------------------
+    def start(self) -> None:
+        self.attach()
+        self._thread = threading.Thread(target=self._loop, name="plan-progress", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join()
+        self.poll()
+        self.detach()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.poll()
+
+    def poll(self) -> None:
+        events = [e for e in read_events(self.run_dir) if (e.get("start") or 0) >= self.started_at - 1]
+        tasks = [e for e in events if e.get("kind") == "task"]
+        open_llm = {e["task_id"] for e in tasks if e.get("event") == "start" and e.get("llm")}
+        for e in tasks:
+            if e.get("event") == "end":
+                open_llm.discard(e["task_id"])
+        for e in tasks:
+            key = (e.get("task_id"), e.get("event"), e.get("start"))
+            if e.get("event") != "end" or e.get("status") == "yielded" or key in self._seen_ends:
+                continue
+            self._seen_ends.add(key)
+            self._print_line(e, len(open_llm), tasks)
+
+    def finished_ids(self) -> set[str]:
+        return {k[0] for k in self._seen_ends}
+
+    def _print_line(self, end: dict, in_flight: int, tasks: list[dict]) -> None:
+        done = len(self.already_done | self.finished_ids())
+        total = max(len(self.known), done)
+        elapsed = time.time() - self.started_at
+        name = end["task_family"] + (f" #{end['item']}" if end.get("item") is not None else "")
+        status = "ok" if end.get("status") == "ok" else "FAILED"
+        eta = self.eta_s(tasks)
+        eta_text = f"  ETA ~{eta:.0f}s" if eta is not None else ""
+        print(f"[{done:>3}/{total:<3}] {elapsed:7.1f}s  {status:<6} {name:<36} {end['end'] - end['start']:6.2f}s"
+              f"  LLM in flight: {in_flight}{eta_text}", file=self.out, flush=True)
+
+    def eta_s(self, tasks: list[dict]) -> float | None:
+        from planexe_pipeline.llm.simulator import expected_latency
+        from planexe_pipeline.tasks.priorities import remaining_path_seconds
+
+        ends = [e for e in tasks if e.get("event") == "end" and e.get("status") == "ok" and e.get("llm")]
+        if not ends:
+            return None
+        measured = sum(e["end"] - e["start"] for e in ends)
+        expected = sum(expected_latency(e["task_family"]) for e in ends)
+        scale = measured / expected if expected else 0.0
+        remaining = remaining_path_seconds()
+        pending = [f for tid, f in self.known.items() if tid not in self.already_done | self.finished_ids()]
+        return max((remaining.get(f, 0.0) for f in pending), default=0.0) * scale

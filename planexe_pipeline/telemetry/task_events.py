@@ -1,0 +1,75 @@
+"""Task start/end lines, written by Luigi event handlers in the process that runs the task.
+
+A fan-out merge that yields its items stops without a Luigi success event; it records a
+"yielded" end itself (FanOutMerge.run), so every execution of every task has a closed span.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import luigi
+
+from planexe_pipeline.llm.config import redact
+from planexe_pipeline.telemetry.events import append_event
+
+_started: dict[str, float] = {}
+
+
+def _dependency_ids(task: luigi.Task) -> list[str]:
+    from planexe_pipeline.tasks.base import FanOutMerge
+
+    deps = [t.task_id for t in luigi.task.flatten(task.requires())]
+    if isinstance(task, FanOutMerge):
+        deps += [t.task_id for t in task.item_tasks()]
+    return sorted(set(deps))
+
+
+def _base(task: luigi.Task) -> dict:
+    from planexe_pipeline.tasks.base import LLMTask
+
+    return {"kind": "task", "task_family": task.task_family, "task_id": task.task_id,
+            "item": getattr(task, "index", None), "group": getattr(task, "group", "plan"),
+            "llm": isinstance(task, LLMTask), "pid": os.getpid()}
+
+
+def record_start(task: luigi.Task) -> None:
+    now = time.time()
+    _started[task.task_id] = now
+    append_event(task.run_dir, {**_base(task), "event": "start", "start": now, "end": None, "status": "running"})
+
+
+def record_end(task: luigi.Task, status: str, error: str | None = None) -> None:
+    now = time.time()
+    start = _started.pop(task.task_id, now)
+    try:
+        deps = _dependency_ids(task)
+    except Exception:  # an end line without edges beats no end line
+        deps = []
+    record = {**_base(task), "event": "end", "start": start, "end": now, "status": status, "deps": deps}
+    if error:
+        record["error"] = error
+    append_event(task.run_dir, record)
+
+
+def describe_failure(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return redact(text)[:500]
+
+
+def register() -> None:
+    """Attach the handlers to every plan task (idempotent: Luigi keeps a set per event)."""
+    from planexe_pipeline.tasks.base import PlanTask
+
+    PlanTask.event_handler(luigi.Event.START)(record_start)
+    PlanTask.event_handler(luigi.Event.SUCCESS)(_on_success)
+    PlanTask.event_handler(luigi.Event.FAILURE)(_on_failure)
+
+
+def _on_success(task: luigi.Task) -> None:
+    record_end(task, "ok")
+
+
+def _on_failure(task: luigi.Task, exc: BaseException) -> None:
+    record_end(task, "failed", describe_failure(exc))
