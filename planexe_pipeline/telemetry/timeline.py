@@ -1,0 +1,298 @@
+"""A one-file HTML timeline of a run: which task ran when, on which slot, and what held it up.
+
+The page has no script and no external reference, so it can be attached to a bug report,
+opened from a CI artefact or viewed offline, and it renders the same everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from datetime import datetime, timezone
+from html import escape
+from pathlib import Path
+from typing import Callable
+
+from planexe_pipeline.telemetry.stats import (
+    RunStats, TaskExecution, llm_in_flight, load_events, run_intervals, stats_from_events,
+    task_executions,
+)
+
+# One colour per stage group, in pipeline order, readable under dark text.
+GROUP_COLOURS = {
+    "framing": "#80b1d3", "assumptions": "#fdb462", "plan": "#fb8072", "governance": "#bc80bd",
+    "team": "#8dd3c7", "experts": "#b3de69", "context": "#ffe066", "documents": "#f4a6c8",
+    "wbs": "#a6a1e0", "synthesis": "#66c2a5", "report": "#c7c7c7",
+}
+OTHER_COLOUR = "#e0e0e0"
+# Executions that did no lasting work: a merge that yielded its items, a killed task.
+FADED = {"yielded", "superseded", "incomplete"}
+
+WIDTH, LEFT, RIGHT = 1200, 64, 28
+PLOT = WIDTH - LEFT - RIGHT
+LANE, BAR = 24, 18
+CURVE = 120
+
+CSS = """
+body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#1d2327;background:#fff}
+h1{font-size:20px;margin:0 0 2px}
+.sub{color:#5f6b73;margin:0 0 16px;font-size:13px}
+.cards{display:flex;flex-wrap:wrap;gap:10px;margin-bottom:18px}
+.card{border:1px solid #dde3e8;border-radius:6px;padding:8px 12px;min-width:112px;background:#f8fafb}
+.card b{display:block;font-size:20px;font-variant-numeric:tabular-nums}
+.card span{color:#5f6b73;font-size:12px}
+.legend{display:flex;flex-wrap:wrap;gap:6px 16px;margin:0 0 8px;font-size:13px;color:#3b454c}
+.sw{display:inline-block;width:14px;height:11px;border-radius:2px;margin-right:5px;vertical-align:-1px}
+.sw.crit{background:#fff;border:2.5px solid #111;box-sizing:border-box}
+.sw.faded{background:#dcdcdc;border:1px dashed #666;box-sizing:border-box}
+.sw.fail{background:#fff;border:2px solid #d62728;box-sizing:border-box}
+svg{width:100%;max-width:1200px;height:auto;display:block}
+svg text{font:11px system-ui,sans-serif;fill:#3b454c}
+svg text.in{font-size:10px;fill:#1d2327}
+table{border-collapse:collapse;margin-top:20px;font-size:13px;font-variant-numeric:tabular-nums}
+th,td{padding:3px 10px;border-bottom:1px solid #e6eaed;text-align:right}
+th{color:#5f6b73;font-weight:600}
+th:first-child,td:first-child{text-align:left}
+tfoot td{font-weight:600;border-top:2px solid #c9d1d7}
+"""
+
+
+def assign_lanes(executions: list[TaskExecution]) -> list[int]:
+    """Lowest free lane for each execution, taken in start order: one lane per busy slot."""
+    lane_ends: list[float] = []
+    lanes = []
+    for run in executions:
+        free = next((i for i, end in enumerate(lane_ends) if end <= run.start), None)
+        if free is None:
+            free = len(lane_ends)
+            lane_ends.append(run.end)
+        lane_ends[free] = max(run.end, run.start)
+        lanes.append(free)
+    return lanes
+
+
+def _nice_step(span: float, target_ticks: int = 12) -> float:
+    raw = max(span, 1e-9) / target_ticks
+    magnitude = 10 ** math.floor(math.log10(raw))
+    return next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+
+
+def _fit(label: str, room: float) -> str:
+    # No script means no text measuring: assume ~6 px per character of the 10 px font.
+    chars = int(room / 6.0)
+    if chars >= len(label):
+        return label
+    return label[: chars - 1] + "…" if chars >= 5 else ""
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def _seconds_label(value: float) -> str:
+    return f"{value:.2f} s" if value < 10 else f"{value:.1f} s"
+
+
+def _svg(executions: list[TaskExecution], steps: list[tuple[float, int]], stats: RunStats,
+         t0: float, t1: float) -> str:
+    span = max(t1 - t0, 1e-9)
+    lanes = assign_lanes(executions)
+    gantt_top = 10
+    gantt_bottom = gantt_top + (max(lanes, default=-1) + 1) * LANE
+    curve_top = gantt_bottom + 56
+    curve_bottom = curve_top + CURVE
+
+    def x(t: float) -> float:
+        return LEFT + (t - t0) / span * PLOT
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {curve_bottom + 40}" '
+           'role="img" aria-label="task timeline">',
+           f'<rect x="{LEFT}" y="{gantt_top}" width="{PLOT}" height="{gantt_bottom - gantt_top}" '
+           'fill="#fbfcfd"/>']
+    step = _nice_step(span)
+    decimals = max(0, -math.floor(math.log10(step)))
+    for index in range(int(span / step + 1e-9) + 1):
+        tick = index * step  # multiplied, not accumulated, so labels never drift to 2.9999
+        tx = _fmt(x(t0 + tick))
+        out.append(f'<line class="grid" x1="{tx}" x2="{tx}" y1="{gantt_top}" y2="{curve_bottom}" '
+                   'stroke="#e9edf0"/>')
+        for y in (gantt_bottom + 14, curve_bottom + 15):
+            out.append(f'<text x="{tx}" y="{y}" text-anchor="middle">{tick:.{decimals}f}</text>')
+    out.append(f'<text x="{LEFT + PLOT}" y="{curve_bottom + 32}" text-anchor="end">'
+               'time since start (s)</text>')
+    out += _gantt(executions, lanes, set(stats.critical_path), stats.critical_path, x, gantt_top)
+    out += _curve(steps, stats, x, t0, t1, curve_top, curve_bottom)
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _gantt(executions: list[TaskExecution], lanes: list[int], critical: set[str],
+           critical_order: list[str], x: Callable[[float], float], top: float) -> list[str]:
+    out = [f'<text x="{LEFT - 8}" y="{_fmt(top + lane * LANE + LANE / 2 + 4)}" text-anchor="end">'
+           f'slot {lane + 1}</text>' for lane in range(max(lanes, default=-1) + 1)]
+    boxes: dict[str, tuple[float, float, float]] = {}
+    bars: list[str] = []
+    for run, lane in zip(executions, lanes):
+        bx, bw = x(run.start), max(x(run.end) - x(run.start), 1.5)
+        by = top + lane * LANE + (LANE - BAR) / 2
+        is_critical = run.status == "ok" and run.task_id in critical
+        classes = ["bar", f"group-{run.group or 'other'}", f"status-{run.status}"]
+        style = [f'fill="{GROUP_COLOURS.get(run.group, OTHER_COLOUR)}"']
+        if is_critical:
+            classes.append("critical")
+            style.append('stroke="#111" stroke-width="2.2"')
+            boxes[run.task_id] = (bx, bx + bw, by + BAR / 2)
+        elif run.status == "failed":
+            style.append('stroke="#d62728" stroke-width="2"')
+        elif run.status in FADED:
+            style.append('fill-opacity="0.45" stroke="#666" stroke-dasharray="3 2"')
+        else:
+            style.append('stroke="#fff" stroke-width="0.6"')
+        name = run.family + ("" if run.item is None else f" [{run.item}]")
+        tip = f"{name}\n{_seconds_label(run.seconds)}, {run.status}" + (
+            ", critical path" if is_critical else "") + f"\n{run.task_id}"
+        bars.append(f'<rect class="{escape(" ".join(classes))}" x="{_fmt(bx)}" y="{_fmt(by)}" '
+                    f'width="{_fmt(bw)}" height="{BAR}" rx="2" {" ".join(style)}>'
+                    f'<title>{escape(tip)}</title></rect>')
+        # The item goes first so that truncation keeps what tells fan-out bars apart.
+        prefix = "" if run.item is None else f"[{run.item}] "
+        label = _fit(run.family, bw - 8 - 6.0 * len(prefix))
+        label = prefix + label if label or not prefix else _fit(prefix.strip(), bw - 8)
+        if label:
+            bars.append(f'<text class="in" x="{_fmt(bx + 4)}" y="{_fmt(by + BAR - 5)}">'
+                        f'{escape(label)}</text>')
+    # Connect the chain so the eye can follow it across slots; drawn first, so bars hide
+    # the parts that cross them and only the hand-over gaps show.
+    chain = [boxes[t] for t in critical_order if t in boxes]
+    for (_, end_x, end_y), (start_x, _, start_y) in zip(chain, chain[1:]):
+        out.append(f'<line class="critical-link" x1="{_fmt(end_x)}" y1="{_fmt(end_y)}" '
+                   f'x2="{_fmt(start_x)}" y2="{_fmt(start_y)}" stroke="#111" stroke-width="1.2" '
+                   'stroke-dasharray="2 2"/>')
+    return out + bars
+
+
+def _curve(steps: list[tuple[float, int]], stats: RunStats, x: Callable[[float], float],
+           t0: float, t1: float, top: float, bottom: float) -> list[str]:
+    out = [f'<text x="{LEFT}" y="{top - 10}" font-weight="600">LLM calls in flight</text>']
+    most = stats.max_llm_in_flight
+    ceiling = max(most, stats.llm_slots or 0, 1)
+
+    def y(level: float) -> str:
+        return _fmt(bottom - level / ceiling * CURVE)
+
+    for level in range(0, ceiling + 1, max(1, math.ceil(ceiling / 5))):
+        out.append(f'<line x1="{LEFT}" x2="{LEFT + PLOT}" y1="{y(level)}" y2="{y(level)}" stroke="#eef1f3"/>')
+        out.append(f'<text x="{LEFT - 8}" y="{_fmt(float(y(level)) + 4)}" text-anchor="end">{level}</text>')
+    curve = f"M{_fmt(x(t0))},{y(0)}" + "".join(f"H{_fmt(x(t))}V{y(n)}" for t, n in steps) + f"H{_fmt(x(t1))}"
+    out.append(f'<path class="in-flight-area" d="{curve}V{y(0)}Z" fill="#80b1d3" fill-opacity="0.25"/>')
+    out.append(f'<path class="in-flight" d="{curve}" fill="none" stroke="#2f6d99" stroke-width="1.5"/>')
+    if stats.llm_slots and stats.llm_slots != most:
+        out.append(f'<line class="slots" x1="{LEFT}" x2="{LEFT + PLOT}" y1="{y(stats.llm_slots)}" '
+                   f'y2="{y(stats.llm_slots)}" stroke="#999" stroke-dasharray="6 4"/>')
+        out.append(f'<text x="{LEFT + PLOT}" y="{_fmt(float(y(stats.llm_slots)) - 4)}" '
+                   f'text-anchor="end">{stats.llm_slots} slots</text>')
+    peak = next((t for t, n in steps if n == most), None)
+    if peak is not None and most > 0:
+        out.append(f'<line class="max-in-flight" x1="{LEFT}" x2="{LEFT + PLOT}" y1="{y(most)}" '
+                   f'y2="{y(most)}" stroke="#d62728" stroke-dasharray="4 3"/>')
+        out.append(f'<circle cx="{_fmt(x(peak))}" cy="{y(most)}" r="3.5" fill="#d62728"/>')
+        out.append(f'<text x="{_fmt(x(peak) + 6)}" y="{_fmt(float(y(most)) - 6)}" fill="#d62728">'
+                   f'max {most} in flight</text>')
+    out.append(f'<line x1="{LEFT}" x2="{LEFT}" y1="{top}" y2="{bottom}" stroke="#9aa5ad"/>')
+    out.append(f'<line x1="{LEFT}" x2="{LEFT + PLOT}" y1="{bottom}" y2="{bottom}" stroke="#9aa5ad"/>')
+    return out
+
+
+def _ratio(value: float | None, suffix: str) -> str:
+    return "–" if value is None else f"{value:.2f}{suffix}"
+
+
+def _cards(stats: RunStats) -> str:
+    cards = [
+        ("makespan", f"{stats.makespan_seconds:.1f} s"),
+        ("sum of LLM time", f"{stats.llm_seconds:.1f} s"),
+        ("critical path", f"{stats.critical_path_seconds:.1f} s"),
+        ("efficiency", _ratio(stats.efficiency, "")),
+        ("speedup vs sequential", _ratio(stats.speedup, "×")),
+        ("tasks", str(stats.tasks)),
+        ("LLM calls", str(stats.llm_calls)),
+        ("retries", str(stats.retries)),
+        ("max in flight", str(stats.max_llm_in_flight) + (f" / {stats.llm_slots}" if stats.llm_slots else "")),
+    ]
+    if stats.cost is not None:
+        cards.append(("estimated cost", f"${stats.cost:.4f}"))
+    return "".join(f'<div class="card"><b>{escape(value)}</b><span>{escape(label)}</span></div>'
+                   for label, value in cards)
+
+
+def _legend(executions: list[TaskExecution]) -> str:
+    present = {run.group for run in executions}
+    groups = [g for g in GROUP_COLOURS if g in present] + sorted(present - set(GROUP_COLOURS))
+    items = [f'<span><i class="sw" style="background:{GROUP_COLOURS.get(g, OTHER_COLOUR)}"></i>'
+             f'{escape(g or "other")}</span>' for g in groups]
+    items.append('<span><i class="sw crit"></i>critical path</span>')
+    statuses = {run.status for run in executions}
+    if statuses & FADED:
+        items.append('<span><i class="sw faded"></i>yielded and re-ran later, or never finished</span>')
+    if "failed" in statuses:
+        items.append('<span><i class="sw fail"></i>failed</span>')
+    return '<div class="legend">' + "".join(items) + "</div>"
+
+
+def _stage_table(stats: RunStats) -> str:
+    rows = []
+    for row in stats.stages:
+        swatch = f'<i class="sw" style="background:{GROUP_COLOURS.get(row.group, OTHER_COLOUR)}"></i>'
+        rows.append(f"<tr><td>{swatch}{escape(row.family)}</td><td>{row.tasks}</td><td>{row.calls}</td>"
+                    f"<td>{row.retries}</td><td>{row.task_seconds:.1f}</td><td>{row.span_seconds:.1f}</td>"
+                    f"<td>{row.llm_seconds:.1f}</td><td>{row.input_tokens}</td><td>{row.output_tokens}</td></tr>")
+    mark = " (estimated)" if stats.tokens_estimated else ""
+    return ("<table><thead><tr><th>stage</th><th>tasks</th><th>calls</th><th>retries</th><th>task s</th>"
+            f"<th>span s</th><th>LLM s</th><th>tokens in{mark}</th><th>tokens out{mark}</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody><tfoot><tr><td>total</td><td>{stats.tasks}</td>"
+            f"<td>{stats.llm_calls}</td><td>{stats.retries}</td><td>{stats.task_seconds:.1f}</td>"
+            f"<td>{stats.makespan_seconds:.1f}</td><td>{stats.llm_seconds:.1f}</td>"
+            f"<td>{stats.input_tokens}</td><td>{stats.output_tokens}</td></tr></tfoot></table>")
+
+
+def render_timeline_html(run_dir: str | os.PathLike) -> str:
+    events = load_events(run_dir)
+    stats = stats_from_events(events, run_dir)
+    executions = task_executions(events)
+    steps = llm_in_flight(events)
+    intervals = run_intervals(events)
+    t0 = min([run.start for run in executions] + [s for s, _ in intervals] + [t for t, _ in steps])
+    t1 = max([run.end for run in executions] + [e for _, e in intervals] + [t for t, _ in steps])
+    started = datetime.fromtimestamp(t0, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    settings = [f"started {started}", f"{stats.runs} run invocation(s)"]
+    if stats.workers:
+        settings.append(f"{stats.workers} workers")
+    if stats.llm_slots:
+        settings.append(f"{stats.llm_slots} LLM slots")
+    settings.append(f"{stats.executions} task executions on {len(stats.tasks_per_pid)} processes")
+    name = Path(run_dir).resolve().name or str(run_dir)
+    return "\n".join([
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>Timeline – {escape(name)}</title>",
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>Run timeline: {escape(name)}</h1>",
+        f'<p class="sub">{escape(" · ".join(settings))}. Hover a bar for its stage, item and duration.</p>',
+        f'<div class="cards">{_cards(stats)}</div>',
+        _legend(executions),
+        _svg(executions, steps, stats, t0, t1),
+        _stage_table(stats),
+        "</body></html>",
+        "",
+    ])
+
+
+def write_timeline(run_dir: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
+    page = render_timeline_html(run_dir)
+    target = Path(out) if out is not None else Path(run_dir) / "timeline.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Write then rename, so a browser refreshing the page never sees half a file.
+    partial = target.with_name(target.name + ".partial")
+    partial.write_text(page, encoding="utf-8")
+    partial.replace(target)
+    return target

@@ -1,0 +1,260 @@
+"""Stats and the HTML timeline, on the recorded small run and on hand-made telemetry.
+
+The recorded folder may be replaced by a newer recording, so tests on it assert relationships
+(sums, bounds, one bar per execution) rather than totals.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from planexe_pipeline.telemetry.stats import compute_stats, format_stats, task_executions, load_events
+from planexe_pipeline.telemetry.timeline import assign_lanes, render_timeline_html, write_timeline
+
+SMALL_RUN = Path(__file__).parent / "data" / "telemetry_small"
+PRICED = {"simulated": {"pricing": {"input_per_million": 3.0, "output_per_million": 15.0}}}
+
+
+def raw_lines(run_dir: Path) -> list[dict]:
+    lines = []
+    for path in sorted((run_dir / "telemetry").glob("*.jsonl")):
+        for text in path.read_text().splitlines():
+            try:
+                lines.append(json.loads(text))
+            except json.JSONDecodeError:
+                pass
+    return lines
+
+
+def write_run(run_dir: Path, lines: list[dict], name: str = "events-host.jsonl", tail: str = "") -> Path:
+    folder = run_dir / "telemetry"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text("".join(json.dumps(line) + "\n" for line in lines) + tail)
+    return run_dir
+
+
+def task_lines(task_id, start, end, family="Stage", group="plan", item=None, status="ok", deps=(), pid=7):
+    base = {"kind": "task", "task_family": family, "task_id": task_id, "item": item, "pid": pid,
+            "group": group, "llm": True}
+    lines = [dict(base, event="start", start=start, end=None, status="running")]
+    if end is not None:
+        lines.append(dict(base, event="end", start=start, end=end, status=status, deps=list(deps)))
+    return lines
+
+
+def call(task_id, start, end, family="Stage", status="ok", tokens=(100, 50), model="simulated"):
+    return {"kind": "llm_call", "task_family": family, "task_id": task_id, "item": None, "model": model,
+            "attempt": 1, "start": start, "end": end, "duration_s": end - start, "input_tokens": tokens[0],
+            "output_tokens": tokens[1], "tokens_estimated": False, "status": status,
+            "error": None if status == "ok" else "rate limited"}
+
+
+# --- stats on the recorded run ----------------------------------------------------------
+
+
+def test_retries_are_attempts_minus_calls_and_stages_add_up():
+    stats = compute_stats(SMALL_RUN)
+    lines = [line for line in raw_lines(SMALL_RUN) if line.get("kind") == "llm_call"]
+    assert stats.attempts == len(lines)
+    assert stats.llm_calls == sum(line["status"] == "ok" for line in lines)
+    assert stats.retries == stats.attempts - stats.llm_calls
+    for row in stats.stages:
+        assert row.retries == row.attempts - row.calls
+    for total, field in [("llm_calls", "calls"), ("attempts", "attempts"), ("retries", "retries"),
+                         ("errors", "errors"), ("input_tokens", "input_tokens"),
+                         ("output_tokens", "output_tokens")]:
+        assert getattr(stats, total) == sum(getattr(row, field) for row in stats.stages), total
+    assert stats.llm_seconds == pytest.approx(sum(row.llm_seconds for row in stats.stages))
+    assert stats.task_seconds == pytest.approx(sum(row.task_seconds for row in stats.stages))
+    assert stats.tasks == sum(row.tasks for row in stats.stages)
+    assert stats.executions == sum(tasks for tasks in stats.tasks_per_pid.values())
+
+
+def test_parallel_run_bounds():
+    stats = compute_stats(SMALL_RUN)
+    attempts = [line for line in raw_lines(SMALL_RUN) if line.get("kind") == "llm_call"]
+    # Brute force: the most attempts open at any attempt's start (intervals are half-open).
+    brute = max(sum(o["start"] <= a["start"] < o["end"] for o in attempts) for a in attempts)
+    assert stats.max_llm_in_flight == brute
+    assert 1 <= stats.max_llm_in_flight <= stats.llm_calls
+    assert 0 < stats.efficiency <= 1.0 + 1e-9
+    assert stats.speedup >= 1.0
+    assert stats.critical_path_seconds <= stats.makespan_seconds + 1e-9
+    assert stats.makespan_seconds > 0
+
+
+def test_to_dict_is_json_and_format_is_an_aligned_table():
+    stats = compute_stats(SMALL_RUN, PRICED)
+    data = json.loads(json.dumps(stats.to_dict()))
+    assert data["retries"] == stats.retries and len(data["stages"]) == len(stats.stages)
+    text = format_stats(stats)
+    table = text.split("\n\n")[0].splitlines()
+    assert len({len(line) for line in table}) == 1, "columns are not aligned"
+    for row in stats.stages:
+        assert any(line.startswith(row.family + " ") for line in table)
+    assert table[-1].startswith("total")
+    assert "critical path" in text and "makespan" in text
+
+
+def test_cost_is_known_only_when_every_model_is_priced():
+    priced = compute_stats(SMALL_RUN, PRICED)
+    assert priced.cost is not None and priced.cost > 0
+    assert priced.cost == pytest.approx(sum(row.cost for row in priced.stages))
+    assert compute_stats(SMALL_RUN).cost is None
+    assert compute_stats(SMALL_RUN, {"other-model": PRICED["simulated"]}).cost is None
+
+
+# --- stats on hand-made telemetry ------------------------------------------------------
+
+
+def test_exact_numbers_on_a_hand_made_run(tmp_path):
+    lines = [
+        {"kind": "run", "event": "start", "start": 0.0, "end": None, "workers": 2, "llm_slots": 2, "pid": 1},
+        {"kind": "run", "event": "end", "start": 0.0, "end": 10.0, "workers": 2, "llm_slots": 2,
+         "status": "failed", "pid": 1},
+        # Resumed an hour later: the idle hour is not makespan.
+        {"kind": "run", "event": "start", "start": 3600.0, "end": None, "workers": 2, "llm_slots": 2, "pid": 9},
+        {"kind": "run", "event": "end", "start": 3600.0, "end": 3605.0, "workers": 2, "llm_slots": 2,
+         "status": "ok", "pid": 9},
+        *task_lines("A", 1.0, 4.0, family="A"),
+        *task_lines("B", 1.0, 9.0, family="B", status="failed"),
+        *task_lines("B", 3601.0, 3604.0, family="B", deps=["A"]),
+        call("A", 1.0, 2.0, family="A", status="error", tokens=(0, 0)),
+        call("A", 2.0, 4.0, family="A", tokens=(1_000_000, 500_000)),  # hands its slot over at 2.0
+        call("B", 1.5, 3.0, family="B"),
+        call("B", 3601.0, 3603.0, family="B", model="unpriced"),
+    ]
+    write_run(tmp_path, lines, tail='{"kind": "task", "event": "st')  # a torn last line
+    stats = compute_stats(tmp_path, PRICED)
+    assert stats.makespan_seconds == pytest.approx(15.0)
+    assert stats.max_llm_in_flight == 2
+    assert (stats.llm_calls, stats.attempts, stats.retries, stats.errors) == (3, 4, 1, 1)
+    assert stats.tasks == 2 and stats.executions == 3 and stats.tasks_failed == 0
+    assert stats.critical_path == ["A", "B"] and stats.critical_path_seconds == pytest.approx(6.0)
+    assert stats.task_seconds == pytest.approx(3.0 + 8.0 + 3.0)
+    by_family = {row.family: row for row in stats.stages}
+    assert by_family["A"].cost == pytest.approx(3.0 + 7.5)
+    assert by_family["B"].cost is None and stats.cost is None
+    assert stats.runs == 2 and stats.llm_slots == 2
+
+
+@pytest.mark.parametrize("make", [lambda p: p, lambda p: write_run(p, [{"kind": "run", "event": "start"}])])
+def test_missing_or_empty_telemetry_says_what_to_do(tmp_path, make):
+    run_dir = make(tmp_path)
+    for render in (compute_stats, render_timeline_html):
+        with pytest.raises(ValueError, match="no telemetry in .*telemetry: run the plan first"):
+            render(run_dir)
+
+
+# --- timeline --------------------------------------------------------------------------
+
+
+class PageParser(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.bars: list[dict] = []
+        self._bar: dict | None = None
+        self._in_title = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.append((tag, attrs))
+        if tag == "rect" and "bar" in (attrs.get("class") or "").split():
+            self._bar = {"classes": attrs["class"].split(), "title": ""}
+            self.bars.append(self._bar)
+        self._in_title = tag == "title" and self._bar is not None
+
+    def handle_endtag(self, tag):
+        if tag == "rect":
+            self._bar = None
+        self._in_title = False
+
+    def handle_data(self, data):
+        if self._in_title:
+            self._bar["title"] += data
+
+
+def parse(page: str) -> PageParser:
+    parser = PageParser()
+    parser.feed(page)
+    parser.close()
+    return parser
+
+
+def assert_self_contained(parser: PageParser):
+    for tag, attrs in parser.tags:
+        assert tag not in ("script", "iframe", "img", "link", "object", "embed")
+        for name, value in attrs.items():
+            assert not name.lower().startswith("on"), f"{tag} has {name}"
+            assert name not in ("src", "href", "xlink:href")
+            if name != "xmlns":
+                assert "http" not in (value or "") and "url(" not in (value or "")
+
+
+def test_timeline_has_one_bar_per_execution_and_marks_the_critical_path():
+    page = render_timeline_html(SMALL_RUN)
+    parser = parse(page)
+    assert_self_contained(parser)
+    assert "<script" not in page.lower() and "@import" not in page
+    lines = [line for line in raw_lines(SMALL_RUN) if line.get("kind") == "task"]
+    ended = {(line["task_id"], line["start"]) for line in lines if line["event"] == "end"}
+    killed = {(line["task_id"], line["start"]) for line in lines if line["event"] == "start"} - ended
+    assert len(parser.bars) == len(ended) + len(killed)
+    yielded = sum(line["event"] == "end" and line["status"] == "yielded" for line in lines)
+    assert sum("status-yielded" in bar["classes"] for bar in parser.bars) == yielded
+    critical = [bar for bar in parser.bars if "critical" in bar["classes"]]
+    stats = compute_stats(SMALL_RUN)
+    assert sorted(bar["title"].splitlines()[-1] for bar in critical) == sorted(stats.critical_path)
+    for number in (f"{stats.makespan_seconds:.1f} s", f"{stats.critical_path_seconds:.1f} s"):
+        assert number in page
+    assert 'class="max-in-flight"' in page
+
+
+def test_timeline_is_deterministic_and_does_not_depend_on_line_order(tmp_path):
+    page = render_timeline_html(SMALL_RUN)
+    assert page == render_timeline_html(SMALL_RUN)
+    copy = tmp_path / SMALL_RUN.name
+    shutil.copytree(SMALL_RUN, copy)
+    for path in (copy / "telemetry").glob("*.jsonl"):
+        path.write_text("\n".join(reversed(path.read_text().splitlines())) + "\n")
+    assert render_timeline_html(copy) == page
+    written = write_timeline(copy)
+    assert written == copy / "timeline.html" and written.read_text() == page
+
+
+def test_lanes_never_overlap_and_are_as_few_as_the_busiest_moment():
+    executions = task_executions(load_events(SMALL_RUN))
+    lanes = assign_lanes(executions)
+    for lane in set(lanes):
+        mine = sorted((x.start, x.end) for x, l in zip(executions, lanes) if l == lane)
+        assert all(end <= next_start for (_, end), (next_start, _) in zip(mine, mine[1:]))
+    busiest = max(sum(o.start <= x.start < o.end for o in executions) for x in executions)
+    assert max(lanes) + 1 == busiest
+
+
+def test_hostile_task_ids_are_escaped_and_killed_tasks_still_drawn(tmp_path):
+    evil = '<script>alert("x")</script>&"\''
+    lines = [
+        *task_lines(f"Evil_{evil}", 0.0, 2.0, family=f'Fam"{evil}', group=f"<b>{evil}"),
+        *task_lines("Killed_1", 1.0, None, family="Killed"),
+        call(f"Evil_{evil}", 0.5, 1.5, family=f'Fam"{evil}'),
+    ]
+    page = render_timeline_html(write_run(tmp_path, lines))
+    parser = parse(page)
+    assert_self_contained(parser)
+    assert evil not in page and "<script" not in page
+    assert len(parser.bars) == 2
+    assert any(evil in bar["title"] for bar in parser.bars)
+    assert any("status-incomplete" in bar["classes"] for bar in parser.bars)
+
+
+def test_write_timeline_to_a_chosen_path(tmp_path):
+    target = write_timeline(SMALL_RUN, tmp_path / "out" / "t.html")
+    assert target == tmp_path / "out" / "t.html" and target.read_text().startswith("<!DOCTYPE html>")
+    assert not (SMALL_RUN / "timeline.html").exists()
