@@ -1,0 +1,53 @@
+"""FindTeamMembers: the roles the plan needs, each given an id (M-1, M-2, ...) by our code."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.stages.markdown import context, document, table
+
+
+class TeamRoleDraft(BaseModel):
+    job_category_title: str = Field(description="The role, e.g. 'Grid Connection Engineer' or 'Community Liaison'.")
+    short_explanation: str = Field(description="Why the plan needs this role, in one or two sentences.")
+    people_needed: int = Field(ge=1, description="How many people fill this role at the busiest time.")
+    consequences_of_not_having: str = Field(description="What goes wrong if nobody fills the role.")
+
+
+class TeamRoleDrafts(BaseModel):
+    roles: list[TeamRoleDraft] = Field(
+        description="The roles, most critical first; no two roles with the same job.",
+        json_schema_extra={"x-width": "team_members"},
+    )
+
+
+class TeamMember(TeamRoleDraft):
+    id: str = Field(description="Member id assigned by the pipeline, M-1, M-2, ... in list order.")
+
+
+class TeamRoster(BaseModel):
+    members: list[TeamMember] = Field(description="The roles found, in the order the model gave them.")
+
+
+SYSTEM_PROMPT = """You staff a project plan. From the plan and the related projects, list the roles
+the project cannot succeed without: those that lead, build, approve, fund, and talk to the
+people affected. Use job categories, not names of people. Say how many people each role needs,
+why it is needed, and what goes wrong without it. Size the team to the project: a one-person
+venture needs a few roles, a public infrastructure project many."""
+
+
+def member_id(position: int) -> str:
+    return f"M-{position + 1}"
+
+
+def execute(llm: LLMExecutor, plan: str, project_plan: str, related_resources: str) -> TeamRoster:
+    prompt = context(plan=plan, project_plan=project_plan, related_resources=related_resources)
+    drafts = llm.structured(TeamRoleDrafts, SYSTEM_PROMPT, prompt)
+    return TeamRoster(members=[TeamMember(id=member_id(i), **role.model_dump()) for i, role in enumerate(drafts.roles)])
+
+
+def to_markdown(result: TeamRoster) -> str:
+    rows = [[m.id, m.job_category_title, m.people_needed, m.short_explanation, m.consequences_of_not_having]
+            for m in result.members]
+    return document("Team Members", table(["Id", "Role", "People", "Why needed", "Without it"], rows))
