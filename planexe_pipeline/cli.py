@@ -73,6 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("run_dir", metavar="RUN_DIR")
     stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
     _add_model_args(stats)
+
+    bench = sub.add_parser("bench", help="time the standard workload at several worker counts")
+    bench.add_argument("--workers-list", default="1,16", metavar="N,N,...", help="worker counts to run (default 1,16)")
+    bench.add_argument("--llm-slots", type=_positive_int, help="cap LLM calls in flight (default: as many as workers)")
+    bench.add_argument("--time-scale", type=float, default=0.02, help="multiplies the latency model (default 0.02)")
+    bench.add_argument("--prompt-id", default="solar-farm-denmark", help="sample prompt of the workload")
+    bench.add_argument("--out-dir", metavar="DIR", help="where the run folders go (default: a temporary folder)")
+    bench.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     return parser
 
 
@@ -152,7 +160,31 @@ def cmd_stats(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "prompts": cmd_prompts, "timeline": cmd_timeline, "stats": cmd_stats}
+def cmd_bench(args) -> int:
+    from planexe_pipeline.prompts.catalog import get_prompt
+    from planexe_pipeline.telemetry.bench import format_bench, run_bench
+
+    try:
+        workers_list = [int(w) for w in args.workers_list.split(",") if w.strip()]
+    except ValueError:
+        raise InputError(f"--workers-list must be whole numbers separated by commas, got '{args.workers_list}'") from None
+    if not workers_list or min(workers_list) < 1:
+        raise InputError(f"--workers-list needs worker counts of at least 1, got '{args.workers_list}'")
+    if args.time_scale < 0:
+        raise InputError(f"--time-scale must be 0 or more, got {args.time_scale}")
+    get_prompt(args.prompt_id)
+    result = run_bench(workers_list, llm_slots=args.llm_slots, time_scale=args.time_scale,
+                       prompt_id=args.prompt_id, out_dir=Path(args.out_dir) if args.out_dir else None,
+                       progress=lambda line: print(line, file=sys.stderr))
+    print(format_bench(result))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "prompts": cmd_prompts, "timeline": cmd_timeline, "stats": cmd_stats,
+            "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,118 @@
+"""planexe-pipeline bench: one standard workload at several worker counts, in one invocation.
+
+Each run is a fresh run folder and a fresh process (`planexe-pipeline run`), on the offline
+simulator with the latency model of DESIGN.md scaled by --time-scale and the typical fan-out
+widths, so the ratio between runs measures the pipeline's shape and Luigi's scheduling, not
+the machine. Numbers come from each run's telemetry.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from planexe_pipeline.errors import PipelineError
+from planexe_pipeline.llm.simulator import DEFAULT_WIDTHS
+from planexe_pipeline.telemetry.stats import compute_stats
+
+BENCH_MODEL = "bench-simulated"
+
+
+@dataclass
+class BenchRun:
+    workers: int
+    llm_slots: int
+    makespan_s: float
+    llm_calls: int
+    sum_llm_s: float
+    critical_path_s: float
+    overhead_per_task_ms: float
+    tasks: int
+    bound_s: float  # no schedule can beat max(critical path, LLM time / slots)
+    run_dir: str
+
+
+def bench_config(time_scale: float, seed: int) -> dict:
+    return {"models": {BENCH_MODEL: {"class": "Simulated", "arguments": {
+        "seed": seed, "time_scale": time_scale, "widths": dict(DEFAULT_WIDTHS)}}}}
+
+
+def overhead_per_task_ms(stats, workers: int) -> float:
+    """Time the run spent between tasks, per task, on the chain that set its makespan.
+
+    With one worker that chain is every task in turn; with more it is the critical path.
+    What remains of the makespan after the tasks' own durations is scheduling, process
+    start-up and polling: the pipeline's overhead.
+    """
+    if workers == 1:
+        chain_s, chain_len = stats.task_seconds, max(stats.executions, 1)
+    else:
+        chain_s, chain_len = stats.critical_path_seconds, max(len(stats.critical_path), 1)
+    return max(0.0, stats.makespan_seconds - chain_s) / chain_len * 1000
+
+
+def run_once(root: Path, config_path: Path, prompt_id: str, workers: int, llm_slots: int,
+             start_date: str) -> BenchRun:
+    run_dir = root / f"workers-{workers}-slots-{llm_slots}"
+    cmd = [sys.executable, "-m", "planexe_pipeline", "run", "--prompt-id", prompt_id, "--run-dir", str(run_dir),
+           "--workers", str(workers), "--llm-slots", str(llm_slots), "--llm", BENCH_MODEL,
+           "--llm-config", str(config_path), "--speed", "full", "--start-date", start_date]
+    done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise PipelineError(f"bench run with {workers} workers failed ({last}); see {run_dir}")
+    stats = compute_stats(run_dir)
+    return BenchRun(
+        workers=workers, llm_slots=llm_slots, makespan_s=round(stats.makespan_seconds, 3),
+        llm_calls=stats.llm_calls, sum_llm_s=round(stats.llm_seconds, 3),
+        critical_path_s=round(stats.critical_path_seconds, 3),
+        overhead_per_task_ms=round(overhead_per_task_ms(stats, workers), 1), tasks=stats.tasks,
+        bound_s=round(max(stats.critical_path_seconds, stats.llm_seconds / llm_slots), 3), run_dir=str(run_dir))
+
+
+def run_bench(workers_list: list[int], *, llm_slots: int | None = None, time_scale: float = 0.02,
+              prompt_id: str = "solar-farm-denmark", out_dir: Path | None = None, seed: int = 42,
+              start_date: str = "2027-01-04", progress=print) -> dict:
+    root = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="planexe-bench-"))
+    root.mkdir(parents=True, exist_ok=True)
+    config_path = root / "bench_llm_config.json"
+    config_path.write_text(json.dumps(bench_config(time_scale, seed), indent=2))
+    runs = []
+    for workers in workers_list:
+        # Without --llm-slots, slots follow the workers: the bench then measures the graph and
+        # the worker pool, not a resource cap.
+        slots = llm_slots or workers
+        progress(f"bench: workers={workers} llm_slots={slots} time_scale={time_scale} ...")
+        run = run_once(root, config_path, prompt_id, workers, slots, start_date)
+        progress(f"bench: workers={workers} makespan {run.makespan_s:.2f}s")
+        runs.append(run)
+    first, largest = runs[0], max(runs, key=lambda r: r.workers)
+    return {
+        "workload": {"prompt_id": prompt_id, "speed": "full", "time_scale": time_scale, "seed": seed,
+                     "widths": dict(DEFAULT_WIDTHS)},
+        "runs": [asdict(r) for r in runs],
+        "speedup": round(first.makespan_s / largest.makespan_s, 3) if largest.makespan_s else None,
+        "efficiency": round(largest.critical_path_s / largest.makespan_s, 3) if largest.makespan_s else None,
+        "makespan_over_bound": round(largest.makespan_s / largest.bound_s, 3) if largest.bound_s else None,
+        "out_dir": str(root),
+    }
+
+
+def format_bench(result: dict) -> str:
+    header = f"{'workers':>7} {'slots':>5} {'makespan s':>10} {'LLM calls':>9} {'sum LLM s':>9} " \
+             f"{'crit path s':>11} {'bound s':>8} {'overhead ms/task':>16}"
+    lines = [header, "-" * len(header)]
+    for r in result["runs"]:
+        lines.append(f"{r['workers']:>7} {r['llm_slots']:>5} {r['makespan_s']:>10.2f} {r['llm_calls']:>9} "
+                     f"{r['sum_llm_s']:>9.2f} {r['critical_path_s']:>11.2f} {r['bound_s']:>8.2f} "
+                     f"{r['overhead_per_task_ms']:>16.1f}")
+    lines.append("")
+    lines.append(f"speedup (workers {result['runs'][0]['workers']} -> largest): {result['speedup']}x   "
+                 f"efficiency (critical path / makespan): {result['efficiency']}   "
+                 f"makespan / bound: {result['makespan_over_bound']}")
+    lines.append(f"run folders: {result['out_dir']}")
+    return "\n".join(lines)
