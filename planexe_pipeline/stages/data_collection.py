@@ -1,0 +1,50 @@
+"""DataCollection: what data the plan rests on, how to get it, and how to check it."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.stages.markdown import bullets, context, document, heading, one_line, table
+
+
+class DataArea(BaseModel):
+    title: str = Field(description="The subject, e.g. 'Grid connection capacity' or 'Local demand'.")
+    rationale: str = Field(description="Which decision in the plan depends on this data.")
+    data_to_collect: list[str] = Field(description="The specific figures or facts needed.")
+    sources: list[str] = Field(description="Where they come from: agencies, surveys, suppliers, measurements.")
+    simulation_steps: list[str] = Field(description="How to estimate the data before the real figures arrive, with the tools used.")
+    expert_validation_steps: list[str] = Field(description="Which expert or team role checks the data, and how.")
+    responsible_role: str = Field(description="The team role that owns collecting it.")
+
+
+class DataCollectionPlan(BaseModel):
+    areas: list[DataArea] = Field(description="Four to seven data areas, most decision-critical first.")
+    summary: str = Field(description="Two or three sentences: the data the plan most urgently lacks.")
+
+
+SYSTEM_PROMPT = """You plan the data collection a project needs before its work is broken down.
+From the plan, comparable projects, the SWOT analysis, the team and the experts' criticism,
+pick the data areas that decisions depend on. For each, list the figures to collect and their
+sources, how to estimate them by simulation or desk research until real data arrives, how an
+expert or team role validates them, and which role owns the work. Prefer the gaps the experts
+and the SWOT raised over data the plan already has."""
+
+
+def execute(llm: LLMExecutor, project_plan: str, related_resources: str, swot: str, team: str,
+            expert_review: str) -> DataCollectionPlan:
+    prompt = context(project_plan=project_plan, related_resources=related_resources, swot_analysis=swot,
+                     team=team, expert_review=expert_review)
+    return llm.structured(DataCollectionPlan, SYSTEM_PROMPT, prompt)
+
+
+def to_markdown(result: DataCollectionPlan) -> str:
+    blocks: list[str] = [one_line(result.summary)]
+    for index, area in enumerate(result.areas, start=1):
+        blocks += [heading(f"{index}. {area.title}", 3),
+                   table(["", ""], [["Why", area.rationale], ["Owner", area.responsible_role]]),
+                   "**Data to collect**\n\n" + bullets(area.data_to_collect),
+                   "**Sources**\n\n" + bullets(area.sources),
+                   "**Simulation steps**\n\n" + bullets(area.simulation_steps),
+                   "**Expert validation**\n\n" + bullets(area.expert_validation_steps)]
+    return document("Data Collection", *blocks)
