@@ -1,0 +1,172 @@
+"""Glue between the run folder and the report: sections in reading order, WBS tree, Gantt bars.
+
+Every text of the report was written by an LLM in an earlier stage; this module only orders
+it, fixes heading levels so each stage's markdown nests under the report's own section
+heading, and turns the WBS and schedule models into the renderer's inputs. Nothing here
+depends on the run folder's path or the time of day, so the same plan gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from markdown_it import MarkdownIt
+
+from planexe_pipeline.report.gantt_svg import GanttBar, GanttChart
+from planexe_pipeline.report.html import ReportSection
+from planexe_pipeline.stages.markdown import one_line
+from planexe_pipeline.stages.schedule import Schedule
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    key: str  # our slug: the HTML anchor, and the name under which the Report task requires it
+    title: str
+
+
+# The reading order of the report: the decision-maker's pages first, then the plan in the
+# order it was reasoned out, then the checks on it.
+REPORT_SECTIONS: tuple[SectionSpec, ...] = (
+    SectionSpec("executive-summary", "Executive summary"),
+    SectionSpec("pitch", "Pitch"),
+    SectionSpec("purpose", "Purpose"),
+    SectionSpec("project-plan", "Project plan"),
+    SectionSpec("strategic-decisions", "Strategic decisions"),
+    SectionSpec("scenarios", "Scenarios"),
+    SectionSpec("assumptions", "Assumptions"),
+    SectionSpec("governance", "Governance"),
+    SectionSpec("team", "Team"),
+    SectionSpec("swot", "SWOT analysis"),
+    SectionSpec("expert-review", "Expert review"),
+    SectionSpec("data-collection", "Data collection"),
+    SectionSpec("documents", "Documents"),
+    SectionSpec("wbs", "Work breakdown structure"),
+    SectionSpec("schedule-table", "Schedule"),
+    SectionSpec("review", "Plan review"),
+    SectionSpec("questions-answers", "Questions and answers"),
+    SectionSpec("premortem", "Premortem"),
+)
+
+# In the HTML page the renderer draws these two itself (a nested WBS list and a Gantt
+# chart), so their markdown would only repeat it; the schedule table stays for its dates,
+# dependencies and warnings, which the chart does not show.
+HTML_OMITTED_SECTIONS = frozenset({"wbs"})
+
+# Our own relative links in the page header; timeline.html is written later by
+# `planexe-pipeline timeline`, from the run's telemetry.
+REPORT_LINKS: dict[str, str] = {"Timeline": "timeline.html", "Plan (markdown)": "060-plan.md"}
+
+_PARSER = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
+def normalise_headings(markdown: str, top_level: int) -> str:
+    """Drop the stage's own leading title and shift the remaining headings so the shallowest
+    is `top_level`: the report supplies the section title, and the stage's sub-headings
+    must nest under it whatever level the stage used."""
+    lines = markdown.splitlines()
+    tokens = _PARSER.parse(markdown)
+    # Only top-level headings: one inside a list or quote belongs to that block's text.
+    headings = [(t, tokens[i + 1].content) for i, t in enumerate(tokens)
+                if t.type == "heading_open" and t.level == 0 and t.map]
+    if headings and tokens[0] is headings[0][0]:
+        start, end = headings.pop(0)[0].map
+        lines[start:end] = [""] * (end - start)
+    if headings:
+        shift = top_level - min(int(t.tag[1]) for t, _ in headings)
+        for token, text in headings:
+            start, end = token.map
+            level = max(1, min(6, int(token.tag[1]) + shift))
+            lines[start:end] = [f"{'#' * level} {one_line(text)}"] + [""] * (end - start - 1)
+    return "\n".join(lines).strip() + "\n"
+
+
+def report_sections(texts: Mapping[str, str], *, for_html: bool = False) -> list[ReportSection]:
+    """The sections in reading order; `texts` maps each section key to its stage markdown."""
+    missing = [s.key for s in REPORT_SECTIONS if s.key not in texts]
+    if missing:
+        raise KeyError(f"report sections missing: {', '.join(missing)}")
+    return [ReportSection(key=s.key, title=s.title,
+                          markdown=normalise_headings(texts[s.key], top_level=1 if for_html else 3))
+            for s in REPORT_SECTIONS if not (for_html and s.key in HTML_OMITTED_SECTIONS)]
+
+
+def plan_markdown(title: str, prompt: str, sections: Iterable[ReportSection]) -> str:
+    """060-plan.md: the whole plan as one markdown document, sections under level-2 headings."""
+    sections = list(sections)
+    quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in prompt.strip().splitlines())
+    contents = "\n".join(f"{i}. [{s.title}](#{_anchor(s.title)})" for i, s in enumerate(sections, 1))
+    parts = [f"# {one_line(title)}", "## The idea", quoted, "## Contents", contents]
+    for section in sections:
+        parts += [f"## {section.title}", section.markdown.strip()]
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def _anchor(title: str) -> str:
+    # The anchor markdown viewers (GitHub, GitLab, VS Code) derive from a heading; our
+    # section titles are plain words, so lower-casing and hyphenating is the whole rule.
+    return "-".join("".join(c for c in title.lower() if c.isalnum() or c == " ").split())
+
+
+def report_title(topic: str) -> str:
+    topic = one_line(topic)
+    return f"Project plan: {topic}" if topic else "Project plan"
+
+
+# -- schedule -> Gantt ---------------------------------------------------------------------
+
+def _depths(schedule: Schedule) -> dict[str, int]:
+    parent = {t.id: t.parent_id for t in schedule.tasks}
+    depth: dict[str, int] = {}
+    for task in schedule.tasks:
+        d, p, seen = 1, parent.get(task.id), {task.id}
+        while p is not None and p in parent and p not in seen:
+            seen.add(p)
+            d, p = d + 1, parent[p]
+        depth[task.id] = d
+    return depth
+
+
+def gantt_chart(schedule: Schedule, max_depth: int = 2) -> GanttChart | None:
+    """Phases and their tasks as bars, in WBS order; deeper subtasks are left to the schedule
+    table, or a plan of a hundred subtasks would be a chart nobody can read. A single
+    top-level node (the whole project) is skipped, so the chart starts at the phases."""
+    if not schedule.tasks:
+        return None
+    depth = _depths(schedule)
+    roots = [t for t in schedule.tasks if depth[t.id] == 1]
+    offset = 1 if len(roots) == 1 and len(schedule.tasks) > 1 else 0
+    children: dict[str | None, list] = {}
+    for task in schedule.tasks:
+        key = task.parent_id if task.parent_id in depth else None
+        children.setdefault(key, []).append(task)
+
+    bars: list[GanttBar] = []
+
+    def visit(task) -> None:
+        level = depth[task.id] - offset
+        if level > max_depth:
+            return
+        if level >= 1:
+            end = task.end if task.end > task.start else task.start + datetime.timedelta(days=1)
+            bars.append(GanttBar(id=task.id, title=one_line(task.title), start=task.start, end=end,
+                                 critical=task.critical, level=level))
+        for child in children.get(task.id, []):
+            visit(child)
+
+    for root in children.get(None, []):
+        visit(root)
+    return GanttChart(bars=bars)
+
+
+def report_meta(schedule: Schedule) -> dict[str, str]:
+    last_day = max(schedule.start_date, schedule.end_date - datetime.timedelta(days=1))
+    days = (schedule.end_date - schedule.start_date).days
+    return {
+        "Start": schedule.start_date.isoformat(),
+        "Last day": last_day.isoformat(),
+        "Duration": f"{days} calendar days",
+        "Scheduled tasks": str(len(schedule.tasks)),
+        "Critical path": f"{len(schedule.critical_path)} tasks",
+    }

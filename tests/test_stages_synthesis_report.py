@@ -1,0 +1,225 @@
+"""Synthesis stages and the report: the stages answer from their inputs (simulator), the
+review keeps its question order, and the report assembles every section in reading order."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from planexe_pipeline.llm.executor import LLMExecutor, NamedModel
+from planexe_pipeline.llm.simulator import SimulatedLLM
+from planexe_pipeline.report import assemble
+from planexe_pipeline.report.html import render_report_html
+from planexe_pipeline.stages import executive_summary, pitch, premortem, questions_answers, review_plan
+from planexe_pipeline.stages.schedule import ScheduleTask, compute_schedule
+
+PLAN = ("Open a sourdough bakery in Lyon with a wood-fired oven, selling to cafes and weekend markets, "
+        "financed by a cooperative of local farmers.")
+PLAN_WORDS = {"sourdough", "bakery", "lyon", "wood-fired", "oven", "cafes", "weekend", "markets",
+              "financed", "cooperative", "local", "farmers", "selling"}
+START = datetime.date(2025, 3, 3)
+
+
+def simulator() -> LLMExecutor:
+    return LLMExecutor([NamedModel.of("simulated", SimulatedLLM(seed=42))])
+
+
+def words(markdown: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z\-]+", markdown)}
+
+
+def assert_section(markdown: str, title: str) -> None:
+    assert markdown.startswith(f"## {title}") and "\n\n" in markdown, markdown[:80]
+    used = words(markdown) & PLAN_WORDS
+    assert len(used) >= 3, f"markdown does not use the plan's words: {sorted(used)}"
+
+
+class CannedExecutor:
+    """Answers every structured call with a fixed model instance: for our own post-processing."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.calls: list[tuple[str, str]] = []
+
+    def structured(self, output_cls, system_prompt, user_prompt):
+        assert isinstance(self.answer, output_cls)
+        self.calls.append((system_prompt, user_prompt))
+        return self.answer
+
+
+def small_schedule():
+    tasks = [
+        ScheduleTask(id="T-1", title="Bakery project", level=1),
+        ScheduleTask(id="T-1.1", title="Premises", parent_id="T-1", level=2),
+        ScheduleTask(id="T-1.1.1", title="Sign the lease", parent_id="T-1.1", duration_days=10, level=3),
+        ScheduleTask(id="T-1.2", title="Oven", parent_id="T-1", level=2),
+        ScheduleTask(id="T-1.2.1", title="Install the oven", parent_id="T-1.2", duration_days=5, level=3),
+    ]
+    return compute_schedule(tasks, [("T-1.2.1", "T-1.1.1")], START)
+
+
+# -- stages --------------------------------------------------------------------------------
+
+def test_pitch_and_polished_pitch_come_from_the_plan():
+    llm = simulator()
+    notes = pitch.execute(llm, PLAN, "Lease premises in Lyon, install the oven.", "Lyon bakers guild", "T-1 Premises")
+    assert isinstance(notes, pitch.Pitch) and notes.stakeholder_benefits
+    notes_md = pitch.to_markdown(notes)
+    assert_section(notes_md, "Pitch: ")
+    polished = pitch.polish(llm, notes_md)
+    assert isinstance(polished, pitch.PolishedPitch) and polished.paragraphs
+    polished_md = pitch.polished_to_markdown(polished)
+    assert_section(polished_md, "Pitch")
+    assert all(f"### {p.heading}" in polished_md for p in polished.paragraphs)
+
+
+def test_review_question_list_is_ours_and_fixed():
+    topics = [q.topic for q in review_plan.REVIEW_QUESTIONS]
+    assert topics == ["Risks", "Assumptions", "KPIs", "Data gaps", "Stakeholders", "Regulation", "Budget",
+                      "Timeline", "Dependencies", "Quick wins"]
+    assert [q.id for q in review_plan.REVIEW_QUESTIONS] == [f"R-{i}" for i in range(1, 11)]
+
+
+def test_review_item_keeps_our_question_and_uses_the_plan():
+    question = review_plan.REVIEW_QUESTIONS[6]
+    item = review_plan.execute(simulator(), question, PLAN, "Lease premises.", "T-1 Premises", "M-1 Baker",
+                               "E-1 critic", "Pitch text")
+    assert (item.id, item.topic, item.question) == (question.id, question.topic, question.question)
+    assert item.answer.findings and item.answer.recommendations
+    md = review_plan.to_markdown(review_plan.merge([item]))
+    assert_section(md, "Plan review")
+    assert "### R-7 Budget" in md
+
+
+def test_review_question_reaches_the_model_after_the_plan():
+    canned = review_plan.ReviewAnswer(summary="s", findings=["f"], recommendations=["r"])
+    llm = CannedExecutor(canned)
+    review_plan.execute(llm, review_plan.REVIEW_QUESTIONS[0], PLAN, "pp", "wbs", "team", "experts", "pitch")
+    _, user = llm.calls[0]
+    assert user.startswith("# Plan\n\n" + PLAN)
+    assert review_plan.REVIEW_QUESTIONS[0].question in user
+
+
+def test_review_merge_keeps_the_given_index_order():
+    answer = review_plan.ReviewAnswer(summary="s", findings=[], recommendations=[])
+    items = [review_plan.ReviewItem(id=q.id, topic=q.topic, question=q.question, answer=answer)
+             for q in review_plan.REVIEW_QUESTIONS]
+    shuffled = [items[i] for i in (3, 0, 9, 1, 2, 8, 4, 7, 5, 6)]
+    assert [i.id for i in review_plan.merge(shuffled).items] == [i.id for i in shuffled]
+    md = review_plan.to_markdown(review_plan.merge(items))
+    positions = [md.index(f"### {q.id} {q.topic}") for q in review_plan.REVIEW_QUESTIONS]
+    assert positions == sorted(positions)
+
+
+def test_executive_summary_sees_the_schedule_digest():
+    schedule = small_schedule()
+    digest = executive_summary.schedule_digest(schedule)
+    assert "Start 2025-03-03, last day 2025-03-17 (15 calendar days)." in digest
+    assert "Critical path: T-1.1.1 Sign the lease -> T-1.2.1 Install the oven" in digest
+    result = executive_summary.execute(simulator(), PLAN, "pp", "assumptions", "governance", "team", "experts",
+                                       "documents", schedule, "pitch", "review")
+    assert isinstance(result, executive_summary.ExecutiveSummaryResult)
+    md = executive_summary.to_markdown(result)
+    assert_section(md, "Executive summary")
+    assert "### Recommendation" in md and "### Next steps" in md
+
+
+def test_questions_answers_five_to_eight():
+    result = questions_answers.execute(simulator(), PLAN, "pp", "summary")
+    assert 5 <= len(result.questions) <= 8
+    md = questions_answers.to_markdown(result)
+    assert_section(md, "Questions and answers")
+    assert "### 1. " in md
+    too_many = questions_answers.QuestionsAnswersResult(
+        questions=[questions_answers.QuestionAnswer(question=f"Q{i}?", answer="A") for i in range(11)])
+    trimmed = questions_answers.execute(CannedExecutor(too_many), PLAN, "pp", "summary")
+    assert [q.question for q in trimmed.questions] == [f"Q{i}?" for i in range(8)]
+
+
+def test_premortem_ids_are_ours_and_modes_have_signs_and_mitigations():
+    result = premortem.execute(simulator(), PLAN, "assumptions", "summary")
+    assert [m.id for m in result.failure_modes] == [f"FM-{i}" for i in range(1, len(result.failure_modes) + 1)]
+    assert result.failure_modes
+    for mode in result.failure_modes:
+        assert mode.likelihood in ("low", "medium", "high")
+        assert mode.early_warning_signs and mode.mitigations
+    md = premortem.to_markdown(result)
+    assert_section(md, "Premortem")
+    assert "a year later" in md and "**Early warning signs**" in md and "**Mitigations**" in md
+
+
+def test_stage_output_is_deterministic():
+    a = premortem.to_markdown(premortem.execute(simulator(), PLAN, "assumptions", "summary"))
+    b = premortem.to_markdown(premortem.execute(simulator(), PLAN, "assumptions", "summary"))
+    assert a == b
+
+
+# -- assembling the report -----------------------------------------------------------------
+
+def test_headings_nest_under_the_report_section():
+    md = "## Pitch\n\nIntro.\n\n### Why\n\nBecause.\n\n#### Detail\n\n> # quoted\n\n```\n# code\n```\n"
+    out = assemble.normalise_headings(md, top_level=3)
+    assert "Pitch" not in out
+    assert "\n### Why\n" in out and "\n#### Detail\n" in out
+    assert "> # quoted" in out and "```\n# code\n```" in out
+    assert assemble.normalise_headings("# Schedule\n\nFrom.\n\n## Critical path\n", 1) == "From.\n\n# Critical path\n"
+    assert assemble.normalise_headings("Plain.\n", 3) == "Plain.\n"
+
+
+def section_texts() -> dict[str, str]:
+    return {s.key: f"## {s.title}\n\nBody of {s.key}.\n\n### Detail\n\nMore." for s in assemble.REPORT_SECTIONS}
+
+
+def test_report_sections_follow_the_reading_order():
+    keys = [s.key for s in assemble.REPORT_SECTIONS]
+    assert keys == ["executive-summary", "pitch", "purpose", "project-plan", "strategic-decisions", "scenarios",
+                    "assumptions", "governance", "team", "swot", "expert-review", "data-collection", "documents",
+                    "wbs", "schedule-table", "review", "questions-answers", "premortem"]
+    sections = assemble.report_sections(section_texts())
+    md = assemble.plan_markdown("Project plan: Bakery", PLAN, sections)
+    headings = re.findall(r"^## (.+)$", md, flags=re.M)
+    assert headings == ["The idea", "Contents"] + [s.title for s in assemble.REPORT_SECTIONS]
+    assert md.startswith("# Project plan: Bakery\n")
+    assert "\n### Detail\n" in md
+    html_keys = [s.key for s in assemble.report_sections(section_texts(), for_html=True)]
+    assert html_keys == [k for k in keys if k != "wbs"]
+    with pytest.raises(KeyError):
+        assemble.report_sections({"pitch": "x"})
+
+
+def test_gantt_skips_the_project_root_and_deeper_levels():
+    chart = assemble.gantt_chart(small_schedule())
+    assert [(b.id, b.level) for b in chart.bars] == [("T-1.1", 1), ("T-1.1.1", 2), ("T-1.2", 1), ("T-1.2.1", 2)]
+    assert all(b.critical for b in chart.bars)
+    assert all(b.end > b.start for b in chart.bars)
+    phases = assemble.gantt_chart(small_schedule(), max_depth=1)
+    assert [b.id for b in phases.bars] == ["T-1.1", "T-1.2"]
+
+
+class StrictParser(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids: list[str] = []
+        self.scripts = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.ids += [v for k, v in attrs if k == "id"]
+        self.scripts += tag == "script"
+
+
+def test_assembled_html_renders_every_section():
+    schedule = small_schedule()
+    page = render_report_html(title="Project plan: Bakery", prompt=PLAN,
+                              sections=assemble.report_sections(section_texts(), for_html=True), wbs=[],
+                              gantt=assemble.gantt_chart(schedule), links=assemble.REPORT_LINKS,
+                              meta=assemble.report_meta(schedule))
+    parser = StrictParser()
+    parser.feed(page)
+    parser.close()
+    assert parser.scripts == 0
+    expected = [s.key for s in assemble.REPORT_SECTIONS if s.key != "wbs"]
+    assert [i for i in parser.ids if i in expected] == expected
+    assert 'href="timeline.html"' in page
