@@ -1,1 +1,40 @@
-"""plan tasks."""
+"""Plan: the pre-project assessment and the project plan everything downstream is built from."""
+
+from __future__ import annotations
+
+from planexe_pipeline.stages import pre_project_assessment, project_plan
+from planexe_pipeline.tasks.assumptions import ConsolidateAssumptions
+from planexe_pipeline.tasks.base import LLMTask
+from planexe_pipeline.tasks.framing import ScenariosMarkdown, StrategicDecisionsMarkdown
+from planexe_pipeline.tasks.setup import Setup
+
+__all__ = ["PreProjectAssessment", "ProjectPlan"]
+
+
+class PreProjectAssessment(LLMTask):
+    group = "plan"
+    files = {"json": "019-pre_project_assessment.json", "md": "019-pre_project_assessment.md"}
+
+    def requires(self):
+        return {"setup": self.clone(Setup), "assumptions": self.clone(ConsolidateAssumptions)}
+
+    def run(self):
+        result = pre_project_assessment.execute(self.executor(), self.input_text("setup", "plan"),
+                                                self.input_text("assumptions"))
+        self.write_stage(result, pre_project_assessment.to_markdown(result))
+
+
+class ProjectPlan(LLMTask):
+    group = "plan"
+    files = {"json": "020-project_plan.json", "md": "020-project_plan.md"}
+
+    def requires(self):
+        return {"setup": self.clone(Setup), "strategic_decisions": self.clone(StrategicDecisionsMarkdown),
+                "scenarios": self.clone(ScenariosMarkdown), "assumptions": self.clone(ConsolidateAssumptions),
+                "assessment": self.clone(PreProjectAssessment)}
+
+    def run(self):
+        result = project_plan.execute(self.executor(), self.input_text("setup", "plan"),
+                                      self.input_text("strategic_decisions"), self.input_text("scenarios"),
+                                      self.input_text("assumptions"), self.input_text("assessment"))
+        self.write_stage(result, project_plan.to_markdown(result))

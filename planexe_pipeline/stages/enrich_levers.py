@@ -1,0 +1,73 @@
+"""EnrichLevers: what is at stake in each kept lever, and how it interacts with the others."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.stages.deduplicate_levers import DeduplicatedLevers
+from planexe_pipeline.stages.markdown import context, document, heading, table
+from planexe_pipeline.stages.potential_levers import Lever, first_answer_per_id, levers_brief, options_text
+
+
+class LeverEnrichmentAnswer(BaseModel):
+    lever_id: str = Field(description="The id of the lever described, exactly as listed (e.g. L-3).")
+    description: str = Field(description="Two or three sentences: what is at stake in this choice for this project.")
+    synergies: str = Field(description="Which other levers this one reinforces, and how.")
+    conflicts: str = Field(description="Which other levers this one pulls against, and the trade-off.")
+    key_metric: str = Field(description="The one number that shows whether the chosen option is working.")
+
+
+class LeverEnrichmentAnswers(BaseModel):
+    levers: list[LeverEnrichmentAnswer] = Field(description="One entry per listed lever.")
+
+
+class EnrichedLever(Lever):
+    description: str
+    synergies: str
+    conflicts: str
+    key_metric: str
+    enrichment_defaulted: bool = Field(default=False, description="True when the model gave nothing for this lever.")
+
+
+class EnrichedLevers(BaseModel):
+    levers: list[EnrichedLever]
+
+
+SYSTEM_PROMPT = """You deepen the analysis of a project's strategic levers.
+For every listed lever id, explain in plain words what is at stake for this particular project,
+which other levers (by id) it reinforces and which it conflicts with, and the one number that
+would show the chosen option is working. Be concrete; do not restate the options."""
+
+
+def execute(llm: LLMExecutor, plan: str, deduplicated: DeduplicatedLevers) -> EnrichedLevers:
+    answer = llm.structured(LeverEnrichmentAnswers, SYSTEM_PROMPT,
+                            context(plan=plan, levers=levers_brief(deduplicated.levers)))
+    return apply_enrichment(deduplicated.levers, answer)
+
+
+def apply_enrichment(levers: list[Lever], answer: LeverEnrichmentAnswers) -> EnrichedLevers:
+    by_id = first_answer_per_id(answer.levers, [lever.id for lever in levers], lambda a: a.lever_id)
+    enriched = []
+    for lever in levers:
+        given = by_id.get(lever.id)
+        if given is None:
+            enriched.append(EnrichedLever(**lever.model_dump(), description=lever.consequences, synergies="Not assessed.",
+                                          conflicts="Not assessed.", key_metric="Not assessed.", enrichment_defaulted=True))
+        else:
+            enriched.append(EnrichedLever(**lever.model_dump(), description=given.description, synergies=given.synergies,
+                                          conflicts=given.conflicts, key_metric=given.key_metric))
+    return EnrichedLevers(levers=enriched)
+
+
+def lever_section(lever: EnrichedLever, level: int = 3) -> str:
+    rows = [[f"Option {n}", option] for n, option in enumerate(lever.options, start=1)]
+    rows += [["Synergies", lever.synergies], ["Conflicts", lever.conflicts], ["Key metric", lever.key_metric]]
+    note = " _(not enriched: the model gave no answer for this lever)_" if lever.enrichment_defaulted else ""
+    return "\n\n".join([heading(f"{lever.id} {lever.name}", level), f"**{lever.question}**{note}",
+                        lever.description, table(["", ""], rows)])
+
+
+def to_markdown(result: EnrichedLevers) -> str:
+    overview = table(["Id", "Lever", "Options"], [[lv.id, lv.name, options_text(lv.options)] for lv in result.levers])
+    return document("Enriched Levers", overview, *[lever_section(lever) for lever in result.levers])

@@ -1,0 +1,60 @@
+"""IdentifyRisks: the risks of the chosen strategy, numbered R-1.. by our code."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.stages.markdown import context, document, table
+
+Level = Literal["low", "medium", "high"]
+Category = Literal["regulatory", "financial", "technical", "operational", "market", "environmental",
+                   "social", "security", "supply_chain"]
+
+
+class RiskAnswer(BaseModel):
+    title: str = Field(description="The risk in a few words.")
+    category: Category
+    description: str = Field(description="What could happen, and what it would cost in money or time.")
+    likelihood: Level
+    impact: Level
+    mitigation: str = Field(description="What to do now to make it less likely or less harmful.")
+    early_warning: str = Field(description="The sign that shows the risk is starting to happen.")
+
+
+class RiskAnswers(BaseModel):
+    risks: list[RiskAnswer] = Field(json_schema_extra={"minItems": 6}, description="Six to ten risks, the most serious first.")
+    summary: str = Field(description="Two sentences on the overall risk picture.")
+
+
+class Risk(RiskAnswer):
+    id: str = Field(description="R-1.. assigned by our code.")
+
+
+class RiskRegister(BaseModel):
+    risks: list[Risk]
+    summary: str
+
+
+SYSTEM_PROMPT = """You identify the risks of a project that has chosen its strategy and location.
+Name six to ten specific risks (regulatory, financial, technical, operational, market,
+environmental, social, security, supply chain), the most serious first. For each say what could
+happen and what it would cost, rate likelihood and impact, give a mitigation that can start now
+and the early warning sign to watch. Avoid generic risks that fit any project."""
+
+
+def execute(llm: LLMExecutor, plan: str, scenario_md: str, locations_md: str, currency_md: str) -> RiskRegister:
+    answer = llm.structured(RiskAnswers, SYSTEM_PROMPT, context(plan=plan, selected_scenario=scenario_md,
+                                                                 physical_locations=locations_md, currency=currency_md))
+    return RiskRegister(risks=[Risk(id=f"R-{n}", **r.model_dump()) for n, r in enumerate(answer.risks, start=1)],
+                        summary=answer.summary)
+
+
+def to_markdown(result: RiskRegister) -> str:
+    rows = [[r.id, r.title, r.category.replace("_", " "), r.likelihood, r.impact, r.description, r.mitigation, r.early_warning]
+            for r in result.risks]
+    return document("Risks", result.summary,
+                    table(["Id", "Risk", "Category", "Likelihood", "Impact", "What could happen", "Mitigation",
+                           "Early warning"], rows))
