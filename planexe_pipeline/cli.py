@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
     _add_model_args(stats)
 
+    scheduler = sub.add_parser("scheduler", help="run Luigi's central scheduler (luigid) with its visualiser")
+    scheduler.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    scheduler.add_argument("--port", type=_positive_int, default=8082, help="port (default 8082)")
+    scheduler.add_argument("--state-dir", default="luigi-state", metavar="DIR", help="state and logs (default luigi-state)")
+    scheduler.add_argument("--llm-slots", type=_positive_int, help="LLM calls in flight across all workers (default: [resources] llm)")
+
     bench = sub.add_parser("bench", help="time the standard workload at several worker counts")
     bench.add_argument("--workers-list", default="1,16", metavar="N,N,...", help="worker counts to run (default 1,16)")
     bench.add_argument("--llm-slots", type=_positive_int, help="cap LLM calls in flight (default: as many as workers)")
@@ -160,6 +166,13 @@ def cmd_stats(args) -> int:
     return 0
 
 
+def cmd_scheduler(args) -> int:
+    from planexe_pipeline.scaleout import serve_scheduler
+
+    serve_scheduler(args.host, args.port, Path(args.state_dir), args.llm_slots)
+    return 0
+
+
 def cmd_bench(args) -> int:
     from planexe_pipeline.prompts.catalog import get_prompt
     from planexe_pipeline.telemetry.bench import format_bench, run_bench
@@ -184,7 +197,7 @@ def cmd_bench(args) -> int:
 
 
 COMMANDS = {"run": cmd_run, "prompts": cmd_prompts, "timeline": cmd_timeline, "stats": cmd_stats,
-            "bench": cmd_bench}
+            "bench": cmd_bench, "scheduler": cmd_scheduler}
 
 
 def main(argv: list[str] | None = None) -> int:

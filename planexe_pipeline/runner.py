@@ -140,9 +140,15 @@ def execute(request: RunRequest, out=sys.stdout) -> RunOutcome:
         if progress:
             progress.start()
         try:
-            scheduler = ({"scheduler_host": request.scheduler_host, "scheduler_port": request.scheduler_port}
-                         if request.scheduler_host else {"local_scheduler": True})
-            result = luigi.build([build_root(request)], workers=request.workers, detailed_summary=True,
+            root = build_root(request)
+            if request.scheduler_host:
+                from planexe_pipeline.scaleout import PlanWorkerFactory
+
+                scheduler = {"scheduler_host": request.scheduler_host, "scheduler_port": request.scheduler_port,
+                             "worker_scheduler_factory": PlanWorkerFactory(root)}
+            else:
+                scheduler = {"local_scheduler": True}
+            result = luigi.build([root], workers=request.workers, detailed_summary=True,
                                  log_level="INFO" if request.verbose else "WARNING", **scheduler)
             ok = result.status.name in ("SUCCESS", "SUCCESS_WITH_RETRY")
         finally:

@@ -1,0 +1,75 @@
+"""Many workers, one plan: Luigi's central scheduler (luigid) and the workers that share it.
+
+Every `planexe-pipeline run --scheduler-host H` is an *assistant* worker: it may run any
+pending task of the plan, including fan-out items that another worker's merge yielded (a
+plain Luigi worker only runs tasks it discovered itself, so the items of a fan-out would all
+land on the one machine that ran the merge). An assistant would never stop on its own; ours
+stops once the plan is complete, once a task of the plan has failed, or after a long idle.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import luigi
+import luigi.interface
+import luigi.worker
+
+from planexe_pipeline.telemetry.events import read_events
+
+IDLE_LIMIT_S = 600.0  # a worker left with nothing to do for this long gives up
+CHECK_EVERY_S = 0.5
+
+
+class PlanWorker(luigi.worker.Worker):
+    def __init__(self, *args, root: luigi.Task, started: float, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._root = root
+        self._started = started
+        self._checked_at = 0.0
+        self._finished = False
+        self._idle_from: float | None = None
+
+    def _plan_finished(self) -> bool:
+        now = time.time()
+        if now - self._checked_at >= CHECK_EVERY_S:
+            self._checked_at = now
+            failed = any(e.get("kind") == "task" and e.get("status") == "failed" and (e.get("start") or 0) >= self._started
+                         for e in read_events(self._root.run_dir))
+            self._finished = failed or self._root.complete()
+        return self._finished
+
+    def _keep_alive(self, get_work_response) -> bool:
+        if self._plan_finished():
+            return False
+        if get_work_response.n_pending_tasks or get_work_response.running_tasks:
+            self._idle_from = None
+            return True
+        self._idle_from = self._idle_from or time.time()
+        return time.time() - self._idle_from < IDLE_LIMIT_S
+
+
+class PlanWorkerFactory(luigi.interface._WorkerSchedulerFactory):
+    def __init__(self, root: luigi.Task):
+        self.root = root
+        self.started = time.time()
+
+    def create_worker(self, scheduler, worker_processes, assistant=False):
+        return PlanWorker(scheduler=scheduler, worker_processes=worker_processes, assistant=True,
+                          root=self.root, started=self.started)
+
+
+def serve_scheduler(host: str, port: int, state_dir: Path, llm_slots: int | None) -> None:
+    """Run luigid in the foreground, its state and logs kept in state_dir."""
+    from luigi.cmdline import luigid
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    if llm_slots is not None:
+        luigi.configuration.get_config().set("resources", "llm", str(llm_slots))
+    slots = luigi.configuration.get_config().getint("resources", "llm", 8)
+    print(f"Luigi central scheduler on http://{host}:{port}/ (visualiser), LLM slots: {slots}, "
+          f"state in {state_dir}; stop with Ctrl-C", flush=True)
+    luigid(["--address", host, "--port", str(port), "--state-path", str(state_dir / "state.pickle"),
+            "--logdir", str(state_dir / "logs"), "--pidfile", str(state_dir / f"luigid-{os.getpid()}.pid")])
