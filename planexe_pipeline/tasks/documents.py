@@ -1,1 +1,127 @@
-"""documents tasks."""
+"""Documents: which documents to find and to create, triaged, then drafted one call each."""
+
+from __future__ import annotations
+
+from planexe_pipeline.stages import documents, draft_documents
+from planexe_pipeline.stages.documents import Document, FilteredDocuments, IdentifiedDocuments
+from planexe_pipeline.stages.draft_documents import (DraftedDocumentsToCreate, DraftedDocumentsToFind,
+                                                     DraftedDocumentToCreate, DraftedDocumentToFind)
+from planexe_pipeline.tasks.assumptions import ConsolidateAssumptions
+from planexe_pipeline.tasks.base import FanOutItem, FanOutMerge, LLMTask, PlanTask
+from planexe_pipeline.tasks.plan import ProjectPlan
+from planexe_pipeline.tasks.setup import Setup
+
+__all__ = ["IdentifyDocuments", "FilterDocumentsToFind", "FilterDocumentsToCreate", "DraftDocumentToFind",
+           "DraftDocumentsToFind", "DraftDocumentToCreate", "DraftDocumentsToCreate", "DocumentsMarkdown"]
+
+
+class IdentifyDocuments(LLMTask):
+    group = "documents"
+    files = {"json": "040-identify_documents.json", "md": "040-identify_documents.md"}
+
+    def requires(self):
+        return {"setup": self.clone(Setup), "assumptions": self.clone(ConsolidateAssumptions),
+                "project_plan": self.clone(ProjectPlan)}
+
+    def run(self):
+        result = documents.execute_identify(self.executor(), self.input_text("setup", "plan"),
+                                            self.input_text("assumptions"), self.input_text("project_plan"))
+        self.write_stage(result, documents.identify_to_markdown(result))
+
+
+class _FilterDocuments(LLMTask):
+    group = "documents"
+    kind: str
+
+    def requires(self):
+        return {"setup": self.clone(Setup), "identified": self.clone(IdentifyDocuments)}
+
+    def run(self):
+        identified = self.input_model("identified", IdentifiedDocuments)
+        listed = identified.documents_to_find if self.kind == "find" else identified.documents_to_create
+        result = documents.execute_filter(self.executor(), self.input_text("setup", "plan"), listed, self.kind)
+        self.write_stage(result, documents.filter_to_markdown(result))
+
+
+class FilterDocumentsToFind(_FilterDocuments):
+    kind = "find"
+    files = {"json": "041-filter_documents_to_find.json", "md": "041-filter_documents_to_find.md"}
+
+
+class FilterDocumentsToCreate(_FilterDocuments):
+    kind = "create"
+    files = {"json": "042-filter_documents_to_create.json", "md": "042-filter_documents_to_create.md"}
+
+
+class DraftDocumentToFind(FanOutItem[Document]):
+    group = "documents"
+    stage_dir = "043-draft_documents_to_find"
+    result_model = DraftedDocumentToFind
+
+    def list_requires(self):
+        return {"filtered": self.clone(FilterDocumentsToFind)}
+
+    def context_requires(self):
+        return {"setup": self.clone(Setup), "project_plan": self.clone(ProjectPlan)}
+
+    def all_items(self):
+        return self.input_model("filtered", FilteredDocuments).kept
+
+    def process(self, item: Document):
+        return draft_documents.draft_document_to_find(self.executor(item=self.index), self.input_text("setup", "plan"),
+                                                      self.input_text("project_plan"), item)
+
+
+class DraftDocumentsToFind(FanOutMerge):
+    group = "documents"
+    item_task = DraftDocumentToFind
+    files = {"json": "043-draft_documents_to_find.json", "md": "043-draft_documents_to_find.md"}
+
+    def merge(self, results):
+        merged = DraftedDocumentsToFind(documents=results)
+        self.write_stage(merged, draft_documents.find_to_markdown(merged))
+
+
+class DraftDocumentToCreate(FanOutItem[Document]):
+    group = "documents"
+    stage_dir = "044-draft_documents_to_create"
+    result_model = DraftedDocumentToCreate
+
+    def list_requires(self):
+        return {"filtered": self.clone(FilterDocumentsToCreate)}
+
+    def context_requires(self):
+        return {"setup": self.clone(Setup), "project_plan": self.clone(ProjectPlan)}
+
+    def all_items(self):
+        return self.input_model("filtered", FilteredDocuments).kept
+
+    def process(self, item: Document):
+        return draft_documents.draft_document_to_create(self.executor(item=self.index),
+                                                        self.input_text("setup", "plan"),
+                                                        self.input_text("project_plan"), item)
+
+
+class DraftDocumentsToCreate(FanOutMerge):
+    group = "documents"
+    item_task = DraftDocumentToCreate
+    files = {"json": "044-draft_documents_to_create.json", "md": "044-draft_documents_to_create.md"}
+
+    def merge(self, results):
+        merged = DraftedDocumentsToCreate(documents=results)
+        self.write_stage(merged, draft_documents.create_to_markdown(merged))
+
+
+class DocumentsMarkdown(PlanTask):
+    """Both drafted lists as the plan's documents chapter (from the json: it nests the
+    headings one level deeper than the two merge sections do)."""
+
+    group = "documents"
+    files = {"md": "045-documents.md"}
+
+    def requires(self):
+        return {"find": self.clone(DraftDocumentsToFind), "create": self.clone(DraftDocumentsToCreate)}
+
+    def run(self):
+        self.write_text("md", draft_documents.documents_markdown(
+            self.input_model("find", DraftedDocumentsToFind), self.input_model("create", DraftedDocumentsToCreate)))
