@@ -6,6 +6,7 @@ and milestones MS-1.., and computes the budget total from its lines so the figur
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -130,22 +131,36 @@ def execute(llm: LLMExecutor, plan: str, strategic_decisions_md: str, scenarios_
     return build_plan(answer)
 
 
+_CURRENCY_CODE = re.compile(r"\b[A-Z]{3}\b")
+
+
+def currency_code(text: str) -> str:
+    """The ISO code in what the model wrote ('EUR (euro)' -> 'EUR'); the text itself if it has none."""
+    match = _CURRENCY_CODE.search(text)
+    return match.group(0) if match else text.strip()
+
+
 def build_plan(answer: ProjectPlanAnswer) -> ProjectPlanDocument:
-    data = answer.model_dump(exclude={"deliverables", "milestones", "budget"})
+    data = answer.model_dump(exclude={"deliverables", "milestones", "budget", "duration_months"})
     in_time_order = sorted(answer.milestones, key=lambda m: m.month)  # stable: ties keep the answer's order
+    # A milestone after the end would contradict the plan: the duration stretches to cover it.
+    duration = max([answer.duration_months, *(m.month for m in answer.milestones)])
     subtotal = round(sum(line.amount for line in answer.budget.lines), 2)
     contingency = round(subtotal * answer.budget.contingency_percent / 100, 2)
     return ProjectPlanDocument(
         **data,
+        duration_months=duration,
         deliverables=[Deliverable(id=f"D-{n}", **d.model_dump()) for n, d in enumerate(answer.deliverables, start=1)],
         milestones=[Milestone(id=f"MS-{n}", **m.model_dump()) for n, m in enumerate(in_time_order, start=1)],
-        budget=Budget(**answer.budget.model_dump(), subtotal=subtotal, contingency=contingency,
+        budget=Budget(**answer.budget.model_dump(exclude={"currency"}), currency=currency_code(answer.budget.currency),
+                      subtotal=subtotal, contingency=contingency,
                       total=round(subtotal + contingency, 2)),
     )
 
 
 def money(amount: float, currency: str) -> str:
-    return f"{currency} {amount:,.0f}"
+    code = currency if _CURRENCY_CODE.fullmatch(currency) else ""
+    return f"{code} {amount:,.0f}".strip()
 
 
 def to_markdown(p: ProjectPlanDocument) -> str:
@@ -164,6 +179,8 @@ def to_markdown(p: ProjectPlanDocument) -> str:
         f"Project Plan: {p.title}",
         f"**Goal:** {p.goal_statement}",
         f"**Duration:** {p.duration_months} months",
+        f"**Budget:** {money(b.total, b.currency)} including contingency" + ("" if _CURRENCY_CODE.fullmatch(b.currency)
+                                                                            else f" (currency: {b.currency})"),
         section("SMART criteria", smart),
         section("Scope", "**In scope**\n\n" + bullets(p.scope_in) + "\n\n**Out of scope**\n\n" + bullets(p.scope_out)),
         section("Deliverables", table(["Id", "Deliverable", "Description", "Acceptance criteria"],

@@ -13,7 +13,7 @@ def to_markdown(candidates: CandidateScenarioSet, selection: ScenarioSelection) 
     lever_rows: dict[str, list[str]] = {}
     for s in candidates.scenarios:
         for c in s.choices:
-            lever_rows.setdefault(c.lever_id, [f"{c.lever_id} {c.lever_name}"]).append(c.option)
+            lever_rows.setdefault(c.lever_id, [f"{c.lever_id} {c.lever_name}"]).append(f"{c.option_number}. {c.option}")
     comparison = table(headers, [row for row in lever_rows.values() if len(row) == len(headers)])
     selected = "\n\n".join([heading("Selected", 3),
                             f"**{selection.scenario.id} {selection.scenario.name}**" + (" (chosen by rule)" if selection.defaulted else ""),
