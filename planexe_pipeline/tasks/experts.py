@@ -1,1 +1,86 @@
-"""experts tasks."""
+"""Experts: SWOT, two parallel expert queries merged into one list, one critique per expert."""
+
+from __future__ import annotations
+
+from planexe_pipeline.settings import pipeline
+from planexe_pipeline.stages import expert_criticism, experts, swot
+from planexe_pipeline.stages.experts import Expert, ExpertList, QueryAngle
+from planexe_pipeline.tasks.base import FanOutItem, FanOutMerge, LLMTask
+from planexe_pipeline.tasks.framing import IdentifyPurpose
+from planexe_pipeline.tasks.plan import ProjectPlan
+from planexe_pipeline.tasks.setup import Setup
+
+__all__ = ["SWOTAnalysis", "FindExperts", "ExpertsFound", "ExpertCriticism", "ExpertReview"]
+
+
+class SWOTAnalysis(LLMTask):
+    group = "experts"
+    files = {"json": "035-swot_analysis.json", "md": "035-swot_analysis.md"}
+
+    def requires(self):
+        return {"setup": self.clone(Setup), "purpose": self.clone(IdentifyPurpose),
+                "project_plan": self.clone(ProjectPlan)}
+
+    def run(self):
+        result = swot.execute(self.executor(), self.input_text("setup", "plan"), self.input_text("purpose"),
+                              self.input_text("project_plan"))
+        self.write_stage(result, swot.to_markdown(result))
+
+
+class FindExperts(FanOutItem[QueryAngle]):
+    """One query for experts, from the angle at `index` of a fixed list (no upstream list)."""
+
+    group = "experts"
+    stage_dir = "036-find_experts"
+    result_model = experts.ExpertQueryResult
+
+    def context_requires(self):
+        return {"setup": self.clone(Setup), "project_plan": self.clone(ProjectPlan), "swot": self.clone(SWOTAnalysis)}
+
+    def all_items(self):
+        return experts.QUERY_ANGLES
+
+    def process(self, item: QueryAngle):
+        return experts.execute(self.executor(item=self.index), item, self.input_text("setup", "plan"),
+                               self.input_text("project_plan"), self.input_text("swot"))
+
+
+class ExpertsFound(FanOutMerge):
+    group = "experts"
+    item_task = FindExperts
+    files = {"json": "036-find_experts.json", "md": "036-find_experts.md"}
+
+    def merge(self, results):
+        found = experts.merge_experts(results)
+        self.write_stage(found, experts.to_markdown(found))
+
+
+class ExpertCriticism(FanOutItem[Expert]):
+    """One expert's critique; only the first `[pipeline] experts_to_criticise` experts get one."""
+
+    group = "experts"
+    stage_dir = "037-expert_criticism"
+    result_model = expert_criticism.ExpertCriticismResult
+
+    def list_requires(self):
+        return {"experts": self.clone(ExpertsFound)}
+
+    def context_requires(self):
+        return {"setup": self.clone(Setup), "project_plan": self.clone(ProjectPlan), "swot": self.clone(SWOTAnalysis)}
+
+    def all_items(self):
+        return self.input_model("experts", ExpertList).experts[: max(0, pipeline().experts_to_criticise)]
+
+    def process(self, item: Expert):
+        return expert_criticism.execute(self.executor(item=self.index), item, self.input_text("setup", "plan"),
+                                        self.input_text("project_plan"), self.input_text("swot"))
+
+
+class ExpertReview(FanOutMerge):
+    group = "experts"
+    item_task = ExpertCriticism
+    files = {"json": "038-expert_review.json", "md": "038-expert_review.md"}
+
+    def merge(self, results):
+        review = expert_criticism.merge(results)
+        self.write_stage(review, expert_criticism.to_markdown(review))
