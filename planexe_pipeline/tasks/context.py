@@ -1,1 +1,27 @@
-"""context tasks."""
+"""Context: the data the plan must collect, drawn from everything known before the WBS."""
+
+from __future__ import annotations
+
+from planexe_pipeline.stages import data_collection
+from planexe_pipeline.tasks.base import LLMTask
+from planexe_pipeline.tasks.experts import ExpertReview, SWOTAnalysis
+from planexe_pipeline.tasks.plan import ProjectPlan
+from planexe_pipeline.tasks.team import RelatedResources, TeamMarkdown
+
+__all__ = ["DataCollection"]
+
+
+class DataCollection(LLMTask):
+    group = "context"
+    files = {"json": "039-data_collection.json", "md": "039-data_collection.md"}
+
+    def requires(self):
+        return {"project_plan": self.clone(ProjectPlan), "related_resources": self.clone(RelatedResources),
+                "swot": self.clone(SWOTAnalysis), "team": self.clone(TeamMarkdown),
+                "expert_review": self.clone(ExpertReview)}
+
+    def run(self):
+        result = data_collection.execute(self.executor(), self.input_text("project_plan"),
+                                         self.input_text("related_resources"), self.input_text("swot"),
+                                         self.input_text("team"), self.input_text("expert_review"))
+        self.write_stage(result, data_collection.to_markdown(result))
