@@ -180,7 +180,8 @@ def decision(lever_id, what, into=None):
 
 def test_deduplicate_drops_unknown_keeps_first_duplicate_and_defaults_missing():
     answer = LeverDecisionAnswers(decisions=[
-        decision("L-9", "remove"), decision("L-1", "remove"), decision("l-1 ", "keep"), decision("L-2", "merge", "L-3"),
+        decision("L-9", "remove"), decision("l-1: Financing", "remove"), decision("L-1", "keep"),
+        decision("L-2", "merge", "lever L-3"),
         decision("L-3", "keep"), decision("L-4", "keep"), decision("L-5", "keep"), decision("L-6", "keep"),
     ])  # L-7 is missing
     result = deduplicate_levers.apply_decisions(potential(7), answer)
@@ -246,13 +247,14 @@ def vital(count: int):
 def test_scenario_choices_map_to_vital_levers_with_stance_defaults():
     answer = ScenarioAnswers(scenarios=[ScenarioAnswer(name="Bold", stance="ambitious", summary="s", choices=[
         LeverChoiceAnswer(lever_id="L-2", option_number=1), LeverChoiceAnswer(lever_id="L-2", option_number=2),
-        LeverChoiceAnswer(lever_id="Q-7", option_number=1)])])
+        LeverChoiceAnswer(lever_id="Q-7", option_number=1), LeverChoiceAnswer(lever_id="L-3", option_number=0),
+        LeverChoiceAnswer(lever_id="L-4", option_number=7)])])
     result = candidate_scenarios.build_scenarios(vital(4), answer)
     assert [s.id for s in result.scenarios] == ["S-1", "S-2", "S-3"]
     assert [s.stance for s in result.scenarios] == ["ambitious", "balanced", "conservative"]
     bold = result.scenarios[0]
     assert [(c.lever_id, c.option_number, c.defaulted) for c in bold.choices] == [
-        ("L-1", 3, True), ("L-2", 1, False), ("L-3", 3, True), ("L-4", 3, True)]
+        ("L-1", 3, True), ("L-2", 1, False), ("L-3", 1, False), ("L-4", 3, False)]
     assert bold.choices[1].option == "low"
     assert all(c.option_number == 1 and c.defaulted for c in result.scenarios[2].choices)
 

@@ -24,7 +24,10 @@ STANCE_OPTION = {"conservative": 1, "balanced": 2, "ambitious": 3}
 
 class LeverChoiceAnswer(BaseModel):
     lever_id: str = Field(description="The id of a vital lever, exactly as listed (e.g. L-3).")
-    option_number: int = Field(ge=1, le=3, description="The option chosen for that lever: 1, 2 or 3.")
+    # Bounds are a hint, not a check: an out-of-range answer is clamped by our code rather than
+    # failing validation and costing a retry.
+    option_number: int = Field(json_schema_extra={"minimum": 1, "maximum": 3},
+                               description="The option chosen for that lever: 1, 2 or 3.")
 
 
 class ScenarioAnswer(BaseModel):

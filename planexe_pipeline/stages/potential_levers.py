@@ -6,6 +6,7 @@ them. The id-matching rule every lever stage uses lives here too.
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Iterable, TypeVar
 
 from pydantic import BaseModel, Field
@@ -81,8 +82,13 @@ def to_markdown(result: PotentialLeverList) -> str:
 A = TypeVar("A")
 
 
+_ID = re.compile(r"\b[A-Z]{1,4}-\d+(?:\.\d+)*\b")
+
+
 def normalise_id(value: object) -> str:
-    return "".join(str(value or "").split()).upper()
+    """Our id inside what the model wrote ('l-3: Financing' -> 'L-3'), or '' when there is none."""
+    match = _ID.search(str(value if value is not None else "").upper())
+    return match.group(0) if match else ""
 
 
 def first_answer_per_id(answers: Iterable[A], asked_ids: Iterable[str], id_of: Callable[[A], object]) -> dict[str, A]:

@@ -15,7 +15,7 @@ Verdict = Literal["go", "go_with_conditions", "not_yet"]
 class ImmediateAction(BaseModel):
     action: str = Field(description="A concrete step, starting with a verb.")
     owner_role: str = Field(description="The role that does it.")
-    due_within_days: int = Field(ge=1, le=90, description="Days from the start by which it must be done.")
+    due_within_days: int = Field(ge=0, description="Days from the start by which it must be done.")
     why: str = Field(description="What goes wrong if it is skipped.")
 
 
