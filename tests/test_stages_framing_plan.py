@@ -164,6 +164,13 @@ def test_digital_plan_needs_no_location_call():
     assert "Lyon" in physical_locations.to_markdown(result)
 
 
+def test_digital_plan_with_physical_needs_is_still_located():
+    decision = plan_type.PlanTypeDecision(plan_type="digital", reasoning="An online shop.",
+                                          physical_needs=["A bakehouse in Lyon"])
+    result = physical_locations.execute(simulated(), PROMPT, decision, "")
+    assert result.needs_physical_site and result.candidates
+
+
 # -- id mapping ------------------------------------------------------------------------------
 def lever(n: int) -> Lever:
     return Lever(id=f"L-{n}", name=f"Lever {n}", question=f"Question {n}?", options=["low", "mid", "high"],

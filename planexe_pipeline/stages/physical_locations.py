@@ -1,6 +1,7 @@
 """PhysicalLocations: where the plan happens, with candidate sites and what each needs.
 
-A digital plan needs no site: then no LLM call is made and the section says so.
+A digital plan that lists no physical need gets no LLM call; the section says it needs no site.
+A "digital" plan that still lists physical needs (an office, a server room) is located like any other.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ Keep to places that really exist and suit the chosen strategy."""
 
 
 def execute(llm: LLMExecutor, plan: str, plan_type: PlanTypeDecision, scenario_md: str) -> PhysicalLocations:
-    if plan_type.plan_type == "digital":
+    if plan_type.plan_type == "digital" and not any(need.strip() for need in plan_type.physical_needs):
         return PhysicalLocations(needs_physical_site=False, location_requirements=[], candidates=[],
                                  summary="The plan is digital; it needs no physical site. " + plan_type.reasoning)
     answer = llm.structured(LocationAnswer, SYSTEM_PROMPT, context(plan=plan, plan_type=plan_type.reasoning,
