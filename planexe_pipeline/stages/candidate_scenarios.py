@@ -14,7 +14,8 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.stages.markdown import context, document, heading, table
-from planexe_pipeline.stages.potential_levers import first_answer_per_id, levers_brief
+from planexe_pipeline.stages.answer_ids import map_answers
+from planexe_pipeline.stages.potential_levers import levers_brief
 from planexe_pipeline.stages.vital_few_levers import VitalLevers
 
 SCENARIO_COUNT = 3
@@ -88,7 +89,7 @@ def build_scenarios(vital: VitalLevers, answer: ScenarioAnswers) -> CandidateSce
 
 def _choices(vital: VitalLevers, draft: ScenarioAnswer) -> list[ChosenOption]:
     levers = [v.lever for v in vital.levers]
-    by_id = first_answer_per_id(draft.choices, [lever.id for lever in levers], lambda c: c.lever_id)
+    by_id = map_answers([lever.id for lever in levers], draft.choices, lambda c: c.lever_id).by_id
     chosen = []
     for lever in levers:
         given = by_id.get(lever.id)

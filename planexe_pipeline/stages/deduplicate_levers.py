@@ -14,8 +14,8 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.stages.markdown import context, document, heading, table
-from planexe_pipeline.stages.potential_levers import (Lever, PotentialLeverList, first_answer_per_id, levers_brief,
-                                                      normalise_id, options_text)
+from planexe_pipeline.stages.answer_ids import map_answers, normalise_id
+from planexe_pipeline.stages.potential_levers import Lever, PotentialLeverList, levers_brief, options_text
 
 MIN_KEPT = 5
 
@@ -60,7 +60,7 @@ def execute(llm: LLMExecutor, plan: str, potential: PotentialLeverList) -> Dedup
 
 def apply_decisions(potential: PotentialLeverList, answer: LeverDecisionAnswers) -> DeduplicatedLevers:
     ids = [lever.id for lever in potential.levers]
-    by_id = first_answer_per_id(answer.decisions, ids, lambda a: a.lever_id)
+    by_id = map_answers(ids, answer.decisions, lambda a: a.lever_id).by_id
     outcomes: dict[str, LeverOutcome] = {}
     for lever_id in ids:
         given = by_id.get(lever_id)
@@ -69,7 +69,7 @@ def apply_decisions(potential: PotentialLeverList, answer: LeverDecisionAnswers)
                                               justification="No decision was given; kept by default.")
         else:
             outcomes[lever_id] = LeverOutcome(lever_id=lever_id, decision=given.decision,
-                                              merge_into_id=normalise_id(given.merge_into_id) or None,
+                                              merge_into_id=normalise_id(given.merge_into_id),
                                               justification=given.justification)
     for lever_id, outcome in outcomes.items():
         if outcome.decision != "merge":

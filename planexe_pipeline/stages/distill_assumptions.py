@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.stages.make_assumptions import AssumptionList
 from planexe_pipeline.stages.markdown import context, document, table
-from planexe_pipeline.stages.potential_levers import normalise_id
+from planexe_pipeline.stages.answer_ids import map_id_list
 
 
 class KeyAssumptionAnswer(BaseModel):
@@ -50,10 +50,9 @@ def execute(llm: LLMExecutor, plan: str, assumptions: AssumptionList) -> Distill
     known = [a.id for a in assumptions.assumptions]
     key = []
     for n, draft in enumerate(answer.key_assumptions, start=1):
-        named = {normalise_id(i) for i in draft.source_ids}
         key.append(KeyAssumption(id=f"KA-{n}", statement=draft.statement, value=draft.value,
                                  confidence_percent=draft.confidence_percent,
-                                 source_ids=[i for i in known if i in named]))
+                                 source_ids=map_id_list(known, draft.source_ids)))
     return DistilledAssumptions(key_assumptions=key)
 
 

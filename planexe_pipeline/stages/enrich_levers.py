@@ -7,7 +7,8 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.stages.deduplicate_levers import DeduplicatedLevers
 from planexe_pipeline.stages.markdown import context, document, heading, table
-from planexe_pipeline.stages.potential_levers import Lever, first_answer_per_id, levers_brief, options_text
+from planexe_pipeline.stages.answer_ids import map_answers
+from planexe_pipeline.stages.potential_levers import Lever, levers_brief, options_text
 
 
 class LeverEnrichmentAnswer(BaseModel):
@@ -47,7 +48,7 @@ def execute(llm: LLMExecutor, plan: str, deduplicated: DeduplicatedLevers) -> En
 
 
 def apply_enrichment(levers: list[Lever], answer: LeverEnrichmentAnswers) -> EnrichedLevers:
-    by_id = first_answer_per_id(answer.levers, [lever.id for lever in levers], lambda a: a.lever_id)
+    by_id = map_answers([lever.id for lever in levers], answer.levers, lambda a: a.lever_id).by_id
     enriched = []
     for lever in levers:
         given = by_id.get(lever.id)

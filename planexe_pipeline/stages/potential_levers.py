@@ -6,8 +6,7 @@ them. The id-matching rule every lever stage uses lives here too.
 
 from __future__ import annotations
 
-import re
-from typing import Callable, Iterable, TypeVar
+from typing import Iterable
 
 from pydantic import BaseModel, Field
 
@@ -78,25 +77,3 @@ def to_markdown(result: PotentialLeverList) -> str:
             for lever in result.levers]
     return document("Potential Levers", table(["Id", "Lever", "Question", "Options", "Consequences"], rows))
 
-
-A = TypeVar("A")
-
-
-_ID = re.compile(r"\b[A-Z]{1,4}-\d+(?:\.\d+)*\b")
-
-
-def normalise_id(value: object) -> str:
-    """Our id inside what the model wrote ('l-3: Financing' -> 'L-3'), or '' when there is none."""
-    match = _ID.search(str(value if value is not None else "").upper())
-    return match.group(0) if match else ""
-
-
-def first_answer_per_id(answers: Iterable[A], asked_ids: Iterable[str], id_of: Callable[[A], object]) -> dict[str, A]:
-    """Answers keyed by the asked id they name: unknown ids dropped, a repeated id keeps its first answer."""
-    asked = set(asked_ids)
-    found: dict[str, A] = {}
-    for answer in answers:
-        key = normalise_id(id_of(answer))
-        if key in asked and key not in found:
-            found[key] = answer
-    return found

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.stages.distill_assumptions import DistilledAssumptions
 from planexe_pipeline.stages.markdown import bullets, context, document, heading, table
-from planexe_pipeline.stages.potential_levers import first_answer_per_id
+from planexe_pipeline.stages.answer_ids import map_answers
 
 Verdict = Literal["sound", "questionable", "unrealistic"]
 
@@ -60,7 +60,7 @@ def execute(llm: LLMExecutor, plan: str, distilled: DistilledAssumptions) -> Ass
 
 
 def apply_review(distilled: DistilledAssumptions, answer: ReviewAnswer) -> AssumptionReview:
-    by_id = first_answer_per_id(answer.checks, [k.id for k in distilled.key_assumptions], lambda c: c.assumption_id)
+    by_id = map_answers([k.id for k in distilled.key_assumptions], answer.checks, lambda c: c.assumption_id).by_id
     checks = []
     for k in distilled.key_assumptions:
         given = by_id.get(k.id)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.stages.candidate_scenarios import CandidateScenarioSet, Scenario, choices_table
 from planexe_pipeline.stages.markdown import context, document, heading, table
-from planexe_pipeline.stages.potential_levers import normalise_id
+from planexe_pipeline.stages.answer_ids import normalise_id
 
 
 class SelectionAnswer(BaseModel):
@@ -50,7 +50,7 @@ def apply_selection(candidates: CandidateScenarioSet, answer: SelectionAnswer) -
     if not candidates.scenarios:
         raise ValueError("SelectScenario needs at least one candidate scenario")
     by_id = {s.id: s for s in candidates.scenarios}
-    chosen = by_id.get(normalise_id(answer.scenario_id))
+    chosen = by_id.get(normalise_id(answer.scenario_id) or "")
     if chosen is not None:
         return ScenarioSelection(scenario=chosen, justification=answer.justification, why_not_others=answer.why_not_others)
     fallback = next((s for s in candidates.scenarios if s.stance == "balanced"), candidates.scenarios[0])

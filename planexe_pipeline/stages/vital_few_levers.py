@@ -12,7 +12,8 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.stages.enrich_levers import EnrichedLever, EnrichedLevers
 from planexe_pipeline.stages.markdown import context, document, table
-from planexe_pipeline.stages.potential_levers import first_answer_per_id, levers_brief, options_text
+from planexe_pipeline.stages.answer_ids import map_answers, map_id_list
+from planexe_pipeline.stages.potential_levers import levers_brief, options_text
 
 MIN_VITAL = 4
 MAX_VITAL = 5
@@ -53,8 +54,9 @@ def execute(llm: LLMExecutor, plan: str, enriched: EnrichedLevers) -> VitalLever
 
 def apply_picks(enriched: EnrichedLevers, answer: VitalPickAnswers) -> VitalLevers:
     by_id = {lever.id: lever for lever in enriched.levers}
-    picked = first_answer_per_id(answer.picks, list(by_id), lambda a: a.lever_id)  # keeps the answer's order
-    chosen = [VitalLever(lever=by_id[i], why_vital=p.why_vital) for i, p in list(picked.items())[:MAX_VITAL]]
+    picked = map_answers(list(by_id), answer.picks, lambda a: a.lever_id).by_id
+    in_answer_order = map_id_list(by_id, (a.lever_id for a in answer.picks))  # the model ranks by importance
+    chosen = [VitalLever(lever=by_id[i], why_vital=picked[i].why_vital) for i in in_answer_order[:MAX_VITAL]]
     for lever in enriched.levers:
         if len(chosen) >= MIN_VITAL:
             break
