@@ -2,18 +2,19 @@
 and the merge of their answers by member id.
 
 Each pass sees the same roster, so the three calls run at the same time. The model answers
-per member id; `merge_team` joins the answers to the roster by our rule: ids are compared
-after trimming and upper-casing, unknown ids are dropped, a repeated id keeps its first
-answer, and a member nobody answered for gets a default flagged `defaulted: true`.
+per member id; `merge_team` joins the answers to the roster by the pipeline's one rule
+(`stages/answer_ids.py`): unknown ids are dropped, a repeated id keeps its first answer, and
+a member nobody answered for gets a default flagged `defaulted: true`.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Literal, Sequence, TypeVar
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.stages.answer_ids import map_answers
 from planexe_pipeline.stages.markdown import context, document, table
 from planexe_pipeline.stages.team import TeamMember, TeamRoster
 
@@ -106,32 +107,6 @@ def environment_to_markdown(result: EnvironmentAnswers) -> str:
 
 
 # -- merge by member id ---------------------------------------------------------------------
-A = TypeVar("A")
-
-
-def normalise_id(value: str) -> str:
-    return "".join(value.split()).upper()
-
-
-def answers_by_id(asked_ids: Sequence[str], answers: Iterable[A], id_of: Callable[[A], str]
-                  ) -> tuple[dict[str, A], list[str]]:
-    """Answers keyed by the asked id they name, and a note for each answer that was dropped
-    (an id nobody asked about, or a repeat of an id already answered)."""
-    asked = {normalise_id(i): i for i in asked_ids}
-    kept: dict[str, A] = {}
-    dropped: list[str] = []
-    for answer in answers:
-        raw = id_of(answer)
-        key = asked.get(normalise_id(raw))
-        if key is None:
-            dropped.append(f"{raw!r}: unknown id")
-        elif key in kept:
-            dropped.append(f"{raw!r}: repeated id, first answer kept")
-        else:
-            kept[key] = answer
-    return kept, dropped
-
-
 class ContractInfo(BaseModel):
     contract_type: str
     justification: str
@@ -169,9 +144,9 @@ DEFAULT_ENVIRONMENT = EnvironmentInfo(equipment_needs="Not assessed.", facility_
 def merge_team(roster: TeamRoster, contract: ContractTypeAnswers, background: BackgroundAnswers,
                environment: EnvironmentAnswers) -> MergedTeam:
     ids = [m.id for m in roster.members]
-    contracts, dropped_c = answers_by_id(ids, contract.answers, lambda a: a.member_id)
-    backgrounds, dropped_b = answers_by_id(ids, background.answers, lambda a: a.member_id)
-    environments, dropped_e = answers_by_id(ids, environment.answers, lambda a: a.member_id)
+    contracts = map_answers(ids, contract.answers, lambda a: a.member_id)
+    backgrounds = map_answers(ids, background.answers, lambda a: a.member_id)
+    environments = map_answers(ids, environment.answers, lambda a: a.member_id)
     members = []
     for m in roster.members:
         c, b, e = contracts.get(m.id), backgrounds.get(m.id), environments.get(m.id)
@@ -182,6 +157,6 @@ def merge_team(roster: TeamRoster, contract: ContractTypeAnswers, background: Ba
             environment=(EnvironmentInfo(equipment_needs=e.equipment_needs, facility_needs=e.facility_needs)
                          if e else DEFAULT_ENVIRONMENT),
         ))
-    dropped = ([f"contract type {d}" for d in dropped_c] + [f"background {d}" for d in dropped_b]
-               + [f"environment {d}" for d in dropped_e])
+    dropped = ([f"contract type: {d}" for d in contracts.dropped] + [f"background: {d}" for d in backgrounds.dropped]
+               + [f"environment: {d}" for d in environments.dropped])
     return MergedTeam(members=members, dropped_answers=dropped)
