@@ -179,8 +179,7 @@ def to_markdown(p: ProjectPlanDocument) -> str:
         f"Project Plan: {p.title}",
         f"**Goal:** {p.goal_statement}",
         f"**Duration:** {p.duration_months} months",
-        f"**Budget:** {money(b.total, b.currency)} including contingency" + ("" if _CURRENCY_CODE.fullmatch(b.currency)
-                                                                            else f" (currency: {b.currency})"),
+        f"**Budget:** {money(b.total, b.currency)} including contingency",
         section("SMART criteria", smart),
         section("Scope", "**In scope**\n\n" + bullets(p.scope_in) + "\n\n**Out of scope**\n\n" + bullets(p.scope_out)),
         section("Deliverables", table(["Id", "Deliverable", "Description", "Acceptance criteria"],
