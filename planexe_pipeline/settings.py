@@ -14,7 +14,7 @@ class pipeline(luigi.Config):  # noqa: N801 - luigi names config sections after 
     max_prompt_chars = luigi.IntParameter(default=8000, description="Longest prompt accepted.")
 
 
-class llm_retry(luigi.Config):  # noqa: N801
+class retry_policy(luigi.Config):  # noqa: N801 - not "llm_...": luigi would read --llm as an abbreviation of its options
     max_attempts_per_model = luigi.IntParameter(default=5)
     initial_wait_s = luigi.FloatParameter(default=1.0)
     max_wait_s = luigi.FloatParameter(default=30.0)

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from planexe_pipeline.llm.config import load_llm_config, parse_model_list, resolve_models
 from planexe_pipeline.llm.executor import LLMExecutor, NamedModel
-from planexe_pipeline.settings import llm_retry, pipeline
+from planexe_pipeline.settings import retry_policy, pipeline
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -96,7 +96,7 @@ class LLMTask(PlanTask):
         entries = resolve_models(self.model_names(), load_llm_config(self.llm_config or None))
         return LLMExecutor([NamedModel.from_entry(e) for e in entries], run_dir=self.run_dir,
                            stage=self.task_family, task_id=self.task_id, item=item,
-                           policy=llm_retry().policy())
+                           policy=retry_policy().policy())
 
 
 ItemT = TypeVar("ItemT")
