@@ -1,1 +1,125 @@
-"""synthesis tasks."""
+"""Synthesis: the pitch, the plan review, the executive summary, Q&A and the premortem."""
+
+from __future__ import annotations
+
+from planexe_pipeline.stages import executive_summary, pitch, premortem, questions_answers, review_plan
+from planexe_pipeline.stages.schedule import Schedule as ScheduleModel
+from planexe_pipeline.tasks.assumptions import ConsolidateAssumptions
+from planexe_pipeline.tasks.base import FanOutItem, FanOutMerge, LLMTask
+from planexe_pipeline.tasks.documents import DocumentsMarkdown
+from planexe_pipeline.tasks.experts import ExpertReview
+from planexe_pipeline.tasks.governance import ConsolidateGovernance
+from planexe_pipeline.tasks.plan import ProjectPlan
+from planexe_pipeline.tasks.setup import Setup
+from planexe_pipeline.tasks.team import RelatedResources, TeamMarkdown
+from planexe_pipeline.tasks.wbs import Schedule, WBSProject123
+
+__all__ = ["CreatePitch", "PitchMarkdown", "ReviewPlan", "PlanReview", "ExecutiveSummary", "QuestionsAnswers",
+           "Premortem"]
+
+
+class CreatePitch(LLMTask):
+    group = "synthesis"
+    files = {"json": "054-create_pitch.json", "md": "054-create_pitch.md"}
+
+    def requires(self):
+        return {"setup": self.clone(Setup), "project_plan": self.clone(ProjectPlan),
+                "related_resources": self.clone(RelatedResources), "wbs": self.clone(WBSProject123)}
+
+    def run(self):
+        result = pitch.execute(self.executor(), self.input_text("setup", "plan"), self.input_text("project_plan"),
+                               self.input_text("related_resources"), self.input_text("wbs"))
+        self.write_stage(result, pitch.to_markdown(result))
+
+
+class PitchMarkdown(LLMTask):
+    group = "synthesis"
+    files = {"json": "055-pitch.json", "md": "055-pitch.md"}
+
+    def requires(self):
+        return {"pitch": self.clone(CreatePitch)}
+
+    def run(self):
+        result = pitch.polish(self.executor(), self.input_text("pitch"))
+        self.write_stage(result, pitch.polished_to_markdown(result))
+
+
+class ReviewPlan(FanOutItem[review_plan.ReviewQuestion]):
+    """One review question put to the plan; the questions are ours, so the list is static."""
+
+    group = "synthesis"
+    stage_dir = "056-review_plan"
+    result_model = review_plan.ReviewItem
+
+    def context_requires(self):
+        return {"setup": self.clone(Setup), "project_plan": self.clone(ProjectPlan),
+                "wbs": self.clone(WBSProject123), "team": self.clone(TeamMarkdown),
+                "expert_review": self.clone(ExpertReview), "pitch": self.clone(PitchMarkdown)}
+
+    def all_items(self):
+        return review_plan.REVIEW_QUESTIONS
+
+    def process(self, item):
+        return review_plan.execute(self.executor(item=self.index), item, self.input_text("setup", "plan"),
+                                   self.input_text("project_plan"), self.input_text("wbs"),
+                                   self.input_text("team"), self.input_text("expert_review"),
+                                   self.input_text("pitch"))
+
+
+class PlanReview(FanOutMerge):
+    group = "synthesis"
+    item_task = ReviewPlan
+    files = {"json": "056-review_plan.json", "md": "056-review_plan.md"}
+
+    def merge(self, results):
+        review = review_plan.merge(results)
+        self.write_stage(review, review_plan.to_markdown(review))
+
+
+class ExecutiveSummary(LLMTask):
+    group = "synthesis"
+    files = {"json": "057-executive_summary.json", "md": "057-executive_summary.md"}
+
+    def requires(self):
+        return {"setup": self.clone(Setup), "project_plan": self.clone(ProjectPlan),
+                "assumptions": self.clone(ConsolidateAssumptions), "governance": self.clone(ConsolidateGovernance),
+                "team": self.clone(TeamMarkdown), "expert_review": self.clone(ExpertReview),
+                "documents": self.clone(DocumentsMarkdown), "schedule": self.clone(Schedule),
+                "pitch": self.clone(PitchMarkdown), "review": self.clone(PlanReview)}
+
+    def run(self):
+        # The schedule enters as its model: the stage condenses it to dates and the critical path.
+        result = executive_summary.execute(
+            self.executor(), self.input_text("setup", "plan"), self.input_text("project_plan"),
+            self.input_text("assumptions"), self.input_text("governance"), self.input_text("team"),
+            self.input_text("expert_review"), self.input_text("documents"),
+            self.input_model("schedule", ScheduleModel), self.input_text("pitch"), self.input_text("review"))
+        self.write_stage(result, executive_summary.to_markdown(result))
+
+
+class QuestionsAnswers(LLMTask):
+    group = "synthesis"
+    files = {"json": "058-questions_answers.json", "md": "058-questions_answers.md"}
+
+    def requires(self):
+        return {"setup": self.clone(Setup), "project_plan": self.clone(ProjectPlan),
+                "executive_summary": self.clone(ExecutiveSummary)}
+
+    def run(self):
+        result = questions_answers.execute(self.executor(), self.input_text("setup", "plan"),
+                                           self.input_text("project_plan"), self.input_text("executive_summary"))
+        self.write_stage(result, questions_answers.to_markdown(result))
+
+
+class Premortem(LLMTask):
+    group = "synthesis"
+    files = {"json": "059-premortem.json", "md": "059-premortem.md"}
+
+    def requires(self):
+        return {"setup": self.clone(Setup), "assumptions": self.clone(ConsolidateAssumptions),
+                "executive_summary": self.clone(ExecutiveSummary)}
+
+    def run(self):
+        result = premortem.execute(self.executor(), self.input_text("setup", "plan"),
+                                   self.input_text("assumptions"), self.input_text("executive_summary"))
+        self.write_stage(result, premortem.to_markdown(result))
