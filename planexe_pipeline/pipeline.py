@@ -32,7 +32,7 @@ class FullPlan(PlanTask):
     files = {"done": "999-pipeline_complete.txt"}
 
     def requires(self):
-        return {"purpose": self.clone(IdentifyPurpose)}
+        return {"report": self.clone(Report)}
 
     def run(self):
         self.write_text("done", "pipeline complete\n")

@@ -12,9 +12,10 @@ import pytest
 from planexe_pipeline.llm.executor import LLMExecutor, NamedModel
 from planexe_pipeline.llm.simulator import SimulatedLLM
 from planexe_pipeline.report import assemble
-from planexe_pipeline.report.html import render_report_html
+from planexe_pipeline.report.html import WBSNode, render_report_html
 from planexe_pipeline.stages import executive_summary, pitch, premortem, questions_answers, review_plan
 from planexe_pipeline.stages.schedule import ScheduleTask, compute_schedule
+from planexe_pipeline.stages.wbs import WBSProject, WBSTask
 
 PLAN = ("Open a sourdough bakery in Lyon with a wood-fired oven, selling to cafes and weekend markets, "
         "financed by a cooperative of local farmers.")
@@ -52,13 +53,14 @@ class CannedExecutor:
 
 def small_schedule():
     tasks = [
-        ScheduleTask(id="T-1", title="Bakery project", level=1),
-        ScheduleTask(id="T-1.1", title="Premises", parent_id="T-1", level=2),
+        ScheduleTask(id="T-1", title="Premises", level=1),
+        ScheduleTask(id="T-1.1", title="Lease", parent_id="T-1", level=2),
         ScheduleTask(id="T-1.1.1", title="Sign the lease", parent_id="T-1.1", duration_days=10, level=3),
-        ScheduleTask(id="T-1.2", title="Oven", parent_id="T-1", level=2),
-        ScheduleTask(id="T-1.2.1", title="Install the oven", parent_id="T-1.2", duration_days=5, level=3),
+        ScheduleTask(id="T-2", title="Oven", level=1),
+        ScheduleTask(id="T-2.1", title="Oven works", parent_id="T-2", level=2),
+        ScheduleTask(id="T-2.1.1", title="Install the oven", parent_id="T-2.1", duration_days=5, level=3),
     ]
-    return compute_schedule(tasks, [("T-1.2.1", "T-1.1.1")], START)
+    return compute_schedule(tasks, [("T-2.1.1", "T-1.1.1")], START)
 
 
 # -- stages --------------------------------------------------------------------------------
@@ -118,7 +120,7 @@ def test_executive_summary_sees_the_schedule_digest():
     schedule = small_schedule()
     digest = executive_summary.schedule_digest(schedule)
     assert "Start 2025-03-03, last day 2025-03-17 (15 calendar days)." in digest
-    assert "Critical path: T-1.1.1 Sign the lease -> T-1.2.1 Install the oven" in digest
+    assert "Critical path: T-1.1.1 Sign the lease -> T-2.1.1 Install the oven" in digest
     result = executive_summary.execute(simulator(), PLAN, "pp", "assumptions", "governance", "team", "experts",
                                        "documents", schedule, "pitch", "review")
     assert isinstance(result, executive_summary.ExecutiveSummaryResult)
@@ -190,13 +192,23 @@ def test_report_sections_follow_the_reading_order():
         assemble.report_sections({"pitch": "x"})
 
 
-def test_gantt_skips_the_project_root_and_deeper_levels():
+def test_gantt_shows_phases_and_tasks_in_wbs_order():
     chart = assemble.gantt_chart(small_schedule())
-    assert [(b.id, b.level) for b in chart.bars] == [("T-1.1", 1), ("T-1.1.1", 2), ("T-1.2", 1), ("T-1.2.1", 2)]
+    assert [(b.id, b.level) for b in chart.bars] == [("T-1", 1), ("T-1.1", 2), ("T-2", 1), ("T-2.1", 2)]
     assert all(b.critical for b in chart.bars)
-    assert all(b.end > b.start for b in chart.bars)
-    phases = assemble.gantt_chart(small_schedule(), max_depth=1)
-    assert [b.id for b in phases.bars] == ["T-1.1", "T-1.2"]
+    assert chart.bars[2].start == START + datetime.timedelta(days=10)
+    deeper = assemble.gantt_chart(small_schedule(), max_depth=3)
+    assert [b.id for b in deeper.bars] == ["T-1", "T-1.1", "T-1.1.1", "T-2", "T-2.1", "T-2.1.1"]
+
+
+def test_wbs_tree_keeps_ids_titles_and_durations():
+    project = WBSProject(title="Bakery", final_deliverable="An open bakery", phases=[
+        WBSTask(id="T-1", title="Premises", children=[
+            WBSTask(id="T-1.1", title="Lease", duration_days=10, children=[
+                WBSTask(id="T-1.1.1", title="Sign", duration_days=10)])])])
+    [phase] = assemble.wbs_tree(project)
+    assert (phase.id, phase.title, phase.duration_days) == ("T-1", "Premises", None)
+    assert phase.children[0].children[0] == WBSNode(id="T-1.1.1", title="Sign", duration_days=10, children=())
 
 
 class StrictParser(HTMLParser):

@@ -15,15 +15,17 @@ from typing import Iterable, Mapping
 from markdown_it import MarkdownIt
 
 from planexe_pipeline.report.gantt_svg import GanttBar, GanttChart
-from planexe_pipeline.report.html import ReportSection
+from planexe_pipeline.report.html import ReportSection, WBSNode
 from planexe_pipeline.stages.markdown import one_line
 from planexe_pipeline.stages.schedule import Schedule
+from planexe_pipeline.stages.wbs import WBSProject, WBSTask
 
 
 @dataclass(frozen=True)
 class SectionSpec:
     key: str  # our slug: the HTML anchor, and the name under which the Report task requires it
     title: str
+    html_title: str = ""  # where the page's own parts would make the title ambiguous
 
 
 # The reading order of the report: the decision-maker's pages first, then the plan in the
@@ -43,7 +45,7 @@ REPORT_SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec("data-collection", "Data collection"),
     SectionSpec("documents", "Documents"),
     SectionSpec("wbs", "Work breakdown structure"),
-    SectionSpec("schedule-table", "Schedule"),
+    SectionSpec("schedule-table", "Schedule", html_title="Schedule table"),
     SectionSpec("review", "Plan review"),
     SectionSpec("questions-answers", "Questions and answers"),
     SectionSpec("premortem", "Premortem"),
@@ -87,7 +89,7 @@ def report_sections(texts: Mapping[str, str], *, for_html: bool = False) -> list
     missing = [s.key for s in REPORT_SECTIONS if s.key not in texts]
     if missing:
         raise KeyError(f"report sections missing: {', '.join(missing)}")
-    return [ReportSection(key=s.key, title=s.title,
+    return [ReportSection(key=s.key, title=(s.html_title or s.title) if for_html else s.title,
                           markdown=normalise_headings(texts[s.key], top_level=1 if for_html else 3))
             for s in REPORT_SECTIONS if not (for_html and s.key in HTML_OMITTED_SECTIONS)]
 
@@ -129,35 +131,38 @@ def _depths(schedule: Schedule) -> dict[str, int]:
 
 
 def gantt_chart(schedule: Schedule, max_depth: int = 2) -> GanttChart | None:
-    """Phases and their tasks as bars, in WBS order; deeper subtasks are left to the schedule
-    table, or a plan of a hundred subtasks would be a chart nobody can read. A single
-    top-level node (the whole project) is skipped, so the chart starts at the phases."""
+    """Phases and their tasks as bars, in WBS order; subtasks are left to the schedule table,
+    or a plan of a hundred subtasks would be a chart nobody can read."""
     if not schedule.tasks:
         return None
     depth = _depths(schedule)
-    roots = [t for t in schedule.tasks if depth[t.id] == 1]
-    offset = 1 if len(roots) == 1 and len(schedule.tasks) > 1 else 0
     children: dict[str | None, list] = {}
     for task in schedule.tasks:
-        key = task.parent_id if task.parent_id in depth else None
-        children.setdefault(key, []).append(task)
+        children.setdefault(task.parent_id if task.parent_id in depth else None, []).append(task)
 
     bars: list[GanttBar] = []
 
     def visit(task) -> None:
-        level = depth[task.id] - offset
-        if level > max_depth:
+        if depth[task.id] > max_depth:
             return
-        if level >= 1:
-            end = task.end if task.end > task.start else task.start + datetime.timedelta(days=1)
-            bars.append(GanttBar(id=task.id, title=one_line(task.title), start=task.start, end=end,
-                                 critical=task.critical, level=level))
+        # A zero-day task still gets a visible day on the chart.
+        end = task.end if task.end > task.start else task.start + datetime.timedelta(days=1)
+        bars.append(GanttBar(id=task.id, title=one_line(task.title), start=task.start, end=end,
+                             critical=task.critical, level=depth[task.id]))
         for child in children.get(task.id, []):
             visit(child)
 
     for root in children.get(None, []):
         visit(root)
     return GanttChart(bars=bars)
+
+
+def wbs_tree(project: WBSProject) -> list[WBSNode]:
+    def node(task: WBSTask) -> WBSNode:
+        return WBSNode(id=task.id, title=one_line(task.title), duration_days=task.duration_days,
+                       children=tuple(node(c) for c in task.children))
+
+    return [node(phase) for phase in project.phases]
 
 
 def report_meta(schedule: Schedule) -> dict[str, str]:
