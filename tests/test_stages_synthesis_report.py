@@ -4,24 +4,32 @@ review keeps its question order, and the report assembles every section in readi
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
+import luigi
 import pytest
 
 from planexe_pipeline.llm.executor import LLMExecutor, NamedModel
 from planexe_pipeline.llm.simulator import SimulatedLLM
+from planexe_pipeline.pipeline import FullPlan
 from planexe_pipeline.report import assemble
 from planexe_pipeline.report.html import WBSNode, render_report_html
 from planexe_pipeline.stages import executive_summary, pitch, premortem, questions_answers, review_plan
 from planexe_pipeline.stages.schedule import ScheduleTask, compute_schedule
 from planexe_pipeline.stages.wbs import WBSProject, WBSTask
+from planexe_pipeline.tasks.report import SECTION_TASKS, Report
+from planexe_pipeline.tasks.synthesis import (CreatePitch, ExecutiveSummary, PitchMarkdown, PlanReview, Premortem,
+                                              QuestionsAnswers, ReviewPlan)
 
 PLAN = ("Open a sourdough bakery in Lyon with a wood-fired oven, selling to cafes and weekend markets, "
         "financed by a cooperative of local farmers.")
 PLAN_WORDS = {"sourdough", "bakery", "lyon", "wood-fired", "oven", "cafes", "weekend", "markets",
               "financed", "cooperative", "local", "farmers", "selling"}
 START = datetime.date(2025, 3, 3)
+LLM = "simulated-instant"
 
 
 def simulator() -> LLMExecutor:
@@ -235,3 +243,158 @@ def test_assembled_html_renders_every_section():
     expected = [s.key for s in assemble.REPORT_SECTIONS if s.key != "wbs"]
     assert [i for i in parser.ids if i in expected] == expected
     assert 'href="timeline.html"' in page
+
+
+# -- tasks: edges ------------------------------------------------------------------------------
+
+def required(task) -> set[str]:
+    return {type(t).__name__ for t in luigi.task.flatten(task.requires())}
+
+
+def test_requires_edges_equal_the_spec():
+    run = "/nonexistent-run"
+    assert required(CreatePitch(run_dir=run)) == {"Setup", "ProjectPlan", "RelatedResources", "WBSProject123"}
+    assert required(PitchMarkdown(run_dir=run)) == {"CreatePitch"}
+    assert required(ReviewPlan(run_dir=run, index=0)) == {"Setup", "ProjectPlan", "WBSProject123", "TeamMarkdown",
+                                                          "ExpertReview", "PitchMarkdown"}
+    assert required(PlanReview(run_dir=run)) == set()  # a static list: only its items (dynamic)
+    assert PlanReview.item_task is ReviewPlan
+    assert required(ExecutiveSummary(run_dir=run)) == {
+        "Setup", "ProjectPlan", "ConsolidateAssumptions", "ConsolidateGovernance", "TeamMarkdown", "ExpertReview",
+        "DocumentsMarkdown", "Schedule", "PitchMarkdown", "PlanReview"}
+    assert required(QuestionsAnswers(run_dir=run)) == {"Setup", "ProjectPlan", "ExecutiveSummary"}
+    assert required(Premortem(run_dir=run)) == {"Setup", "ConsolidateAssumptions", "ExecutiveSummary"}
+    assert required(Report(run_dir=run)) == {
+        "Setup", "ExecutiveSummary", "PitchMarkdown", "IdentifyPurpose", "ProjectPlan", "StrategicDecisionsMarkdown",
+        "ScenariosMarkdown", "ConsolidateAssumptions", "ConsolidateGovernance", "TeamMarkdown", "SWOTAnalysis",
+        "ExpertReview", "DataCollection", "DocumentsMarkdown", "WBSProject123", "Schedule", "PlanReview",
+        "QuestionsAnswers", "Premortem"}
+    assert list(SECTION_TASKS) == [s.key for s in assemble.REPORT_SECTIONS]
+    assert required(FullPlan(run_dir=run)) == {"Report"}
+
+
+def test_review_fan_out_is_the_static_question_list():
+    assert [t.index for t in PlanReview(run_dir="/r").item_tasks()] == list(range(10))
+    assert [t.index for t in PlanReview(run_dir="/r", speed="fast").item_tasks()] == [0, 1]
+
+
+# -- tasks: Luigi runs over a pre-populated run folder ----------------------------------------
+def _write(path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def wbs_project() -> WBSProject:
+    return WBSProject(title="Bakery", final_deliverable="An open bakery", phases=[
+        WBSTask(id="T-1", title="Premises", children=[
+            WBSTask(id="T-1.1", title="Lease", duration_days=10, children=[
+                WBSTask(id="T-1.1.1", title="Sign the lease", duration_days=10)])]),
+        WBSTask(id="T-2", title="Oven", children=[
+            WBSTask(id="T-2.1", title="Oven works", duration_days=5, children=[
+                WBSTask(id="T-2.1.1", title="Install the oven", duration_days=5)])])])
+
+
+def prepopulate(run_dir, tasks, speed: str = "full") -> None:
+    """Every output of `tasks` as an upstream stage would leave it: Luigi takes them as done."""
+    for task in tasks:
+        for key, target in task.output().items():
+            path = Path(target.path)
+            name = type(task).__name__
+            if key == "plan":
+                text = PLAN + "\n"
+            elif key == "fingerprint":
+                text = json.dumps({"prompt_sha256": "0" * 64, "speed": speed, "start_date": START.isoformat()})
+            elif name == "IdentifyPurpose" and key == "json":
+                text = json.dumps({"purpose": "business", "topic": "Lyon sourdough bakery",
+                                   "goal_statement": "Open it.", "reasoning": "A shop."})
+            elif name == "WBSProject123" and key == "json":
+                text = wbs_project().model_dump_json()
+            elif name == "Schedule" and key == "json":
+                text = small_schedule().model_dump_json()
+            elif key == "md":
+                text = (f"## {name} title\n\nBody of {name}: the Lyon sourdough bakery.\n\n"
+                        f"### Detail of {name}\n\nMore about the wood-fired oven.\n")
+            else:
+                text = "{}\n"
+            _write(path, text)
+
+
+def build(tasks, workers: int = 4) -> None:
+    result = luigi.build(tasks, workers=workers, local_scheduler=True, detailed_summary=True)
+    assert result.status == luigi.execution_summary.LuigiStatusCode.SUCCESS, result.summary_text
+
+
+def synthesis_upstream(run_dir: str, speed: str = "full"):
+    tasks = [CreatePitch(run_dir=run_dir, speed=speed), ReviewPlan(run_dir=run_dir, speed=speed, index=0),
+             ExecutiveSummary(run_dir=run_dir, speed=speed)]
+    synthesis = {"CreatePitch", "PitchMarkdown", "PlanReview", "ReviewPlan"}
+    return [t for task in tasks for t in luigi.task.flatten(task.requires()) if type(t).__name__ not in synthesis]
+
+
+def test_synthesis_tasks_run_on_a_prepopulated_folder(tmp_path):
+    run_dir = str(tmp_path)
+    prepopulate(tmp_path, synthesis_upstream(run_dir, "fast"), speed="fast")
+    build([QuestionsAnswers(run_dir=run_dir, speed="fast", llm=LLM), Premortem(run_dir=run_dir, speed="fast", llm=LLM)])
+    for name in ("054-create_pitch", "055-pitch", "056-review_plan", "057-executive_summary",
+                 "058-questions_answers", "059-premortem"):
+        assert (tmp_path / f"{name}.json").is_file() and (tmp_path / f"{name}.md").is_file(), name
+    assert sorted(p.name for p in (tmp_path / "056-review_plan").iterdir()) == ["item-000.json", "item-001.json"]
+    review = json.loads((tmp_path / "056-review_plan.json").read_text())
+    assert [i["id"] for i in review["items"]] == ["R-1", "R-2"]
+    assert_section((tmp_path / "057-executive_summary.md").read_text(), "Executive summary")
+    assert_section((tmp_path / "059-premortem.md").read_text(), "Premortem")
+
+
+def test_plan_review_merges_items_in_index_order(tmp_path):
+    answer = review_plan.ReviewAnswer(summary="s", findings=["f"], recommendations=["r"])
+    # Written last-first, so neither file age nor directory order can stand in for the index.
+    for index in reversed(range(10)):
+        q = review_plan.REVIEW_QUESTIONS[index]
+        item = review_plan.ReviewItem(id=q.id, topic=q.topic, question=q.question,
+                                      answer=answer.model_copy(update={"summary": f"answer {index}"}))
+        _write(tmp_path / "056-review_plan" / f"item-{index:03d}.json", item.model_dump_json())
+    build([PlanReview(run_dir=str(tmp_path), llm=LLM)], workers=1)
+    review = json.loads((tmp_path / "056-review_plan.json").read_text())
+    assert [i["id"] for i in review["items"]] == [f"R-{i}" for i in range(1, 11)]
+    assert [i["answer"]["summary"] for i in review["items"]] == [f"answer {i}" for i in range(10)]
+
+
+class PageIds(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids: list[str] = []
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.ids += [v for k, v in attrs if k == "id"]
+
+
+def test_report_assembles_a_prepopulated_folder_in_reading_order(tmp_path):
+    run_dir = str(tmp_path)
+    report = Report(run_dir=run_dir)
+    upstream = list(luigi.task.flatten(report.requires()))
+    prepopulate(tmp_path, upstream)
+    hostile = tmp_path / "057-executive_summary.md"
+    hostile.write_text(hostile.read_text() + "\n<script>alert(1)</script>\n", encoding="utf-8")
+    build([Report(run_dir=run_dir)], workers=1)
+
+    plan = (tmp_path / "060-plan.md").read_text(encoding="utf-8")
+    assert plan.startswith("# Project plan: Lyon sourdough bakery\n")
+    assert re.findall(r"^## (.+)$", plan, flags=re.M) == ["The idea", "Contents"] + [
+        s.title for s in assemble.REPORT_SECTIONS]
+    bodies = [plan.index(f"Body of {SECTION_TASKS[s.key].__name__}:") for s in assemble.REPORT_SECTIONS]
+    assert bodies == sorted(bodies)
+    assert "title\n" not in plan  # each stage's own title gave way to the report's
+    assert "\n### Detail of ProjectPlan\n" in plan
+
+    page = (tmp_path / "060-report.html").read_text(encoding="utf-8")
+    parser = PageIds()
+    parser.feed(page)
+    parser.close()
+    assert "script" not in parser.tags and "&lt;script&gt;" in page
+    keys = [s.key for s in assemble.REPORT_SECTIONS if s.key != "wbs"]
+    assert [i for i in parser.ids if i in keys] == keys
+    assert parser.ids.index("premortem") < parser.ids.index("work-breakdown") < parser.ids.index("schedule")
+    assert 'href="timeline.html"' in page
+    assert "T-2.1.1" in page and "Install the oven" in page and "<svg" in page
