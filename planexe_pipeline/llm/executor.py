@@ -11,6 +11,7 @@ where the last raw answer was saved. Every attempt is one telemetry line.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import email.utils
 import random
 import time
@@ -63,15 +64,21 @@ def retry_after_of(exc: BaseException, now: Callable[[], float] = time.time) -> 
         if headers.get("retry-after-ms"):
             return max(0.0, float(headers["retry-after-ms"]) / 1000)
         raw = headers.get("retry-after")
-    except AttributeError:
+    except (AttributeError, ValueError):
         return None
     if not raw:
         return None
     try:
         return max(0.0, float(raw))
     except ValueError:
+        pass
+    try:  # an HTTP date; a garbled header must not crash the retry loop (it means: no hint)
         parsed = email.utils.parsedate_to_datetime(raw)
-        return max(0.0, parsed.timestamp() - now()) if parsed else None
+    except (TypeError, ValueError):
+        return None
+    if parsed.tzinfo is None:  # "-0000": a date in UTC, not in the local zone
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return max(0.0, parsed.timestamp() - now())
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ schema marks a list with "x-width". Everything is drawn from one seeded Random, 
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from typing import Any
@@ -141,16 +142,28 @@ class AnswerWriter:
             low, high = 10, 90
         elif any(k in lowered for k in ("cost", "budget", "price", "amount", "eur", "usd")):
             low, high = 5_000, 250_000
-        if "minimum" in schema:
-            low = max(low, schema["minimum"]) if schema["minimum"] <= high else schema["minimum"]
-        if "exclusiveMinimum" in schema:
-            low = max(low, schema["exclusiveMinimum"] + 1)
-        if "maximum" in schema:
-            high = min(high, schema["maximum"])
-        if "exclusiveMaximum" in schema:
-            high = min(high, schema["exclusiveMaximum"] - 1)
+        # The schema's own bounds win over the name heuristic. Exclusive bounds step in by 1
+        # for integers and by 0.01 for numbers (answers are rounded to 2 decimals), so that
+        # e.g. a float in (0, 1) is not pushed to 1 by the integer step.
+        is_int = schema.get("type") == "integer"
+        step = 1 if is_int else 0.01
+        lows = [schema["minimum"]] if "minimum" in schema else []
+        lows += [schema["exclusiveMinimum"] + step] if "exclusiveMinimum" in schema else []
+        highs = [schema["maximum"]] if "maximum" in schema else []
+        highs += [schema["exclusiveMaximum"] - step] if "exclusiveMaximum" in schema else []
+        floor, ceiling = (max(lows) if lows else None), (min(highs) if highs else None)
+        if floor is not None and floor > high:
+            low, high = floor, floor + (high - low)
+        elif floor is not None:
+            low = max(low, floor)
+        if ceiling is not None and ceiling < low:
+            low, high = (floor if floor is not None else 0 if ceiling >= 0 else ceiling - (high - low)), ceiling
+        elif ceiling is not None:
+            high = min(high, ceiling)
         high = max(high, low)
-        return self.rng.randint(int(low), int(high)) if schema.get("type") == "integer" else self.rng.uniform(low, high)
+        if is_int:
+            return self.rng.randint(math.ceil(low), max(math.ceil(low), math.floor(high)))
+        return min(max(round(self.rng.uniform(low, high), 2), low), high)
 
     def array(self, schema: dict, name: str, own_id: int | None) -> list:
         items = self.resolve(schema.get("items", {"type": "string"}))

@@ -1,0 +1,184 @@
+"""A small OpenAI-compatible (and Ollama-compatible) HTTP server for the provider tests.
+
+Stdlib only: `http.server.ThreadingHTTPServer` on 127.0.0.1, port 0, one thread per request.
+It answers
+
+- `POST /v1/chat/completions` (OpenAI) and `POST /api/chat` (Ollama, non-streaming) with JSON
+  valid for the schema that PydanticOutputParser put in the system message, written by the
+  simulator's own `write_answer`, and a usage block of known numbers;
+- `POST /api/show` (Ollama's model info, read by llama-index for the context window).
+
+Faults are queued per test: `server.fail_next(n, "429" | "500" | "hang" | "401")`. A 429
+carries `Retry-After: 0.05`; a hang accepts the request and never answers until the server
+stops; a 401 echoes the bearer token it got in its error message, as some providers do, so
+the tests can check that the key is scrubbed. `server.latency_s` delays every answer.
+Every request is counted (`server.requests`, `server.count(path)`) and `server.peak_in_flight`
+is the most chat requests it was serving at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from planexe_pipeline.llm.sim_content import write_answer
+from planexe_pipeline.llm.simulator import _SCHEMA_MARKER, DEFAULT_WIDTHS
+
+PROMPT_TOKENS = 321
+COMPLETION_TOKENS = 54
+RETRY_AFTER = "0.05"
+FAULTS = ("429", "500", "hang", "401")
+
+
+def answer_for(messages: list[dict[str, Any]], seed: int = 7) -> str:
+    """JSON text valid for the schema in the system message, as SimulatedLLM._content builds it."""
+    transcript = "\n".join(f"{m.get('role')}: {m.get('content') or ''}" for m in messages)
+    rng = random.Random(int.from_bytes(hashlib.sha256(f"{seed}\n{transcript}".encode()).digest()[:8], "big"))
+    user_text = "\n".join(m.get("content") or "" for m in messages if m.get("role") == "user")
+    schema_match = None
+    for m in messages:
+        if m.get("role") == "system":
+            schema_match = _SCHEMA_MARKER.search(m.get("content") or "") or schema_match
+    if schema_match is None:
+        return json.dumps(write_answer({"type": "string"}, user_text, rng, DEFAULT_WIDTHS))
+    return json.dumps(write_answer(json.loads(schema_match.group(1)), user_text, rng, DEFAULT_WIDTHS))
+
+
+class FakeOpenAIServer:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: deque[str] = deque()
+        self._stopping = threading.Event()
+        self.requests: list[dict[str, Any]] = []  # {"path", "body", "headers"} in arrival order
+        self.model_name = "fake-model"
+        self.latency_s = 0.0
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # keep pytest output clean
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                try:
+                    body = json.loads(raw or b"{}")
+                except json.JSONDecodeError:
+                    body = {}
+                fault = server._record(self.path, body, dict(self.headers))
+                if self.path == "/api/show":
+                    return self._json(200, {"model_info": {"llama.context_length": 8192}, "details": {}})
+                if self.path not in ("/v1/chat/completions", "/api/chat"):
+                    return self._json(404, {"error": {"message": f"no route {self.path}"}})
+                with server._lock:
+                    server.in_flight += 1
+                    server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
+                try:
+                    if server.latency_s:
+                        server._stopping.wait(server.latency_s)
+                    self._chat(body, fault)
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
+
+            def _chat(self, body: dict, fault: str | None) -> None:
+                if fault == "hang":
+                    server._stopping.wait()
+                    self.close_connection = True
+                    return
+                if fault == "429":
+                    return self._json(429, {"error": {"message": "rate limited", "type": "rate_limit"}},
+                                      {"Retry-After": RETRY_AFTER})
+                if fault == "401":
+                    token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+                    return self._json(401, {"error": {"message": f"Incorrect API key provided: {token}",
+                                                      "type": "invalid_request_error"}})
+                if fault == "500":
+                    return self._json(500, {"error": {"message": "internal error", "type": "server_error"}})
+                content = answer_for(body.get("messages") or [])
+                if self.path == "/api/chat":
+                    return self._json(200, {
+                        "model": body.get("model", server.model_name),
+                        "created_at": "2025-01-01T00:00:00Z",
+                        "message": {"role": "assistant", "content": content},
+                        "done": True, "done_reason": "stop",
+                        "prompt_eval_count": PROMPT_TOKENS, "eval_count": COMPLETION_TOKENS,
+                    })
+                return self._json(200, {
+                    "id": f"chatcmpl-{len(server.requests)}", "object": "chat.completion",
+                    "created": int(time.time()), "model": body.get("model", server.model_name),
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": content}}],
+                    "usage": {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": COMPLETION_TOKENS,
+                              "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS},
+                })
+
+            def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+                data = json.dumps(payload).encode("utf-8")
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},
+                                        name="fake-openai", daemon=True)
+
+    # -- control ----------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def fail_next(self, n: int, kind: str) -> None:
+        """The next n chat requests fail with `kind`: "429", "500" or "hang"."""
+        if kind not in FAULTS:
+            raise ValueError(f"unknown fault {kind!r}: use one of {FAULTS}")
+        with self._lock:
+            self._faults.extend([kind] * n)
+
+    def count(self, path: str | None = None) -> int:
+        with self._lock:
+            return sum(1 for r in self.requests if path is None or r["path"] == path)
+
+    def chat_requests(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [r for r in self.requests if r["path"] in ("/v1/chat/completions", "/api/chat")]
+
+    def _record(self, path: str, body: dict, headers: dict) -> str | None:
+        with self._lock:
+            self.requests.append({"path": path, "body": body, "headers": headers})
+            if path in ("/v1/chat/completions", "/api/chat") and self._faults:
+                return self._faults.popleft()
+        return None
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self) -> "FakeOpenAIServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()  # releases hung handlers
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> "FakeOpenAIServer":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()

@@ -1,0 +1,523 @@
+"""LLMExecutor: fallback, retries, Retry-After, validation retry, failure report, batches, telemetry.
+
+No real sleeping: every executor gets `sleep` / `async_sleep` fakes that record the waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import random
+import time
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole
+from pydantic import BaseModel, Field
+
+from planexe_pipeline.errors import LLMCallFailed
+from planexe_pipeline.llm.config import load_llm_config, resolve_models
+from planexe_pipeline.llm.context import current_call
+from planexe_pipeline.llm.executor import (
+    LLMExecutor,
+    NamedModel,
+    RetryPolicy,
+    is_transient,
+    retry_after_of,
+)
+from planexe_pipeline.llm.structured import SchemaValidationError
+from planexe_pipeline.telemetry.events import read_events
+
+TELEMETRY_FIELDS = {
+    "kind", "task_family", "task_id", "item", "model", "attempt", "start", "end", "duration_s",
+    "input_tokens", "output_tokens", "tokens_estimated", "status", "error",
+}
+
+
+class Answer(BaseModel):
+    title: str
+    score: int = Field(ge=1, le=5)
+
+
+VALID = '{"title": "Solar farm", "score": 4}'
+INVALID = '{"title": "Solar farm", "score": 99}'
+
+
+# -- fakes -------------------------------------------------------------------------------------
+class Sleeps:
+    """Fake sleep (sync and async) that records the waits instead of waiting."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+    async def a(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+class FixedRng(random.Random):
+    """uniform(a, b) returns a + fraction * (b - a): the jitter is known."""
+
+    def __init__(self, fraction: float) -> None:
+        super().__init__(0)
+        self.fraction = fraction
+
+    def uniform(self, a: float, b: float) -> float:
+        return a + self.fraction * (b - a)
+
+
+class ScriptedLLM:
+    """A chat LLM whose answers (text) or failures (exceptions) are scripted in order."""
+
+    def __init__(self, *script) -> None:
+        self.script = list(script)
+        self.calls = 0
+
+    def _next(self) -> ChatResponse:
+        self.calls += 1
+        step = self.script.pop(0) if len(self.script) > 1 else self.script[0]
+        if isinstance(step, BaseException):
+            raise step
+        return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=step))
+
+    def chat(self, messages, **kwargs) -> ChatResponse:
+        return self._next()
+
+    async def achat(self, messages, **kwargs) -> ChatResponse:
+        return self._next()
+
+
+class Flaky:
+    """fn(llm) for executor.run: raises the scripted exceptions, then returns `result`."""
+
+    def __init__(self, *errors: BaseException, result="done") -> None:
+        self.errors = list(errors)
+        self.result = result
+        self.calls = 0
+
+    def __call__(self, llm):
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return self.result
+
+
+def make(models, tmp_path: Path, *, policy: RetryPolicy = RetryPolicy(), rng=None, item=None,
+         stage="IdentifyPurpose") -> tuple[LLMExecutor, Sleeps]:
+    sleeps = Sleeps()
+    named = [m if isinstance(m, NamedModel) else NamedModel.of(*m) for m in models]
+    executor = LLMExecutor(named, run_dir=tmp_path, stage=stage, task_id=f"{stage}_run_abc", item=item,
+                           policy=policy, sleep=sleeps, async_sleep=sleeps.a, rng=rng or FixedRng(0.5))
+    return executor, sleeps
+
+
+def llm_lines(run_dir: Path) -> list[dict]:
+    return read_events(run_dir, kind="llm_call")
+
+
+def status_error(cls, status: int, headers: dict | None = None, message: str = "provider said no"):
+    request = httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
+    response = httpx.Response(status, headers=headers or {}, request=request)
+    return cls(message, response=response, body=None)
+
+
+# -- classification ----------------------------------------------------------------------------
+@pytest.mark.parametrize("exc, transient", [
+    (TimeoutError("t"), True),
+    (ConnectionResetError("reset"), True),
+    (asyncio.TimeoutError(), True),
+    (status_error(openai.RateLimitError, 429), True),
+    (status_error(openai.InternalServerError, 503), True),
+    (status_error(openai.BadRequestError, 400), False),
+    (status_error(openai.AuthenticationError, 401), False),
+    (openai.APITimeoutError(request=httpx.Request("POST", "http://x")), True),
+    (openai.APIConnectionError(request=httpx.Request("POST", "http://x")), True),
+    (httpx.ReadTimeout("slow"), True),
+    (ValueError("bad"), False),
+    (SchemaValidationError("bad", raw_text="{}"), False),
+])
+def test_is_transient(exc, transient):
+    assert is_transient(exc) is transient
+
+
+# -- fallback ----------------------------------------------------------------------------------
+def test_non_transient_failure_falls_back_to_next_model_in_order(tmp_path):
+    first, second, third = Flaky(ValueError("model refused"), result="a"), Flaky(result="b"), Flaky(result="c")
+    executor, sleeps = make([("first", first), ("second", second), ("third", third)], tmp_path)
+    assert executor.run(lambda llm: llm(None)) == "b"
+    assert (first.calls, second.calls, third.calls) == (1, 1, 0)
+    assert sleeps.waits == [], "a non-transient error is not retried on the same model"
+    lines = llm_lines(tmp_path)
+    assert [(line["model"], line["attempt"], line["status"]) for line in lines] == [
+        ("first", 1, "error"), ("second", 2, "ok")]
+    assert lines[0]["error"] == "ValueError: model refused"
+    assert lines[1]["error"] is None
+
+
+def test_model_that_keeps_failing_transiently_hands_over_after_max_attempts(tmp_path):
+    policy = RetryPolicy(max_attempts_per_model=3, initial_wait_s=1, max_wait_s=30, jitter_s=0)
+    busy = Flaky(*[TimeoutError("slow")] * 10)
+    executor, sleeps = make([("busy", lambda: None), ("spare", lambda: None)], tmp_path, policy=policy)
+    calls = []
+
+    def fn(llm):
+        calls.append(llm)
+        return busy(None) if len(calls) <= 3 else "spare answer"
+
+    assert executor.run(fn) == "spare answer"
+    assert len(calls) == 4
+    assert sleeps.waits == [1, 2], "waits only between the 3 tries on the busy model"
+    assert [line["model"] for line in llm_lines(tmp_path)] == ["busy"] * 3 + ["spare"]
+
+
+def test_model_is_created_once_per_executor(tmp_path):
+    created = []
+
+    def factory():
+        created.append(1)
+        return object()
+
+    executor, _ = make([NamedModel("lazy", factory)], tmp_path)
+    executor.run(Flaky(TimeoutError("t")))
+    executor.run(Flaky())
+    assert len(created) == 1
+
+
+# -- backoff -----------------------------------------------------------------------------------
+def test_transient_errors_back_off_exponentially_with_jitter(tmp_path):
+    policy = RetryPolicy(max_attempts_per_model=5, initial_wait_s=1.0, max_wait_s=30.0, jitter_s=0.5)
+    fn = Flaky(TimeoutError("t"), ConnectionResetError("r"), status_error(openai.InternalServerError, 502),
+               status_error(openai.RateLimitError, 429))  # a 429 without Retry-After: plain backoff
+    executor, sleeps = make([("m", None)], tmp_path, policy=policy, rng=FixedRng(0.4))
+    assert executor.run(fn) == "done"
+    assert fn.calls == 5
+    assert sleeps.waits == pytest.approx([1.2, 2.2, 4.2, 8.2])  # 2**k + 0.4 * jitter
+
+
+def test_backoff_jitter_is_random_but_bounded(tmp_path):
+    policy = RetryPolicy(max_attempts_per_model=5, initial_wait_s=1.0, max_wait_s=30.0, jitter_s=1.0)
+    executor, sleeps = make([("m", None)], tmp_path, policy=policy, rng=random.Random(3))
+    executor.run(Flaky(*[TimeoutError("t")] * 4))
+    for k, wait in enumerate(sleeps.waits):
+        assert 2 ** k <= wait <= 2 ** k + 1.0
+    assert len({round(w - int(w), 6) for w in sleeps.waits}) > 1, "the jitter varies"
+
+
+def test_backoff_is_capped(tmp_path):
+    policy = RetryPolicy(max_attempts_per_model=5, initial_wait_s=4.0, max_wait_s=10.0, jitter_s=1.0)
+    executor, sleeps = make([("m", None)], tmp_path, policy=policy, rng=FixedRng(1.0))
+    executor.run(Flaky(*[TimeoutError("t")] * 4))
+    assert sleeps.waits == [5.0, 9.0, 10.0, 10.0]
+
+
+# -- Retry-After -------------------------------------------------------------------------------
+class RetryAfterAttr(Exception):
+    status_code = 429
+
+    def __init__(self, seconds):
+        super().__init__("slow down")
+        self.retry_after = seconds
+
+
+def test_retry_after_attribute_is_waited_exactly(tmp_path):
+    executor, sleeps = make([("m", None)], tmp_path, rng=FixedRng(1.0))
+    assert executor.run(Flaky(RetryAfterAttr(2.5), RetryAfterAttr(0.0))) == "done"
+    assert sleeps.waits == [2.5, 0.0]
+
+
+def test_retry_after_header_seconds(tmp_path):
+    executor, sleeps = make([("m", None)], tmp_path, rng=FixedRng(1.0))
+    fn = Flaky(status_error(openai.RateLimitError, 429, {"Retry-After": "3"}),
+               status_error(openai.InternalServerError, 503, {"retry-after": "0.75"}))
+    assert executor.run(fn) == "done"
+    assert sleeps.waits == [3.0, 0.75]
+
+
+def test_retry_after_ms_header_wins(tmp_path):
+    executor, sleeps = make([("m", None)], tmp_path, rng=FixedRng(1.0))
+    fn = Flaky(status_error(openai.RateLimitError, 429, {"retry-after-ms": "1500", "retry-after": "9"}))
+    executor.run(fn)
+    assert sleeps.waits == [1.5]
+
+
+@pytest.fixture
+def far_from_utc(monkeypatch):
+    """A local zone 5 hours off UTC, so a date read as local time would be caught."""
+    monkeypatch.setenv("TZ", "EST+05")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_retry_after_http_date(tmp_path, far_from_utc):
+    now = 1_700_000_000.0
+    date = email.utils.formatdate(now + 7, usegmt=True)
+    assert retry_after_of(status_error(openai.RateLimitError, 429, {"Retry-After": date}), now=lambda: now) == 7.0
+    # the same in the "-0000" form, which parses to a naive datetime: still UTC, not local time
+    naive = email.utils.formatdate(now + 7, usegmt=False)
+    assert retry_after_of(status_error(openai.RateLimitError, 429, {"Retry-After": naive}), now=lambda: now) == 7.0
+    past = email.utils.formatdate(now - 60, usegmt=True)
+    assert retry_after_of(status_error(openai.RateLimitError, 429, {"Retry-After": past}), now=lambda: now) == 0.0
+
+    executor, sleeps = make([("m", None)], tmp_path, rng=FixedRng(1.0))
+    in_7s = email.utils.formatdate(time.time() + 7, usegmt=True)  # whole seconds: 6 < wait <= 7
+    executor.run(Flaky(status_error(openai.RateLimitError, 429, {"Retry-After": in_7s})))
+    assert len(sleeps.waits) == 1 and 5.5 < sleeps.waits[0] <= 7.0
+
+
+def test_garbled_retry_after_falls_back_to_backoff(tmp_path):
+    assert retry_after_of(status_error(openai.RateLimitError, 429, {"Retry-After": "soon-ish"})) is None
+    assert retry_after_of(status_error(openai.RateLimitError, 429, {"Retry-After-Ms": "x"})) is None
+    assert retry_after_of(ValueError("no response at all")) is None
+    policy = RetryPolicy(initial_wait_s=1.0, jitter_s=0.0)
+    executor, sleeps = make([("m", None)], tmp_path, policy=policy)
+    assert executor.run(Flaky(status_error(openai.RateLimitError, 429, {"Retry-After": "soon-ish"}))) == "done"
+    assert sleeps.waits == [1.0]
+
+
+def test_retry_after_beyond_the_cap_is_capped(tmp_path):
+    policy = RetryPolicy(max_wait_s=30.0)
+    executor, sleeps = make([("m", None)], tmp_path, policy=policy)
+    executor.run(Flaky(RetryAfterAttr(600)))
+    assert sleeps.waits == [30.0]
+
+
+# -- schema validation -------------------------------------------------------------------------
+def test_invalid_answer_gets_exactly_one_more_try_then_next_model(tmp_path):
+    first = ScriptedLLM(INVALID, "not json at all", VALID)
+    second = ScriptedLLM(VALID)
+    executor, sleeps = make([("first", first), ("second", second)], tmp_path, item=2)
+    result = executor.structured(Answer, "system", "user")
+    assert result == Answer(title="Solar farm", score=4)
+    assert (first.calls, second.calls) == (2, 1)
+    assert all(w == 0 for w in sleeps.waits), "no backoff for an invalid answer"
+    lines = llm_lines(tmp_path)
+    assert [(line["model"], line["status"]) for line in lines] == [
+        ("first", "error"), ("first", "error"), ("second", "ok")]
+    assert lines[0]["error"].startswith("SchemaValidationError: answer is not valid Answer JSON")
+    assert lines[0]["tokens_estimated"] is True and lines[0]["output_tokens"] > 0
+
+
+def test_invalid_answer_then_valid_on_the_same_model(tmp_path):
+    first = ScriptedLLM(INVALID, VALID)
+    second = ScriptedLLM(VALID)
+    executor, _ = make([("first", first), ("second", second)], tmp_path)
+    assert executor.structured(Answer, "s", "u").score == 4
+    assert (first.calls, second.calls) == (2, 0)
+
+
+def test_structured_async(tmp_path):
+    llm = ScriptedLLM(TimeoutError("t"), INVALID, VALID)
+    executor, sleeps = make([("m", llm)], tmp_path, policy=RetryPolicy(jitter_s=0))
+    assert asyncio.run(executor.astructured(Answer, "s", "u")).title == "Solar farm"
+    assert llm.calls == 3
+    assert sleeps.waits == [1.0, 0.0]
+
+
+# -- every model fails -------------------------------------------------------------------------
+def test_all_models_fail_names_stage_item_models_and_saved_raw_answer(tmp_path):
+    first = ScriptedLLM("first raw answer, not JSON")
+    second = ScriptedLLM('{"title": "last raw answer"}')
+    executor, _ = make([("model-one", first), ("model-two", second)], tmp_path, item=7,
+                       stage="ExpertCriticism")
+    with pytest.raises(LLMCallFailed) as exc:
+        executor.structured(Answer, "s", "u")
+    message = str(exc.value)
+    assert "\n" not in message
+    assert "ExpertCriticism item 7" in message
+    assert "model-one" in message and "model-two" in message
+    assert message.index("model-one") < message.index("model-two")
+    saved = tmp_path / "llm_failures" / "ExpertCriticism-item-007.txt"
+    assert str(saved) in message
+    assert saved.read_text(encoding="utf-8") == '{"title": "last raw answer"}'
+    assert exc.value.exit_code == 3
+    assert len(llm_lines(tmp_path)) == 4
+
+
+def test_all_models_fail_without_raw_answer_still_names_everything(tmp_path):
+    executor, _ = make([("a", None), ("b", None)], tmp_path, stage="PlanType")
+    with pytest.raises(LLMCallFailed) as exc:
+        executor.run(Flaky(*[ValueError("nope")] * 3))
+    message = str(exc.value)
+    assert message.startswith("PlanType: every model failed")
+    assert "a: ValueError: nope" in message and "b: ValueError: nope" in message
+    assert not (tmp_path / "llm_failures").exists()
+
+
+def test_all_models_fail_async(tmp_path):
+    executor, _ = make([("a", ScriptedLLM("raw a")), ("b", ScriptedLLM("raw b"))], tmp_path, item=0,
+                       stage="WBSLevel3")
+    with pytest.raises(LLMCallFailed) as exc:
+        asyncio.run(executor.astructured(Answer, "s", "u"))
+    saved = tmp_path / "llm_failures" / "WBSLevel3-item-000.txt"
+    assert str(saved) in str(exc.value) and saved.read_text() == "raw b"
+
+
+# -- batches -----------------------------------------------------------------------------------
+def test_run_batch_async_keeps_order_and_bounds_concurrency(tmp_path):
+    in_flight = 0
+    peak = 0
+    n = 12
+
+    def call(i):
+        async def fn(llm):
+            nonlocal in_flight, peak
+            in_flight += 1
+            peak = max(peak, in_flight)
+            try:
+                for _ in range(n - i):  # later items finish first
+                    await asyncio.sleep(0)
+                return f"result-{i}"
+            finally:
+                in_flight -= 1
+        return fn
+
+    executor, _ = make([("m", None)], tmp_path)
+    results = asyncio.run(executor.run_batch_async([call(i) for i in range(n)], max_concurrency=3))
+    assert results == [f"result-{i}" for i in range(n)]
+    assert peak == 3, f"peak in flight {peak}: the gate must allow exactly max_concurrency"
+    assert len(llm_lines(tmp_path)) == n
+
+
+def test_run_batch_async_retries_inside_the_gate(tmp_path):
+    in_flight = peak = 0
+    failures = {1: [TimeoutError("t")], 3: [status_error(openai.RateLimitError, 429, {"Retry-After": "0.2"})]}
+
+    def call(i):
+        async def fn(llm):
+            nonlocal in_flight, peak
+            in_flight += 1
+            peak = max(peak, in_flight)
+            try:
+                await asyncio.sleep(0)
+                if failures.get(i):
+                    raise failures[i].pop()
+                return i
+            finally:
+                in_flight -= 1
+        return fn
+
+    executor, sleeps = make([("m", None)], tmp_path, policy=RetryPolicy(jitter_s=0))
+    assert asyncio.run(executor.run_batch_async([call(i) for i in range(5)], max_concurrency=2)) == list(range(5))
+    assert peak <= 2
+    assert sorted(sleeps.waits) == [0.2, 1.0]
+
+
+def test_run_batch_async_rejects_zero_concurrency(tmp_path):
+    executor, _ = make([("m", None)], tmp_path)
+    with pytest.raises(ValueError):
+        asyncio.run(executor.run_batch_async([], max_concurrency=0))
+
+
+def test_run_batch_async_of_nothing(tmp_path):
+    executor, _ = make([("m", None)], tmp_path)
+    assert asyncio.run(executor.run_batch_async([], max_concurrency=4)) == []
+
+
+# -- telemetry ---------------------------------------------------------------------------------
+def test_one_telemetry_line_per_attempt_with_documented_fields(tmp_path):
+    llm = ScriptedLLM(TimeoutError("slow provider"), VALID)
+    executor, _ = make([("sim", llm)], tmp_path, item=4, stage="DraftDocumentToFind")
+    before = time.time()
+    executor.structured(Answer, "system", "user")
+    after = time.time()
+    lines = llm_lines(tmp_path)
+    assert len(lines) == 2
+    for n, line in enumerate(lines, start=1):
+        assert set(line) == TELEMETRY_FIELDS
+        assert line["kind"] == "llm_call"
+        assert line["task_family"] == "DraftDocumentToFind"
+        assert line["task_id"] == "DraftDocumentToFind_run_abc"
+        assert line["item"] == 4
+        assert line["model"] == "sim"
+        assert line["attempt"] == n
+        assert before <= line["start"] <= line["end"] <= after
+        assert line["duration_s"] == pytest.approx(line["end"] - line["start"], abs=1e-5)
+    failed, ok = lines
+    assert failed["status"] == "error" and failed["error"] == "TimeoutError: slow provider"
+    assert failed["input_tokens"] is None and failed["output_tokens"] is None and failed["tokens_estimated"] is None
+    assert ok["status"] == "ok" and ok["error"] is None
+    # ScriptedLLM reports no usage: the counts are estimated from the text (~4 chars a token)
+    assert ok["tokens_estimated"] is True
+    assert ok["output_tokens"] == (len(VALID) + 3) // 4
+    assert ok["input_tokens"] > 0
+    # every line is one JSON object on its own line
+    raw = "".join(p.read_text() for p in (tmp_path / "telemetry").glob("*.jsonl"))
+    assert [json.loads(x)["attempt"] for x in raw.splitlines()] == [1, 2]
+
+
+def test_provider_usage_is_recorded_as_reported(tmp_path):
+    class WithUsage(ScriptedLLM):
+        def chat(self, messages, **kwargs):
+            response = super().chat(messages)
+            response.raw = {"usage": {"prompt_tokens": 111, "completion_tokens": 22}}
+            return response
+
+    executor, _ = make([("m", WithUsage(VALID))], tmp_path)
+    executor.structured(Answer, "s", "u")
+    (line,) = llm_lines(tmp_path)
+    assert (line["input_tokens"], line["output_tokens"], line["tokens_estimated"]) == (111, 22, False)
+
+
+def test_executor_without_run_dir_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    executor = LLMExecutor([NamedModel.of("m", None)], sleep=Sleeps())
+    assert executor.run(Flaky(TimeoutError("t"))) == "done"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_call_context_is_set_during_each_attempt_and_reset_after(tmp_path):
+    seen = []
+
+    def fn(llm):
+        seen.append(current_call.get())
+        if len(seen) == 1:
+            raise TimeoutError("t")
+        return "ok"
+
+    executor, _ = make([("m", None)], tmp_path, item=5, stage="EstimateDurations")
+    executor.run(fn)
+    assert [(c.stage, c.item, c.attempt) for c in seen] == [("EstimateDurations", 5, 1), ("EstimateDurations", 5, 2)]
+    assert current_call.get().stage == "unknown"
+
+
+# -- secrets -----------------------------------------------------------------------------------
+def test_api_key_from_environment_never_reaches_telemetry_or_errors(tmp_path, monkeypatch):
+    secret = "sk-live-executor-test-5d41402abc4b2a76"
+    monkeypatch.setenv("PLX_EXEC_TEST_KEY", secret)
+    config_file = tmp_path / "llm.json"
+    config_file.write_text(json.dumps({"models": {
+        "remote": {"class": "OpenAILike",
+                   "arguments": {"model": "m", "api_base": "http://127.0.0.1:9/v1", "api_key": "${PLX_EXEC_TEST_KEY}"}},
+        "backup": {"class": "OpenAILike",
+                   "arguments": {"model": "m", "api_base": "http://127.0.0.1:9/v1", "api_key": "${PLX_EXEC_TEST_KEY}"}},
+    }}))
+    entries = resolve_models(["remote", "backup"], load_llm_config(config_file))
+    models = [NamedModel.from_entry(e) for e in entries]
+    assert models[0].llm().api_key == secret  # the provider really gets the key
+
+    errors = [
+        status_error(openai.RateLimitError, 429, {"Retry-After": "0"}, message=f"rate limited for key {secret}"),
+        status_error(openai.AuthenticationError, 401, message=f"Incorrect API key provided: {secret}"),
+        RuntimeError(f"proxy rejected Authorization: Bearer {secret}"),
+    ]
+
+    def fn(llm):
+        raise errors.pop(0)
+
+    executor, _ = make(models, tmp_path, item=1)
+    with pytest.raises(LLMCallFailed) as exc:
+        executor.run(fn)
+    assert secret not in str(exc.value)
+    assert "***" in str(exc.value)
+    lines = llm_lines(tmp_path)
+    assert len(lines) == 3
+    telemetry_text = "".join(p.read_text() for p in (tmp_path / "telemetry").glob("*.jsonl"))
+    assert secret not in telemetry_text
+    assert all("***" in line["error"] for line in lines)
