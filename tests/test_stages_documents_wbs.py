@@ -293,7 +293,7 @@ EDGES = {
     TaskDependencies: {"Setup", "WBSProject12"},
     EstimateDurations: {"WBSProject12", "Setup"},
     DurationEstimates: {"WBSProject12"},
-    WBSLevel3: {"WBSProject12", "Setup", "DurationEstimates"},
+    WBSLevel3: {"WBSProject12", "Setup", "EstimateDurations"},  # its own chunk, not the merge
     WBSProject123: {"WBSProject12", "DurationEstimates"},
     Schedule: {"Setup", "WBSProject123", "TaskDependencies"},
 }
@@ -307,6 +307,12 @@ def test_requires_matches_the_spec(task_class):
     families = [t.task_family for t in luigi.task.flatten(task.requires())]
     assert len(families) == len(set(families))
     assert set(families) == EDGES[task_class]
+
+
+def test_each_decomposition_waits_only_for_the_chunk_holding_its_task():
+    for index in range(9):
+        chunk = WBSLevel3(run_dir="/x", index=index).context_requires()["durations"]
+        assert chunk.task_family == "EstimateDurations" and chunk.index == index // 3
 
 
 def test_each_fan_out_item_takes_its_list_from_the_right_task():

@@ -253,9 +253,10 @@ def required(task) -> set[str]:
 
 def test_requires_edges_equal_the_spec():
     run = "/nonexistent-run"
-    assert required(CreatePitch(run_dir=run)) == {"Setup", "ProjectPlan", "RelatedResources", "WBSProject123"}
+    # Pitch and review read the WBS down to level 2: level 3 and the schedule stay off their path.
+    assert required(CreatePitch(run_dir=run)) == {"Setup", "ProjectPlan", "RelatedResources", "WBSProject12"}
     assert required(PitchMarkdown(run_dir=run)) == {"CreatePitch"}
-    assert required(ReviewPlan(run_dir=run, index=0)) == {"Setup", "ProjectPlan", "WBSProject123", "TeamMarkdown",
+    assert required(ReviewPlan(run_dir=run, index=0)) == {"Setup", "ProjectPlan", "WBSProject12", "TeamMarkdown",
                                                           "ExpertReview", "PitchMarkdown"}
     assert required(PlanReview(run_dir=run)) == set()  # a static list: only its items (dynamic)
     assert PlanReview.item_task is ReviewPlan

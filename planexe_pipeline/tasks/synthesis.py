@@ -12,7 +12,7 @@ from planexe_pipeline.tasks.governance import ConsolidateGovernance
 from planexe_pipeline.tasks.plan import ProjectPlan
 from planexe_pipeline.tasks.setup import Setup
 from planexe_pipeline.tasks.team import RelatedResources, TeamMarkdown
-from planexe_pipeline.tasks.wbs import Schedule, WBSProject123
+from planexe_pipeline.tasks.wbs import Schedule, WBSProject12
 
 __all__ = ["CreatePitch", "PitchMarkdown", "ReviewPlan", "PlanReview", "ExecutiveSummary", "QuestionsAnswers",
            "Premortem"]
@@ -24,7 +24,7 @@ class CreatePitch(LLMTask):
 
     def requires(self):
         return {"setup": self.clone(Setup), "project_plan": self.clone(ProjectPlan),
-                "related_resources": self.clone(RelatedResources), "wbs": self.clone(WBSProject123)}
+                "related_resources": self.clone(RelatedResources), "wbs": self.clone(WBSProject12)}
 
     def run(self):
         result = pitch.execute(self.executor(), self.input_text("setup", "plan"), self.input_text("project_plan"),
@@ -53,7 +53,7 @@ class ReviewPlan(FanOutItem[review_plan.ReviewQuestion]):
 
     def context_requires(self):
         return {"setup": self.clone(Setup), "project_plan": self.clone(ProjectPlan),
-                "wbs": self.clone(WBSProject123), "team": self.clone(TeamMarkdown),
+                "wbs": self.clone(WBSProject12), "team": self.clone(TeamMarkdown),
                 "expert_review": self.clone(ExpertReview), "pitch": self.clone(PitchMarkdown)}
 
     def all_items(self):

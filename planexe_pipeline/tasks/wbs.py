@@ -104,7 +104,10 @@ class DurationEstimates(FanOutMerge):
 
 
 class WBSLevel3(FanOutItem[WBSTask]):
-    """Item i decomposes the i-th level-2 task (in WBS order), knowing its estimated duration."""
+    """Item i decomposes the i-th level-2 task (in WBS order), knowing its estimated duration.
+
+    Level-2 tasks are estimated in chunks of CHUNK_SIZE in the same order, so task i's
+    estimate is in chunk i // CHUNK_SIZE."""
 
     group = "wbs"
     stage_dir = "051-wbs_level3"
@@ -114,14 +117,17 @@ class WBSLevel3(FanOutItem[WBSTask]):
         return {"wbs12": self.clone(WBSProject12)}
 
     def context_requires(self):
-        return {"setup": self.clone(Setup), "durations": self.clone(DurationEstimates)}
+        # Only the duration chunk holding this task, not the merged table: each decomposition
+        # starts as soon as its own estimate exists, and the merge leaves the critical path.
+        chunk = self.clone(EstimateDurations, index=self.index // durations.CHUNK_SIZE)
+        return {"setup": self.clone(Setup), "durations": chunk}
 
     def all_items(self):
         return self.input_model("wbs12", WBSProject).level2_tasks()
 
     def process(self, item: WBSTask):
-        todo = wbs_level3.tasks_to_decompose(self.input_model("wbs12", WBSProject),
-                                             self.input_model("durations", DurationEstimatesModel))
+        chunk = durations.merge([self.input_model("durations", DurationChunk)])
+        todo = wbs_level3.tasks_to_decompose(self.input_model("wbs12", WBSProject), chunk)
         task = next(t for t in todo if t.id == item.id)
         return wbs_level3.execute(self.executor(item=self.index), self.input_text("setup", "plan"), task)
 
