@@ -294,7 +294,7 @@ EDGES = {
     EstimateDurations: {"WBSProject12", "Setup"},
     DurationEstimates: {"WBSProject12"},
     WBSLevel3: {"WBSProject12", "Setup", "EstimateDurations"},  # its own chunk, not the merge
-    WBSProject123: {"WBSProject12", "DurationEstimates"},
+    WBSProject123: {"WBSProject12"},  # DurationEstimates is yielded with the items (merge_requires)
     Schedule: {"Setup", "WBSProject123", "TaskDependencies"},
 }
 

@@ -64,8 +64,24 @@ def ids_in(text: str) -> list[str]:
     return list(dict.fromkeys(ID_PATTERN.findall(text)))
 
 
+# What a hostile or compromised model might write: markup, script, handlers, unsafe links and
+# path tricks. The hostile mode of the simulator appends one to every text it writes.
+HOSTILE_PAYLOADS = [
+    "<script>alert('x')</script>",
+    '"><img src=x onerror=alert(1)>',
+    "[click here](javascript:alert(document.cookie))",
+    "' onmouseover='alert(1)",
+    "../../../etc/passwd",
+    "/tmp/planexe-owned.txt",
+    "<a href=\"javascript:alert(2)\">details</a>",
+    "<svg onload=alert(3)>",
+]
+
+
 class AnswerWriter:
-    def __init__(self, rng: random.Random, words: list[str], ids: list[str], widths: dict[str, int]):
+    def __init__(self, rng: random.Random, words: list[str], ids: list[str], widths: dict[str, int],
+                 hostile: bool = False):
+        self.hostile = hostile
         self.rng = rng
         self.words = words
         self.ids = ids
@@ -96,6 +112,8 @@ class AnswerWriter:
             text = " ".join(self.sentence() for _ in range(self.rng.randint(2, 4)))
         else:
             text = self.sentence()
+        if self.hostile:
+            text = f"{text} {self.rng.choice(HOSTILE_PAYLOADS)}"
         if max_len:
             text = text[: int(max_len)]
         return text
@@ -194,7 +212,8 @@ class AnswerWriter:
         return result
 
 
-def write_answer(schema: dict, user_text: str, rng: random.Random, widths: dict[str, int]) -> Any:
-    writer = AnswerWriter(rng, keywords(user_text), ids_in(user_text), widths)
+def write_answer(schema: dict, user_text: str, rng: random.Random, widths: dict[str, int],
+                 hostile: bool = False) -> Any:
+    writer = AnswerWriter(rng, keywords(user_text), ids_in(user_text), widths, hostile)
     writer.defs = schema.get("$defs", {})
     return writer.value(schema, "root")

@@ -95,6 +95,10 @@ class SimulatedLLM(CustomLLM):
     timeout_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     retry_after_s: float = Field(default=2.0, ge=0.0, description="Retry-After of a simulated 429, before time_scale.")
     timeout_s: float = Field(default=60.0, ge=0.0, description="How long a simulated timeout hangs, before time_scale.")
+    fail_stages: list[str] = Field(default_factory=list,
+                                   description="Stages (task families) that always get malformed JSON: a model that cannot do them.")
+    hostile_text: bool = Field(default=False,
+                               description="Write markup, script and path payloads into every text field, as a hostile answer would.")
     widths: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_WIDTHS))
     model_name: str = Field(default="simulated")
 
@@ -109,19 +113,21 @@ class SimulatedLLM(CustomLLM):
         low, high = latency_range(ctx.stage)
         key = (self.seed, ctx.stage, ctx.item) if ctx.attempt == 1 else (self.seed, ctx.stage, ctx.item, ctx.attempt)
         latency = _rng("latency", *key).uniform(low, high) * self.time_scale
-        draw = _rng("fault", self.seed, ctx.stage, ctx.item, ctx.attempt).random()
-        fault = None
-        for name, rate in (("rate_limit", self.rate_limit_error_rate), ("timeout", self.timeout_rate),
-                           ("malformed", self.malformed_json_rate)):
-            if draw < rate:
-                fault = name
-                break
-            draw -= rate
+        fault = "malformed" if ctx.stage in self.fail_stages else self._draw_fault(ctx)
         if fault == "rate_limit":
             latency = min(latency, 0.5 * self.time_scale)  # a 429 comes back fast
         elif fault == "timeout":
             latency = self.timeout_s * self.time_scale
         return latency, fault
+
+    def _draw_fault(self, ctx) -> str | None:
+        draw = _rng("fault", self.seed, ctx.stage, ctx.item, ctx.attempt).random()
+        for name, rate in (("rate_limit", self.rate_limit_error_rate), ("timeout", self.timeout_rate),
+                           ("malformed", self.malformed_json_rate)):
+            if draw < rate:
+                return name
+            draw -= rate
+        return None
 
     def _answer(self, messages: Sequence[ChatMessage], fault: str | None) -> ChatResponse:
         if fault == "rate_limit":
@@ -141,8 +147,8 @@ class SimulatedLLM(CustomLLM):
             schema_match = _SCHEMA_MARKER.search(m.content or "") or schema_match
         user_text = "\n".join(m.content or "" for m in messages if m.role == MessageRole.USER)
         if schema_match is None:
-            return write_answer({"type": "string"}, user_text, rng, self.widths)
-        answer = write_answer(json.loads(schema_match.group(1)), user_text, rng, self.widths)
+            return write_answer({"type": "string"}, user_text, rng, self.widths, self.hostile_text)
+        answer = write_answer(json.loads(schema_match.group(1)), user_text, rng, self.widths, self.hostile_text)
         return json.dumps(answer, ensure_ascii=False, indent=1)
 
     # -- llama-index LLM interface ----------------------------------------------------------

@@ -166,13 +166,23 @@ class FanOutMerge(PlanTask):
     def item_tasks(self) -> list[FanOutItem]:
         return [self.clone(self.item_task, index=i) for i in range(len(self._probe.items()))]
 
+    def merge_requires(self) -> dict[str, luigi.Task]:
+        """Inputs only the merge reads. They are yielded with the items, not required up front,
+        so they never delay the moment the items are discovered and start."""
+        return {}
+
+    def merge_input_model(self, name: str, model: type[M], key: str = "json") -> M:
+        with self.merge_requires()[name].output()[key].open("r") as fh:
+            return model.model_validate_json(fh.read())
+
     def run(self):
         tasks = self.item_tasks()
-        if not all(t.complete() for t in tasks):
+        batch = [*tasks, *self.merge_requires().values()]
+        if not all(t.complete() for t in batch):
             from planexe_pipeline.telemetry.task_events import record_end
 
             record_end(self, "yielded")  # Luigi suspends us here without an event of its own
-        yield tasks
+        yield batch
         self.merge([self._read_result(t) for t in tasks])
 
     def _read_result(self, task: FanOutItem) -> BaseModel:

@@ -21,7 +21,8 @@ def _deps(task: luigi.Task) -> list[luigi.Task]:
 
     deps = list(luigi.task.flatten(task.requires()))
     if isinstance(task, FanOutMerge):
-        deps.append(task.clone(task.item_task, index=0))  # the dynamic edge, known by class
+        deps.append(task.clone(task.item_task, index=0))  # the dynamic edges, known by class
+        deps.extend(task.merge_requires().values())
     return deps
 
 

@@ -137,13 +137,14 @@ class WBSProject123(FanOutMerge):
     item_task = WBSLevel3
     files = {"json": "052-wbs_project_level1_level2_level3.json", "md": "052-wbs_project_level1_level2_level3.md"}
 
-    def requires(self):
-        # The durations of tasks that got no decomposition (--speed fast) come from here.
-        return {**super().requires(), "durations": self.clone(DurationEstimates)}
+    def merge_requires(self):
+        # The durations of tasks that got no decomposition (--speed fast) come from here; a
+        # static requirement would hold back the items until every chunk was estimated.
+        return {"durations": self.clone(DurationEstimates)}
 
     def merge(self, results):
         result = wbs_level3.build_project123(self.input_model("wbs12", WBSProject),
-                                             self.input_model("durations", DurationEstimatesModel), results)
+                                             self.merge_input_model("durations", DurationEstimatesModel), results)
         self.write_stage(result, wbs.project_to_markdown(result, "Work breakdown structure"))
 
 
