@@ -153,3 +153,37 @@ def run_critical_path(events: Iterable[Mapping[str, Any]]) -> CriticalPath:
         if e.get("kind") == "task" and isinstance(e.get("task_id"), str)
     }
     return CriticalPath(seconds, tuple(task_ids), tuple(family_of.get(t, "") for t in task_ids))
+
+
+def slot_lower_bound(events: Iterable[Mapping[str, Any]], slots: int) -> float:
+    """A lower bound on the makespan of the executed graph with `slots` LLM calls at a time.
+
+    max(critical path, LLM time / slots) ignores that LLM work cannot run before its inputs
+    exist: for this plan most of it waits behind the opening chain. For every moment tau, the
+    LLM work whose earliest possible start is tau or later still needs (its sum / slots) after
+    tau, so tau + that is a bound too; the largest over all tau, and the critical path, is ours.
+    """
+    events = list(events)
+    durations, edges = executed_task_graph(events)
+    finals = final_executions(events)
+    predecessors: dict[str, set[str]] = {}
+    for upstream, downstream in edges:
+        if upstream in durations and downstream in durations:
+            predecessors.setdefault(downstream, set()).add(upstream)
+    earliest: dict[str, float] = {}
+
+    def earliest_start(task_id: str) -> float:
+        if task_id not in earliest:
+            earliest[task_id] = max((earliest_start(p) + durations[p] for p in predecessors.get(task_id, ())),
+                                    default=0.0)
+        return earliest[task_id]
+
+    for task_id in sorted(durations):
+        earliest_start(task_id)
+    critical = max((earliest[t] + durations[t] for t in durations), default=0.0)
+    llm_work = sorted((earliest[t], durations[t]) for t in durations if finals[t].get("llm"))
+    bound, later_work = critical, sum(d for _, d in llm_work)
+    for tau, duration in llm_work:  # ascending tau: the work from here on is what remains
+        bound = max(bound, tau + later_work / slots)
+        later_work -= duration
+    return bound
