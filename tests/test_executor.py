@@ -521,3 +521,18 @@ def test_api_key_from_environment_never_reaches_telemetry_or_errors(tmp_path, mo
     telemetry_text = "".join(p.read_text() for p in (tmp_path / "telemetry").glob("*.jsonl"))
     assert secret not in telemetry_text
     assert all("***" in line["error"] for line in lines)
+
+
+def test_attempts_are_numbered_per_call_not_per_executor(tmp_path):
+    from planexe_pipeline.llm.executor import LLMExecutor, NamedModel
+    from planexe_pipeline.llm.simulator import SimulatedLLM
+    from planexe_pipeline.telemetry.events import read_events
+    from pydantic import BaseModel as _Model
+
+    class Answer(_Model):
+        text: str
+
+    executor = LLMExecutor([NamedModel.of("simulated", SimulatedLLM())], run_dir=tmp_path, stage="Twice")
+    executor.structured(Answer, "Say something.", "first call")
+    executor.structured(Answer, "Say something.", "second call")
+    assert [e["attempt"] for e in read_events(tmp_path, "llm_call")] == [1, 1]

@@ -13,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import datetime
 import email.utils
+import itertools
 import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Sequence, TypeVar
+from typing import Any, Awaitable, Callable, Iterator, Sequence, TypeVar
 
 from pydantic import BaseModel
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception
@@ -140,18 +141,18 @@ class LLMExecutor:
         self.policy = policy
         self._sleep, self._async_sleep = sleep, async_sleep
         self._rng = rng or random.Random()
-        self._attempt = 0
 
     # -- public API -------------------------------------------------------------------------
     def run(self, fn: Callable[[Any], T]) -> T:
         """fn(llm) -> result; tried on each model in turn under the retry policy."""
         failures: list[str] = []
         last_raw: str | None = None
+        attempts = itertools.count(1)  # numbered per logical call, across its models
         for model in self.models:
             state = _ModelState()
             retrying = Retrying(sleep=self._sleep, **self._tenacity_args(state))
             try:
-                return retrying(self._attempt_sync, model, fn, state)
+                return retrying(self._attempt_sync, model, fn, state, attempts)
             except Exception as exc:
                 last_raw = getattr(exc, "raw_text", None) or last_raw
                 failures.append(state.summary(model.name, exc))
@@ -160,11 +161,12 @@ class LLMExecutor:
     async def run_async(self, fn: Callable[[Any], Awaitable[T]]) -> T:
         failures: list[str] = []
         last_raw: str | None = None
+        attempts = itertools.count(1)
         for model in self.models:
             state = _ModelState()
             retrying = AsyncRetrying(sleep=self._async_sleep, **self._tenacity_args(state))
             try:
-                return await retrying(self._attempt_async, model, fn, state)
+                return await retrying(self._attempt_async, model, fn, state, attempts)
             except Exception as exc:
                 last_raw = getattr(exc, "raw_text", None) or last_raw
                 failures.append(state.summary(model.name, exc))
@@ -205,13 +207,12 @@ class LLMExecutor:
         retry = retry_if_exception(lambda e: isinstance(e, SchemaValidationError) or is_transient(e))
         return {"stop": stop, "wait": wait, "retry": retry, "reraise": True}
 
-    def _begin(self, model: NamedModel) -> tuple[int, Any]:
-        self._attempt += 1
-        token = current_call.set(CallContext(self.stage, self.item, self._attempt))
-        return self._attempt, token
+    def _begin(self, attempts: Iterator[int]) -> tuple[int, Any]:
+        attempt = next(attempts)
+        return attempt, current_call.set(CallContext(self.stage, self.item, attempt))
 
-    def _attempt_sync(self, model: NamedModel, fn, state: "_ModelState"):
-        attempt, token = self._begin(model)
+    def _attempt_sync(self, model: NamedModel, fn, state: "_ModelState", attempts: Iterator[int]):
+        attempt, token = self._begin(attempts)
         start = time.time()
         try:
             result = fn(model.llm())
@@ -224,8 +225,8 @@ class LLMExecutor:
         self._record(model.name, attempt, start, result, None)
         return result
 
-    async def _attempt_async(self, model: NamedModel, fn, state: "_ModelState"):
-        attempt, token = self._begin(model)
+    async def _attempt_async(self, model: NamedModel, fn, state: "_ModelState", attempts: Iterator[int]):
+        attempt, token = self._begin(attempts)
         start = time.time()
         try:
             result = await fn(model.llm())
