@@ -25,43 +25,79 @@ _STOPWORDS = frozenset(
     within without would your yours will shall plan project json schema object string array
     output valid follow answer return field fields type items properties required description
     title name list number integer boolean null default true false make made give given using
-    used uses each item stage task tasks section below above following based like include""".split()
+    used uses each item stage task tasks section below above following based like include the
+    and for are was were has had not nor its our you can may any all per via out off own new
+    roughly covers local first second third keep lets buy target delivered financed leased open
+    want good small large big near mix two three four five six seven eight nine ten hundred
+    thousand million billion months month years year weeks week days day should could start
+    starts run runs create develop launch get set put let use help helps plus each whole idea
+    about around including include includes within under over into onto across able well who
+    her his she him one sixteen twelve eleven twenty thirty forty fifty prepare
+    """.split()
 )
+_CLAUSE = re.compile(r"[^A-Za-z\-\s]+")
 
 _VERBS = ["Establish", "Secure", "Validate", "Track", "Document", "Prioritise", "Confirm", "Review",
           "Budget for", "Schedule", "Pilot", "Align", "Define", "Monitor", "Negotiate", "Prepare"]
 _SENTENCES = [
-    "{V} the {a} {b} baseline before committing funds to {c}.",
-    "Secure {a} approvals early so that {b} work is not held up by {c}.",
-    "Track {a} and {b} weekly against the agreed {c} milestones.",
-    "Engage the {a} stakeholders to confirm the {b} requirements in writing.",
-    "Keep a contingency for {a} because {b} costs are still uncertain.",
-    "Test the {a} assumptions with a small {b} pilot before scaling up {c}.",
-    "Give {a} a single accountable owner who reports {b} risks every month.",
+    "{V} the {a} baseline before committing funds to {b}.",
+    "Secure {a} approvals early so that {b} work is not held up.",
+    "Track {a} and {b} weekly against the agreed milestones.",
+    "Confirm the {a} requirements in writing with the people who depend on {b}.",
+    "Keep a contingency for {a}, because its costs are still uncertain.",
+    "Test the {a} assumptions with a small pilot before scaling up {b}.",
+    "Give {a} a single accountable owner who reports its risks every month.",
     "Record each {a} decision so that the {b} team can act on it without delay.",
-    "Sequence {a} after {b} to avoid rework on {c}.",
-    "Measure {a} outcomes with two or three simple {b} indicators.",
-    "Plan for {a} delays by keeping {b} suppliers on standby.",
-    "Check local {a} rules early, since {b} permits can take months.",
+    "Sequence {a} after {b} to avoid rework.",
+    "Measure {a} outcomes with two or three simple indicators.",
+    "Plan for {a} delays by keeping alternatives for {b} on standby.",
+    "Check the rules that apply to {a} early, since permits can take months.",
+    "Agree who owns {a} and how progress on {b} is reported.",
 ]
 _NOUNS = ["Plan", "Review", "Framework", "Roadmap", "Strategy", "Assessment", "Programme", "Charter",
           "Workstream", "Study", "Register", "Protocol"]
 
 
 def keywords(text: str, limit: int = 40) -> list[str]:
-    """Distinctive words of a text in order of first appearance, lower-cased, no stopwords."""
+    """Short noun phrases of a text, in order of first appearance: the last two content words
+    of each run between stopwords and punctuation ("ground-mounted solar farm" -> "solar farm"),
+    or a single long word standing alone."""
     seen: dict[str, None] = {}
-    for word in _WORD.findall(text):
-        w = word.lower().strip("-")
-        if len(w) >= 4 and w not in _STOPWORDS and w not in seen:
-            seen[w] = None
+
+    def flush(run: list[str]) -> None:
+        phrase = " ".join(run[-2:]) if len(run) >= 2 else (run[0] if run and len(run[0]) >= 5 else "")
+        if phrase and phrase not in seen:
+            seen[phrase] = None
+        run.clear()
+
+    for clause in _CLAUSE.split(text):
+        run: list[str] = []
+        for word in clause.split():
+            w = word.lower().strip("-")
+            if len(w) >= 3 and w not in _STOPWORDS and not w.endswith("ly"):
+                run.append(w)
+            else:
+                flush(run)
             if len(seen) >= limit:
-                break
-    return list(seen) or ["project", "delivery", "budget"]
+                return list(seen)
+        flush(run)
+    return list(seen) or ["project delivery", "budget"]
 
 
 def ids_in(text: str) -> list[str]:
-    return list(dict.fromkeys(ID_PATTERN.findall(text)))
+    """The ids an answer may refer to: those of the same kind as the first id in the prompt
+    (same prefix and depth: T-1 phases, T-1.2 tasks, M-3 members). A prompt puts the list it
+    asks about before the background that carries other ids."""
+    found = list(dict.fromkeys(ID_PATTERN.findall(text)))
+    if not found:
+        return []
+
+    def kind(identifier: str) -> tuple[str, int]:
+        prefix, number = identifier.split("-", 1)
+        return prefix, number.count(".")
+
+    first = kind(found[0])
+    return [i for i in found if kind(i) == first]
 
 
 # What a hostile or compromised model might write: markup, script, handlers, unsafe links and
@@ -90,17 +126,15 @@ class AnswerWriter:
 
     # -- text -------------------------------------------------------------------------------
     def _pick(self, k: int) -> list[str]:
-        # Favour the first keywords: they come from the plan text, which leads the prompt.
-        pool = self.words[: max(6, len(self.words) // 2)] if self.rng.random() < 0.7 else self.words
-        return [self.rng.choice(pool) for _ in range(k)]
+        return self.rng.sample(self.words, k) if len(self.words) >= k else [self.rng.choice(self.words) for _ in range(k)]
 
     def sentence(self) -> str:
-        a, b, c = self._pick(3)
-        return self.rng.choice(_SENTENCES).format(V=self.rng.choice(_VERBS), a=a, b=b, c=c)
+        a, b = self._pick(2)
+        return self.rng.choice(_SENTENCES).format(V=self.rng.choice(_VERBS), a=a, b=b)
 
     def title(self) -> str:
-        a, b = self._pick(2)
-        return f"{a.capitalize()} {b.capitalize()} {self.rng.choice(_NOUNS)}"
+        (a,) = self._pick(1)
+        return f"{a.title()} {self.rng.choice(_NOUNS)}"
 
     def text_for(self, name: str, schema: dict) -> str:
         lowered = name.lower()
@@ -214,6 +248,9 @@ class AnswerWriter:
 
 def write_answer(schema: dict, user_text: str, rng: random.Random, widths: dict[str, int],
                  hostile: bool = False) -> Any:
-    writer = AnswerWriter(rng, keywords(user_text), ids_in(user_text), widths, hostile)
+    # Words from the leading section only (the plan, in our prompts): later sections are earlier
+    # answers, and drawing words from them would echo simulated prose back into itself.
+    lead = re.split(r"\n# ", user_text, maxsplit=1)[0]
+    writer = AnswerWriter(rng, keywords(lead), ids_in(user_text), widths, hostile)
     writer.defs = schema.get("$defs", {})
     return writer.value(schema, "root")
