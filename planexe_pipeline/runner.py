@@ -121,7 +121,7 @@ def build_root(request: RunRequest) -> luigi.Task:
                     start_date=request.start_date or "")
 
 
-def execute(request: RunRequest, out=sys.stdout) -> RunOutcome:
+def execute(request: RunRequest, out=None) -> RunOutcome:
     """Run (or resume) the plan described by an already prepared request."""
     from planexe_pipeline.telemetry.progress import RunProgress
 

@@ -22,7 +22,7 @@ from planexe_pipeline.telemetry.events import read_events
 @dataclass
 class RunProgress:
     run_dir: str
-    out: TextIO = sys.stdout
+    out: TextIO | None = None  # None: whatever sys.stdout is when a line is printed
     interval_s: float = 0.2
     started_at: float = field(default_factory=time.time)
     known: dict[str, str] = field(default_factory=dict)  # task_id -> family, every task scheduled
@@ -72,7 +72,7 @@ class RunProgress:
             self.poll()
 
     def poll(self) -> None:
-        events = [e for e in read_events(self.run_dir) if (e.get("start") or 0) >= self.started_at - 1]
+        events = [e for e in read_events(self.run_dir) if (e.get("start") or 0) >= self.started_at]
         tasks = [e for e in events if e.get("kind") == "task"]
         open_llm = {e["task_id"] for e in tasks if e.get("event") == "start" and e.get("llm")}
         for e in tasks:
@@ -97,7 +97,7 @@ class RunProgress:
         eta = self.eta_s(tasks)
         eta_text = f"  ETA ~{eta:.0f}s" if eta is not None else ""
         print(f"[{done:>3}/{total:<3}] {elapsed:7.1f}s  {status:<6} {name:<36} {end['end'] - end['start']:6.2f}s"
-              f"  LLM in flight: {in_flight}{eta_text}", file=self.out, flush=True)
+              f"  LLM in flight: {in_flight}{eta_text}", file=self.out or sys.stdout, flush=True)
 
     def eta_s(self, tasks: list[dict]) -> float | None:
         from planexe_pipeline.llm.simulator import expected_latency
