@@ -151,7 +151,7 @@ def _axis(range_start: datetime.date, range_end: datetime.date, px_per_day: floa
         label = f"{MONTH_NAMES[month_start.month - 1]} {month_start.year}"
         if seg_px < 64:
             label = MONTH_NAMES[month_start.month - 1]
-        if seg_px >= 24:
+        if seg_px >= 40:  # a narrower segment would print over the next month's label
             parts.append(f'<text x="{_num(x + 4)}" y="16" font-weight="600" '
                          f'fill="{COLOR_TEXT}">{label}</text>')
         month_start = next_month
