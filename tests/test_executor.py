@@ -30,6 +30,7 @@ from planexe_pipeline.llm.executor import (
 )
 from planexe_pipeline.llm.structured import SchemaValidationError
 from planexe_pipeline.telemetry.events import read_events
+from support.fakes import Sleeps
 
 TELEMETRY_FIELDS = {
     "kind", "task_family", "task_id", "item", "model", "attempt", "start", "end", "duration_s",
@@ -47,19 +48,6 @@ INVALID = '{"title": "Solar farm", "score": 99}'
 
 
 # -- fakes -------------------------------------------------------------------------------------
-class Sleeps:
-    """Fake sleep (sync and async) that records the waits instead of waiting."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-    async def a(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
 class FixedRng(random.Random):
     """uniform(a, b) returns a + fraction * (b - a): the jitter is known."""
 

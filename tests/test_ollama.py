@@ -13,6 +13,7 @@ from planexe_pipeline.llm.config import load_llm_config, resolve_models
 from planexe_pipeline.llm.executor import LLMExecutor, NamedModel, RetryPolicy
 from planexe_pipeline.telemetry.events import read_events
 from support.fake_openai_server import COMPLETION_TOKENS, PROMPT_TOKENS
+from support.fakes import Sleeps
 
 pytest.importorskip("llama_index.llms.ollama")
 
@@ -31,16 +32,6 @@ class Experts(BaseModel):
 
 PROMPT = "Find experts who can criticise a plan for a bakery in Lyon."
 
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-    async def a(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from planexe_pipeline.llm.config import load_llm_config, resolve_models
 from planexe_pipeline.llm.executor import LLMExecutor, NamedModel, RetryPolicy
 from planexe_pipeline.telemetry.events import read_events
 from support.fake_openai_server import COMPLETION_TOKENS, PROMPT_TOKENS
+from support.fakes import Sleeps
 
 pytest.importorskip("llama_index.llms.openai_like")
 
@@ -37,16 +38,6 @@ class Levers(BaseModel):
 
 PROMPT = "Strategic levers for a solar farm in Denmark: L-1 land lease, L-2 grid connection, L-3 financing."
 
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-    async def a(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 @pytest.fixture
