@@ -11,6 +11,7 @@ where the last raw answer was saved. Every attempt is one telemetry line.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import email.utils
 import itertools
@@ -145,32 +146,26 @@ class LLMExecutor:
     # -- public API -------------------------------------------------------------------------
     def run(self, fn: Callable[[Any], T]) -> T:
         """fn(llm) -> result; tried on each model in turn under the retry policy."""
-        failures: list[str] = []
-        last_raw: str | None = None
-        attempts = itertools.count(1)  # numbered per logical call, across its models
+        failures, attempts = _CallFailures(), itertools.count(1)  # attempts: per logical call
         for model in self.models:
             state = _ModelState()
-            retrying = Retrying(sleep=self._sleep, **self._tenacity_args(state))
             try:
+                retrying = Retrying(sleep=self._sleep, **self._tenacity_args(state))
                 return retrying(self._attempt_sync, model, fn, state, attempts)
             except Exception as exc:
-                last_raw = getattr(exc, "raw_text", None) or last_raw
-                failures.append(state.summary(model.name, exc))
-        raise self._failed(failures, last_raw)
+                failures.add(model.name, state, exc)
+        raise self._failed(failures)
 
     async def run_async(self, fn: Callable[[Any], Awaitable[T]]) -> T:
-        failures: list[str] = []
-        last_raw: str | None = None
-        attempts = itertools.count(1)
+        failures, attempts = _CallFailures(), itertools.count(1)
         for model in self.models:
             state = _ModelState()
-            retrying = AsyncRetrying(sleep=self._async_sleep, **self._tenacity_args(state))
             try:
+                retrying = AsyncRetrying(sleep=self._async_sleep, **self._tenacity_args(state))
                 return await retrying(self._attempt_async, model, fn, state, attempts)
             except Exception as exc:
-                last_raw = getattr(exc, "raw_text", None) or last_raw
-                failures.append(state.summary(model.name, exc))
-        raise self._failed(failures, last_raw)
+                failures.add(model.name, state, exc)
+        raise self._failed(failures)
 
     async def run_batch_async(self, fns: Sequence[Callable[[Any], Awaitable[T]]], max_concurrency: int) -> list[T]:
         """Results in the order of fns, with at most max_concurrency calls in flight."""
@@ -207,37 +202,32 @@ class LLMExecutor:
         retry = retry_if_exception(lambda e: isinstance(e, SchemaValidationError) or is_transient(e))
         return {"stop": stop, "wait": wait, "retry": retry, "reraise": True}
 
-    def _begin(self, attempts: Iterator[int]) -> tuple[int, Any]:
+    @contextlib.contextmanager
+    def _attempt(self, model: NamedModel, state: "_ModelState", attempts: Iterator[int]):
+        """One attempt: the call context the simulator reads, and the attempt's telemetry line."""
         attempt = next(attempts)
-        return attempt, current_call.set(CallContext(self.stage, self.item, attempt))
+        token = current_call.set(CallContext(self.stage, self.item, attempt))
+        outcome = _Outcome()
+        start = time.time()
+        try:
+            yield outcome
+        except Exception as exc:
+            state.count(exc)
+            self._record(model.name, attempt, start, None, exc)
+            raise
+        finally:
+            current_call.reset(token)
+        self._record(model.name, attempt, start, outcome.result, None)
 
     def _attempt_sync(self, model: NamedModel, fn, state: "_ModelState", attempts: Iterator[int]):
-        attempt, token = self._begin(attempts)
-        start = time.time()
-        try:
-            result = fn(model.llm())
-        except Exception as exc:
-            state.count(exc)
-            self._record(model.name, attempt, start, None, exc)
-            raise
-        finally:
-            current_call.reset(token)
-        self._record(model.name, attempt, start, result, None)
-        return result
+        with self._attempt(model, state, attempts) as outcome:
+            outcome.result = fn(model.llm())
+        return outcome.result
 
     async def _attempt_async(self, model: NamedModel, fn, state: "_ModelState", attempts: Iterator[int]):
-        attempt, token = self._begin(attempts)
-        start = time.time()
-        try:
-            result = await fn(model.llm())
-        except Exception as exc:
-            state.count(exc)
-            self._record(model.name, attempt, start, None, exc)
-            raise
-        finally:
-            current_call.reset(token)
-        self._record(model.name, attempt, start, result, None)
-        return result
+        with self._attempt(model, state, attempts) as outcome:
+            outcome.result = await fn(model.llm())
+        return outcome.result
 
     def _record(self, model: str, attempt: int, start: float, result: Any, exc: BaseException | None) -> None:
         if self.run_dir is None:
@@ -254,17 +244,33 @@ class LLMExecutor:
             "status": "error" if exc else "ok", "error": _describe(exc) if exc else None,
         })
 
-    def _failed(self, failures: list[str], last_raw: str | None) -> LLMCallFailed:
+    def _failed(self, failures: "_CallFailures") -> LLMCallFailed:
         where = f"{self.stage} item {self.item}" if self.item is not None else self.stage
-        saved = ""
+        saved, last_raw = "", failures.last_raw
         if last_raw is not None and self.run_dir is not None:
             item = f"item-{self.item:03d}" if self.item is not None else "single"
             path = self.run_dir / "llm_failures" / f"{self.stage}-{item}.txt"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(last_raw, encoding="utf-8")
             saved = f"; last raw answer saved to {path}"
-        return LLMCallFailed(f"{where}: every model failed ({'; '.join(failures)}){saved}; "
+        return LLMCallFailed(f"{where}: every model failed ({'; '.join(failures.reasons)}){saved}; "
                              f"fix the model or pass another with --llm, then run again to resume")
+
+
+class _Outcome:
+    result: Any = None
+
+
+class _CallFailures:
+    """Why each model of one logical call failed, and the last raw answer any of them gave."""
+
+    def __init__(self) -> None:
+        self.reasons: list[str] = []
+        self.last_raw: str | None = None
+
+    def add(self, name: str, state: "_ModelState", exc: BaseException) -> None:
+        self.last_raw = getattr(exc, "raw_text", None) or self.last_raw
+        self.reasons.append(state.summary(name, exc))
 
 
 class _ModelState:
