@@ -11,10 +11,10 @@ from planexe_pipeline.tasks.context import *  # noqa: F401,F403
 from planexe_pipeline.tasks.documents import *  # noqa: F401,F403
 from planexe_pipeline.tasks.experts import *  # noqa: F401,F403
 from planexe_pipeline.tasks.framing import *  # noqa: F401,F403
-from planexe_pipeline.tasks.framing import IdentifyPurpose
 from planexe_pipeline.tasks.governance import *  # noqa: F401,F403
 from planexe_pipeline.tasks.plan import *  # noqa: F401,F403
 from planexe_pipeline.tasks.report import *  # noqa: F401,F403
+from planexe_pipeline.tasks.report import Report
 from planexe_pipeline.tasks.setup import Setup  # noqa: F401
 from planexe_pipeline.tasks.synthesis import *  # noqa: F401,F403
 from planexe_pipeline.tasks.team import *  # noqa: F401,F403

@@ -21,7 +21,7 @@ from planexe_pipeline.stages.draft_documents import DraftedDocumentToFind, FindB
 from planexe_pipeline.stages.durations import DurationAnswer, DurationsAnswer, TaskToEstimate
 from planexe_pipeline.stages.task_dependencies import DependenciesAnswer, DependencyAnswer
 from planexe_pipeline.stages.wbs import Level1Answer, Level2Answer, Level2TaskAnswer, PhaseAnswer
-from planexe_pipeline.stages.wbs_level3 import DecompositionAnswer, SubtaskAnswer, TaskToDecompose
+from planexe_pipeline.stages.wbs_level3 import DecompositionAnswer, SubtaskAnswer
 from planexe_pipeline.tasks.documents import (DocumentsMarkdown, DraftDocumentsToCreate, DraftDocumentsToFind,
                                               DraftDocumentToCreate, DraftDocumentToFind, FilterDocumentsToCreate,
                                               FilterDocumentsToFind, IdentifyDocuments)

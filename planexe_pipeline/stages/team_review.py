@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.stages.markdown import bullets, context, document, heading, one_line, table
+from planexe_pipeline.stages.markdown import context, document, heading, one_line, table
 from planexe_pipeline.stages.team_enrichment import EnrichedMember, MergedTeam
 
 
