@@ -134,6 +134,13 @@ def execute(request: RunRequest, out=None) -> RunOutcome:
     lock = RunFolderLock(run_dir) if request.lock else None
     started = time.time()
     with lock or _nothing():
+        if lock:
+            # A SIGKILLed run can leave Luigi's atomic-write temp files (<file>-luigi-tmp-<digits>).
+            # They are never valid outputs, and holding the lock means no one is writing them now
+            # (scaled-out runs share the folder unlocked, so they skip this).
+            for leftover in run_dir.rglob("*-luigi-tmp-*"):
+                if leftover.is_file():
+                    leftover.unlink(missing_ok=True)
         append_event(run_dir, {"kind": "run", "event": "start", "start": started, "end": None,
                                "workers": request.workers, "llm_slots": slots, "pid": os.getpid(),
                                "status": "running"})
