@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime
 import fcntl
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,7 +155,9 @@ def execute(request: RunRequest, out=None) -> RunOutcome:
             else:
                 scheduler = {"local_scheduler": True}
             result = luigi.build([root], workers=request.workers, detailed_summary=True,
-                                 log_level="INFO" if request.verbose else "WARNING", **scheduler)
+                                 # Our own one-line errors say what failed; Luigi's tracebacks
+                                 # are for --verbose.
+                                 log_level="INFO" if request.verbose else "CRITICAL", **scheduler)
             ok = result.status.name in ("SUCCESS", "SUCCESS_WITH_RETRY")
         finally:
             if progress:
@@ -166,9 +167,15 @@ def execute(request: RunRequest, out=None) -> RunOutcome:
                                "workers": request.workers, "llm_slots": slots, "pid": os.getpid(),
                                "status": "ok" if ok else "failed"})
     events = [e for e in read_events(run_dir) if (e.get("start") or 0) >= started]
-    failures = [f"{e['task_family']}: {e.get('error') or 'failed'}" for e in events
+    failures = [_failure_line(e) for e in events
                 if e.get("kind") == "task" and e.get("status") == "failed"]
     return RunOutcome(ok, run_dir, ended - started, list(dict.fromkeys(failures)), summarize(events, ended - started))
+
+
+def _failure_line(end: dict) -> str:
+    error = end.get("error") or "failed"
+    # LLM failures already start with the stage's name; others get it in front.
+    return error if error.startswith(end["task_family"]) else f"{end['task_family']}: {error}"
 
 
 class _nothing:

@@ -191,6 +191,8 @@ def test_all_models_failing_at_one_stage_stop_with_one_line_and_a_working_model_
     lines = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1, f"want one error: line, got {lines}"
     line = lines[0]
+    assert "Traceback" not in failed.stderr, "Luigi's traceback belongs to --verbose"
+    assert line.startswith("error: SWOTAnalysis: every model failed"), line  # the stage named once, first
     for needed in ("SWOTAnalysis", "model-alpha", "model-beta"):
         assert needed in line, f"{needed!r} not named in: {line}"
     saved = re.search(r"saved to (\S+?);", line)

@@ -55,7 +55,7 @@ def record_end(task: luigi.Task, status: str, error: str | None = None) -> None:
 
 def describe_failure(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return redact(text)[:500]
+    return redact(text)[:2000]  # long enough to keep the saved raw answer's path at the end
 
 
 def register() -> None:
