@@ -1,0 +1,42 @@
+"""The plan from Luigi's own command line: luigi.cfg's [retcode] makes failures exit non-zero."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+LUIGI = [sys.executable, "-c", "import sys, luigi.cmdline; sys.exit(luigi.cmdline.luigi_run())"]
+
+
+def luigi_run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*LUIGI, "--module", "planexe_pipeline.pipeline", *args, "--local-scheduler"],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+
+
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "llm_config.json"
+    path.write_text(json.dumps({"models": {
+        "good": {"class": "Simulated", "arguments": {"time_scale": 0}},
+        "cannot-type": {"class": "Simulated", "arguments": {"time_scale": 0, "fail_stages": ["PlanType"]}},
+    }}))
+    return path
+
+
+def test_a_stage_runs_from_the_luigi_command_line(tmp_path):
+    done = luigi_run("PlanType", "--run-dir", str(tmp_path / "run"), "--prompt", "Open a bakery in Lyon.",
+                     "--llm", "good", "--llm-config", str(config(tmp_path)), "--workers", "2")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(p.name for p in (tmp_path / "run").glob("00*")) == [
+        "001-plan.txt", "001-plan_fingerprint.json", "002-identify_purpose.json", "002-identify_purpose.md",
+        "003-plan_type.json", "003-plan_type.md"]
+
+
+def test_a_failed_task_exits_with_the_task_failed_code(tmp_path):
+    done = luigi_run("PlanType", "--run-dir", str(tmp_path / "run"), "--prompt", "Open a bakery in Lyon.",
+                     "--llm", "cannot-type", "--llm-config", str(config(tmp_path)), "--workers", "2")
+    assert done.returncode == 30, (done.returncode, done.stderr[-2000:])  # [retcode] task_failed
+    assert (tmp_path / "run" / "002-identify_purpose.json").is_file()  # what finished is kept
+    assert not (tmp_path / "run" / "003-plan_type.json").exists()
