@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import fcntl
 import os
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,17 +77,28 @@ def prepare(request: RunRequest) -> RunRequest:
 
 
 def _check_writable(run_dir: Path) -> None:
-    existed = run_dir.exists()
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        probe = run_dir / ".write-check"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise InputError(f"run folder {run_dir} is not writable ({exc.strerror or exc}): pick another --run-dir") from None
-    finally:
-        if not existed and run_dir.exists() and not any(run_dir.iterdir()):
-            run_dir.rmdir()  # leave no trace until the run really starts
+    # Scaled-out workers start on the same new folder at the same moment: each probes with a
+    # file of its own (with one shared name, one worker unlinked the other's probe), and a
+    # folder that another worker's check removed under us is made again, not called unwritable.
+    probe = run_dir / f".write-check-{socket.gethostname()}-{os.getpid()}"
+    for attempt in range(3):
+        existed = run_dir.exists()
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            probe.write_text("")
+            probe.unlink()
+            return
+        except FileNotFoundError:
+            if attempt == 2 or run_dir.exists():
+                raise InputError(f"run folder {run_dir} is not writable: pick another --run-dir") from None
+        except OSError as exc:
+            raise InputError(f"run folder {run_dir} is not writable ({exc.strerror or exc}): pick another --run-dir") from None
+        finally:
+            if not existed:
+                try:
+                    run_dir.rmdir()  # leave no trace until the run really starts (fails if not empty)
+                except OSError:
+                    pass
 
 
 class RunFolderLock:
@@ -158,7 +170,13 @@ def execute(request: RunRequest, out=None) -> RunOutcome:
                                  # Our own one-line errors say what failed; Luigi's tracebacks
                                  # are for --verbose.
                                  log_level="INFO" if request.verbose else "CRITICAL", **scheduler)
-            ok = result.status.name in ("SUCCESS", "SUCCESS_WITH_RETRY")
+            if request.scheduler_host:
+                # Luigi judges a worker by the tasks it scheduled; with several workers many of
+                # them ran elsewhere ("left pending, being run by another worker"), so its status
+                # is never SUCCESS. A worker of a shared plan succeeded when the plan is complete.
+                ok = root.complete()
+            else:
+                ok = result.status.name in ("SUCCESS", "SUCCESS_WITH_RETRY")
         finally:
             if progress:
                 progress.stop()

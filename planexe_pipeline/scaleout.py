@@ -4,12 +4,14 @@ Every `planexe-pipeline run --scheduler-host H` is an *assistant* worker: it may
 pending task of the plan, including fan-out items that another worker's merge yielded (a
 plain Luigi worker only runs tasks it discovered itself, so the items of a fan-out would all
 land on the one machine that ran the merge). An assistant would never stop on its own; ours
-stops once the plan is complete, once a task of the plan has failed, or after a long idle.
+stops once the plan is complete, once a task of the plan has failed, or when luigid has
+nothing left for it to run although the plan is not complete (stale scheduler state).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -19,7 +21,13 @@ import luigi.worker
 
 from planexe_pipeline.telemetry.events import read_events
 
-IDLE_LIMIT_S = 600.0  # a worker left with nothing to do for this long gives up
+# Nothing pending or running in this worker's view while the plan's last task is still to do
+# means luigid believes a task DONE whose files are not there. That happens when a run folder is
+# deleted and the same plan started again right away: for 10 s after a DONE luigid ignores a
+# worker's "not done" (stable_done_cooldown_secs), so it never hands those tasks out. Waiting
+# longer cannot help; stop and say so. Past the cooldown a new run's own check of the files
+# sets luigid straight.
+STALE_AFTER_S = 15.0
 CHECK_EVERY_S = 0.5
 
 
@@ -47,8 +55,14 @@ class PlanWorker(luigi.worker.Worker):
         if get_work_response.n_pending_tasks or get_work_response.running_tasks:
             self._idle_from = None
             return True
-        self._idle_from = self._idle_from or time.time()
-        return time.time() - self._idle_from < IDLE_LIMIT_S
+        now = time.time()
+        self._idle_from = self._idle_from or now
+        if now - self._idle_from < STALE_AFTER_S:
+            return True
+        print(f"planexe-pipeline: error: the central scheduler has nothing left to run but {self._root.run_dir} "
+              "is not complete: it still holds an earlier run of this folder as done (a folder deleted and "
+              "started again within seconds); run the same command again", file=sys.stderr, flush=True)
+        return False
 
 
 class PlanWorkerFactory(luigi.interface._WorkerSchedulerFactory):
@@ -65,7 +79,8 @@ def serve_scheduler(host: str, port: int, state_dir: Path, llm_slots: int | None
     """Run luigid in the foreground, its state and logs kept in state_dir."""
     from luigi.cmdline import luigid
 
-    state_dir.mkdir(parents=True, exist_ok=True)
+    # luigid logs to <logdir>/luigi-server.log and does not create the folder itself.
+    (state_dir / "logs").mkdir(parents=True, exist_ok=True)
     if llm_slots is not None:
         luigi.configuration.get_config().set("resources", "llm", str(llm_slots))
     slots = luigi.configuration.get_config().getint("resources", "llm", 8)

@@ -15,6 +15,10 @@ from planexe_pipeline.llm.config import redact
 from planexe_pipeline.telemetry.events import append_event
 
 _started: dict[str, float] = {}
+# The Luigi worker that runs the tasks: the process that imports the graph (the `run`
+# telemetry line's pid). With --workers > 1 each task runs in a process forked from it,
+# which inherits this value, so scaled-out runs can tell which worker ran which task.
+_WORKER_PID = os.getpid()
 
 
 def _dependency_ids(task: luigi.Task) -> list[str]:
@@ -31,7 +35,7 @@ def _base(task: luigi.Task) -> dict:
 
     return {"kind": "task", "task_family": task.task_family, "task_id": task.task_id,
             "item": getattr(task, "index", None), "group": getattr(task, "group", "plan"),
-            "llm": isinstance(task, LLMTask), "pid": os.getpid()}
+            "llm": isinstance(task, LLMTask), "pid": os.getpid(), "worker": _WORKER_PID}
 
 
 def record_start(task: luigi.Task) -> None:
