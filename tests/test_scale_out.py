@@ -24,6 +24,7 @@ import pytest
 from support.plan_runs import REPO, START_DATE, cli_env, poll, write_llm_config
 
 from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.stats import compute_stats
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -146,6 +147,7 @@ def test_two_workers_on_one_plan_share_the_work_and_the_global_llm_cap(tmp_path,
     per_worker = Counter(e["worker"] for e in ok_lines)
     assert set(per_worker) == pids, f"tasks per worker: {dict(per_worker)}"
     assert all(n >= 5 for n in per_worker.values()), f"tasks per worker: {dict(per_worker)}"
+    assert set(compute_stats(run_dir).tasks_per_worker) == {str(p) for p in pids}  # what `stats` shows
 
     # The scheduler's `llm` resource is the cap across both workers (6 processes between them,
     # each with [resources] llm = 8 in its own luigi.cfg): never more than LLM_SLOTS calls at once,

@@ -72,7 +72,7 @@ def test_retries_are_attempts_minus_calls_and_stages_add_up():
     assert stats.llm_seconds == pytest.approx(sum(row.llm_seconds for row in stats.stages))
     assert stats.task_seconds == pytest.approx(sum(row.task_seconds for row in stats.stages))
     assert stats.tasks == sum(row.tasks for row in stats.stages)
-    assert stats.executions == sum(tasks for tasks in stats.tasks_per_pid.values())
+    assert stats.executions == sum(tasks for tasks in stats.tasks_per_worker.values())
 
 
 def test_parallel_run_bounds():

@@ -53,7 +53,9 @@ class TaskExecution:
     # As written (ok, failed, yielded: a merge that suspended to run its items), or
     # superseded (succeeded, then ran again) or incomplete (no end line: killed).
     status: str
-    pid: Any
+    # The `planexe-pipeline run` (or luigi) process whose worker ran it; older lines only
+    # name the forked task process.
+    worker: Any
 
     @property
     def seconds(self) -> float:
@@ -95,7 +97,7 @@ def task_executions(events: list[Mapping[str, Any]]) -> list[TaskExecution]:
         family = str(event.get("task_family") or "")
         executions.append(TaskExecution(
             event["task_id"], family, str(event.get("group") or group_of.get(family) or ""),
-            event.get("item"), float(event["start"]), end, status, event.get("pid")))
+            event.get("item"), float(event["start"]), end, status, event.get("worker", event.get("pid"))))
 
     for event in tasks:
         end = as_seconds(event.get("end"))
@@ -199,7 +201,7 @@ class RunStats:
     llm_slots: int | None
     workers: int | None
     runs: int
-    tasks_per_pid: dict[str, int]
+    tasks_per_worker: dict[str, int]
     cost: float | None
     start: float | None
 
@@ -314,7 +316,7 @@ def stats_from_events(events: list[Mapping[str, Any]], run_dir: str | os.PathLik
         llm_slots=max((int(e["llm_slots"]) for e in runs if isinstance(e.get("llm_slots"), int)), default=None),
         workers=max((int(e["workers"]) for e in runs if isinstance(e.get("workers"), int)), default=None),
         runs=len(runs),
-        tasks_per_pid={str(pid): n for pid, n in sorted(Counter(x.pid for x in executions).items(),
+        tasks_per_worker={str(w): n for w, n in sorted(Counter(x.worker for x in executions).items(),
                                                          key=lambda item: (str(type(item[0])), item[0]))},
         cost=None if not costs or None in costs else sum(costs),
         start=min(starts, default=None),
@@ -358,7 +360,7 @@ def format_stats(stats: RunStats) -> str:
 
     rule = "-" * len(line(header))
     table = [line(rows[0]), rule, *map(line, rows[1:-1]), rule, line(rows[-1])]
-    pids = ", ".join(f"{pid}: {n}" for pid, n in stats.tasks_per_pid.items())
+    workers = ", ".join(f"{worker}: {n}" for worker, n in stats.tasks_per_worker.items())
     summary = [
         ("makespan", f"{stats.makespan_seconds:.1f} s over {stats.runs} run(s)"),
         ("critical path", f"{stats.critical_path_seconds:.1f} s ({len(stats.critical_path)} tasks)"),
@@ -368,7 +370,7 @@ def format_stats(stats: RunStats) -> str:
         ("LLM calls in flight", f"max {stats.max_llm_in_flight}"
          + (f" of {stats.llm_slots} slots" if stats.llm_slots else "")),
         ("tasks", f"{stats.tasks} ({stats.executions} executions, {stats.tasks_failed} failed)"),
-        ("tasks per pid", pids or "-"),
+        ("tasks per worker", workers or "-"),
     ]
     if stats.tokens_estimated:
         summary.append(("tokens", "~ marks counts estimated from text length"))

@@ -269,7 +269,8 @@ def render_timeline_html(run_dir: str | os.PathLike) -> str:
         settings.append(f"{stats.workers} workers")
     if stats.llm_slots:
         settings.append(f"{stats.llm_slots} LLM slots")
-    settings.append(f"{stats.executions} task executions on {len(stats.tasks_per_pid)} processes")
+    settings.append(f"{stats.executions} task executions by {len(stats.tasks_per_worker)} "
+                    f"worker{'s' if len(stats.tasks_per_worker) != 1 else ''}")
     name = Path(run_dir).resolve().name or str(run_dir)
     return "\n".join([
         "<!DOCTYPE html>",
