@@ -123,7 +123,12 @@ def cmd_run(args) -> int:
           f"{s['llm_calls']} LLM calls ({s['retries']} retried attempts), "
           f"{s['input_tokens']} tokens in / {s['output_tokens']} out{' (estimated)' if s['tokens_estimated'] else ''}.")
     if outcome.ok:
-        print(f"Report: {outcome.run_dir / REPORT_FILE}\nPlan:   {outcome.run_dir / PLAN_MARKDOWN}")
+        from planexe_pipeline.telemetry.timeline import write_timeline
+
+        # The report links to timeline.html; write it now so the link works.
+        timeline = write_timeline(outcome.run_dir)
+        print(f"Report:   {outcome.run_dir / REPORT_FILE}\nPlan:     {outcome.run_dir / PLAN_MARKDOWN}\n"
+              f"Timeline: {timeline}")
         return 0
     for failure in outcome.failures or ["the run did not finish; rerun with --verbose to see Luigi's log"]:
         print(f"error: {failure}", file=sys.stderr)

@@ -34,8 +34,9 @@ def test_a_run_prints_progress_and_where_the_report_is(finished_run, capsys):
     assert {m.group(4) for m in progress} >= {"Setup", "ProjectPlan", "FullPlan"}
     assert "DraftDocumentToFind #1" in out  # fan-out items are named with their index
     assert re.search(r"Done in [\d.]+s: \d+ tasks, \d+ LLM calls", out)
-    report = re.search(r"Report: (\S+)", out).group(1)
+    report = re.search(r"Report:\s+(\S+)", out).group(1)
     assert report.endswith("060-report.html") and (run_dir / "060-report.html").is_file()
+    assert (run_dir / "timeline.html").is_file()  # the report links to it
 
 
 def test_every_task_execution_is_one_start_and_one_end_line(finished_run):

@@ -32,6 +32,7 @@ OUR_NAMES = [re.compile(p) for p in (
     r"telemetry/events-[A-Za-z0-9_-]+\.jsonl",
     r"llm_failures/[A-Za-z0-9]+-(single|item-\d{3})\.txt",
     r"\.run\.lock",
+    r"timeline\.html",
 )]
 OUR_DIRS = re.compile(r"\d{3}-[a-z0-9_]+|telemetry|llm_failures")
 UNSAFE_SCHEMES = ("javascript:", "data:", "vbscript:")

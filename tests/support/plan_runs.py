@@ -24,6 +24,7 @@ RETRY_CFG = REPO / "tests" / "data" / "reliability_luigi.cfg"
 START_DATE = "2027-01-04"
 WORKERS = "4"
 LOCK_FILES = {".run.lock"}
+TIMING_FILES = {"timeline.html"}  # drawn from telemetry: timings differ by nature
 TEMP_MARK = "-luigi-tmp-"
 
 
@@ -101,9 +102,10 @@ def run_to_end(run_dir: Path, config: Path, models: list[str], **kwargs) -> CliR
 
 
 def plan_files(run_dir: Path, skip_dirs: tuple[str, ...] = ("telemetry",)) -> dict[str, bytes]:
-    """Every file of the run but telemetry (timings differ by nature) and the lock file."""
+    """Every file of the run but telemetry and the timeline (timings differ by nature) and the lock file."""
     return {p.relative_to(run_dir).as_posix(): p.read_bytes() for p in sorted(run_dir.rglob("*"))
-            if p.is_file() and p.relative_to(run_dir).parts[0] not in skip_dirs and p.name not in LOCK_FILES}
+            if p.is_file() and p.relative_to(run_dir).parts[0] not in skip_dirs
+            and p.name not in LOCK_FILES | TIMING_FILES}
 
 
 def differing(expected: dict[str, bytes], actual: dict[str, bytes]) -> str:
