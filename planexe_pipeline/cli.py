@@ -114,9 +114,8 @@ def cmd_run(args) -> int:
         scheduler_host=args.scheduler_host, scheduler_port=args.scheduler_port, verbose=args.verbose,
         lock=not args.scheduler_host,
     ))
-    simulated = any(m.startswith("simulated") for m in request.models)
     print(f"Plan run in {request.run_dir}: models {', '.join(request.models)}, {request.workers} workers, "
-          f"speed {request.speed}" + ("  (offline simulator: the plan text is simulated)" if simulated else ""))
+          f"speed {request.speed}")
     outcome = execute(request)
     s = outcome.summary
     print(f"\n{'Done' if outcome.ok else 'FAILED'} in {outcome.wall_s:.1f}s: {s['tasks_run']} tasks, "

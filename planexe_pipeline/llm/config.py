@@ -155,6 +155,10 @@ def parse_model_list(value: str | list[str] | tuple[str, ...]) -> list[str]:
     return [n.strip() for n in names if n and n.strip()]
 
 
+def uses_simulator(names: list[str], config: dict[str, ModelEntry]) -> bool:
+    return any(config[n].class_name == "Simulated" for n in names if n in config)
+
+
 def resolve_models(names: list[str], config: dict[str, ModelEntry]) -> list[ModelEntry]:
     """The entries for a run's model list, checked up front: unknown names and unset keys fail here."""
     if not names:
