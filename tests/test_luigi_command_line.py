@@ -29,6 +29,8 @@ def test_a_stage_runs_from_the_luigi_command_line(tmp_path):
     done = luigi_run("PlanType", "--run-dir", str(tmp_path / "run"), "--prompt", "Open a bakery in Lyon.",
                      "--llm", "good", "--llm-config", str(config(tmp_path)), "--workers", "2")
     assert done.returncode == 0, done.stderr[-2000:]
+    # "good" is the simulator under another name: the run still says so.
+    assert "using the offline simulator" in done.stderr
     assert sorted(p.name for p in (tmp_path / "run").glob("00*")) == [
         "001-plan.txt", "001-plan_fingerprint.json", "002-identify_purpose.json", "002-identify_purpose.md",
         "003-plan_type.json", "003-plan_type.md"]

@@ -49,6 +49,7 @@ def test_fast_plan_over_http_counts_real_tokens_survives_429s_and_leaks_no_key(t
     assert (run_dir / "999-pipeline_complete.txt").exists()
     assert (run_dir / "060-report.html").exists()
     assert "Done in" in run.stdout
+    assert "offline simulator" not in run.stderr + run.stdout  # a real client: no simulator notice
 
     requests = fake_openai_server.chat_requests()
     assert {r["headers"].get("Authorization") for r in requests} == {f"Bearer {KEY}"}, "the key was really sent"
