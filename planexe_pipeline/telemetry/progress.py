@@ -28,6 +28,8 @@ class RunProgress:
     known: dict[str, str] = field(default_factory=dict)  # task_id -> family, every task scheduled
     already_done: set[str] = field(default_factory=set)
     _seen_ends: set[tuple] = field(default_factory=set)
+    # Luigi's handlers fill `known` in the main thread while this thread reads it.
+    _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -46,13 +48,20 @@ class RunProgress:
             PlanTask.remove_event_handler(event, fn)
 
     def _present(self, task) -> None:
-        self.known[task.task_id] = task.task_family
-        self.already_done.add(task.task_id)
+        with self._lock:
+            self.known[task.task_id] = task.task_family
+            self.already_done.add(task.task_id)
 
     def _discovered(self, task, dependency) -> None:
         # Luigi announces each (task, upstream) edge as it walks the graph, fan-out items included.
-        self.known[task.task_id] = task.task_family
-        self.known[dependency.task_id] = dependency.task_family
+        with self._lock:
+            self.known[task.task_id] = task.task_family
+            self.known[dependency.task_id] = dependency.task_family
+
+    def _snapshot(self) -> tuple[dict[str, str], set[str]]:
+        """(every task known, every task done) as of now."""
+        with self._lock:
+            return dict(self.known), self.already_done | self.finished_ids()
 
     # -- tailing telemetry -------------------------------------------------------------------
     def start(self) -> None:
@@ -89,17 +98,18 @@ class RunProgress:
         return {k[0] for k in self._seen_ends}
 
     def _print_line(self, end: dict, in_flight: int, tasks: list[dict]) -> None:
-        done = len(self.already_done | self.finished_ids())
-        total = max(len(self.known), done)
+        known, done_ids = self._snapshot()
+        done = len(done_ids)
+        total = max(len(known), done)
         elapsed = time.time() - self.started_at
         name = end["task_family"] + (f" #{end['item']}" if end.get("item") is not None else "")
         status = "ok" if end.get("status") == "ok" else "FAILED"
-        eta = self.eta_s(tasks)
+        eta = self.eta_s(tasks, known, done_ids)
         eta_text = f"  ETA ~{eta:.0f}s" if eta is not None else ""
         print(f"[{done:>3}/{total:<3}] {elapsed:7.1f}s  {status:<6} {name:<36} {end['end'] - end['start']:6.2f}s"
               f"  LLM in flight: {in_flight}{eta_text}", file=self.out or sys.stdout, flush=True)
 
-    def eta_s(self, tasks: list[dict]) -> float | None:
+    def eta_s(self, tasks: list[dict], known: dict[str, str], done_ids: set[str]) -> float | None:
         from planexe_pipeline.llm.simulator import expected_latency
         from planexe_pipeline.tasks.priorities import remaining_path_seconds
 
@@ -110,5 +120,5 @@ class RunProgress:
         expected = sum(expected_latency(e["task_family"]) for e in ends)
         scale = measured / expected if expected else 0.0
         remaining = remaining_path_seconds()
-        pending = [f for tid, f in self.known.items() if tid not in self.already_done | self.finished_ids()]
+        pending = [family for task_id, family in known.items() if task_id not in done_ids]
         return max((remaining.get(f, 0.0) for f in pending), default=0.0) * scale
