@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime
 import fcntl
 import importlib
+import json
 import os
 import socket
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -159,7 +161,7 @@ def execute(request: RunRequest, out=None) -> RunOutcome:
     run_dir.mkdir(parents=True, exist_ok=True)
     if request.llm_slots is not None:
         luigi.configuration.get_config().set("resources", "llm", str(request.llm_slots))
-    slots = luigi.configuration.get_config().getint("resources", "llm", 8)
+    slots = _llm_slots(request)
     progress = RunProgress(str(run_dir), out=out) if request.progress else None
     lock = RunFolderLock(run_dir) if request.lock else None
     started = time.time()
@@ -208,6 +210,19 @@ def execute(request: RunRequest, out=None) -> RunOutcome:
     failures = [_failure_line(e) for e in events
                 if e.get("kind") == "task" and e.get("status") == "failed"]
     return RunOutcome(ok, run_dir, ended - started, list(dict.fromkeys(failures)), summarize(events, ended - started))
+
+
+def _llm_slots(request: RunRequest) -> int | None:
+    """The cap on LLM calls this run works under: luigid's, when scaled out."""
+    if not request.scheduler_host:
+        return luigi.configuration.get_config().getint("resources", "llm", 8)
+    url = f"http://{request.scheduler_host}:{request.scheduler_port}/api/resource_list"
+    try:  # one quick look; Luigi's own RPC client would retry for a minute on a dead scheduler
+        with urllib.request.urlopen(url, timeout=2) as reply:
+            listed = json.loads(reply.read())["response"]
+        return next((r["num_total"] for r in listed if r["name"] == "llm"), None)
+    except (OSError, ValueError, KeyError, TypeError):  # only the telemetry line loses the number
+        return None
 
 
 def _failure_line(end: dict) -> str:

@@ -143,6 +143,7 @@ def test_two_workers_on_one_plan_share_the_work_and_the_global_llm_cap(tmp_path,
     # that launched it, the pid on that run's own telemetry lines.
     pids = {proc.pid for proc, _, _ in workers}
     assert {e["pid"] for e in events if e["kind"] == "run"} == pids
+    assert {e["llm_slots"] for e in events if e["kind"] == "run"} == {LLM_SLOTS}  # luigid's cap, not the local one
     ok_lines = [e for e in ends if e["status"] == "ok"]
     per_worker = Counter(e["worker"] for e in ok_lines)
     assert set(per_worker) == pids, f"tasks per worker: {dict(per_worker)}"
