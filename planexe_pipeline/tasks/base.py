@@ -22,6 +22,11 @@ from planexe_pipeline.settings import retry_policy, pipeline
 M = TypeVar("M", bound=BaseModel)
 
 
+def read_model(target: luigi.Target, model: type[M]) -> M:
+    with target.open("r") as fh:
+        return model.model_validate_json(fh.read())
+
+
 class PlanTask(luigi.Task):
     """A step of one plan run; its outputs are named files in `run_dir`."""
 
@@ -61,7 +66,7 @@ class PlanTask(luigi.Task):
         return json.loads(self.input_text(name, key))
 
     def input_model(self, name: str, model: type[M], key: str = "json") -> M:
-        return model.model_validate_json(self.input_text(name, key))
+        return read_model(self.input()[name][key], model)
 
     # -- writing outputs ---------------------------------------------------------------------
     def write_text(self, key: str, text: str) -> None:
@@ -80,6 +85,9 @@ class PlanTask(luigi.Task):
             self.write_text("md", markdown.rstrip() + "\n")
 
     # -- run-wide settings -------------------------------------------------------------------
+    def model_names(self) -> list[str]:
+        return parse_model_list(self.llm or pipeline().llm)
+
     def fanout_cap(self) -> int | None:
         return pipeline().fast_fanout_width if self.speed == "fast" else None
 
@@ -89,13 +97,11 @@ class LLMTask(PlanTask):
 
     resources = {"llm": 1}
 
-    def model_names(self) -> list[str]:
-        return parse_model_list(self.llm or pipeline().llm)
-
-    def executor(self, item: int | None = None) -> LLMExecutor:
+    def executor(self) -> LLMExecutor:
         entries = resolve_models(self.model_names(), load_llm_config(self.llm_config or None))
+        # A fan-out item's telemetry and failure report name its index.
         return LLMExecutor([NamedModel.from_entry(e) for e in entries], run_dir=self.run_dir,
-                           stage=self.task_family, task_id=self.task_id, item=item,
+                           stage=self.task_family, task_id=self.task_id, item=getattr(self, "index", None),
                            policy=retry_policy().policy())
 
 
@@ -172,22 +178,21 @@ class FanOutMerge(PlanTask):
         return {}
 
     def merge_input_model(self, name: str, model: type[M], key: str = "json") -> M:
-        with self.merge_requires()[name].output()[key].open("r") as fh:
-            return model.model_validate_json(fh.read())
+        return read_model(self.merge_requires()[name].output()[key], model)
+
+    def dynamic_requires(self) -> list[luigi.Task]:
+        """What run() yields: every item, then the merge-only inputs."""
+        return [*self.item_tasks(), *self.merge_requires().values()]
 
     def run(self):
-        tasks = self.item_tasks()
-        batch = [*tasks, *self.merge_requires().values()]
+        batch = self.dynamic_requires()
         if not all(t.complete() for t in batch):
             from planexe_pipeline.telemetry.task_events import record_end
 
             record_end(self, "yielded")  # Luigi suspends us here without an event of its own
         yield batch
-        self.merge([self._read_result(t) for t in tasks])
-
-    def _read_result(self, task: FanOutItem) -> BaseModel:
-        with task.output()["json"].open("r") as fh:
-            return task.result_model.model_validate_json(fh.read())
+        items = [t for t in batch if isinstance(t, self.item_task)]
+        self.merge([read_model(t.output()["json"], t.result_model) for t in items])
 
     def merge(self, results: list[BaseModel]) -> None:
         raise NotImplementedError

@@ -68,7 +68,7 @@ class DraftDocumentToFind(FanOutItem[Document]):
         return self.input_model("filtered", FilteredDocuments).kept
 
     def process(self, item: Document):
-        return draft_documents.draft_document_to_find(self.executor(item=self.index), self.input_text("setup", "plan"),
+        return draft_documents.draft_document_to_find(self.executor(), self.input_text("setup", "plan"),
                                                       self.input_text("project_plan"), item)
 
 
@@ -97,7 +97,7 @@ class DraftDocumentToCreate(FanOutItem[Document]):
         return self.input_model("filtered", FilteredDocuments).kept
 
     def process(self, item: Document):
-        return draft_documents.draft_document_to_create(self.executor(item=self.index),
+        return draft_documents.draft_document_to_create(self.executor(),
                                                         self.input_text("setup", "plan"),
                                                         self.input_text("project_plan"), item)
 

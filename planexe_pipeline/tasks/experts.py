@@ -41,7 +41,7 @@ class FindExperts(FanOutItem[QueryAngle]):
         return experts.QUERY_ANGLES
 
     def process(self, item: QueryAngle):
-        return experts.execute(self.executor(item=self.index), item, self.input_text("setup", "plan"),
+        return experts.execute(self.executor(), item, self.input_text("setup", "plan"),
                                self.input_text("project_plan"), self.input_text("swot"))
 
 
@@ -72,7 +72,7 @@ class ExpertCriticism(FanOutItem[Expert]):
         return self.input_model("experts", ExpertList).experts[: max(0, pipeline().experts_to_criticise)]
 
     def process(self, item: Expert):
-        return expert_criticism.execute(self.executor(item=self.index), item, self.input_text("setup", "plan"),
+        return expert_criticism.execute(self.executor(), item, self.input_text("setup", "plan"),
                                         self.input_text("project_plan"), self.input_text("swot"))
 
 

@@ -60,7 +60,7 @@ class ReviewPlan(FanOutItem[review_plan.ReviewQuestion]):
         return review_plan.REVIEW_QUESTIONS
 
     def process(self, item):
-        return review_plan.execute(self.executor(item=self.index), item, self.input_text("setup", "plan"),
+        return review_plan.execute(self.executor(), item, self.input_text("setup", "plan"),
                                    self.input_text("project_plan"), self.input_text("wbs"),
                                    self.input_text("team"), self.input_text("expert_review"),
                                    self.input_text("pitch"))

@@ -90,7 +90,7 @@ class EstimateDurations(FanOutItem[list]):
         return durations.chunk_tasks(self.input_model("wbs12", WBSProject))
 
     def process(self, item):
-        return durations.execute(self.executor(item=self.index), self.input_text("setup", "plan"), item)
+        return durations.execute(self.executor(), self.input_text("setup", "plan"), item)
 
 
 class DurationEstimates(FanOutMerge):
@@ -129,7 +129,7 @@ class WBSLevel3(FanOutItem[WBSTask]):
         chunk = durations.merge([self.input_model("durations", DurationChunk)])
         todo = wbs_level3.tasks_to_decompose(self.input_model("wbs12", WBSProject), chunk)
         task = next(t for t in todo if t.id == item.id)
-        return wbs_level3.execute(self.executor(item=self.index), self.input_text("setup", "plan"), task)
+        return wbs_level3.execute(self.executor(), self.input_text("setup", "plan"), task)
 
 
 class WBSProject123(FanOutMerge):

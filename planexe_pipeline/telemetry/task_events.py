@@ -26,7 +26,7 @@ def _dependency_ids(task: luigi.Task) -> list[str]:
 
     deps = [t.task_id for t in luigi.task.flatten(task.requires())]
     if isinstance(task, FanOutMerge):
-        deps += [t.task_id for t in [*task.item_tasks(), *task.merge_requires().values()]]
+        deps += [t.task_id for t in task.dynamic_requires()]
     return sorted(set(deps))
 
 
