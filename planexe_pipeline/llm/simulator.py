@@ -15,7 +15,7 @@ import json
 import random
 import re
 import time
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence
 
 from llama_index.core.base.llms.types import (
     ChatMessage,
@@ -31,6 +31,7 @@ from pydantic import Field
 
 from planexe_pipeline.llm.context import current_call
 from planexe_pipeline.llm.sim_content import write_answer
+from planexe_pipeline.llm.structured import estimate_tokens
 
 # Seconds per call, by stage, as measured against hosted models (DESIGN.md, latency model).
 LATENCY_RANGES: dict[str, tuple[float, float]] = {
@@ -101,6 +102,12 @@ class SimulatedLLM(CustomLLM):
                                description="Write markup, script and path payloads into every text field, as a hostile answer would.")
     widths: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_WIDTHS))
     model_name: str = Field(default="simulated")
+    latency_model: Literal["stage_ranges", "tokens"] = Field(
+        default="stage_ranges",
+        description="stage_ranges: the measured range of each stage (DESIGN.md); tokens: time to first token "
+                    "plus output tokens / output_tokens_per_s, so long answers take longer.")
+    time_to_first_token_s: float = Field(default=1.0, ge=0.0, description="latency_model tokens: seconds before the first token, before time_scale.")
+    output_tokens_per_s: float = Field(default=40.0, gt=0.0, description="latency_model tokens: output speed, before time_scale.")
 
     @property
     def metadata(self) -> LLMMetadata:
@@ -129,12 +136,24 @@ class SimulatedLLM(CustomLLM):
             draw -= rate
         return None
 
-    def _answer(self, messages: Sequence[ChatMessage], fault: str | None) -> ChatResponse:
+    def token_latency(self, output_tokens: int) -> float:
+        """Seconds an answer of this many tokens takes under latency_model tokens, after time_scale."""
+        return (self.time_to_first_token_s + output_tokens / self.output_tokens_per_s) * self.time_scale
+
+    def _serve(self, messages: Sequence[ChatMessage]) -> tuple[float, str | None, str | None]:
+        """(seconds to wait, fault, answer text): the answer is written first, as its length
+        sets the latency under latency_model tokens."""
+        latency, fault = self._plan_call()
+        text = self._content(messages) if fault in (None, "malformed") else None
+        if text is not None and self.latency_model == "tokens":
+            latency = self.token_latency(estimate_tokens(text))
+        return latency, fault, text
+
+    def _answer(self, text: str | None, fault: str | None) -> ChatResponse:
         if fault == "rate_limit":
             raise SimulatedRateLimitError(self.retry_after_s * self.time_scale)
         if fault == "timeout":
             raise SimulatedTimeoutError(f"simulated timeout after {self.timeout_s * self.time_scale:.2f}s")
-        text = self._content(messages)
         if fault == "malformed":
             text = text[: max(1, len(text) // 2)]  # a reply cut off mid-object
         return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text))
@@ -154,17 +173,17 @@ class SimulatedLLM(CustomLLM):
     # -- llama-index LLM interface ----------------------------------------------------------
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        latency, fault = self._plan_call()
+        latency, fault, text = self._serve(messages)
         if latency > 0:
             time.sleep(latency)
-        return self._answer(messages, fault)
+        return self._answer(text, fault)
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        latency, fault = self._plan_call()
+        latency, fault, text = self._serve(messages)
         if latency > 0:
             await asyncio.sleep(latency)
-        return self._answer(messages, fault)
+        return self._answer(text, fault)
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
