@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
-import os
 import sys
 from pathlib import Path
 
-import luigi
-
+from planexe_pipeline import __version__
 from planexe_pipeline.errors import InputError, PipelineError
 
-_REPO_CONFIG = Path(__file__).resolve().parent.parent / "luigi.cfg"
+DISTRIBUTION = "planexe-pipeline"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,10 +31,12 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _load_luigi_config() -> None:
-    # The luigi command line reads ./luigi.cfg; the CLI should behave the same from anywhere.
-    if not os.environ.get("LUIGI_CONFIG_PATH") and not Path("luigi.cfg").exists() and _REPO_CONFIG.exists():
-        luigi.configuration.add_config_path(str(_REPO_CONFIG))
+def _version() -> str:
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        # Imported from a source tree that was never installed: no distribution, no metadata.
+        return f"{__version__} (not installed)"
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
@@ -46,6 +47,7 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="planexe-pipeline", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="make a plan from a prompt (or resume one)")
@@ -206,7 +208,6 @@ COMMANDS = {"run": cmd_run, "prompts": cmd_prompts, "timeline": cmd_timeline, "s
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    _load_luigi_config()
     try:
         return COMMANDS[args.command](args)
     except PipelineError as exc:
