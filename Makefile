@@ -42,7 +42,7 @@ run-plan: $(STAMP)
 	$(BIN)/planexe-pipeline run $(RUN_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/planexe-pipeline bench --json run/bench.json
+	$(BIN)/planexe-pipeline bench --repeat 3 --json run/bench.json
 
 scheduler: $(STAMP)
 	$(BIN)/planexe-pipeline scheduler

@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--prompt-id", default="solar-farm-denmark", help="sample prompt of the workload")
     bench.add_argument("--out-dir", metavar="DIR", help="where the run folders go (default: a temporary folder)")
     bench.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    bench.add_argument("--repeat", type=_positive_int, default=1, metavar="N",
+                       help="run each worker count N times; report median, min and max (default 1)")
     return parser
 
 
@@ -194,7 +196,7 @@ def cmd_bench(args) -> int:
     get_prompt(args.prompt_id)
     result = run_bench(workers_list, llm_slots=args.llm_slots, time_scale=args.time_scale,
                        prompt_id=args.prompt_id, out_dir=Path(args.out_dir) if args.out_dir else None,
-                       progress=lambda line: print(line, file=sys.stderr))
+                       repeat=args.repeat, progress=lambda line: print(line, file=sys.stderr))
     print(format_bench(result))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

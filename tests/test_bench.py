@@ -7,6 +7,7 @@ import json
 import pytest
 
 from planexe_pipeline.cli import main
+from planexe_pipeline.telemetry import bench
 from planexe_pipeline.telemetry.critical_path import slot_lower_bound
 
 
@@ -55,3 +56,39 @@ def test_bench_refuses_bad_worker_lists(capsys):
     assert main(["bench", "--workers-list", "1,zero"]) == 2
     assert "--workers-list" in capsys.readouterr().err
     assert main(["bench", "--workers-list", "0"]) == 2
+
+
+def test_repeat_interleaves_worker_counts_and_reports_median_min_max(tmp_path, monkeypatch, capsys):
+    # Makespans per (workers, repetition): the 1-worker runs drift as load would make them.
+    makespans = {(1, 1): 40.0, (16, 1): 12.5, (1, 2): 44.0, (16, 2): 12.0, (1, 3): 39.0, (16, 3): 13.0}
+    order = []
+
+    def fake_run_once(root, config_path, prompt_id, workers, slots, start_date, suffix=""):
+        repetition = int(suffix.removeprefix("-r"))
+        order.append((workers, repetition))
+        makespan = makespans[(workers, repetition)]
+        return bench.BenchRun(workers=workers, llm_slots=slots, makespan_s=makespan, llm_calls=100,
+                              sum_llm_s=38.0, critical_path_s=12.0, overhead_per_task_ms=5.0 * repetition,
+                              tasks=118, bound_s=12.0, slot_bound_s=12.0, run_dir=str(root / suffix))
+
+    monkeypatch.setattr(bench, "run_once", fake_run_once)
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--repeat", "3", "--out-dir", str(tmp_path), "--json", str(out)]) == 0
+    # Each repetition measures both counts back to back, so a ratio never spans a change of load.
+    assert order == [(1, 1), (16, 1), (1, 2), (16, 2), (1, 3), (16, 3)]
+    result = json.loads(out.read_text())
+    assert [r["speedup"] for r in result["rounds"]] == [3.2, pytest.approx(3.667, abs=1e-3), 3.0]
+    assert result["summary"]["speedup"] == {"median": 3.2, "min": 3.0, "max": pytest.approx(3.667, abs=1e-3)}
+    assert result["speedup"] == 3.2
+    assert result["summary"]["efficiency"] == {"median": 0.96, "min": pytest.approx(0.923, abs=1e-3), "max": 1.0}
+    assert result["summary"]["by_workers"]["16"]["overhead_per_task_ms"] == {"median": 10.0, "min": 5.0, "max": 15.0}
+    table = capsys.readouterr().out
+    assert "median: 3.2x (min 3.0x, max 3.667x)" in table
+    assert "overhead per task on the critical path at 16: 10.0 ms (min 5.0 ms, max 15.0 ms)" in table
+
+
+def test_bench_refuses_a_repeat_below_one(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "--repeat", "0"])
+    assert exit_.value.code == 2
+    assert "--repeat" in capsys.readouterr().err

@@ -9,6 +9,7 @@ the machine. Numbers come from each run's telemetry.
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -59,8 +60,8 @@ def overhead_per_task_ms(stats, workers: int) -> float:
 
 
 def run_once(root: Path, config_path: Path, prompt_id: str, workers: int, llm_slots: int,
-             start_date: str) -> BenchRun:
-    run_dir = root / f"workers-{workers}-slots-{llm_slots}"
+             start_date: str, suffix: str = "") -> BenchRun:
+    run_dir = root / f"workers-{workers}-slots-{llm_slots}{suffix}"
     cmd = [sys.executable, "-m", "planexe_pipeline", "run", "--prompt-id", prompt_id, "--run-dir", str(run_dir),
            "--workers", str(workers), "--llm-slots", str(llm_slots), "--llm", BENCH_MODEL,
            "--llm-config", str(config_path), "--speed", "full", "--start-date", start_date]
@@ -80,31 +81,81 @@ def run_once(root: Path, config_path: Path, prompt_id: str, workers: int, llm_sl
 
 def run_bench(workers_list: list[int], *, llm_slots: int | None = None, time_scale: float = 0.02,
               prompt_id: str = "solar-farm-denmark", out_dir: Path | None = None, seed: int = 42,
-              start_date: str = "2027-01-04", progress=print) -> dict:
+              start_date: str = "2027-01-04", repeat: int = 1, progress=print) -> dict:
+    """Every worker count `repeat` times, interleaved (1, 16, 1, 16, ...), so that each repetition's
+    ratio compares runs made under the same load; the summary gives median, min and max."""
     root = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="planexe-bench-"))
     root.mkdir(parents=True, exist_ok=True)
     config_path = root / "bench_llm_config.json"
     config_path.write_text(json.dumps(bench_config(time_scale, seed), indent=2))
-    runs = []
-    for workers in workers_list:
-        # Without --llm-slots, slots follow the workers: the bench then measures the graph and
-        # the worker pool, not a resource cap.
-        slots = llm_slots or workers
-        progress(f"bench: workers={workers} llm_slots={slots} time_scale={time_scale} ...")
-        run = run_once(root, config_path, prompt_id, workers, slots, start_date)
-        progress(f"bench: workers={workers} makespan {run.makespan_s:.2f}s")
-        runs.append(run)
-    first, largest = runs[0], max(runs, key=lambda r: r.workers)
+    runs: list[BenchRun] = []
+    ratios: list[dict] = []
+    for round_no in range(1, repeat + 1):
+        round_runs = []
+        for workers in workers_list:
+            # Without --llm-slots, slots follow the workers: the bench then measures the graph and
+            # the worker pool, not a resource cap.
+            slots = llm_slots or workers
+            label = f"repeat {round_no}/{repeat} " if repeat > 1 else ""
+            progress(f"bench: {label}workers={workers} llm_slots={slots} time_scale={time_scale} ...")
+            run = run_once(root, config_path, prompt_id, workers, slots, start_date,
+                           suffix=f"-r{round_no}" if repeat > 1 else "")
+            progress(f"bench: {label}workers={workers} makespan {run.makespan_s:.2f}s")
+            round_runs.append(run)
+        runs += round_runs
+        ratios.append(_ratios(round_runs))
+    summary = _summary(runs, ratios)
     return {
         "workload": {"prompt_id": prompt_id, "speed": "full", "time_scale": time_scale, "seed": seed,
                      "widths": dict(DEFAULT_WIDTHS)},
+        "repeat": repeat,
         "runs": [asdict(r) for r in runs],
-        "speedup": round(first.makespan_s / largest.makespan_s, 3) if largest.makespan_s else None,
-        "efficiency": round(largest.critical_path_s / largest.makespan_s, 3) if largest.makespan_s else None,
-        "makespan_over_bound": round(largest.makespan_s / largest.bound_s, 3) if largest.bound_s else None,
-        "makespan_over_slot_bound": round(largest.makespan_s / largest.slot_bound_s, 3) if largest.slot_bound_s else None,
+        "rounds": ratios,
+        "summary": summary,
+        **{key: summary[key]["median"] for key in _RATIO_KEYS},
         "out_dir": str(root),
     }
+
+
+_RATIO_KEYS = ("speedup", "efficiency", "makespan_over_bound", "makespan_over_slot_bound")
+_RUN_KEYS = ("makespan_s", "critical_path_s", "sum_llm_s", "overhead_per_task_ms")
+
+
+def _ratios(runs: list[BenchRun]) -> dict:
+    """speedup: the first worker count's makespan over the largest's; the rest at the largest."""
+    first, largest = runs[0], max(runs, key=lambda r: r.workers)
+
+    def ratio(num: float, den: float) -> float | None:
+        return round(num / den, 3) if den else None
+
+    return {"speedup": ratio(first.makespan_s, largest.makespan_s),
+            "efficiency": ratio(largest.critical_path_s, largest.makespan_s),
+            "makespan_over_bound": ratio(largest.makespan_s, largest.bound_s),
+            "makespan_over_slot_bound": ratio(largest.makespan_s, largest.slot_bound_s)}
+
+
+def spread(values: list[float | None]) -> dict:
+    """median, min and max of the values that exist (None when there are none)."""
+    present = sorted(v for v in values if v is not None)
+    if not present:
+        return {"median": None, "min": None, "max": None}
+    return {"median": round(statistics.median(present), 3), "min": present[0], "max": present[-1]}
+
+
+def _summary(runs: list[BenchRun], ratios: list[dict]) -> dict:
+    summary: dict = {key: spread([r[key] for r in ratios]) for key in _RATIO_KEYS}
+    summary["by_workers"] = {
+        str(workers): {key: spread([getattr(r, key) for r in runs if r.workers == workers]) for key in _RUN_KEYS}
+        for workers in dict.fromkeys(r.workers for r in runs)}
+    return summary
+
+
+def _spread_text(values: dict, unit: str = "") -> str:
+    if values["median"] is None:
+        return "-"
+    if values["min"] == values["max"]:
+        return f"{values['median']}{unit}"
+    return f"{values['median']}{unit} (min {values['min']}{unit}, max {values['max']}{unit})"
 
 
 def format_bench(result: dict) -> str:
@@ -116,9 +167,15 @@ def format_bench(result: dict) -> str:
                      f"{r['sum_llm_s']:>9.2f} {r['critical_path_s']:>11.2f} {r['bound_s']:>8.2f} {r['slot_bound_s']:>12.2f} "
                      f"{r['overhead_per_task_ms']:>16.1f}")
     lines.append("")
-    lines.append(f"speedup (workers {result['runs'][0]['workers']} -> largest): {result['speedup']}x   "
-                 f"efficiency (critical path / makespan): {result['efficiency']}   "
-                 f"makespan / bound: {result['makespan_over_bound']}   "
-                 f"makespan / slot bound: {result['makespan_over_slot_bound']}")
+    summary = result["summary"]
+    runs = result["runs"]
+    largest = max(r["workers"] for r in runs)
+    of = f" over {result['repeat']} repeats: median" if result["repeat"] > 1 else ""
+    lines.append(f"speedup (workers {runs[0]['workers']} -> {largest}){of}: {_spread_text(summary['speedup'], 'x')}")
+    lines.append(f"efficiency (critical path / makespan) at {largest}: {_spread_text(summary['efficiency'])}")
+    lines.append(f"overhead per task on the critical path at {largest}: "
+                 f"{_spread_text(summary['by_workers'][str(largest)]['overhead_per_task_ms'], ' ms')}")
+    lines.append(f"makespan / bound: {_spread_text(summary['makespan_over_bound'])}   "
+                 f"makespan / slot bound: {_spread_text(summary['makespan_over_slot_bound'])}")
     lines.append(f"run folders: {result['out_dir']}")
     return "\n".join(lines)
