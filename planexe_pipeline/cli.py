@@ -109,7 +109,7 @@ def _prompt_of(args) -> str | None:
 
 def cmd_run(args) -> int:
     from planexe_pipeline.llm.config import parse_model_list
-    from planexe_pipeline.runner import PLAN_MARKDOWN, REPORT_FILE, RunRequest, execute, prepare
+    from planexe_pipeline.runner import PLAN_MARKDOWN, REPORT_FILE, RunRequest, cap_warning, execute, prepare
 
     request = prepare(RunRequest(
         prompt=_prompt_of(args), run_dir=Path(args.run_dir) if args.run_dir else None,
@@ -118,13 +118,19 @@ def cmd_run(args) -> int:
         scheduler_host=args.scheduler_host, scheduler_port=args.scheduler_port, verbose=args.verbose,
         lock=not args.scheduler_host,
     ))
-    print(f"Plan run in {request.run_dir}: models {', '.join(request.models)}, {request.workers} workers, "
-          f"speed {request.speed}")
-    outcome = execute(request)
+    def announce(cap: int | None) -> None:
+        print(f"Plan run in {request.run_dir}: models {', '.join(request.models)}, {request.workers} workers, "
+              f"LLM cap {_cap_text(cap)}, speed {request.speed}", flush=True)
+        warning = cap_warning(cap, request)
+        if warning:
+            print(f"planexe-pipeline: {warning}", file=sys.stderr, flush=True)
+
+    outcome = execute(request, on_start=announce)
     s = outcome.summary
     print(f"\n{'Done' if outcome.ok else 'FAILED'} in {outcome.wall_s:.1f}s: {s['tasks_run']} tasks, "
           f"{s['llm_calls']} LLM calls ({s['retries']} retried attempts), "
-          f"{s['input_tokens']} tokens in / {s['output_tokens']} out{' (estimated)' if s['tokens_estimated'] else ''}.")
+          f"{s['input_tokens']} tokens in / {s['output_tokens']} out{' (estimated)' if s['tokens_estimated'] else ''}, "
+          f"at most {s['max_llm_in_flight']} in flight under an LLM cap of {_cap_text(s['llm_cap'])}.")
     if outcome.ok:
         from planexe_pipeline.telemetry.timeline import write_timeline
 
@@ -137,6 +143,10 @@ def cmd_run(args) -> int:
         print(f"error: {failure}", file=sys.stderr)
     print(f"Everything finished so far is kept; rerun with --run-dir {outcome.run_dir} to resume.", file=sys.stderr)
     return 1
+
+
+def _cap_text(cap: int | None) -> str:
+    return str(cap) if cap is not None else "unknown (the central scheduler did not answer)"
 
 
 def cmd_prompts(args) -> int:

@@ -14,16 +14,19 @@ import os
 import socket
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import luigi
+import luigi.interface
 
 from planexe_pipeline.errors import InputError
 from planexe_pipeline.llm.config import LLM_CLASSES, load_llm_config, parse_model_list, resolve_models
 from planexe_pipeline.prompt_input import PLAN_FILE, check_prompt, check_run_folder, check_start_date
 from planexe_pipeline.settings import pipeline
 from planexe_pipeline.telemetry.events import append_event, read_events
+from planexe_pipeline.telemetry.stats import llm_in_flight
 
 REPORT_FILE = "060-report.html"
 PLAN_MARKDOWN = "060-plan.md"
@@ -153,15 +156,20 @@ def build_root(request: RunRequest) -> luigi.Task:
                     start_date=request.start_date or "")
 
 
-def execute(request: RunRequest, out=None) -> RunOutcome:
-    """Run (or resume) the plan described by an already prepared request."""
+def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None] | None = None) -> RunOutcome:
+    """Run (or resume) the plan described by an already prepared request.
+
+    on_start(cap) is called once the LLM cap in force is known, before the first task."""
     from planexe_pipeline.telemetry.progress import RunProgress
 
     run_dir = request.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     if request.llm_slots is not None:
         luigi.configuration.get_config().set("resources", "llm", str(request.llm_slots))
-    slots = _llm_slots(request)
+    local = None if request.scheduler_host else _LocalSchedulerFactory()
+    slots = llm_cap_of(local.scheduler.resource_list()) if local else _luigid_llm_cap(request)
+    if on_start:
+        on_start(slots)
     progress = RunProgress(str(run_dir), out=out) if request.progress else None
     lock = RunFolderLock(run_dir) if request.lock else None
     started = time.time()
@@ -187,7 +195,7 @@ def execute(request: RunRequest, out=None) -> RunOutcome:
                 scheduler = {"scheduler_host": request.scheduler_host, "scheduler_port": request.scheduler_port,
                              "worker_scheduler_factory": PlanWorkerFactory(root)}
             else:
-                scheduler = {"local_scheduler": True}
+                scheduler = {"local_scheduler": True, "worker_scheduler_factory": local}
             result = luigi.build([root], workers=request.workers, detailed_summary=True,
                                  # Our own one-line errors say what failed; Luigi's tracebacks
                                  # are for --verbose.
@@ -209,20 +217,51 @@ def execute(request: RunRequest, out=None) -> RunOutcome:
     events = [e for e in read_events(run_dir) if (e.get("start") or 0) >= started]
     failures = [_failure_line(e) for e in events
                 if e.get("kind") == "task" and e.get("status") == "failed"]
-    return RunOutcome(ok, run_dir, ended - started, list(dict.fromkeys(failures)), summarize(events, ended - started))
+    return RunOutcome(ok, run_dir, ended - started, list(dict.fromkeys(failures)),
+                      summarize(events, ended - started, slots))
 
 
-def _llm_slots(request: RunRequest) -> int | None:
-    """The cap on LLM calls this run works under: luigid's, when scaled out."""
-    if not request.scheduler_host:
-        return luigi.configuration.get_config().getint("resources", "llm", 8)
+class _LocalSchedulerFactory(luigi.interface._WorkerSchedulerFactory):
+    """Luigi's own local scheduler, made before the run so the cap it holds can be read and recorded."""
+
+    def __init__(self):
+        self.scheduler = super().create_local_scheduler()
+
+    def create_local_scheduler(self):
+        return self.scheduler
+
+
+def llm_cap_of(resource_list: list[dict]) -> int:
+    """The `llm` cap in a scheduler's resource_list() (the local one's, or luigid's API: same shape).
+
+    A resource the scheduler does not list gets 1 unit (luigi.scheduler.Scheduler._has_resources)."""
+    return next((int(r["num_total"]) for r in resource_list if r.get("name") == "llm"), 1)
+
+
+def _luigid_llm_cap(request: RunRequest) -> int | None:
     url = f"http://{request.scheduler_host}:{request.scheduler_port}/api/resource_list"
     try:  # one quick look; Luigi's own RPC client would retry for a minute on a dead scheduler
         with urllib.request.urlopen(url, timeout=2) as reply:
-            listed = json.loads(reply.read())["response"]
-        return next((r["num_total"] for r in listed if r["name"] == "llm"), None)
-    except (OSError, ValueError, KeyError, TypeError):  # only the telemetry line loses the number
+            return llm_cap_of(json.loads(reply.read())["response"])
+    except (OSError, ValueError, KeyError, TypeError):  # the cap is then reported as unknown
         return None
+
+
+def cap_warning(cap: int | None, request: RunRequest) -> str | None:
+    """One line when the cap in force makes --workers pointless for LLM calls, else None."""
+    if cap != 1 or request.workers == 1:
+        return None
+    if request.scheduler_host:
+        held, remedy = (f"the central scheduler at {request.scheduler_host}:{request.scheduler_port} holds "
+                        "[resources] llm = 1 (or none, which Luigi counts as 1)",
+                        "restart it with 'planexe-pipeline scheduler --llm-slots K'")
+    elif request.llm_slots == 1:
+        held, remedy = "--llm-slots 1 was given", "pass a larger --llm-slots"
+    else:
+        held, remedy = ("[resources] llm is 1 (or unset, which Luigi counts as 1)",
+                        "set [resources] llm in luigi.cfg or pass --llm-slots K")
+    return (f"warning: at most 1 LLM call in flight: {held}, so --workers {request.workers} "
+            f"will not overlap LLM calls; {remedy}")
 
 
 def _failure_line(end: dict) -> str:
@@ -239,7 +278,7 @@ class _nothing:
         return None
 
 
-def summarize(events: list[dict], wall_s: float) -> dict:
+def summarize(events: list[dict], wall_s: float, llm_cap: int | None = None) -> dict:
     calls = [e for e in events if e.get("kind") == "llm_call"]
     ok_calls = [e for e in calls if e.get("status") == "ok"]
     tasks = [e for e in events if e.get("kind") == "task" and e.get("event") == "end" and e.get("status") == "ok"]
@@ -252,4 +291,6 @@ def summarize(events: list[dict], wall_s: float) -> dict:
         "tokens_estimated": any(e.get("tokens_estimated") for e in calls),
         "llm_seconds": round(sum(e.get("duration_s") or 0 for e in calls), 2),
         "wall_s": round(wall_s, 2),
+        "llm_cap": llm_cap,
+        "max_llm_in_flight": max((level for _, level in llm_in_flight(events)), default=0),
     }
