@@ -20,9 +20,7 @@ from planexe_pipeline.tasks.synthesis import *  # noqa: F401,F403
 from planexe_pipeline.tasks.team import *  # noqa: F401,F403
 from planexe_pipeline.tasks.wbs import *  # noqa: F401,F403
 from planexe_pipeline.tasks.base import PlanTask
-from planexe_pipeline.telemetry import task_events
-
-task_events.register()
+from planexe_pipeline.tasks.priorities import priority_table, remaining_path_seconds
 
 
 class FullPlan(PlanTask):
@@ -36,3 +34,9 @@ class FullPlan(PlanTask):
 
     def run(self):
         self.write_text("done", "pipeline complete\n")
+
+
+# Expected seconds from each task's start to the end of the plan, and the priorities they give.
+# Computed at import, so a graph that cannot be walked fails loudly instead of scheduling at 0.
+REMAINING_SECONDS = remaining_path_seconds(FullPlan(run_dir="/nonexistent-template-run"))
+PlanTask.priorities = priority_table(REMAINING_SECONDS)

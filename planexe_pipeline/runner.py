@@ -6,6 +6,7 @@ leaves the run folder exactly as it was.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import fcntl
 import importlib
@@ -23,9 +24,12 @@ import luigi.interface
 
 from planexe_pipeline.errors import InputError
 from planexe_pipeline.llm.config import LLM_CLASSES, load_llm_config, parse_model_list, resolve_models
+from planexe_pipeline.pipeline import REMAINING_SECONDS, FullPlan
 from planexe_pipeline.prompt_input import PLAN_FILE, check_prompt, check_run_folder, check_start_date
+from planexe_pipeline.scaleout import PlanWorkerFactory
 from planexe_pipeline.settings import pipeline
 from planexe_pipeline.telemetry.events import append_event, read_events
+from planexe_pipeline.telemetry.progress import RunProgress
 from planexe_pipeline.telemetry.stats import llm_in_flight
 
 REPORT_FILE = "060-report.html"
@@ -149,8 +153,6 @@ def warm_providers(models: list[str], llm_config: str | None) -> None:
 
 
 def build_root(request: RunRequest) -> luigi.Task:
-    from planexe_pipeline.pipeline import FullPlan
-
     return FullPlan(run_dir=str(request.run_dir), speed=request.speed, llm=",".join(request.models),
                     llm_config=request.llm_config or "", prompt=request.prompt or "",
                     start_date=request.start_date or "")
@@ -160,8 +162,6 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
     """Run (or resume) the plan described by an already prepared request.
 
     on_start(cap) is called once the LLM cap in force is known, before the first task."""
-    from planexe_pipeline.telemetry.progress import RunProgress
-
     run_dir = request.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     if request.llm_slots is not None:
@@ -170,10 +170,10 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
     slots = llm_cap_of(local.scheduler.resource_list()) if local else _luigid_llm_cap(request)
     if on_start:
         on_start(slots)
-    progress = RunProgress(str(run_dir), out=out) if request.progress else None
+    progress = RunProgress(str(run_dir), REMAINING_SECONDS, out=out) if request.progress else None
     lock = RunFolderLock(run_dir) if request.lock else None
     started = time.time()
-    with lock or _nothing():
+    with lock or contextlib.nullcontext():
         if lock:
             # A SIGKILLed run can leave Luigi's atomic-write temp files (<file>-luigi-tmp-<digits>).
             # They are never valid outputs, and holding the lock means no one is writing them now
@@ -190,8 +190,6 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
             root = build_root(request)
             warm_providers(request.models, request.llm_config)
             if request.scheduler_host:
-                from planexe_pipeline.scaleout import PlanWorkerFactory
-
                 scheduler = {"scheduler_host": request.scheduler_host, "scheduler_port": request.scheduler_port,
                              "worker_scheduler_factory": PlanWorkerFactory(root)}
             else:
@@ -268,14 +266,6 @@ def _failure_line(end: dict) -> str:
     error = end.get("error") or "failed"
     # LLM failures already start with the stage's name; others get it in front.
     return error if error.startswith(end["task_family"]) else f"{end['task_family']}: {error}"
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return None
 
 
 def summarize(events: list[dict], wall_s: float, llm_cap: int | None = None) -> dict:

@@ -18,6 +18,7 @@ from pathlib import Path
 import luigi
 import luigi.interface
 import luigi.worker
+from luigi.cmdline import luigid
 
 from planexe_pipeline.telemetry.events import read_events
 
@@ -77,8 +78,6 @@ class PlanWorkerFactory(luigi.interface._WorkerSchedulerFactory):
 
 def serve_scheduler(host: str, port: int, state_dir: Path, llm_slots: int | None) -> None:
     """Run luigid in the foreground, its state and logs kept in state_dir."""
-    from luigi.cmdline import luigid
-
     # luigid logs to <logdir>/luigi-server.log and does not create the folder itself.
     (state_dir / "logs").mkdir(parents=True, exist_ok=True)
     if llm_slots is not None:

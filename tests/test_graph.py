@@ -5,9 +5,8 @@ from __future__ import annotations
 import luigi
 import pytest
 
-from planexe_pipeline.pipeline import FullPlan
+from planexe_pipeline.pipeline import REMAINING_SECONDS, FullPlan
 from planexe_pipeline.tasks.base import FanOutItem, FanOutMerge, LLMTask
-from planexe_pipeline.tasks.priorities import remaining_path_seconds
 
 RUN = "/nonexistent-graph-run"
 
@@ -94,7 +93,7 @@ def test_every_llm_task_holds_one_llm_slot():
 
 
 def test_priorities_follow_the_remaining_critical_path():
-    remaining = remaining_path_seconds()
+    remaining = REMAINING_SECONDS
     # Down the opening chain each step has less left to do.
     chain = ["IdentifyPurpose", "PlanType", "PotentialLevers", "DeduplicateLevers", "EnrichLevers",
              "VitalFewLevers", "CandidateScenarios", "SelectScenario", "PhysicalLocations", "ProjectPlan",

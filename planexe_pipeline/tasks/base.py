@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from planexe_pipeline.llm.config import load_llm_config, parse_model_list, resolve_models
 from planexe_pipeline.llm.executor import LLMExecutor, NamedModel
 from planexe_pipeline.settings import retry_policy, pipeline
+from planexe_pipeline.telemetry import task_events
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -44,6 +45,9 @@ class PlanTask(luigi.Task):
 
     files: ClassVar[dict[str, str]] = {}
     group: ClassVar[str] = "plan"
+    # task family -> Luigi priority, filled by the module that knows the whole graph
+    # (pipeline.py); a task outside a plan (a test's own graph) schedules at 0.
+    priorities: ClassVar[dict[str, int]] = {}
 
     def output(self) -> dict[str, luigi.LocalTarget]:
         return {key: self.target(name) for key, name in self.files.items()}
@@ -53,9 +57,16 @@ class PlanTask(luigi.Task):
 
     @property
     def priority(self) -> int:  # type: ignore[override]
-        from planexe_pipeline.tasks.priorities import priority_of
+        return self.priorities.get(self.task_family, 0)
 
-        return priority_of(self.task_family)
+    def telemetry_fields(self) -> dict[str, Any]:
+        """What every task line of this task says about it."""
+        return {"task_family": self.task_family, "task_id": self.task_id, "item": getattr(self, "index", None),
+                "group": self.group, "llm": False}
+
+    def dependency_ids(self) -> list[str]:
+        """Every task this one reads, dynamic dependencies included: the edges of the timeline."""
+        return sorted({t.task_id for t in luigi.task.flatten(self.requires())})
 
     # -- reading inputs ----------------------------------------------------------------------
     def input_text(self, name: str, key: str = "md") -> str:
@@ -96,6 +107,9 @@ class LLMTask(PlanTask):
     """A task that makes LLM calls: it holds one slot of the `llm` resource while it runs."""
 
     resources = {"llm": 1}
+
+    def telemetry_fields(self) -> dict[str, Any]:
+        return {**super().telemetry_fields(), "llm": True}
 
     def executor(self) -> LLMExecutor:
         entries = resolve_models(self.model_names(), load_llm_config(self.llm_config or None))
@@ -184,15 +198,22 @@ class FanOutMerge(PlanTask):
         """What run() yields: every item, then the merge-only inputs."""
         return [*self.item_tasks(), *self.merge_requires().values()]
 
+    def dependency_ids(self) -> list[str]:
+        return sorted({*super().dependency_ids(), *(t.task_id for t in self.dynamic_requires())})
+
     def run(self):
         batch = self.dynamic_requires()
         if not all(t.complete() for t in batch):
-            from planexe_pipeline.telemetry.task_events import record_end
-
-            record_end(self, "yielded")  # Luigi suspends us here without an event of its own
+            task_events.record_end(self, "yielded")  # Luigi suspends us here without an event of its own
         yield batch
         items = [t for t in batch if isinstance(t, self.item_task)]
         self.merge([read_model(t.output()["json"], t.result_model) for t in items])
 
     def merge(self, results: list[BaseModel]) -> None:
         raise NotImplementedError
+
+
+# Every plan task writes its start and end lines, in whichever process runs it.
+PlanTask.event_handler(luigi.Event.START)(task_events.record_start)
+PlanTask.event_handler(luigi.Event.SUCCESS)(task_events.record_success)
+PlanTask.event_handler(luigi.Event.FAILURE)(task_events.record_failure)

@@ -5,20 +5,20 @@ Giving each task the expected length of the longest chain from it to the end of 
 makes the long chains start first, so the short side branches fill the gaps instead of
 delaying the critical path. Expected lengths come from the simulator's latency model, which
 was taken from measured hosted-model latencies.
+
+The table is computed from the graph of a root task by the module that owns the whole graph
+(pipeline.py), and handed to PlanTask.priorities: the tasks never import their own root.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import luigi
 
 from planexe_pipeline.llm.simulator import expected_latency
+from planexe_pipeline.tasks.base import FanOutMerge, LLMTask
 
 
 def _deps(task: luigi.Task) -> list[luigi.Task]:
-    from planexe_pipeline.tasks.base import FanOutMerge
-
     deps = list(luigi.task.flatten(task.requires()))
     if isinstance(task, FanOutMerge):
         deps.append(task.clone(task.item_task, index=0))  # the dynamic edges, known by class
@@ -26,13 +26,8 @@ def _deps(task: luigi.Task) -> list[luigi.Task]:
     return deps
 
 
-@lru_cache(maxsize=1)
-def remaining_path_seconds() -> dict[str, float]:
-    """task family -> expected seconds from its start to the end of the whole plan."""
-    from planexe_pipeline.pipeline import FullPlan
-    from planexe_pipeline.tasks.base import LLMTask
-
-    root = FullPlan(run_dir="/nonexistent-template-run")
+def remaining_path_seconds(root: luigi.Task) -> dict[str, float]:
+    """task family -> expected seconds from its start to the end of `root`."""
     downstream: dict[str, set[str]] = {}
     cost: dict[str, float] = {}
     stack, seen = [root], set()
@@ -56,8 +51,5 @@ def remaining_path_seconds() -> dict[str, float]:
     return {family: remaining(family) for family in cost}
 
 
-def priority_of(task_family: str) -> int:
-    try:
-        return int(round(remaining_path_seconds().get(task_family, 0.0)))
-    except Exception:  # a partial pipeline (tests, a task run alone) still schedules
-        return 0
+def priority_table(remaining: dict[str, float]) -> dict[str, int]:
+    return {family: int(round(seconds)) for family, seconds in remaining.items()}

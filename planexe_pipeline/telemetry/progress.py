@@ -16,12 +16,15 @@ from typing import TextIO
 
 import luigi
 
+from planexe_pipeline.llm.simulator import expected_latency
 from planexe_pipeline.telemetry.events import read_events
 
 
 @dataclass
 class RunProgress:
     run_dir: str
+    # task family -> expected seconds from its start to the end of the plan (pipeline.py).
+    remaining: dict[str, float] = field(default_factory=dict)
     out: TextIO | None = None  # None: whatever sys.stdout is when a line is printed
     interval_s: float = 0.2
     started_at: float = field(default_factory=time.time)
@@ -34,18 +37,15 @@ class RunProgress:
     _thread: threading.Thread | None = None
 
     # -- Luigi's scheduling events, in this process ------------------------------------------
+    # Every task Luigi schedules in a plan run is a plan task: no need to know their class here.
     def attach(self) -> None:
-        from planexe_pipeline.tasks.base import PlanTask
-
-        PlanTask.event_handler(luigi.Event.DEPENDENCY_PRESENT)(self._present)
-        PlanTask.event_handler(luigi.Event.DEPENDENCY_DISCOVERED)(self._discovered)
+        luigi.Task.event_handler(luigi.Event.DEPENDENCY_PRESENT)(self._present)
+        luigi.Task.event_handler(luigi.Event.DEPENDENCY_DISCOVERED)(self._discovered)
 
     def detach(self) -> None:
-        from planexe_pipeline.tasks.base import PlanTask
-
         for event, fn in ((luigi.Event.DEPENDENCY_PRESENT, self._present),
                           (luigi.Event.DEPENDENCY_DISCOVERED, self._discovered)):
-            PlanTask.remove_event_handler(event, fn)
+            luigi.Task.remove_event_handler(event, fn)
 
     def _present(self, task) -> None:
         with self._lock:
@@ -110,15 +110,11 @@ class RunProgress:
               f"  LLM in flight: {in_flight}{eta_text}", file=self.out or sys.stdout, flush=True)
 
     def eta_s(self, tasks: list[dict], known: dict[str, str], done_ids: set[str]) -> float | None:
-        from planexe_pipeline.llm.simulator import expected_latency
-        from planexe_pipeline.tasks.priorities import remaining_path_seconds
-
         ends = [e for e in tasks if e.get("event") == "end" and e.get("status") == "ok" and e.get("llm")]
         if not ends:
             return None
         measured = sum(e["end"] - e["start"] for e in ends)
         expected = sum(expected_latency(e["task_family"]) for e in ends)
         scale = measured / expected if expected else 0.0
-        remaining = remaining_path_seconds()
         pending = [family for task_id, family in known.items() if task_id not in done_ids]
-        return max((remaining.get(f, 0.0) for f in pending), default=0.0) * scale
+        return max((self.remaining.get(f, 0.0) for f in pending), default=0.0) * scale

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections import Counter
@@ -11,30 +10,14 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from planexe_pipeline.telemetry.critical_path import as_seconds, final_executions, run_critical_path
-
-try:
-    from planexe_pipeline.telemetry.events import read_events as _read_events
-except ImportError:  # the shared reader is optional; this fallback reads the same lines
-
-    def _read_events(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
-        records = []
-        for path in sorted((Path(run_dir) / "telemetry").glob("*.jsonl")):
-            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(record, dict):
-                    records.append(record)
-        return records
-
+from planexe_pipeline.telemetry.events import read_events
 
 # Two lines of one execution carry the same start; allow float noise from serialisation.
 _SAME_START = 1e-3
 
 
 def load_events(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
-    events = _read_events(run_dir)
+    events = read_events(run_dir)
     if not any(e.get("kind") == "task" for e in events):
         raise ValueError(f"no telemetry in {Path(run_dir) / 'telemetry'}: run the plan first")
     return events

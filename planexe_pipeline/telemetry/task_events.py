@@ -1,5 +1,8 @@
 """Task start/end lines, written by Luigi event handlers in the process that runs the task.
 
+The handlers are attached where the tasks are defined (tasks/base.py); a task describes itself
+through `telemetry_fields()` and `dependency_ids()`.
+
 A fan-out merge that yields its items stops without a Luigi success event; it records a
 "yielded" end itself (FanOutMerge.run), so every execution of every task has a closed span.
 """
@@ -21,21 +24,9 @@ _started: dict[str, float] = {}
 _WORKER_PID = os.getpid()
 
 
-def _dependency_ids(task: luigi.Task) -> list[str]:
-    from planexe_pipeline.tasks.base import FanOutMerge
-
-    deps = [t.task_id for t in luigi.task.flatten(task.requires())]
-    if isinstance(task, FanOutMerge):
-        deps += [t.task_id for t in task.dynamic_requires()]
-    return sorted(set(deps))
-
-
 def _base(task: luigi.Task) -> dict:
-    from planexe_pipeline.tasks.base import LLMTask
-
-    return {"kind": "task", "task_family": task.task_family, "task_id": task.task_id,
-            "item": getattr(task, "index", None), "group": getattr(task, "group", "plan"),
-            "llm": isinstance(task, LLMTask), "pid": os.getpid(), "worker": _WORKER_PID}
+    # The task says what it is (PlanTask.telemetry_fields): this layer sits below the tasks.
+    return {"kind": "task", **task.telemetry_fields(), "pid": os.getpid(), "worker": _WORKER_PID}
 
 
 def record_start(task: luigi.Task) -> None:
@@ -48,7 +39,7 @@ def record_end(task: luigi.Task, status: str, error: str | None = None) -> None:
     now = time.time()
     start = _started.pop(task.task_id, now)
     try:
-        deps = _dependency_ids(task)
+        deps = task.dependency_ids()
     except Exception:  # an end line without edges beats no end line
         deps = []
     record = {**_base(task), "event": "end", "start": start, "end": now, "status": status, "deps": deps}
@@ -62,18 +53,9 @@ def describe_failure(exc: BaseException) -> str:
     return redact(text)[:2000]  # long enough to keep the saved raw answer's path at the end
 
 
-def register() -> None:
-    """Attach the handlers to every plan task (idempotent: Luigi keeps a set per event)."""
-    from planexe_pipeline.tasks.base import PlanTask
-
-    PlanTask.event_handler(luigi.Event.START)(record_start)
-    PlanTask.event_handler(luigi.Event.SUCCESS)(_on_success)
-    PlanTask.event_handler(luigi.Event.FAILURE)(_on_failure)
-
-
-def _on_success(task: luigi.Task) -> None:
+def record_success(task: luigi.Task) -> None:
     record_end(task, "ok")
 
 
-def _on_failure(task: luigi.Task, exc: BaseException) -> None:
+def record_failure(task: luigi.Task, exc: BaseException) -> None:
     record_end(task, "failed", describe_failure(exc))
