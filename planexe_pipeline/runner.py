@@ -28,9 +28,9 @@ from planexe_pipeline.pipeline import REMAINING_SECONDS, FullPlan
 from planexe_pipeline.prompt_input import PLAN_FILE, check_prompt, check_run_folder, check_start_date
 from planexe_pipeline.scaleout import PlanWorkerFactory
 from planexe_pipeline.settings import pipeline
-from planexe_pipeline.telemetry.events import append_event, read_events
+from planexe_pipeline.telemetry.events import Event, RunEvent, TaskEvent, append_event, failed_tasks, read_events
 from planexe_pipeline.telemetry.progress import RunProgress
-from planexe_pipeline.telemetry.stats import llm_in_flight
+from planexe_pipeline.telemetry.stats import stats_from_events
 
 REPORT_FILE = "060-report.html"
 PLAN_MARKDOWN = "060-plan.md"
@@ -181,9 +181,8 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
             for leftover in run_dir.rglob("*-luigi-tmp-*"):
                 if leftover.is_file():
                     leftover.unlink(missing_ok=True)
-        append_event(run_dir, {"kind": "run", "event": "start", "start": started, "end": None,
-                               "workers": request.workers, "llm_slots": slots, "pid": os.getpid(),
-                               "status": "running"})
+        append_event(run_dir, RunEvent(event="start", start=started, workers=request.workers, llm_slots=slots,
+                                       pid=os.getpid(), status="running"))
         if progress:
             progress.start()
         try:
@@ -209,12 +208,10 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
             if progress:
                 progress.stop()
         ended = time.time()
-        append_event(run_dir, {"kind": "run", "event": "end", "start": started, "end": ended,
-                               "workers": request.workers, "llm_slots": slots, "pid": os.getpid(),
-                               "status": "ok" if ok else "failed"})
-    events = [e for e in read_events(run_dir) if (e.get("start") or 0) >= started]
-    failures = [_failure_line(e) for e in events
-                if e.get("kind") == "task" and e.get("status") == "failed"]
+        append_event(run_dir, RunEvent(event="end", start=started, end=ended, workers=request.workers,
+                                       llm_slots=slots, pid=os.getpid(), status="ok" if ok else "failed"))
+    events = [e for e in read_events(run_dir) if (e.start or 0) >= started]
+    failures = [_failure_line(e) for e in failed_tasks(events)]
     return RunOutcome(ok, run_dir, ended - started, list(dict.fromkeys(failures)),
                       summarize(events, ended - started, slots))
 
@@ -262,25 +259,24 @@ def cap_warning(cap: int | None, request: RunRequest) -> str | None:
             f"will not overlap LLM calls; {remedy}")
 
 
-def _failure_line(end: dict) -> str:
-    error = end.get("error") or "failed"
+def _failure_line(end: TaskEvent) -> str:
+    error = end.error or "failed"
     # LLM failures already start with the stage's name; others get it in front.
-    return error if error.startswith(end["task_family"]) else f"{end['task_family']}: {error}"
+    return error if error.startswith(end.task_family) else f"{end.task_family}: {error}"
 
 
-def summarize(events: list[dict], wall_s: float, llm_cap: int | None = None) -> dict:
-    calls = [e for e in events if e.get("kind") == "llm_call"]
-    ok_calls = [e for e in calls if e.get("status") == "ok"]
-    tasks = [e for e in events if e.get("kind") == "task" and e.get("event") == "end" and e.get("status") == "ok"]
+def summarize(events: list[Event], wall_s: float, llm_cap: int | None = None) -> dict:
+    """This run's totals, for its closing line."""
+    stats = stats_from_events(events)
     return {
-        "tasks_run": len(tasks),
-        "llm_calls": len(ok_calls),
-        "retries": len(calls) - len(ok_calls),
-        "input_tokens": sum(e.get("input_tokens") or 0 for e in calls),
-        "output_tokens": sum(e.get("output_tokens") or 0 for e in calls),
-        "tokens_estimated": any(e.get("tokens_estimated") for e in calls),
-        "llm_seconds": round(sum(e.get("duration_s") or 0 for e in calls), 2),
+        "tasks_run": stats.tasks_succeeded,
+        "llm_calls": stats.llm_calls,
+        "retries": stats.retries,
+        "input_tokens": stats.input_tokens,
+        "output_tokens": stats.output_tokens,
+        "tokens_estimated": stats.tokens_estimated,
+        "llm_seconds": round(stats.llm_seconds, 2),
         "wall_s": round(wall_s, 2),
         "llm_cap": llm_cap,
-        "max_llm_in_flight": max((level for _, level in llm_in_flight(events)), default=0),
+        "max_llm_in_flight": stats.max_llm_in_flight,
     }

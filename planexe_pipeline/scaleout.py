@@ -20,7 +20,7 @@ import luigi.interface
 import luigi.worker
 from luigi.cmdline import luigid
 
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.events import failed_tasks, read_events
 
 # Nothing pending or running in this worker's view while the plan's last task is still to do
 # means luigid believes a task DONE whose files are not there. That happens when a run folder is
@@ -45,8 +45,7 @@ class PlanWorker(luigi.worker.Worker):
         now = time.time()
         if now - self._checked_at >= CHECK_EVERY_S:
             self._checked_at = now
-            failed = any(e.get("kind") == "task" and e.get("status") == "failed" and (e.get("start") or 0) >= self._started
-                         for e in read_events(self._root.run_dir))
+            failed = bool(failed_tasks(read_events(self._root.run_dir), since=self._started))
             self._finished = failed or self._root.complete()
         return self._finished
 

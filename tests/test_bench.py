@@ -9,11 +9,12 @@ import pytest
 from planexe_pipeline.cli import main
 from planexe_pipeline.telemetry import bench
 from planexe_pipeline.telemetry.critical_path import slot_lower_bound
+from planexe_pipeline.telemetry.events import TaskEvent
 
 
-def task(task_id: str, start: float, end: float, deps=(), llm=True) -> dict:
-    return {"kind": "task", "event": "end", "task_id": task_id, "task_family": task_id.rstrip("0123456789"),
-            "start": start, "end": end, "status": "ok", "deps": list(deps), "llm": llm}
+def task(task_id: str, start: float, end: float, deps=(), llm=True) -> TaskEvent:
+    return TaskEvent(event="end", task_id=task_id, task_family=task_id.rstrip("0123456789"),
+                     start=start, end=end, status="ok", deps=tuple(deps), llm=llm)
 
 
 def test_slot_bound_knows_work_waits_for_its_inputs():

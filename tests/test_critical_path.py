@@ -10,6 +10,7 @@ import pytest
 from planexe_pipeline.telemetry.critical_path import (
     CriticalPath, executed_task_graph, longest_path, run_critical_path,
 )
+from planexe_pipeline.telemetry.events import parse_events
 from planexe_pipeline.telemetry.stats import compute_stats, load_events
 
 SMALL_RUN = Path(__file__).parent / "data" / "telemetry_small"
@@ -91,7 +92,7 @@ def _task(task_id, start, end, deps=(), status="ok", family=None, item=None):
 
 def _aggregator_run(first_run_status="yielded"):
     items = [f"Draft_{i}" for i in range(3)]
-    return [
+    return parse_events([
         _task("Plan_x", 0.0, 2.0),
         # The aggregator's first run only yields its items; its end line names them.
         _task("Drafts_x", 2.1, 2.2, deps=["Plan_x", *items], status=first_run_status),
@@ -103,7 +104,7 @@ def _aggregator_run(first_run_status="yielded"):
         {"kind": "task", "event": "start", "task_family": "Report", "task_id": "Report_x",
          "start": 7.1, "end": None, "status": "running", "pid": 2},
         {"kind": "llm_call", "task_id": "Draft_1", "start": 2.4, "end": 6.2, "status": "ok"},
-    ]
+    ])
 
 
 # The writer marks the suspended run "yielded"; an "ok" there must not win either.

@@ -52,10 +52,10 @@ def test_non_transient_failure_falls_back_to_next_model_in_order(tmp_path):
     assert (first.calls, second.calls, third.calls) == (1, 1, 0)
     assert sleeps.waits == [], "a non-transient error is not retried on the same model"
     lines = llm_lines(tmp_path)
-    assert [(line["model"], line["attempt"], line["status"]) for line in lines] == [
+    assert [(line.model, line.attempt, line.status) for line in lines] == [
         ("first", 1, "error"), ("second", 2, "ok")]
-    assert lines[0]["error"] == "ValueError: model refused"
-    assert lines[1]["error"] is None
+    assert lines[0].error == "ValueError: model refused"
+    assert lines[1].error is None
 
 
 def test_model_that_keeps_failing_transiently_hands_over_after_max_attempts(tmp_path):
@@ -71,7 +71,7 @@ def test_model_that_keeps_failing_transiently_hands_over_after_max_attempts(tmp_
     assert executor.run(fn) == "spare answer"
     assert len(calls) == 4
     assert sleeps.waits == [1, 2], "waits only between the 3 tries on the busy model"
-    assert [line["model"] for line in llm_lines(tmp_path)] == ["busy"] * 3 + ["spare"]
+    assert [line.model for line in llm_lines(tmp_path)] == ["busy"] * 3 + ["spare"]
 
 
 def test_model_is_created_once_per_executor(tmp_path):
@@ -197,10 +197,10 @@ def test_invalid_answer_gets_exactly_one_more_try_then_next_model(tmp_path):
     assert (first.calls, second.calls) == (2, 1)
     assert all(w == 0 for w in sleeps.waits), "no backoff for an invalid answer"
     lines = llm_lines(tmp_path)
-    assert [(line["model"], line["status"]) for line in lines] == [
+    assert [(line.model, line.status) for line in lines] == [
         ("first", "error"), ("first", "error"), ("second", "ok")]
-    assert lines[0]["error"].startswith("SchemaValidationError: answer is not valid Answer JSON")
-    assert lines[0]["tokens_estimated"] is True and lines[0]["output_tokens"] > 0
+    assert lines[0].error.startswith("SchemaValidationError: answer is not valid Answer JSON")
+    assert lines[0].tokens_estimated is True and lines[0].output_tokens > 0
 
 
 def test_invalid_answer_then_valid_on_the_same_model(tmp_path):

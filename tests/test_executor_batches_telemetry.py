@@ -92,24 +92,25 @@ def test_one_telemetry_line_per_attempt_with_documented_fields(tmp_path):
     after = time.time()
     lines = llm_lines(tmp_path)
     assert len(lines) == 2
+    raw = [json.loads(text) for p in (tmp_path / "telemetry").glob("*.jsonl") for text in p.read_text().splitlines()]
+    assert [set(record) for record in raw] == [TELEMETRY_FIELDS] * 2
     for n, line in enumerate(lines, start=1):
-        assert set(line) == TELEMETRY_FIELDS
-        assert line["kind"] == "llm_call"
-        assert line["task_family"] == "DraftDocumentToFind"
-        assert line["task_id"] == "DraftDocumentToFind_run_abc"
-        assert line["item"] == 4
-        assert line["model"] == "sim"
-        assert line["attempt"] == n
-        assert before <= line["start"] <= line["end"] <= after
-        assert line["duration_s"] == pytest.approx(line["end"] - line["start"], abs=1e-5)
+        assert line.kind == "llm_call"
+        assert line.task_family == "DraftDocumentToFind"
+        assert line.task_id == "DraftDocumentToFind_run_abc"
+        assert line.item == 4
+        assert line.model == "sim"
+        assert line.attempt == n
+        assert before <= line.start <= line.end <= after
+        assert line.duration_s == pytest.approx(line.end - line.start, abs=1e-5)
     failed, ok = lines
-    assert failed["status"] == "error" and failed["error"] == "TimeoutError: slow provider"
-    assert failed["input_tokens"] is None and failed["output_tokens"] is None and failed["tokens_estimated"] is None
-    assert ok["status"] == "ok" and ok["error"] is None
+    assert failed.status == "error" and failed.error == "TimeoutError: slow provider"
+    assert failed.input_tokens is None and failed.output_tokens is None and failed.tokens_estimated is False
+    assert ok.status == "ok" and ok.error is None
     # ScriptedLLM reports no usage: the counts are estimated from the text (~4 chars a token)
-    assert ok["tokens_estimated"] is True
-    assert ok["output_tokens"] == (len(VALID) + 3) // 4
-    assert ok["input_tokens"] > 0
+    assert ok.tokens_estimated is True
+    assert ok.output_tokens == (len(VALID) + 3) // 4
+    assert ok.input_tokens > 0
     # every line is one JSON object on its own line
     raw = "".join(p.read_text() for p in (tmp_path / "telemetry").glob("*.jsonl"))
     assert [json.loads(x)["attempt"] for x in raw.splitlines()] == [1, 2]
@@ -125,7 +126,7 @@ def test_provider_usage_is_recorded_as_reported(tmp_path):
     executor, _ = make([("m", WithUsage(VALID))], tmp_path)
     executor.structured(Answer, "s", "u")
     (line,) = llm_lines(tmp_path)
-    assert (line["input_tokens"], line["output_tokens"], line["tokens_estimated"]) == (111, 22, False)
+    assert (line.input_tokens, line.output_tokens, line.tokens_estimated) == (111, 22, False)
 
 
 def test_executor_without_run_dir_writes_nothing(tmp_path, monkeypatch):
@@ -183,7 +184,7 @@ def test_api_key_from_environment_never_reaches_telemetry_or_errors(tmp_path, mo
     assert len(lines) == 3
     telemetry_text = "".join(p.read_text() for p in (tmp_path / "telemetry").glob("*.jsonl"))
     assert secret not in telemetry_text
-    assert all("***" in line["error"] for line in lines)
+    assert all("***" in line.error for line in lines)
 
 
 def test_attempts_are_numbered_per_call_not_per_executor(tmp_path):
@@ -197,4 +198,4 @@ def test_attempts_are_numbered_per_call_not_per_executor(tmp_path):
     executor = LLMExecutor([NamedModel.of("simulated", SimulatedLLM())], run_dir=tmp_path, stage="Twice")
     executor.structured(Answer, "Say something.", "first call")
     executor.structured(Answer, "Say something.", "second call")
-    assert [e["attempt"] for e in read_events(tmp_path, "llm_call")] == [1, 1]
+    assert [e.attempt for e in read_events(tmp_path, "llm_call")] == [1, 1]

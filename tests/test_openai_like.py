@@ -81,9 +81,9 @@ def test_valid_answer_and_provider_token_counts(tmp_path, config_file, fake_open
     assert system["role"] == "system" and '"Levers"' in system["content"]
 
     (line,) = read_events(tmp_path, kind="llm_call")
-    assert line["status"] == "ok" and line["model"] == "fake"
-    assert (line["input_tokens"], line["output_tokens"]) == (PROMPT_TOKENS, COMPLETION_TOKENS)
-    assert line["tokens_estimated"] is False
+    assert line.status == "ok" and line.model == "fake"
+    assert (line.input_tokens, line.output_tokens) == (PROMPT_TOKENS, COMPLETION_TOKENS)
+    assert line.tokens_estimated is False
     assert FAKE_KEY not in telemetry_text(tmp_path)
 
 
@@ -92,7 +92,7 @@ def test_async_path(tmp_path, config_file, fake_openai_server):
     result = asyncio.run(executor.astructured(Levers, "You list strategic levers.", PROMPT))
     assert len(result.levers) == 3
     (line,) = read_events(tmp_path, kind="llm_call")
-    assert (line["input_tokens"], line["output_tokens"], line["tokens_estimated"]) == (
+    assert (line.input_tokens, line.output_tokens, line.tokens_estimated) == (
         PROMPT_TOKENS, COMPLETION_TOKENS, False)
 
 
@@ -103,8 +103,8 @@ def test_429_waits_what_retry_after_asks_then_succeeds(tmp_path, config_file, fa
     assert sleeps.waits == [0.05]
     assert fake_openai_server.count("/v1/chat/completions") == 2, "the client must not retry on its own"
     lines = read_events(tmp_path, kind="llm_call")
-    assert [(line["attempt"], line["status"]) for line in lines] == [(1, "error"), (2, "ok")]
-    assert lines[0]["error"].startswith("RateLimitError")
+    assert [(line.attempt, line.status) for line in lines] == [(1, "error"), (2, "ok")]
+    assert lines[0].error.startswith("RateLimitError")
 
 
 def test_500_is_retried_with_backoff(tmp_path, config_file, fake_openai_server):
@@ -113,7 +113,7 @@ def test_500_is_retried_with_backoff(tmp_path, config_file, fake_openai_server):
     assert len(executor.structured(Levers, "s", PROMPT).levers) == 3
     assert sleeps.waits == [1.0, 2.0]
     assert fake_openai_server.count("/v1/chat/completions") == 3
-    assert [line["status"] for line in read_events(tmp_path, kind="llm_call")] == ["error", "error", "ok"]
+    assert [line.status for line in read_events(tmp_path, kind="llm_call")] == ["error", "error", "ok"]
 
 
 def test_hang_is_cut_by_the_configured_timeout_and_retried(tmp_path, config_file, fake_openai_server):
@@ -123,9 +123,9 @@ def test_hang_is_cut_by_the_configured_timeout_and_retried(tmp_path, config_file
     assert sleeps.waits == [1.0], "a timeout is transient: backoff, then the same model again"
     assert fake_openai_server.count("/v1/chat/completions") == 2
     hung, ok = read_events(tmp_path, kind="llm_call")
-    assert hung["status"] == "error" and hung["error"].startswith("APITimeoutError")
-    assert TIMEOUT_S * 0.9 <= hung["duration_s"] < TIMEOUT_S * 3
-    assert ok["status"] == "ok"
+    assert hung.status == "error" and hung.error.startswith("APITimeoutError")
+    assert TIMEOUT_S * 0.9 <= hung.duration_s < TIMEOUT_S * 3
+    assert ok.status == "ok"
 
 
 def test_server_that_keeps_failing_hands_over_to_the_next_model(tmp_path, config_file, fake_openai_server):
@@ -135,8 +135,8 @@ def test_server_that_keeps_failing_hands_over_to_the_next_model(tmp_path, config
     assert executor.structured(Levers, "s", PROMPT).levers
     assert fake_openai_server.count("/v1/chat/completions") == 2
     lines = read_events(tmp_path, kind="llm_call")
-    assert [line["model"] for line in lines] == ["fake", "fake", "sim"]
-    assert lines[-1]["tokens_estimated"] is True
+    assert [line.model for line in lines] == ["fake", "fake", "sim"]
+    assert lines[-1].tokens_estimated is True
 
 
 def test_key_echoed_by_the_provider_never_reaches_telemetry_or_errors(tmp_path, config_file, fake_openai_server):

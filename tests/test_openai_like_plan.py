@@ -57,18 +57,18 @@ def test_fast_plan_over_http_counts_real_tokens_survives_429s_and_leaks_no_key(t
 
     calls = read_events(run_dir, "llm_call")
     assert len(calls) == len(requests), "one telemetry line per HTTP attempt, and the client retried nothing itself"
-    assert Counter(e["status"] for e in calls) == {"ok": len(requests) - RATE_LIMITED, "error": RATE_LIMITED}
-    assert {e["model"] for e in calls} == {"fake-openai"}
-    ok = [e for e in calls if e["status"] == "ok"]
+    assert Counter(e.status for e in calls) == {"ok": len(requests) - RATE_LIMITED, "error": RATE_LIMITED}
+    assert {e.model for e in calls} == {"fake-openai"}
+    ok = [e for e in calls if e.status == "ok"]
     assert len(ok) >= 50, f"only {len(ok)} calls: the fast plan makes about 55"
-    assert {(e["input_tokens"], e["output_tokens"]) for e in ok} == {(PROMPT_TOKENS, COMPLETION_TOKENS)}
-    assert not any(e.get("tokens_estimated") for e in calls)
-    assert all(e["tokens_estimated"] is False for e in ok)
-    errors = [e for e in calls if e["status"] == "error"]
-    assert all(e["error"].startswith("RateLimitError") for e in errors), [e["error"] for e in errors]
+    assert {(e.input_tokens, e.output_tokens) for e in ok} == {(PROMPT_TOKENS, COMPLETION_TOKENS)}
+    assert not any(e.tokens_estimated for e in calls)
+    assert all(e.tokens_estimated is False for e in ok)
+    errors = [e for e in calls if e.status == "error"]
+    assert all(e.error.startswith("RateLimitError") for e in errors), [e.error for e in errors]
     # Each rate-limited call got its answer on a later attempt of the same logical call.
     for e in errors:
-        assert any(o["task_id"] == e["task_id"] and o.get("item") == e.get("item") and o["attempt"] > e["attempt"]
+        assert any(o.task_id == e.task_id and o.item == e.item and o.attempt > e.attempt
                    for o in ok), e
 
     # The run's own summary reads the same numbers.

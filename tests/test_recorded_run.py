@@ -32,21 +32,21 @@ def stats():
 
 
 def test_every_task_that_started_ended(events):
-    starts = {e["task_id"] for e in events if e["kind"] == "task" and e["event"] == "start"}
-    ends = {e["task_id"] for e in events if e["kind"] == "task" and e["event"] == "end" and e["status"] == "ok"}
+    starts = {e.task_id for e in events if e.kind == "task" and e.event == "start"}
+    ends = {e.task_id for e in events if e.kind == "task" and e.event == "end" and e.status == "ok"}
     assert starts == ends
-    yielded = {e["task_family"] for e in events if e["kind"] == "task" and e.get("status") == "yielded"}
+    yielded = {e.task_family for e in events if e.kind == "task" and e.status == "yielded"}
     assert {"DraftDocumentsToFind", "ExpertReview", "WBSProject123", "PlanReview"} <= yielded
 
 
 def test_stats_add_up(stats, events):
-    calls = [e for e in events if e["kind"] == "llm_call"]
+    calls = [e for e in events if e.kind == "llm_call"]
     assert stats.attempts == len(calls)
-    assert stats.llm_calls == sum(1 for e in calls if e["status"] == "ok")
+    assert stats.llm_calls == sum(1 for e in calls if e.status == "ok")
     assert stats.retries == stats.attempts - stats.llm_calls > 0  # the recording had rate limits
     assert sum(s.calls for s in stats.stages) == stats.llm_calls
     assert sum(s.input_tokens for s in stats.stages) == stats.input_tokens
-    assert stats.tasks == len({e["task_id"] for e in events if e["kind"] == "task"})
+    assert stats.tasks == len({e.task_id for e in events if e.kind == "task"})
     assert 1 <= stats.max_llm_in_flight <= 4  # --workers 4
     assert stats.critical_path_seconds <= stats.makespan_seconds
     assert stats.speedup > 1.0  # four workers did overlap work
@@ -79,7 +79,7 @@ def test_timeline_page_shows_every_execution_and_the_critical_path(events):
     parser = Collect()
     parser.feed(page)
     assert "script" not in parser.tags
-    executions = sum(1 for e in events if e["kind"] == "task" and e["event"] == "end")
+    executions = sum(1 for e in events if e.kind == "task" and e.event == "end")
     assert parser.bars == executions
     assert parser.critical == len(run_critical_path(events).task_ids)
 

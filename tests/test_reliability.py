@@ -93,9 +93,9 @@ def run_and_kill(run_dir: Path, config: Path, point: int) -> tuple[int, set[str]
     run = start_run(run_dir, config, ["paced"], tag=f"until-{point}")
 
     def llm_in_flight() -> set[str]:
-        segment = [e for e in read_events(run_dir, "task") if e["start"] >= run.launched]
-        ended = {e["task_id"] for e in segment if e["event"] == "end"}
-        return {e["task_id"] for e in segment if e["event"] == "start" and e["llm"] and e["task_id"] not in ended}
+        segment = [e for e in read_events(run_dir, "task") if e.start >= run.launched]
+        ended = {e.task_id for e in segment if e.event == "end"}
+        return {e.task_id for e in segment if e.event == "start" and e.llm and e.task_id not in ended}
 
     def done() -> int:
         return len(set(ok_task_ids(run_dir)))
@@ -138,11 +138,11 @@ def test_killed_five_times_then_resumed_gives_the_same_plan_and_repeats_only_cal
     # No task that ended ok ran again; an LLM task started again only if it was in flight at a kill.
     ok_twice = [t for t, n in Counter(ok_task_ids(run_dir)).items() if n > 1]
     assert not ok_twice, f"finished tasks run again: {ok_twice}"
-    starts = Counter(e["task_id"] for e in read_events(run_dir, "task") if e["event"] == "start" and e["llm"])
+    starts = Counter(e.task_id for e in read_events(run_dir, "task") if e.event == "start" and e.llm)
     repeated = {t: n - 1 for t, n in starts.items() if n > 1}
     in_flight_total = sum(len(k["in_flight"]) for k in kills)
     per_kill = [len(k["in_flight"] & set(repeated)) for k in kills]
-    calls_ok = Counter(e["task_id"] for e in read_events(run_dir, "llm_call") if e["status"] == "ok")
+    calls_ok = Counter(e.task_id for e in read_events(run_dir, "llm_call") if e.status == "ok")
     calls_repeated = sum(n - 1 for n in calls_ok.values() if n > 1)
     summary = (f"{len(kills)} kills survived; LLM task executions repeated {sum(repeated.values())} "
                f"(per kill {per_kill}) <= in flight at the kills {in_flight_total} "
@@ -163,18 +163,18 @@ def test_rate_limits_malformed_json_and_timeouts_are_retried_away(tmp_path, conf
     run = run_to_end(run_dir, config, ["faulty"])
     assert run.proc.returncode == 0, run.stderr
     calls = read_events(run_dir, "llm_call")
-    errors = [e["error"] or "" for e in calls if e["status"] == "error"]
+    errors = [e.error or "" for e in calls if e.status == "error"]
     injected = {kind: sum(kind in text for text in errors)
                 for kind in ("SimulatedRateLimitError", "SchemaValidationError", "SimulatedTimeoutError")}
     figures = f"{len(calls)} attempts, {len(errors)} failed: {injected}"
     print(figures)
     assert all(injected.values()), f"each fault kind must be injected and retried: {figures}"
     assert sum(injected.values()) == len(errors), f"unexpected errors: {errors}"
-    failed_tasks = [e["task_family"] for e in read_events(run_dir, "task") if e.get("status") == "failed"]
+    failed_tasks = [e.task_family for e in read_events(run_dir, "task") if e.status == "failed"]
     assert not failed_tasks, failed_tasks
     # Every task that saw an error ended with a good answer.
-    ok_ids = {e["task_id"] for e in calls if e["status"] == "ok"}
-    assert {e["task_id"] for e in calls if e["status"] == "error"} <= ok_ids
+    ok_ids = {e.task_id for e in calls if e.status == "ok"}
+    assert {e.task_id for e in calls if e.status == "error"} <= ok_ids
     assert not differing(reference.files, plan_files(run_dir)), differing(reference.files, plan_files(run_dir))
 
 
@@ -230,9 +230,9 @@ def test_two_folders_at_once_give_the_same_plan_each_with_its_own_telemetry(tmp_
     spans = []
     for run in runs:
         events = run_events(run.run_dir)
-        assert [e["pid"] for e in events] == [run.proc.pid, run.proc.pid], \
+        assert [e.pid for e in events] == [run.proc.pid, run.proc.pid], \
             f"{run.run_dir} holds run lines of other processes: {events}"
-        spans.append((events[0]["start"], events[1]["end"]))
+        spans.append((events[0].start, events[1].end))
         ids = ok_task_ids(run.run_dir)
         assert len(ids) == len(set(ids)) == reference.tasks, f"{run.run_dir}: {len(ids)} task lines"
         assert not differing(reference.files, plan_files(run.run_dir)), differing(reference.files, plan_files(run.run_dir))
@@ -255,6 +255,6 @@ def test_a_second_run_on_a_busy_folder_is_refused_at_once(tmp_path, config, refe
     assert len(lines) == 1 and "is being run by another process" in lines[0], second.stderr
     assert first_still_running, "the first run ended before the second was refused: nothing proved"
     assert first.wait() == 0, first.stderr
-    assert [e["pid"] for e in run_events(run_dir)] == [first.proc.pid, first.proc.pid]
+    assert [e.pid for e in run_events(run_dir)] == [first.proc.pid, first.proc.pid]
     assert not differing(reference.files, plan_files(run_dir)), differing(reference.files, plan_files(run_dir))
     print(f"second run refused after {refused_after:.1f}s while the first was running")

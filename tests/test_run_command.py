@@ -27,7 +27,7 @@ def test_a_run_prints_progress_and_where_the_report_is(finished_run, capsys):
     progress = [PROGRESS.match(line) for line in out.splitlines() if PROGRESS.match(line)]
     done = [int(m.group(1)) for m in progress]
     totals = [int(m.group(2)) for m in progress]
-    ends = [e for e in read_events(run_dir, "task") if e["event"] == "end" and e["status"] == "ok"]
+    ends = [e for e in read_events(run_dir, "task") if e.event == "end" and e.status == "ok"]
     assert len(progress) == len(ends), "one line per finished task"
     assert done == sorted(done) and done[-1] == totals[-1] == len(ends)
     assert all(d <= t for d, t in zip(done, totals))
@@ -42,19 +42,19 @@ def test_a_run_prints_progress_and_where_the_report_is(finished_run, capsys):
 def test_every_task_execution_is_one_start_and_one_end_line(finished_run):
     run_dir, _ = finished_run
     tasks = read_events(run_dir, "task")
-    starts = [e for e in tasks if e["event"] == "start"]
-    ends = [e for e in tasks if e["event"] == "end"]
+    starts = [e for e in tasks if e.event == "start"]
+    ends = [e for e in tasks if e.event == "end"]
     assert len(starts) == len(ends)
     for end in ends:
-        assert set(end) >= {"task_family", "task_id", "item", "start", "end", "status", "pid", "deps"}
-        assert end["start"] <= end["end"]
-    merges = {e["task_family"] for e in ends if e["status"] == "yielded"}
+        assert end.task_family and end.task_id and end.status and end.pid and end.worker
+        assert end.start <= end.end
+    merges = {e.task_family for e in ends if e.status == "yielded"}
     assert "ExpertReview" in merges  # suspended by its yield, then ran again
-    review = next(e for e in ends if e["task_family"] == "PlanReview" and e["status"] == "ok")
-    assert sum("ReviewPlan" in d for d in review["deps"]) == 2  # its items, under --speed fast
+    review = next(e for e in ends if e.task_family == "PlanReview" and e.status == "ok")
+    assert sum("ReviewPlan" in d for d in review.deps) == 2  # its items, under --speed fast
     runs = read_events(run_dir, "run")
-    assert [r["event"] for r in runs] == ["start", "end"] and runs[1]["status"] == "ok"
-    assert runs[0]["workers"] == 4
+    assert [r.event for r in runs] == ["start", "end"] and runs[1].status == "ok"
+    assert runs[0].workers == 4
 
 
 def test_running_a_finished_plan_again_does_nothing(finished_run, capsys):

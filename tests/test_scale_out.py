@@ -125,15 +125,15 @@ def test_two_workers_on_one_plan_share_the_work_and_the_global_llm_cap(tmp_path,
     assert (run_dir / "060-report.html").exists()
 
     events = read_events(run_dir)
-    tasks = [e for e in events if e["kind"] == "task"]
-    assert not [e for e in tasks if e.get("status") == "failed"]
+    tasks = [e for e in events if e.kind == "task"]
+    assert not [e for e in tasks if e.status == "failed"]
 
     # Every task ran exactly once: one "ok" end line per task id; a fan-out merge also has one
     # start and one "yielded" end per time it handed its items out, and nothing else started twice.
-    ends = [e for e in tasks if e["event"] == "end"]
-    ok = Counter(e["task_id"] for e in ends if e["status"] == "ok")
-    yielded = Counter(e["task_id"] for e in ends if e["status"] == "yielded")
-    starts = Counter(e["task_id"] for e in tasks if e["event"] == "start")
+    ends = [e for e in tasks if e.event == "end"]
+    ok = Counter(e.task_id for e in ends if e.status == "ok")
+    yielded = Counter(e.task_id for e in ends if e.status == "yielded")
+    starts = Counter(e.task_id for e in tasks if e.event == "start")
     assert {t for t, n in ok.items() if n != 1} == set(), "tasks that ran more than once"
     assert set(starts) == set(ok), "tasks that started but never ended ok"
     assert {t: n for t, n in starts.items() if n != ok[t] + yielded[t]} == {}, "tasks started twice"
@@ -142,10 +142,10 @@ def test_two_workers_on_one_plan_share_the_work_and_the_global_llm_cap(tmp_path,
     # Both workers ran tasks: `worker` on a task line is the pid of the `planexe-pipeline run`
     # that launched it, the pid on that run's own telemetry lines.
     pids = {proc.pid for proc, _, _ in workers}
-    assert {e["pid"] for e in events if e["kind"] == "run"} == pids
-    assert {e["llm_slots"] for e in events if e["kind"] == "run"} == {LLM_SLOTS}  # luigid's cap, not the local one
-    ok_lines = [e for e in ends if e["status"] == "ok"]
-    per_worker = Counter(e["worker"] for e in ok_lines)
+    assert {e.pid for e in events if e.kind == "run"} == pids
+    assert {e.llm_slots for e in events if e.kind == "run"} == {LLM_SLOTS}  # luigid's cap, not the local one
+    ok_lines = [e for e in ends if e.status == "ok"]
+    per_worker = Counter(e.worker for e in ok_lines)
     assert set(per_worker) == pids, f"tasks per worker: {dict(per_worker)}"
     assert all(n >= 5 for n in per_worker.values()), f"tasks per worker: {dict(per_worker)}"
     assert set(compute_stats(run_dir).tasks_per_worker) == {str(p) for p in pids}  # what `stats` shows
@@ -153,8 +153,8 @@ def test_two_workers_on_one_plan_share_the_work_and_the_global_llm_cap(tmp_path,
     # The scheduler's `llm` resource is the cap across both workers (6 processes between them,
     # each with [resources] llm = 8 in its own luigi.cfg): never more than LLM_SLOTS calls at once,
     # and the slots were used (calls overlapped), so the check measures something.
-    calls = [(e["start"], e["end"]) for e in events if e["kind"] == "llm_call"]
-    llm_tasks = [(e["start"], e["end"]) for e in ok_lines if e["llm"]]
+    calls = [(e.start, e.end) for e in events if e.kind == "llm_call"]
+    llm_tasks = [(e.start, e.end) for e in ok_lines if e.llm]
     peak_calls, peak_tasks = most_at_once(calls), most_at_once(llm_tasks)
     print(f"\nscale-out: LLM calls in flight at most {peak_calls} (LLM tasks {peak_tasks}), cap {LLM_SLOTS}; "
           f"tasks per worker {dict(per_worker)}; {len(calls)} calls, {len(ok)} tasks")

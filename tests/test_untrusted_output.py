@@ -120,8 +120,8 @@ def test_api_key_from_the_environment_reaches_no_file_and_no_output(tmp_path, mo
     run = run_to_end(run_dir, config, ["keyed"], env=cli_env(PLANEXE_TEST_KEY=FAKE_KEY))
     assert run.proc.returncode == 0, run.stderr
     calls = read_events(run_dir, "llm_call")
-    assert calls and {e["model"] for e in calls} == {"keyed"}, "telemetry names the config entry, not its arguments"
-    assert any(e["status"] == "error" for e in calls)
+    assert calls and {e.model for e in calls} == {"keyed"}, "telemetry names the config entry, not its arguments"
+    assert any(e.status == "error" for e in calls)
 
     files = [p for p in run_dir.rglob("*") if p.is_file()]
     assert len(files) > 100

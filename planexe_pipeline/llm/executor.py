@@ -28,7 +28,7 @@ from planexe_pipeline.errors import LLMCallFailed
 from planexe_pipeline.llm.config import ModelEntry, redact
 from planexe_pipeline.llm.context import CallContext, current_call
 from planexe_pipeline.llm.structured import SchemaValidationError, astructured_chat, structured_chat
-from planexe_pipeline.telemetry.events import append_event
+from planexe_pipeline.telemetry.events import LLMCallEvent, append_event
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -234,15 +234,15 @@ class LLMExecutor:
             return
         end = time.time()
         usage = getattr(result, "usage", None) or getattr(exc, "usage", None)
-        append_event(self.run_dir, {
-            "kind": "llm_call", "task_family": self.stage, "task_id": self.task_id, "item": self.item,
-            "model": model, "attempt": attempt, "start": start, "end": end,
-            "duration_s": round(end - start, 6),
-            "input_tokens": usage.input_tokens if usage else None,
-            "output_tokens": usage.output_tokens if usage else None,
-            "tokens_estimated": usage.estimated if usage else None,
-            "status": "error" if exc else "ok", "error": _describe(exc) if exc else None,
-        })
+        append_event(self.run_dir, LLMCallEvent(
+            task_family=self.stage, task_id=self.task_id, item=self.item,
+            model=model, attempt=attempt, start=start, end=end,
+            duration_s=round(end - start, 6),
+            input_tokens=usage.input_tokens if usage else None,
+            output_tokens=usage.output_tokens if usage else None,
+            tokens_estimated=bool(usage and usage.estimated),
+            status="error" if exc else "ok", error=_describe(exc) if exc else None,
+        ))
 
     def _failed(self, failures: "_CallFailures") -> LLMCallFailed:
         where = f"{self.stage} item {self.item}" if self.item is not None else self.stage

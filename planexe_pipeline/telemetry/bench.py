@@ -19,8 +19,7 @@ from pathlib import Path
 from planexe_pipeline.errors import PipelineError
 from planexe_pipeline.llm.simulator import DEFAULT_WIDTHS
 from planexe_pipeline.telemetry.critical_path import slot_lower_bound
-from planexe_pipeline.telemetry.events import read_events
-from planexe_pipeline.telemetry.stats import compute_stats
+from planexe_pipeline.telemetry.stats import load_events, stats_from_events
 
 BENCH_MODEL = "bench-simulated"
 
@@ -69,14 +68,15 @@ def run_once(root: Path, config_path: Path, prompt_id: str, workers: int, llm_sl
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise PipelineError(f"bench run with {workers} workers failed ({last}); see {run_dir}")
-    stats = compute_stats(run_dir)
+    events = load_events(run_dir)
+    stats = stats_from_events(events, run_dir)
     return BenchRun(
         workers=workers, llm_slots=llm_slots, makespan_s=round(stats.makespan_seconds, 3),
         llm_calls=stats.llm_calls, sum_llm_s=round(stats.llm_seconds, 3),
         critical_path_s=round(stats.critical_path_seconds, 3),
         overhead_per_task_ms=round(overhead_per_task_ms(stats, workers), 1), tasks=stats.tasks,
         bound_s=round(max(stats.critical_path_seconds, stats.llm_seconds / llm_slots), 3),
-        slot_bound_s=round(slot_lower_bound(read_events(run_dir), llm_slots), 3), run_dir=str(run_dir))
+        slot_bound_s=round(slot_lower_bound(events, llm_slots), 3), run_dir=str(run_dir))
 
 
 def run_bench(workers_list: list[int], *, llm_slots: int | None = None, time_scale: float = 0.02,

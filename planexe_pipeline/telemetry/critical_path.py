@@ -10,7 +10,9 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Iterable, Mapping
+
+from planexe_pipeline.telemetry.events import Event, TaskEvent, of_kind
 
 
 @dataclass(frozen=True)
@@ -101,61 +103,45 @@ def _find_cycle(stuck: set[str], predecessors: Mapping[str, set[str]]) -> list[s
     return cycle[start:] + cycle[:start]
 
 
-def as_seconds(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        return None
-    return float(value)
-
-
-def final_executions(events: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+def final_executions(events: Iterable[Event]) -> dict[str, TaskEvent]:
     """The end line of each task's last successful execution, by task id.
 
     An aggregator that yields its fan-out items runs once, is suspended, and runs again once
     the items are done; only that last run is work on the path, the first one is bookkeeping.
     """
-    finals: dict[str, Mapping[str, Any]] = {}
-    for event in events:
-        if event.get("kind") != "task" or event.get("event") != "end" or event.get("status") != "ok":
+    finals: dict[str, TaskEvent] = {}
+    for event in of_kind(events, TaskEvent):
+        if not event.is_end or event.status != "ok":
             continue
-        start, end, task_id = as_seconds(event.get("start")), as_seconds(event.get("end")), event.get("task_id")
-        if start is None or end is None or not isinstance(task_id, str):
-            continue
-        current = finals.get(task_id)
-        if current is None or (end, start) > (current["end"], current["start"]):
-            finals[task_id] = event
+        current = finals.get(event.task_id)
+        if current is None or (event.end, event.start) > (current.end, current.start):
+            finals[event.task_id] = event
     return finals
 
 
-def executed_task_graph(
-    events: Iterable[Mapping[str, Any]],
-) -> tuple[dict[str, float], list[tuple[str, str]]]:
+def executed_task_graph(events: Iterable[Event]) -> tuple[dict[str, float], list[tuple[str, str]]]:
     """Durations of the tasks that succeeded and the (dependency, task) edges between them."""
     events = list(events)
     finals = final_executions(events)
     # Clock steps between hosts can make end < start; a negative weight would break the path.
-    durations = {task_id: max(0.0, e["end"] - e["start"]) for task_id, e in finals.items()}
+    durations = {task_id: e.seconds for task_id, e in finals.items()}
     edges: set[tuple[str, str]] = set()
-    for event in events:
-        task_id = event.get("task_id")
-        if event.get("kind") == "task" and event.get("event") == "end" and task_id in durations:
+    for event in of_kind(events, TaskEvent):
+        if event.is_end and event.task_id in durations:
             # Union over executions: a suspended run names the dynamic items it yielded.
-            edges.update((dep, task_id) for dep in event.get("deps") or () if isinstance(dep, str))
+            edges.update((dep, event.task_id) for dep in event.deps)
     return durations, sorted(edges)
 
 
-def run_critical_path(events: Iterable[Mapping[str, Any]]) -> CriticalPath:
+def run_critical_path(events: Iterable[Event]) -> CriticalPath:
     events = list(events)
     durations, edges = executed_task_graph(events)
     seconds, task_ids = longest_path(durations, edges)
-    family_of = {
-        e["task_id"]: str(e.get("task_family") or "")
-        for e in events
-        if e.get("kind") == "task" and isinstance(e.get("task_id"), str)
-    }
+    family_of = {e.task_id: e.task_family for e in of_kind(events, TaskEvent)}
     return CriticalPath(seconds, tuple(task_ids), tuple(family_of.get(t, "") for t in task_ids))
 
 
-def slot_lower_bound(events: Iterable[Mapping[str, Any]], slots: int) -> float:
+def slot_lower_bound(events: Iterable[Event], slots: int) -> float:
     """A lower bound on the makespan of the executed graph with `slots` LLM calls at a time.
 
     max(critical path, LLM time / slots) ignores that LLM work cannot run before its inputs
@@ -181,7 +167,7 @@ def slot_lower_bound(events: Iterable[Mapping[str, Any]], slots: int) -> float:
     for task_id in sorted(durations):
         earliest_start(task_id)
     critical = max((earliest[t] + durations[t] for t in durations), default=0.0)
-    llm_work = sorted((earliest[t], durations[t]) for t in durations if finals[t].get("llm"))
+    llm_work = sorted((earliest[t], durations[t]) for t in durations if finals[t].llm)
     bound, later_work = critical, sum(d for _, d in llm_work)
     for tau, duration in llm_work:  # ascending tau: the work from here on is what remains
         bound = max(bound, tau + later_work / slots)

@@ -4,18 +4,167 @@ Many worker processes (and, when scaled out, many machines sharing the run folde
 once. Each host appends to its own file, under an exclusive flock, with one os.write per line,
 so lines never interleave and no file is shared between machines whose locks do not see each
 other.
+
+Every line is one of the event classes below, and `read_events` is the one reader: progress,
+stats, the timeline, the benchmark, the run summary and scale-out all see typed events. A new
+kind of line is one dataclass here, decorated with `@event_kind`. Lines are read leniently, as
+older and newer writers differ: a field of the wrong type reads as its default, and a line of a
+kind this reader does not know, or without the fields that identify it, is skipped.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
+import math
 import os
 import socket
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, ClassVar, Iterable, Mapping, TypeVar
 
 TELEMETRY_DIR = "telemetry"
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        return None
+    return float(value)
+
+
+def _whole(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, (list, tuple)) else ()
+
+
+# How a field of each annotated type is read from a line that may not match it.
+_READERS: dict[str, Callable[[Any], Any]] = {
+    "float | None": _number, "int | None": _whole, "str | None": _text, "bool": bool,
+    "tuple[str, ...]": _texts, "str": _text,
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """One telemetry line. `start`/`end` are Unix seconds; `end` is None while still open."""
+
+    kind: ClassVar[str]
+    # Fields a line must carry (of the right type) to be read at all.
+    required: ClassVar[tuple[str, ...]] = ()
+
+    start: float | None = None
+    end: float | None = None
+    status: str | None = None
+
+    @property
+    def seconds(self) -> float:
+        return max(0.0, self.end - self.start) if self.start is not None and self.end is not None else 0.0
+
+    def to_record(self) -> dict[str, Any]:
+        return {"kind": self.kind, **dataclasses.asdict(self)}
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> "Event | None":
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name not in record or record[f.name] is None:
+                continue
+            value = _READERS[str(f.type)](record[f.name])
+            if value is not None:
+                values[f.name] = value
+        if any(name not in values for name in cls.required):
+            return None
+        return cls(**values)
+
+
+E = TypeVar("E", bound=type[Event])
+EVENT_KINDS: dict[str, type[Event]] = {}
+
+
+def event_kind(cls: E) -> E:
+    EVENT_KINDS[cls.kind] = cls
+    return cls
+
+
+@event_kind
+@dataclass(frozen=True, kw_only=True)
+class TaskEvent(Event):
+    """A task's start, or its end: ok, failed, or yielded (a fan-out merge suspended for its items)."""
+
+    kind = "task"
+    required = ("task_id", "start")
+
+    event: str = "end"
+    task_family: str = ""
+    task_id: str = ""
+    item: int | None = None
+    group: str = ""
+    llm: bool = False
+    pid: int | None = None  # the process that ran the task
+    worker: int | None = None  # the `run` (or luigi) process whose worker ran it; older lines lack it
+    deps: tuple[str, ...] = ()  # every task it read, dynamic dependencies included (end lines)
+    error: str | None = None
+
+    @property
+    def is_end(self) -> bool:
+        return self.event == "end" and self.end is not None
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+    @property
+    def ran_on(self) -> int | None:
+        return self.worker if self.worker is not None else self.pid
+
+
+@event_kind
+@dataclass(frozen=True, kw_only=True)
+class LLMCallEvent(Event):
+    """One attempt at one LLM call: status ok or error."""
+
+    kind = "llm_call"
+
+    task_family: str = ""
+    task_id: str | None = None
+    item: int | None = None
+    model: str | None = None
+    attempt: int | None = None
+    duration_s: float | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    tokens_estimated: bool = False
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def call_seconds(self) -> float:
+        return max(0.0, self.duration_s) if self.duration_s is not None else self.seconds
+
+
+@event_kind
+@dataclass(frozen=True, kw_only=True)
+class RunEvent(Event):
+    """A `planexe-pipeline run` invocation's start or end."""
+
+    kind = "run"
+    required = ("start",)
+
+    event: str = "start"
+    workers: int | None = None
+    llm_slots: int | None = None
+    pid: int | None = None
 
 
 def telemetry_dir(run_dir: str | os.PathLike) -> Path:
@@ -27,11 +176,11 @@ def _host_file(run_dir: str | os.PathLike) -> Path:
     return telemetry_dir(run_dir) / f"events-{host}.jsonl"
 
 
-def append_event(run_dir: str | os.PathLike, record: dict[str, Any]) -> None:
-    """Append one record as one line; safe under concurrent writers."""
+def append_event(run_dir: str | os.PathLike, event: Event) -> None:
+    """Append one event as one line; safe under concurrent writers."""
     path = _host_file(run_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = (json.dumps(record, sort_keys=True, default=str) + "\n").encode("utf-8")
+    line = (json.dumps(event.to_record(), sort_keys=True, default=str) + "\n").encode("utf-8")
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -43,20 +192,44 @@ def append_event(run_dir: str | os.PathLike, record: dict[str, Any]) -> None:
         os.close(fd)
 
 
-def read_events(run_dir: str | os.PathLike, kind: str | None = None) -> list[dict[str, Any]]:
-    """Every telemetry line of a run, oldest first; a torn last line (a killed writer) is skipped."""
-    records: list[dict[str, Any]] = []
+def parse_events(records: Iterable[Any]) -> list[Event]:
+    """Typed events of the records that are events, oldest first."""
+    events = []
+    for record in records:
+        kind = EVENT_KINDS.get(record.get("kind")) if isinstance(record, dict) else None
+        event = kind.from_record(record) if kind else None
+        if event is not None:
+            events.append(event)
+    events.sort(key=lambda e: (e.start or 0, e.end or 0))
+    return events
+
+
+T = TypeVar("T", bound=Event)
+
+
+def read_events(run_dir: str | os.PathLike, kind: type[T] | str = Event) -> list[T]:
+    """Every telemetry event of a run (or those of one kind: its class or its name in the file),
+    oldest first; a torn last line (a killed writer) is skipped."""
+    if isinstance(kind, str):
+        kind = EVENT_KINDS[kind]
+    records: list[Any] = []
     folder = telemetry_dir(run_dir)
     if not folder.is_dir():
-        return records
+        return []
     for path in sorted(folder.glob("*.jsonl")):
         with open(path, encoding="utf-8", errors="replace") as fh:
             for line in fh:
                 try:
-                    record = json.loads(line)
+                    records.append(json.loads(line))
                 except json.JSONDecodeError:
                     continue
-                if isinstance(record, dict) and (kind is None or record.get("kind") == kind):
-                    records.append(record)
-    records.sort(key=lambda r: (r.get("start") or 0, r.get("end") or 0))
-    return records
+    return [e for e in parse_events(records) if isinstance(e, kind)]
+
+
+def of_kind(events: Iterable[Event], kind: type[T]) -> list[T]:
+    return [e for e in events if isinstance(e, kind)]
+
+
+def failed_tasks(events: Iterable[Event], since: float = 0.0) -> list[TaskEvent]:
+    """End lines of task executions that failed, started at `since` or later."""
+    return [e for e in of_kind(events, TaskEvent) if e.failed and (e.start or 0) >= since]

@@ -17,7 +17,7 @@ from typing import TextIO
 import luigi
 
 from planexe_pipeline.llm.simulator import expected_latency
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.events import TaskEvent, read_events
 
 
 @dataclass
@@ -81,15 +81,14 @@ class RunProgress:
             self.poll()
 
     def poll(self) -> None:
-        events = [e for e in read_events(self.run_dir) if (e.get("start") or 0) >= self.started_at]
-        tasks = [e for e in events if e.get("kind") == "task"]
-        open_llm = {e["task_id"] for e in tasks if e.get("event") == "start" and e.get("llm")}
+        tasks = [e for e in read_events(self.run_dir, TaskEvent) if e.start >= self.started_at]
+        open_llm = {e.task_id for e in tasks if e.event == "start" and e.llm}
         for e in tasks:
-            if e.get("event") == "end":
-                open_llm.discard(e["task_id"])
+            if e.is_end:
+                open_llm.discard(e.task_id)
         for e in tasks:
-            key = (e.get("task_id"), e.get("event"), e.get("start"))
-            if e.get("event") != "end" or e.get("status") == "yielded" or key in self._seen_ends:
+            key = (e.task_id, e.event, e.start)
+            if not e.is_end or e.status == "yielded" or key in self._seen_ends:
                 continue
             self._seen_ends.add(key)
             self._print_line(e, len(open_llm), tasks)
@@ -97,24 +96,24 @@ class RunProgress:
     def finished_ids(self) -> set[str]:
         return {k[0] for k in self._seen_ends}
 
-    def _print_line(self, end: dict, in_flight: int, tasks: list[dict]) -> None:
+    def _print_line(self, end: TaskEvent, in_flight: int, tasks: list[TaskEvent]) -> None:
         known, done_ids = self._snapshot()
         done = len(done_ids)
         total = max(len(known), done)
         elapsed = time.time() - self.started_at
-        name = end["task_family"] + (f" #{end['item']}" if end.get("item") is not None else "")
-        status = "ok" if end.get("status") == "ok" else "FAILED"
+        name = end.task_family + (f" #{end.item}" if end.item is not None else "")
+        status = "ok" if end.status == "ok" else "FAILED"
         eta = self.eta_s(tasks, known, done_ids)
         eta_text = f"  ETA ~{eta:.0f}s" if eta is not None else ""
-        print(f"[{done:>3}/{total:<3}] {elapsed:7.1f}s  {status:<6} {name:<36} {end['end'] - end['start']:6.2f}s"
+        print(f"[{done:>3}/{total:<3}] {elapsed:7.1f}s  {status:<6} {name:<36} {end.seconds:6.2f}s"
               f"  LLM in flight: {in_flight}{eta_text}", file=self.out or sys.stdout, flush=True)
 
-    def eta_s(self, tasks: list[dict], known: dict[str, str], done_ids: set[str]) -> float | None:
-        ends = [e for e in tasks if e.get("event") == "end" and e.get("status") == "ok" and e.get("llm")]
+    def eta_s(self, tasks: list[TaskEvent], known: dict[str, str], done_ids: set[str]) -> float | None:
+        ends = [e for e in tasks if e.is_end and e.status == "ok" and e.llm]
         if not ends:
             return None
-        measured = sum(e["end"] - e["start"] for e in ends)
-        expected = sum(expected_latency(e["task_family"]) for e in ends)
+        measured = sum(e.seconds for e in ends)
+        expected = sum(expected_latency(e.task_family) for e in ends)
         scale = measured / expected if expected else 0.0
         pending = [family for task_id, family in known.items() if task_id not in done_ids]
         return max((self.remaining.get(f, 0.0) for f in pending), default=0.0) * scale

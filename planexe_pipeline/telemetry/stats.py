@@ -9,16 +9,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from planexe_pipeline.telemetry.critical_path import as_seconds, final_executions, run_critical_path
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.critical_path import final_executions, run_critical_path
+from planexe_pipeline.telemetry.events import Event, LLMCallEvent, RunEvent, TaskEvent, of_kind, read_events
 
 # Two lines of one execution carry the same start; allow float noise from serialisation.
 _SAME_START = 1e-3
 
 
-def load_events(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
+def load_events(run_dir: str | os.PathLike) -> list[Event]:
     events = read_events(run_dir)
-    if not any(e.get("kind") == "task" for e in events):
+    if not of_kind(events, TaskEvent):
         raise ValueError(f"no telemetry in {Path(run_dir) / 'telemetry'}: run the plan first")
     return events
 
@@ -30,7 +30,7 @@ class TaskExecution:
     task_id: str
     family: str
     group: str
-    item: Any
+    item: int | None
     start: float
     end: float  # for an execution without an end line, when it was last known to be alive
     # As written (ok, failed, yielded: a merge that suspended to run its items), or
@@ -38,25 +38,23 @@ class TaskExecution:
     status: str
     # The `planexe-pipeline run` (or luigi) process whose worker ran it; older lines only
     # name the forked task process.
-    worker: Any
+    worker: int | None
 
     @property
     def seconds(self) -> float:
         return max(0.0, self.end - self.start)
 
 
-def _timestamps(events: Iterable[Mapping[str, Any]]) -> list[float]:
-    stamps = (as_seconds(e.get(key)) for e in events for key in ("start", "end"))
-    return sorted(t for t in stamps if t is not None)
+def _timestamps(events: Iterable[Event]) -> list[float]:
+    return sorted(t for e in events for t in (e.start, e.end) if t is not None)
 
 
-def run_intervals(events: list[Mapping[str, Any]]) -> list[tuple[float, float]]:
+def run_intervals(events: list[Event]) -> list[tuple[float, float]]:
     """(start, end) of each `planexe-pipeline run` invocation; a killed one ends at its last line."""
-    runs = [(as_seconds(e.get("start")), as_seconds(e.get("end")), e.get("event"))
-            for e in events if e.get("kind") == "run"]
-    starts = sorted({start for start, _, _ in runs if start is not None})
-    ends = {round(start, 3): end for start, end, event in runs
-            if event == "end" and start is not None and end is not None}
+    runs = of_kind(events, RunEvent)
+    starts = sorted({run.start for run in runs if run.start is not None})
+    ends = {round(run.start, 3): run.end for run in runs
+            if run.event == "end" and run.start is not None and run.end is not None}
     stamps = _timestamps(events)
     intervals = []
     for index, start in enumerate(starts):
@@ -68,54 +66,50 @@ def run_intervals(events: list[Mapping[str, Any]]) -> list[tuple[float, float]]:
     return intervals
 
 
-def task_executions(events: list[Mapping[str, Any]]) -> list[TaskExecution]:
-    tasks = [e for e in events if e.get("kind") == "task" and isinstance(e.get("task_id"), str)
-             and as_seconds(e.get("start")) is not None]
-    group_of = {e.get("task_family"): e.get("group") for e in tasks if e.get("group")}
+def task_executions(events: list[Event]) -> list[TaskExecution]:
+    tasks = of_kind(events, TaskEvent)
+    group_of = {e.task_family: e.group for e in tasks if e.group}
     finals = {id(e) for e in final_executions(tasks).values()}
     executions: list[TaskExecution] = []
     ended_starts: dict[str, list[float]] = {}
 
-    def add(event: Mapping[str, Any], end: float, status: str) -> None:
-        family = str(event.get("task_family") or "")
+    def add(event: TaskEvent, end: float, status: str) -> None:
         executions.append(TaskExecution(
-            event["task_id"], family, str(event.get("group") or group_of.get(family) or ""),
-            event.get("item"), float(event["start"]), end, status, event.get("worker", event.get("pid"))))
+            event.task_id, event.task_family, event.group or group_of.get(event.task_family, ""),
+            event.item, event.start, end, status, event.ran_on))
 
     for event in tasks:
-        end = as_seconds(event.get("end"))
-        if event.get("event") == "end" and end is not None:
-            ended_starts.setdefault(event["task_id"], []).append(float(event["start"]))
-            status = str(event.get("status") or "ok")
-            add(event, end, "superseded" if status == "ok" and id(event) not in finals else status)
+        if event.is_end:
+            ended_starts.setdefault(event.task_id, []).append(event.start)
+            status = event.status or "ok"
+            add(event, event.end, "superseded" if status == "ok" and id(event) not in finals else status)
 
     # A start with no end line: a killed worker or a run that was interrupted.
     all_starts: dict[str, list[float]] = {}
     for event in tasks:
-        all_starts.setdefault(event["task_id"], []).append(float(event["start"]))
+        all_starts.setdefault(event.task_id, []).append(event.start)
     intervals = run_intervals(events)
     last_stamp = max(_timestamps(events), default=0.0)
     for event in tasks:
-        if event.get("event") != "start":
+        if event.event != "start":
             continue
-        start = float(event["start"])
-        ended = ended_starts.get(event["task_id"], [])
+        start = event.start
+        ended = ended_starts.get(event.task_id, [])
         if any(abs(start - other) <= _SAME_START for other in ended):
             continue
-        later = [t for t in all_starts[event["task_id"]] if t > start + _SAME_START]
+        later = [t for t in all_starts[event.task_id] if t > start + _SAME_START]
         enclosing = [end for run_start, end in intervals if run_start <= start <= end]
         add(event, min(later + enclosing + [last_stamp]), "incomplete")
     executions.sort(key=lambda x: (x.start, x.end, x.task_id))
     return executions
 
 
-def llm_in_flight(events: Iterable[Mapping[str, Any]]) -> list[tuple[float, int]]:
+def llm_in_flight(events: Iterable[Event]) -> list[tuple[float, int]]:
     """Step points (time, calls in flight from then on) over every LLM attempt."""
     changes: list[tuple[float, int]] = []
-    for event in events:
-        start, end = as_seconds(event.get("start")), as_seconds(event.get("end"))
-        if event.get("kind") == "llm_call" and start is not None and end is not None:
-            changes += [(start, 1), (max(start, end), -1)]
+    for call in of_kind(events, LLMCallEvent):
+        if call.start is not None and call.end is not None:
+            changes += [(call.start, 1), (max(call.start, call.end), -1)]
     # Ends sort before starts at the same instant: a slot handed over is not two calls at once.
     changes.sort()
     steps: list[tuple[float, int]] = []
@@ -165,6 +159,7 @@ class RunStats:
     stages: list[StageStats]
     tasks: int
     executions: int
+    tasks_succeeded: int  # whose last execution ended ok
     tasks_failed: int
     llm_calls: int
     attempts: int
@@ -195,16 +190,16 @@ class RunStats:
         return data
 
 
-def _stage_cost(attempts: list[Mapping[str, Any]], llm_config: Mapping[str, Any] | None) -> float | None:
+def _stage_cost(attempts: list[LLMCallEvent], llm_config: Mapping[str, Any] | None) -> float | None:
     # All or nothing: a total that silently skipped an unpriced model would understate the bill.
     if llm_config is None:
         return None
     cost = 0.0
     for attempt in attempts:
-        tokens_in, tokens_out = int(attempt.get("input_tokens") or 0), int(attempt.get("output_tokens") or 0)
+        tokens_in, tokens_out = attempt.input_tokens or 0, attempt.output_tokens or 0
         if not tokens_in and not tokens_out:
             continue
-        model = llm_config.get(attempt.get("model")) if isinstance(attempt.get("model"), str) else None
+        model = llm_config.get(attempt.model) if attempt.model is not None else None
         pricing = model.get("pricing") if isinstance(model, Mapping) else None
         if not isinstance(pricing, Mapping):
             return None
@@ -216,10 +211,10 @@ def _stage_cost(attempts: list[Mapping[str, Any]], llm_config: Mapping[str, Any]
     return cost
 
 
-def stats_from_events(events: list[Mapping[str, Any]], run_dir: str | os.PathLike = "",
+def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "",
                       llm_config: Mapping[str, Any] | None = None) -> RunStats:
     executions = task_executions(events)
-    attempts = [e for e in events if e.get("kind") == "llm_call"]
+    attempts = of_kind(events, LLMCallEvent)
     stages: dict[str, StageStats] = {}
 
     def stage(family: str, group: str = "") -> StageStats:
@@ -239,23 +234,19 @@ def stats_from_events(events: list[Mapping[str, Any]], run_dir: str | os.PathLik
         spans = [(x.start, x.end) for x in executions if x.family == family]
         stages[family].span_seconds = max(e for _, e in spans) - min(s for s, _ in spans)
 
-    attempts_of: dict[str, list[Mapping[str, Any]]] = {}
+    attempts_of: dict[str, list[LLMCallEvent]] = {}
     for attempt in attempts:
-        row = stage(str(attempt.get("task_family") or ""))
+        row = stage(attempt.task_family)
         attempts_of.setdefault(row.family, []).append(attempt)
         row.attempts += 1
-        row.calls += attempt.get("status") == "ok"
-        row.errors += attempt.get("status") != "ok"
-        start, end = as_seconds(attempt.get("start")), as_seconds(attempt.get("end"))
-        duration = as_seconds(attempt.get("duration_s"))
-        if duration is None and start is not None and end is not None:
-            duration = end - start
-        row.llm_seconds += max(0.0, duration or 0.0)
-        row.input_tokens += int(attempt.get("input_tokens") or 0)
-        row.output_tokens += int(attempt.get("output_tokens") or 0)
-        row.tokens_estimated |= bool(attempt.get("tokens_estimated"))
-        if start is not None:
-            row.first_start = min(row.first_start, start)
+        row.calls += attempt.ok
+        row.errors += not attempt.ok
+        row.llm_seconds += attempt.call_seconds
+        row.input_tokens += attempt.input_tokens or 0
+        row.output_tokens += attempt.output_tokens or 0
+        row.tokens_estimated |= attempt.tokens_estimated
+        if attempt.start is not None:
+            row.first_start = min(row.first_start, attempt.start)
     for row in stages.values():
         row.retries = row.attempts - row.calls
         row.cost = _stage_cost(attempts_of.get(row.family, []), llm_config)
@@ -271,7 +262,7 @@ def stats_from_events(events: list[Mapping[str, Any]], run_dir: str | os.PathLik
         makespan = 0.0
     task_seconds = sum(row.task_seconds for row in ordered)
     path = run_critical_path(events)
-    runs = [e for e in events if e.get("kind") == "run" and e.get("event") == "start"]
+    runs = [e for e in of_kind(events, RunEvent) if e.event == "start"]
     starts = [s for s, _ in intervals] + [x.start for x in executions]
     costs = [row.cost for row in ordered]
     return RunStats(
@@ -279,6 +270,7 @@ def stats_from_events(events: list[Mapping[str, Any]], run_dir: str | os.PathLik
         stages=ordered,
         tasks=len({x.task_id for x in executions}),
         executions=len(executions),
+        tasks_succeeded=len(final_executions(events)),
         tasks_failed=len({x.task_id for x in executions if x.status == "failed"}
                          - set(final_executions(events))),
         llm_calls=sum(row.calls for row in ordered),
@@ -296,8 +288,8 @@ def stats_from_events(events: list[Mapping[str, Any]], run_dir: str | os.PathLik
         speedup=task_seconds / makespan if makespan > 0 else None,
         efficiency=path.seconds / makespan if makespan > 0 else None,
         max_llm_in_flight=max((level for _, level in llm_in_flight(events)), default=0),
-        llm_slots=max((int(e["llm_slots"]) for e in runs if isinstance(e.get("llm_slots"), int)), default=None),
-        workers=max((int(e["workers"]) for e in runs if isinstance(e.get("workers"), int)), default=None),
+        llm_slots=max((e.llm_slots for e in runs if e.llm_slots is not None), default=None),
+        workers=max((e.workers for e in runs if e.workers is not None), default=None),
         runs=len(runs),
         tasks_per_worker={str(w): n for w, n in sorted(Counter(x.worker for x in executions).items(),
                                                          key=lambda item: (str(type(item[0])), item[0]))},
@@ -314,8 +306,8 @@ def _money(value: float | None) -> str:
     return "-" if value is None else f"${value:.4f}"
 
 
-def _ratio(value: float | None, suffix: str) -> str:
-    return "-" if value is None else f"{value:.2f}{suffix}"
+def ratio_text(value: float | None, suffix: str, missing: str = "-") -> str:
+    return missing if value is None else f"{value:.2f}{suffix}"
 
 
 def format_stats(stats: RunStats) -> str:
@@ -347,8 +339,8 @@ def format_stats(stats: RunStats) -> str:
     summary = [
         ("makespan", f"{stats.makespan_seconds:.1f} s over {stats.runs} run(s)"),
         ("critical path", f"{stats.critical_path_seconds:.1f} s ({len(stats.critical_path)} tasks)"),
-        ("efficiency", _ratio(stats.efficiency, " (critical path / makespan)")),
-        ("speedup", _ratio(stats.speedup, "x over one worker")),
+        ("efficiency", ratio_text(stats.efficiency, " (critical path / makespan)")),
+        ("speedup", ratio_text(stats.speedup, "x over one worker")),
         ("sum of LLM time", f"{stats.llm_seconds:.1f} s"),
         ("LLM calls in flight", f"max {stats.max_llm_in_flight}"
          + (f" of {stats.llm_slots} slots" if stats.llm_slots else "")),

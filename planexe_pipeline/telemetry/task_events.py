@@ -15,7 +15,7 @@ import time
 import luigi
 
 from planexe_pipeline.llm.config import redact
-from planexe_pipeline.telemetry.events import append_event
+from planexe_pipeline.telemetry.events import TaskEvent, append_event
 
 _started: dict[str, float] = {}
 # The Luigi worker that runs the tasks: the process that imports the graph (the `run`
@@ -24,15 +24,15 @@ _started: dict[str, float] = {}
 _WORKER_PID = os.getpid()
 
 
-def _base(task: luigi.Task) -> dict:
+def _event(task: luigi.Task, **fields) -> TaskEvent:
     # The task says what it is (PlanTask.telemetry_fields): this layer sits below the tasks.
-    return {"kind": "task", **task.telemetry_fields(), "pid": os.getpid(), "worker": _WORKER_PID}
+    return TaskEvent(**task.telemetry_fields(), pid=os.getpid(), worker=_WORKER_PID, **fields)
 
 
 def record_start(task: luigi.Task) -> None:
     now = time.time()
     _started[task.task_id] = now
-    append_event(task.run_dir, {**_base(task), "event": "start", "start": now, "end": None, "status": "running"})
+    append_event(task.run_dir, _event(task, event="start", start=now, status="running"))
 
 
 def record_end(task: luigi.Task, status: str, error: str | None = None) -> None:
@@ -42,10 +42,8 @@ def record_end(task: luigi.Task, status: str, error: str | None = None) -> None:
         deps = task.dependency_ids()
     except Exception:  # an end line without edges beats no end line
         deps = []
-    record = {**_base(task), "event": "end", "start": start, "end": now, "status": status, "deps": deps}
-    if error:
-        record["error"] = error
-    append_event(task.run_dir, record)
+    append_event(task.run_dir, _event(task, event="end", start=start, end=now, status=status, deps=tuple(deps),
+                                      error=error or None))
 
 
 def describe_failure(exc: BaseException) -> str:

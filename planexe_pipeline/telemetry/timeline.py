@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from planexe_pipeline.telemetry.stats import (
-    RunStats, TaskExecution, llm_in_flight, load_events, run_intervals, stats_from_events,
+    RunStats, TaskExecution, llm_in_flight, load_events, ratio_text, run_intervals, stats_from_events,
     task_executions,
 )
 
@@ -203,17 +203,13 @@ def _curve(steps: list[tuple[float, int]], stats: RunStats, x: Callable[[float],
     return out
 
 
-def _ratio(value: float | None, suffix: str) -> str:
-    return "–" if value is None else f"{value:.2f}{suffix}"
-
-
 def _cards(stats: RunStats) -> str:
     cards = [
         ("makespan", f"{stats.makespan_seconds:.1f} s"),
         ("sum of LLM time", f"{stats.llm_seconds:.1f} s"),
         ("critical path", f"{stats.critical_path_seconds:.1f} s"),
-        ("efficiency", _ratio(stats.efficiency, "")),
-        ("speedup vs sequential", _ratio(stats.speedup, "×")),
+        ("efficiency", ratio_text(stats.efficiency, "", missing="–")),
+        ("speedup vs sequential", ratio_text(stats.speedup, "×", missing="–")),
         ("tasks", str(stats.tasks)),
         ("LLM calls", str(stats.llm_calls)),
         ("retries", str(stats.retries)),

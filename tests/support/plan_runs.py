@@ -119,7 +119,7 @@ def differing(expected: dict[str, bytes], actual: dict[str, bytes]) -> str:
 
 def ok_task_ids(run_dir: Path) -> list[str]:
     """Task ids of every 'ended ok' line (a task listed twice ran twice)."""
-    return [e["task_id"] for e in read_events(run_dir, "task") if e.get("event") == "end" and e.get("status") == "ok"]
+    return [e.task_id for e in read_events(run_dir, "task") if e.event == "end" and e.status == "ok"]
 
 
 def poll(condition: Callable[[], object], deadline_s: float, what: str, every: float = 0.01,
