@@ -27,6 +27,7 @@ class FullPlan(PlanTask):
     """The end of the plan: every stage done, the report written."""
 
     group = "report"
+    number = 999
     files = {"done": "999-pipeline_complete.txt"}
 
     def requires(self):

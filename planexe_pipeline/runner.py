@@ -24,7 +24,7 @@ import luigi.interface
 
 from planexe_pipeline.errors import InputError
 from planexe_pipeline.llm.config import LLM_CLASSES, load_llm_config, parse_model_list, resolve_models
-from planexe_pipeline.pipeline import REMAINING_SECONDS, FullPlan
+from planexe_pipeline.pipeline import REMAINING_SECONDS, FullPlan, Report
 from planexe_pipeline.prompt_input import PLAN_FILE, check_prompt, check_run_folder, check_start_date
 from planexe_pipeline.scaleout import PlanWorkerFactory
 from planexe_pipeline.settings import pipeline
@@ -32,8 +32,8 @@ from planexe_pipeline.telemetry.events import Event, RunEvent, TaskEvent, append
 from planexe_pipeline.telemetry.progress import RunProgress
 from planexe_pipeline.telemetry.stats import stats_from_events
 
-REPORT_FILE = "060-report.html"
-PLAN_MARKDOWN = "060-plan.md"
+REPORT_FILE = Report.files["html"]
+PLAN_MARKDOWN = Report.files["md"]
 
 
 @dataclass

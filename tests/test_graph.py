@@ -7,25 +7,8 @@ import pytest
 
 from planexe_pipeline.pipeline import REMAINING_SECONDS, FullPlan
 from planexe_pipeline.tasks.base import FanOutItem, FanOutMerge, LLMTask
-
-RUN = "/nonexistent-graph-run"
-
-
-def walk() -> dict[str, set[str]]:
-    """family -> families it requires, static edges plus the dynamic ones of every fan-out."""
-    edges: dict[str, set[str]] = {}
-    stack = [FullPlan(run_dir=RUN)]
-    while stack:
-        task = stack.pop()
-        if task.task_family in edges:
-            continue
-        deps = list(luigi.task.flatten(task.requires()))
-        if isinstance(task, FanOutMerge):
-            deps += [task.clone(task.item_task, index=0), *task.merge_requires().values()]
-        edges[task.task_family] = {d.task_family for d in deps}
-        stack.extend(deps)
-    return edges
-
+from support.graph import TEMPLATE_RUN as RUN
+from support.graph import declared_files, task_class, walk
 
 GRAPH = walk()
 
@@ -58,9 +41,8 @@ def test_parallel_branches_do_not_wait_for_each_other(a, b):
 
 
 def test_every_fan_out_item_depends_on_its_list_and_its_merge_on_the_items():
-    classes = {f: luigi.task_register.Register.get_task_cls(f) for f in GRAPH}
-    fan_outs = {f: cls for f, cls in classes.items() if issubclass(cls, FanOutMerge)}
-    assert len(fan_outs) == 7, sorted(fan_outs)
+    fan_outs = {f: task_class(f) for f in GRAPH if issubclass(task_class(f), FanOutMerge)}
+    assert fan_outs, "the walk must see the fan-outs"
     for family, merge in fan_outs.items():
         item = merge.item_task
         assert item.task_family in GRAPH[family], f"{family} must wait for its items"
@@ -68,6 +50,27 @@ def test_every_fan_out_item_depends_on_its_list_and_its_merge_on_the_items():
         assert set(GRAPH[family]) >= {t.task_family for t in luigi.task.flatten(probe.list_requires())}
         assert {t.task_family for t in luigi.task.flatten(probe.list_requires())} <= GRAPH[item.task_family]
         assert issubclass(item, FanOutItem) and issubclass(item, LLMTask)
+
+
+def test_file_numbers_follow_dependency_order():
+    # A task's files are numbered after everything it reads; a fan-out's items share their
+    # merge's number (the merge waits for them, they wait for the lower-numbered list).
+    for family, deps in GRAPH.items():
+        for dep in deps:
+            mine, theirs = task_class(family), task_class(dep)
+            if issubclass(mine, FanOutMerge) and theirs is mine.item_task:
+                assert theirs.number <= mine.number, (family, dep)
+            else:
+                assert theirs.number < mine.number, f"{family} ({mine.number}) reads {dep} ({theirs.number})"
+
+
+def test_every_file_name_is_declared_once():
+    names = [name for f in GRAPH if not issubclass(task_class(f), FanOutItem) for name in task_class(f).files.values()]
+    assert len(names) == len(set(names))
+    dirs = [task_class(f).stage_dir for f in GRAPH if issubclass(task_class(f), FanOutItem)]
+    assert len(dirs) == len(set(dirs))
+    assert all(name.split("-", 1)[0].isdigit() and len(name.split("-", 1)[0]) == 3
+               for name in declared_files(GRAPH, 1)), "every file starts with its three-digit number"
 
 
 def test_each_decomposition_waits_for_its_own_duration_chunk_not_the_merge():
@@ -84,12 +87,11 @@ def test_review_questions_do_not_read_drafted_documents():
     assert not ({"DraftDocumentToFind", "DraftDocumentToCreate", "DocumentsMarkdown"} & upstream("ReviewPlan"))
 
 
-def test_every_llm_task_holds_one_llm_slot():
-    llm_tasks = [luigi.task_register.Register.get_task_cls(f) for f in GRAPH]
-    llm_tasks = [cls for cls in llm_tasks if issubclass(cls, LLMTask)]
-    assert len(llm_tasks) == 48  # LLM stages; a fan-out counts once
-    for cls in llm_tasks:
-        assert cls.resources == {"llm": 1}, cls.task_family
+def test_every_llm_task_holds_one_llm_slot_and_no_other_task_holds_one():
+    for family in GRAPH:
+        cls = task_class(family)
+        assert cls.resources == ({"llm": 1} if issubclass(cls, LLMTask) else {}), family
+    assert any(issubclass(task_class(f), LLMTask) for f in GRAPH)
 
 
 def test_priorities_follow_the_remaining_critical_path():
@@ -102,5 +104,4 @@ def test_priorities_follow_the_remaining_critical_path():
     # Where slots are scarce, the long chains go first: experts and team before drafting documents.
     assert remaining["ExpertCriticism"] > remaining["DraftDocumentToFind"]
     assert remaining["EnrichBackground"] > remaining["GovernancePhase4DecisionEscalation"]
-    assert FullPlan(run_dir=RUN).clone(luigi.task_register.Register.get_task_cls("ExpertCriticism"),
-                                       index=0).priority > 0
+    assert FullPlan(run_dir=RUN).clone(task_class("ExpertCriticism"), index=0).priority > 0

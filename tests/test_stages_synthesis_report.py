@@ -20,7 +20,7 @@ from planexe_pipeline.report.html import WBSNode, render_report_html
 from planexe_pipeline.stages import executive_summary, pitch, premortem, questions_answers, review_plan
 from planexe_pipeline.stages.schedule import ScheduleTask, compute_schedule
 from planexe_pipeline.stages.wbs import WBSProject, WBSTask
-from planexe_pipeline.tasks.report import SECTION_TASKS, Report
+from planexe_pipeline.tasks.report import REPORT_SECTIONS, SECTION_TASKS, Report
 from planexe_pipeline.tasks.synthesis import (CreatePitch, ExecutiveSummary, PitchMarkdown, PlanReview, Premortem,
                                               QuestionsAnswers, ReviewPlan)
 
@@ -180,24 +180,27 @@ def test_headings_nest_under_the_report_section():
 
 
 def section_texts() -> dict[str, str]:
-    return {s.key: f"## {s.title}\n\nBody of {s.key}.\n\n### Detail\n\nMore." for s in assemble.REPORT_SECTIONS}
+    return {s.key: f"## {s.title}\n\nBody of {s.key}.\n\n### Detail\n\nMore." for s in REPORT_SECTIONS}
 
 
-def test_report_sections_follow_the_reading_order():
-    keys = [s.key for s in assemble.REPORT_SECTIONS]
-    assert keys == ["executive-summary", "pitch", "purpose", "project-plan", "strategic-decisions", "scenarios",
-                    "assumptions", "governance", "team", "swot", "expert-review", "data-collection", "documents",
-                    "wbs", "schedule-table", "review", "questions-answers", "premortem"]
-    sections = assemble.report_sections(section_texts())
+def test_report_sections_follow_the_declared_reading_order():
+    keys = [s.key for s in REPORT_SECTIONS]
+    assert keys[:3] == ["executive-summary", "pitch", "purpose"], "the decision-maker's pages first"
+    assert keys.index("wbs") < keys.index("schedule-table") < keys.index("review")
+    for field in ("key", "title", "position"):
+        values = [getattr(s, field) for s in REPORT_SECTIONS]
+        assert len(values) == len(set(values)), f"two sections declare the same {field}"
+    assert [s.position for s in REPORT_SECTIONS] == sorted(s.position for s in REPORT_SECTIONS)
+    sections = assemble.report_sections(REPORT_SECTIONS, section_texts())
     md = assemble.plan_markdown("Project plan: Bakery", PLAN, sections)
     headings = re.findall(r"^## (.+)$", md, flags=re.M)
-    assert headings == ["The idea", "Contents"] + [s.title for s in assemble.REPORT_SECTIONS]
+    assert headings == ["The idea", "Contents"] + [s.title for s in REPORT_SECTIONS]
     assert md.startswith("# Project plan: Bakery\n")
     assert "\n### Detail\n" in md
-    html_keys = [s.key for s in assemble.report_sections(section_texts(), for_html=True)]
+    html_keys = [s.key for s in assemble.report_sections(REPORT_SECTIONS, section_texts(), for_html=True)]
     assert html_keys == [k for k in keys if k != "wbs"]
     with pytest.raises(KeyError):
-        assemble.report_sections({"pitch": "x"})
+        assemble.report_sections(REPORT_SECTIONS, {"pitch": "x"})
 
 
 def test_gantt_shows_phases_and_tasks_in_wbs_order():
@@ -233,14 +236,14 @@ class StrictParser(HTMLParser):
 def test_assembled_html_renders_every_section():
     schedule = small_schedule()
     page = render_report_html(title="Project plan: Bakery", prompt=PLAN,
-                              sections=assemble.report_sections(section_texts(), for_html=True), wbs=[],
-                              gantt=assemble.gantt_chart(schedule), links=assemble.REPORT_LINKS,
+                              sections=assemble.report_sections(REPORT_SECTIONS, section_texts(), for_html=True),
+                              wbs=[], gantt=assemble.gantt_chart(schedule), links=assemble.report_links("060-plan.md"),
                               meta=assemble.report_meta(schedule))
     parser = StrictParser()
     parser.feed(page)
     parser.close()
     assert parser.scripts == 0
-    expected = [s.key for s in assemble.REPORT_SECTIONS if s.key != "wbs"]
+    expected = [s.key for s in REPORT_SECTIONS if s.key != "wbs"]
     assert [i for i in parser.ids if i in expected] == expected
     assert 'href="timeline.html"' in page
 
@@ -265,12 +268,10 @@ def test_requires_edges_equal_the_spec():
         "DocumentsMarkdown", "Schedule", "PitchMarkdown", "PlanReview"}
     assert required(QuestionsAnswers(run_dir=run)) == {"Setup", "ProjectPlan", "ExecutiveSummary"}
     assert required(Premortem(run_dir=run)) == {"Setup", "ConsolidateAssumptions", "ExecutiveSummary"}
-    assert required(Report(run_dir=run)) == {
-        "Setup", "ExecutiveSummary", "PitchMarkdown", "IdentifyPurpose", "ProjectPlan", "StrategicDecisionsMarkdown",
-        "ScenariosMarkdown", "ConsolidateAssumptions", "ConsolidateGovernance", "TeamMarkdown", "SWOTAnalysis",
-        "ExpertReview", "DataCollection", "DocumentsMarkdown", "WBSProject123", "Schedule", "PlanReview",
-        "QuestionsAnswers", "Premortem"}
-    assert list(SECTION_TASKS) == [s.key for s in assemble.REPORT_SECTIONS]
+    # The report reads every task that declares a section, and the setup for the prompt.
+    assert required(Report(run_dir=run)) == {"Setup"} | {task.__name__ for task in SECTION_TASKS}
+    assert {"ExecutiveSummary", "ProjectPlan", "WBSProject123", "Schedule", "Premortem"} <= required(Report(run_dir=run))
+    assert [task.section for task in SECTION_TASKS] == list(REPORT_SECTIONS)
     assert required(FullPlan(run_dir=run)) == {"Report"}
 
 
@@ -383,8 +384,8 @@ def test_report_assembles_a_prepopulated_folder_in_reading_order(tmp_path):
     plan = (tmp_path / "060-plan.md").read_text(encoding="utf-8")
     assert plan.startswith("# Project plan: Lyon sourdough bakery\n")
     assert re.findall(r"^## (.+)$", plan, flags=re.M) == ["The idea", "Contents"] + [
-        s.title for s in assemble.REPORT_SECTIONS]
-    bodies = [plan.index(f"Body of {SECTION_TASKS[s.key].__name__}:") for s in assemble.REPORT_SECTIONS]
+        s.title for s in REPORT_SECTIONS]
+    bodies = [plan.index(f"Body of {task.__name__}:") for task in SECTION_TASKS]
     assert bodies == sorted(bodies)
     assert "title\n" not in plan  # each stage's own title gave way to the report's
     assert "\n### Detail of ProjectPlan\n" in plan
@@ -394,7 +395,7 @@ def test_report_assembles_a_prepopulated_folder_in_reading_order(tmp_path):
     parser.feed(page)
     parser.close()
     assert "script" not in parser.tags and "&lt;script&gt;" in page
-    keys = [s.key for s in assemble.REPORT_SECTIONS if s.key != "wbs"]
+    keys = [s.key for s in REPORT_SECTIONS if s.key != "wbs"]
     assert [i for i in parser.ids if i in keys] == keys
     assert parser.ids.index("premortem") < parser.ids.index("work-breakdown") < parser.ids.index("schedule")
     assert 'href="timeline.html"' in page

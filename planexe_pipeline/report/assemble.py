@@ -9,56 +9,22 @@ depends on the run folder's path or the time of day, so the same plan gives the 
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from markdown_it import MarkdownIt
 
 from planexe_pipeline.report.gantt_svg import GanttBar, GanttChart
 from planexe_pipeline.report.html import ReportSection, WBSNode
+from planexe_pipeline.report.sections import Section
 from planexe_pipeline.stages.markdown import one_line
 from planexe_pipeline.stages.schedule import Schedule
 from planexe_pipeline.stages.wbs import WBSProject, WBSTask
 
 
-@dataclass(frozen=True)
-class SectionSpec:
-    key: str  # our slug: the HTML anchor, and the name under which the Report task requires it
-    title: str
-    html_title: str = ""  # where the page's own parts would make the title ambiguous
-
-
-# The reading order of the report: the decision-maker's pages first, then the plan in the
-# order it was reasoned out, then the checks on it.
-REPORT_SECTIONS: tuple[SectionSpec, ...] = (
-    SectionSpec("executive-summary", "Executive summary"),
-    SectionSpec("pitch", "Pitch"),
-    SectionSpec("purpose", "Purpose"),
-    SectionSpec("project-plan", "Project plan"),
-    SectionSpec("strategic-decisions", "Strategic decisions"),
-    SectionSpec("scenarios", "Scenarios"),
-    SectionSpec("assumptions", "Assumptions"),
-    SectionSpec("governance", "Governance"),
-    SectionSpec("team", "Team"),
-    SectionSpec("swot", "SWOT analysis"),
-    SectionSpec("expert-review", "Expert review"),
-    SectionSpec("data-collection", "Data collection"),
-    SectionSpec("documents", "Documents"),
-    SectionSpec("wbs", "Work breakdown structure"),
-    SectionSpec("schedule-table", "Schedule", html_title="Schedule table"),
-    SectionSpec("review", "Plan review"),
-    SectionSpec("questions-answers", "Questions and answers"),
-    SectionSpec("premortem", "Premortem"),
-)
-
-# In the HTML page the renderer draws these two itself (a nested WBS list and a Gantt
-# chart), so their markdown would only repeat it; the schedule table stays for its dates,
-# dependencies and warnings, which the chart does not show.
-HTML_OMITTED_SECTIONS = frozenset({"wbs"})
-
-# Our own relative links in the page header; timeline.html is written later by
-# `planexe-pipeline timeline`, from the run's telemetry.
-REPORT_LINKS: dict[str, str] = {"Timeline": "timeline.html", "Plan (markdown)": "060-plan.md"}
+def report_links(plan_markdown: str) -> dict[str, str]:
+    """Our own relative links in the page header; timeline.html is written at the end of
+    `planexe-pipeline run` (or by `planexe-pipeline timeline`), from the run's telemetry."""
+    return {"Timeline": "timeline.html", "Plan (markdown)": plan_markdown}
 
 # Block structure is all heading normalisation needs; skipping the inline pass (emphasis,
 # links...) halves the time the report spends on the critical path's last step.
@@ -86,14 +52,15 @@ def normalise_headings(markdown: str, top_level: int) -> str:
     return "\n".join(lines).strip() + "\n"
 
 
-def report_sections(texts: Mapping[str, str], *, for_html: bool = False) -> list[ReportSection]:
+def report_sections(specs: Sequence[Section], texts: Mapping[str, str], *,
+                    for_html: bool = False) -> list[ReportSection]:
     """The sections in reading order; `texts` maps each section key to its stage markdown."""
-    missing = [s.key for s in REPORT_SECTIONS if s.key not in texts]
+    missing = [s.key for s in specs if s.key not in texts]
     if missing:
         raise KeyError(f"report sections missing: {', '.join(missing)}")
     return [ReportSection(key=s.key, title=(s.html_title or s.title) if for_html else s.title,
                           markdown=normalise_headings(texts[s.key], top_level=1 if for_html else 3))
-            for s in REPORT_SECTIONS if not (for_html and s.key in HTML_OMITTED_SECTIONS)]
+            for s in sorted(specs, key=lambda s: s.position) if s.in_html or not for_html]
 
 
 def plan_markdown(title: str, prompt: str, sections: Iterable[ReportSection]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from planexe_pipeline.stages import (consolidate_assumptions, currency_strategy, distill_assumptions, identify_risks,
                                      make_assumptions, physical_locations, plan_type, review_assumptions)
+from planexe_pipeline.report.sections import Section
 from planexe_pipeline.tasks.base import LLMTask, PlanTask
 from planexe_pipeline.tasks.framing import PlanType, SelectScenario
 from planexe_pipeline.tasks.setup import Setup
@@ -14,7 +15,7 @@ __all__ = ["PhysicalLocations", "CurrencyStrategy", "IdentifyRisks", "MakeAssump
 
 class PhysicalLocations(LLMTask):
     group = "assumptions"
-    files = {"json": "012-physical_locations.json", "md": "012-physical_locations.md"}
+    number, stem = 12, "physical_locations"
 
     def requires(self):
         return {"setup": self.clone(Setup), "plan_type": self.clone(PlanType), "scenario": self.clone(SelectScenario)}
@@ -28,7 +29,7 @@ class PhysicalLocations(LLMTask):
 
 class CurrencyStrategy(LLMTask):
     group = "assumptions"
-    files = {"json": "013-currency_strategy.json", "md": "013-currency_strategy.md"}
+    number, stem = 13, "currency_strategy"
 
     def requires(self):
         return {"setup": self.clone(Setup), "locations": self.clone(PhysicalLocations)}
@@ -40,7 +41,7 @@ class CurrencyStrategy(LLMTask):
 
 class IdentifyRisks(LLMTask):
     group = "assumptions"
-    files = {"json": "014-identify_risks.json", "md": "014-identify_risks.md"}
+    number, stem = 14, "identify_risks"
 
     def requires(self):
         return {"setup": self.clone(Setup), "scenario": self.clone(SelectScenario),
@@ -54,7 +55,7 @@ class IdentifyRisks(LLMTask):
 
 class MakeAssumptions(LLMTask):
     group = "assumptions"
-    files = {"json": "015-make_assumptions.json", "md": "015-make_assumptions.md"}
+    number, stem = 15, "make_assumptions"
 
     def requires(self):
         return {"setup": self.clone(Setup), "locations": self.clone(PhysicalLocations),
@@ -68,7 +69,7 @@ class MakeAssumptions(LLMTask):
 
 class DistillAssumptions(LLMTask):
     group = "assumptions"
-    files = {"json": "016-distill_assumptions.json", "md": "016-distill_assumptions.md"}
+    number, stem = 16, "distill_assumptions"
 
     def requires(self):
         return {"setup": self.clone(Setup), "assumptions": self.clone(MakeAssumptions)}
@@ -81,7 +82,7 @@ class DistillAssumptions(LLMTask):
 
 class ReviewAssumptions(LLMTask):
     group = "assumptions"
-    files = {"json": "017-review_assumptions.json", "md": "017-review_assumptions.md"}
+    number, stem = 17, "review_assumptions"
 
     def requires(self):
         return {"setup": self.clone(Setup), "distilled": self.clone(DistillAssumptions)}
@@ -94,7 +95,8 @@ class ReviewAssumptions(LLMTask):
 
 class ConsolidateAssumptions(PlanTask):
     group = "assumptions"
-    files = {"md": "018-consolidate_assumptions.md"}
+    number, stem, kinds = 18, "consolidate_assumptions", ("md",)
+    section = Section("assumptions", "Assumptions", position=70)
 
     def requires(self):
         return {"locations": self.clone(PhysicalLocations), "currency": self.clone(CurrencyStrategy),

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from planexe_pipeline.llm.config import load_llm_config, parse_model_list, resolve_models
 from planexe_pipeline.llm.executor import LLMExecutor, NamedModel
+from planexe_pipeline.report.sections import Section
 from planexe_pipeline.settings import retry_policy, pipeline
 from planexe_pipeline.telemetry import task_events
 
@@ -43,11 +44,26 @@ class PlanTask(luigi.Task):
     start_date = luigi.Parameter(default="", significant=False,
                                  description="First day of the schedule (YYYY-MM-DD); default: the day the run began.")
 
-    files: ClassVar[dict[str, str]] = {}
+    # The declaration of a stage: its place in dependency order and its name give its files
+    # (NNN-stem.json, NNN-stem.md, one per kind); its section, if any, is part of the report.
+    number: ClassVar[int]
+    stem: ClassVar[str]
+    kinds: ClassVar[tuple[str, ...]] = ("json", "md")
     group: ClassVar[str] = "plan"
+    section: ClassVar[Section | None] = None
+    files: ClassVar[dict[str, str]] = {}  # output key -> file name; derived from the above
     # task family -> Luigi priority, filled by the module that knows the whole graph
     # (pipeline.py); a task outside a plan (a test's own graph) schedules at 0.
     priorities: ClassVar[dict[str, int]] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "stem" in vars(cls):
+            cls.declare_files()
+
+    @classmethod
+    def declare_files(cls) -> None:
+        cls.files = {kind: f"{cls.number:03d}-{cls.stem}.{kind}" for kind in cls.kinds}
 
     def output(self) -> dict[str, luigi.LocalTarget]:
         return {key: self.target(name) for key, name in self.files.items()}
@@ -125,15 +141,20 @@ ItemT = TypeVar("ItemT")
 class FanOutItem(LLMTask, Generic[ItemT]):
     """One LLM call of a fan-out: item `index` of the list its upstream produced.
 
-    Subclasses name `stage_dir`, the `result_model` they write, the tasks their list comes
-    from (`list_requires`, also what the merge needs to know the width) and any other input
-    (`context_requires`), and implement `all_items()` and `process()`.
+    Subclasses declare the stage (`number`, `stem`, `group`: the items go to NNN-stem/, the
+    merge writes NNN-stem.json and .md), the `result_model` they write, the tasks their list
+    comes from (`list_requires`, also what the merge needs to know the width) and any other
+    input (`context_requires`), and implement `all_items()` and `process()`.
     """
 
     index = luigi.IntParameter(description="Position of the item in its fan-out list, from 0.")
 
     stage_dir: ClassVar[str]
     result_model: ClassVar[type[BaseModel]]
+
+    @classmethod
+    def declare_files(cls) -> None:
+        cls.stage_dir = f"{cls.number:03d}-{cls.stem}"
 
     def list_requires(self) -> dict[str, luigi.Task]:
         return {}
@@ -175,6 +196,15 @@ class FanOutMerge(PlanTask):
     """
 
     item_task: ClassVar[type[FanOutItem]]
+
+    def __init_subclass__(cls, **kwargs):
+        # A fan-out is declared once, on its items; the merge writes the stage's files, under
+        # the same number and name unless it declares its own (a merge that is a stage of its own).
+        if "item_task" in vars(cls) and "stem" not in vars(cls):
+            cls.number, cls.stem = cls.item_task.number, cls.item_task.stem
+            if "group" not in vars(cls):
+                cls.group = cls.item_task.group
+        super().__init_subclass__(**kwargs)
 
     @cached_property
     def _probe(self) -> FanOutItem:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from planexe_pipeline.stages import data_collection
+from planexe_pipeline.report.sections import Section
 from planexe_pipeline.tasks.base import LLMTask
 from planexe_pipeline.tasks.experts import ExpertReview, SWOTAnalysis
 from planexe_pipeline.tasks.plan import ProjectPlan
@@ -13,7 +14,8 @@ __all__ = ["DataCollection"]
 
 class DataCollection(LLMTask):
     group = "context"
-    files = {"json": "039-data_collection.json", "md": "039-data_collection.md"}
+    number, stem = 39, "data_collection"
+    section = Section("data-collection", "Data collection", position=120)
 
     def requires(self):
         return {"project_plan": self.clone(ProjectPlan), "related_resources": self.clone(RelatedResources),

@@ -7,6 +7,7 @@ from planexe_pipeline.stages.documents import Document, FilteredDocuments, Ident
 from planexe_pipeline.stages.draft_documents import (DraftedDocumentsToCreate, DraftedDocumentsToFind,
                                                      DraftedDocumentToCreate, DraftedDocumentToFind)
 from planexe_pipeline.tasks.assumptions import ConsolidateAssumptions
+from planexe_pipeline.report.sections import Section
 from planexe_pipeline.tasks.base import FanOutItem, FanOutMerge, LLMTask, PlanTask
 from planexe_pipeline.tasks.plan import ProjectPlan
 from planexe_pipeline.tasks.setup import Setup
@@ -17,7 +18,7 @@ __all__ = ["IdentifyDocuments", "FilterDocumentsToFind", "FilterDocumentsToCreat
 
 class IdentifyDocuments(LLMTask):
     group = "documents"
-    files = {"json": "040-identify_documents.json", "md": "040-identify_documents.md"}
+    number, stem = 40, "identify_documents"
 
     def requires(self):
         return {"setup": self.clone(Setup), "assumptions": self.clone(ConsolidateAssumptions),
@@ -45,17 +46,17 @@ class _FilterDocuments(LLMTask):
 
 class FilterDocumentsToFind(_FilterDocuments):
     kind = "find"
-    files = {"json": "041-filter_documents_to_find.json", "md": "041-filter_documents_to_find.md"}
+    number, stem = 41, "filter_documents_to_find"
 
 
 class FilterDocumentsToCreate(_FilterDocuments):
     kind = "create"
-    files = {"json": "042-filter_documents_to_create.json", "md": "042-filter_documents_to_create.md"}
+    number, stem = 42, "filter_documents_to_create"
 
 
 class DraftDocumentToFind(FanOutItem[Document]):
     group = "documents"
-    stage_dir = "043-draft_documents_to_find"
+    number, stem = 43, "draft_documents_to_find"
     result_model = DraftedDocumentToFind
 
     def list_requires(self):
@@ -73,9 +74,7 @@ class DraftDocumentToFind(FanOutItem[Document]):
 
 
 class DraftDocumentsToFind(FanOutMerge):
-    group = "documents"
     item_task = DraftDocumentToFind
-    files = {"json": "043-draft_documents_to_find.json", "md": "043-draft_documents_to_find.md"}
 
     def merge(self, results):
         merged = DraftedDocumentsToFind(documents=results)
@@ -84,7 +83,7 @@ class DraftDocumentsToFind(FanOutMerge):
 
 class DraftDocumentToCreate(FanOutItem[Document]):
     group = "documents"
-    stage_dir = "044-draft_documents_to_create"
+    number, stem = 44, "draft_documents_to_create"
     result_model = DraftedDocumentToCreate
 
     def list_requires(self):
@@ -103,9 +102,7 @@ class DraftDocumentToCreate(FanOutItem[Document]):
 
 
 class DraftDocumentsToCreate(FanOutMerge):
-    group = "documents"
     item_task = DraftDocumentToCreate
-    files = {"json": "044-draft_documents_to_create.json", "md": "044-draft_documents_to_create.md"}
 
     def merge(self, results):
         merged = DraftedDocumentsToCreate(documents=results)
@@ -117,7 +114,8 @@ class DocumentsMarkdown(PlanTask):
     headings one level deeper than the two merge sections do)."""
 
     group = "documents"
-    files = {"md": "045-documents.md"}
+    number, stem, kinds = 45, "documents", ("md",)
+    section = Section("documents", "Documents", position=130)
 
     def requires(self):
         return {"find": self.clone(DraftDocumentsToFind), "create": self.clone(DraftDocumentsToCreate)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from planexe_pipeline.settings import pipeline
 from planexe_pipeline.stages import expert_criticism, experts, swot
 from planexe_pipeline.stages.experts import Expert, ExpertList, QueryAngle
+from planexe_pipeline.report.sections import Section
 from planexe_pipeline.tasks.base import FanOutItem, FanOutMerge, LLMTask
 from planexe_pipeline.tasks.framing import IdentifyPurpose
 from planexe_pipeline.tasks.plan import ProjectPlan
@@ -15,7 +16,8 @@ __all__ = ["SWOTAnalysis", "FindExperts", "ExpertsFound", "ExpertCriticism", "Ex
 
 class SWOTAnalysis(LLMTask):
     group = "experts"
-    files = {"json": "035-swot_analysis.json", "md": "035-swot_analysis.md"}
+    number, stem = 35, "swot_analysis"
+    section = Section("swot", "SWOT analysis", position=100)
 
     def requires(self):
         return {"setup": self.clone(Setup), "purpose": self.clone(IdentifyPurpose),
@@ -31,7 +33,7 @@ class FindExperts(FanOutItem[QueryAngle]):
     """One query for experts, from the angle at `index` of a fixed list (no upstream list)."""
 
     group = "experts"
-    stage_dir = "036-find_experts"
+    number, stem = 36, "find_experts"
     result_model = experts.ExpertQueryResult
 
     def context_requires(self):
@@ -46,9 +48,7 @@ class FindExperts(FanOutItem[QueryAngle]):
 
 
 class ExpertsFound(FanOutMerge):
-    group = "experts"
     item_task = FindExperts
-    files = {"json": "036-find_experts.json", "md": "036-find_experts.md"}
 
     def merge(self, results):
         found = experts.merge_experts(results)
@@ -59,7 +59,7 @@ class ExpertCriticism(FanOutItem[Expert]):
     """One expert's critique; only the first `[pipeline] experts_to_criticise` experts get one."""
 
     group = "experts"
-    stage_dir = "037-expert_criticism"
+    number, stem = 37, "expert_criticism"
     result_model = expert_criticism.ExpertCriticismResult
 
     def list_requires(self):
@@ -79,7 +79,8 @@ class ExpertCriticism(FanOutItem[Expert]):
 class ExpertReview(FanOutMerge):
     group = "experts"
     item_task = ExpertCriticism
-    files = {"json": "038-expert_review.json", "md": "038-expert_review.md"}
+    number, stem = 38, "expert_review"
+    section = Section("expert-review", "Expert review", position=110)
 
     def merge(self, results):
         review = expert_criticism.merge(results)

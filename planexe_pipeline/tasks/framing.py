@@ -5,6 +5,7 @@ from __future__ import annotations
 from planexe_pipeline.stages import (candidate_scenarios, deduplicate_levers, enrich_levers, identify_purpose,
                                      plan_type, potential_levers, scenarios, select_scenario, strategic_decisions,
                                      vital_few_levers)
+from planexe_pipeline.report.sections import Section
 from planexe_pipeline.tasks.base import LLMTask, PlanTask
 from planexe_pipeline.tasks.setup import Setup
 
@@ -14,7 +15,8 @@ __all__ = ["IdentifyPurpose", "PlanType", "PotentialLevers", "DeduplicateLevers"
 
 class IdentifyPurpose(LLMTask):
     group = "framing"
-    files = {"json": "002-identify_purpose.json", "md": "002-identify_purpose.md"}
+    number, stem = 2, "identify_purpose"
+    section = Section("purpose", "Purpose", position=30)
 
     def requires(self):
         return {"setup": self.clone(Setup)}
@@ -26,7 +28,7 @@ class IdentifyPurpose(LLMTask):
 
 class PlanType(LLMTask):
     group = "framing"
-    files = {"json": "003-plan_type.json", "md": "003-plan_type.md"}
+    number, stem = 3, "plan_type"
 
     def requires(self):
         return {"setup": self.clone(Setup), "purpose": self.clone(IdentifyPurpose)}
@@ -38,7 +40,7 @@ class PlanType(LLMTask):
 
 class PotentialLevers(LLMTask):
     group = "framing"
-    files = {"json": "004-potential_levers.json", "md": "004-potential_levers.md"}
+    number, stem = 4, "potential_levers"
 
     def requires(self):
         return {"setup": self.clone(Setup), "purpose": self.clone(IdentifyPurpose), "plan_type": self.clone(PlanType)}
@@ -51,7 +53,7 @@ class PotentialLevers(LLMTask):
 
 class DeduplicateLevers(LLMTask):
     group = "framing"
-    files = {"json": "005-deduplicate_levers.json", "md": "005-deduplicate_levers.md"}
+    number, stem = 5, "deduplicate_levers"
 
     def requires(self):
         return {"setup": self.clone(Setup), "levers": self.clone(PotentialLevers)}
@@ -64,7 +66,7 @@ class DeduplicateLevers(LLMTask):
 
 class EnrichLevers(LLMTask):
     group = "framing"
-    files = {"json": "006-enrich_levers.json", "md": "006-enrich_levers.md"}
+    number, stem = 6, "enrich_levers"
 
     def requires(self):
         return {"setup": self.clone(Setup), "levers": self.clone(DeduplicateLevers)}
@@ -77,7 +79,7 @@ class EnrichLevers(LLMTask):
 
 class VitalFewLevers(LLMTask):
     group = "framing"
-    files = {"json": "007-vital_few_levers.json", "md": "007-vital_few_levers.md"}
+    number, stem = 7, "vital_few_levers"
 
     def requires(self):
         return {"setup": self.clone(Setup), "levers": self.clone(EnrichLevers)}
@@ -90,7 +92,8 @@ class VitalFewLevers(LLMTask):
 
 class StrategicDecisionsMarkdown(PlanTask):
     group = "framing"
-    files = {"md": "008-strategic_decisions.md"}
+    number, stem, kinds = 8, "strategic_decisions", ("md",)
+    section = Section("strategic-decisions", "Strategic decisions", position=50)
 
     def requires(self):
         return {"vital": self.clone(VitalFewLevers)}
@@ -102,7 +105,7 @@ class StrategicDecisionsMarkdown(PlanTask):
 
 class CandidateScenarios(LLMTask):
     group = "framing"
-    files = {"json": "009-candidate_scenarios.json", "md": "009-candidate_scenarios.md"}
+    number, stem = 9, "candidate_scenarios"
 
     def requires(self):
         return {"setup": self.clone(Setup), "vital": self.clone(VitalFewLevers)}
@@ -115,7 +118,7 @@ class CandidateScenarios(LLMTask):
 
 class SelectScenario(LLMTask):
     group = "framing"
-    files = {"json": "010-select_scenario.json", "md": "010-select_scenario.md"}
+    number, stem = 10, "select_scenario"
 
     def requires(self):
         return {"setup": self.clone(Setup), "candidates": self.clone(CandidateScenarios)}
@@ -128,7 +131,8 @@ class SelectScenario(LLMTask):
 
 class ScenariosMarkdown(PlanTask):
     group = "framing"
-    files = {"md": "011-scenarios.md"}
+    number, stem, kinds = 11, "scenarios", ("md",)
+    section = Section("scenarios", "Scenarios", position=60)
 
     def requires(self):
         return {"candidates": self.clone(CandidateScenarios), "selection": self.clone(SelectScenario)}

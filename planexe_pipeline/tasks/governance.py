@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from planexe_pipeline.stages import governance as stage
+from planexe_pipeline.report.sections import Section
 from planexe_pipeline.tasks.base import LLMTask, PlanTask
 from planexe_pipeline.tasks.plan import ProjectPlan
 from planexe_pipeline.tasks.setup import Setup
@@ -21,7 +22,7 @@ __all__ = ["GovernancePhase1Audit", "GovernancePhase2Bodies", "GovernancePhase3I
 
 class GovernancePhase1Audit(LLMTask):
     group = "governance"
-    files = {"json": "021-governance_phase1_audit.json", "md": "021-governance_phase1_audit.md"}
+    number, stem = 21, "governance_phase1_audit"
 
     def requires(self):
         return {"setup": self.clone(Setup), "project_plan": self.clone(ProjectPlan)}
@@ -33,7 +34,7 @@ class GovernancePhase1Audit(LLMTask):
 
 class GovernancePhase2Bodies(LLMTask):
     group = "governance"
-    files = {"json": "022-governance_phase2_bodies.json", "md": "022-governance_phase2_bodies.md"}
+    number, stem = 22, "governance_phase2_bodies"
 
     def requires(self):
         return {"setup": self.clone(Setup), "project_plan": self.clone(ProjectPlan),
@@ -47,7 +48,7 @@ class GovernancePhase2Bodies(LLMTask):
 
 class GovernancePhase3ImplPlan(LLMTask):
     group = "governance"
-    files = {"json": "023-governance_phase3_impl_plan.json", "md": "023-governance_phase3_impl_plan.md"}
+    number, stem = 23, "governance_phase3_impl_plan"
 
     def requires(self):
         return {"setup": self.clone(Setup), "project_plan": self.clone(ProjectPlan),
@@ -76,8 +77,7 @@ class GovernanceRefinement(LLMTask):
 
 
 class GovernancePhase4DecisionEscalation(GovernanceRefinement):
-    files = {"json": "024-governance_phase4_decision_escalation.json",
-             "md": "024-governance_phase4_decision_escalation.md"}
+    number, stem = 24, "governance_phase4_decision_escalation"
 
     def refine(self, bodies, impl_plan):
         result = stage.execute_escalation(self.executor(), bodies, impl_plan)
@@ -85,7 +85,7 @@ class GovernancePhase4DecisionEscalation(GovernanceRefinement):
 
 
 class GovernancePhase5Monitoring(GovernanceRefinement):
-    files = {"json": "025-governance_phase5_monitoring.json", "md": "025-governance_phase5_monitoring.md"}
+    number, stem = 25, "governance_phase5_monitoring"
 
     def refine(self, bodies, impl_plan):
         result = stage.execute_monitoring(self.executor(), bodies, impl_plan)
@@ -93,7 +93,7 @@ class GovernancePhase5Monitoring(GovernanceRefinement):
 
 
 class GovernancePhase6Extra(GovernanceRefinement):
-    files = {"json": "026-governance_phase6_extra.json", "md": "026-governance_phase6_extra.md"}
+    number, stem = 26, "governance_phase6_extra"
 
     def refine(self, bodies, impl_plan):
         result = stage.execute_extra(self.executor(), bodies, impl_plan)
@@ -107,7 +107,8 @@ PHASES: tuple[type[LLMTask], ...] = (GovernancePhase1Audit, GovernancePhase2Bodi
 
 class ConsolidateGovernance(PlanTask):
     group = "governance"
-    files = {"md": "027-governance.md"}
+    number, stem, kinds = 27, "governance", ("md",)
+    section = Section("governance", "Governance", position=80)
 
     def requires(self):
         return {f"phase{n}": self.clone(phase) for n, phase in enumerate(PHASES, start=1)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from planexe_pipeline.stages import pre_project_assessment, project_plan
 from planexe_pipeline.tasks.assumptions import ConsolidateAssumptions
+from planexe_pipeline.report.sections import Section
 from planexe_pipeline.tasks.base import LLMTask
 from planexe_pipeline.tasks.framing import ScenariosMarkdown, StrategicDecisionsMarkdown
 from planexe_pipeline.tasks.setup import Setup
@@ -13,7 +14,7 @@ __all__ = ["PreProjectAssessment", "ProjectPlan"]
 
 class PreProjectAssessment(LLMTask):
     group = "plan"
-    files = {"json": "019-pre_project_assessment.json", "md": "019-pre_project_assessment.md"}
+    number, stem = 19, "pre_project_assessment"
 
     def requires(self):
         return {"setup": self.clone(Setup), "assumptions": self.clone(ConsolidateAssumptions)}
@@ -26,7 +27,8 @@ class PreProjectAssessment(LLMTask):
 
 class ProjectPlan(LLMTask):
     group = "plan"
-    files = {"json": "020-project_plan.json", "md": "020-project_plan.md"}
+    number, stem = 20, "project_plan"
+    section = Section("project-plan", "Project plan", position=40)
 
     def requires(self):
         return {"setup": self.clone(Setup), "strategic_decisions": self.clone(StrategicDecisionsMarkdown),

@@ -15,6 +15,7 @@ from planexe_pipeline.tasks.base import PlanTask
 
 class Setup(PlanTask):
     group = "framing"
+    number = 1
     files = {"plan": PLAN_FILE, "fingerprint": FINGERPRINT_FILE}
 
     def given_prompt(self) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from planexe_pipeline.stages import executive_summary, pitch, premortem, questions_answers, review_plan
 from planexe_pipeline.stages.schedule import Schedule as ScheduleModel
 from planexe_pipeline.tasks.assumptions import ConsolidateAssumptions
+from planexe_pipeline.report.sections import Section
 from planexe_pipeline.tasks.base import FanOutItem, FanOutMerge, LLMTask
 from planexe_pipeline.tasks.documents import DocumentsMarkdown
 from planexe_pipeline.tasks.experts import ExpertReview
@@ -20,7 +21,7 @@ __all__ = ["CreatePitch", "PitchMarkdown", "ReviewPlan", "PlanReview", "Executiv
 
 class CreatePitch(LLMTask):
     group = "synthesis"
-    files = {"json": "054-create_pitch.json", "md": "054-create_pitch.md"}
+    number, stem = 54, "create_pitch"
 
     def requires(self):
         return {"setup": self.clone(Setup), "project_plan": self.clone(ProjectPlan),
@@ -34,7 +35,8 @@ class CreatePitch(LLMTask):
 
 class PitchMarkdown(LLMTask):
     group = "synthesis"
-    files = {"json": "055-pitch.json", "md": "055-pitch.md"}
+    number, stem = 55, "pitch"
+    section = Section("pitch", "Pitch", position=20)
 
     def requires(self):
         return {"pitch": self.clone(CreatePitch)}
@@ -48,7 +50,7 @@ class ReviewPlan(FanOutItem[review_plan.ReviewQuestion]):
     """One review question put to the plan; the questions are ours, so the list is static."""
 
     group = "synthesis"
-    stage_dir = "056-review_plan"
+    number, stem = 56, "review_plan"
     result_model = review_plan.ReviewItem
 
     def context_requires(self):
@@ -67,9 +69,8 @@ class ReviewPlan(FanOutItem[review_plan.ReviewQuestion]):
 
 
 class PlanReview(FanOutMerge):
-    group = "synthesis"
     item_task = ReviewPlan
-    files = {"json": "056-review_plan.json", "md": "056-review_plan.md"}
+    section = Section("review", "Plan review", position=160)
 
     def merge(self, results):
         review = review_plan.merge(results)
@@ -78,7 +79,8 @@ class PlanReview(FanOutMerge):
 
 class ExecutiveSummary(LLMTask):
     group = "synthesis"
-    files = {"json": "057-executive_summary.json", "md": "057-executive_summary.md"}
+    number, stem = 57, "executive_summary"
+    section = Section("executive-summary", "Executive summary", position=10)
 
     def requires(self):
         return {"setup": self.clone(Setup), "project_plan": self.clone(ProjectPlan),
@@ -99,7 +101,8 @@ class ExecutiveSummary(LLMTask):
 
 class QuestionsAnswers(LLMTask):
     group = "synthesis"
-    files = {"json": "058-questions_answers.json", "md": "058-questions_answers.md"}
+    number, stem = 58, "questions_answers"
+    section = Section("questions-answers", "Questions and answers", position=170)
 
     def requires(self):
         return {"setup": self.clone(Setup), "project_plan": self.clone(ProjectPlan),
@@ -113,7 +116,8 @@ class QuestionsAnswers(LLMTask):
 
 class Premortem(LLMTask):
     group = "synthesis"
-    files = {"json": "059-premortem.json", "md": "059-premortem.md"}
+    number, stem = 59, "premortem"
+    section = Section("premortem", "Premortem", position=180)
 
     def requires(self):
         return {"setup": self.clone(Setup), "assumptions": self.clone(ConsolidateAssumptions),

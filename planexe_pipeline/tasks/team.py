@@ -7,6 +7,7 @@ their answers to the roster by member id with our own code before the review cal
 from __future__ import annotations
 
 from planexe_pipeline.stages import related_resources, team, team_enrichment, team_review
+from planexe_pipeline.report.sections import Section
 from planexe_pipeline.tasks.base import LLMTask, PlanTask
 from planexe_pipeline.tasks.plan import ProjectPlan
 from planexe_pipeline.tasks.setup import Setup
@@ -17,7 +18,7 @@ __all__ = ["RelatedResources", "FindTeamMembers", "EnrichContractType", "EnrichB
 
 class RelatedResources(LLMTask):
     group = "team"
-    files = {"json": "028-related_resources.json", "md": "028-related_resources.md"}
+    number, stem = 28, "related_resources"
 
     def requires(self):
         return {"setup": self.clone(Setup), "project_plan": self.clone(ProjectPlan)}
@@ -30,7 +31,7 @@ class RelatedResources(LLMTask):
 
 class FindTeamMembers(LLMTask):
     group = "team"
-    files = {"json": "029-find_team_members.json", "md": "029-find_team_members.md"}
+    number, stem = 29, "find_team_members"
 
     def requires(self):
         return {"setup": self.clone(Setup), "project_plan": self.clone(ProjectPlan),
@@ -44,7 +45,7 @@ class FindTeamMembers(LLMTask):
 
 class EnrichContractType(LLMTask):
     group = "team"
-    files = {"json": "030-enrich_team_contract_type.json", "md": "030-enrich_team_contract_type.md"}
+    number, stem = 30, "enrich_team_contract_type"
 
     def requires(self):
         return {"setup": self.clone(Setup), "team": self.clone(FindTeamMembers)}
@@ -57,7 +58,7 @@ class EnrichContractType(LLMTask):
 
 class EnrichBackground(LLMTask):
     group = "team"
-    files = {"json": "031-enrich_team_background.json", "md": "031-enrich_team_background.md"}
+    number, stem = 31, "enrich_team_background"
 
     def requires(self):
         return {"setup": self.clone(Setup), "team": self.clone(FindTeamMembers)}
@@ -70,7 +71,7 @@ class EnrichBackground(LLMTask):
 
 class EnrichEnvironment(LLMTask):
     group = "team"
-    files = {"json": "032-enrich_team_environment.json", "md": "032-enrich_team_environment.md"}
+    number, stem = 32, "enrich_team_environment"
 
     def requires(self):
         return {"setup": self.clone(Setup), "team": self.clone(FindTeamMembers)}
@@ -83,7 +84,7 @@ class EnrichEnvironment(LLMTask):
 
 class ReviewTeam(LLMTask):
     group = "team"
-    files = {"json": "033-review_team.json", "md": "033-review_team.md"}
+    number, stem = 33, "review_team"
 
     def requires(self):
         return {"setup": self.clone(Setup), "project_plan": self.clone(ProjectPlan),
@@ -104,7 +105,8 @@ class ReviewTeam(LLMTask):
 
 class TeamMarkdown(PlanTask):
     group = "team"
-    files = {"md": "034-team.md"}
+    number, stem, kinds = 34, "team", ("md",)
+    section = Section("team", "Team", position=90)
 
     def requires(self):
         return {"review": self.clone(ReviewTeam)}

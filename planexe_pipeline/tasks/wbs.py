@@ -11,6 +11,7 @@ from planexe_pipeline.stages.schedule import schedule_to_csv, schedule_to_mermai
 from planexe_pipeline.stages.task_dependencies import TaskDependencies as TaskDependenciesModel
 from planexe_pipeline.stages.wbs import WBSLevel1 as WBSLevel1Model, WBSLevel2 as WBSLevel2Model, WBSProject, WBSTask
 from planexe_pipeline.stages.wbs_level3 import Decomposition
+from planexe_pipeline.report.sections import Section
 from planexe_pipeline.tasks.base import FanOutItem, FanOutMerge, LLMTask, PlanTask
 from planexe_pipeline.tasks.context import DataCollection
 from planexe_pipeline.tasks.plan import ProjectPlan
@@ -22,7 +23,7 @@ __all__ = ["WBSLevel1", "WBSLevel2", "WBSProject12", "TaskDependencies", "Estima
 
 class WBSLevel1(LLMTask):
     group = "wbs"
-    files = {"json": "046-wbs_level1.json", "md": "046-wbs_level1.md"}
+    number, stem = 46, "wbs_level1"
 
     def requires(self):
         return {"setup": self.clone(Setup), "project_plan": self.clone(ProjectPlan)}
@@ -34,7 +35,7 @@ class WBSLevel1(LLMTask):
 
 class WBSLevel2(LLMTask):
     group = "wbs"
-    files = {"json": "047-wbs_level2.json", "md": "047-wbs_level2.md"}
+    number, stem = 47, "wbs_level2"
 
     def requires(self):
         return {"setup": self.clone(Setup), "project_plan": self.clone(ProjectPlan),
@@ -49,7 +50,7 @@ class WBSLevel2(LLMTask):
 
 class WBSProject12(PlanTask):
     group = "wbs"
-    files = {"json": "048-wbs_project_level1_and_level2.json", "md": "048-wbs_project_level1_and_level2.md"}
+    number, stem = 48, "wbs_project_level1_and_level2"
 
     def requires(self):
         return {"level1": self.clone(WBSLevel1), "level2": self.clone(WBSLevel2)}
@@ -62,7 +63,7 @@ class WBSProject12(PlanTask):
 
 class TaskDependencies(LLMTask):
     group = "wbs"
-    files = {"json": "049-task_dependencies.json", "md": "049-task_dependencies.md"}
+    number, stem = 49, "task_dependencies"
 
     def requires(self):
         return {"setup": self.clone(Setup), "wbs12": self.clone(WBSProject12)}
@@ -77,7 +78,7 @@ class EstimateDurations(FanOutItem[list]):
     """Item i estimates level-2 tasks 3i..3i+2 (in WBS order)."""
 
     group = "wbs"
-    stage_dir = "050-estimate_durations"
+    number, stem = 50, "estimate_durations"
     result_model = DurationChunk
 
     def list_requires(self):
@@ -94,9 +95,7 @@ class EstimateDurations(FanOutItem[list]):
 
 
 class DurationEstimates(FanOutMerge):
-    group = "wbs"
     item_task = EstimateDurations
-    files = {"json": "050-estimate_durations.json", "md": "050-estimate_durations.md"}
 
     def merge(self, results):
         merged = durations.merge(results)
@@ -110,7 +109,7 @@ class WBSLevel3(FanOutItem[WBSTask]):
     estimate is in chunk i // CHUNK_SIZE."""
 
     group = "wbs"
-    stage_dir = "051-wbs_level3"
+    number, stem = 51, "wbs_level3"
     result_model = Decomposition
 
     def list_requires(self):
@@ -135,7 +134,8 @@ class WBSLevel3(FanOutItem[WBSTask]):
 class WBSProject123(FanOutMerge):
     group = "wbs"
     item_task = WBSLevel3
-    files = {"json": "052-wbs_project_level1_level2_level3.json", "md": "052-wbs_project_level1_level2_level3.md"}
+    number, stem = 52, "wbs_project_level1_level2_level3"
+    section = Section("wbs", "Work breakdown structure", position=140, in_html=False)
 
     def merge_requires(self):
         # The durations of tasks that got no decomposition (--speed fast) come from here; a
@@ -150,8 +150,8 @@ class WBSProject123(FanOutMerge):
 
 class Schedule(PlanTask):
     group = "wbs"
-    files = {"json": "053-schedule.json", "md": "053-schedule.md", "csv": "053-schedule.csv",
-             "mmd": "053-schedule.mmd"}
+    number, stem, kinds = 53, "schedule", ("json", "md", "csv", "mmd")
+    section = Section("schedule-table", "Schedule", position=150, html_title="Schedule table")
 
     def requires(self):
         return {"setup": self.clone(Setup), "wbs123": self.clone(WBSProject123),

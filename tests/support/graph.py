@@ -1,0 +1,47 @@
+"""The plan's task graph walked from FullPlan, dynamic fan-out edges included (known by class)."""
+
+from __future__ import annotations
+
+import luigi
+
+from planexe_pipeline.pipeline import FullPlan
+from planexe_pipeline.tasks.base import FanOutItem, FanOutMerge, PlanTask
+
+TEMPLATE_RUN = "/nonexistent-graph-run"
+
+
+def dependencies(task: luigi.Task) -> list[luigi.Task]:
+    deps = list(luigi.task.flatten(task.requires()))
+    if isinstance(task, FanOutMerge):
+        deps += [task.clone(task.item_task, index=0), *task.merge_requires().values()]
+    return deps
+
+
+def walk(root: luigi.Task | None = None) -> dict[str, set[str]]:
+    """task family -> the families it requires."""
+    edges: dict[str, set[str]] = {}
+    stack = [root or FullPlan(run_dir=TEMPLATE_RUN)]
+    while stack:
+        task = stack.pop()
+        if task.task_family in edges:
+            continue
+        deps = dependencies(task)
+        edges[task.task_family] = {d.task_family for d in deps}
+        stack.extend(deps)
+    return edges
+
+
+def task_class(family: str) -> type[PlanTask]:
+    return luigi.task_register.Register.get_task_cls(family)
+
+
+def declared_files(families, fan_out_width: int) -> set[str]:
+    """Every file a run of these tasks writes, as their declarations name them."""
+    files: set[str] = set()
+    for family in families:
+        cls = task_class(family)
+        if issubclass(cls, FanOutItem):
+            files |= {f"{cls.stage_dir}/item-{i:03d}.json" for i in range(fan_out_width)}
+        else:
+            files |= set(cls.files.values())
+    return files
