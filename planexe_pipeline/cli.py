@@ -109,7 +109,8 @@ def _prompt_of(args) -> str | None:
 
 def cmd_run(args) -> int:
     from planexe_pipeline.llm.config import parse_model_list
-    from planexe_pipeline.runner import PLAN_MARKDOWN, REPORT_FILE, RunRequest, cap_warning, execute, prepare
+    from planexe_pipeline.run_request import RunRequest, prepare
+    from planexe_pipeline.runner import PLAN_MARKDOWN, REPORT_FILE, cap_warning, execute
 
     request = prepare(RunRequest(
         prompt=_prompt_of(args), run_dir=Path(args.run_dir) if args.run_dir else None,

@@ -1,33 +1,26 @@
-"""Run one plan: check every input up front, then hand the task graph to Luigi.
-
-Every check that can fail on bad input runs before anything is written, so a refused run
-leaves the run folder exactly as it was.
-"""
+"""Run one plan: hand the task graph of a checked request (run_request.py) to Luigi, in a run
+folder it holds (run_folder.py), and sum up what the run did from its telemetry."""
 
 from __future__ import annotations
 
 import contextlib
-import datetime
-import fcntl
 import importlib
 import json
 import os
-import socket
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import luigi
 import luigi.interface
 
-from planexe_pipeline.errors import InputError
-from planexe_pipeline.llm.config import LLM_CLASSES, load_llm_config, parse_model_list, resolve_models
+from planexe_pipeline.llm.config import LLM_CLASSES, load_llm_config, resolve_models
 from planexe_pipeline.pipeline import REMAINING_SECONDS, FullPlan, Report
-from planexe_pipeline.prompt_input import PLAN_FILE, check_prompt, check_run_folder, check_start_date
+from planexe_pipeline.run_folder import RunFolderLock, remove_interrupted_writes
+from planexe_pipeline.run_request import RunRequest
 from planexe_pipeline.scaleout import PlanWorkerFactory
-from planexe_pipeline.settings import pipeline
 from planexe_pipeline.telemetry.events import Event, RunEvent, TaskEvent, append_event, failed_tasks, read_events
 from planexe_pipeline.telemetry.progress import RunProgress
 from planexe_pipeline.telemetry.stats import stats_from_events
@@ -37,101 +30,12 @@ PLAN_MARKDOWN = Report.files["md"]
 
 
 @dataclass
-class RunRequest:
-    prompt: str | None
-    run_dir: Path | None = None
-    models: list[str] = field(default_factory=list)
-    llm_config: str | None = None
-    workers: int = 16
-    speed: str = "full"
-    llm_slots: int | None = None
-    start_date: str | None = None
-    scheduler_host: str | None = None
-    scheduler_port: int = 8082
-    verbose: bool = False
-    progress: bool = True
-    lock: bool = True
-
-
-@dataclass
 class RunOutcome:
     ok: bool
     run_dir: Path
     wall_s: float
     failures: list[str]
     summary: dict
-
-
-def default_run_dir() -> Path:
-    return Path("run") / datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-
-
-def prepare(request: RunRequest) -> RunRequest:
-    """Validate everything; raise PipelineError with a one-line message on the first problem."""
-    if request.workers < 1:
-        raise InputError(f"--workers must be at least 1, got {request.workers}")
-    if request.llm_slots is not None and request.llm_slots < 1:
-        raise InputError(f"--llm-slots must be at least 1, got {request.llm_slots}")
-    models = request.models or parse_model_list(pipeline().llm)
-    resolve_models(models, load_llm_config(request.llm_config))
-    run_dir = request.run_dir or default_run_dir()
-    prompt = check_prompt(request.prompt, pipeline().max_prompt_chars) if request.prompt is not None else None
-    if prompt is None and not (run_dir / PLAN_FILE).exists():
-        raise InputError("no prompt given: pass --prompt TEXT, --prompt-file FILE or --prompt-id ID "
-                         "(or --run-dir of an earlier run to resume it)")
-    start_date = check_start_date(request.start_date) if request.start_date else None
-    check_run_folder(run_dir, prompt, request.speed)
-    _check_writable(run_dir)
-    return RunRequest(**{**request.__dict__, "prompt": prompt, "run_dir": run_dir, "models": models,
-                         "start_date": start_date})
-
-
-def _check_writable(run_dir: Path) -> None:
-    # Scaled-out workers start on the same new folder at the same moment: each probes with a
-    # file of its own (with one shared name, one worker unlinked the other's probe), and a
-    # folder that another worker's check removed under us is made again, not called unwritable.
-    probe = run_dir / f".write-check-{socket.gethostname()}-{os.getpid()}"
-    for attempt in range(3):
-        existed = run_dir.exists()
-        try:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            probe.write_text("")
-            probe.unlink()
-            return
-        except FileNotFoundError:
-            if attempt == 2 or run_dir.exists():
-                raise InputError(f"run folder {run_dir} is not writable: pick another --run-dir") from None
-        except OSError as exc:
-            raise InputError(f"run folder {run_dir} is not writable ({exc.strerror or exc}): pick another --run-dir") from None
-        finally:
-            if not existed:
-                try:
-                    run_dir.rmdir()  # leave no trace until the run really starts (fails if not empty)
-                except OSError:
-                    pass
-
-
-class RunFolderLock:
-    """One `planexe-pipeline run` per run folder at a time (scaled-out workers share it on purpose)."""
-
-    def __init__(self, run_dir: Path):
-        self.path = run_dir / ".run.lock"
-        self.fd: int | None = None
-
-    def __enter__(self) -> "RunFolderLock":
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self.fd)
-            raise InputError(f"run folder {self.path.parent} is being run by another process right now: "
-                             "wait for it to finish, or use another --run-dir") from None
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.fd is not None:
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
-            os.close(self.fd)
 
 
 # Modules a provider's client imports lazily on its first request (the openai client's resources).
@@ -175,12 +79,8 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
     started = time.time()
     with lock or contextlib.nullcontext():
         if lock:
-            # A SIGKILLed run can leave Luigi's atomic-write temp files (<file>-luigi-tmp-<digits>).
-            # They are never valid outputs, and holding the lock means no one is writing them now
-            # (scaled-out runs share the folder unlocked, so they skip this).
-            for leftover in run_dir.rglob("*-luigi-tmp-*"):
-                if leftover.is_file():
-                    leftover.unlink(missing_ok=True)
+            # Scaled-out runs share the folder unlocked: they leave another worker's files alone.
+            remove_interrupted_writes(run_dir)
         append_event(run_dir, RunEvent(event="start", start=started, workers=request.workers, llm_slots=slots,
                                        pid=os.getpid(), status="running"))
         if progress:

@@ -14,12 +14,17 @@ class pipeline(luigi.Config):  # noqa: N801 - luigi names config sections after 
     max_prompt_chars = luigi.IntParameter(default=8000, description="Longest prompt accepted.")
 
 
+_DEFAULT_RETRY = RetryPolicy()
+
+
 class retry_policy(luigi.Config):  # noqa: N801 - not "llm_...": luigi would read --llm as an abbreviation of its options
-    max_attempts_per_model = luigi.IntParameter(default=5)
-    initial_wait_s = luigi.FloatParameter(default=1.0)
-    max_wait_s = luigi.FloatParameter(default=30.0)
-    jitter_s = luigi.FloatParameter(default=1.0)
-    validation_retries = luigi.IntParameter(default=1)
+    """RetryPolicy's knobs; its defaults are RetryPolicy's own (the shipped luigi.cfg states them too)."""
+
+    max_attempts_per_model = luigi.IntParameter(default=_DEFAULT_RETRY.max_attempts_per_model)
+    initial_wait_s = luigi.FloatParameter(default=_DEFAULT_RETRY.initial_wait_s)
+    max_wait_s = luigi.FloatParameter(default=_DEFAULT_RETRY.max_wait_s)
+    jitter_s = luigi.FloatParameter(default=_DEFAULT_RETRY.jitter_s)
+    validation_retries = luigi.IntParameter(default=_DEFAULT_RETRY.validation_retries)
 
     def policy(self) -> RetryPolicy:
         return RetryPolicy(self.max_attempts_per_model, self.initial_wait_s, self.max_wait_s,
