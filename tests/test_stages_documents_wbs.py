@@ -102,7 +102,8 @@ def test_identify_numbers_documents_by_position_in_each_list():
         documents_to_find=[DocumentToFindAnswer(title=f"DC-9 census {i}", description="d", likely_source="INSEE")
                            for i in range(3)],
         documents_to_create=[DocumentToCreateAnswer(title="Charter", description="d", responsible_role="PM")])
-    result = documents.execute_identify(FakeLLM(answer), PROMPT, "assumptions", "project plan")
+    result = documents.execute_identify(FakeLLM(answer), plan=PROMPT, assumptions="assumptions",
+                                        project_plan="project plan")
     assert [d.id for d in result.documents_to_find] == ["DF-1", "DF-2", "DF-3"]
     assert [d.id for d in result.documents_to_create] == ["DC-1"]
     assert {d.kind for d in result.documents_to_find} == {"find"}
@@ -160,7 +161,7 @@ def test_wbs_ids_are_assigned_by_position_and_ignore_llm_ids():
     a1, a2 = wbs_answers()
     level1 = wbs.execute_level1(FakeLLM(a1), PROMPT, "plan")
     assert [p.id for p in level1.phases] == ["T-1", "T-2", "T-3"]
-    level2 = wbs.execute_level2(FakeLLM(a2), PROMPT, "plan", level1, "data")
+    level2 = wbs.execute_level2(FakeLLM(a2), plan=PROMPT, project_plan="plan", level1=level1, data_collection="data")
     project = wbs.build_project12(level1, level2)
     tree = {p.id: [(t.id, t.title) for t in p.children] for p in project.phases}
     assert tree == {
@@ -176,7 +177,7 @@ def test_wbs_ids_are_assigned_by_position_and_ignore_llm_ids():
 def test_level2_prompt_shows_the_phase_ids():
     a1, a2 = wbs_answers()
     llm = FakeLLM(a2)
-    wbs.execute_level2(llm, PROMPT, "plan", wbs.number_phases(a1), "data")
+    wbs.execute_level2(llm, plan=PROMPT, project_plan="plan", level1=wbs.number_phases(a1), data_collection="data")
     assert "T-1: T-7 Permits" in llm.calls[0][1] and llm.calls[0][1].startswith("# Plan")
 
 

@@ -55,7 +55,8 @@ def run_chain(llm: LLMExecutor) -> dict[str, tuple[object, str]]:
     ptype = plan_type.execute(llm, PROMPT, purpose_md)
     ptype = ptype.model_copy(update={"plan_type": "physical"})  # the location call is what is under test
     keep("plan_type", ptype, plan_type.to_markdown(ptype))
-    levers, _ = keep("potential_levers", r := potential_levers.execute(llm, PROMPT, purpose_md, out["plan_type"][1]),
+    levers, _ = keep("potential_levers", r := potential_levers.execute(llm, plan=PROMPT, purpose_md=purpose_md,
+                                                                       plan_type_md=out["plan_type"][1]),
                      potential_levers.to_markdown(r))
     dedup, _ = keep("deduplicate_levers", r := deduplicate_levers.execute(llm, PROMPT, levers),
                     deduplicate_levers.to_markdown(r))
@@ -72,19 +73,26 @@ def run_chain(llm: LLMExecutor) -> dict[str, tuple[object, str]]:
                            physical_locations.to_markdown(r))
     _, currency_md = keep("currency_strategy", r := currency_strategy.execute(llm, PROMPT, locations_md),
                           currency_strategy.to_markdown(r))
-    _, risks_md = keep("identify_risks", r := identify_risks.execute(llm, PROMPT, selection_md, locations_md, currency_md),
+    _, risks_md = keep("identify_risks", r := identify_risks.execute(llm, plan=PROMPT, scenario_md=selection_md,
+                                                                     locations_md=locations_md,
+                                                                     currency_md=currency_md),
                        identify_risks.to_markdown(r))
-    made, _ = keep("make_assumptions", r := make_assumptions.execute(llm, PROMPT, locations_md, currency_md, risks_md),
+    made, _ = keep("make_assumptions", r := make_assumptions.execute(llm, plan=PROMPT, locations_md=locations_md,
+                                                                     currency_md=currency_md, risks_md=risks_md),
                    make_assumptions.to_markdown(r))
     distilled, distilled_md = keep("distill_assumptions", r := distill_assumptions.execute(llm, PROMPT, made),
                                    distill_assumptions.to_markdown(r))
     _, review_md = keep("review_assumptions", r := review_assumptions.execute(llm, PROMPT, distilled),
                         review_assumptions.to_markdown(r))
-    consolidated = consolidate_assumptions.consolidate(locations_md, currency_md, risks_md, distilled_md, review_md)
+    consolidated = consolidate_assumptions.consolidate(locations_md=locations_md, currency_md=currency_md,
+                                                       risks_md=risks_md, distilled_md=distilled_md,
+                                                       review_md=review_md)
     keep("consolidate_assumptions", None, consolidated)
     _, assessment_md = keep("pre_project_assessment", r := pre_project_assessment.execute(llm, PROMPT, consolidated),
                             pre_project_assessment.to_markdown(r))
-    keep("project_plan", r := project_plan.execute(llm, PROMPT, decisions_md, scenarios_md, consolidated, assessment_md),
+    keep("project_plan", r := project_plan.execute(llm, plan=PROMPT, strategic_decisions_md=decisions_md,
+                                                   scenarios_md=scenarios_md, assumptions_md=consolidated,
+                                                   assessment_md=assessment_md),
          project_plan.to_markdown(r))
     return out
 

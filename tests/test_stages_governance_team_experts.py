@@ -66,10 +66,10 @@ def test_governance_phases_build_on_each_other_and_consolidate_in_order():
     audit = governance.execute_audit(llm, PLAN, PROJECT_PLAN)
     assert isinstance(audit, governance.GovernanceAudit) and audit.audit_procedures
     audit_md = governance.audit_to_markdown(audit)
-    bodies = governance.execute_bodies(llm, PLAN, PROJECT_PLAN, audit_md)
+    bodies = governance.execute_bodies(llm, plan=PLAN, project_plan=PROJECT_PLAN, audit=audit_md)
     assert bodies.bodies and all(b.body_name for b in bodies.bodies)
     bodies_md = governance.bodies_to_markdown(bodies)
-    impl = governance.execute_impl_plan(llm, PLAN, PROJECT_PLAN, bodies_md)
+    impl = governance.execute_impl_plan(llm, plan=PLAN, project_plan=PROJECT_PLAN, bodies=bodies_md)
     impl_md = governance.impl_plan_to_markdown(impl)
     escalation = governance.execute_escalation(llm, bodies_md, impl_md)
     monitoring = governance.execute_monitoring(llm, bodies_md, impl_md)
@@ -95,7 +95,7 @@ def test_team_stages_assign_member_ids_and_review_the_merged_team():
     resources_md = related_resources.to_markdown(resources)
     assert_section(resources_md, "Related Resources")
 
-    roster = team.execute(llm, PLAN, PROJECT_PLAN, resources_md)
+    roster = team.execute(llm, plan=PLAN, project_plan=PROJECT_PLAN, related_resources=resources_md)
     assert [m.id for m in roster.members] == [f"M-{i}" for i in range(1, 7)]  # width 6, ids ours
     roster_md = team.to_markdown(roster)
     assert_section(roster_md, "Team Members")
@@ -119,25 +119,27 @@ def test_team_stages_assign_member_ids_and_review_the_merged_team():
 
 def test_swot_experts_criticism_and_data_collection_answer_from_their_inputs():
     llm = simulator()
-    analysis = swot.execute(llm, PLAN, "## Purpose\n\nbusiness", PROJECT_PLAN)
+    analysis = swot.execute(llm, plan=PLAN, purpose="## Purpose\n\nbusiness", project_plan=PROJECT_PLAN)
     assert analysis.strengths and analysis.threats
     swot_md = swot.to_markdown(analysis)
     assert_section(swot_md, "SWOT Analysis")
 
-    results = [experts.execute(llm, angle, PLAN, PROJECT_PLAN, swot_md) for angle in experts.QUERY_ANGLES]
+    results = [experts.execute(llm, angle, plan=PLAN, project_plan=PROJECT_PLAN, swot=swot_md) for angle in experts.QUERY_ANGLES]
     assert [len(r.experts) for r in results] == [4, 4]
     assert [r.angle for r in results] == [a.key for a in experts.QUERY_ANGLES]
     found = experts.merge_experts(results)
     assert [e.id for e in found.experts] == [f"E-{i}" for i in range(1, len(found.experts) + 1)]
     assert_section(experts.to_markdown(found), "Experts")
 
-    critiques = [expert_criticism.execute(llm, e, PLAN, PROJECT_PLAN, swot_md) for e in found.experts[:2]]
+    critiques = [expert_criticism.execute(llm, e, plan=PLAN, project_plan=PROJECT_PLAN, swot=swot_md) for e in found.experts[:2]]
     assert [c.expert_id for c in critiques] == ["E-1", "E-2"]
     assert all(c.critique.issues and c.critique.questions for c in critiques)
     review_md = expert_criticism.to_markdown(expert_criticism.merge(critiques))
     assert_section(review_md, "Expert Review")
 
-    collection = data_collection.execute(llm, PROJECT_PLAN, "## Related Resources\n\nnone", swot_md, "## Team", review_md)
+    collection = data_collection.execute(llm, project_plan=PROJECT_PLAN,
+                                         related_resources="## Related Resources\n\nnone", swot=swot_md,
+                                         team="## Team", expert_review=review_md)
     assert collection.areas and all(a.data_to_collect for a in collection.areas)
     # DataCollection reads the project plan, not the prompt: its words must come from there.
     assert_section(data_collection.to_markdown(collection), "Data Collection", PROJECT_PLAN_WORDS)
@@ -152,9 +154,11 @@ def test_expert_criticism_prompt_carries_the_experts_own_angle():
             return simulator().structured(output_cls, system_prompt, user_prompt)
 
     expert = experts.Expert(id="E-3", angle="business", expert_title="Danish energy cooperative lawyer",
-                            expertise="Cooperative statutes and member equity rules.", why_relevant="Ownership model.",
-                            questions_to_ask=["Who may join?"], how_to_find="Danish bar association.")
-    result = expert_criticism.execute(Recorder(), expert, PLAN, PROJECT_PLAN, "## SWOT Analysis")
+                            expertise="Cooperative statutes and member equity rules.",
+                            why_relevant="Ownership model.", questions_to_ask=["Who may join?"],
+                            how_to_find="Danish bar association.")
+    result = expert_criticism.execute(Recorder(), expert, plan=PLAN, project_plan=PROJECT_PLAN,
+                                      swot="## SWOT Analysis")
     assert (result.expert_id, result.expert_title) == ("E-3", "Danish energy cooperative lawyer")
     assert seen[0].startswith("# Plan\n\n" + PLAN) and "# Expert\n\nDanish energy cooperative lawyer." in seen[0]
 
@@ -340,8 +344,10 @@ def test_merges_keep_index_order_whatever_order_the_items_finished(tmp_path):
     run = str(tmp_path)
     # FindExperts items finished last-first; the first query's expert wins a repeated title.
     (tmp_path / "036-find_experts").mkdir()
-    items = [experts.ExpertQueryResult(angle="technical", experts=[_candidate("Grid Engineer"), _candidate("Hydrologist")]),
-             experts.ExpertQueryResult(angle="business", experts=[_candidate("Tax Adviser"), _candidate("grid engineer")])]
+    items = [experts.ExpertQueryResult(angle="technical",
+                                       experts=[_candidate("Grid Engineer"), _candidate("Hydrologist")]),
+             experts.ExpertQueryResult(angle="business",
+                                       experts=[_candidate("Tax Adviser"), _candidate("grid engineer")])]
     for index in reversed(range(len(items))):
         (tmp_path / "036-find_experts" / f"item-{index:03d}.json").write_text(items[index].model_dump_json())
     _build([ExpertsFound(run_dir=run, llm="simulated-instant")], workers=2)

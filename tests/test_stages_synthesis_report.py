@@ -75,7 +75,8 @@ def small_schedule():
 
 def test_pitch_and_polished_pitch_come_from_the_plan():
     llm = simulator()
-    notes = pitch.execute(llm, PLAN, "Lease premises in Lyon, install the oven.", "Lyon bakers guild", "T-1 Premises")
+    notes = pitch.execute(llm, plan=PLAN, project_plan="Lease premises in Lyon, install the oven.",
+                          related_resources="Lyon bakers guild", wbs="T-1 Premises")
     assert isinstance(notes, pitch.Pitch) and notes.stakeholder_benefits
     notes_md = pitch.to_markdown(notes)
     assert_section(notes_md, "Pitch: ")
@@ -95,8 +96,8 @@ def test_review_question_list_is_ours_and_fixed():
 
 def test_review_item_keeps_our_question_and_uses_the_plan():
     question = review_plan.REVIEW_QUESTIONS[6]
-    item = review_plan.execute(simulator(), question, PLAN, "Lease premises.", "T-1 Premises", "M-1 Baker",
-                               "E-1 critic", "Pitch text")
+    item = review_plan.execute(simulator(), question, plan=PLAN, project_plan="Lease premises.", wbs="T-1 Premises",
+                               team="M-1 Baker", expert_review="E-1 critic", pitch="Pitch text")
     assert (item.id, item.topic, item.question) == (question.id, question.topic, question.question)
     assert item.answer.findings and item.answer.recommendations
     md = review_plan.to_markdown(review_plan.merge([item]))
@@ -107,7 +108,8 @@ def test_review_item_keeps_our_question_and_uses_the_plan():
 def test_review_question_reaches_the_model_after_the_plan():
     canned = review_plan.ReviewAnswer(summary="s", findings=["f"], recommendations=["r"])
     llm = CannedExecutor(canned)
-    review_plan.execute(llm, review_plan.REVIEW_QUESTIONS[0], PLAN, "pp", "wbs", "team", "experts", "pitch")
+    review_plan.execute(llm, review_plan.REVIEW_QUESTIONS[0], plan=PLAN, project_plan="pp", wbs="wbs", team="team",
+                        expert_review="experts", pitch="pitch")
     _, user = llm.calls[0]
     assert user.startswith("# Plan\n\n" + PLAN)
     assert review_plan.REVIEW_QUESTIONS[0].question in user
@@ -129,8 +131,9 @@ def test_executive_summary_sees_the_schedule_digest():
     digest = executive_summary.schedule_digest(schedule)
     assert "Start 2025-03-03, last day 2025-03-17 (15 calendar days)." in digest
     assert "Critical path: T-1.1.1 Sign the lease -> T-2.1.1 Install the oven" in digest
-    result = executive_summary.execute(simulator(), PLAN, "pp", "assumptions", "governance", "team", "experts",
-                                       "documents", schedule, "pitch", "review")
+    result = executive_summary.execute(simulator(), plan=PLAN, project_plan="pp", assumptions="assumptions",
+                                       governance="governance", team="team", expert_review="experts",
+                                       documents="documents", schedule=schedule, pitch="pitch", review="review")
     assert isinstance(result, executive_summary.ExecutiveSummaryResult)
     md = executive_summary.to_markdown(result)
     assert_section(md, "Executive summary")
@@ -138,19 +141,20 @@ def test_executive_summary_sees_the_schedule_digest():
 
 
 def test_questions_answers_five_to_eight():
-    result = questions_answers.execute(simulator(), PLAN, "pp", "summary")
+    result = questions_answers.execute(simulator(), plan=PLAN, project_plan="pp", executive_summary="summary")
     assert 5 <= len(result.questions) <= 8
     md = questions_answers.to_markdown(result)
     assert_section(md, "Questions and answers")
     assert "### 1. " in md
     too_many = questions_answers.QuestionsAnswersResult(
         questions=[questions_answers.QuestionAnswer(question=f"Q{i}?", answer="A") for i in range(11)])
-    trimmed = questions_answers.execute(CannedExecutor(too_many), PLAN, "pp", "summary")
+    trimmed = questions_answers.execute(CannedExecutor(too_many), plan=PLAN, project_plan="pp",
+                                        executive_summary="summary")
     assert [q.question for q in trimmed.questions] == [f"Q{i}?" for i in range(8)]
 
 
 def test_premortem_ids_are_ours_and_modes_have_signs_and_mitigations():
-    result = premortem.execute(simulator(), PLAN, "assumptions", "summary")
+    result = premortem.execute(simulator(), plan=PLAN, assumptions="assumptions", executive_summary="summary")
     assert [m.id for m in result.failure_modes] == [f"FM-{i}" for i in range(1, len(result.failure_modes) + 1)]
     assert result.failure_modes
     for mode in result.failure_modes:
@@ -162,8 +166,10 @@ def test_premortem_ids_are_ours_and_modes_have_signs_and_mitigations():
 
 
 def test_stage_output_is_deterministic():
-    a = premortem.to_markdown(premortem.execute(simulator(), PLAN, "assumptions", "summary"))
-    b = premortem.to_markdown(premortem.execute(simulator(), PLAN, "assumptions", "summary"))
+    a = premortem.to_markdown(premortem.execute(simulator(), plan=PLAN, assumptions="assumptions",
+                                                executive_summary="summary"))
+    b = premortem.to_markdown(premortem.execute(simulator(), plan=PLAN, assumptions="assumptions",
+                                                executive_summary="summary"))
     assert a == b
 
 
@@ -237,8 +243,8 @@ def test_assembled_html_renders_every_section():
     schedule = small_schedule()
     page = render_report_html(title="Project plan: Bakery", prompt=PLAN,
                               sections=assemble.report_sections(REPORT_SECTIONS, section_texts(), for_html=True),
-                              wbs=[], gantt=assemble.gantt_chart(schedule), links=assemble.report_links("060-plan.md"),
-                              meta=assemble.report_meta(schedule))
+                              wbs=[], gantt=assemble.gantt_chart(schedule),
+                              links=assemble.report_links("060-plan.md"), meta=assemble.report_meta(schedule))
     parser = StrictParser()
     parser.feed(page)
     parser.close()

@@ -16,6 +16,6 @@ def demote_headings(markdown: str) -> str:
     return "".join(p if i % 2 else _HEADING.sub(lambda m: m.group(1) + "# ", p) for i, p in enumerate(parts))
 
 
-def consolidate(locations_md: str, currency_md: str, risks_md: str, distilled_md: str, review_md: str) -> str:
+def consolidate(*, locations_md: str, currency_md: str, risks_md: str, distilled_md: str, review_md: str) -> str:
     sections = [locations_md, currency_md, risks_md, distilled_md, review_md]
     return document("Assumptions", *[demote_headings(s.strip()) for s in sections])

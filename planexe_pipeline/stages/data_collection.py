@@ -31,7 +31,7 @@ expert or team role validates them, and which role owns the work. Prefer the gap
 and the SWOT raised over data the plan already has."""
 
 
-def execute(llm: LLMExecutor, project_plan: str, related_resources: str, swot: str, team: str,
+def execute(llm: LLMExecutor, *, project_plan: str, related_resources: str, swot: str, team: str,
             expert_review: str) -> DataCollectionPlan:
     prompt = context(project_plan=project_plan, related_resources=related_resources, swot_analysis=swot,
                      team=team, expert_review=expert_review)

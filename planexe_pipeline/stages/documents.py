@@ -77,7 +77,7 @@ def number_documents(answer: IdentifiedDocumentsAnswer) -> IdentifiedDocuments:
     )
 
 
-def execute_identify(llm: LLMExecutor, plan: str, assumptions: str, project_plan: str) -> IdentifiedDocuments:
+def execute_identify(llm: LLMExecutor, *, plan: str, assumptions: str, project_plan: str) -> IdentifiedDocuments:
     user = context(plan=plan, assumptions=assumptions, project_plan=project_plan)
     return number_documents(llm.structured(IdentifiedDocumentsAnswer, IDENTIFY_SYSTEM_PROMPT, user))
 

@@ -65,7 +65,7 @@ def schedule_digest(schedule: Schedule) -> str:
     return "\n".join(lines)
 
 
-def execute(llm: LLMExecutor, plan: str, project_plan: str, assumptions: str, governance: str, team: str,
+def execute(llm: LLMExecutor, *, plan: str, project_plan: str, assumptions: str, governance: str, team: str,
             expert_review: str, documents: str, schedule: Schedule, pitch: str, review: str) -> ExecutiveSummaryResult:
     user = context(plan=plan, project_plan=project_plan, assumptions=assumptions, governance=governance,
                    team=team, expert_review=expert_review, documents=documents,

@@ -42,7 +42,7 @@ def expert_brief(expert: Expert) -> str:
     return f"{expert.expert_title}. {expert.expertise} Focus: {expert.why_relevant}"
 
 
-def execute(llm: LLMExecutor, expert: Expert, plan: str, project_plan: str, swot: str) -> ExpertCriticismResult:
+def execute(llm: LLMExecutor, expert: Expert, *, plan: str, project_plan: str, swot: str) -> ExpertCriticismResult:
     prompt = context(plan=plan, project_plan=project_plan, swot_analysis=swot, expert=expert_brief(expert))
     critique = llm.structured(ExpertCritique, SYSTEM_PROMPT, prompt)
     return ExpertCriticismResult(expert_id=expert.id, expert_title=expert.expert_title, critique=critique)

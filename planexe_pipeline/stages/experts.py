@@ -69,7 +69,7 @@ person's name. Say what they know, which part of the plan they should examine, w
 them, and where such a person can be found."""
 
 
-def execute(llm: LLMExecutor, angle: QueryAngle, plan: str, project_plan: str, swot: str) -> ExpertQueryResult:
+def execute(llm: LLMExecutor, angle: QueryAngle, *, plan: str, project_plan: str, swot: str) -> ExpertQueryResult:
     prompt = context(plan=plan, project_plan=project_plan, swot_analysis=swot, focus=angle.focus)
     found = llm.structured(ExpertCandidates, SYSTEM_PROMPT, prompt)
     return ExpertQueryResult(angle=angle.key, experts=found.experts)

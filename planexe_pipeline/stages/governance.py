@@ -71,7 +71,7 @@ with clear limits, how it decides, and where it escalates. Use the audit to deci
 controls each body owns."""
 
 
-def execute_bodies(llm: LLMExecutor, plan: str, project_plan: str, audit: str) -> GovernanceBodies:
+def execute_bodies(llm: LLMExecutor, *, plan: str, project_plan: str, audit: str) -> GovernanceBodies:
     prompt = context(plan=plan, project_plan=project_plan, governance_audit=audit)
     return llm.structured(GovernanceBodies, BODIES_SYSTEM_PROMPT, prompt)
 
@@ -111,7 +111,7 @@ and reporting. Give each step the body or role responsible, a timeframe relative
 start, the outputs it leaves behind and what it depends on."""
 
 
-def execute_impl_plan(llm: LLMExecutor, plan: str, project_plan: str, bodies: str) -> GovernanceImplementationPlan:
+def execute_impl_plan(llm: LLMExecutor, *, plan: str, project_plan: str, bodies: str) -> GovernanceImplementationPlan:
     prompt = context(plan=plan, project_plan=project_plan, governance_bodies=bodies)
     return llm.structured(GovernanceImplementationPlan, IMPL_PLAN_SYSTEM_PROMPT, prompt)
 

@@ -45,7 +45,7 @@ happen and what it would cost, rate likelihood and impact, give a mitigation tha
 and the early warning sign to watch. Avoid generic risks that fit any project."""
 
 
-def execute(llm: LLMExecutor, plan: str, scenario_md: str, locations_md: str, currency_md: str) -> RiskRegister:
+def execute(llm: LLMExecutor, *, plan: str, scenario_md: str, locations_md: str, currency_md: str) -> RiskRegister:
     answer = llm.structured(RiskAnswers, SYSTEM_PROMPT, context(plan=plan, selected_scenario=scenario_md,
                                                                  physical_locations=locations_md, currency=currency_md))
     return RiskRegister(risks=[Risk(id=f"R-{n}", **r.model_dump()) for n, r in enumerate(answer.risks, start=1)],

@@ -41,7 +41,7 @@ rate or date wherever one makes sense, a confidence from 0 to 100 and the basis 
 can be checked. Use the risks and locations given; do not invent a different project."""
 
 
-def execute(llm: LLMExecutor, plan: str, locations_md: str, currency_md: str, risks_md: str) -> AssumptionList:
+def execute(llm: LLMExecutor, *, plan: str, locations_md: str, currency_md: str, risks_md: str) -> AssumptionList:
     answer = llm.structured(AssumptionAnswers, SYSTEM_PROMPT, context(plan=plan, physical_locations=locations_md,
                                                                        currency=currency_md, risks=risks_md))
     return AssumptionList(assumptions=[Assumption(id=f"A-{n}", **a.model_dump())

@@ -36,7 +36,7 @@ make the plan credible (milestones, team, existing assets), face the obvious ris
 and end with one concrete request. Keep sentences short; avoid hype words."""
 
 
-def execute(llm: LLMExecutor, plan: str, project_plan: str, related_resources: str, wbs: str) -> Pitch:
+def execute(llm: LLMExecutor, *, plan: str, project_plan: str, related_resources: str, wbs: str) -> Pitch:
     user = context(plan=plan, project_plan=project_plan, related_resources=related_resources,
                    work_breakdown=wbs)
     return llm.structured(Pitch, SYSTEM_PROMPT, user)

@@ -50,7 +50,7 @@ For each give how likely and how harmful it is, the early warning signs someone 
 month by month, and the mitigations to start now."""
 
 
-def execute(llm: LLMExecutor, plan: str, assumptions: str, executive_summary: str) -> PremortemResult:
+def execute(llm: LLMExecutor, *, plan: str, assumptions: str, executive_summary: str) -> PremortemResult:
     user = context(plan=plan, assumptions=assumptions, executive_summary=executive_summary)
     answer = llm.structured(PremortemAnswer, SYSTEM_PROMPT, user)
     modes = [FailureMode(id=f"FM-{i}", **mode.model_dump()) for i, mode in enumerate(answer.failure_modes, 1)]

@@ -123,7 +123,7 @@ risks, a budget in lines with contingency, success metrics and dependencies. Use
 already assumed; keep everything specific to this project."""
 
 
-def execute(llm: LLMExecutor, plan: str, strategic_decisions_md: str, scenarios_md: str, assumptions_md: str,
+def execute(llm: LLMExecutor, *, plan: str, strategic_decisions_md: str, scenarios_md: str, assumptions_md: str,
             assessment_md: str) -> ProjectPlanDocument:
     answer = llm.structured(ProjectPlanAnswer, SYSTEM_PROMPT, context(
         plan=plan, strategic_decisions=strategic_decisions_md, scenarios=scenarios_md, assumptions=assumptions_md,

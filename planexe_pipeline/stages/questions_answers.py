@@ -32,7 +32,7 @@ and answer each in plain words from the plan and its executive summary. Where th
 answer a question, say what is unknown rather than guessing."""
 
 
-def execute(llm: LLMExecutor, plan: str, project_plan: str, executive_summary: str) -> QuestionsAnswersResult:
+def execute(llm: LLMExecutor, *, plan: str, project_plan: str, executive_summary: str) -> QuestionsAnswersResult:
     user = context(plan=plan, project_plan=project_plan, executive_summary=executive_summary)
     result = llm.structured(QuestionsAnswersResult, SYSTEM_PROMPT, user)
     return QuestionsAnswersResult(questions=result.questions[:MAX_QUESTIONS])

@@ -62,7 +62,7 @@ generic advice that would fit any project is not useful. Be candid about weaknes
 say what is missing, and make each recommendation an action someone could start next week."""
 
 
-def execute(llm: LLMExecutor, question: ReviewQuestion, plan: str, project_plan: str, wbs: str, team: str,
+def execute(llm: LLMExecutor, question: ReviewQuestion, *, plan: str, project_plan: str, wbs: str, team: str,
             expert_review: str, pitch: str) -> ReviewItem:
     user = context(plan=plan, project_plan=project_plan, work_breakdown=wbs, team=team,
                    expert_review=expert_review, pitch=pitch,

@@ -28,7 +28,7 @@ generic truth. Then turn the analysis into recommendations and measurable, dated
 and list the assumptions, missing information and open questions."""
 
 
-def execute(llm: LLMExecutor, plan: str, purpose: str, project_plan: str) -> SWOT:
+def execute(llm: LLMExecutor, *, plan: str, purpose: str, project_plan: str) -> SWOT:
     return llm.structured(SWOT, SYSTEM_PROMPT, context(plan=plan, purpose=purpose, project_plan=project_plan))
 
 

@@ -41,7 +41,7 @@ def member_id(position: int) -> str:
     return f"M-{position + 1}"
 
 
-def execute(llm: LLMExecutor, plan: str, project_plan: str, related_resources: str) -> TeamRoster:
+def execute(llm: LLMExecutor, *, plan: str, project_plan: str, related_resources: str) -> TeamRoster:
     prompt = context(plan=plan, project_plan=project_plan, related_resources=related_resources)
     drafts = llm.structured(TeamRoleDrafts, SYSTEM_PROMPT, prompt)
     return TeamRoster(members=[TeamMember(id=member_id(i), **role.model_dump()) for i, role in enumerate(drafts.roles)])

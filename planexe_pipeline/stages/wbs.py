@@ -156,7 +156,7 @@ def map_level2(level1: WBSLevel1, answer: Level2Answer) -> WBSLevel2:
     return WBSLevel2(tasks=tasks, notes=notes)
 
 
-def execute_level2(llm: LLMExecutor, plan: str, project_plan: str, level1: WBSLevel1,
+def execute_level2(llm: LLMExecutor, *, plan: str, project_plan: str, level1: WBSLevel1,
                    data_collection: str) -> WBSLevel2:
     user = context(plan=plan, phases=phases_text(level1), project_plan=project_plan, data_collection=data_collection)
     return map_level2(level1, llm.structured(Level2Answer, LEVEL2_SYSTEM_PROMPT, user))

@@ -48,8 +48,10 @@ class IdentifyRisks(LLMTask):
                 "locations": self.clone(PhysicalLocations), "currency": self.clone(CurrencyStrategy)}
 
     def run(self):
-        result = identify_risks.execute(self.executor(), self.input_text("setup", "plan"), self.input_text("scenario"),
-                                        self.input_text("locations"), self.input_text("currency"))
+        result = identify_risks.execute(self.executor(), plan=self.input_text("setup", "plan"),
+                                        scenario_md=self.input_text("scenario"),
+                                        locations_md=self.input_text("locations"),
+                                        currency_md=self.input_text("currency"))
         self.write_stage(result, identify_risks.to_markdown(result))
 
 
@@ -62,8 +64,9 @@ class MakeAssumptions(LLMTask):
                 "currency": self.clone(CurrencyStrategy), "risks": self.clone(IdentifyRisks)}
 
     def run(self):
-        result = make_assumptions.execute(self.executor(), self.input_text("setup", "plan"), self.input_text("locations"),
-                                          self.input_text("currency"), self.input_text("risks"))
+        result = make_assumptions.execute(self.executor(), plan=self.input_text("setup", "plan"),
+                                          locations_md=self.input_text("locations"),
+                                          currency_md=self.input_text("currency"), risks_md=self.input_text("risks"))
         self.write_stage(result, make_assumptions.to_markdown(result))
 
 
@@ -104,6 +107,8 @@ class ConsolidateAssumptions(PlanTask):
                 "review": self.clone(ReviewAssumptions)}
 
     def run(self):
-        self.write_text("md", consolidate_assumptions.consolidate(
-            self.input_text("locations"), self.input_text("currency"), self.input_text("risks"),
-            self.input_text("distilled"), self.input_text("review")))
+        self.write_text("md", consolidate_assumptions.consolidate(locations_md=self.input_text("locations"),
+                                                                  currency_md=self.input_text("currency"),
+                                                                  risks_md=self.input_text("risks"),
+                                                                  distilled_md=self.input_text("distilled"),
+                                                                  review_md=self.input_text("review")))

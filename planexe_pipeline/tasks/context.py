@@ -23,7 +23,8 @@ class DataCollection(LLMTask):
                 "expert_review": self.clone(ExpertReview)}
 
     def run(self):
-        result = data_collection.execute(self.executor(), self.input_text("project_plan"),
-                                         self.input_text("related_resources"), self.input_text("swot"),
-                                         self.input_text("team"), self.input_text("expert_review"))
+        result = data_collection.execute(self.executor(), project_plan=self.input_text("project_plan"),
+                                         related_resources=self.input_text("related_resources"),
+                                         swot=self.input_text("swot"), team=self.input_text("team"),
+                                         expert_review=self.input_text("expert_review"))
         self.write_stage(result, data_collection.to_markdown(result))

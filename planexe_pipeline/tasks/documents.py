@@ -25,8 +25,9 @@ class IdentifyDocuments(LLMTask):
                 "project_plan": self.clone(ProjectPlan)}
 
     def run(self):
-        result = documents.execute_identify(self.executor(), self.input_text("setup", "plan"),
-                                            self.input_text("assumptions"), self.input_text("project_plan"))
+        result = documents.execute_identify(self.executor(), plan=self.input_text("setup", "plan"),
+                                            assumptions=self.input_text("assumptions"),
+                                            project_plan=self.input_text("project_plan"))
         self.write_stage(result, documents.identify_to_markdown(result))
 
 

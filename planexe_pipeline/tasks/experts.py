@@ -24,8 +24,8 @@ class SWOTAnalysis(LLMTask):
                 "project_plan": self.clone(ProjectPlan)}
 
     def run(self):
-        result = swot.execute(self.executor(), self.input_text("setup", "plan"), self.input_text("purpose"),
-                              self.input_text("project_plan"))
+        result = swot.execute(self.executor(), plan=self.input_text("setup", "plan"),
+                              purpose=self.input_text("purpose"), project_plan=self.input_text("project_plan"))
         self.write_stage(result, swot.to_markdown(result))
 
 
@@ -43,8 +43,8 @@ class FindExperts(FanOutItem[QueryAngle]):
         return experts.QUERY_ANGLES
 
     def process(self, item: QueryAngle):
-        return experts.execute(self.executor(), item, self.input_text("setup", "plan"),
-                               self.input_text("project_plan"), self.input_text("swot"))
+        return experts.execute(self.executor(), item, plan=self.input_text("setup", "plan"),
+                               project_plan=self.input_text("project_plan"), swot=self.input_text("swot"))
 
 
 class ExpertsFound(FanOutMerge):
@@ -72,8 +72,8 @@ class ExpertCriticism(FanOutItem[Expert]):
         return self.input_model("experts", ExpertList).experts[: max(0, pipeline().experts_to_criticise)]
 
     def process(self, item: Expert):
-        return expert_criticism.execute(self.executor(), item, self.input_text("setup", "plan"),
-                                        self.input_text("project_plan"), self.input_text("swot"))
+        return expert_criticism.execute(self.executor(), item, plan=self.input_text("setup", "plan"),
+                                        project_plan=self.input_text("project_plan"), swot=self.input_text("swot"))
 
 
 class ExpertReview(FanOutMerge):

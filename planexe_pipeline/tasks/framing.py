@@ -46,8 +46,9 @@ class PotentialLevers(LLMTask):
         return {"setup": self.clone(Setup), "purpose": self.clone(IdentifyPurpose), "plan_type": self.clone(PlanType)}
 
     def run(self):
-        result = potential_levers.execute(self.executor(), self.input_text("setup", "plan"), self.input_text("purpose"),
-                                          self.input_text("plan_type"))
+        result = potential_levers.execute(self.executor(), plan=self.input_text("setup", "plan"),
+                                          purpose_md=self.input_text("purpose"),
+                                          plan_type_md=self.input_text("plan_type"))
         self.write_stage(result, potential_levers.to_markdown(result))
 
 

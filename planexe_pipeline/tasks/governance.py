@@ -41,8 +41,8 @@ class GovernancePhase2Bodies(LLMTask):
                 "audit": self.clone(GovernancePhase1Audit)}
 
     def run(self):
-        result = stage.execute_bodies(self.executor(), self.input_text("setup", "plan"),
-                                      self.input_text("project_plan"), self.input_text("audit"))
+        result = stage.execute_bodies(self.executor(), plan=self.input_text("setup", "plan"),
+                                      project_plan=self.input_text("project_plan"), audit=self.input_text("audit"))
         self.write_stage(result, stage.bodies_to_markdown(result))
 
 
@@ -55,8 +55,9 @@ class GovernancePhase3ImplPlan(LLMTask):
                 "bodies": self.clone(GovernancePhase2Bodies)}
 
     def run(self):
-        result = stage.execute_impl_plan(self.executor(), self.input_text("setup", "plan"),
-                                         self.input_text("project_plan"), self.input_text("bodies"))
+        result = stage.execute_impl_plan(self.executor(), plan=self.input_text("setup", "plan"),
+                                         project_plan=self.input_text("project_plan"),
+                                         bodies=self.input_text("bodies"))
         self.write_stage(result, stage.impl_plan_to_markdown(result))
 
 

@@ -36,7 +36,9 @@ class ProjectPlan(LLMTask):
                 "assessment": self.clone(PreProjectAssessment)}
 
     def run(self):
-        result = project_plan.execute(self.executor(), self.input_text("setup", "plan"),
-                                      self.input_text("strategic_decisions"), self.input_text("scenarios"),
-                                      self.input_text("assumptions"), self.input_text("assessment"))
+        result = project_plan.execute(self.executor(), plan=self.input_text("setup", "plan"),
+                                      strategic_decisions_md=self.input_text("strategic_decisions"),
+                                      scenarios_md=self.input_text("scenarios"),
+                                      assumptions_md=self.input_text("assumptions"),
+                                      assessment_md=self.input_text("assessment"))
         self.write_stage(result, project_plan.to_markdown(result))

@@ -28,8 +28,9 @@ class CreatePitch(LLMTask):
                 "related_resources": self.clone(RelatedResources), "wbs": self.clone(WBSProject12)}
 
     def run(self):
-        result = pitch.execute(self.executor(), self.input_text("setup", "plan"), self.input_text("project_plan"),
-                               self.input_text("related_resources"), self.input_text("wbs"))
+        result = pitch.execute(self.executor(), plan=self.input_text("setup", "plan"),
+                               project_plan=self.input_text("project_plan"),
+                               related_resources=self.input_text("related_resources"), wbs=self.input_text("wbs"))
         self.write_stage(result, pitch.to_markdown(result))
 
 
@@ -62,10 +63,10 @@ class ReviewPlan(FanOutItem[review_plan.ReviewQuestion]):
         return review_plan.REVIEW_QUESTIONS
 
     def process(self, item):
-        return review_plan.execute(self.executor(), item, self.input_text("setup", "plan"),
-                                   self.input_text("project_plan"), self.input_text("wbs"),
-                                   self.input_text("team"), self.input_text("expert_review"),
-                                   self.input_text("pitch"))
+        return review_plan.execute(self.executor(), item, plan=self.input_text("setup", "plan"),
+                                   project_plan=self.input_text("project_plan"), wbs=self.input_text("wbs"),
+                                   team=self.input_text("team"), expert_review=self.input_text("expert_review"),
+                                   pitch=self.input_text("pitch"))
 
 
 class PlanReview(FanOutMerge):
@@ -91,11 +92,14 @@ class ExecutiveSummary(LLMTask):
 
     def run(self):
         # The schedule enters as its model: the stage condenses it to dates and the critical path.
-        result = executive_summary.execute(
-            self.executor(), self.input_text("setup", "plan"), self.input_text("project_plan"),
-            self.input_text("assumptions"), self.input_text("governance"), self.input_text("team"),
-            self.input_text("expert_review"), self.input_text("documents"),
-            self.input_model("schedule", ScheduleModel), self.input_text("pitch"), self.input_text("review"))
+        result = executive_summary.execute(self.executor(), plan=self.input_text("setup", "plan"),
+                                           project_plan=self.input_text("project_plan"),
+                                           assumptions=self.input_text("assumptions"),
+                                           governance=self.input_text("governance"), team=self.input_text("team"),
+                                           expert_review=self.input_text("expert_review"),
+                                           documents=self.input_text("documents"),
+                                           schedule=self.input_model("schedule", ScheduleModel),
+                                           pitch=self.input_text("pitch"), review=self.input_text("review"))
         self.write_stage(result, executive_summary.to_markdown(result))
 
 
@@ -109,8 +113,9 @@ class QuestionsAnswers(LLMTask):
                 "executive_summary": self.clone(ExecutiveSummary)}
 
     def run(self):
-        result = questions_answers.execute(self.executor(), self.input_text("setup", "plan"),
-                                           self.input_text("project_plan"), self.input_text("executive_summary"))
+        result = questions_answers.execute(self.executor(), plan=self.input_text("setup", "plan"),
+                                           project_plan=self.input_text("project_plan"),
+                                           executive_summary=self.input_text("executive_summary"))
         self.write_stage(result, questions_answers.to_markdown(result))
 
 
@@ -124,6 +129,7 @@ class Premortem(LLMTask):
                 "executive_summary": self.clone(ExecutiveSummary)}
 
     def run(self):
-        result = premortem.execute(self.executor(), self.input_text("setup", "plan"),
-                                   self.input_text("assumptions"), self.input_text("executive_summary"))
+        result = premortem.execute(self.executor(), plan=self.input_text("setup", "plan"),
+                                   assumptions=self.input_text("assumptions"),
+                                   executive_summary=self.input_text("executive_summary"))
         self.write_stage(result, premortem.to_markdown(result))

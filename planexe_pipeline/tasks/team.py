@@ -38,8 +38,9 @@ class FindTeamMembers(LLMTask):
                 "related_resources": self.clone(RelatedResources)}
 
     def run(self):
-        result = team.execute(self.executor(), self.input_text("setup", "plan"), self.input_text("project_plan"),
-                              self.input_text("related_resources"))
+        result = team.execute(self.executor(), plan=self.input_text("setup", "plan"),
+                              project_plan=self.input_text("project_plan"),
+                              related_resources=self.input_text("related_resources"))
         self.write_stage(result, team.to_markdown(result))
 
 

@@ -43,8 +43,9 @@ class WBSLevel2(LLMTask):
 
     def run(self):
         level1 = self.input_model("level1", WBSLevel1Model)
-        result = wbs.execute_level2(self.executor(), self.input_text("setup", "plan"), self.input_text("project_plan"),
-                                    level1, self.input_text("data_collection"))
+        result = wbs.execute_level2(self.executor(), plan=self.input_text("setup", "plan"),
+                                    project_plan=self.input_text("project_plan"), level1=level1,
+                                    data_collection=self.input_text("data_collection"))
         self.write_stage(result, wbs.level2_to_markdown(level1, result))
 
 
