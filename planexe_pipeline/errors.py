@@ -23,3 +23,11 @@ class LLMCallFailed(PipelineError):
     """Every model in the run's list failed for one stage and item."""
 
     exit_code = 3
+
+
+class UnreadableOutput(PipelineError):
+    """A file of the run folder exists but cannot be read back (truncated, or edited out of shape)."""
+
+    def __init__(self, path: str):
+        super().__init__(f"{path} is unreadable: delete it and run again to redo that step")
+        self.path = path

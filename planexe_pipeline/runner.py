@@ -21,6 +21,7 @@ from planexe_pipeline.pipeline import REMAINING_SECONDS, FullPlan, Report
 from planexe_pipeline.run_folder import RunFolderLock, remove_interrupted_writes
 from planexe_pipeline.run_request import RunRequest
 from planexe_pipeline.scaleout import PlanWorkerFactory
+from planexe_pipeline.tasks.integrity import unreadable_tasks
 from planexe_pipeline.telemetry.events import Event, RunEvent, TaskEvent, append_event, failed_tasks, read_events
 from planexe_pipeline.telemetry.progress import RunProgress
 from planexe_pipeline.telemetry.stats import stats_from_events
@@ -93,7 +94,7 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
                              "worker_scheduler_factory": PlanWorkerFactory(root)}
             else:
                 scheduler = {"local_scheduler": True, "worker_scheduler_factory": local}
-            result = luigi.build([root], workers=request.workers, detailed_summary=True,
+            result = luigi.build([root, *unreadable_tasks(root)], workers=request.workers, detailed_summary=True,
                                  # Our own one-line errors say what failed; Luigi's tracebacks
                                  # are for --verbose.
                                  log_level="INFO" if request.verbose else "CRITICAL", **scheduler)

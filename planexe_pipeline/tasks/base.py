@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from functools import cached_property
 from typing import Any, ClassVar, Generic, Sequence, TypeVar
 
 import luigi
 from pydantic import BaseModel
 
+from planexe_pipeline.errors import UnreadableOutput
 from planexe_pipeline.llm.config import load_llm_config, parse_model_list, resolve_models
 from planexe_pipeline.llm.executor import LLMExecutor, NamedModel
 from planexe_pipeline.report.sections import Section
@@ -24,9 +26,40 @@ from planexe_pipeline.telemetry import task_events
 M = TypeVar("M", bound=BaseModel)
 
 
-def read_model(target: luigi.Target, model: type[M]) -> M:
-    with target.open("r") as fh:
-        return model.model_validate_json(fh.read())
+def read_output(target: luigi.LocalTarget) -> str:
+    try:
+        with target.open("r") as fh:
+            return fh.read()
+    except UnicodeDecodeError:
+        raise UnreadableOutput(target.path) from None
+
+
+def read_model(target: luigi.LocalTarget, model: type[M]) -> M:
+    text = read_output(target)
+    try:
+        return model.model_validate_json(text)
+    except ValueError:  # invalid JSON and schema violations (pydantic's ValidationError) alike
+        raise UnreadableOutput(target.path) from None
+
+
+def read_json(target: luigi.LocalTarget) -> Any:
+    text = read_output(target)
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise UnreadableOutput(target.path) from None
+
+
+_said_unreadable: set[str] = set()
+# Luigi forks task processes from the process that imported the graph and asks both whether a
+# yielded task is complete; only the parent speaks, so each file is named once.
+_SPEAKER_PID = os.getpid()
+
+
+def _say_redoing(error: UnreadableOutput) -> None:
+    if os.getpid() == _SPEAKER_PID and error.path not in _said_unreadable:
+        _said_unreadable.add(error.path)
+        print(f"planexe-pipeline: {error.path} is unreadable: redoing that step", file=sys.stderr, flush=True)
 
 
 class PlanTask(luigi.Task):
@@ -71,6 +104,26 @@ class PlanTask(luigi.Task):
     def target(self, name: str) -> luigi.LocalTarget:
         return luigi.LocalTarget(os.path.join(self.run_dir, name))
 
+    def complete(self) -> bool:
+        """Every output exists and reads back. A truncated write (a full disk on another host) or
+        a broken hand edit makes the task not done, so a run redoes it instead of failing
+        downstream on every resume."""
+        outputs = luigi.task.flatten(self.output())
+        if not outputs or not all(t.exists() for t in outputs):
+            return super().complete()
+        try:
+            for target in outputs:
+                self.check_output(target)
+        except UnreadableOutput as error:
+            _say_redoing(error)
+            return False
+        return True
+
+    def check_output(self, target: luigi.LocalTarget) -> None:
+        """Raise UnreadableOutput unless the file reads back as what this task writes."""
+        if target.path.endswith(".json"):
+            read_json(target)
+
     @property
     def priority(self) -> int:  # type: ignore[override]
         return self.priorities.get(self.task_family, 0)
@@ -86,11 +139,10 @@ class PlanTask(luigi.Task):
 
     # -- reading inputs ----------------------------------------------------------------------
     def input_text(self, name: str, key: str = "md") -> str:
-        with self.input()[name][key].open("r") as fh:
-            return fh.read()
+        return read_output(self.input()[name][key])
 
     def input_json(self, name: str, key: str = "json") -> Any:
-        return json.loads(self.input_text(name, key))
+        return read_json(self.input()[name][key])
 
     def input_model(self, name: str, model: type[M], key: str = "json") -> M:
         return read_model(self.input()[name][key], model)
@@ -179,6 +231,9 @@ class FanOutItem(LLMTask, Generic[ItemT]):
 
     def process(self, item: ItemT) -> BaseModel:
         raise NotImplementedError
+
+    def check_output(self, target: luigi.LocalTarget) -> None:
+        read_model(target, self.result_model)  # an item's schema is known: check it whole
 
     def run(self) -> None:
         items = self.items()
