@@ -130,8 +130,8 @@ def cmd_run(args) -> int:
     s = outcome.summary
     print(f"\n{'Done' if outcome.ok else 'FAILED'} in {outcome.wall_s:.1f}s: {s['tasks_run']} tasks, "
           f"{s['llm_calls']} LLM calls ({s['retries']} retried attempts), "
-          f"{s['input_tokens']} tokens in / {s['output_tokens']} out{' (estimated)' if s['tokens_estimated'] else ''}, "
-          f"at most {s['max_llm_in_flight']} in flight under an LLM cap of {_cap_text(s['llm_cap'])}.")
+          f"{s['input_tokens']} tokens in / {s['output_tokens']} out{' (estimated)' if s['tokens_estimated'] else ''}. "
+          f"LLM calls in flight: at most {s['max_llm_in_flight']}, cap {_cap_text(s['llm_cap'])}.")
     if outcome.ok:
         from planexe_pipeline.telemetry.timeline import write_timeline
 

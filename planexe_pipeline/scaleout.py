@@ -81,7 +81,8 @@ def serve_scheduler(host: str, port: int, state_dir: Path, llm_slots: int | None
     (state_dir / "logs").mkdir(parents=True, exist_ok=True)
     if llm_slots is not None:
         luigi.configuration.get_config().set("resources", "llm", str(llm_slots))
-    slots = luigi.configuration.get_config().getint("resources", "llm", 8)
+    # What luigid's Scheduler will hold: the config's resources, an unlisted one counting as 1.
+    slots = luigi.configuration.get_config().getintdict("resources").get("llm", 1)
     print(f"Luigi central scheduler on http://{host}:{port}/ (visualiser), LLM slots: {slots}, "
           f"state in {state_dir}; stop with Ctrl-C", flush=True)
     luigid(["--address", host, "--port", str(port), "--state-path", str(state_dir / "state.pickle"),

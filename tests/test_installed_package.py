@@ -39,9 +39,9 @@ def test_a_plan_from_an_empty_folder_overlaps_llm_calls_under_the_packaged_cap(i
     assert done.returncode == 0, done.stderr[-3000:]
     assert "at most 1 LLM call" not in done.stderr
     run_dir = installed.home / "plan"
-    assert {e["llm_slots"] for e in read_events(run_dir, "run")} == {PACKAGED_CAP}
+    assert {e.llm_slots for e in read_events(run_dir, "run")} == {PACKAGED_CAP}
     assert 1 < peak_in_flight(run_dir) <= PACKAGED_CAP
-    assert f"under an LLM cap of {PACKAGED_CAP}." in done.stdout
+    assert f", cap {PACKAGED_CAP}." in done.stdout
 
 
 def test_the_luigi_command_line_from_an_empty_folder_overlaps_llm_calls(installed):

@@ -42,7 +42,7 @@ def test_a_cap_of_one_under_many_workers_is_said_in_one_line_and_recorded(tmp_pa
     warnings = [line for line in done.stderr.splitlines() if "at most 1 LLM call in flight" in line]
     assert len(warnings) == 1 and "--workers 4" in warnings[0], done.stderr
     assert "LLM cap 1" in done.stdout.splitlines()[0]
-    assert "under an LLM cap of 1." in done.stdout
+    assert "LLM calls in flight: at most 1, cap 1." in done.stdout
     assert {e.llm_slots for e in read_events(run_dir, "run")} == {1}
 
 
@@ -50,5 +50,5 @@ def test_the_run_line_records_the_cap_the_scheduler_holds(tmp_path):
     (tmp_path / "luigi.cfg").write_text("[resources]\nllm = 3\n")  # the working folder's file wins
     done, run_dir = run_until_plan_type(tmp_path, "--workers", "2")
     assert "at most 1 LLM call" not in done.stderr
-    assert "LLM cap 3" in done.stdout.splitlines()[0] and "under an LLM cap of 3." in done.stdout
+    assert "LLM cap 3" in done.stdout.splitlines()[0] and ", cap 3." in done.stdout
     assert {e.llm_slots for e in read_events(run_dir, "run")} == {3}
