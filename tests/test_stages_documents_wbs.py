@@ -1,81 +1,20 @@
-"""Documents and WBS stages: id-mapping rules, WBS numbering, duration scaling, task edges, and
-Luigi runs of both groups on a run folder whose upstream files are written by hand."""
+"""Documents and WBS stages: id-mapping rules, WBS numbering, duration scaling and level 3."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from datetime import date
-from pathlib import Path
 
-import luigi
 import pytest
 
 from planexe_pipeline.stages import documents, durations, task_dependencies, wbs, wbs_level3
 from planexe_pipeline.stages.answer_ids import map_answers, map_id_list, normalise_id
-from planexe_pipeline.stages.documents import (Document, DocumentToCreateAnswer, DocumentToFindAnswer,
-                                               DocumentVerdict, FilterAnswer, FilteredDocuments,
-                                               IdentifiedDocuments, IdentifiedDocumentsAnswer)
-from planexe_pipeline.stages.draft_documents import DraftedDocumentToFind, FindBrief
+from planexe_pipeline.stages.documents import (DocumentToCreateAnswer, DocumentToFindAnswer, DocumentVerdict,
+                                               FilterAnswer, IdentifiedDocumentsAnswer)
 from planexe_pipeline.stages.durations import DurationAnswer, DurationsAnswer, TaskToEstimate
 from planexe_pipeline.stages.task_dependencies import DependenciesAnswer, DependencyAnswer
-from planexe_pipeline.stages.wbs import Level1Answer, Level2Answer, Level2TaskAnswer, PhaseAnswer
 from planexe_pipeline.stages.wbs_level3 import DecompositionAnswer, SubtaskAnswer
-from planexe_pipeline.tasks.documents import (DocumentsMarkdown, DraftDocumentsToCreate, DraftDocumentsToFind,
-                                              DraftDocumentToCreate, DraftDocumentToFind, FilterDocumentsToCreate,
-                                              FilterDocumentsToFind, IdentifyDocuments)
-from planexe_pipeline.tasks.wbs import (DurationEstimates, EstimateDurations, Schedule, TaskDependencies,
-                                        WBSLevel1, WBSLevel2, WBSLevel3, WBSProject12, WBSProject123)
-
-PROMPT = ("Open a sourdough bakery with a small cafe in Lyon, France. Budget 300,000 EUR, opening within "
-          "nine months, supplying three restaurants with bread every morning.\n")
-LLM = "simulated-instant"
-
-
-class FakeLLM:
-    """Stands for LLMExecutor: returns the given answer for each schema, and records the calls."""
-
-    def __init__(self, *answers):
-        self.answers = {type(a): a for a in answers}
-        self.calls: list[tuple[type, str]] = []
-
-    def structured(self, output_cls, system_prompt, user_prompt):
-        self.calls.append((output_cls, user_prompt))
-        return self.answers[output_cls]
-
-
-# -- run folder with hand-written upstream outputs ------------------------------------------------
-def upstream_folder(path: Path) -> str:
-    """What Setup, ConsolidateAssumptions, ProjectPlan and DataCollection would have written."""
-    files = {
-        "001-plan.txt": PROMPT,
-        "001-plan_fingerprint.json": json.dumps({"prompt_sha256": hashlib.sha256(PROMPT.encode()).hexdigest(),
-                                                 "speed": "full", "start_date": "2026-01-05"}),
-        "018-consolidate_assumptions.md": "## Assumptions\n\n- The bakery rents a 120 m2 shop in Croix-Rousse.\n",
-        "020-project_plan.json": "{}",
-        "020-project_plan.md": "## Project plan\n\n- Lease premises, fit out the bakery, hire two bakers.\n",
-        "039-data_collection.json": "{}",
-        "039-data_collection.md": "## Data collection\n\n- Footfall counts and shop rents in Lyon.\n",
-    }
-    for name, text in files.items():
-        (path / name).write_text(text, encoding="utf-8")
-    return str(path)
-
-
-def write_model(path: Path, model) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(model.model_dump_json(indent=2), encoding="utf-8")
-
-
-def docs(prefix: str, n: int) -> list[Document]:
-    kind = "find" if prefix == "DF" else "create"
-    return [Document(id=f"{prefix}-{i}", kind=kind, title=f"Document {prefix}-{i}", description="What it settles.",
-                     source_or_owner="City of Lyon") for i in range(1, n + 1)]
-
-
-def item_files(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+from support.documents_wbs import PROMPT, FakeLLM, docs, wbs_answers, project12
 
 
 # -- the id rule -----------------------------------------------------------------------------------
@@ -141,21 +80,6 @@ def test_filter_of_an_empty_list_makes_no_call():
 
 
 # -- WBS numbering ---------------------------------------------------------------------------------
-def wbs_answers():
-    level1 = Level1Answer(project_title="Bakery", final_deliverable="An open bakery", phases=[
-        PhaseAnswer(title="T-7 Permits", description="Permits granted"),
-        PhaseAnswer(title="Fit-out", description="Kitchen ready"),
-        PhaseAnswer(title="Launch", description="Doors open"),
-    ])
-    level2 = Level2Answer(tasks=[
-        Level2TaskAnswer(phase_id="T-2", title="T-9.9 Install the oven", description="d"),
-        Level2TaskAnswer(phase_id="t-1", title="File the permit", description="d"),
-        Level2TaskAnswer(phase_id="Phase X", title="Order flour", description="d"),  # unknown: previous phase (T-1)
-        Level2TaskAnswer(phase_id="T-2", title="Paint the shop", description="d"),
-        Level2TaskAnswer(phase_id="T-1", title="Meet the inspector", description="d"),
-    ])
-    return level1, level2
-
 
 def test_wbs_ids_are_assigned_by_position_and_ignore_llm_ids():
     a1, a2 = wbs_answers()
@@ -179,12 +103,6 @@ def test_level2_prompt_shows_the_phase_ids():
     llm = FakeLLM(a2)
     wbs.execute_level2(llm, plan=PROMPT, project_plan="plan", level1=wbs.number_phases(a1), data_collection="data")
     assert "T-1: T-7 Permits" in llm.calls[0][1] and llm.calls[0][1].startswith("# Plan")
-
-
-def project12():
-    a1, a2 = wbs_answers()
-    level1 = wbs.number_phases(a1)
-    return wbs.build_project12(level1, wbs.map_level2(level1, a2))
 
 
 # -- dependencies ----------------------------------------------------------------------------------
@@ -276,137 +194,3 @@ def test_schedule_runs_subtasks_one_after_another():
     assert by_id["T-1.1"].duration_days == durations.DEFAULT_DURATION_DAYS
     assert by_id["T-1.1.2"].depends_on == ["T-1.1.1"]
     assert by_id["T-2"].start == by_id["T-1"].end and schedule.warnings == []
-
-
-# -- task edges ------------------------------------------------------------------------------------
-EDGES = {
-    IdentifyDocuments: {"Setup", "ConsolidateAssumptions", "ProjectPlan"},
-    FilterDocumentsToFind: {"Setup", "IdentifyDocuments"},
-    FilterDocumentsToCreate: {"Setup", "IdentifyDocuments"},
-    DraftDocumentToFind: {"FilterDocumentsToFind", "Setup", "ProjectPlan"},
-    DraftDocumentsToFind: {"FilterDocumentsToFind"},
-    DraftDocumentToCreate: {"FilterDocumentsToCreate", "Setup", "ProjectPlan"},
-    DraftDocumentsToCreate: {"FilterDocumentsToCreate"},
-    DocumentsMarkdown: {"DraftDocumentsToFind", "DraftDocumentsToCreate"},
-    WBSLevel1: {"Setup", "ProjectPlan"},
-    WBSLevel2: {"Setup", "ProjectPlan", "WBSLevel1", "DataCollection"},
-    WBSProject12: {"WBSLevel1", "WBSLevel2"},
-    TaskDependencies: {"Setup", "WBSProject12"},
-    EstimateDurations: {"WBSProject12", "Setup"},
-    DurationEstimates: {"WBSProject12"},
-    WBSLevel3: {"WBSProject12", "Setup", "EstimateDurations"},  # its own chunk, not the merge
-    WBSProject123: {"WBSProject12"},  # DurationEstimates is yielded with the items (merge_requires)
-    Schedule: {"Setup", "WBSProject123", "TaskDependencies"},
-}
-
-
-@pytest.mark.parametrize("task_class", list(EDGES), ids=lambda c: c.__name__)
-def test_requires_matches_the_spec(task_class):
-    params = {"index": 0} if task_class in (DraftDocumentToFind, DraftDocumentToCreate, EstimateDurations,
-                                            WBSLevel3) else {}
-    task = task_class(run_dir="/nonexistent", **params)
-    families = [t.task_family for t in luigi.task.flatten(task.requires())]
-    assert len(families) == len(set(families))
-    assert set(families) == EDGES[task_class]
-
-
-def test_each_decomposition_waits_only_for_the_chunk_holding_its_task():
-    for index in range(9):
-        chunk = WBSLevel3(run_dir="/x", index=index).context_requires()["durations"]
-        assert chunk.task_family == "EstimateDurations" and chunk.index == index // 3
-
-
-def test_each_fan_out_item_takes_its_list_from_the_right_task():
-    assert set(DraftDocumentToFind(run_dir="/x", index=0).list_requires()) == {"filtered"}
-    assert DraftDocumentToFind(run_dir="/x", index=0).list_requires()["filtered"].task_family == "FilterDocumentsToFind"
-    assert DraftDocumentToCreate(run_dir="/x", index=0).list_requires()["filtered"].task_family == "FilterDocumentsToCreate"
-    assert EstimateDurations(run_dir="/x", index=0).list_requires()["wbs12"].task_family == "WBSProject12"
-    assert WBSLevel3(run_dir="/x", index=0).list_requires()["wbs12"].task_family == "WBSProject12"
-
-
-def test_task_modules_export_their_tasks():
-    from planexe_pipeline.tasks import documents as doc_tasks, wbs as wbs_tasks
-
-    assert set(doc_tasks.__all__) | set(wbs_tasks.__all__) == {c.__name__ for c in EDGES}
-
-
-def test_merge_yields_every_item_in_one_batch(tmp_path):
-    run_dir = upstream_folder(tmp_path)
-    write_model(tmp_path / "041-filter_documents_to_find.json", FilteredDocuments(kind="find", kept=docs("DF", 3)))
-    batch = next(DraftDocumentsToFind(run_dir=run_dir).run())
-    assert [(type(t), t.index) for t in batch] == [(DraftDocumentToFind, i) for i in range(3)]
-
-
-# -- Luigi runs ------------------------------------------------------------------------------------
-def test_luigi_runs_documents_and_schedule_with_every_item_file(tmp_path):
-    run_dir = upstream_folder(tmp_path)
-    tasks = [DocumentsMarkdown(run_dir=run_dir, llm=LLM), Schedule(run_dir=run_dir, llm=LLM)]
-    assert luigi.build(tasks, workers=4, local_scheduler=True)
-
-    for kind, number in (("find", "041"), ("create", "042")):
-        kept = json.loads(next(tmp_path.glob(f"{number}-*.json")).read_text())["kept"]
-        stage_dir = DraftDocumentToFind.stage_dir if kind == "find" else DraftDocumentToCreate.stage_dir
-        assert item_files(tmp_path / stage_dir) == [f"item-{i:03d}.json" for i in range(len(kept))]
-        merged = json.loads((tmp_path / f"{stage_dir}.json").read_text())
-        assert [d["document"]["id"] for d in merged["documents"]] == [d["id"] for d in kept]
-    documents_md = (tmp_path / "045-documents.md").read_text()
-    assert "### Documents to find" in documents_md and "### Documents to create" in documents_md
-
-    project12_json = json.loads((tmp_path / "048-wbs_project_level1_and_level2.json").read_text())
-    n_tasks = sum(len(p["children"]) for p in project12_json["phases"])
-    assert item_files(tmp_path / "050-estimate_durations") == [f"item-{i:03d}.json" for i in range(math.ceil(n_tasks / 3))]
-    assert item_files(tmp_path / "051-wbs_level3") == [f"item-{i:03d}.json" for i in range(n_tasks)]
-
-    schedule = json.loads((tmp_path / "053-schedule.json").read_text())
-    assert schedule["start_date"] == "2026-01-05"
-    assert (tmp_path / "053-schedule.mmd").read_text().startswith("gantt\n")
-    assert (tmp_path / "053-schedule.csv").read_text().startswith("id,title,parent_id")
-    assert "# Schedule" in (tmp_path / "053-schedule.md").read_text()
-    full = json.loads((tmp_path / "052-wbs_project_level1_level2_level3.json").read_text())
-    for phase in full["phases"]:
-        for task in phase["children"]:
-            assert math.isclose(sum(c["duration_days"] for c in task["children"]), task["duration_days"])
-
-
-def test_width_zero_writes_empty_sections(tmp_path):
-    run_dir = upstream_folder(tmp_path)
-    write_model(tmp_path / "040-identify_documents.json", IdentifiedDocuments(documents_to_create=docs("DC", 2)))
-    (tmp_path / "040-identify_documents.md").write_text("## Documents needed\n")
-    # A filter that kept nothing, and (for documents to find) an empty list filtered with no call.
-    write_model(tmp_path / "042-filter_documents_to_create.json", FilteredDocuments(kind="create"))
-    (tmp_path / "042-filter_documents_to_create.md").write_text("## Triage\n")
-    assert luigi.build([DocumentsMarkdown(run_dir=run_dir, llm=LLM)], workers=4, local_scheduler=True)
-    assert json.loads((tmp_path / "043-draft_documents_to_find.json").read_text()) == {"documents": []}
-    assert json.loads((tmp_path / "044-draft_documents_to_create.json").read_text()) == {"documents": []}
-    assert item_files(tmp_path / "043-draft_documents_to_find") == []
-    text = (tmp_path / "045-documents.md").read_text()
-    assert "No documents to find were kept" in text and "No documents to create were kept" in text
-
-
-def test_single_item_run_alone_writes_only_its_file(tmp_path):
-    run_dir = upstream_folder(tmp_path)
-    write_model(tmp_path / "041-filter_documents_to_find.json", FilteredDocuments(kind="find", kept=docs("DF", 3)))
-    (tmp_path / "041-filter_documents_to_find.md").write_text("## Triage\n")
-    before = set(p.name for p in tmp_path.iterdir())
-    assert luigi.build([DraftDocumentToFind(run_dir=run_dir, index=1, llm=LLM)], local_scheduler=True)
-    assert item_files(tmp_path / "043-draft_documents_to_find") == ["item-001.json"]
-    assert set(p.name for p in tmp_path.iterdir()) - before == {"043-draft_documents_to_find", "telemetry"}
-    item = DraftedDocumentToFind.model_validate_json((tmp_path / "043-draft_documents_to_find/item-001.json").read_text())
-    assert item.document.id == "DF-2"
-
-
-def test_merge_is_in_index_order_whatever_order_items_finished(tmp_path):
-    run_dir = upstream_folder(tmp_path)
-    kept = docs("DF", 3)
-    write_model(tmp_path / "041-filter_documents_to_find.json", FilteredDocuments(kind="find", kept=kept))
-    (tmp_path / "041-filter_documents_to_find.md").write_text("## Triage\n")
-    brief = FindBrief(where_to_find=["INSEE"], what_to_look_for=["x"], steps=["ask"], access_difficulty="easy",
-                      fallback="none")
-    for i in (2, 0, 1):  # finished out of order
-        write_model(tmp_path / f"043-draft_documents_to_find/item-{i:03d}.json",
-                    DraftedDocumentToFind(document=kept[i], brief=brief))
-    assert luigi.build([DraftDocumentsToFind(run_dir=run_dir, llm=LLM)], workers=4, local_scheduler=True)
-    merged = json.loads((tmp_path / "043-draft_documents_to_find.json").read_text())
-    assert [d["document"]["id"] for d in merged["documents"]] == ["DF-1", "DF-2", "DF-3"]
-    md = (tmp_path / "043-draft_documents_to_find.md").read_text()
-    assert md.index("DF-1") < md.index("DF-2") < md.index("DF-3")
