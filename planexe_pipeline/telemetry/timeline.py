@@ -288,8 +288,9 @@ def write_timeline(run_dir: str | os.PathLike, out: str | os.PathLike | None = N
     page = render_timeline_html(run_dir)
     target = Path(out) if out is not None else Path(run_dir) / "timeline.html"
     target.parent.mkdir(parents=True, exist_ok=True)
-    # Write then rename, so a browser refreshing the page never sees half a file.
-    partial = target.with_name(target.name + ".partial")
+    # Write then rename, so a browser refreshing the page never sees half a file; a name of its
+    # own per process, as the workers of a scaled-out plan all write it when the plan completes.
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
     partial.write_text(page, encoding="utf-8")
     partial.replace(target)
     return target
