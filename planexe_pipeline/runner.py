@@ -20,7 +20,7 @@ from planexe_pipeline.llm.config import LLM_CLASSES, load_llm_config, resolve_mo
 from planexe_pipeline.pipeline import REMAINING_SECONDS, FullPlan, Report
 from planexe_pipeline.run_folder import RunFolderLock, remove_interrupted_writes
 from planexe_pipeline.run_request import RunRequest
-from planexe_pipeline.scaleout import PlanWorkerFactory
+from planexe_pipeline.scaleout import PlanWorkerFactory, SchedulerGone
 from planexe_pipeline.tasks.integrity import unreadable_tasks
 from planexe_pipeline.telemetry.events import Event, RunEvent, TaskEvent, append_event, failed_tasks, read_events
 from planexe_pipeline.telemetry.progress import RunProgress
@@ -94,17 +94,23 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
                              "worker_scheduler_factory": PlanWorkerFactory(root)}
             else:
                 scheduler = {"local_scheduler": True, "worker_scheduler_factory": local}
-            result = luigi.build([root, *unreadable_tasks(root)], workers=request.workers, detailed_summary=True,
-                                 # Our own one-line errors say what failed; Luigi's tracebacks
-                                 # are for --verbose.
-                                 log_level="INFO" if request.verbose else "CRITICAL", **scheduler)
-            if request.scheduler_host:
-                # Luigi judges a worker by the tasks it scheduled; with several workers many of
-                # them ran elsewhere ("left pending, being run by another worker"), so its status
-                # is never SUCCESS. A worker of a shared plan succeeded when the plan is complete.
-                ok = root.complete()
+            scheduler_gone = None
+            try:
+                result = luigi.build([root, *unreadable_tasks(root)], workers=request.workers, detailed_summary=True,
+                                     # Our own one-line errors say what failed; Luigi's tracebacks
+                                     # are for --verbose.
+                                     log_level="INFO" if request.verbose else "CRITICAL", **scheduler)
+            except SchedulerGone as exc:
+                scheduler_gone = f"{exc}: start it again on the same --state-dir"
+                ok = False
             else:
-                ok = result.status.name in ("SUCCESS", "SUCCESS_WITH_RETRY")
+                if request.scheduler_host:
+                    # Luigi judges a worker by the tasks it scheduled; with several workers many of
+                    # them ran elsewhere ("left pending, being run by another worker"), so its status
+                    # is never SUCCESS. A worker of a shared plan succeeded when the plan is complete.
+                    ok = root.complete()
+                else:
+                    ok = result.status.name in ("SUCCESS", "SUCCESS_WITH_RETRY")
         finally:
             if progress:
                 progress.stop()
@@ -113,6 +119,7 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
                                        llm_slots=slots, pid=os.getpid(), status="ok" if ok else "failed"))
     events = [e for e in read_events(run_dir) if (e.start or 0) >= started]
     failures = [_failure_line(e) for e in failed_tasks(events)]
+    failures += [scheduler_gone] if scheduler_gone else []
     return RunOutcome(ok, run_dir, ended - started, list(dict.fromkeys(failures)),
                       summarize(events, ended - started, slots))
 

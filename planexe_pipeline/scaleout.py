@@ -5,11 +5,19 @@ pending task of the plan, including fan-out items that another worker's merge yi
 plain Luigi worker only runs tasks it discovered itself, so the items of a fan-out would all
 land on the one machine that ran the merge). An assistant would never stop on its own; ours
 stops once the plan is complete, once a task of the plan has failed, or when luigid has
-nothing left for it to run although the plan is not complete (stale scheduler state).
+nothing left for it to run although the plan is not complete.
+
+Machines die. A worker that stops pinging luigid for `[scale_out] worker_disconnect_delay`
+seconds is dropped and the tasks it was running go back to pending (`retry_delay` later) for
+the surviving workers; the worker that picks one up records a `takeover` telemetry line. A task
+that failed on its own is not handed out again: every worker stops on it, as a local run does.
+A worker keeps retrying a luigid that went away (restarted on its state folder, it remembers the
+plan) for `scheduler_patience` seconds, then stops with one line.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
@@ -17,19 +25,79 @@ from pathlib import Path
 
 import luigi
 import luigi.interface
+import luigi.rpc
+import luigi.scheduler
+import luigi.server
 import luigi.worker
-from luigi.cmdline import luigid
+from luigi.setup_logging import DaemonLogging
+from luigi.task_status import DISABLED, DONE, FAILED, PENDING
 
-from planexe_pipeline.telemetry.events import failed_tasks, read_events
+from planexe_pipeline.settings import scale_out
+from planexe_pipeline.telemetry.events import EventFollower, TakeoverEvent, TaskEvent, append_event, host_label
 
-# Nothing pending or running in this worker's view while the plan's last task is still to do
-# means luigid believes a task DONE whose files are not there. That happens when a run folder is
-# deleted and the same plan started again right away: for 10 s after a DONE luigid ignores a
-# worker's "not done" (stable_done_cooldown_secs), so it never hands those tasks out. Waiting
-# longer cannot help; stop and say so. Past the cooldown a new run's own check of the files
-# sets luigid straight.
+# Nothing of the plan pending or running in luigid's view while the plan is not complete: luigid
+# forgot the plan (restarted without its state), or still holds it as done from an earlier run of
+# a folder deleted and started again (for stable_done_cooldown_secs = 10 s after a DONE it ignores
+# "not done"). Telling it the plan again fixes both; past STALE_AFTER_S of that, something was
+# given up and waiting cannot help.
 STALE_AFTER_S = 15.0
+TELL_AGAIN_EVERY_S = 2.0
 CHECK_EVERY_S = 0.5
+
+
+class SchedulerGone(luigi.rpc.RPCError):
+    """luigid did not answer for longer than the workers' patience."""
+
+
+class PatientRemoteScheduler(luigi.rpc.RemoteScheduler):
+    """Retries a call every second until luigid answers or `scheduler_patience` has passed (Luigi's
+    own default is 3 tries 30 s apart: a restarted luigid sat unused for up to half a minute)."""
+
+    def __init__(self, url: str, patience_s: float):
+        super().__init__(url)
+        self.patience_s = patience_s
+
+    def _fetch(self, url_suffix, body):
+        # The keep-alive thread pings every second anyway, under a lock that starting a task also
+        # needs: one try per ping, so a dead luigid never holds that lock for long.
+        patience = 0.0 if url_suffix.endswith("/api/ping") else self.patience_s
+        give_up = time.monotonic() + patience
+        while True:
+            try:
+                return self._fetcher.fetch(luigi.rpc._urljoin(self._url, url_suffix), body, self._connect_timeout)
+            except self._fetcher.raises:
+                if time.monotonic() >= give_up:
+                    raise SchedulerGone(f"the central scheduler at {self._url} did not answer for {patience:.0f} s "
+                                        "([scale_out] scheduler_patience)") from None
+                time.sleep(1)
+
+
+class PlanScheduler(luigi.scheduler.Scheduler):
+    """luigid as `planexe-pipeline scheduler` runs it."""
+
+    def load(self):
+        super().load()
+        # The workers it knew were cut off from luigid, not dead: each gets a full disconnect delay
+        # from now to call back before the tasks it runs are handed to another worker.
+        now = time.time()
+        for worker in self._state.get_active_workers():
+            worker.last_active = now
+
+    def add_task(self, task_id=None, status=PENDING, **kwargs):
+        super().add_task(task_id=task_id, status=status, **kwargs)
+        task = self._state.get_task(task_id)
+        if status == FAILED and task is not None and task.status in (FAILED, DISABLED):
+            # It failed on its own (its LLM calls used up their retries and fallbacks): running it
+            # again on another worker would fail the same way. Only tasks lost with their worker
+            # (failed by luigid's pruning, not reported) are retried.
+            self._give_up(task)
+
+    def _give_up(self, task) -> None:
+        # As luigid disables a task lost with its worker more than [scale_out] retries times: the
+        # workers of this run cannot put it back to pending by adding the plan again, a new `run`
+        # re-enables it (PlanWorker.run).
+        self._state.set_status(task, DISABLED, self._config)
+        task.scheduler_disable_time = time.time()
 
 
 class PlanWorker(luigi.worker.Worker):
@@ -37,16 +105,59 @@ class PlanWorker(luigi.worker.Worker):
         super().__init__(*args, **kwargs)
         self._root = root
         self._started = started
+        self._telemetry = EventFollower(root.run_dir)
+        self._me = (host_label(), os.getpid())
+        # task id -> (host, worker, start) of a run of it whose end line has not been seen
+        self._open_runs: dict[str, tuple[str, int | None, float | None]] = {}
+        self._failed = False
         self._checked_at = 0.0
         self._finished = False
         self._idle_from: float | None = None
+        self._told_at = 0.0
 
-    def _plan_finished(self) -> bool:
+    def run(self):
+        # A new run of the plan is the user asking again: tasks luigid gave up on get another go.
+        for task_id in self._given_up():
+            self._scheduler.re_enable_task(task_id)
+        return super().run()
+
+    def _follow_telemetry(self) -> None:
+        for host, event in self._telemetry.new_events():
+            if not isinstance(event, TaskEvent):
+                continue
+            if event.event == "start":
+                self._open_runs[event.task_id] = (host, event.worker, event.start)
+            elif event.event == "end":
+                if self._open_runs.get(event.task_id, (None, None, None))[2] == event.start:
+                    del self._open_runs[event.task_id]
+                self._failed |= event.failed and (event.start or 0) >= self._started
+
+    def _run_task(self, task_id):
+        if task_id not in self._running_tasks:
+            task = self._scheduled_tasks[task_id]
+            if task.complete():
+                # Finished by a worker that was lost before it could tell luigid: nothing is redone.
+                self._add_task(worker=self._id, task_id=task_id, status=DONE, runnable=False,
+                               family=task.task_family, module=task.task_module, params=task.to_str_params())
+                return
+            self._follow_telemetry()
+            lost = self._open_runs.get(task_id)
+            if lost and lost[:2] != self._me:
+                self._record_takeover(task_id, *lost)
+        super()._run_task(task_id)
+
+    def _record_takeover(self, task_id: str, host: str, worker: int | None, lost_start: float | None) -> None:
+        task = self._scheduled_tasks[task_id]
+        append_event(self._root.run_dir, TakeoverEvent(
+            task_id=task_id, task_family=task.task_family, item=getattr(task, "index", None), from_host=host,
+            from_worker=worker, lost_start=lost_start, host=self._me[0], worker=self._me[1], start=time.time()))
+
+    def _plan_finished(self, fresh: bool = False) -> bool:
         now = time.time()
-        if now - self._checked_at >= CHECK_EVERY_S:
+        if fresh or now - self._checked_at >= CHECK_EVERY_S:
             self._checked_at = now
-            failed = bool(failed_tasks(read_events(self._root.run_dir), since=self._started))
-            self._finished = failed or self._root.complete()
+            self._follow_telemetry()
+            self._finished = self._failed or self._root.complete()
         return self._finished
 
     def _keep_alive(self, get_work_response) -> bool:
@@ -55,20 +166,43 @@ class PlanWorker(luigi.worker.Worker):
         if get_work_response.n_pending_tasks or get_work_response.running_tasks:
             self._idle_from = None
             return True
+        if self._plan_finished(fresh=True):
+            return False
         now = time.time()
         self._idle_from = self._idle_from or now
+        if now - self._told_at >= TELL_AGAIN_EVERY_S:
+            self._told_at = now
+            self.add(self._root)
         if now - self._idle_from < STALE_AFTER_S:
             return True
-        print(f"planexe-pipeline: error: the central scheduler has nothing left to run but {self._root.run_dir} "
-              "is not complete: it still holds an earlier run of this folder as done (a folder deleted and "
-              "started again within seconds); run the same command again", file=sys.stderr, flush=True)
+        given_up = sorted({self._scheduler_name(info) for info in self._given_up().values()})
+        if given_up:
+            print(f"planexe-pipeline: error: the central scheduler gave up on {', '.join(given_up)}: it failed "
+                  "or was lost with its worker too often (see the visualiser); run the same command again to "
+                  "retry it", file=sys.stderr, flush=True)
+        else:
+            print(f"planexe-pipeline: error: the central scheduler has nothing left to run but {self._root.run_dir} "
+                  "is not complete; run the same command again", file=sys.stderr, flush=True)
         return False
+
+    def _given_up(self) -> dict[str, dict]:
+        listed = self._scheduler.task_list(DISABLED, "")
+        return {task_id: info for task_id, info in listed.items()
+                if isinstance(info, dict) and (info.get("params") or {}).get("run_dir") == str(self._root.run_dir)}
+
+    @staticmethod
+    def _scheduler_name(info: dict) -> str:
+        index = (info.get("params") or {}).get("index")
+        return f"{info.get('name')}" + ("" if index is None else f" [{index}]")
 
 
 class PlanWorkerFactory(luigi.interface._WorkerSchedulerFactory):
     def __init__(self, root: luigi.Task):
         self.root = root
         self.started = time.time()
+
+    def create_remote_scheduler(self, url):
+        return PatientRemoteScheduler(url, scale_out().scheduler_patience)
 
     def create_worker(self, scheduler, worker_processes, assistant=False):
         return PlanWorker(scheduler=scheduler, worker_processes=worker_processes, assistant=True,
@@ -83,7 +217,13 @@ def serve_scheduler(host: str, port: int, state_dir: Path, llm_slots: int | None
         luigi.configuration.get_config().set("resources", "llm", str(llm_slots))
     # What luigid's Scheduler will hold: the config's resources, an unlisted one counting as 1.
     slots = luigi.configuration.get_config().getintdict("resources").get("llm", 1)
+    settings = scale_out()
+    # Pruning drops silent workers; luigid does it once a minute unless asked on every request.
+    scheduler = PlanScheduler(state_path=str(state_dir / "state.pickle"), prune_on_get_work=True,
+                              worker_disconnect_delay=settings.worker_disconnect_delay,
+                              retry_delay=settings.retry_delay, retry_count=settings.retries + 1)
+    DaemonLogging.setup(argparse.Namespace(background=False, logdir=str(state_dir / "logs")))
     print(f"Luigi central scheduler on http://{host}:{port}/ (visualiser), LLM slots: {slots}, "
-          f"state in {state_dir}; stop with Ctrl-C", flush=True)
-    luigid(["--address", host, "--port", str(port), "--state-path", str(state_dir / "state.pickle"),
-            "--logdir", str(state_dir / "logs"), "--pidfile", str(state_dir / f"luigid-{os.getpid()}.pid")])
+          f"state in {state_dir}; a worker silent for {settings.worker_disconnect_delay:g} s is gone and "
+          f"its tasks run elsewhere (at most {settings.retries} times); stop with Ctrl-C", flush=True)
+    luigi.server.run(api_port=port, address=host, scheduler=scheduler)

@@ -29,3 +29,17 @@ class retry_policy(luigi.Config):  # noqa: N801 - not "llm_...": luigi would rea
     def policy(self) -> RetryPolicy:
         return RetryPolicy(self.max_attempts_per_model, self.initial_wait_s, self.max_wait_s,
                            self.jitter_s, self.validation_retries)
+
+
+class scale_out(luigi.Config):  # noqa: N801 - luigi names config sections after the class
+    """How a scaled-out plan rides out a lost worker or a restarted central scheduler."""
+
+    worker_disconnect_delay = luigi.FloatParameter(
+        default=15.0, description="luigid: a worker silent this long (it pings every second) is gone; "
+                                  "the tasks it was running go back to pending.")
+    retry_delay = luigi.FloatParameter(
+        default=1.0, description="luigid: seconds before a task lost with its worker is handed out again.")
+    retries = luigi.IntParameter(
+        default=2, description="luigid: how often a task lost with its worker runs again before it is given up.")
+    scheduler_patience = luigi.FloatParameter(
+        default=120.0, description="Workers: seconds luigid may stay unreachable before each worker stops.")

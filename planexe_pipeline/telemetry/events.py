@@ -167,13 +167,41 @@ class RunEvent(Event):
     pid: int | None = None
 
 
+@event_kind
+@dataclass(frozen=True, kw_only=True)
+class TakeoverEvent(Event):
+    """A worker about to run a task that a lost worker had started and never ended: it died with it.
+    `start` is when the task was taken over, `lost_start` when the lost worker had started it."""
+
+    kind = "takeover"
+    required = ("task_id", "start")
+
+    task_family: str = ""
+    task_id: str = ""
+    item: int | None = None
+    from_worker: int | None = None  # the lost `run` process, on from_host
+    from_host: str | None = None
+    lost_start: float | None = None
+    worker: int | None = None  # the `run` process that took it over, on host
+    host: str | None = None
+
+    @property
+    def lost_for_s(self) -> float | None:
+        """From the lost start to the takeover: the disconnect delay plus the retry delay, roughly."""
+        return self.start - self.lost_start if self.start is not None and self.lost_start is not None else None
+
+
 def telemetry_dir(run_dir: str | os.PathLike) -> Path:
     return Path(run_dir) / TELEMETRY_DIR
 
 
+def host_label() -> str:
+    """This machine's name as it appears in its telemetry file name."""
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in socket.gethostname()) or "host"
+
+
 def _host_file(run_dir: str | os.PathLike) -> Path:
-    host = "".join(c if c.isalnum() or c in "-_" else "_" for c in socket.gethostname()) or "host"
-    return telemetry_dir(run_dir) / f"events-{host}.jsonl"
+    return telemetry_dir(run_dir) / f"events-{host_label()}.jsonl"
 
 
 def append_event(run_dir: str | os.PathLike, event: Event) -> None:
@@ -192,14 +220,15 @@ def append_event(run_dir: str | os.PathLike, event: Event) -> None:
         os.close(fd)
 
 
+def parse_event(record: Any) -> Event | None:
+    """The typed event of one record, or None if it is not one this reader knows."""
+    kind = EVENT_KINDS.get(record.get("kind")) if isinstance(record, dict) else None
+    return kind.from_record(record) if kind else None
+
+
 def parse_events(records: Iterable[Any]) -> list[Event]:
     """Typed events of the records that are events, oldest first."""
-    events = []
-    for record in records:
-        kind = EVENT_KINDS.get(record.get("kind")) if isinstance(record, dict) else None
-        event = kind.from_record(record) if kind else None
-        if event is not None:
-            events.append(event)
+    events = [event for event in map(parse_event, records) if event is not None]
     events.sort(key=lambda e: (e.start or 0, e.end or 0))
     return events
 
@@ -233,3 +262,39 @@ def of_kind(events: Iterable[Event], kind: type[T]) -> list[T]:
 def failed_tasks(events: Iterable[Event], since: float = 0.0) -> list[TaskEvent]:
     """End lines of task executions that failed, started at `since` or later."""
     return [e for e in of_kind(events, TaskEvent) if e.failed and (e.start or 0) >= since]
+
+
+class EventFollower:
+    """The events appended to a run's telemetry since the last look, each with the host that wrote it.
+
+    Files only grow, so each look reads the new bytes of each file and stops at the last whole
+    line (a line being written is read next time). A worker that looks often pays for what is
+    new, not for the whole run."""
+
+    def __init__(self, run_dir: str | os.PathLike):
+        self.folder = telemetry_dir(run_dir)
+        self.offsets: dict[Path, int] = {}
+
+    def new_events(self) -> list[tuple[str, Event]]:
+        found: list[tuple[str, Event]] = []
+        for path in sorted(self.folder.glob("events-*.jsonl")):
+            seen = self.offsets.get(path, 0)
+            try:
+                if path.stat().st_size <= seen:
+                    continue
+                with open(path, "rb") as fh:
+                    fh.seek(seen)
+                    data = fh.read()
+            except OSError:
+                continue
+            whole = data[:data.rfind(b"\n") + 1]
+            self.offsets[path] = seen + len(whole)
+            host = path.stem[len("events-"):]
+            for line in whole.splitlines():
+                try:
+                    event = parse_event(json.loads(line))
+                except ValueError:
+                    continue
+                if event is not None:
+                    found.append((host, event))
+        return found

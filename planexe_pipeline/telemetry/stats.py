@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 import os
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from planexe_pipeline.telemetry.critical_path import final_executions, run_critical_path
-from planexe_pipeline.telemetry.events import Event, LLMCallEvent, RunEvent, TaskEvent, of_kind, read_events
+from planexe_pipeline.telemetry.events import (
+    Event, LLMCallEvent, RunEvent, TakeoverEvent, TaskEvent, of_kind, read_events,
+)
 
 # Two lines of one execution carry the same start; allow float noise from serialisation.
 _SAME_START = 1e-3
@@ -39,6 +41,8 @@ class TaskExecution:
     # The `planexe-pipeline run` (or luigi) process whose worker ran it; older lines only
     # name the forked task process.
     worker: int | None
+    # "<pid>@<host>" of the lost worker whose run of this task this one replaced.
+    taken_over_from: str | None = None
 
     @property
     def seconds(self) -> float:
@@ -100,6 +104,10 @@ def task_executions(events: list[Event]) -> list[TaskExecution]:
         later = [t for t in all_starts[event.task_id] if t > start + _SAME_START]
         enclosing = [end for run_start, end in intervals if run_start <= start <= end]
         add(event, min(later + enclosing + [last_stamp]), "incomplete")
+    for takeover in of_kind(events, TakeoverEvent):
+        executions = [replace(x, taken_over_from=f"{takeover.from_worker}@{takeover.from_host}")
+                      if x.task_id == takeover.task_id and x.worker == takeover.worker and x.start >= takeover.start - 1
+                      else x for x in executions]
     executions.sort(key=lambda x: (x.start, x.end, x.task_id))
     return executions
 
@@ -182,6 +190,8 @@ class RunStats:
     tasks_per_worker: dict[str, int]
     cost: float | None
     start: float | None
+    # Tasks a worker was running when it was lost, run again by another: one dict each.
+    taken_over: list[TakeoverEvent] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -295,6 +305,7 @@ def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "",
                                                          key=lambda item: (str(type(item[0])), item[0]))},
         cost=None if not costs or None in costs else sum(costs),
         start=min(starts, default=None),
+        taken_over=of_kind(events, TakeoverEvent),
     )
 
 
@@ -347,6 +358,10 @@ def format_stats(stats: RunStats) -> str:
         ("tasks", f"{stats.tasks} ({stats.executions} executions, {stats.tasks_failed} failed)"),
         ("tasks per worker", workers or "-"),
     ]
+    for takeover in stats.taken_over:
+        name = takeover.task_family + ("" if takeover.item is None else f" [{takeover.item}]")
+        summary.append(("taken over", f"{name} from worker {takeover.from_worker}@{takeover.from_host} by "
+                        f"{takeover.worker}@{takeover.host}, {ratio_text(takeover.lost_for_s, ' s')} after it began there"))
     if stats.tokens_estimated:
         summary.append(("tokens", "~ marks counts estimated from text length"))
     label_width = max(len(label) for label, _ in summary)

@@ -46,6 +46,7 @@ h1{font-size:20px;margin:0 0 2px}
 .sw.crit{background:#fff;border:2.5px solid #111;box-sizing:border-box}
 .sw.faded{background:#dcdcdc;border:1px dashed #666;box-sizing:border-box}
 .sw.fail{background:#fff;border:2px solid #d62728;box-sizing:border-box}
+.sw.takeover{background:linear-gradient(135deg,#e6550d 45%,#fff 45%);border:1px solid #999;box-sizing:border-box}
 svg{width:100%;max-width:1200px;height:auto;display:block}
 svg text{font:11px system-ui,sans-serif;fill:#3b454c}
 svg text.in{font-size:10px;fill:#1d2327}
@@ -149,11 +150,16 @@ def _gantt(executions: list[TaskExecution], lanes: list[int], critical: set[str]
         else:
             style.append('stroke="#fff" stroke-width="0.6"')
         name = run.family + ("" if run.item is None else f" [{run.item}]")
-        tip = f"{name}\n{_seconds_label(run.seconds)}, {run.status}" + (
-            ", critical path" if is_critical else "") + f"\n{run.task_id}"
+        tip = f"{name}\n{_seconds_label(run.seconds)}, {run.status}" + (", critical path" if is_critical else "")
+        if run.taken_over_from:
+            classes.append("taken-over")
+            tip += f"\ntaken over from lost worker {run.taken_over_from}"
+        tip += f"\n{run.task_id}"
         bars.append(f'<rect class="{escape(" ".join(classes))}" x="{_fmt(bx)}" y="{_fmt(by)}" '
                     f'width="{_fmt(bw)}" height="{BAR}" rx="2" {" ".join(style)}>'
                     f'<title>{escape(tip)}</title></rect>')
+        if run.taken_over_from:  # a notch on the bar's start: this run replaced one lost with its worker
+            bars.append(f'<path class="takeover-mark" d="M{_fmt(bx)} {_fmt(by)}h7l-7 9z" fill="#e6550d"/>')
         # The item goes first so that truncation keeps what tells fan-out bars apart.
         prefix = "" if run.item is None else f"[{run.item}] "
         label = _fit(run.family, bw - 8 - 6.0 * len(prefix))
@@ -232,6 +238,8 @@ def _legend(executions: list[TaskExecution]) -> str:
         items.append('<span><i class="sw faded"></i>yielded and re-ran later, or never finished</span>')
     if "failed" in statuses:
         items.append('<span><i class="sw fail"></i>failed</span>')
+    if any(run.taken_over_from for run in executions):
+        items.append('<span><i class="sw takeover"></i>taken over from a lost worker</span>')
     return '<div class="legend">' + "".join(items) + "</div>"
 
 
