@@ -65,7 +65,7 @@ def test_valid_answer_and_provider_token_counts(tmp_path, config_file, fake_open
     assert request["body"]["format"] == "json" and request["body"]["stream"] is False
     assert request["body"]["options"]["num_ctx"] == 8192, "context window read from /api/show"
     (line,) = read_events(tmp_path, kind="llm_call")
-    assert (line["input_tokens"], line["output_tokens"], line["tokens_estimated"]) == (
+    assert (line.input_tokens, line.output_tokens, line.tokens_estimated) == (
         PROMPT_TOKENS, COMPLETION_TOKENS, False)
 
 
@@ -73,7 +73,7 @@ def test_async_path(tmp_path, config_file, fake_openai_server):
     executor, _ = executor_for(config_file, tmp_path)
     assert asyncio.run(executor.astructured(Experts, "You find experts.", PROMPT)).experts
     (line,) = read_events(tmp_path, kind="llm_call")
-    assert line["status"] == "ok" and line["tokens_estimated"] is False
+    assert line.status == "ok" and line.tokens_estimated is False
 
 
 @pytest.mark.parametrize("fault", ["500", "429"])
@@ -84,8 +84,8 @@ def test_server_errors_are_retried(tmp_path, config_file, fake_openai_server, fa
     assert fake_openai_server.count("/api/chat") == 3
     assert sleeps.waits == [1.0, 2.0]  # Ollama's client drops headers: plain backoff
     lines = read_events(tmp_path, kind="llm_call")
-    assert [line["status"] for line in lines] == ["error", "error", "ok"]
-    assert lines[0]["error"].startswith("ResponseError")
+    assert [line.status for line in lines] == ["error", "error", "ok"]
+    assert lines[0].error.startswith("ResponseError")
 
 
 def test_hang_is_cut_by_request_timeout_and_retried(tmp_path, config_file, fake_openai_server):
@@ -94,6 +94,6 @@ def test_hang_is_cut_by_request_timeout_and_retried(tmp_path, config_file, fake_
     assert executor.structured(Experts, "s", PROMPT).experts
     assert sleeps.waits == [1.0]
     hung, ok = read_events(tmp_path, kind="llm_call")
-    assert hung["error"].startswith("ReadTimeout")
-    assert TIMEOUT_S * 0.9 <= hung["duration_s"] < TIMEOUT_S * 3
-    assert ok["status"] == "ok"
+    assert hung.error.startswith("ReadTimeout")
+    assert TIMEOUT_S * 0.9 <= hung.duration_s < TIMEOUT_S * 3
+    assert ok.status == "ok"
