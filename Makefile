@@ -25,7 +25,7 @@ ifneq ($(LLM),)
 RUN_ARGS += --llm $(LLM)
 endif
 
-.PHONY: install test run-plan bench scheduler clean
+.PHONY: install test run-plan bench scheduler real-model-check clean
 
 install: $(STAMP)
 
@@ -44,8 +44,14 @@ run-plan: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/planexe-pipeline bench --repeat 3 --json run/bench.json
 
+# Optional, outside `make test`: builds llama-cpp-python's server (about 10 minutes) in its own
+# .venv-real, serves Gemma 3 270M on 127.0.0.1 and runs the fast plan in each structured-output
+# mode under a time limit (REAL_MINUTES per mode). Results: run/real-model-check/.
+real-model-check:
+	bash scripts/real_model_check.sh
+
 scheduler: $(STAMP)
 	$(BIN)/planexe-pipeline scheduler
 
 clean:
-	rm -rf $(VENV) run .pytest_cache
+	rm -rf $(VENV) .venv-real run .pytest_cache

@@ -62,8 +62,10 @@ def test_valid_answer_and_provider_token_counts(tmp_path, config_file, fake_open
     (request,) = fake_openai_server.chat_requests()
     assert request["path"] == "/api/chat"
     assert request["body"]["model"] == "llama3.1:8b"
-    assert request["body"]["format"] == "json" and request["body"]["stream"] is False
+    # The default mode of an Ollama entry: the schema itself as `format`.
+    assert request["body"]["format"]["required"] == ["experts"] and request["body"]["stream"] is False
     assert request["body"]["options"]["num_ctx"] == 8192, "context window read from /api/show"
+    assert request["body"]["options"]["num_predict"] >= 1024, "the answer's budget"
     (line,) = read_events(tmp_path, kind="llm_call")
     assert (line.input_tokens, line.output_tokens, line.tokens_estimated) == (
         PROMPT_TOKENS, COMPLETION_TOKENS, False)

@@ -77,8 +77,11 @@ def test_valid_answer_and_provider_token_counts(tmp_path, config_file, fake_open
     (request,) = fake_openai_server.chat_requests()
     assert request["body"]["model"] == "fake-model"
     assert request["headers"]["Authorization"] == f"Bearer {FAKE_KEY}"  # the key was really sent
-    system = request["body"]["messages"][0]
-    assert system["role"] == "system" and '"Levers"' in system["content"]
+    # The default mode of an OpenAILike entry: the schema goes to the provider, strict.
+    response_format = request["body"]["response_format"]
+    assert response_format["type"] == "json_schema" and response_format["json_schema"]["strict"] is True
+    assert response_format["json_schema"]["name"] == "Levers"
+    assert request["body"]["max_tokens"] >= 1024, "an output budget is always sent"
 
     (line,) = read_events(tmp_path, kind="llm_call")
     assert line.status == "ok" and line.model == "fake"

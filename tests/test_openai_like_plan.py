@@ -1,5 +1,6 @@
 """A whole plan against a real model provider over HTTP: `planexe-pipeline run` with an OpenAILike
-entry pointed at the fake OpenAI-compatible server (tests/support/fake_openai_server.py).
+entry pointed at the fake OpenAI-compatible server (tests/support/fake_openai_server.py), in the
+`prompt` structured-output mode (the schema in the system message).
 
 The fast sample plan completes with 4 worker processes; every attempt's token counts are the
 server's `usage` numbers (not estimates); rate limits answered mid-plan (429 + Retry-After) are
@@ -28,7 +29,7 @@ RATE_LIMITED = 3
 def test_fast_plan_over_http_counts_real_tokens_survives_429s_and_leaks_no_key(tmp_path, fake_openai_server):
     config = tmp_path / "llm_config.json"
     config.write_text(json.dumps({"models": {"fake-openai": {
-        "class": "OpenAILike",
+        "class": "OpenAILike", "structured_output": "prompt",  # the other modes: test_structured_plans.py
         "arguments": {"model": "fake-model", "api_base": fake_openai_server.url + "/v1",
                       "api_key": "${FAKE_OPENAI_KEY}", "context_window": 32768, "timeout": 5}}}}))
     assert KEY not in config.read_text()

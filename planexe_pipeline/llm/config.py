@@ -1,5 +1,9 @@
 """llm_config.json: named models, each {"class": ..., "arguments": {...}}.
 
+Beside class and arguments an entry may say how it is asked (`structured_output`, one of
+structured.MODES; default by class), its `context_window` in tokens (else the one in its
+arguments, else asked from an Ollama server) and `max_output_tokens` (an answer's budget).
+
 String arguments may name environment variables as ${VAR}; the values substituted that way
 are remembered as secrets so that `redact()` can scrub them from every error and log line.
 """
@@ -16,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from planexe_pipeline.errors import ConfigError
+from planexe_pipeline.llm.budget import DEFAULT_MAX_OUTPUT_TOKENS, OLLAMA_NUM_CTX, ModelSettings
+from planexe_pipeline.llm.structured import MODES
 
 CONFIG_ENV_VAR = "PLANEXE_LLM_CONFIG"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -33,6 +39,10 @@ _CLASS_DEFAULTS: dict[str, dict[str, Any]] = {
     "OpenAILike": {"max_retries": 0, "is_chat_model": True, "timeout": 120.0},
     "Ollama": {"request_timeout": 120.0},
 }
+
+# The native structured output of each class: the provider enforces the schema.
+DEFAULT_STRUCTURED_OUTPUT: dict[str, str] = {"Simulated": "prompt", "OpenAILike": "json_schema",
+                                             "Ollama": "ollama_format"}
 
 _secrets: set[str] = set()
 
@@ -52,6 +62,26 @@ class ModelEntry:
     arguments: dict[str, Any] = field(default_factory=dict)
     pricing: dict[str, float] | None = None
     comment: str = ""
+    structured_output: str | None = None
+    context_window: int | None = None
+    max_output_tokens: int | None = None
+
+    def window(self) -> int | None:
+        """The window the pipeline plans with: Ollama's num_ctx is capped to what the plan needs."""
+        window = self.context_window or self.arguments.get("context_window")
+        window = window if isinstance(window, int) and window > 0 else None
+        if self.class_name == "Ollama" and window:
+            return min(window, OLLAMA_NUM_CTX)
+        return window
+
+    def settings(self) -> ModelSettings:
+        return ModelSettings(
+            name=self.name,
+            structured_output=self.structured_output or DEFAULT_STRUCTURED_OUTPUT[self.class_name],
+            context_window=self.window(),
+            max_output_tokens=self.max_output_tokens or DEFAULT_MAX_OUTPUT_TOKENS,
+            window_required=True,
+        )
 
     def env_vars(self) -> list[str]:
         return sorted({m.group(1) for v in _strings(self.arguments) for m in _ENV_REF.finditer(v)})
@@ -77,6 +107,8 @@ class ModelEntry:
                 f"pip install 'planexe-pipeline[{extra}]'"
             ) from None
         arguments = {**_CLASS_DEFAULTS.get(self.class_name, {}), **self.resolved_arguments()}
+        if self.class_name == "Ollama" and self.window():
+            arguments["context_window"] = self.window()  # sent as num_ctx
         try:
             return cls(**arguments)
         except Exception as exc:  # pydantic validation of the provider's own fields
@@ -146,8 +178,23 @@ def load_llm_config(path: str | os.PathLike | None = None) -> dict[str, ModelEnt
         arguments = spec.get("arguments", {})
         if not isinstance(arguments, dict):
             raise ConfigError(f"model '{name}' in {source}: \"arguments\" must be an object")
-        entries[name] = ModelEntry(name, spec["class"], arguments, spec.get("pricing"), spec.get("comment", ""))
+        entries[name] = ModelEntry(name, spec["class"], arguments, spec.get("pricing"), spec.get("comment", ""),
+                                   **_call_settings(name, spec, source))
     return entries
+
+
+def _call_settings(name: str, spec: dict, source: Path) -> dict[str, Any]:
+    mode = spec.get("structured_output")
+    if mode is not None and mode not in MODES:
+        raise ConfigError(f"model '{name}' in {source} has unknown structured_output '{mode}': "
+                          f"use one of {', '.join(MODES)}")
+    numbers = {}
+    for key in ("context_window", "max_output_tokens"):
+        value = spec.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise ConfigError(f"model '{name}' in {source}: \"{key}\" must be a positive whole number of tokens")
+        numbers[key] = value
+    return {"structured_output": mode, **numbers}
 
 
 def parse_model_list(value: str | list[str] | tuple[str, ...]) -> list[str]:

@@ -2,7 +2,8 @@
 
 The executor sets this around every attempt; the simulator reads it to draw its latency and
 faults from (seed, stage, item), as a hosted model's latency depends on the work asked of it.
-A context variable keeps it out of the provider kwargs, which a hosted API would reject.
+A context variable keeps it out of the provider kwargs, which a hosted API would reject. It also
+carries the attempt's model settings to the structured call (llm/calls.py).
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ from __future__ import annotations
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from planexe_pipeline.llm.budget import ModelSettings
+
 
 @dataclass(frozen=True)
 class CallContext:
     stage: str = "unknown"
     item: int | None = None
     attempt: int = 1
+    settings: ModelSettings | None = None  # how the model of this attempt is asked
 
 
 current_call: ContextVar[CallContext] = ContextVar("planexe_current_call", default=CallContext())

@@ -25,9 +25,11 @@ from pydantic import BaseModel
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception
 
 from planexe_pipeline.errors import LLMCallFailed
+from planexe_pipeline.llm.budget import ModelSettings
+from planexe_pipeline.llm.calls import StructuredCall
 from planexe_pipeline.llm.config import ModelEntry, redact
 from planexe_pipeline.llm.context import CallContext, current_call
-from planexe_pipeline.llm.structured import SchemaValidationError, astructured_chat, structured_chat
+from planexe_pipeline.llm.structured import SchemaValidationError
 from planexe_pipeline.telemetry.events import LLMCallEvent, append_event
 
 T = TypeVar("T")
@@ -107,15 +109,16 @@ class NamedModel:
 
     name: str
     factory: Callable[[], Any]
+    settings: ModelSettings = field(default_factory=ModelSettings)
     _llm: Any = field(default=None, repr=False)
 
     @classmethod
     def from_entry(cls, entry: ModelEntry) -> "NamedModel":
-        return cls(entry.name, entry.create)
+        return cls(entry.name, entry.create, entry.settings())
 
     @classmethod
-    def of(cls, name: str, llm: Any) -> "NamedModel":
-        return cls(name, lambda: llm)
+    def of(cls, name: str, llm: Any, settings: ModelSettings | None = None) -> "NamedModel":
+        return cls(name, lambda: llm, settings or ModelSettings(name=name))
 
     def llm(self) -> Any:
         if self._llm is None:
@@ -181,11 +184,23 @@ class LLMExecutor:
 
     def structured(self, output_cls: type[M], system_prompt: str, user_prompt: str) -> M:
         """The call every stage makes: a validated pydantic model, via the retry policy."""
-        return self.run(lambda llm: structured_chat(llm, output_cls, system_prompt, user_prompt)).value
+        call = StructuredCall(output_cls, system_prompt, user_prompt, stage=self.stage)
+        return self._keep_repairs(self.run(call.sync)).value
 
     async def astructured(self, output_cls: type[M], system_prompt: str, user_prompt: str) -> M:
-        result = await self.run_async(lambda llm: astructured_chat(llm, output_cls, system_prompt, user_prompt))
-        return result.value
+        call = StructuredCall(output_cls, system_prompt, user_prompt, stage=self.stage)
+        return self._keep_repairs(await self.run_async(call.run_async)).value
+
+    def _keep_repairs(self, result: Any) -> Any:
+        """What the soft rules mended goes to the stage's notes, beside its failure reports."""
+        repairs = getattr(result, "repairs", ())
+        if repairs and self.run_dir is not None:
+            item = f"item-{self.item:03d}" if self.item is not None else "single"
+            path = self.run_dir / "llm_repairs" / f"{self.stage}-{item}.txt"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="utf-8") as fh:
+                fh.writelines(f"{redact(line)}\n" for line in repairs)
+        return result
 
     # -- one attempt ------------------------------------------------------------------------
     def _tenacity_args(self, state: "_ModelState") -> dict[str, Any]:
@@ -199,14 +214,14 @@ class LLMExecutor:
         def wait(rs: RetryCallState) -> float:
             return policy.wait_s(rs.outcome.exception(), max(1, state.transient), self._rng)
 
-        retry = retry_if_exception(lambda e: isinstance(e, SchemaValidationError) or is_transient(e))
+        retry = retry_if_exception(lambda e: (isinstance(e, SchemaValidationError) and e.retryable) or is_transient(e))
         return {"stop": stop, "wait": wait, "retry": retry, "reraise": True}
 
     @contextlib.contextmanager
     def _attempt(self, model: NamedModel, state: "_ModelState", attempts: Iterator[int]):
         """One attempt: the call context the simulator reads, and the attempt's telemetry line."""
         attempt = next(attempts)
-        token = current_call.set(CallContext(self.stage, self.item, attempt))
+        token = current_call.set(CallContext(self.stage, self.item, attempt, model.settings))
         outcome = _Outcome()
         start = time.time()
         try:
@@ -242,6 +257,8 @@ class LLMExecutor:
             output_tokens=usage.output_tokens if usage else None,
             tokens_estimated=bool(usage and usage.estimated),
             status="error" if exc else "ok", error=_describe(exc) if exc else None,
+            finish_reason=getattr(result, "finish_reason", None) or getattr(exc, "finish_reason", None),
+            repairs=len(getattr(result, "repairs", ())),
         ))
 
     def _failed(self, failures: "_CallFailures") -> LLMCallFailed:

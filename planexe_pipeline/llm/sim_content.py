@@ -116,8 +116,9 @@ HOSTILE_PAYLOADS = [
 
 class AnswerWriter:
     def __init__(self, rng: random.Random, words: list[str], ids: list[str], widths: dict[str, int],
-                 hostile: bool = False):
+                 hostile: bool = False, length: float = 1.0):
         self.hostile = hostile
+        self.length = length
         self.rng = rng
         self.words = words
         self.ids = ids
@@ -143,9 +144,9 @@ class AnswerWriter:
             text = self.title()
         elif any(k in lowered for k in ("markdown", "summary", "description", "rationale", "reason",
                                         "explanation", "answer", "content", "text", "details", "narrative")):
-            text = " ".join(self.sentence() for _ in range(self.rng.randint(2, 4)))
+            text = " ".join(self.sentence() for _ in range(max(1, round(self.rng.randint(2, 4) * self.length))))
         else:
-            text = self.sentence()
+            text = " ".join(self.sentence() for _ in range(max(1, round(self.length))))
         if self.hostile:
             text = f"{text} {self.rng.choice(HOSTILE_PAYLOADS)}"
         if max_len:
@@ -246,11 +247,29 @@ class AnswerWriter:
         return result
 
 
+def requested_schema(request: dict[str, Any]) -> dict | None:
+    """The schema a request hands the provider, in any dialect structured.MODES names: OpenAI's
+    `response_format` (json_schema, or json_object with a schema), Ollama's `format`, or the
+    parameters of the one tool offered. None for a request that carries no schema."""
+    response_format = request.get("response_format")
+    if isinstance(response_format, dict):
+        if response_format.get("type") == "json_schema":
+            return (response_format.get("json_schema") or {}).get("schema")
+        if isinstance(response_format.get("schema"), dict):
+            return response_format["schema"]
+    if isinstance(request.get("format"), dict):
+        return request["format"]
+    tools = request.get("tools") or []
+    if tools and isinstance(tools[0], dict):
+        return (tools[0].get("function") or {}).get("parameters")
+    return None
+
+
 def write_answer(schema: dict, user_text: str, rng: random.Random, widths: dict[str, int],
-                 hostile: bool = False) -> Any:
+                 hostile: bool = False, length: float = 1.0) -> Any:
     # Words from the leading section only (the plan, in our prompts): later sections are earlier
     # answers, and drawing words from them would echo simulated prose back into itself.
     lead = re.split(r"\n# ", user_text, maxsplit=1)[0]
-    writer = AnswerWriter(rng, keywords(lead), ids_in(user_text), widths, hostile)
+    writer = AnswerWriter(rng, keywords(lead), ids_in(user_text), widths, hostile, length)
     writer.defs = schema.get("$defs", {})
     return writer.value(schema, "root")

@@ -30,7 +30,7 @@ from llama_index.core.llms.custom import CustomLLM
 from pydantic import Field
 
 from planexe_pipeline.llm.context import current_call
-from planexe_pipeline.llm.sim_content import write_answer
+from planexe_pipeline.llm.sim_content import requested_schema, write_answer
 from planexe_pipeline.llm.structured import estimate_tokens
 
 # Seconds per call, by stage, as measured against hosted models (DESIGN.md, latency model).
@@ -101,6 +101,9 @@ class SimulatedLLM(CustomLLM):
     hostile_text: bool = Field(default=False,
                                description="Write markup, script and path payloads into every text field, as a hostile answer would.")
     widths: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_WIDTHS))
+    section_length: float = Field(default=1.0, gt=0.0,
+                                  description="Multiplies the sentences of every text written: 4 = sections four times longer.")
+    context_window: int = Field(default=128_000, gt=0, description="The window the pipeline fits its prompts to.")
     model_name: str = Field(default="simulated")
     latency_model: Literal["stage_ranges", "tokens"] = Field(
         default="stage_ranges",
@@ -111,7 +114,8 @@ class SimulatedLLM(CustomLLM):
 
     @property
     def metadata(self) -> LLMMetadata:
-        return LLMMetadata(model_name=self.model_name, is_chat_model=True, context_window=128_000, num_output=4096)
+        return LLMMetadata(model_name=self.model_name, is_chat_model=True, context_window=self.context_window,
+                           num_output=4096)
 
     # -- the simulated service --------------------------------------------------------------
     def _plan_call(self) -> tuple[float, str | None]:
@@ -140,50 +144,55 @@ class SimulatedLLM(CustomLLM):
         """Seconds an answer of this many tokens takes under latency_model tokens, after time_scale."""
         return (self.time_to_first_token_s + output_tokens / self.output_tokens_per_s) * self.time_scale
 
-    def _serve(self, messages: Sequence[ChatMessage]) -> tuple[float, str | None, str | None]:
+    def _serve(self, messages: Sequence[ChatMessage], request: dict[str, Any]) -> tuple[float, str | None, str | None]:
         """(seconds to wait, fault, answer text): the answer is written first, as its length
         sets the latency under latency_model tokens."""
         latency, fault = self._plan_call()
-        text = self._content(messages) if fault in (None, "malformed") else None
+        text = self._content(messages, requested_schema(request)) if fault in (None, "malformed") else None
         if text is not None and self.latency_model == "tokens":
             latency = self.token_latency(estimate_tokens(text))
         return latency, fault, text
 
-    def _answer(self, text: str | None, fault: str | None) -> ChatResponse:
+    def _answer(self, text: str | None, fault: str | None, request: dict[str, Any]) -> ChatResponse:
         if fault == "rate_limit":
             raise SimulatedRateLimitError(self.retry_after_s * self.time_scale)
         if fault == "timeout":
             raise SimulatedTimeoutError(f"simulated timeout after {self.timeout_s * self.time_scale:.2f}s")
         if fault == "malformed":
             text = text[: max(1, len(text) // 2)]  # a reply cut off mid-object
+        if request.get("tools"):  # answered as the call of the one tool offered
+            call = {"function": {"name": request["tools"][0]["function"]["name"], "arguments": text}}
+            return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=""),
+                                raw={"message": {"tool_calls": [call]}})
         return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text))
 
-    def _content(self, messages: Sequence[ChatMessage]) -> str:
+    def _content(self, messages: Sequence[ChatMessage], schema: dict | None = None) -> str:
         transcript = "\n".join(f"{m.role.value}: {m.content or ''}" for m in messages)
         rng = _rng("content", self.seed, hashlib.sha256(transcript.encode("utf-8")).hexdigest())
-        schema_match = None
-        for m in messages:
-            schema_match = _SCHEMA_MARKER.search(m.content or "") or schema_match
+        if schema is None:  # the prompt mode: the schema is in the system message
+            for m in messages:
+                match = _SCHEMA_MARKER.search(m.content or "")
+                schema = json.loads(match.group(1)) if match else schema
         user_text = "\n".join(m.content or "" for m in messages if m.role == MessageRole.USER)
-        if schema_match is None:
-            return write_answer({"type": "string"}, user_text, rng, self.widths, self.hostile_text)
-        answer = write_answer(json.loads(schema_match.group(1)), user_text, rng, self.widths, self.hostile_text)
+        if schema is None:
+            return write_answer({"type": "string"}, user_text, rng, self.widths, self.hostile_text, self.section_length)
+        answer = write_answer(schema, user_text, rng, self.widths, self.hostile_text, self.section_length)
         return json.dumps(answer, ensure_ascii=False, indent=1)
 
     # -- llama-index LLM interface ----------------------------------------------------------
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        latency, fault, text = self._serve(messages)
+        latency, fault, text = self._serve(messages, kwargs)
         if latency > 0:
             time.sleep(latency)
-        return self._answer(text, fault)
+        return self._answer(text, fault, kwargs)
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        latency, fault, text = self._serve(messages)
+        latency, fault, text = self._serve(messages, kwargs)
         if latency > 0:
             await asyncio.sleep(latency)
-        return self._answer(text, fault)
+        return self._answer(text, fault, kwargs)
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:

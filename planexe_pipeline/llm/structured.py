@@ -1,22 +1,42 @@
-"""One structured LLM call: pydantic schema in, validated model out.
+"""One structured LLM call: pydantic schema in, validated model out, in the model's own dialect.
 
-This is llama-index's text-completion structured-output path (the one `structured_predict`
-takes for models without function calling): PydanticOutputParser appends the JSON schema to
-the system message, the model answers with JSON, the parser extracts and validates it. We call
-the pieces ourselves instead of `structured_predict` to keep the raw answer (saved when every
-model fails) and the provider's token usage (telemetry).
+Providers constrain an answer to a schema in different ways; `structured_output` in a model's
+entry says which one it speaks:
+
+- `json_schema`: OpenAI's `response_format` `{"type": "json_schema", ..., "strict": true}`
+  (OpenAI, OpenRouter, vLLM, LM Studio);
+- `json_object_schema`: `{"type": "json_object", "schema": ...}`, llama-cpp-python's server;
+- `ollama_format`: Ollama's `format` set to the schema;
+- `tools`: one function whose parameters are the schema, which the model is told to call;
+- `prompt`: the schema appended to the system message and the answer parsed afterwards
+  (llama-index's text-completion path; any model, no guarantee).
+
+We build the request and read the answer ourselves instead of `structured_predict`, to keep
+the raw answer (saved when every model fails), the provider's token usage (telemetry) and its
+finish reason: an answer cut by the output limit is a truncation, not "invalid JSON", and a
+refusal is named as one. Near misses of soft rules are mended (schema_rules.repair).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole
-from llama_index.core.output_parsers import PydanticOutputParser
+from llama_index.core.output_parsers.pydantic import PYDANTIC_FORMAT_TMPL
+from llama_index.core.output_parsers.utils import extract_json_str
 from pydantic import BaseModel, ValidationError
 
+from planexe_pipeline.llm.schema_rules import prompt_schema, provider_schema, repair
+
 M = TypeVar("M", bound=BaseModel)
+
+MODES = ("json_schema", "json_object_schema", "ollama_format", "tools", "prompt")
+TRUNCATED = "length"
+REFUSED = "content_filter"
+_PROVIDER_INSTRUCTION = "Answer with one JSON object that follows the schema given with this request."
+_TOOLS_INSTRUCTION = "Answer by calling the function {name} once, with every argument filled in."
 
 
 @dataclass(frozen=True)
@@ -31,25 +51,97 @@ class StructuredResult(Generic[M]):
     value: M
     raw_text: str
     usage: TokenUsage
+    finish_reason: str | None = None
+    repairs: tuple[str, ...] = field(default_factory=tuple)
 
 
 class SchemaValidationError(ValueError):
     """The model answered, but not with JSON valid for the schema."""
 
-    def __init__(self, message: str, raw_text: str, usage: TokenUsage | None = None):
+    retryable = True
+
+    def __init__(self, message: str, raw_text: str, usage: TokenUsage | None = None,
+                 finish_reason: str | None = None):
         super().__init__(message)
         self.raw_text = raw_text
         self.usage = usage
+        self.finish_reason = finish_reason
 
 
-def build_messages(output_cls: type[BaseModel], system_prompt: str, user_prompt: str) -> list[ChatMessage]:
-    parser = PydanticOutputParser(output_cls)
-    return [
-        ChatMessage(role=MessageRole.SYSTEM, content=system_prompt + "\n" + parser.get_format_string(escape_json=False)),
-        ChatMessage(role=MessageRole.USER, content=user_prompt),
-    ]
+class TruncatedAnswer(SchemaValidationError):
+    """The answer was cut by the output limit (finish_reason `length`, Ollama `done_reason`)."""
+
+    def __init__(self, message: str, raw_text: str, usage: TokenUsage | None, budget: int | None,
+                 retryable: bool):
+        super().__init__(message, raw_text, usage, TRUNCATED)
+        self.budget = budget
+        self.retryable = retryable
 
 
+class RefusedAnswer(Exception):
+    """The provider filtered the answer or the model refused: another model may answer."""
+
+    def __init__(self, message: str, raw_text: str = "", usage: TokenUsage | None = None,
+                 finish_reason: str | None = REFUSED):
+        super().__init__(message)
+        self.raw_text = raw_text
+        self.usage = usage
+        self.finish_reason = finish_reason
+
+
+# -- the request ---------------------------------------------------------------------------
+def tool_name(output_cls: type[BaseModel]) -> str:
+    return f"submit_{output_cls.__name__}"
+
+
+def build_messages(output_cls: type[BaseModel], system_prompt: str, user_prompt: str,
+                   mode: str = "prompt") -> list[ChatMessage]:
+    if mode == "prompt":  # as llama-index's PydanticOutputParser words it
+        schema = json.dumps(prompt_schema(output_cls), ensure_ascii=False)
+        system = system_prompt + "\n" + PYDANTIC_FORMAT_TMPL.format(schema=schema)
+    elif mode == "tools":
+        system = system_prompt + "\n\n" + _TOOLS_INSTRUCTION.format(name=tool_name(output_cls))
+    else:
+        system = system_prompt + "\n\n" + _PROVIDER_INSTRUCTION
+    return [ChatMessage(role=MessageRole.SYSTEM, content=system), ChatMessage(role=MessageRole.USER, content=user_prompt)]
+
+
+def is_ollama(llm: Any) -> bool:
+    return type(llm).__name__ == "Ollama"
+
+
+def request_kwargs(output_cls: type[BaseModel], mode: str, *, ollama: bool = False) -> dict[str, Any]:
+    """What the chat call carries besides the messages, in the mode's dialect."""
+    name = output_cls.__name__
+    if mode == "json_schema":
+        return {"response_format": {"type": "json_schema", "json_schema": {
+            "name": name, "schema": provider_schema(output_cls, strict=True), "strict": True}}}
+    if mode == "json_object_schema":
+        return {"response_format": {"type": "json_object", "schema": provider_schema(output_cls)}}
+    if mode == "ollama_format":
+        return {"format": provider_schema(output_cls)}
+    if mode == "tools":
+        function = {"name": tool_name(output_cls), "description": f"Submit the {name} answer.",
+                    "parameters": provider_schema(output_cls, strict=not ollama)}
+        if ollama:
+            return {"tools": [{"type": "function", "function": function}]}
+        return {"tools": [{"type": "function", "function": {**function, "strict": True}}],
+                "tool_choice": {"type": "function", "function": {"name": tool_name(output_cls)}}}
+    return {}
+
+
+def with_output_budget(llm: Any, budget: int | None) -> tuple[Any, dict[str, Any]]:
+    """(llm, kwargs) that cap the answer at `budget` tokens: Ollama takes it as an option of
+    the client (`num_predict`), every other client as the `max_tokens` of the request."""
+    if budget is None:
+        return llm, {}
+    if is_ollama(llm):
+        options = {**(llm.additional_kwargs or {}), "num_predict": budget}
+        return llm.model_copy(update={"additional_kwargs": options}), {}
+    return llm, {"max_tokens": budget}
+
+
+# -- the answer ----------------------------------------------------------------------------
 def estimate_tokens(text: str) -> int:
     # ~4 characters per token for English prose, the usual rule of thumb.
     return max(1, (len(text) + 3) // 4)
@@ -61,6 +153,11 @@ def _get(obj: Any, key: str) -> Any:
     if isinstance(obj, dict):
         return obj.get(key)
     return getattr(obj, key, None)
+
+
+def _first_choice(raw: Any) -> Any:
+    choices = _get(raw, "choices")
+    return choices[0] if choices else None
 
 
 def usage_of(response: ChatResponse, messages: list[ChatMessage]) -> TokenUsage:
@@ -77,25 +174,67 @@ def usage_of(response: ChatResponse, messages: list[ChatMessage]) -> TokenUsage:
     return TokenUsage(estimate_tokens(text_in), estimate_tokens(response.message.content or ""), estimated=True)
 
 
-def parse_answer(output_cls: type[M], raw_text: str, usage: TokenUsage | None = None) -> M:
+def finish_reason_of(response: ChatResponse) -> str | None:
+    raw = response.raw
+    reason = _get(_first_choice(raw), "finish_reason") or _get(raw, "done_reason")
+    return str(reason) if reason else None
+
+
+def refusal_of(response: ChatResponse) -> str | None:
+    refusal = _get(_get(_first_choice(response.raw), "message"), "refusal")
+    return str(refusal) if refusal else None
+
+
+def answer_text(response: ChatResponse) -> str:
+    """The answer's JSON text: a tool call's arguments where the model made one, else the content."""
+    raw = response.raw
+    message = _get(_first_choice(raw), "message") or _get(raw, "message")
+    for call in _get(message, "tool_calls") or []:
+        arguments = _get(_get(call, "function"), "arguments")
+        if arguments is not None:
+            return arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
+    return response.message.content or ""
+
+
+def parse_answer(output_cls: type[M], raw_text: str, usage: TokenUsage | None = None) -> tuple[M, list[str]]:
+    """The validated model, after the soft rules mended what they may; and what they changed."""
     try:
-        return PydanticOutputParser(output_cls).parse(raw_text)
+        data = json.loads(extract_json_str(raw_text))
+        mended, notes = repair(output_cls, data)
+        return output_cls.model_validate(mended), notes
     except (ValidationError, ValueError) as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SchemaValidationError(f"answer is not valid {output_cls.__name__} JSON: {first_line}", raw_text, usage) from None
 
 
-def structured_chat(llm, output_cls: type[M], system_prompt: str, user_prompt: str) -> StructuredResult[M]:
-    messages = build_messages(output_cls, system_prompt, user_prompt)
-    response = llm.chat(messages)
-    raw_text = response.message.content or ""
+def read_response(output_cls: type[M], response: ChatResponse, messages: list[ChatMessage], *,
+                  budget: int | None = None, can_grow: bool = False,
+                  budget_setting: str = "max_output_tokens") -> StructuredResult[M]:
+    raw_text = answer_text(response)
     usage = usage_of(response, messages)
-    return StructuredResult(parse_answer(output_cls, raw_text, usage), raw_text, usage)
+    reason = finish_reason_of(response)
+    if reason == TRUNCATED:
+        cut_at = usage.output_tokens if not usage.estimated else budget
+        raise TruncatedAnswer(f"the {output_cls.__name__} answer was cut at {cut_at} output tokens "
+                              f"(finish_reason length); raise {budget_setting}", raw_text, usage, budget, can_grow)
+    refusal = refusal_of(response)
+    if reason == REFUSED or refusal:
+        why = f"the model refused: {refusal[:120]}" if refusal else "the provider's content filter stopped the answer"
+        raise RefusedAnswer(f"{output_cls.__name__}: {why} (finish_reason {reason})", raw_text, usage, reason)
+    value, notes = parse_answer(output_cls, raw_text, usage)
+    return StructuredResult(value, raw_text, usage, reason, tuple(notes))
 
 
-async def astructured_chat(llm, output_cls: type[M], system_prompt: str, user_prompt: str) -> StructuredResult[M]:
-    messages = build_messages(output_cls, system_prompt, user_prompt)
-    response = await llm.achat(messages)
-    raw_text = response.message.content or ""
-    usage = usage_of(response, messages)
-    return StructuredResult(parse_answer(output_cls, raw_text, usage), raw_text, usage)
+def structured_chat(llm, output_cls: type[M], system_prompt: str, user_prompt: str,
+                    mode: str = "prompt") -> StructuredResult[M]:
+    """One plain attempt with no budget: the executor's StructuredCall adds budget and window."""
+    messages = build_messages(output_cls, system_prompt, user_prompt, mode)
+    response = llm.chat(messages, **request_kwargs(output_cls, mode, ollama=is_ollama(llm)))
+    return read_response(output_cls, response, messages)
+
+
+async def astructured_chat(llm, output_cls: type[M], system_prompt: str, user_prompt: str,
+                           mode: str = "prompt") -> StructuredResult[M]:
+    messages = build_messages(output_cls, system_prompt, user_prompt, mode)
+    response = await llm.achat(messages, **request_kwargs(output_cls, mode, ollama=is_ollama(llm)))
+    return read_response(output_cls, response, messages)

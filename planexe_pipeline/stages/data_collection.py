@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.stages.markdown import bullets, context, document, heading, one_line, table
+from planexe_pipeline.stages.markdown import bullets, condensed_context, document, heading, one_line, table
 
 
 class DataArea(BaseModel):
@@ -33,8 +33,8 @@ and the SWOT raised over data the plan already has."""
 
 def execute(llm: LLMExecutor, *, project_plan: str, related_resources: str, swot: str, team: str,
             expert_review: str) -> DataCollectionPlan:
-    prompt = context(project_plan=project_plan, related_resources=related_resources, swot_analysis=swot,
-                     team=team, expert_review=expert_review)
+    prompt = condensed_context(project_plan=project_plan, related_resources=related_resources, swot_analysis=swot,
+                               team=team, expert_review=expert_review)
     return llm.structured(DataCollectionPlan, SYSTEM_PROMPT, prompt)
 
 

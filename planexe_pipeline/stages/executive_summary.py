@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.stages.markdown import bullets, context, document, heading, one_line, table
+from planexe_pipeline.stages.markdown import bullets, condensed_context, document, heading, one_line, table
 from planexe_pipeline.stages.schedule import Schedule
 
 
@@ -67,9 +67,9 @@ def schedule_digest(schedule: Schedule) -> str:
 
 def execute(llm: LLMExecutor, *, plan: str, project_plan: str, assumptions: str, governance: str, team: str,
             expert_review: str, documents: str, schedule: Schedule, pitch: str, review: str) -> ExecutiveSummaryResult:
-    user = context(plan=plan, project_plan=project_plan, assumptions=assumptions, governance=governance,
-                   team=team, expert_review=expert_review, documents=documents,
-                   schedule=schedule_digest(schedule), pitch=pitch, plan_review=review)
+    user = condensed_context(plan=plan, project_plan=project_plan, assumptions=assumptions, governance=governance,
+                             team=team, expert_review=expert_review, documents=documents, pitch=pitch,
+                             plan_review=review, tail={"schedule": schedule_digest(schedule)})
     return llm.structured(ExecutiveSummaryResult, SYSTEM_PROMPT, user)
 
 

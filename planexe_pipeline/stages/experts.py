@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.stages.markdown import bullets, context, document, heading, one_line, table
+from planexe_pipeline.stages.markdown import bullets, condensed_context, document, heading, one_line, table
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ them, and where such a person can be found."""
 
 
 def execute(llm: LLMExecutor, angle: QueryAngle, *, plan: str, project_plan: str, swot: str) -> ExpertQueryResult:
-    prompt = context(plan=plan, project_plan=project_plan, swot_analysis=swot, focus=angle.focus)
+    prompt = condensed_context(plan=plan, project_plan=project_plan, swot_analysis=swot, tail={"focus": angle.focus})
     found = llm.structured(ExpertCandidates, SYSTEM_PROMPT, prompt)
     return ExpertQueryResult(angle=angle.key, experts=found.experts)
 

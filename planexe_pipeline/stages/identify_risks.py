@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.llm.schema_rules import SOFT
 from planexe_pipeline.stages.markdown import context, document, table
 
 Level = Literal["low", "medium", "high"]
@@ -16,10 +17,10 @@ Category = Literal["regulatory", "financial", "technical", "operational", "marke
 
 class RiskAnswer(BaseModel):
     title: str = Field(description="The risk in a few words.")
-    category: Category
+    category: Category = Field(json_schema_extra=SOFT)
     description: str = Field(description="What could happen, and what it would cost in money or time.")
-    likelihood: Level
-    impact: Level
+    likelihood: Level = Field(json_schema_extra=SOFT)
+    impact: Level = Field(json_schema_extra=SOFT)
     mitigation: str = Field(description="What to do now to make it less likely or less harmful.")
     early_warning: str = Field(description="The sign that shows the risk is starting to happen.")
 

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.llm.schema_rules import SOFT
 from planexe_pipeline.stages.markdown import context, document, table
 
 Category = Literal["budget", "timeline", "resources", "market", "regulatory", "technical", "location", "financing",
@@ -14,10 +15,10 @@ Category = Literal["budget", "timeline", "resources", "market", "regulatory", "t
 
 
 class AssumptionAnswer(BaseModel):
-    category: Category
+    category: Category = Field(json_schema_extra=SOFT)
     statement: str = Field(description="The assumption as one sentence including its figure.")
     value: str = Field(description="The concrete figure with its unit or date, e.g. 'EUR 450,000', '2026-03-01', '7 % a year'; 'n/a' only if no figure makes sense.")
-    confidence_percent: int = Field(ge=0, le=100, description="How sure we are that the figure holds, 0-100.")
+    confidence_percent: int = Field(ge=0, le=100, json_schema_extra=SOFT, description="How sure we are that the figure holds, 0-100.")
     basis: str = Field(description="Where the figure comes from and how to verify it.")
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
+from planexe_pipeline.stages.condense import SECTION_LIMIT_CHARS, outline
+
 
 def one_line(text: object) -> str:
     return " ".join(str(text if text is not None else "").split())
@@ -42,9 +44,17 @@ def document(title: str, *blocks: str) -> str:
 
 def context(**sections: str) -> str:
     """The user message of a call: the plan first (the model reads it first), then each
-    upstream section it needs, under a heading named after the argument."""
+    upstream section it needs, under a heading named after the argument. A section longer than
+    SECTION_LIMIT_CHARS is sent as its outline, so that no prompt grows without bound."""
     parts = []
     for name, text in sections.items():
         if text and text.strip():
-            parts.append(f"# {name.replace('_', ' ').capitalize()}\n\n{text.strip()}")
+            text = text.strip() if len(text.strip()) <= SECTION_LIMIT_CHARS else outline(text, SECTION_LIMIT_CHARS)
+            parts.append(f"# {name.replace('_', ' ').capitalize()}\n\n{text}")
     return "\n\n".join(parts)
+
+
+def condensed_context(*, plan: str = "", tail: dict[str, str] | None = None, **sections: str) -> str:
+    """`context()` with every section outlined (stages/condense.py): the plan (the user's own
+    words) and the `tail` (what this call asks, built by our code) stay whole."""
+    return context(plan=plan, **{name: outline(text) for name, text in sections.items()}, **(tail or {}))

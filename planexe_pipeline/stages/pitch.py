@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.stages.markdown import bullets, context, document, heading, one_line, table
+from planexe_pipeline.stages.markdown import bullets, condensed_context, context, document, heading, one_line, table
 
 
 class StakeholderBenefit(BaseModel):
@@ -37,8 +37,8 @@ and end with one concrete request. Keep sentences short; avoid hype words."""
 
 
 def execute(llm: LLMExecutor, *, plan: str, project_plan: str, related_resources: str, wbs: str) -> Pitch:
-    user = context(plan=plan, project_plan=project_plan, related_resources=related_resources,
-                   work_breakdown=wbs)
+    user = condensed_context(plan=plan, project_plan=project_plan, related_resources=related_resources,
+                             work_breakdown=wbs)
     return llm.structured(Pitch, SYSTEM_PROMPT, user)
 
 

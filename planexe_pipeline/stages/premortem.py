@@ -12,7 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.stages.markdown import bullets, context, document, heading, one_line, table
+from planexe_pipeline.llm.schema_rules import SOFT
+from planexe_pipeline.stages.markdown import bullets, condensed_context, document, heading, one_line, table
 
 Level = Literal["low", "medium", "high"]
 
@@ -22,8 +23,8 @@ class FailureModeAnswer(BaseModel):
     failure_story: str = Field(description="Two or three sentences, in the past tense, on how it unfolded.")
     category: Literal["market", "financial", "technical", "operational", "regulatory", "people", "external"] = Field(
         description="The kind of failure.")
-    likelihood: Level = Field(description="How likely this failure is, given the plan as written.")
-    impact: Level = Field(description="How badly it would hurt the project.")
+    likelihood: Level = Field(json_schema_extra=SOFT, description="How likely this failure is, given the plan as written.")
+    impact: Level = Field(json_schema_extra=SOFT, description="How badly it would hurt the project.")
     early_warning_signs: list[str] = Field(description="Two to four observable signals that it is starting to happen.")
     mitigations: list[str] = Field(description="Two to four actions, starting now, that make it less likely or less harmful.")
 
@@ -51,7 +52,7 @@ month by month, and the mitigations to start now."""
 
 
 def execute(llm: LLMExecutor, *, plan: str, assumptions: str, executive_summary: str) -> PremortemResult:
-    user = context(plan=plan, assumptions=assumptions, executive_summary=executive_summary)
+    user = condensed_context(plan=plan, assumptions=assumptions, executive_summary=executive_summary)
     answer = llm.structured(PremortemAnswer, SYSTEM_PROMPT, user)
     modes = [FailureMode(id=f"FM-{i}", **mode.model_dump()) for i, mode in enumerate(answer.failure_modes, 1)]
     return PremortemResult(failure_narrative=answer.failure_narrative, failure_modes=modes)

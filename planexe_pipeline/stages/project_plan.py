@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.llm.schema_rules import SOFT
 from planexe_pipeline.stages.markdown import bullets, context, document, heading, table
 
 
@@ -31,7 +32,7 @@ class DeliverableAnswer(BaseModel):
 
 class MilestoneAnswer(BaseModel):
     name: str = Field(description="The event, e.g. 'Permits granted'.")
-    month: int = Field(ge=1, le=120, description="Months after the start at which it is due.")
+    month: int = Field(ge=1, le=120, json_schema_extra=SOFT, description="Months after the start at which it is due.")
     criteria: str = Field(description="What must be true for the milestone to count as reached.")
 
 
@@ -55,7 +56,7 @@ class BudgetLine(BaseModel):
 class BudgetAnswer(BaseModel):
     currency: str = Field(description="ISO 4217 code of the budget currency.")
     lines: list[BudgetLine] = Field(description="Five to ten cost lines covering the whole project.")
-    contingency_percent: float = Field(ge=0, le=50, description="Reserve added on top of the lines, in percent.")
+    contingency_percent: float = Field(ge=0, le=50, json_schema_extra=SOFT, description="Reserve added on top of the lines, in percent.")
     funding_sources: list[str] = Field(description="Where the money comes from.")
 
 
@@ -73,7 +74,7 @@ class ProjectPlanAnswer(BaseModel):
     title: str = Field(description="The project's name.")
     goal_statement: str = Field(description="One sentence: what the project achieves, for whom, by when.")
     smart_criteria: SmartCriteria
-    duration_months: int = Field(ge=1, le=120, description="Total duration from start to handover, in months.")
+    duration_months: int = Field(ge=1, le=120, json_schema_extra=SOFT, description="Total duration from start to handover, in months.")
     scope_in: list[str] = Field(description="What the project does.")
     scope_out: list[str] = Field(description="What it explicitly does not do.")
     deliverables: list[DeliverableAnswer] = Field(description="Four to eight deliverables.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.stages.markdown import bullets, context, document, heading, one_line
+from planexe_pipeline.stages.markdown import bullets, condensed_context, document, heading, one_line
 
 
 class ReviewQuestion(BaseModel):
@@ -64,9 +64,9 @@ say what is missing, and make each recommendation an action someone could start 
 
 def execute(llm: LLMExecutor, question: ReviewQuestion, *, plan: str, project_plan: str, wbs: str, team: str,
             expert_review: str, pitch: str) -> ReviewItem:
-    user = context(plan=plan, project_plan=project_plan, work_breakdown=wbs, team=team,
-                   expert_review=expert_review, pitch=pitch,
-                   review_question=f"{question.topic}: {question.question}")
+    user = condensed_context(plan=plan, project_plan=project_plan, work_breakdown=wbs, team=team,
+                             expert_review=expert_review, pitch=pitch,
+                             tail={"review_question": f"{question.topic}: {question.question}"})
     answer = llm.structured(ReviewAnswer, SYSTEM_PROMPT, user)
     return ReviewItem(id=question.id, topic=question.topic, question=question.question, answer=answer)
 

@@ -4,11 +4,16 @@ Stdlib only: `http.server.ThreadingHTTPServer` on 127.0.0.1, port 0, one thread 
 It answers
 
 - `POST /v1/chat/completions` (OpenAI) and `POST /api/chat` (Ollama, non-streaming) with JSON
-  valid for the schema that PydanticOutputParser put in the system message, written by the
-  simulator's own `write_answer`, and a usage block of known numbers;
+  valid for the schema the request carries (`response_format`, Ollama's `format`, or the one
+  tool offered, answered as a tool call) or else the one PydanticOutputParser put in the
+  system message, written by the simulator's own `write_answer`, and a usage block of known
+  numbers; `server.context_window` makes it refuse (HTTP 400) a longer prompt, as servers do;
 - `POST /api/show` (Ollama's model info, read by llama-index for the context window).
 
-Faults are queued per test: `server.fail_next(n, "429" | "500" | "hang" | "401")`. A 429
+Faults are queued per test: `server.fail_next(n, "429" | "500" | "hang" | "401" | "length" |
+"filter")`. "length" answers the first half of the JSON with finish_reason `length` (Ollama:
+done_reason), as an answer cut by the output limit; "filter" answers finish_reason
+`content_filter`. A 429
 carries `Retry-After: 0.05`; a hang accepts the request and never answers until the server
 stops; a 401 echoes the bearer token it got in its error message, as some providers do, so
 the tests can check that the key is scrubbed. `server.latency_s` delays every answer.
@@ -27,27 +32,30 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from planexe_pipeline.llm.sim_content import write_answer
+from planexe_pipeline.llm.sim_content import requested_schema, write_answer
 from planexe_pipeline.llm.simulator import _SCHEMA_MARKER, DEFAULT_WIDTHS
 
 PROMPT_TOKENS = 321
 COMPLETION_TOKENS = 54
 RETRY_AFTER = "0.05"
-FAULTS = ("429", "500", "hang", "401")
+FAULTS = ("429", "500", "hang", "401", "length", "filter")
 
 
-def answer_for(messages: list[dict[str, Any]], seed: int = 7) -> str:
-    """JSON text valid for the schema in the system message, as SimulatedLLM._content builds it."""
+def answer_for(messages: list[dict[str, Any]], seed: int = 7, schema: dict | None = None) -> str:
+    """JSON text valid for the request's schema (else the one in the system message), as
+    SimulatedLLM._content builds it."""
     transcript = "\n".join(f"{m.get('role')}: {m.get('content') or ''}" for m in messages)
     rng = random.Random(int.from_bytes(hashlib.sha256(f"{seed}\n{transcript}".encode()).digest()[:8], "big"))
     user_text = "\n".join(m.get("content") or "" for m in messages if m.get("role") == "user")
-    schema_match = None
-    for m in messages:
-        if m.get("role") == "system":
-            schema_match = _SCHEMA_MARKER.search(m.get("content") or "") or schema_match
-    if schema_match is None:
-        return json.dumps(write_answer({"type": "string"}, user_text, rng, DEFAULT_WIDTHS))
-    return json.dumps(write_answer(json.loads(schema_match.group(1)), user_text, rng, DEFAULT_WIDTHS))
+    if schema is None:
+        for m in messages:
+            match = _SCHEMA_MARKER.search(m.get("content") or "") if m.get("role") == "system" else None
+            schema = json.loads(match.group(1)) if match else schema
+    return json.dumps(write_answer(schema or {"type": "string"}, user_text, rng, DEFAULT_WIDTHS))
+
+
+def prompt_chars(body: dict) -> int:
+    return sum(len(m.get("content") or "") for m in body.get("messages") or [])
 
 
 class FakeOpenAIServer:
@@ -58,6 +66,8 @@ class FakeOpenAIServer:
         self.requests: list[dict[str, Any]] = []  # {"path", "body", "headers"} in arrival order
         self.model_name = "fake-model"
         self.latency_s = 0.0
+        self.context_window: int | None = None  # in tokens of 4 characters; None = any prompt fits
+        self.trained_context = 8192  # what /api/show reports
         self.in_flight = 0
         self.peak_in_flight = 0
         server = self
@@ -77,7 +87,7 @@ class FakeOpenAIServer:
                     body = {}
                 fault = server._record(self.path, body, dict(self.headers))
                 if self.path == "/api/show":
-                    return self._json(200, {"model_info": {"llama.context_length": 8192}, "details": {}})
+                    return self._json(200, {"model_info": {"llama.context_length": server.trained_context}, "details": {}})
                 if self.path not in ("/v1/chat/completions", "/api/chat"):
                     return self._json(404, {"error": {"message": f"no route {self.path}"}})
                 with server._lock:
@@ -105,20 +115,36 @@ class FakeOpenAIServer:
                                                       "type": "invalid_request_error"}})
                 if fault == "500":
                     return self._json(500, {"error": {"message": "internal error", "type": "server_error"}})
-                content = answer_for(body.get("messages") or [])
+                if server.context_window and prompt_chars(body) / 4 > server.context_window:
+                    return self._json(400, {"error": {"message": "prompt exceeds the context window",
+                                                      "type": "invalid_request_error"}})
+                content = answer_for(body.get("messages") or [], schema=requested_schema(body))
+                reason = {"length": "length", "filter": "content_filter"}.get(fault or "", "stop")
+                if fault == "length":
+                    content = content[: len(content) // 2]
+                tools = body.get("tools") or []
                 if self.path == "/api/chat":
+                    message = {"role": "assistant", "content": content}
+                    if tools and fault is None:
+                        message = {"role": "assistant", "content": "", "tool_calls": [{"function": {
+                            "name": tools[0]["function"]["name"], "arguments": json.loads(content)}}]}
                     return self._json(200, {
                         "model": body.get("model", server.model_name),
                         "created_at": "2025-01-01T00:00:00Z",
-                        "message": {"role": "assistant", "content": content},
-                        "done": True, "done_reason": "stop",
+                        "message": message,
+                        "done": True, "done_reason": reason,
                         "prompt_eval_count": PROMPT_TOKENS, "eval_count": COMPLETION_TOKENS,
                     })
+                message = {"role": "assistant", "content": content}
+                if tools and fault is None:
+                    reason = "tool_calls"
+                    message = {"role": "assistant", "content": None, "tool_calls": [{
+                        "id": "call-1", "type": "function",
+                        "function": {"name": tools[0]["function"]["name"], "arguments": content}}]}
                 return self._json(200, {
                     "id": f"chatcmpl-{len(server.requests)}", "object": "chat.completion",
                     "created": int(time.time()), "model": body.get("model", server.model_name),
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": content}}],
+                    "choices": [{"index": 0, "finish_reason": reason, "message": message}],
                     "usage": {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": COMPLETION_TOKENS,
                               "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS},
                 })

@@ -1,0 +1,196 @@
+"""What we tell a provider about a schema, and how we mend near misses in what it answers.
+
+Three views of one pydantic model, declared once (its fields) and derived here:
+
+- `provider_schema()`: the JSON schema a provider constrains its decoding to. References are
+  inlined and every object is closed (all properties required, no extra keys), which OpenAI's
+  strict mode demands and every grammar-based server accepts. Strings and lists carry bounds
+  (`maxLength`, `maxItems`): a field's own `max_length` wins, else the size its role needs
+  (`STRING_BOUNDS`, `LIST_BOUND`). Constrained decoding then ends a degenerate answer early
+  instead of letting it run to the output limit. Our validation is not loosened: the answer is
+  still validated against the model itself.
+- `worst_case_tokens()`: the longest answer that schema admits, so that a call's output budget
+  covers it.
+- `repair()`: soft rules. A field declared `json_schema_extra=SOFT` may be mended instead of
+  failing the answer: a number outside its range is clamped, a list longer than its maximum is
+  trimmed, a string longer than its maximum is cut, an unknown enum value becomes its nearest
+  allowed value. Each change is described in one line for the stage's notes.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+from typing import Any
+
+from pydantic import BaseModel
+
+SOFT_KEY = "x-soft"
+SOFT: dict[str, Any] = {SOFT_KEY: True}
+
+# Longest string each kind of field needs, in characters, by what its name says it holds.
+ID_CHARS = 24
+NAME_CHARS = 160
+PROSE_CHARS = 1200
+PLAIN_CHARS = 400
+_NAME_WORDS = ("name", "title", "label", "role", "heading", "topic", "stakeholder", "owner", "currency")
+_PROSE_WORDS = ("markdown", "summary", "description", "rationale", "narrative", "content", "answer",
+                "explanation", "details", "critique", "pitch", "text", "body", "overview")
+# Most items a list may hold unless its field says otherwise: above every width the plan asks
+# for (24 level-2 tasks, a list per asked id), far below a degenerate answer's length.
+LIST_BOUND = 40
+
+# Keywords OpenAI's strict mode rejects; the bounds they carry stay in our budget and repair.
+_STRICT_UNSUPPORTED = ("default", "minLength", "maxLength")
+_TOKENS_PER_CHAR = 1 / 3  # errs high: English prose runs near 1/4
+_FIELD_OVERHEAD_TOKENS = 8  # key, quotes, colon, comma, indentation
+
+
+def string_bound(name: str) -> int:
+    lowered = name.lower()
+    if lowered == "id" or lowered.endswith("_id"):
+        return ID_CHARS
+    if any(word in lowered for word in _PROSE_WORDS):
+        return PROSE_CHARS
+    if any(word in lowered for word in _NAME_WORDS):
+        return NAME_CHARS
+    return PLAIN_CHARS
+
+
+def _inline(schema: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(schema, list):
+        return [_inline(s, defs) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if "$ref" in schema:
+        target = defs[schema["$ref"].split("/")[-1]]
+        merged = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+        return _inline(merged, defs)
+    return {k: _inline(v, defs) for k, v in schema.items() if k != "$defs"}
+
+
+def _bound(schema: dict, name: str, strict: bool) -> dict:
+    """Close objects, bound strings and lists, and drop what strict mode refuses, recursively."""
+    out = dict(schema)
+    kind = out.get("type")
+    if "properties" in out:
+        out["properties"] = {k: _bound(v, k, strict) for k, v in out["properties"].items()}
+        out["required"] = list(out["properties"])
+        out["additionalProperties"] = False
+        out.setdefault("type", "object")
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in out:
+            out[key] = [_bound(s, name, strict) for s in out[key]]
+    if kind == "array":
+        out["items"] = _bound(out.get("items", {"type": "string"}), name, strict)
+        out["maxItems"] = min(out.get("maxItems", LIST_BOUND), LIST_BOUND)
+    if kind == "string" and "enum" not in out and "const" not in out:
+        out["maxLength"] = min(out.get("maxLength", string_bound(name)), string_bound(name) * 2)
+    if strict:
+        for key in _STRICT_UNSUPPORTED:
+            out.pop(key, None)
+    return out
+
+
+def full_schema(output_cls: type[BaseModel]) -> dict[str, Any]:
+    """The model's schema with references inlined and the provider bounds added (not strict)."""
+    raw = output_cls.model_json_schema()
+    return _bound(_inline(raw, raw.get("$defs", {})), "root", strict=False)
+
+
+def prompt_schema(output_cls: type[BaseModel]) -> dict[str, Any]:
+    """The schema the prompt mode shows the model: pydantic's own, less our soft-rule marks."""
+    return _drop_keys(output_cls.model_json_schema(), (SOFT_KEY,))
+
+
+def _drop_keys(schema: Any, keys: tuple[str, ...]) -> Any:
+    if isinstance(schema, list):
+        return [_drop_keys(s, keys) for s in schema]
+    if isinstance(schema, dict):
+        return {k: _drop_keys(v, keys) for k, v in schema.items() if k not in keys}
+    return schema
+
+
+def provider_schema(output_cls: type[BaseModel], *, strict: bool = False) -> dict[str, Any]:
+    raw = output_cls.model_json_schema()
+    schema = _bound(_inline(raw, raw.get("$defs", {})), "root", strict)
+    return _drop_keys(schema, (SOFT_KEY,) if not strict else (SOFT_KEY, "x-width"))
+
+
+def worst_case_tokens(schema: dict[str, Any]) -> int:
+    """Output tokens of the longest answer a bounded schema admits (erring high)."""
+    if "properties" in schema:
+        return 2 + sum(_FIELD_OVERHEAD_TOKENS + worst_case_tokens(s) for s in schema["properties"].values())
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            return max(worst_case_tokens(s) for s in schema[key])
+    kind = schema.get("type")
+    if kind == "array":
+        return 2 + schema.get("maxItems", LIST_BOUND) * (2 + worst_case_tokens(schema.get("items", {})))
+    if kind == "string":
+        if "enum" in schema:
+            return max(math.ceil(len(str(v)) * _TOKENS_PER_CHAR) + 2 for v in schema["enum"])
+        return math.ceil(schema.get("maxLength", PLAIN_CHARS) * _TOKENS_PER_CHAR) + 2
+    return 6  # numbers, booleans, null
+
+
+# -- soft rules ------------------------------------------------------------------------------
+def repair(output_cls: type[BaseModel], data: Any) -> tuple[Any, list[str]]:
+    """(mended data, one line per change) under the soft rules the model declares."""
+    notes: list[str] = []
+    mended = _repair(full_schema(output_cls), copy.deepcopy(data), "", notes)
+    return mended, notes
+
+
+def _repair(schema: dict, value: Any, path: str, notes: list[str]) -> Any:
+    """A rule is soft only on the field that declares it, not on what that field contains."""
+    soft = bool(schema.get(SOFT_KEY))
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            options = [s for s in schema[key] if s.get("type") != "null"]
+            if value is not None and len(options) == 1:
+                return _repair({**options[0], SOFT_KEY: soft}, value, path, notes)
+            return value
+    if isinstance(value, dict) and "properties" in schema:
+        for key, sub in schema["properties"].items():
+            if key in value:
+                value[key] = _repair(sub, value[key], f"{path}.{key}" if path else key, notes)
+        return value
+    if isinstance(value, list) and schema.get("type") == "array":
+        if soft and "maxItems" in schema and len(value) > schema["maxItems"]:
+            notes.append(f"{path}: kept the first {schema['maxItems']} of {len(value)} items")
+            value = value[: schema["maxItems"]]
+        items = schema.get("items", {})
+        return [_repair(items, v, f"{path}[{i}]", notes) for i, v in enumerate(value)]
+    if not soft:
+        return value
+    if schema.get("type") in ("number", "integer") and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _clamp(schema, value, path, notes)
+    if "enum" in schema and isinstance(value, str) and value not in schema["enum"]:
+        return _nearest(schema["enum"], value, path, notes)
+    return value
+
+
+def _clamp(schema: dict, value: float, path: str, notes: list[str]) -> float:
+    low = schema.get("minimum", schema.get("exclusiveMinimum"))
+    high = schema.get("maximum", schema.get("exclusiveMaximum"))
+    mended = value
+    if low is not None and value < low:
+        mended = low
+    elif high is not None and value > high:
+        mended = high
+    if schema.get("type") == "integer":
+        mended = int(round(mended))
+    if mended != value:
+        notes.append(f"{path}: {value} is outside {low}..{high}; clamped to {mended}")
+    return mended
+
+
+def _nearest(allowed: list, value: str, path: str, notes: list[str]) -> Any:
+    by_text = {str(a).lower(): a for a in allowed}
+    match = difflib.get_close_matches(value.strip().lower(), list(by_text), n=1, cutoff=0.6)
+    if not match:
+        return value  # no obvious nearest: the answer fails validation, as it should
+    notes.append(f"{path}: '{value[:40]}' is not one of {', '.join(map(str, allowed))}; read as '{by_text[match[0]]}'")
+    return by_text[match[0]]
