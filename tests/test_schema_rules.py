@@ -68,7 +68,7 @@ def test_repairs_reach_the_stages_notes_and_telemetry(tmp_path):
     assert executor.structured(Register, "s", "u").budget_share == 50
     notes = (tmp_path / "llm_repairs" / "Risks-item-002.txt").read_text()
     assert notes == "budget_share: 75 is outside 0..50; clamped to 50\n"
-    assert [line["repairs"] for line in read_events(tmp_path, kind="llm_call")] == [1]
+    assert [line.repairs for line in read_events(tmp_path, kind="llm_call")] == [1]
 
 
 def test_provider_schema_is_bounded_and_the_budget_covers_its_longest_answer():

@@ -97,7 +97,7 @@ def test_each_mode_sends_its_dialect_and_a_schema_honouring_server_answers_valid
         assert sent == set() and '"levers"' in system, "the prompt mode puts the schema in the system message"
     assert ('"levers"' in system) is (mode == "prompt"), "provider modes do not repeat the schema in the prompt"
     (line,) = read_events(tmp_path, kind="llm_call")
-    assert line["status"] == "ok" and line["finish_reason"] in ("stop", "tool_calls")
+    assert line.status == "ok" and line.finish_reason in ("stop", "tool_calls")
 
 
 @pytest.mark.parametrize("ollama", [False, True])
@@ -113,7 +113,7 @@ def test_a_truncated_answer_is_retried_with_a_larger_budget_then_named(tmp_path,
     budgets = [r["body"].get("max_tokens") or r["body"]["options"]["num_predict"]
                for r in fake_openai_server.chat_requests()]
     assert budgets == [1500, 3000], "one retry, with twice the budget"
-    assert [line["finish_reason"] for line in read_events(tmp_path, kind="llm_call")] == ["length", "length"]
+    assert [line.finish_reason for line in read_events(tmp_path, kind="llm_call")] == ["length", "length"]
     assert (tmp_path / "llm_failures" / "PotentialLevers-single.txt").exists(), "the cut answer is kept"
 
 
@@ -130,8 +130,8 @@ def test_a_filtered_answer_is_named_and_the_next_model_answers(tmp_path, fake_op
     fake_openai_server.fail_next(1, "filter")
     assert executor(config, ["a", "b"], tmp_path).structured(Levers, "s", PROMPT).levers
     first, second = read_events(tmp_path, kind="llm_call")
-    assert first["error"].startswith("RefusedAnswer") and "content filter" in first["error"]
-    assert first["finish_reason"] == "content_filter" and (second["model"], second["status"]) == ("b", "ok")
+    assert first.error.startswith("RefusedAnswer") and "content filter" in first.error
+    assert first.finish_reason == "content_filter" and (second.model, second.status) == ("b", "ok")
 
 
 def test_an_oversized_prompt_is_refused_before_any_request_leaves(tmp_path, fake_openai_server):

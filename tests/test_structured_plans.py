@@ -39,7 +39,7 @@ def test_fast_plan_in_each_mode(tmp_path, fake_openai_server, mode, cls):
     assert (run_dir / "999-pipeline_complete.txt").exists()
 
     calls = read_events(run_dir, kind="llm_call")
-    assert len(calls) >= 50 and {c["status"] for c in calls} == {"ok"}, [c["error"] for c in calls if c["error"]]
+    assert len(calls) >= 50 and {c.status for c in calls} == {"ok"}, [c.error for c in calls if c.error]
     requests = fake_openai_server.chat_requests()
     assert len(requests) == len(calls)
     key = MODE_KEYS[mode]

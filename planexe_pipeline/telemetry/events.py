@@ -143,6 +143,8 @@ class LLMCallEvent(Event):
     output_tokens: int | None = None
     tokens_estimated: bool = False
     error: str | None = None
+    finish_reason: str | None = None  # the provider's: stop, length (cut by the output limit), content_filter...
+    repairs: int | None = None  # near misses the soft rules mended (llm/schema_rules.py)
 
     @property
     def ok(self) -> bool:
