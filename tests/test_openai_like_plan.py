@@ -73,7 +73,7 @@ def test_fast_plan_over_http_counts_real_tokens_survives_429s_and_leaks_no_key(t
                    for o in ok), e
 
     # The run's own summary reads the same numbers.
-    assert f"{len(ok) * PROMPT_TOKENS} tokens in / {len(ok) * COMPLETION_TOKENS} out." in run.stdout, run.stdout[-500:]
+    assert f"{len(ok) * PROMPT_TOKENS} tokens in / {len(ok) * COMPLETION_TOKENS} out" in run.stdout, run.stdout[-500:]
     assert f"({RATE_LIMITED} retried attempts)" in run.stdout
 
     files = [p for p in run_dir.rglob("*") if p.is_file()]

@@ -45,3 +45,21 @@ def test_fast_plan_in_each_mode(tmp_path, fake_openai_server, mode, cls):
     key = MODE_KEYS[mode]
     assert all(r["body"].get(key) for r in requests), f"every request carries its schema as {key}"
     assert not any("Here's a JSON schema" in r["body"]["messages"][0]["content"] for r in requests)
+
+
+def test_sections_four_times_longer_still_fit_a_16k_window(tmp_path):
+    """The simulator writing four times more per section: every prompt of the plan is at most
+    12,000 tokens and none is refused by a 16,384-token window (the stages upstream of the
+    fan-outs, where the largest prompt is, run the same in the fast and the standard plan)."""
+    config = tmp_path / "llm_config.json"
+    config.write_text(json.dumps({"models": {"long": {"class": "Simulated", "context_window": 16384, "arguments": {
+        "seed": 42, "time_scale": 0.0, "section_length": 4.0}}}}))
+    run_dir = tmp_path / "run"
+    root = FullPlan(run_dir=str(run_dir), speed="fast", llm="long", llm_config=str(config),
+                    prompt=get_prompt("solar-farm-denmark").prompt, start_date="2027-01-04")
+    result = luigi.build([root], workers=1, local_scheduler=True, detailed_summary=True)
+    assert result.status == luigi.execution_summary.LuigiStatusCode.SUCCESS, result.summary_text
+    calls = read_events(run_dir, kind="llm_call")
+    assert {c.status for c in calls} == {"ok"}
+    assert max(c.output_tokens for c in calls) > 4 * 1000, "the sections really are long"
+    assert max(c.input_tokens for c in calls) <= 12_000

@@ -144,11 +144,12 @@ class SimulatedLLM(CustomLLM):
         """Seconds an answer of this many tokens takes under latency_model tokens, after time_scale."""
         return (self.time_to_first_token_s + output_tokens / self.output_tokens_per_s) * self.time_scale
 
-    def _serve(self, messages: Sequence[ChatMessage], request: dict[str, Any]) -> tuple[float, str | None, str | None]:
+    def _serve(self, messages: Sequence[ChatMessage],
+               request: dict[str, Any] | None = None) -> tuple[float, str | None, str | None]:
         """(seconds to wait, fault, answer text): the answer is written first, as its length
         sets the latency under latency_model tokens."""
         latency, fault = self._plan_call()
-        text = self._content(messages, requested_schema(request)) if fault in (None, "malformed") else None
+        text = self._content(messages, requested_schema(request or {})) if fault in (None, "malformed") else None
         if text is not None and self.latency_model == "tokens":
             latency = self.token_latency(estimate_tokens(text))
         return latency, fault, text
