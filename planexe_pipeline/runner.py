@@ -89,22 +89,24 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
         try:
             root = build_root(request)
             warm_providers(request.models, request.llm_config)
-            if request.scheduler_host:
+            shared = PlanWorkerFactory(root) if request.scheduler_host else None
+            if shared:
                 scheduler = {"scheduler_host": request.scheduler_host, "scheduler_port": request.scheduler_port,
-                             "worker_scheduler_factory": PlanWorkerFactory(root)}
+                             "worker_scheduler_factory": shared}
             else:
                 scheduler = {"local_scheduler": True, "worker_scheduler_factory": local}
-            scheduler_gone = None
+            stopped_early = None
             try:
                 result = luigi.build([root, *unreadable_tasks(root)], workers=request.workers, detailed_summary=True,
                                      # Our own one-line errors say what failed; Luigi's tracebacks
                                      # are for --verbose.
                                      log_level="INFO" if request.verbose else "CRITICAL", **scheduler)
             except SchedulerGone as exc:
-                scheduler_gone = f"{exc}: start it again on the same --state-dir"
+                stopped_early = f"{exc}: start it again on the same --state-dir"
                 ok = False
             else:
-                if request.scheduler_host:
+                if shared:
+                    stopped_early = shared.worker.stuck if shared.worker else None
                     # Luigi judges a worker by the tasks it scheduled; with several workers many of
                     # them ran elsewhere ("left pending, being run by another worker"), so its status
                     # is never SUCCESS. A worker of a shared plan succeeded when the plan is complete.
@@ -119,7 +121,7 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
                                        llm_slots=slots, pid=os.getpid(), status="ok" if ok else "failed"))
     events = [e for e in read_events(run_dir) if (e.start or 0) >= started]
     failures = [_failure_line(e) for e in failed_tasks(events)]
-    failures += [scheduler_gone] if scheduler_gone else []
+    failures += [stopped_early] if stopped_early else []
     return RunOutcome(ok, run_dir, ended - started, list(dict.fromkeys(failures)),
                       summarize(events, ended - started, slots))
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -114,6 +113,8 @@ class PlanWorker(luigi.worker.Worker):
         self._finished = False
         self._idle_from: float | None = None
         self._told_at = 0.0
+        # Why this worker stopped before the plan was complete, when nothing failed: for the run's summary.
+        self.stuck: str | None = None
 
     def run(self):
         # A new run of the plan is the user asking again: tasks luigid gave up on get another go.
@@ -177,12 +178,11 @@ class PlanWorker(luigi.worker.Worker):
             return True
         given_up = sorted({self._scheduler_name(info) for info in self._given_up().values()})
         if given_up:
-            print(f"planexe-pipeline: error: the central scheduler gave up on {', '.join(given_up)}: it failed "
-                  "or was lost with its worker too often (see the visualiser); run the same command again to "
-                  "retry it", file=sys.stderr, flush=True)
+            self.stuck = (f"the central scheduler gave up on {', '.join(given_up)}: it failed or was lost with its "
+                          "worker too often (see the visualiser); run the same command again to retry it")
         else:
-            print(f"planexe-pipeline: error: the central scheduler has nothing left to run but {self._root.run_dir} "
-                  "is not complete; run the same command again", file=sys.stderr, flush=True)
+            self.stuck = (f"the central scheduler has nothing left to run but {self._root.run_dir} is not complete; "
+                          "run the same command again")
         return False
 
     def _given_up(self) -> dict[str, dict]:
@@ -200,13 +200,15 @@ class PlanWorkerFactory(luigi.interface._WorkerSchedulerFactory):
     def __init__(self, root: luigi.Task):
         self.root = root
         self.started = time.time()
+        self.worker: PlanWorker | None = None
 
     def create_remote_scheduler(self, url):
         return PatientRemoteScheduler(url, scale_out().scheduler_patience)
 
     def create_worker(self, scheduler, worker_processes, assistant=False):
-        return PlanWorker(scheduler=scheduler, worker_processes=worker_processes, assistant=True,
-                          root=self.root, started=self.started)
+        self.worker = PlanWorker(scheduler=scheduler, worker_processes=worker_processes, assistant=True,
+                                 root=self.root, started=self.started)
+        return self.worker
 
 
 def serve_scheduler(host: str, port: int, state_dir: Path, llm_slots: int | None) -> None:
