@@ -44,7 +44,7 @@ def test_a_truncated_merge_and_a_broken_item_of_a_finished_plan_are_redone(finis
     assert "Traceback" not in err
     assert not differing(plan_files(finished), plan_files(run_dir))
     redone = ok_task_ids(run_dir)[before:]
-    assert len(redone) == 2 and any("ReviewPlan" in t for t in redone) and any("PlanReview" in t for t in redone)
+    assert len(redone) == 2 and any("ReviewPlanItem" in t for t in redone) and any("PlanReview" in t for t in redone)
 
 
 def test_a_broken_file_that_a_step_still_to_run_reads_is_named_and_the_remedy_works(finished, tmp_path, capsys):

@@ -224,15 +224,15 @@ def test_all_models_fail_names_stage_item_models_and_saved_raw_answer(tmp_path):
     first = ScriptedLLM("first raw answer, not JSON")
     second = ScriptedLLM('{"title": "last raw answer"}')
     executor, _ = make([("model-one", first), ("model-two", second)], tmp_path, item=7,
-                       stage="ExpertCriticism")
+                       stage="ExpertCriticismItem")
     with pytest.raises(LLMCallFailed) as exc:
         executor.structured(Answer, "s", "u")
     message = str(exc.value)
     assert "\n" not in message
-    assert "ExpertCriticism item 7" in message
+    assert "ExpertCriticismItem item 7" in message
     assert "model-one" in message and "model-two" in message
     assert message.index("model-one") < message.index("model-two")
-    saved = tmp_path / "llm_failures" / "ExpertCriticism-item-007.txt"
+    saved = tmp_path / "llm_failures" / "ExpertCriticismItem-item-007.txt"
     assert str(saved) in message
     assert saved.read_text(encoding="utf-8") == '{"title": "last raw answer"}'
     assert exc.value.exit_code == 3
@@ -251,8 +251,8 @@ def test_all_models_fail_without_raw_answer_still_names_everything(tmp_path):
 
 def test_all_models_fail_async(tmp_path):
     executor, _ = make([("a", ScriptedLLM("raw a")), ("b", ScriptedLLM("raw b"))], tmp_path, item=0,
-                       stage="WBSLevel3")
+                       stage="WBSLevel3Item")
     with pytest.raises(LLMCallFailed) as exc:
         asyncio.run(executor.astructured(Answer, "s", "u"))
-    saved = tmp_path / "llm_failures" / "WBSLevel3-item-000.txt"
+    saved = tmp_path / "llm_failures" / "WBSLevel3Item-item-000.txt"
     assert str(saved) in str(exc.value) and saved.read_text() == "raw b"

@@ -86,7 +86,7 @@ def test_run_batch_async_of_nothing(tmp_path):
 # -- telemetry ---------------------------------------------------------------------------------
 def test_one_telemetry_line_per_attempt_with_documented_fields(tmp_path):
     llm = ScriptedLLM(TimeoutError("slow provider"), VALID)
-    executor, _ = make([("sim", llm)], tmp_path, item=4, stage="DraftDocumentToFind")
+    executor, _ = make([("sim", llm)], tmp_path, item=4, stage="DraftDocumentToFindItem")
     before = time.time()
     executor.structured(Answer, "system", "user")
     after = time.time()
@@ -96,8 +96,8 @@ def test_one_telemetry_line_per_attempt_with_documented_fields(tmp_path):
     assert [set(record) for record in raw] == [TELEMETRY_FIELDS] * 2
     for n, line in enumerate(lines, start=1):
         assert line.kind == "llm_call"
-        assert line.task_family == "DraftDocumentToFind"
-        assert line.task_id == "DraftDocumentToFind_run_abc"
+        assert line.task_family == "DraftDocumentToFindItem"
+        assert line.task_id == "DraftDocumentToFindItem_run_abc"
         assert line.item == 4
         assert line.model == "sim"
         assert line.attempt == n
@@ -145,9 +145,9 @@ def test_call_context_is_set_during_each_attempt_and_reset_after(tmp_path):
             raise TimeoutError("t")
         return "ok"
 
-    executor, _ = make([("m", None)], tmp_path, item=5, stage="EstimateDurations")
+    executor, _ = make([("m", None)], tmp_path, item=5, stage="EstimateDurationsItem")
     executor.run(fn)
-    assert [(c.stage, c.item, c.attempt) for c in seen] == [("EstimateDurations", 5, 1), ("EstimateDurations", 5, 2)]
+    assert [(c.stage, c.item, c.attempt) for c in seen] == [("EstimateDurationsItem", 5, 1), ("EstimateDurationsItem", 5, 2)]
     assert current_call.get().stage == "unknown"
 
 

@@ -74,17 +74,17 @@ def test_every_file_name_is_declared_once():
 
 
 def test_each_decomposition_waits_for_its_own_duration_chunk_not_the_merge():
-    assert "DurationEstimates" not in GRAPH["WBSLevel3"]
-    assert "EstimateDurations" in GRAPH["WBSLevel3"]
+    assert "DurationEstimates" not in GRAPH["WBSLevel3Item"]
+    assert "EstimateDurationsItem" in GRAPH["WBSLevel3Item"]
 
 
 def test_pitch_and_review_stay_off_the_level_3_chain():
-    for family in ("CreatePitch", "PitchMarkdown", "ReviewPlan", "PlanReview"):
-        assert not ({"WBSLevel3", "WBSProject123", "EstimateDurations", "Schedule"} & upstream(family)), family
+    for family in ("CreatePitch", "PitchMarkdown", "ReviewPlanItem", "PlanReview"):
+        assert not ({"WBSLevel3Item", "WBSProject123", "EstimateDurationsItem", "Schedule"} & upstream(family)), family
 
 
 def test_review_questions_do_not_read_drafted_documents():
-    assert not ({"DraftDocumentToFind", "DraftDocumentToCreate", "DocumentsMarkdown"} & upstream("ReviewPlan"))
+    assert not ({"DraftDocumentToFindItem", "DraftDocumentToCreateItem", "DocumentsMarkdown"} & upstream("ReviewPlanItem"))
 
 
 def test_every_llm_task_holds_one_llm_slot_and_no_other_task_holds_one():
@@ -99,9 +99,9 @@ def test_priorities_follow_the_remaining_critical_path():
     # Down the opening chain each step has less left to do.
     chain = ["IdentifyPurpose", "PlanType", "PotentialLevers", "DeduplicateLevers", "EnrichLevers",
              "VitalFewLevers", "CandidateScenarios", "SelectScenario", "PhysicalLocations", "ProjectPlan",
-             "SWOTAnalysis", "FindExperts", "ExpertCriticism", "DataCollection", "WBSLevel2"]
+             "SWOTAnalysis", "FindExpertsItem", "ExpertCriticismItem", "DataCollection", "WBSLevel2"]
     assert [remaining[f] for f in chain] == sorted((remaining[f] for f in chain), reverse=True)
     # Where slots are scarce, the long chains go first: experts and team before drafting documents.
-    assert remaining["ExpertCriticism"] > remaining["DraftDocumentToFind"]
+    assert remaining["ExpertCriticismItem"] > remaining["DraftDocumentToFindItem"]
     assert remaining["EnrichBackground"] > remaining["GovernancePhase4DecisionEscalation"]
-    assert FullPlan(run_dir=RUN).clone(task_class("ExpertCriticism"), index=0).priority > 0
+    assert FullPlan(run_dir=RUN).clone(task_class("ExpertCriticismItem"), index=0).priority > 0

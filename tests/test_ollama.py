@@ -48,7 +48,7 @@ def config_file(tmp_path, fake_openai_server) -> Path:
 def executor_for(config_file: Path, run_dir: Path) -> tuple[LLMExecutor, Sleeps]:
     sleeps = Sleeps()
     entries = resolve_models(["local-ollama"], load_llm_config(config_file))
-    executor = LLMExecutor([NamedModel.from_entry(e) for e in entries], run_dir=run_dir, stage="FindExperts",
+    executor = LLMExecutor([NamedModel.from_entry(e) for e in entries], run_dir=run_dir, stage="FindExpertsItem",
                            item=0, policy=RetryPolicy(initial_wait_s=1.0, jitter_s=0.0),
                            sleep=sleeps, async_sleep=sleeps.a)
     return executor, sleeps

@@ -32,7 +32,7 @@ def test_a_run_prints_progress_and_where_the_report_is(finished_run, capsys):
     assert done == sorted(done) and done[-1] == totals[-1] == len(ends)
     assert all(d <= t for d, t in zip(done, totals))
     assert {m.group(4) for m in progress} >= {"Setup", "ProjectPlan", "FullPlan"}
-    assert "DraftDocumentToFind #1" in out  # fan-out items are named with their index
+    assert "DraftDocumentToFindItem #1" in out  # fan-out items are named with their index
     assert re.search(r"Done in [\d.]+s: \d+ tasks, \d+ LLM calls", out)
     report = re.search(r"Report:\s+(\S+)", out).group(1)
     assert report.endswith("060-report.html") and (run_dir / "060-report.html").is_file()
@@ -51,7 +51,7 @@ def test_every_task_execution_is_one_start_and_one_end_line(finished_run):
     merges = {e.task_family for e in ends if e.status == "yielded"}
     assert "ExpertReview" in merges  # suspended by its yield, then ran again
     review = next(e for e in ends if e.task_family == "PlanReview" and e.status == "ok")
-    assert sum("ReviewPlan" in d for d in review.deps) == 2  # its items, under --speed fast
+    assert sum("ReviewPlanItem" in d for d in review.deps) == 2  # its items, under --speed fast
     runs = read_events(run_dir, "run")
     assert [r.event for r in runs] == ["start", "end"] and runs[1].status == "ok"
     assert runs[0].workers == 4

@@ -7,7 +7,7 @@ import pytest
 
 from planexe_pipeline.stages.schedule import (
     CSV_COLUMNS,
-    Schedule,
+    DatedSchedule,
     ScheduleTask,
     compute_schedule,
     schedule_to_csv,
@@ -23,11 +23,11 @@ def leaf(tid, days, parent=None, title=None, level=None):
     return ScheduleTask(id=tid, title=title or f"Task {tid}", parent_id=parent, duration_days=days, level=lvl)
 
 
-def by_id(schedule: Schedule):
+def by_id(schedule: DatedSchedule):
     return {t.id: t for t in schedule.tasks}
 
 
-def offsets(schedule: Schedule):
+def offsets(schedule: DatedSchedule):
     return {t.id: ((t.start - D0).days, (t.end - D0).days) for t in schedule.tasks}
 
 

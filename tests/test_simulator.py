@@ -203,7 +203,7 @@ def test_timeout_fault():
 def test_fault_knobs_at_one_always_and_at_zero_never(knob, expected):
     always = SimulatedLLM(**{knob: 1.0})
     never = SimulatedLLM(**{knob: 0.0})
-    for stage in ("IdentifyPurpose", "ExpertCriticism", "WBSLevel3"):
+    for stage in ("IdentifyPurpose", "ExpertCriticismItem", "WBSLevel3Item"):
         for item in (None, 0, 1, 7):
             for attempt in (1, 2, 3):
                 token = current_call.set(CallContext(stage, item, attempt))
@@ -217,14 +217,14 @@ def test_fault_knobs_at_one_always_and_at_zero_never(knob, expected):
 def test_no_faults_by_default_over_many_calls():
     llm = SimulatedLLM(seed=1)
     for item in range(40):
-        assert isinstance(call_at(llm, "DraftDocumentToCreate", item).value, Team)
+        assert isinstance(call_at(llm, "DraftDocumentToCreateItem", item).value, Team)
 
 
 def test_faults_are_deterministic_and_a_retry_can_succeed():
     llm = SimulatedLLM(seed=9, rate_limit_error_rate=0.5)
 
     def fault(item, attempt):
-        token = current_call.set(CallContext("ReviewPlan", item, attempt))
+        token = current_call.set(CallContext("ReviewPlanItem", item, attempt))
         try:
             return llm._plan_call()[1]
         finally:
@@ -238,9 +238,9 @@ def test_faults_are_deterministic_and_a_retry_can_succeed():
 
 # -- latency -----------------------------------------------------------------------------------
 DESIGN_RANGES = {  # DESIGN.md, "Latency model of the offline simulator"
-    "DraftDocumentToFind": (10, 30), "DraftDocumentToCreate": (10, 30), "ExpertCriticism": (15, 45),
-    "FindExperts": (20, 40), "EstimateDurations": (10, 25), "WBSLevel3": (8, 20),
-    "GovernancePhase2Bodies": (20, 30), "IdentifyPurpose": (10, 30), "ReviewPlan": (10, 30),
+    "DraftDocumentToFindItem": (10, 30), "DraftDocumentToCreateItem": (10, 30), "ExpertCriticismItem": (15, 45),
+    "FindExpertsItem": (20, 40), "EstimateDurationsItem": (10, 25), "WBSLevel3Item": (8, 20),
+    "GovernancePhase2Bodies": (20, 30), "IdentifyPurpose": (10, 30), "ReviewPlanItem": (10, 30),
 }
 
 
@@ -249,7 +249,7 @@ def test_latency_ranges_match_the_design():
         assert latency_range(stage) == expected, stage
     assert GOVERNANCE_RANGE == (20, 30) and DEFAULT_RANGE == (10, 30)
     assert set(LATENCY_RANGES) <= set(DESIGN_RANGES)
-    assert expected_latency("ExpertCriticism") == 30
+    assert expected_latency("ExpertCriticismItem") == 30
 
 
 @pytest.mark.parametrize("time_scale", [1.0, 0.02, 0.0])
@@ -278,9 +278,9 @@ def test_latency_is_deterministic_in_seed_stage_and_item():
         finally:
             current_call.reset(token)
 
-    assert latency(1, "ExpertCriticism", 2) == latency(1, "ExpertCriticism", 2)
-    assert latency(1, "ExpertCriticism", 2) != latency(2, "ExpertCriticism", 2)
-    assert latency(1, "ExpertCriticism", 2) != latency(1, "ExpertCriticism", 3)
+    assert latency(1, "ExpertCriticismItem", 2) == latency(1, "ExpertCriticismItem", 2)
+    assert latency(1, "ExpertCriticismItem", 2) != latency(2, "ExpertCriticismItem", 2)
+    assert latency(1, "ExpertCriticismItem", 2) != latency(1, "ExpertCriticismItem", 3)
 
 
 def test_fault_latencies_scale_too():

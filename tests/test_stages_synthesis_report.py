@@ -11,7 +11,7 @@ from planexe_pipeline.pipeline import FullPlan
 from planexe_pipeline.stages import executive_summary, pitch, premortem, questions_answers, review_plan
 from planexe_pipeline.tasks.report import REPORT_SECTIONS, SECTION_TASKS, Report
 from planexe_pipeline.tasks.synthesis import (CreatePitch, ExecutiveSummary, PitchMarkdown, PlanReview, Premortem,
-                                              QuestionsAnswers, ReviewPlan)
+                                              QuestionsAnswers, ReviewPlanItem)
 from support.synthesis_folder import LLM, PLAN, PLAN_WORDS, build, prepopulate, small_schedule, write_text
 from support.stage_checks import simulator, words
 
@@ -148,10 +148,10 @@ def test_requires_edges_equal_the_spec():
     # Pitch and review read the WBS down to level 2: level 3 and the schedule stay off their path.
     assert required(CreatePitch(run_dir=run)) == {"Setup", "ProjectPlan", "RelatedResources", "WBSProject12"}
     assert required(PitchMarkdown(run_dir=run)) == {"CreatePitch"}
-    assert required(ReviewPlan(run_dir=run, index=0)) == {"Setup", "ProjectPlan", "WBSProject12", "TeamMarkdown",
+    assert required(ReviewPlanItem(run_dir=run, index=0)) == {"Setup", "ProjectPlan", "WBSProject12", "TeamMarkdown",
                                                           "ExpertReview", "PitchMarkdown"}
     assert required(PlanReview(run_dir=run)) == set()  # a static list: only its items (dynamic)
-    assert PlanReview.item_task is ReviewPlan
+    assert PlanReview.item_task is ReviewPlanItem
     assert required(ExecutiveSummary(run_dir=run)) == {
         "Setup", "ProjectPlan", "ConsolidateAssumptions", "ConsolidateGovernance", "TeamMarkdown", "ExpertReview",
         "DocumentsMarkdown", "Schedule", "PitchMarkdown", "PlanReview"}
@@ -171,9 +171,9 @@ def test_review_fan_out_is_the_static_question_list():
 
 # -- tasks: Luigi runs over a pre-populated run folder ----------------------------------------
 def synthesis_upstream(run_dir: str, speed: str = "full"):
-    tasks = [CreatePitch(run_dir=run_dir, speed=speed), ReviewPlan(run_dir=run_dir, speed=speed, index=0),
+    tasks = [CreatePitch(run_dir=run_dir, speed=speed), ReviewPlanItem(run_dir=run_dir, speed=speed, index=0),
              ExecutiveSummary(run_dir=run_dir, speed=speed)]
-    synthesis = {"CreatePitch", "PitchMarkdown", "PlanReview", "ReviewPlan"}
+    synthesis = {"CreatePitch", "PitchMarkdown", "PlanReview", "ReviewPlanItem"}
     return [t for task in tasks for t in luigi.task.flatten(task.requires()) if type(t).__name__ not in synthesis]
 
 

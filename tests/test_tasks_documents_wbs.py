@@ -12,10 +12,10 @@ import pytest
 from planexe_pipeline.stages.documents import FilteredDocuments, IdentifiedDocuments
 from planexe_pipeline.stages.draft_documents import DraftedDocumentToFind, FindBrief
 from planexe_pipeline.tasks.documents import (DocumentsMarkdown, DraftDocumentsToCreate, DraftDocumentsToFind,
-                                              DraftDocumentToCreate, DraftDocumentToFind, FilterDocumentsToCreate,
+                                              DraftDocumentToCreateItem, DraftDocumentToFindItem, FilterDocumentsToCreate,
                                               FilterDocumentsToFind, IdentifyDocuments)
-from planexe_pipeline.tasks.wbs import (DurationEstimates, EstimateDurations, Schedule, TaskDependencies,
-                                        WBSLevel1, WBSLevel2, WBSLevel3, WBSProject12, WBSProject123)
+from planexe_pipeline.tasks.wbs import (DurationEstimates, EstimateDurationsItem, Schedule, TaskDependencies,
+                                        WBSLevel1, WBSLevel2, WBSLevel3Item, WBSProject12, WBSProject123)
 from support.documents_wbs import LLM, docs, item_files, upstream_folder, write_model
 
 
@@ -24,18 +24,18 @@ EDGES = {
     IdentifyDocuments: {"Setup", "ConsolidateAssumptions", "ProjectPlan"},
     FilterDocumentsToFind: {"Setup", "IdentifyDocuments"},
     FilterDocumentsToCreate: {"Setup", "IdentifyDocuments"},
-    DraftDocumentToFind: {"FilterDocumentsToFind", "Setup", "ProjectPlan"},
+    DraftDocumentToFindItem: {"FilterDocumentsToFind", "Setup", "ProjectPlan"},
     DraftDocumentsToFind: {"FilterDocumentsToFind"},
-    DraftDocumentToCreate: {"FilterDocumentsToCreate", "Setup", "ProjectPlan"},
+    DraftDocumentToCreateItem: {"FilterDocumentsToCreate", "Setup", "ProjectPlan"},
     DraftDocumentsToCreate: {"FilterDocumentsToCreate"},
     DocumentsMarkdown: {"DraftDocumentsToFind", "DraftDocumentsToCreate"},
     WBSLevel1: {"Setup", "ProjectPlan"},
     WBSLevel2: {"Setup", "ProjectPlan", "WBSLevel1", "DataCollection"},
     WBSProject12: {"WBSLevel1", "WBSLevel2"},
     TaskDependencies: {"Setup", "WBSProject12"},
-    EstimateDurations: {"WBSProject12", "Setup"},
+    EstimateDurationsItem: {"WBSProject12", "Setup"},
     DurationEstimates: {"WBSProject12"},
-    WBSLevel3: {"WBSProject12", "Setup", "EstimateDurations"},  # its own chunk, not the merge
+    WBSLevel3Item: {"WBSProject12", "Setup", "EstimateDurationsItem"},  # its own chunk, not the merge
     WBSProject123: {"WBSProject12"},  # DurationEstimates is yielded with the items (merge_requires)
     Schedule: {"Setup", "WBSProject123", "TaskDependencies"},
 }
@@ -43,8 +43,8 @@ EDGES = {
 
 @pytest.mark.parametrize("task_class", list(EDGES), ids=lambda c: c.__name__)
 def test_requires_matches_the_spec(task_class):
-    params = {"index": 0} if task_class in (DraftDocumentToFind, DraftDocumentToCreate, EstimateDurations,
-                                            WBSLevel3) else {}
+    params = {"index": 0} if task_class in (DraftDocumentToFindItem, DraftDocumentToCreateItem, EstimateDurationsItem,
+                                            WBSLevel3Item) else {}
     task = task_class(run_dir="/nonexistent", **params)
     families = [t.task_family for t in luigi.task.flatten(task.requires())]
     assert len(families) == len(set(families))
@@ -53,16 +53,16 @@ def test_requires_matches_the_spec(task_class):
 
 def test_each_decomposition_waits_only_for_the_chunk_holding_its_task():
     for index in range(9):
-        chunk = WBSLevel3(run_dir="/x", index=index).context_requires()["durations"]
-        assert chunk.task_family == "EstimateDurations" and chunk.index == index // 3
+        chunk = WBSLevel3Item(run_dir="/x", index=index).context_requires()["durations"]
+        assert chunk.task_family == "EstimateDurationsItem" and chunk.index == index // 3
 
 
 def test_each_fan_out_item_takes_its_list_from_the_right_task():
-    assert set(DraftDocumentToFind(run_dir="/x", index=0).list_requires()) == {"filtered"}
-    assert DraftDocumentToFind(run_dir="/x", index=0).list_requires()["filtered"].task_family == "FilterDocumentsToFind"
-    assert DraftDocumentToCreate(run_dir="/x", index=0).list_requires()["filtered"].task_family == "FilterDocumentsToCreate"
-    assert EstimateDurations(run_dir="/x", index=0).list_requires()["wbs12"].task_family == "WBSProject12"
-    assert WBSLevel3(run_dir="/x", index=0).list_requires()["wbs12"].task_family == "WBSProject12"
+    assert set(DraftDocumentToFindItem(run_dir="/x", index=0).list_requires()) == {"filtered"}
+    assert DraftDocumentToFindItem(run_dir="/x", index=0).list_requires()["filtered"].task_family == "FilterDocumentsToFind"
+    assert DraftDocumentToCreateItem(run_dir="/x", index=0).list_requires()["filtered"].task_family == "FilterDocumentsToCreate"
+    assert EstimateDurationsItem(run_dir="/x", index=0).list_requires()["wbs12"].task_family == "WBSProject12"
+    assert WBSLevel3Item(run_dir="/x", index=0).list_requires()["wbs12"].task_family == "WBSProject12"
 
 
 def test_task_modules_export_their_tasks():
@@ -75,7 +75,7 @@ def test_merge_yields_every_item_in_one_batch(tmp_path):
     run_dir = upstream_folder(tmp_path)
     write_model(tmp_path / "041-filter_documents_to_find.json", FilteredDocuments(kind="find", kept=docs("DF", 3)))
     batch = next(DraftDocumentsToFind(run_dir=run_dir).run())
-    assert [(type(t), t.index) for t in batch] == [(DraftDocumentToFind, i) for i in range(3)]
+    assert [(type(t), t.index) for t in batch] == [(DraftDocumentToFindItem, i) for i in range(3)]
 
 
 # -- Luigi runs ------------------------------------------------------------------------------------
@@ -86,7 +86,7 @@ def test_luigi_runs_documents_and_schedule_with_every_item_file(tmp_path):
 
     for kind, number in (("find", "041"), ("create", "042")):
         kept = json.loads(next(tmp_path.glob(f"{number}-*.json")).read_text())["kept"]
-        stage_dir = DraftDocumentToFind.stage_dir if kind == "find" else DraftDocumentToCreate.stage_dir
+        stage_dir = DraftDocumentToFindItem.stage_dir if kind == "find" else DraftDocumentToCreateItem.stage_dir
         assert item_files(tmp_path / stage_dir) == [f"item-{i:03d}.json" for i in range(len(kept))]
         merged = json.loads((tmp_path / f"{stage_dir}.json").read_text())
         assert [d["document"]["id"] for d in merged["documents"]] == [d["id"] for d in kept]
@@ -129,7 +129,7 @@ def test_single_item_run_alone_writes_only_its_file(tmp_path):
     write_model(tmp_path / "041-filter_documents_to_find.json", FilteredDocuments(kind="find", kept=docs("DF", 3)))
     (tmp_path / "041-filter_documents_to_find.md").write_text("## Triage\n")
     before = set(p.name for p in tmp_path.iterdir())
-    assert luigi.build([DraftDocumentToFind(run_dir=run_dir, index=1, llm=LLM)], local_scheduler=True)
+    assert luigi.build([DraftDocumentToFindItem(run_dir=run_dir, index=1, llm=LLM)], local_scheduler=True)
     assert item_files(tmp_path / "043-draft_documents_to_find") == ["item-001.json"]
     assert set(p.name for p in tmp_path.iterdir()) - before == {"043-draft_documents_to_find", "telemetry"}
     item = DraftedDocumentToFind.model_validate_json((tmp_path / "043-draft_documents_to_find/item-001.json").read_text())

@@ -13,7 +13,7 @@ from planexe_pipeline.settings import pipeline
 from planexe_pipeline.stages import expert_criticism, experts
 from planexe_pipeline.tasks.base import FanOutItem
 from planexe_pipeline.tasks.context import DataCollection
-from planexe_pipeline.tasks.experts import ExpertCriticism, ExpertReview, ExpertsFound, FindExperts, SWOTAnalysis
+from planexe_pipeline.tasks.experts import ExpertCriticismItem, ExpertReview, ExpertsFound, FindExpertsItem, SWOTAnalysis
 from planexe_pipeline.tasks.framing import IdentifyPurpose
 from planexe_pipeline.tasks.governance import (
     ConsolidateGovernance, GovernancePhase1Audit, GovernancePhase2Bodies, GovernancePhase3ImplPlan,
@@ -48,9 +48,9 @@ SPEC_EDGES = {
     ReviewTeam: {Setup, ProjectPlan, FindTeamMembers, EnrichContractType, EnrichBackground, EnrichEnvironment},
     TeamMarkdown: {ReviewTeam},
     SWOTAnalysis: {Setup, IdentifyPurpose, ProjectPlan},
-    FindExperts: {Setup, ProjectPlan, SWOTAnalysis},
+    FindExpertsItem: {Setup, ProjectPlan, SWOTAnalysis},
     ExpertsFound: set(),  # a fixed list of query angles: the items are its only (dynamic) inputs
-    ExpertCriticism: {ExpertsFound, Setup, ProjectPlan, SWOTAnalysis},
+    ExpertCriticismItem: {ExpertsFound, Setup, ProjectPlan, SWOTAnalysis},
     ExpertReview: {ExpertsFound},
     DataCollection: {ProjectPlan, RelatedResources, SWOTAnalysis, TeamMarkdown, ExpertReview},
 }
@@ -78,8 +78,8 @@ def test_parallel_branches_stay_independent():
     passes = {EnrichContractType, EnrichBackground, EnrichEnvironment}
     for enrichment in passes:
         assert not {type(d) for d in _task(enrichment).requires().values()} & passes
-    assert ExpertsFound.item_task is FindExperts and ExpertReview.item_task is ExpertCriticism
-    assert [type(t) for t in _task(ExpertsFound).item_tasks()] == [FindExperts, FindExperts]
+    assert ExpertsFound.item_task is FindExpertsItem and ExpertReview.item_task is ExpertCriticismItem
+    assert [type(t) for t in _task(ExpertsFound).item_tasks()] == [FindExpertsItem, FindExpertsItem]
     assert [t.index for t in _task(ExpertsFound).item_tasks()] == [0, 1]
 
 
@@ -137,7 +137,7 @@ def _critique(expert_id: str) -> expert_criticism.ExpertCriticismResult:
 
 def test_merges_keep_index_order_whatever_order_the_items_finished(tmp_path):
     run = str(tmp_path)
-    # FindExperts items finished last-first; the first query's expert wins a repeated title.
+    # FindExpertsItem items finished last-first; the first query's expert wins a repeated title.
     (tmp_path / "036-find_experts").mkdir()
     items = [experts.ExpertQueryResult(angle="technical",
                                        experts=[expert_candidate("Grid Engineer"), expert_candidate("Hydrologist")]),

@@ -128,10 +128,10 @@ def test_fields_of_the_wrong_type_read_as_their_default_and_lines_without_identi
 
 
 def test_a_line_written_is_the_same_event_read_back(tmp_path):
-    written = [TaskEvent(event="end", task_family="ReviewPlan", task_id="ReviewPlan_x", item=1, group="synthesis",
+    written = [TaskEvent(event="end", task_family="ReviewPlanItem", task_id="ReviewPlan_x", item=1, group="synthesis",
                          llm=True, pid=3, worker=2, start=1.0, end=2.0, status="failed", deps=("A", "B"),
-                         error="ReviewPlan item 1: every model failed"),
-               LLMCallEvent(task_family="ReviewPlan", task_id="ReviewPlan_x", item=1, model="sim", attempt=2,
+                         error="ReviewPlanItem item 1: every model failed"),
+               LLMCallEvent(task_family="ReviewPlanItem", task_id="ReviewPlan_x", item=1, model="sim", attempt=2,
                             start=1.1, end=1.9, duration_s=0.8, input_tokens=10, output_tokens=5,
                             tokens_estimated=True, status="ok"),
                RunEvent(event="end", start=0.5, end=3.0, workers=4, llm_slots=8, pid=1, status="ok")]

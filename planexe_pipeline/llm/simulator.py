@@ -35,12 +35,12 @@ from planexe_pipeline.llm.structured import estimate_tokens
 
 # Seconds per call, by stage, as measured against hosted models (DESIGN.md, latency model).
 LATENCY_RANGES: dict[str, tuple[float, float]] = {
-    "DraftDocumentToFind": (10, 30),
-    "DraftDocumentToCreate": (10, 30),
-    "ExpertCriticism": (15, 45),
-    "FindExperts": (20, 40),
-    "EstimateDurations": (10, 25),
-    "WBSLevel3": (8, 20),
+    "DraftDocumentToFindItem": (10, 30),
+    "DraftDocumentToCreateItem": (10, 30),
+    "ExpertCriticismItem": (15, 45),
+    "FindExpertsItem": (20, 40),
+    "EstimateDurationsItem": (10, 25),
+    "WBSLevel3Item": (8, 20),
 }
 GOVERNANCE_RANGE = (20.0, 30.0)
 DEFAULT_RANGE = (10.0, 30.0)

@@ -17,7 +17,7 @@ from planexe_pipeline.report.gantt_svg import GanttBar, GanttChart
 from planexe_pipeline.report.html import ReportSection, WBSNode
 from planexe_pipeline.report.sections import Section
 from planexe_pipeline.stages.markdown import one_line
-from planexe_pipeline.stages.schedule import Schedule
+from planexe_pipeline.stages.schedule import DatedSchedule
 from planexe_pipeline.stages.wbs import WBSProject, WBSTask
 
 
@@ -87,7 +87,7 @@ def report_title(topic: str) -> str:
 
 # -- schedule -> Gantt ---------------------------------------------------------------------
 
-def _depths(schedule: Schedule) -> dict[str, int]:
+def _depths(schedule: DatedSchedule) -> dict[str, int]:
     parent = {t.id: t.parent_id for t in schedule.tasks}
     depth: dict[str, int] = {}
     for task in schedule.tasks:
@@ -99,7 +99,7 @@ def _depths(schedule: Schedule) -> dict[str, int]:
     return depth
 
 
-def gantt_chart(schedule: Schedule, max_depth: int = 2) -> GanttChart | None:
+def gantt_chart(schedule: DatedSchedule, max_depth: int = 2) -> GanttChart | None:
     """Phases and their tasks as bars, in WBS order; subtasks are left to the schedule table,
     or a plan of a hundred subtasks would be a chart nobody can read."""
     if not schedule.tasks:
@@ -134,7 +134,7 @@ def wbs_tree(project: WBSProject) -> list[WBSNode]:
     return [node(phase) for phase in project.phases]
 
 
-def report_meta(schedule: Schedule) -> dict[str, str]:
+def report_meta(schedule: DatedSchedule) -> dict[str, str]:
     last_day = max(schedule.start_date, schedule.end_date - datetime.timedelta(days=1))
     days = (schedule.end_date - schedule.start_date).days
     return {

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.stages.markdown import bullets, condensed_context, document, heading, one_line, table
-from planexe_pipeline.stages.schedule import Schedule
+from planexe_pipeline.stages.schedule import DatedSchedule
 
 
 class RiskLine(BaseModel):
@@ -44,7 +44,7 @@ the risks that matter most and how they are handled, then give a clear recommend
 (proceed, proceed with conditions, or revise) and the next steps. Invent no facts."""
 
 
-def schedule_digest(schedule: Schedule) -> str:
+def schedule_digest(schedule: DatedSchedule) -> str:
     """Start, finish, the top-level phases with their dates, and the critical path."""
     # Schedule ends are exclusive; people read the last day a task runs.
     def last_day(end: datetime.date, start: datetime.date) -> str:
@@ -66,7 +66,7 @@ def schedule_digest(schedule: Schedule) -> str:
 
 
 def execute(llm: LLMExecutor, *, plan: str, project_plan: str, assumptions: str, governance: str, team: str,
-            expert_review: str, documents: str, schedule: Schedule, pitch: str, review: str) -> ExecutiveSummaryResult:
+            expert_review: str, documents: str, schedule: DatedSchedule, pitch: str, review: str) -> ExecutiveSummaryResult:
     user = condensed_context(plan=plan, project_plan=project_plan, assumptions=assumptions, governance=governance,
                              team=team, expert_review=expert_review, documents=documents, pitch=pitch,
                              plan_review=review, tail={"schedule": schedule_digest(schedule)})

@@ -40,7 +40,7 @@ class ScheduledTask(BaseModel):
     depends_on: list[str] = Field(default_factory=list)
 
 
-class Schedule(BaseModel):
+class DatedSchedule(BaseModel):
     start_date: date
     end_date: date
     tasks: list[ScheduledTask] = Field(default_factory=list)
@@ -118,7 +118,7 @@ def compute_schedule(
     tasks: list[ScheduleTask],
     dependencies: list[tuple[str, str]],
     start_date: date,
-) -> Schedule:
+) -> DatedSchedule:
     """Earliest-start schedule on calendar days; `dependencies` are (task, depends_on)."""
     warnings: list[str] = []
     index: dict[str, int] = {}
@@ -128,7 +128,7 @@ def compute_schedule(
             raise ValueError(f"duplicate task id '{t.id}' in schedule input")
         index[t.id] = i
     if not tasks:
-        return Schedule(start_date=start_date, end_date=start_date)
+        return DatedSchedule(start_date=start_date, end_date=start_date)
 
     parent = _clean_parents(tasks, warnings)
     children: dict[str, list[str]] = {t.id: [] for t in tasks}
@@ -245,7 +245,7 @@ def compute_schedule(
                 depends_on=accepted[t.id],
             )
         )
-    return Schedule(
+    return DatedSchedule(
         start_date=start_date,
         end_date=start_date + timedelta(days=finish),
         tasks=out,
@@ -257,7 +257,7 @@ def compute_schedule(
 CSV_COLUMNS = ["id", "title", "parent_id", "level", "start", "end", "duration_days", "critical", "depends_on"]
 
 
-def schedule_to_csv(schedule: Schedule) -> str:
+def schedule_to_csv(schedule: DatedSchedule) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -303,7 +303,7 @@ def _mermaid_id(task_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]", "_", task_id)
 
 
-def schedule_to_mermaid(schedule: Schedule, title: str) -> str:
+def schedule_to_mermaid(schedule: DatedSchedule, title: str) -> str:
     lines = [
         "gantt",
         f"    title {_mermaid_text(title, 'Schedule')}",
@@ -341,7 +341,7 @@ def _md_cell(text: str) -> str:
     return " ".join(text.replace("|", "\\|").split())
 
 
-def to_markdown(schedule: Schedule) -> str:
+def to_markdown(schedule: DatedSchedule) -> str:
     days = (schedule.end_date - schedule.start_date).days
     lines = [
         "# Schedule",

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.stages.answer_ids import normalise_id
 from planexe_pipeline.stages.markdown import bullets, context, document, heading, one_line
-from planexe_pipeline.stages.schedule import Schedule, ScheduleTask, compute_schedule
+from planexe_pipeline.stages.schedule import DatedSchedule, ScheduleTask, compute_schedule
 
 MAX_PHASES = 8
 # Each level-2 task costs a duration estimate and a decomposition call; beyond this the plan
@@ -221,7 +221,7 @@ def project_to_markdown(project: WBSProject, title: str) -> str:
 
 
 # -- schedule input -----------------------------------------------------------------------------
-def plan_schedule(project: WBSProject, dependencies: list[tuple[str, str]], start: date) -> Schedule:
+def plan_schedule(project: WBSProject, dependencies: list[tuple[str, str]], start: date) -> DatedSchedule:
     """Every WBS node as a schedule task; subtasks of one task run one after another (their
     durations were scaled to add up to the task's estimate), plus the model's dependencies."""
     tasks: list[ScheduleTask] = []

@@ -12,8 +12,8 @@ from planexe_pipeline.tasks.base import FanOutItem, FanOutMerge, LLMTask, PlanTa
 from planexe_pipeline.tasks.plan import ProjectPlan
 from planexe_pipeline.tasks.setup import Setup
 
-__all__ = ["IdentifyDocuments", "FilterDocumentsToFind", "FilterDocumentsToCreate", "DraftDocumentToFind",
-           "DraftDocumentsToFind", "DraftDocumentToCreate", "DraftDocumentsToCreate", "DocumentsMarkdown"]
+__all__ = ["IdentifyDocuments", "FilterDocumentsToFind", "FilterDocumentsToCreate", "DraftDocumentToFindItem",
+           "DraftDocumentsToFind", "DraftDocumentToCreateItem", "DraftDocumentsToCreate", "DocumentsMarkdown"]
 
 
 class IdentifyDocuments(LLMTask):
@@ -55,7 +55,7 @@ class FilterDocumentsToCreate(_FilterDocuments):
     number, stem = 42, "filter_documents_to_create"
 
 
-class DraftDocumentToFind(FanOutItem[Document]):
+class DraftDocumentToFindItem(FanOutItem[Document]):
     group = "documents"
     number, stem = 43, "draft_documents_to_find"
     result_model = DraftedDocumentToFind
@@ -75,14 +75,14 @@ class DraftDocumentToFind(FanOutItem[Document]):
 
 
 class DraftDocumentsToFind(FanOutMerge):
-    item_task = DraftDocumentToFind
+    item_task = DraftDocumentToFindItem
 
     def merge(self, results):
         merged = DraftedDocumentsToFind(documents=results)
         self.write_stage(merged, draft_documents.find_to_markdown(merged))
 
 
-class DraftDocumentToCreate(FanOutItem[Document]):
+class DraftDocumentToCreateItem(FanOutItem[Document]):
     group = "documents"
     number, stem = 44, "draft_documents_to_create"
     result_model = DraftedDocumentToCreate
@@ -103,7 +103,7 @@ class DraftDocumentToCreate(FanOutItem[Document]):
 
 
 class DraftDocumentsToCreate(FanOutMerge):
-    item_task = DraftDocumentToCreate
+    item_task = DraftDocumentToCreateItem
 
     def merge(self, results):
         merged = DraftedDocumentsToCreate(documents=results)

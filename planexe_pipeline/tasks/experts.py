@@ -11,7 +11,7 @@ from planexe_pipeline.tasks.framing import IdentifyPurpose
 from planexe_pipeline.tasks.plan import ProjectPlan
 from planexe_pipeline.tasks.setup import Setup
 
-__all__ = ["SWOTAnalysis", "FindExperts", "ExpertsFound", "ExpertCriticism", "ExpertReview"]
+__all__ = ["SWOTAnalysis", "FindExpertsItem", "ExpertsFound", "ExpertCriticismItem", "ExpertReview"]
 
 
 class SWOTAnalysis(LLMTask):
@@ -29,7 +29,7 @@ class SWOTAnalysis(LLMTask):
         self.write_stage(result, swot.to_markdown(result))
 
 
-class FindExperts(FanOutItem[QueryAngle]):
+class FindExpertsItem(FanOutItem[QueryAngle]):
     """One query for experts, from the angle at `index` of a fixed list (no upstream list)."""
 
     group = "experts"
@@ -48,14 +48,14 @@ class FindExperts(FanOutItem[QueryAngle]):
 
 
 class ExpertsFound(FanOutMerge):
-    item_task = FindExperts
+    item_task = FindExpertsItem
 
     def merge(self, results):
         found = experts.merge_experts(results)
         self.write_stage(found, experts.to_markdown(found))
 
 
-class ExpertCriticism(FanOutItem[Expert]):
+class ExpertCriticismItem(FanOutItem[Expert]):
     """One expert's critique; only the first `[pipeline] experts_to_criticise` experts get one."""
 
     group = "experts"
@@ -78,7 +78,7 @@ class ExpertCriticism(FanOutItem[Expert]):
 
 class ExpertReview(FanOutMerge):
     group = "experts"
-    item_task = ExpertCriticism
+    item_task = ExpertCriticismItem
     number, stem = 38, "expert_review"
     section = Section("expert-review", "Expert review", position=110)
 

@@ -12,7 +12,7 @@ from planexe_pipeline.report import assemble
 from planexe_pipeline.report.html import render_report_html
 from planexe_pipeline.report.sections import Section
 from planexe_pipeline.stages.identify_purpose import PlanPurpose
-from planexe_pipeline.stages.schedule import Schedule as ScheduleModel
+from planexe_pipeline.stages.schedule import DatedSchedule
 from planexe_pipeline.stages.wbs import WBSProject
 from planexe_pipeline.tasks import (assumptions, context, documents, experts, framing, governance, plan, synthesis,
                                     team, wbs)
@@ -49,7 +49,7 @@ class Report(PlanTask):
         texts = {spec.key: self.input_text(spec.key) for spec in REPORT_SECTIONS}
         # The sections the page draws from models of their own; their tasks declare these keys.
         title = assemble.report_title(self.input_model("purpose", PlanPurpose).topic)
-        schedule = self.input_model("schedule-table", ScheduleModel)
+        schedule = self.input_model("schedule-table", DatedSchedule)
         self.write_text("md", assemble.plan_markdown(title, prompt, assemble.report_sections(REPORT_SECTIONS, texts)))
         self.write_text("html", render_report_html(
             title=title, prompt=prompt.strip(),

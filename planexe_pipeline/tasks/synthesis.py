@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from planexe_pipeline.stages import executive_summary, pitch, premortem, questions_answers, review_plan
-from planexe_pipeline.stages.schedule import Schedule as ScheduleModel
+from planexe_pipeline.stages.schedule import DatedSchedule
 from planexe_pipeline.tasks.assumptions import ConsolidateAssumptions
 from planexe_pipeline.report.sections import Section
 from planexe_pipeline.tasks.base import FanOutItem, FanOutMerge, LLMTask
@@ -15,7 +15,7 @@ from planexe_pipeline.tasks.setup import Setup
 from planexe_pipeline.tasks.team import RelatedResources, TeamMarkdown
 from planexe_pipeline.tasks.wbs import Schedule, WBSProject12
 
-__all__ = ["CreatePitch", "PitchMarkdown", "ReviewPlan", "PlanReview", "ExecutiveSummary", "QuestionsAnswers",
+__all__ = ["CreatePitch", "PitchMarkdown", "ReviewPlanItem", "PlanReview", "ExecutiveSummary", "QuestionsAnswers",
            "Premortem"]
 
 
@@ -47,7 +47,7 @@ class PitchMarkdown(LLMTask):
         self.write_stage(result, pitch.polished_to_markdown(result))
 
 
-class ReviewPlan(FanOutItem[review_plan.ReviewQuestion]):
+class ReviewPlanItem(FanOutItem[review_plan.ReviewQuestion]):
     """One review question put to the plan; the questions are ours, so the list is static."""
 
     group = "synthesis"
@@ -70,7 +70,7 @@ class ReviewPlan(FanOutItem[review_plan.ReviewQuestion]):
 
 
 class PlanReview(FanOutMerge):
-    item_task = ReviewPlan
+    item_task = ReviewPlanItem
     section = Section("review", "Plan review", position=160)
 
     def merge(self, results):
@@ -98,7 +98,7 @@ class ExecutiveSummary(LLMTask):
                                            governance=self.input_text("governance"), team=self.input_text("team"),
                                            expert_review=self.input_text("expert_review"),
                                            documents=self.input_text("documents"),
-                                           schedule=self.input_model("schedule", ScheduleModel),
+                                           schedule=self.input_model("schedule", DatedSchedule),
                                            pitch=self.input_text("pitch"), review=self.input_text("review"))
         self.write_stage(result, executive_summary.to_markdown(result))
 

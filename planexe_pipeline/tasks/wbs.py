@@ -17,8 +17,8 @@ from planexe_pipeline.tasks.context import DataCollection
 from planexe_pipeline.tasks.plan import ProjectPlan
 from planexe_pipeline.tasks.setup import Setup
 
-__all__ = ["WBSLevel1", "WBSLevel2", "WBSProject12", "TaskDependencies", "EstimateDurations", "DurationEstimates",
-           "WBSLevel3", "WBSProject123", "Schedule"]
+__all__ = ["WBSLevel1", "WBSLevel2", "WBSProject12", "TaskDependencies", "EstimateDurationsItem", "DurationEstimates",
+           "WBSLevel3Item", "WBSProject123", "Schedule"]
 
 
 class WBSLevel1(LLMTask):
@@ -75,7 +75,7 @@ class TaskDependencies(LLMTask):
         self.write_stage(result, task_dependencies.to_markdown(result))
 
 
-class EstimateDurations(FanOutItem[list]):
+class EstimateDurationsItem(FanOutItem[list]):
     """Item i estimates level-2 tasks 3i..3i+2 (in WBS order)."""
 
     group = "wbs"
@@ -96,14 +96,14 @@ class EstimateDurations(FanOutItem[list]):
 
 
 class DurationEstimates(FanOutMerge):
-    item_task = EstimateDurations
+    item_task = EstimateDurationsItem
 
     def merge(self, results):
         merged = durations.merge(results)
         self.write_stage(merged, durations.to_markdown(merged))
 
 
-class WBSLevel3(FanOutItem[WBSTask]):
+class WBSLevel3Item(FanOutItem[WBSTask]):
     """Item i decomposes the i-th level-2 task (in WBS order), knowing its estimated duration.
 
     Level-2 tasks are estimated in chunks of CHUNK_SIZE in the same order, so task i's
@@ -119,7 +119,7 @@ class WBSLevel3(FanOutItem[WBSTask]):
     def context_requires(self):
         # Only the duration chunk holding this task, not the merged table: each decomposition
         # starts as soon as its own estimate exists, and the merge leaves the critical path.
-        chunk = self.clone(EstimateDurations, index=self.index // durations.CHUNK_SIZE)
+        chunk = self.clone(EstimateDurationsItem, index=self.index // durations.CHUNK_SIZE)
         return {"setup": self.clone(Setup), "durations": chunk}
 
     def all_items(self):
@@ -134,7 +134,7 @@ class WBSLevel3(FanOutItem[WBSTask]):
 
 class WBSProject123(FanOutMerge):
     group = "wbs"
-    item_task = WBSLevel3
+    item_task = WBSLevel3Item
     number, stem = 52, "wbs_project_level1_level2_level3"
     section = Section("wbs", "Work breakdown structure", position=140, in_html=False)
 
