@@ -18,6 +18,8 @@ from graphlib import TopologicalSorter
 
 from pydantic import BaseModel, Field
 
+from planexe_pipeline.stages.markdown import cell
+
 
 class ScheduleTask(BaseModel):
     id: str
@@ -337,10 +339,6 @@ def schedule_to_mermaid(schedule: DatedSchedule, title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _md_cell(text: str) -> str:
-    return " ".join(text.replace("|", "\\|").split())
-
-
 def to_markdown(schedule: DatedSchedule) -> str:
     days = (schedule.end_date - schedule.start_date).days
     lines = [
@@ -361,7 +359,7 @@ def to_markdown(schedule: DatedSchedule) -> str:
             # dates; the CSV keeps the exclusive end that tools expect.
             last = t.end - timedelta(days=1)
             lines.append(
-                f"| {t.id} | {indent}{_md_cell(t.title)} | {t.start.isoformat()} | "
+                f"| {t.id} | {indent}{cell(t.title)} | {t.start.isoformat()} | "
                 f"{last.isoformat()} | {t.duration_days} | {'yes' if t.critical else ''} | "
                 f"{', '.join(t.depends_on)} |"
             )
@@ -371,12 +369,12 @@ def to_markdown(schedule: DatedSchedule) -> str:
     if schedule.critical_path:
         titles = {t.id: t.title for t in schedule.tasks}
         for tid in schedule.critical_path:
-            lines.append(f"1. {tid} {_md_cell(titles.get(tid, ''))}".rstrip())
+            lines.append(f"1. {tid} {cell(titles.get(tid, ''))}".rstrip())
     else:
         lines.append("None.")
     lines += ["", "## Warnings", ""]
     if schedule.warnings:
-        lines += [f"- {_md_cell(w)}" for w in schedule.warnings]
+        lines += [f"- {cell(w)}" for w in schedule.warnings]
     else:
         lines.append("None.")
     return "\n".join(lines) + "\n"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from planexe_pipeline.report.sections import Section
 from planexe_pipeline.stages import (consolidate_assumptions, currency_strategy, distill_assumptions, identify_risks,
                                      make_assumptions, physical_locations, plan_type, review_assumptions)
-from planexe_pipeline.report.sections import Section
 from planexe_pipeline.tasks.base import LLMTask, PlanTask
 from planexe_pipeline.tasks.framing import PlanType, SelectScenario
 from planexe_pipeline.tasks.setup import Setup

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from planexe_pipeline.stages import data_collection
 from planexe_pipeline.report.sections import Section
+from planexe_pipeline.stages import data_collection
 from planexe_pipeline.tasks.base import LLMTask
 from planexe_pipeline.tasks.experts import ExpertReview, SWOTAnalysis
 from planexe_pipeline.tasks.plan import ProjectPlan

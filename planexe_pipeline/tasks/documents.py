@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from planexe_pipeline.report.sections import Section
 from planexe_pipeline.stages import documents, draft_documents
 from planexe_pipeline.stages.documents import Document, FilteredDocuments, IdentifiedDocuments
 from planexe_pipeline.stages.draft_documents import (DraftedDocumentsToCreate, DraftedDocumentsToFind,
                                                      DraftedDocumentToCreate, DraftedDocumentToFind)
 from planexe_pipeline.tasks.assumptions import ConsolidateAssumptions
-from planexe_pipeline.report.sections import Section
 from planexe_pipeline.tasks.base import FanOutItem, FanOutMerge, LLMTask, PlanTask
 from planexe_pipeline.tasks.plan import ProjectPlan
 from planexe_pipeline.tasks.setup import Setup

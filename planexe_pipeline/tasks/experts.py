@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from planexe_pipeline.report.sections import Section
 from planexe_pipeline.settings import pipeline
 from planexe_pipeline.stages import expert_criticism, experts, swot
 from planexe_pipeline.stages.experts import Expert, ExpertList, QueryAngle
-from planexe_pipeline.report.sections import Section
 from planexe_pipeline.tasks.base import FanOutItem, FanOutMerge, LLMTask
 from planexe_pipeline.tasks.framing import IdentifyPurpose
 from planexe_pipeline.tasks.plan import ProjectPlan

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from planexe_pipeline.report.sections import Section
 from planexe_pipeline.stages import (candidate_scenarios, deduplicate_levers, enrich_levers, identify_purpose,
                                      plan_type, potential_levers, scenarios, select_scenario, strategic_decisions,
                                      vital_few_levers)
-from planexe_pipeline.report.sections import Section
 from planexe_pipeline.tasks.base import LLMTask, PlanTask
 from planexe_pipeline.tasks.setup import Setup
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from planexe_pipeline.stages import governance as stage
 from planexe_pipeline.report.sections import Section
+from planexe_pipeline.stages import governance as stage
 from planexe_pipeline.tasks.base import LLMTask, PlanTask
 from planexe_pipeline.tasks.plan import ProjectPlan
 from planexe_pipeline.tasks.setup import Setup

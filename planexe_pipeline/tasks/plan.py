@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from planexe_pipeline.report.sections import Section
 from planexe_pipeline.stages import pre_project_assessment, project_plan
 from planexe_pipeline.tasks.assumptions import ConsolidateAssumptions
-from planexe_pipeline.report.sections import Section
 from planexe_pipeline.tasks.base import LLMTask
 from planexe_pipeline.tasks.framing import ScenariosMarkdown, StrategicDecisionsMarkdown
 from planexe_pipeline.tasks.setup import Setup

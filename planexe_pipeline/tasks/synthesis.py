@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from planexe_pipeline.report.sections import Section
 from planexe_pipeline.stages import executive_summary, pitch, premortem, questions_answers, review_plan
 from planexe_pipeline.stages.schedule import DatedSchedule
 from planexe_pipeline.tasks.assumptions import ConsolidateAssumptions
-from planexe_pipeline.report.sections import Section
 from planexe_pipeline.tasks.base import FanOutItem, FanOutMerge, LLMTask
 from planexe_pipeline.tasks.documents import DocumentsMarkdown
 from planexe_pipeline.tasks.experts import ExpertReview

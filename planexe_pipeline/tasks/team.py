@@ -6,8 +6,8 @@ their answers to the roster by member id with our own code before the review cal
 
 from __future__ import annotations
 
-from planexe_pipeline.stages import related_resources, team, team_enrichment, team_review
 from planexe_pipeline.report.sections import Section
+from planexe_pipeline.stages import related_resources, team, team_enrichment, team_review
 from planexe_pipeline.tasks.base import LLMTask, PlanTask
 from planexe_pipeline.tasks.plan import ProjectPlan
 from planexe_pipeline.tasks.setup import Setup

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime
 
 from planexe_pipeline.errors import InputError
+from planexe_pipeline.report.sections import Section
 from planexe_pipeline.stages import durations, task_dependencies, wbs, wbs_level3
 from planexe_pipeline.stages.durations import DurationChunk, DurationEstimates as DurationEstimatesModel
 from planexe_pipeline.stages.schedule import schedule_to_csv, schedule_to_mermaid, to_markdown as schedule_markdown
 from planexe_pipeline.stages.task_dependencies import TaskDependencies as TaskDependenciesModel
 from planexe_pipeline.stages.wbs import WBSLevel1 as WBSLevel1Model, WBSLevel2 as WBSLevel2Model, WBSProject, WBSTask
 from planexe_pipeline.stages.wbs_level3 import Decomposition
-from planexe_pipeline.report.sections import Section
 from planexe_pipeline.tasks.base import FanOutItem, FanOutMerge, LLMTask, PlanTask
 from planexe_pipeline.tasks.context import DataCollection
 from planexe_pipeline.tasks.plan import ProjectPlan
