@@ -91,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     bench.add_argument("--repeat", type=_positive_int, default=1, metavar="N",
                        help="run each worker count N times; report median, min and max (default 1)")
+    bench.add_argument("--latency-model", choices=["stage_ranges", "tokens"], default="stage_ranges",
+                       help="the simulator's latency: each stage's measured range (default), or time to first "
+                            "token + output tokens / rate, so a long answer takes longer")
     return parser
 
 
@@ -207,7 +210,7 @@ def cmd_bench(args) -> int:
     get_prompt(args.prompt_id)
     result = run_bench(workers_list, llm_slots=args.llm_slots, time_scale=args.time_scale,
                        prompt_id=args.prompt_id, out_dir=Path(args.out_dir) if args.out_dir else None,
-                       repeat=args.repeat, progress=lambda line: print(line, file=sys.stderr))
+                       repeat=args.repeat, latency_model=args.latency_model, progress=lambda line: print(line, file=sys.stderr))
     print(format_bench(result))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import luigi
-import luigi.interface
 
 from planexe_pipeline.llm.config import LLM_CLASSES, load_llm_config, resolve_models
 from planexe_pipeline.pipeline import REMAINING_SECONDS, FullPlan, Report
@@ -25,6 +24,7 @@ from planexe_pipeline.tasks.integrity import unreadable_tasks
 from planexe_pipeline.telemetry.events import Event, RunEvent, TaskEvent, append_event, failed_tasks, read_events
 from planexe_pipeline.telemetry.progress import RunProgress
 from planexe_pipeline.telemetry.stats import stats_from_events
+from planexe_pipeline.worker import TimedWorkerFactory
 
 REPORT_FILE = Report.files["html"]
 PLAN_MARKDOWN = Report.files["md"]
@@ -71,7 +71,7 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
     run_dir.mkdir(parents=True, exist_ok=True)
     if request.llm_slots is not None:
         luigi.configuration.get_config().set("resources", "llm", str(request.llm_slots))
-    local = None if request.scheduler_host else _LocalSchedulerFactory()
+    local = None if request.scheduler_host else _LocalSchedulerFactory(str(run_dir))
     slots = llm_cap_of(local.scheduler.resource_list()) if local else _luigid_llm_cap(request)
     if on_start:
         on_start(slots)
@@ -126,10 +126,11 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
                       summarize(events, ended - started, slots))
 
 
-class _LocalSchedulerFactory(luigi.interface._WorkerSchedulerFactory):
+class _LocalSchedulerFactory(TimedWorkerFactory):
     """Luigi's own local scheduler, made before the run so the cap it holds can be read and recorded."""
 
-    def __init__(self):
+    def __init__(self, run_dir: str):
+        super().__init__(run_dir)
         self.scheduler = super().create_local_scheduler()
 
     def create_local_scheduler(self):

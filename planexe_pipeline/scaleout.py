@@ -27,12 +27,12 @@ import luigi.interface
 import luigi.rpc
 import luigi.scheduler
 import luigi.server
-import luigi.worker
 from luigi.setup_logging import DaemonLogging
 from luigi.task_status import DISABLED, DONE, FAILED, PENDING
 
 from planexe_pipeline.settings import scale_out
 from planexe_pipeline.telemetry.events import EventFollower, TakeoverEvent, TaskEvent, append_event, host_label
+from planexe_pipeline.worker import TimedWorker
 
 # Nothing of the plan pending or running in luigid's view while the plan is not complete: luigid
 # forgot the plan (restarted without its state), or still holds it as done from an earlier run of
@@ -99,9 +99,9 @@ class PlanScheduler(luigi.scheduler.Scheduler):
         task.scheduler_disable_time = time.time()
 
 
-class PlanWorker(luigi.worker.Worker):
+class PlanWorker(TimedWorker):
     def __init__(self, *args, root: luigi.Task, started: float, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, run_dir=root.run_dir, **kwargs)
         self._root = root
         self._started = started
         self._telemetry = EventFollower(root.run_dir)

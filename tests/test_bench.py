@@ -32,7 +32,7 @@ def test_slot_bound_knows_work_waits_for_its_inputs():
 def test_bench_end_to_end(tmp_path, capsys):
     out = tmp_path / "bench.json"
     code = main(["bench", "--workers-list", "1,4", "--time-scale", "0.0005", "--prompt-id", "bakery-lyon",
-                 "--out-dir", str(tmp_path / "runs"), "--json", str(out)])
+                 "--latency-model", "tokens", "--out-dir", str(tmp_path / "runs"), "--json", str(out)])
     assert code == 0
     table = capsys.readouterr().out
     assert "speedup" in table and "overhead ms/task" in table
@@ -51,6 +51,13 @@ def test_bench_end_to_end(tmp_path, capsys):
     assert result["speedup"] == pytest.approx(runs[0]["makespan_s"] / runs[1]["makespan_s"], rel=1e-2)
     assert result["efficiency"] == pytest.approx(runs[1]["critical_path_s"] / runs[1]["makespan_s"], rel=1e-2)
     assert 0 < result["efficiency"] <= 1.0
+    assert result["workload"]["latency_model"] == "tokens"
+    # The path stage by stage: its tasks' seconds add up to it, and its LLM calls show their answers' length.
+    path = runs[1]["path_stages"]
+    assert path[0]["stage"] == "Setup" and path[-1]["stage"] == "FullPlan"
+    assert sum(row["seconds"] for row in path) == pytest.approx(runs[1]["critical_path_s"], abs=0.01)
+    assert all(row["output_tokens"] > 0 for row in path if row["llm_s"] > 0)
+    assert "critical path at 4 workers" in table and "tokens out" in table
 
 
 def test_bench_refuses_bad_worker_lists(capsys):

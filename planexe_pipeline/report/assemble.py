@@ -9,6 +9,7 @@ depends on the run folder's path or the time of day, so the same plan gives the 
 from __future__ import annotations
 
 import datetime
+from functools import lru_cache
 from typing import Iterable, Mapping, Sequence
 
 from markdown_it import MarkdownIt
@@ -36,20 +37,31 @@ def normalise_headings(markdown: str, top_level: int) -> str:
     is `top_level`: the report supplies the section title, and the stage's sub-headings
     must nest under it whatever level the stage used."""
     lines = markdown.splitlines()
-    tokens = _PARSER.parse(markdown)
-    # Only top-level headings: one inside a list or quote belongs to that block's text.
-    headings = [(t, tokens[i + 1].content) for i, t in enumerate(tokens)
-                if t.type == "heading_open" and t.level == 0 and t.map]
-    if headings and tokens[0] is headings[0][0]:
-        start, end = headings.pop(0)[0].map
+    title, headings = _headings(markdown)
+    if title is not None:
+        start, end = title
         lines[start:end] = [""] * (end - start)
     if headings:
-        shift = top_level - min(int(t.tag[1]) for t, _ in headings)
-        for token, text in headings:
-            start, end = token.map
-            level = max(1, min(6, int(token.tag[1]) + shift))
+        shift = top_level - min(level for _, _, level, _ in headings)
+        for start, end, level, text in headings:
+            level = max(1, min(6, level + shift))
             lines[start:end] = [f"{'#' * level} {one_line(text)}"] + [""] * (end - start - 1)
     return "\n".join(lines).strip() + "\n"
+
+
+@lru_cache(maxsize=64)
+def _headings(markdown: str) -> tuple[tuple[int, int] | None, tuple[tuple[int, int, int, str], ...]]:
+    """(the leading title's line span or None, (start, end, level, text) of every other top-level
+    heading). Cached: the report normalises each section twice (plan.md and the HTML page), and
+    parsing is most of the time it spends on the critical path's last step."""
+    tokens = _PARSER.parse(markdown)
+    # Only top-level headings: one inside a list or quote belongs to that block's text.
+    headings = [(*t.map, int(t.tag[1]), tokens[i + 1].content) for i, t in enumerate(tokens)
+                if t.type == "heading_open" and t.level == 0 and t.map]
+    title = None
+    if headings and tokens[0].type == "heading_open" and tokens[0].map and tokens[0].level == 0:
+        title = tuple(headings.pop(0)[:2])
+    return title, tuple(headings)
 
 
 def report_sections(specs: Sequence[Section], texts: Mapping[str, str], *,

@@ -18,7 +18,9 @@ from pathlib import Path
 
 from planexe_pipeline.errors import PipelineError
 from planexe_pipeline.llm.simulator import DEFAULT_WIDTHS
-from planexe_pipeline.telemetry.critical_path import slot_lower_bound
+from planexe_pipeline.telemetry.critical_path import final_executions, slot_lower_bound
+from planexe_pipeline.telemetry.events import Event, LLMCallEvent, of_kind
+from planexe_pipeline.telemetry.overhead import PARTS
 from planexe_pipeline.telemetry.stats import load_events, stats_from_events
 
 BENCH_MODEL = "bench-simulated"
@@ -37,11 +39,29 @@ class BenchRun:
     bound_s: float  # max(critical path, LLM time / slots)
     slot_bound_s: float  # the same, knowing LLM work cannot start before its inputs exist
     run_dir: str
+    overhead: dict | None = None  # the critical path's gaps by part (telemetry/overhead.py)
+    path_stages: list[dict] | None = None  # the critical path task by task, in seconds
 
 
-def bench_config(time_scale: float, seed: int) -> dict:
+def path_stages(events: list[Event], task_ids: list[str]) -> list[dict]:
+    """Each task on the critical path: its stage, item, seconds, LLM seconds and output tokens."""
+    finals = final_executions(events)
+    calls: dict[str | None, list[LLMCallEvent]] = {}
+    for call in of_kind(events, LLMCallEvent):
+        if call.ok:
+            calls.setdefault(call.task_id, []).append(call)
+    rows = []
+    for task_id in task_ids:
+        end, own = finals[task_id], calls.get(task_id, [])
+        rows.append({"stage": end.task_family, "item": end.item, "seconds": round(end.seconds, 3),
+                     "llm_s": round(sum(c.call_seconds for c in own), 3),
+                     "output_tokens": sum(c.output_tokens or 0 for c in own)})
+    return rows
+
+
+def bench_config(time_scale: float, seed: int, latency_model: str = "stage_ranges") -> dict:
     return {"models": {BENCH_MODEL: {"class": "Simulated", "arguments": {
-        "seed": seed, "time_scale": time_scale, "widths": dict(DEFAULT_WIDTHS)}}}}
+        "seed": seed, "time_scale": time_scale, "widths": dict(DEFAULT_WIDTHS), "latency_model": latency_model}}}}
 
 
 def overhead_per_task_ms(stats, workers: int) -> float:
@@ -76,18 +96,20 @@ def run_once(root: Path, config_path: Path, prompt_id: str, workers: int, llm_sl
         critical_path_s=round(stats.critical_path_seconds, 3),
         overhead_per_task_ms=round(overhead_per_task_ms(stats, workers), 1), tasks=stats.tasks,
         bound_s=round(max(stats.critical_path_seconds, stats.llm_seconds / llm_slots), 3),
-        slot_bound_s=round(slot_lower_bound(events, llm_slots), 3), run_dir=str(run_dir))
+        slot_bound_s=round(slot_lower_bound(events, llm_slots), 3), run_dir=str(run_dir),
+        overhead=stats.overhead, path_stages=path_stages(events, stats.critical_path))
 
 
 def run_bench(workers_list: list[int], *, llm_slots: int | None = None, time_scale: float = 0.02,
               prompt_id: str = "solar-farm-denmark", out_dir: Path | None = None, seed: int = 42,
-              start_date: str = "2027-01-04", repeat: int = 1, progress=print) -> dict:
+              start_date: str = "2027-01-04", repeat: int = 1, latency_model: str = "stage_ranges",
+              progress=print) -> dict:
     """Every worker count `repeat` times, interleaved (1, 16, 1, 16, ...), so that each repetition's
     ratio compares runs made under the same load; the summary gives median, min and max."""
     root = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="planexe-bench-"))
     root.mkdir(parents=True, exist_ok=True)
     config_path = root / "bench_llm_config.json"
-    config_path.write_text(json.dumps(bench_config(time_scale, seed), indent=2))
+    config_path.write_text(json.dumps(bench_config(time_scale, seed, latency_model), indent=2))
     runs: list[BenchRun] = []
     ratios: list[dict] = []
     for round_no in range(1, repeat + 1):
@@ -107,7 +129,7 @@ def run_bench(workers_list: list[int], *, llm_slots: int | None = None, time_sca
     summary = _summary(runs, ratios)
     return {
         "workload": {"prompt_id": prompt_id, "speed": "full", "time_scale": time_scale, "seed": seed,
-                     "widths": dict(DEFAULT_WIDTHS)},
+                     "widths": dict(DEFAULT_WIDTHS), "latency_model": latency_model},
         "repeat": repeat,
         "runs": [asdict(r) for r in runs],
         "rounds": ratios,
@@ -158,6 +180,36 @@ def _spread_text(values: dict, unit: str = "") -> str:
     return f"{values['median']}{unit} (min {values['min']}{unit}, max {values['max']}{unit})"
 
 
+def format_overhead_parts(runs: list[dict]) -> str:
+    """Per worker count, each part's median ms per critical-path task (median over repeats).
+
+    With one worker a gap also holds the other tasks that ran first (under "scheduler")."""
+    counts = list(dict.fromkeys(r["workers"] for r in runs))
+    header = f"{'overhead part, median ms per task':<34}" + "".join(f"{f'workers {w}':>12}" for w in counts)
+    lines = [header]
+    for part in (*PARTS, "overhead ms/task"):
+        cells = []
+        for workers in counts:
+            values = [r["overhead_per_task_ms"] if part == "overhead ms/task"
+                      else ((r["overhead"] or {}).get("parts_median_ms") or {}).get(part)
+                      for r in runs if r["workers"] == workers]
+            median = spread(values)["median"]
+            cells.append(f"{'-' if median is None else f'{median:.2f}':>12}")
+        lines.append(f"  {part:<32}" + "".join(cells))
+    return "\n".join(lines)
+
+
+def format_path(run: dict) -> str:
+    """The critical path of one run, stage by stage, in seconds (and in the latency model's
+    units before --time-scale, where a long answer shows as many output tokens)."""
+    lines = [f"critical path at {run['workers']} workers, {run['critical_path_s']:.2f} s, stage by stage:",
+             f"  {'stage':<34} {'seconds':>8} {'LLM s':>7} {'tokens out':>10}"]
+    for row in run.get("path_stages") or []:
+        name = row["stage"] + (f" #{row['item']}" if row["item"] is not None else "")
+        lines.append(f"  {name:<34} {row['seconds']:>8.3f} {row['llm_s']:>7.3f} {row['output_tokens']:>10}")
+    return "\n".join(lines)
+
+
 def format_bench(result: dict) -> str:
     header = f"{'workers':>7} {'slots':>5} {'makespan s':>10} {'LLM calls':>9} {'sum LLM s':>9} " \
              f"{'crit path s':>11} {'bound s':>8} {'slot bound s':>12} {'overhead ms/task':>16}"
@@ -175,7 +227,10 @@ def format_bench(result: dict) -> str:
     lines.append(f"efficiency (critical path / makespan) at {largest}: {_spread_text(summary['efficiency'])}")
     lines.append(f"overhead per task on the critical path at {largest}: "
                  f"{_spread_text(summary['by_workers'][str(largest)]['overhead_per_task_ms'], ' ms')}")
+    lines.append(format_overhead_parts(runs))
     lines.append(f"makespan / bound: {_spread_text(summary['makespan_over_bound'])}   "
                  f"makespan / slot bound: {_spread_text(summary['makespan_over_slot_bound'])}")
+    at_largest = sorted((r for r in runs if r["workers"] == largest), key=lambda r: r["makespan_s"])
+    lines.append(format_path(at_largest[len(at_largest) // 2]))  # the run of median makespan
     lines.append(f"run folders: {result['out_dir']}")
     return "\n".join(lines)

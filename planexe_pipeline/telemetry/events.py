@@ -112,6 +112,11 @@ class TaskEvent(Event):
     worker: int | None = None  # the `run` (or luigi) process whose worker ran it; older lines lack it
     deps: tuple[str, ...] = ()  # every task it read, dynamic dependencies included (end lines)
     error: str | None = None
+    # Start lines: when the worker dispatched the task, and when its process began on it
+    # (planexe_pipeline/worker.py). End lines: what the line itself cost after `end`.
+    dispatched_at: float | None = None
+    process_started: float | None = None
+    handler_s: float | None = None
 
     @property
     def is_end(self) -> bool:
@@ -193,6 +198,42 @@ class TakeoverEvent(Event):
         return self.start - self.lost_start if self.start is not None and self.lost_start is not None else None
 
 
+@event_kind
+@dataclass(frozen=True, kw_only=True)
+class DispatchEvent(Event):
+    """One task execution as the worker saw it: added to the scheduler, dispatched, its process
+    started (with one worker: the task ran), its result taken off the queue."""
+
+    kind = "dispatch"
+    required = ("task_id", "dispatched")
+
+    task_id: str = ""
+    worker: int | None = None
+    added: float | None = None
+    dispatched: float | None = None
+    forked: float | None = None
+    received: float | None = None
+
+
+@event_kind
+@dataclass(frozen=True, kw_only=True)
+class WorkerEvent(Event):
+    """A worker's totals, written when it stops: where its own time went."""
+
+    kind = "worker"
+    required = ("worker",)
+
+    worker: int | None = None
+    workers: int | None = None
+    began: float | None = None
+    stopped: float | None = None
+    processes_forked: int | None = None
+    get_work_calls: int | None = None
+    get_work_s: float | None = None
+    dispatch_s: float | None = None
+    add_s: float | None = None
+
+
 def telemetry_dir(run_dir: str | os.PathLike) -> Path:
     return Path(run_dir) / TELEMETRY_DIR
 
@@ -208,14 +249,19 @@ def _host_file(run_dir: str | os.PathLike) -> Path:
 
 def append_event(run_dir: str | os.PathLike, event: Event) -> None:
     """Append one event as one line; safe under concurrent writers."""
+    append_events(run_dir, [event])
+
+
+def append_events(run_dir: str | os.PathLike, events: Iterable[Event]) -> None:
+    """Append events as lines, in one write; safe under concurrent writers."""
     path = _host_file(run_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = (json.dumps(event.to_record(), sort_keys=True, default=str) + "\n").encode("utf-8")
+    data = "".join(json.dumps(e.to_record(), sort_keys=True, default=str) + "\n" for e in events).encode("utf-8")
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
-            os.write(fd, line)
+            os.write(fd, data)
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:

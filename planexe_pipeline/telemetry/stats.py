@@ -13,6 +13,7 @@ from planexe_pipeline.telemetry.critical_path import final_executions, run_criti
 from planexe_pipeline.telemetry.events import (
     Event, LLMCallEvent, RunEvent, TakeoverEvent, TaskEvent, of_kind, read_events,
 )
+from planexe_pipeline.telemetry.overhead import format_breakdown, overhead_breakdown
 
 # Two lines of one execution carry the same start; allow float noise from serialisation.
 _SAME_START = 1e-3
@@ -192,6 +193,8 @@ class RunStats:
     start: float | None
     # Tasks a worker was running when it was lost, run again by another: one dict each.
     taken_over: list[TakeoverEvent] = field(default_factory=list)
+    # The gaps between the critical path's tasks, by part (telemetry/overhead.py).
+    overhead: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -306,6 +309,7 @@ def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "",
         cost=None if not costs or None in costs else sum(costs),
         start=min(starts, default=None),
         taken_over=of_kind(events, TakeoverEvent),
+        overhead=overhead_breakdown(events, path.task_ids).summary() if path.task_ids else None,
     )
 
 
@@ -365,4 +369,7 @@ def format_stats(stats: RunStats) -> str:
     if stats.tokens_estimated:
         summary.append(("tokens", "~ marks counts estimated from text length"))
     label_width = max(len(label) for label, _ in summary)
-    return "\n".join(table + [""] + [f"{label.ljust(label_width)}  {value}" for label, value in summary])
+    lines = table + [""] + [f"{label.ljust(label_width)}  {value}" for label, value in summary]
+    if stats.overhead:
+        lines += ["", format_breakdown(stats.overhead)]
+    return "\n".join(lines)

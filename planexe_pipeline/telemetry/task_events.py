@@ -32,7 +32,10 @@ def _event(task: luigi.Task, **fields) -> TaskEvent:
 def record_start(task: luigi.Task) -> None:
     now = time.time()
     _started[task.task_id] = now
-    append_event(task.run_dir, _event(task, event="start", start=now, status="running"))
+    # Set by the worker (planexe_pipeline/worker.py) before the fork and first thing after it.
+    append_event(task.run_dir, _event(task, event="start", start=now, status="running",
+                                      dispatched_at=getattr(task, "dispatched_at", None),
+                                      process_started=getattr(task, "process_started", None)))
 
 
 def record_end(task: luigi.Task, status: str, error: str | None = None) -> None:
@@ -43,7 +46,8 @@ def record_end(task: luigi.Task, status: str, error: str | None = None) -> None:
     except Exception:  # an end line without edges beats no end line
         deps = []
     append_event(task.run_dir, _event(task, event="end", start=start, end=now, status=status, deps=tuple(deps),
-                                      error=error or None))
+                                      error=error or None,
+                                      handler_s=round(time.time() - now, 6)))  # this line's cost after `end`
 
 
 def describe_failure(exc: BaseException) -> str:

@@ -1,0 +1,192 @@
+"""The Luigi worker that runs a plan, with clocks on its scheduling work.
+
+Between one task's end and the next task's start, Luigi's worker takes the result off its
+queue, tells the scheduler, asks it for work, and forks a process that re-checks the inputs
+before the task starts. On a 2-core machine with 16 workers those steps add up to more than
+the tasks' own bookkeeping, so the worker stamps each of them: the forked task process carries
+the parent's stamps in its start line (it inherits them), and the worker writes one `dispatch`
+line per task execution and one `worker` line of totals when it stops (not while tasks wait
+on it). `telemetry/overhead.py` turns them into the parts of each gap.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import luigi.interface
+import luigi.worker
+from luigi.scheduler import PENDING
+
+from planexe_pipeline.telemetry.events import DispatchEvent, Event, WorkerEvent, append_events
+from planexe_pipeline.worker_pool import PooledTaskProcess, TaskProcessPool
+
+
+class ProcessStamp:
+    """Luigi's task_process_context: entered first thing in the task's own process."""
+
+    def __init__(self, task_process: luigi.worker.TaskProcess):
+        self.task = task_process.task
+
+    def __enter__(self) -> "ProcessStamp":
+        self.task.process_started = time.time()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+PROCESS_STAMP = f"{ProcessStamp.__module__}.{ProcessStamp.__qualname__}"
+
+
+class _StampingQueue:
+    """The worker's result queue, noting when the worker took each task's result off it."""
+
+    def __init__(self, queue, on_get):
+        self._queue = queue
+        self._on_get = on_get
+
+    def __getattr__(self, name):  # put, close, join_thread, ...: the queue's own
+        return getattr(self._queue, name)
+
+    def get(self, *args, **kwargs):
+        result = self._queue.get(*args, **kwargs)
+        self._on_get(result[0], time.time())
+        return result
+
+
+class TimedWorker(luigi.worker.Worker):
+    def __init__(self, *args, run_dir: str, **kwargs):
+        kwargs.setdefault("task_process_context", PROCESS_STAMP)
+        super().__init__(*args, **kwargs)
+        self._run_dir = run_dir
+        self._task_result_queue = _StampingQueue(self._task_result_queue, self._received)
+        # The pool's members build each task's process with Luigi's own method, on their copy of
+        # this worker (they are forked from it).
+        self._pool = TaskProcessPool(lambda task: luigi.worker.Worker._create_task_process(self, task),
+                                     self._task_result_queue)
+        self._executions: list[dict] = []
+        self._open: dict[str, dict] = {}  # task id -> its execution whose result is awaited
+        self._added: dict[str, float] = {}
+        self._pending: set[str] = set()  # told to the scheduler as PENDING, with their dependencies
+        self._adding: str | None = None
+        self._handling_result = False
+        self._totals = {"get_work_calls": 0, "get_work_s": 0.0, "dispatch_s": 0.0, "add_s": 0.0}
+
+    def _received(self, task_id: str, now: float) -> None:
+        self._pool.release(task_id)
+        execution = self._open.pop(task_id, None)
+        if execution is not None:
+            execution["received"] = now
+
+    def _add_task(self, *args, **kwargs):
+        if kwargs.get("status") == PENDING:
+            self._pending.add(kwargs["task_id"])
+        else:
+            self._pending.discard(kwargs["task_id"])
+        return super()._add_task(*args, **kwargs)
+
+    def _add(self, task, is_complete):
+        # Luigi adds the items a merge yields by walking each item's whole upstream graph again,
+        # complete() checks included: for the review questions, yielded while the plan is still
+        # being made, that is most of the graph per item, hundreds of ms on 2 cores while results
+        # wait. The walk also re-adds a merge that yielded with its static dependencies only, which
+        # sends it back to run and yield again. A task already pending with its dependencies
+        # is known to the scheduler as it is; the walk stops there.
+        # Only for what a result brings (a merge's items): a worker that tells the scheduler the
+        # whole plan again (scaleout.PlanWorker, after luigid restarted) needs the whole walk.
+        if (self._handling_result and is_complete is False and task.task_id in self._pending
+                and task.task_id != self._adding):
+            return
+        yield from super()._add(task, is_complete)
+
+    def _handle_next_task(self):
+        self._handling_result = True
+        try:
+            return super()._handle_next_task()
+        finally:
+            self._handling_result = False
+
+    def add(self, task, *args, **kwargs):
+        started = time.time()
+        self._adding = task.task_id
+        try:
+            return super().add(task, *args, **kwargs)
+        finally:
+            self._adding = None
+            now = time.time()
+            self._totals["add_s"] += now - started
+            self._added.setdefault(task.task_id, now)
+
+    def _get_work(self):
+        started = time.time()
+        try:
+            return super()._get_work()
+        finally:
+            self._totals["get_work_calls"] += 1
+            self._totals["get_work_s"] += time.time() - started
+
+    def _run_task(self, task_id):
+        task = self._scheduled_tasks.get(task_id)
+        if task is None or task_id in self._running_tasks:
+            return super()._run_task(task_id)
+        dispatched = time.time()
+        # Set before the fork, so the task's process has it for its start line.
+        task.dispatched_at = dispatched
+        execution = {"task_id": task_id, "dispatched": dispatched, "added": self._added.get(task_id)}
+        self._open[task_id] = execution
+        super()._run_task(task_id)
+        # With one worker the task ran right here; with more, its process has been started.
+        execution["forked"] = time.time()
+        self._totals["dispatch_s"] += execution["forked"] - dispatched
+        self._executions.append(execution)
+
+    def _create_task_process(self, task):
+        if not (self._config.force_multiprocessing or self.worker_processes > 1):
+            return super()._create_task_process(task)  # one worker: in this process, as Luigi does
+        reporter = luigi.worker.TaskStatusReporter(self._scheduler, task.task_id, self._id, None)
+        return PooledTaskProcess(self._pool, task, reporter, self._config.timeout)
+
+    def __exit__(self, *exc):
+        try:
+            return super().__exit__(*exc)
+        finally:
+            self._pool.close()
+
+    def run(self):
+        started = time.time()
+        try:
+            return super().run()
+        finally:
+            self._write_telemetry(started)
+
+    def _write_telemetry(self, started: float) -> None:
+        worker = os.getpid()
+        lines: list[Event] = [DispatchEvent(worker=worker, **execution) for execution in self._executions]
+        lines.append(WorkerEvent(worker=worker, workers=self.worker_processes, began=started, stopped=time.time(),
+                                 processes_forked=self._pool.forks,
+                                 **{k: round(v, 6) if isinstance(v, float) else v for k, v in self._totals.items()}))
+        try:
+            append_events(self._run_dir, lines)
+        except OSError:
+            pass  # the plan's files matter more than these diagnostics
+
+
+# With the local scheduler every change of state reaches the worker on its result queue, and
+# waiting on the queue ends the moment a result arrives, so [worker] wait_interval only sets how
+# often an idle worker asks the scheduler again: at the shipped 0.02 s (for luigid, where other
+# workers' results arrive by polling) that was ~700 get_work calls a run, each sorting every
+# task, all of it CPU taken from the task processes.
+LOCAL_WAIT_INTERVAL_S = 0.5
+
+
+class TimedWorkerFactory(luigi.interface._WorkerSchedulerFactory):
+    """Workers for a run on Luigi's local scheduler."""
+
+    def __init__(self, run_dir: str):
+        self.run_dir = run_dir
+
+    def create_worker(self, scheduler, worker_processes, assistant=False):
+        wait = max(LOCAL_WAIT_INTERVAL_S, luigi.worker.worker().wait_interval)
+        return TimedWorker(scheduler=scheduler, worker_processes=worker_processes, assistant=assistant,
+                           run_dir=self.run_dir, wait_interval=wait)

@@ -1,0 +1,81 @@
+"""The gaps between tasks on the critical path, split by the worker's and task processes' stamps."""
+
+from __future__ import annotations
+
+import pytest
+
+from planexe_pipeline.cli import main
+from planexe_pipeline.telemetry.events import DispatchEvent, TaskEvent, WorkerEvent, parse_events, read_events
+from planexe_pipeline.telemetry.overhead import PARTS, overhead_breakdown
+from planexe_pipeline.telemetry.stats import compute_stats, format_stats
+
+
+def execution(task_id, start, end, *, deps=(), status="ok", dispatched=None, process=None, handler=0.001):
+    family = task_id.split("_")[0]
+    start_line = {"kind": "task", "event": "start", "task_id": task_id, "task_family": family, "start": start}
+    if dispatched is not None:
+        start_line |= {"dispatched_at": dispatched, "process_started": process}
+    end_line = {"kind": "task", "event": "end", "task_id": task_id, "task_family": family, "start": start,
+                "end": end, "status": status, "deps": list(deps), "handler_s": handler}
+    return [start_line, end_line]
+
+
+def dispatch(task_id, dispatched, received, added=None):
+    return {"kind": "dispatch", "task_id": task_id, "dispatched": dispatched, "forked": dispatched + 0.001,
+            "received": received, "added": added}
+
+
+def test_each_gap_is_split_at_the_stamps_of_its_last_input_and_its_own_process():
+    events = [{"kind": "run", "event": "start", "start": 0.0, "end": None},
+              *execution("List", 0.1, 1.0, dispatched=0.05, process=0.08),
+              dispatch("List", 0.05, received=1.004),
+              # The merge runs once to yield its item, and again once the item is done.
+              *execution("Merge", 1.010, 1.012, deps=["Item_0"], status="yielded", dispatched=1.006, process=1.008),
+              dispatch("Merge", 1.006, received=1.013),
+              *execution("Item_0", 1.030, 2.0, deps=["List"], dispatched=1.020, process=1.025),
+              dispatch("Item_0", 1.020, received=2.002, added=1.015),
+              *execution("Merge", 2.012, 2.020, deps=["Item_0", "List"], dispatched=2.005, process=2.010),
+              dispatch("Merge", 2.005, received=2.025),
+              {"kind": "run", "event": "end", "start": 0.0, "end": 2.030}]
+    breakdown = overhead_breakdown(parse_events(events))
+    assert breakdown.path_tasks == 3
+    item, merge = breakdown.gaps
+    assert item.task_id == "Item_0" and item.input_id == "List" and not item.merge
+    assert item.gap_ms == pytest.approx(30.0)
+    assert item.parts_ms == pytest.approx({"telemetry": 1.0, "hand-off": 3.0, "fan-out": 11.0, "scheduler": 5.0,
+                                           "fork": 5.0, "checks": 5.0, "unsplit": 0.0})
+    assert merge.merge and merge.parts_ms == pytest.approx({
+        "telemetry": 1.0, "hand-off": 1.0, "fan-out": 0.0, "scheduler": 3.0, "fork": 5.0, "checks": 2.0,
+        "unsplit": 0.0})
+    assert sum(item.parts_ms.values()) == pytest.approx(item.gap_ms)
+    assert breakdown.lead_in_ms == pytest.approx(100.0) and breakdown.tail_ms == pytest.approx(10.0)
+    assert breakdown.merge_redispatch_ms == pytest.approx(12.0)
+    assert breakdown.per_task_ms() == pytest.approx((30 + 12 + 100 + 10) / 3)
+
+
+def test_a_gap_without_stamps_is_unsplit_not_misfiled():
+    events = [*execution("A", 0.0, 1.0, handler=None), *execution("B", 1.050, 2.0, deps=["A"])]
+    (gap,) = overhead_breakdown(parse_events(events)).gaps
+    assert gap.parts_ms["unsplit"] == pytest.approx(50.0)
+    assert all(gap.parts_ms[p] == 0.0 for p in PARTS if p != "unsplit")
+
+
+def test_a_run_with_workers_leaves_every_stamp(tmp_path):
+    run_dir = tmp_path / "run"
+    assert main(["run", "--prompt-id", "bakery-lyon", "--run-dir", str(run_dir), "--speed", "fast",
+                 "--workers", "3", "--llm", "simulated-instant", "--start-date", "2027-01-04"]) == 0
+    events = read_events(run_dir)
+    ends = [e for e in events if isinstance(e, TaskEvent) and e.is_end]
+    dispatches = [e for e in events if isinstance(e, DispatchEvent)]
+    assert len(dispatches) == len(ends)  # one per execution, yielded merges included
+    yields = [e.task_id for e in ends if e.status == "yielded"]
+    assert len(yields) == len(set(yields)) == 7  # every merge yields once, runs once more, and is done
+    assert all(d.dispatched <= d.forked <= d.received for d in dispatches)
+    starts = [e for e in events if isinstance(e, TaskEvent) and e.event == "start"]
+    assert all(s.dispatched_at <= s.process_started <= s.start for s in starts)
+    (worker,) = [e for e in events if isinstance(e, WorkerEvent)]
+    assert worker.workers == 3 and worker.get_work_calls >= len(ends) and worker.processes_forked <= 3
+    stats = compute_stats(run_dir)
+    assert stats.overhead["path_tasks"] == len(stats.critical_path)
+    assert stats.overhead["parts_total_ms"]["unsplit"] == 0.0
+    assert "overhead on the critical path" in format_stats(stats)
