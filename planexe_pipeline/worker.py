@@ -1,12 +1,13 @@
-"""The Luigi worker that runs a plan, with clocks on its scheduling work.
+"""The Luigi worker that runs a plan: task processes reused, and clocks on its own work.
 
 Between one task's end and the next task's start, Luigi's worker takes the result off its
-queue, tells the scheduler, asks it for work, and forks a process that re-checks the inputs
-before the task starts. On a 2-core machine with 16 workers those steps add up to more than
-the tasks' own bookkeeping, so the worker stamps each of them: the forked task process carries
-the parent's stamps in its start line (it inherits them), and the worker writes one `dispatch`
-line per task execution and one `worker` line of totals when it stops (not while tasks wait
-on it). `telemetry/overhead.py` turns them into the parts of each gap.
+queue, tells the scheduler, asks it for work, and starts the task in a process that re-checks
+the inputs first. On a 2-core machine with 16 workers those steps cost more than the tasks' own
+bookkeeping, so this worker stamps each of them (the task's process carries the stamps in its
+start line; the worker writes one `dispatch` line per execution and one `worker` line of totals
+when it stops, not while tasks wait on it; `telemetry/overhead.py` splits each gap with them),
+and cuts the two that were largest: Luigi's fork of a new process per task (worker_pool.py) and
+the walk of the whole upstream graph for every item a fan-out merge yields (`_add`).
 """
 
 from __future__ import annotations

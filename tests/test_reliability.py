@@ -32,8 +32,8 @@ MODELS = {
     "clean": {"seed": 42, "time_scale": 0},
     # ~30-135 ms a call: a fast plan takes about 5 s, long enough to be killed anywhere.
     "paced": {"seed": 42, "time_scale": 0.003},
-    # ~8 s a fast plan: it must outlast the start-up of a second `planexe-pipeline run` on a busy machine.
-    "slower": {"seed": 42, "time_scale": 0.015},
+    # ~15 s a fast plan: it must outlast the start-up of a second `planexe-pipeline run` on a busy machine.
+    "slower": {"seed": 42, "time_scale": 0.03},
     "faulty": {"seed": 42, "time_scale": 0, "rate_limit_error_rate": 0.2, "malformed_json_rate": 0.05,
                "timeout_rate": 0.02},
     "model-alpha": {"seed": 42, "time_scale": 0, "fail_stages": ["SWOTAnalysis"]},
