@@ -89,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--prompt-id", default="solar-farm-denmark", help="sample prompt of the workload")
     bench.add_argument("--out-dir", metavar="DIR", help="where the run folders go (default: a temporary folder)")
     bench.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    bench.add_argument("--provider-limit", type=_positive_int, metavar="N",
+                       help="instead: against a provider admitting N in flight, with slots N, 4N and 4N adaptive")
+    bench.add_argument("--provider-rpm", type=float, metavar="R",
+                       help="instead: against a provider enforcing R requests a minute, stated in the model entry")
+    bench.add_argument("--provider-minute-s", type=float, default=60.0, metavar="S",
+                       help="length of the provider's minute in seconds (default 60)")
     bench.add_argument("--repeat", type=_positive_int, default=1, metavar="N",
                        help="run each worker count N times; report median, min and max (default 1)")
     bench.add_argument("--latency-model", choices=["stage_ranges", "tokens"], default="stage_ranges",
@@ -113,7 +119,7 @@ def _prompt_of(args) -> str | None:
 def cmd_run(args) -> int:
     from planexe_pipeline.llm.config import parse_model_list
     from planexe_pipeline.run_request import RunRequest, prepare
-    from planexe_pipeline.runner import PLAN_MARKDOWN, REPORT_FILE, cap_warning, execute
+    from planexe_pipeline.runner import PLAN_MARKDOWN, REPORT_FILE, cap_warning, execute, limits_line
 
     request = prepare(RunRequest(
         prompt=_prompt_of(args), run_dir=Path(args.run_dir) if args.run_dir else None,
@@ -125,6 +131,7 @@ def cmd_run(args) -> int:
     def announce(cap: int | None) -> None:
         print(f"Plan run in {request.run_dir}: models {', '.join(request.models)}, {request.workers} workers, "
               f"LLM cap {_cap_text(cap)}, speed {request.speed}", flush=True)
+        print(limits_line(request, cap), flush=True)
         warning = cap_warning(cap, request)
         if warning:
             print(f"planexe-pipeline: {warning}", file=sys.stderr, flush=True)
@@ -208,10 +215,31 @@ def cmd_bench(args) -> int:
     if args.time_scale < 0:
         raise InputError(f"--time-scale must be 0 or more, got {args.time_scale}")
     get_prompt(args.prompt_id)
+    if args.provider_limit or args.provider_rpm is not None:
+        return _provider_bench(args)
     result = run_bench(workers_list, llm_slots=args.llm_slots, time_scale=args.time_scale,
                        prompt_id=args.prompt_id, out_dir=Path(args.out_dir) if args.out_dir else None,
                        repeat=args.repeat, latency_model=args.latency_model, progress=lambda line: print(line, file=sys.stderr))
     print(format_bench(result))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+def _provider_bench(args) -> int:
+    from planexe_pipeline.telemetry.provider_bench import format_provider_bench, run_provider_bench, run_rate_bench
+
+    if args.provider_rpm is not None and (args.provider_rpm <= 0 or args.provider_minute_s <= 0):
+        raise InputError("--provider-rpm and --provider-minute-s must be more than 0")
+    common = {"time_scale": args.time_scale, "prompt_id": args.prompt_id,
+              "out_dir": Path(args.out_dir) if args.out_dir else None,
+              "progress": lambda line: print(line, file=sys.stderr)}
+    if args.provider_limit:
+        result = run_provider_bench(args.provider_limit, repeat=args.repeat, **common)
+    else:
+        result = run_rate_bench(args.provider_rpm, minute_s=args.provider_minute_s, **common)
+    print(format_provider_bench(result))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")

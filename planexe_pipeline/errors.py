@@ -31,3 +31,15 @@ class UnreadableOutput(PipelineError):
     def __init__(self, path: str):
         super().__init__(f"{path} is unreadable: delete it and run again to redo that step")
         self.path = path
+
+
+class ProviderQuotaError(LLMCallFailed):
+    """Every model's provider is out of quota until a moment beyond the patience.
+
+    The message is the same for every task of the run (it names models and moments, not a
+    stage), and starts with `prefix`, so a run that stops on it says so in one line."""
+
+    prefix = "provider quota: "
+
+    def __init__(self, message: str):
+        super().__init__(self.prefix + message)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import luigi
 
+from planexe_pipeline.errors import ProviderQuotaError
 from planexe_pipeline.llm.config import LLM_CLASSES, load_llm_config, resolve_models
 from planexe_pipeline.pipeline import REMAINING_SECONDS, FullPlan, Report
 from planexe_pipeline.run_folder import RunFolderLock, remove_interrupted_writes
@@ -153,6 +154,19 @@ def _luigid_llm_cap(request: RunRequest) -> int | None:
         return None
 
 
+def limits_line(request: RunRequest, cap: int | None) -> str:
+    """The provider limits the run works under, said once at its start."""
+    parts = []
+    for entry in resolve_models(request.models, load_llm_config(request.llm_config)):
+        limits = entry.limits
+        start = min((n for n in (cap, limits.max_concurrency) if n), default="the LLM cap")
+        how = f"starts at {start} in flight and halves on rate-limit answers" if limits.adaptive \
+            else "rate-limit answers waited out call by call (adaptive_limit false)"
+        stated = f"{limits.describe()}, " if limits.stated else ""
+        parts.append(f"{entry.name}: {stated}{how}")
+    return "Provider limits: " + "; ".join(parts)
+
+
 def cap_warning(cap: int | None, request: RunRequest) -> str | None:
     """One line when the cap in force makes --workers pointless for LLM calls, else None."""
     if cap != 1 or request.workers == 1:
@@ -172,8 +186,11 @@ def cap_warning(cap: int | None, request: RunRequest) -> str | None:
 
 def _failure_line(end: TaskEvent) -> str:
     error = end.error or "failed"
-    # LLM failures already start with the stage's name; others get it in front.
-    return error if error.startswith(end.task_family) else f"{end.task_family}: {error}"
+    # LLM failures already start with the stage's name; others get it in front. A quota is the
+    # run's, not a stage's: its one line stands for every task that met it.
+    if error.startswith((end.task_family, ProviderQuotaError.prefix)):
+        return error
+    return f"{end.task_family}: {error}"
 
 
 def summarize(events: list[Event], wall_s: float, llm_cap: int | None = None) -> dict:

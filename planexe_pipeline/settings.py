@@ -25,10 +25,12 @@ class retry_policy(luigi.Config):  # noqa: N801 - not "llm_...": luigi would rea
     max_wait_s = luigi.FloatParameter(default=_DEFAULT_RETRY.max_wait_s)
     jitter_s = luigi.FloatParameter(default=_DEFAULT_RETRY.jitter_s)
     validation_retries = luigi.IntParameter(default=_DEFAULT_RETRY.validation_retries)
+    patience_s = luigi.FloatParameter(default=_DEFAULT_RETRY.patience_s,
+                                      description="Seconds of waiting for a provider's rate limit, per call.")
 
     def policy(self) -> RetryPolicy:
         return RetryPolicy(self.max_attempts_per_model, self.initial_wait_s, self.max_wait_s,
-                           self.jitter_s, self.validation_retries)
+                           self.jitter_s, self.validation_retries, self.patience_s)
 
 
 class scale_out(luigi.Config):  # noqa: N801 - luigi names config sections after the class

@@ -123,25 +123,33 @@ class RetryAfterAttr(Exception):
         self.retry_after = seconds
 
 
-def test_retry_after_attribute_is_waited_exactly(tmp_path):
-    executor, sleeps = make([("m", None)], tmp_path, rng=FixedRng(1.0))
+def test_retry_after_attribute_is_waited_at_least(tmp_path):
+    executor, sleeps = make([("m", None)], tmp_path, rng=FixedRng(0.0))
     assert executor.run(Flaky(RetryAfterAttr(2.5), RetryAfterAttr(0.0))) == "done"
-    assert sleeps.waits == [2.5, 0.0]
+    assert sleeps.waits == pytest.approx([2.5, 0.0], abs=0.01)
+
+
+def test_retry_after_is_spread_by_jitter_so_refused_callers_do_not_return_together(tmp_path):
+    policy = RetryPolicy(jitter_s=1.0)
+    executor, sleeps = make([("m", None)], tmp_path, policy=policy, rng=FixedRng(1.0))
+    executor.run(Flaky(RetryAfterAttr(2.0), RetryAfterAttr(20.0)))
+    # a quarter of the wait at most, and never more than jitter_s
+    assert sleeps.waits == pytest.approx([2.5, 21.0], abs=0.01)
 
 
 def test_retry_after_header_seconds(tmp_path):
-    executor, sleeps = make([("m", None)], tmp_path, rng=FixedRng(1.0))
+    executor, sleeps = make([("m", None)], tmp_path, rng=FixedRng(0.0))
     fn = Flaky(status_error(openai.RateLimitError, 429, {"Retry-After": "3"}),
                status_error(openai.InternalServerError, 503, {"retry-after": "0.75"}))
     assert executor.run(fn) == "done"
-    assert sleeps.waits == [3.0, 0.75]
+    assert sleeps.waits == pytest.approx([3.0, 0.75], abs=0.01)
 
 
 def test_retry_after_ms_header_wins(tmp_path):
-    executor, sleeps = make([("m", None)], tmp_path, rng=FixedRng(1.0))
+    executor, sleeps = make([("m", None)], tmp_path, rng=FixedRng(0.0))
     fn = Flaky(status_error(openai.RateLimitError, 429, {"retry-after-ms": "1500", "retry-after": "9"}))
     executor.run(fn)
-    assert sleeps.waits == [1.5]
+    assert sleeps.waits == pytest.approx([1.5], abs=0.01)
 
 
 @pytest.fixture
@@ -164,7 +172,7 @@ def test_retry_after_http_date(tmp_path, far_from_utc):
     past = email.utils.formatdate(now - 60, usegmt=True)
     assert retry_after_of(status_error(openai.RateLimitError, 429, {"Retry-After": past}), now=lambda: now) == 0.0
 
-    executor, sleeps = make([("m", None)], tmp_path, rng=FixedRng(1.0))
+    executor, sleeps = make([("m", None)], tmp_path, rng=FixedRng(0.0))
     in_7s = email.utils.formatdate(time.time() + 7, usegmt=True)  # whole seconds: 6 < wait <= 7
     executor.run(Flaky(status_error(openai.RateLimitError, 429, {"Retry-After": in_7s})))
     assert len(sleeps.waits) == 1 and 5.5 < sleeps.waits[0] <= 7.0
@@ -180,11 +188,22 @@ def test_garbled_retry_after_falls_back_to_backoff(tmp_path):
     assert sleeps.waits == [1.0]
 
 
-def test_retry_after_beyond_the_cap_is_capped(tmp_path):
-    policy = RetryPolicy(max_wait_s=30.0)
+def test_a_rate_limit_is_waited_out_beyond_the_backoff_cap_within_the_patience(tmp_path):
+    policy = RetryPolicy(max_wait_s=30.0, patience_s=600.0, jitter_s=0.0)
     executor, sleeps = make([("m", None)], tmp_path, policy=policy)
-    executor.run(Flaky(RetryAfterAttr(600)))
-    assert sleeps.waits == [30.0]
+    executor.run(Flaky(RetryAfterAttr(500)))
+    assert sleeps.waits == pytest.approx([500.0], abs=0.01), "coming back before the reset only earns a refusal"
+
+
+def test_rate_limits_are_retried_by_patience_not_by_count(tmp_path):
+    policy = RetryPolicy(max_attempts_per_model=2, patience_s=10.0, jitter_s=0.0)
+    executor, sleeps = make([("m", None)], tmp_path, policy=policy)
+    assert executor.run(Flaky(*[RetryAfterAttr(1.0)] * 8)) == "done", "eight refusals, nine seconds: within patience"
+    assert len(sleeps.waits) == 8
+    fn = Flaky(*[RetryAfterAttr(3.0)] * 8)
+    with pytest.raises(LLMCallFailed, match="RateLimit|rate limit|slow down"):
+        make([("m", None)], tmp_path, policy=policy)[0].run(fn)
+    assert fn.calls == 5, "3 + 3 + 3 + 1 seconds of waiting, then the patience is spent"
 
 
 # -- schema validation -------------------------------------------------------------------------

@@ -61,3 +61,75 @@ def test_token_latency_is_really_waited():
     start = time.perf_counter()
     ask(llm)
     assert time.perf_counter() - start >= 0.05
+
+
+# -- the provider's limits -------------------------------------------------------------------
+def provider(tmp_path, **limits) -> SimulatedLLM:
+    return SimulatedLLM(provider_state_dir=str(tmp_path), **limits)
+
+
+def test_calls_beyond_the_in_flight_limit_get_429_with_retry_after_across_processes(tmp_path):
+    import multiprocessing
+
+    from planexe_pipeline.llm.rate_limits import rate_limit_of
+    from planexe_pipeline.llm.sim_provider import ProviderRefusal
+
+    llm = provider(tmp_path, max_concurrent=2, time_scale=0.05, retry_after_s=3.0)
+
+    def one(outcomes):
+        try:
+            ask(llm)
+            outcomes.put("ok")
+        except ProviderRefusal as exc:
+            outcomes.put(rate_limit_of(exc).asked_s)
+
+    ctx = multiprocessing.get_context("fork")
+    outcomes = ctx.Queue()
+    procs = [ctx.Process(target=one, args=(outcomes,)) for _ in range(5)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=30)
+    results = [outcomes.get(timeout=5) for _ in range(5)]
+    assert results.count("ok") >= 2
+    refusals = [r for r in results if r != "ok"]
+    assert refusals and all(r == pytest.approx(0.15) for r in refusals), "Retry-After scales with the time"
+    counts = llm.provider_counts()
+    assert counts["received"] == 5 and counts["refused"] == len(refusals)
+    assert counts["peak_in_flight"] >= 3, "the refused arrivals were in flight too, for a moment"
+
+
+@pytest.mark.parametrize("header", ["retry-after", "retry-after-ms", "x-ratelimit-reset-requests", "x-ratelimit-reset"])
+def test_requests_per_minute_refusals_say_when_the_window_frees_in_each_header_form(tmp_path, header):
+    from planexe_pipeline.llm.rate_limits import rate_limit_of
+    from planexe_pipeline.llm.sim_provider import ProviderRefusal
+
+    llm = provider(tmp_path, requests_per_minute=3, minute_s=30.0, reset_header=header)
+    for _ in range(3):
+        ask(llm)
+    with pytest.raises(ProviderRefusal) as refused:
+        ask(llm)
+    assert 28.0 <= rate_limit_of(refused.value).asked_s <= 30.5
+
+
+def test_tokens_per_minute_count_prompt_and_answer(tmp_path):
+    from planexe_pipeline.llm.sim_provider import ProviderRefusal
+
+    llm = provider(tmp_path, tokens_per_minute=1500)
+    ask(llm)  # a few hundred tokens
+    with pytest.raises(ProviderRefusal, match="tokens a minute"):
+        for _ in range(10):
+            ask(llm)
+
+
+def test_a_used_up_daily_quota_says_remaining_zero_and_a_reset_hours_away(tmp_path):
+    from planexe_pipeline.llm.rate_limits import rate_limit_of
+    from planexe_pipeline.llm.sim_provider import ProviderRefusal
+
+    llm = provider(tmp_path, requests_per_day=1, reset_header="x-ratelimit-reset-requests")
+    ask(llm)
+    with pytest.raises(ProviderRefusal) as refused:
+        ask(llm)
+    assert refused.value.headers["x-ratelimit-remaining-requests"] == "0"
+    answer = rate_limit_of(refused.value)
+    assert answer.is_quota(time.time(), patience_s=600) and answer.asked_s == pytest.approx(6 * 3600, abs=2)

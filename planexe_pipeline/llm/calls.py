@@ -8,6 +8,7 @@ it, come from the attempt's call context (llm/context.py).
 
 from __future__ import annotations
 
+import json
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -17,6 +18,7 @@ from planexe_pipeline.llm.budget import (
     ModelSettings,
     check_fits,
     context_window_of,
+    count_tokens,
     prompt_tokens,
 )
 from planexe_pipeline.llm.context import current_call
@@ -45,6 +47,12 @@ class StructuredCall(Generic[M]):
         self.stage = stage
         self.worst_case = worst_case_tokens(provider_schema(output_cls))
         self._budgets: dict[str, int] = {}  # per model: the budget after a truncation
+
+    def estimated_tokens(self) -> int:
+        """The call's size before any model is asked, for a provider's tokens-per-minute budget:
+        the prompts and the schema, plus the first answer budget."""
+        schema = json.dumps(self.output_cls.model_json_schema())
+        return count_tokens(self.system_prompt + self.user_prompt + schema) + max(self.worst_case, MIN_OUTPUT_TOKENS)
 
     def first_budget(self, settings: ModelSettings) -> int:
         return min(max(self.worst_case, MIN_OUTPUT_TOKENS), settings.max_output_tokens)

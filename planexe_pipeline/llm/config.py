@@ -22,6 +22,7 @@ from typing import Any
 from planexe_pipeline.errors import ConfigError
 from planexe_pipeline.llm.budget import DEFAULT_MAX_OUTPUT_TOKENS, OLLAMA_NUM_CTX, ModelSettings
 from planexe_pipeline.llm.structured import MODES
+from planexe_pipeline.llm.limiter import ProviderLimits, endpoint_key
 
 CONFIG_ENV_VAR = "PLANEXE_LLM_CONFIG"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -82,6 +83,16 @@ class ModelEntry:
             max_output_tokens=self.max_output_tokens or DEFAULT_MAX_OUTPUT_TOKENS,
             window_required=True,
         )
+    limits: ProviderLimits = ProviderLimits()  # what the entry states about its provider's limits
+
+    def endpoint(self) -> str:
+        """The provider endpoint this entry calls (class, address, model; never the key).
+        Each simulated entry is a provider of its own."""
+        address = self.arguments.get("api_base") or self.arguments.get("base_url") or ""
+        model = self.arguments.get("model") or self.arguments.get("model_name") or ""
+        if self.class_name == "Simulated":
+            address, model = self.name, model or self.name
+        return endpoint_key(class_name=self.class_name, api_base=str(address), model=str(model))
 
     def env_vars(self) -> list[str]:
         return sorted({m.group(1) for v in _strings(self.arguments) for m in _ENV_REF.finditer(v)})
@@ -178,8 +189,12 @@ def load_llm_config(path: str | os.PathLike | None = None) -> dict[str, ModelEnt
         arguments = spec.get("arguments", {})
         if not isinstance(arguments, dict):
             raise ConfigError(f"model '{name}' in {source}: \"arguments\" must be an object")
+        # A simulated provider's minute may be scaled (its minute_s argument), so tests and the
+        # bench can meet per-minute budgets in seconds; a real provider's minute is 60 s.
+        minute_s = arguments.get("minute_s", 60.0) if spec["class"] == "Simulated" else 60.0
+        limits = ProviderLimits.from_spec(spec, name=name, source=str(source), minute_s=float(minute_s))
         entries[name] = ModelEntry(name, spec["class"], arguments, spec.get("pricing"), spec.get("comment", ""),
-                                   **_call_settings(name, spec, source))
+                                   **_call_settings(name, spec, source), limits=limits)
     return entries
 
 

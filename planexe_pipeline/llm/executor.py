@@ -1,19 +1,22 @@
 """LLMExecutor: one logical LLM call, tried on each model of the run's list in turn.
 
-Policy, per model: transient errors (HTTP 429/408/5xx, timeouts, connection resets) are retried
-with exponential backoff plus jitter, capped, waiting exactly what a Retry-After asks when the
-provider sends one; an answer that does not validate against the schema gets one more try on
-the same model; anything else, or a model that keeps failing, hands over to the next model.
+Policy, per model: a rate-limit answer (429, or a 503 saying when to come back) is backpressure:
+it is waited out and retried for as long as the patience allows (`patience_s` of waiting per
+call), through the endpoint's shared limiter when the run has one (llm/limiter.py), which
+stops every caller until the provider's reset and lowers the limit. A limit that cannot clear
+within the patience (a daily quota) hands over to the next model at once. Other transient
+errors (408/5xx, timeouts, connection resets) are retried a fixed number of times with
+exponential backoff plus jitter, capped; an answer that does not validate against the schema
+gets one more try on the same model; anything else hands over to the next model.
 After the last model: LLMCallFailed naming the stage, item, every model and why, and the file
-where the last raw answer was saved. Every attempt is one telemetry line.
+where the last raw answer was saved, or, when every model is out of quota, one line naming the
+models and the moments they reset. Every attempt is one telemetry line.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
-import email.utils
 import itertools
 import random
 import time
@@ -24,11 +27,13 @@ from typing import Any, Awaitable, Callable, Iterator, Sequence, TypeVar
 from pydantic import BaseModel
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception
 
-from planexe_pipeline.errors import LLMCallFailed
+from planexe_pipeline.errors import LLMCallFailed, ProviderQuotaError
 from planexe_pipeline.llm.budget import ModelSettings
 from planexe_pipeline.llm.calls import StructuredCall
 from planexe_pipeline.llm.config import ModelEntry, redact
 from planexe_pipeline.llm.context import CallContext, current_call
+from planexe_pipeline.llm.limiter import Lease, PatienceExhausted, ProviderQuotaExhausted, SharedLimiter
+from planexe_pipeline.llm.rate_limits import rate_limit_of
 from planexe_pipeline.llm.structured import SchemaValidationError
 from planexe_pipeline.telemetry.events import LLMCallEvent, append_event
 
@@ -59,30 +64,9 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def retry_after_of(exc: BaseException, now: Callable[[], float] = time.time) -> float | None:
-    """Seconds the provider asked us to wait (Retry-After as seconds or HTTP date), if any."""
-    value = getattr(exc, "retry_after", None)
-    if isinstance(value, (int, float)):
-        return max(0.0, float(value))
-    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
-    try:
-        if headers.get("retry-after-ms"):
-            return max(0.0, float(headers["retry-after-ms"]) / 1000)
-        raw = headers.get("retry-after")
-    except (AttributeError, ValueError):
-        return None
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:  # an HTTP date; a garbled header must not crash the retry loop (it means: no hint)
-        parsed = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    if parsed.tzinfo is None:  # "-0000": a date in UTC, not in the local zone
-        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
-    return max(0.0, parsed.timestamp() - now())
+    """Seconds the provider asked us to wait (any reset hint of llm/rate_limits.py), if any."""
+    answer = rate_limit_of(exc, now) if exc is not None else None
+    return answer.asked_s if answer is not None else None
 
 
 @dataclass(frozen=True)
@@ -92,13 +76,18 @@ class RetryPolicy:
     max_wait_s: float = 30.0
     jitter_s: float = 1.0
     validation_retries: int = 1
+    patience_s: float = 600.0  # waiting for a provider's rate limit, per call and model
 
     def wait_s(self, exc: BaseException | None, failures: int, rng: random.Random) -> float:
         if isinstance(exc, SchemaValidationError):
             return 0.0
         asked = retry_after_of(exc) if exc is not None else None
         if asked is not None:
-            return min(asked, self.max_wait_s)
+            # What the provider asked, spread a little so that callers it refused together do
+            # not all come back at the same instant. A rate limit is not capped: coming back
+            # before its reset only earns another refusal.
+            spread = rng.uniform(0, min(self.jitter_s, 0.25 * asked))
+            return asked + spread if rate_limit_of(exc) is not None else min(asked, self.max_wait_s)
         backoff = self.initial_wait_s * (2 ** (failures - 1))
         return min(self.max_wait_s, backoff + rng.uniform(0, self.jitter_s))
 
@@ -110,11 +99,12 @@ class NamedModel:
     name: str
     factory: Callable[[], Any]
     settings: ModelSettings = field(default_factory=ModelSettings)
+    limiter: SharedLimiter | None = None  # the endpoint's limit, shared by the run's callers
     _llm: Any = field(default=None, repr=False)
 
     @classmethod
-    def from_entry(cls, entry: ModelEntry) -> "NamedModel":
-        return cls(entry.name, entry.create, entry.settings())
+    def from_entry(cls, entry: ModelEntry, limiter: SharedLimiter | None = None) -> "NamedModel":
+        return cls(entry.name, entry.create, entry.settings(), limiter)
 
     @classmethod
     def of(cls, name: str, llm: Any, settings: ModelSettings | None = None) -> "NamedModel":
@@ -136,7 +126,7 @@ class LLMExecutor:
                  stage: str = "unknown", task_id: str | None = None, item: int | None = None,
                  policy: RetryPolicy = RetryPolicy(), sleep: Callable[[float], None] = time.sleep,
                  async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 rng: random.Random | None = None):
+                 rng: random.Random | None = None, priority: int = 0):
         if not models:
             raise ValueError("LLMExecutor needs at least one model")
         self.models = list(models)
@@ -145,26 +135,29 @@ class LLMExecutor:
         self.policy = policy
         self._sleep, self._async_sleep = sleep, async_sleep
         self._rng = rng or random.Random()
+        self.priority = priority  # who goes first when the provider's limit is the bottleneck
 
     # -- public API -------------------------------------------------------------------------
-    def run(self, fn: Callable[[Any], T]) -> T:
-        """fn(llm) -> result; tried on each model in turn under the retry policy."""
+    def run(self, fn: Callable[[Any], T], tokens: int = 0) -> T:
+        """fn(llm) -> result; tried on each model in turn under the retry policy.
+
+        tokens: the call's estimated size, for a model paced to a tokens-per-minute budget."""
         failures, attempts = _CallFailures(), itertools.count(1)  # attempts: per logical call
         for model in self.models:
-            state = _ModelState()
+            state = _ModelState(tokens)
             try:
-                retrying = Retrying(sleep=self._sleep, **self._tenacity_args(state))
+                retrying = Retrying(sleep=self._sleep, **self._tenacity_args(model, state))
                 return retrying(self._attempt_sync, model, fn, state, attempts)
             except Exception as exc:
                 failures.add(model.name, state, exc)
         raise self._failed(failures)
 
-    async def run_async(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+    async def run_async(self, fn: Callable[[Any], Awaitable[T]], tokens: int = 0) -> T:
         failures, attempts = _CallFailures(), itertools.count(1)
         for model in self.models:
-            state = _ModelState()
+            state = _ModelState(tokens)
             try:
-                retrying = AsyncRetrying(sleep=self._async_sleep, **self._tenacity_args(state))
+                retrying = AsyncRetrying(sleep=self._async_sleep, **self._tenacity_args(model, state))
                 return await retrying(self._attempt_async, model, fn, state, attempts)
             except Exception as exc:
                 failures.add(model.name, state, exc)
@@ -185,11 +178,11 @@ class LLMExecutor:
     def structured(self, output_cls: type[M], system_prompt: str, user_prompt: str) -> M:
         """The call every stage makes: a validated pydantic model, via the retry policy."""
         call = StructuredCall(output_cls, system_prompt, user_prompt, stage=self.stage)
-        return self._keep_repairs(self.run(call.sync)).value
+        return self._keep_repairs(self.run(call.sync, tokens=call.estimated_tokens())).value
 
     async def astructured(self, output_cls: type[M], system_prompt: str, user_prompt: str) -> M:
         call = StructuredCall(output_cls, system_prompt, user_prompt, stage=self.stage)
-        return self._keep_repairs(await self.run_async(call.run_async)).value
+        return self._keep_repairs(await self.run_async(call.run_async, tokens=call.estimated_tokens())).value
 
     def _keep_repairs(self, result: Any) -> Any:
         """What the soft rules mended goes to the stage's notes, beside its failure reports."""
@@ -203,23 +196,46 @@ class LLMExecutor:
         return result
 
     # -- one attempt ------------------------------------------------------------------------
-    def _tenacity_args(self, state: "_ModelState") -> dict[str, Any]:
+    def _tenacity_args(self, model: NamedModel, state: "_ModelState") -> dict[str, Any]:
         policy = self.policy
 
         def stop(rs: RetryCallState) -> bool:
-            if isinstance(rs.outcome.exception(), SchemaValidationError):
+            exc = rs.outcome.exception()
+            if isinstance(exc, SchemaValidationError):
                 return state.invalid > policy.validation_retries
+            if rate_limit_of(exc) is not None:
+                return state.patience_spent(time.time()) >= policy.patience_s and not state.last_wait_pending
             return state.transient >= policy.max_attempts_per_model
 
         def wait(rs: RetryCallState) -> float:
-            return policy.wait_s(rs.outcome.exception(), max(1, state.transient), self._rng)
+            exc = rs.outcome.exception()
+            if rate_limit_of(exc) is None:
+                return policy.wait_s(exc, max(1, state.transient), self._rng)
+            if model.limiter is not None and model.limiter.limits.adaptive:
+                return 0.0  # the limiter now holds the reset: the next admission waits for it
+            # (tenacity asks for the wait before it asks whether to stop: a last, shortened wait
+            # that spends the patience still earns its attempt.)
+            wait_s = max(0.0, min(state.rate_limit_wait_s, policy.patience_s - state.waited_s))
+            state.last_wait_pending = wait_s > 0
+            state.waited_s += wait_s
+            return wait_s
 
         retry = retry_if_exception(lambda e: (isinstance(e, SchemaValidationError) and e.retryable) or is_transient(e))
         return {"stop": stop, "wait": wait, "retry": retry, "reraise": True}
 
+    def _admission(self, model: NamedModel, state: "_ModelState") -> Lease | None:
+        """A place under the provider's shared limit (waiting for it), if the model has one."""
+        if model.limiter is None:
+            return None
+        lease = model.limiter.acquire(priority=self.priority, tokens=state.tokens, stage=self.stage, item=self.item,
+                                      deadline=time.time() + self.policy.patience_s - state.patience_spent(time.time()))
+        state.waited_s += lease.blocked_s
+        return lease
+
     @contextlib.contextmanager
-    def _attempt(self, model: NamedModel, state: "_ModelState", attempts: Iterator[int]):
-        """One attempt: the call context the simulator reads, and the attempt's telemetry line."""
+    def _attempt(self, model: NamedModel, state: "_ModelState", attempts: Iterator[int], lease: Lease | None):
+        """One attempt under its lease: the call context the simulator reads, the attempt's
+        telemetry line, and what the answer tells the limiter."""
         attempt = next(attempts)
         token = current_call.set(CallContext(self.stage, self.item, attempt, model.settings))
         outcome = _Outcome()
@@ -229,18 +245,42 @@ class LLMExecutor:
         except Exception as exc:
             state.count(exc)
             self._record(model.name, attempt, start, None, exc)
+            self._answered(model, lease, state, exc)
             raise
         finally:
             current_call.reset(token)
+        if lease is not None:
+            model.limiter.release(lease)
         self._record(model.name, attempt, start, outcome.result, None)
 
+    def _answered(self, model: NamedModel, lease, state: "_ModelState", exc: BaseException) -> None:
+        """Tell the limiter how a failed attempt ended; a quota beyond the patience ends the model."""
+        answer = rate_limit_of(exc)
+        limiter = model.limiter
+        if answer is None:
+            if lease is not None:
+                limiter.release(lease, clean=False)
+            return
+        now = time.time()
+        if answer.is_quota(now, self.policy.patience_s):
+            if lease is None:
+                raise ProviderQuotaExhausted(model.name, answer.reset_at, answer.source) from exc
+            limiter.release(lease, clean=False)
+            raise limiter.record_quota(answer.reset_at, answer.source) from exc
+        failures = state.transient + state.rate_limited
+        state.rate_limit_wait_s = self.policy.wait_s(exc, max(1, failures), self._rng)
+        if lease is not None:
+            limiter.release(lease, rate_limited=True, come_back_at=answer.reset_at or now + state.rate_limit_wait_s)
+
     def _attempt_sync(self, model: NamedModel, fn, state: "_ModelState", attempts: Iterator[int]):
-        with self._attempt(model, state, attempts) as outcome:
+        with self._attempt(model, state, attempts, self._admission(model, state)) as outcome:
             outcome.result = fn(model.llm())
         return outcome.result
 
     async def _attempt_async(self, model: NamedModel, fn, state: "_ModelState", attempts: Iterator[int]):
-        with self._attempt(model, state, attempts) as outcome:
+        # The limiter waits with a blocking sleep: off the event loop, so other calls go on.
+        lease = await asyncio.to_thread(self._admission, model, state)
+        with self._attempt(model, state, attempts, lease) as outcome:
             outcome.result = await fn(model.llm())
         return outcome.result
 
@@ -262,6 +302,10 @@ class LLMExecutor:
         ))
 
     def _failed(self, failures: "_CallFailures") -> LLMCallFailed:
+        if failures.quotas and len(failures.quotas) == len(failures.reasons):
+            # The same words from every task, so the run ends with one line, not one per task.
+            return ProviderQuotaError(f"{'; '.join(failures.quotas)}: everything finished is kept; "
+                                      "run again after that moment to resume, or pass another --llm")
         where = f"{self.stage} item {self.item}" if self.item is not None else self.stage
         saved, last_raw = "", failures.last_raw
         if last_raw is not None and self.run_dir is not None:
@@ -283,26 +327,47 @@ class _CallFailures:
 
     def __init__(self) -> None:
         self.reasons: list[str] = []
+        self.quotas: list[str] = []
         self.last_raw: str | None = None
 
     def add(self, name: str, state: "_ModelState", exc: BaseException) -> None:
         self.last_raw = getattr(exc, "raw_text", None) or self.last_raw
         self.reasons.append(state.summary(name, exc))
+        if isinstance(exc, ProviderQuotaExhausted):
+            self.quotas.append(str(exc))
 
 
 class _ModelState:
     """Failure counts of one model within one logical call."""
 
-    def __init__(self) -> None:
+    def __init__(self, tokens: int = 0) -> None:
+        self.tokens = tokens
         self.transient = 0
         self.invalid = 0
+        self.rate_limited = 0
+        self.waited_s = 0.0  # waiting the provider asked for, against the patience
+        self.rate_limit_wait_s = 0.0  # what the last rate-limit answer asks of this caller
+        self.last_wait_pending = False
+        self.first_limited_at: float | None = None
+
+    def patience_spent(self, now: float) -> float:
+        """Waiting asked for, or time since the first rate-limit answer, whichever is more: a
+        provider that refuses without asking to wait must not keep a call forever."""
+        since = now - self.first_limited_at if self.first_limited_at is not None else 0.0
+        return max(self.waited_s, since)
 
     def count(self, exc: BaseException) -> None:
         if isinstance(exc, SchemaValidationError):
             self.invalid += 1
+        elif rate_limit_of(exc) is not None:
+            self.rate_limited += 1
+            if self.first_limited_at is None:
+                self.first_limited_at = time.time()
         elif is_transient(exc):
             self.transient += 1
 
     def summary(self, name: str, exc: BaseException) -> str:
-        tries = self.transient + self.invalid
+        if isinstance(exc, PatienceExhausted):
+            return f"{name}: rate limited for longer than the patience ({exc})"
+        tries = self.transient + self.invalid + self.rate_limited
         return f"{name}: {_describe(exc)} after {max(tries, 1)} {'try' if tries <= 1 else 'tries'}"

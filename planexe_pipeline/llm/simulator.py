@@ -10,11 +10,14 @@ and a retried call gives the same answer a clean call would.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import random
 import re
+import tempfile
 import time
+from pathlib import Path
 from typing import Any, Literal, Sequence
 
 from llama_index.core.base.llms.types import (
@@ -30,7 +33,9 @@ from llama_index.core.llms.custom import CustomLLM
 from pydantic import Field
 
 from planexe_pipeline.llm.context import current_call
+from planexe_pipeline.llm.shared_state import locked_json
 from planexe_pipeline.llm.sim_content import requested_schema, write_answer
+from planexe_pipeline.llm.sim_provider import RESET_HEADERS, ProviderBudget, ProviderRefusal
 from planexe_pipeline.llm.structured import estimate_tokens
 
 # Seconds per call, by stage, as measured against hosted models (DESIGN.md, latency model).
@@ -111,6 +116,17 @@ class SimulatedLLM(CustomLLM):
                     "plus output tokens / output_tokens_per_s, so long answers take longer.")
     time_to_first_token_s: float = Field(default=1.0, ge=0.0, description="latency_model tokens: seconds before the first token, before time_scale.")
     output_tokens_per_s: float = Field(default=40.0, gt=0.0, description="latency_model tokens: output speed, before time_scale.")
+    # The provider's own limits (0 = none), answered with 429 and reset headers when exceeded.
+    # Their state is shared by every process calling this provider (see provider_state_dir).
+    max_concurrent: int = Field(default=0, ge=0, description="Requests in flight the provider admits.")
+    requests_per_minute: float = Field(default=0, ge=0, description="Requests per sliding minute_s.")
+    tokens_per_minute: float = Field(default=0, ge=0, description="Prompt and answer tokens per sliding minute_s.")
+    requests_per_day: int = Field(default=0, ge=0, description="Requests before a quota that resets quota_reset_s later.")
+    minute_s: float = Field(default=60.0, gt=0.0, description="Length of the provider's minute in real seconds (not scaled).")
+    quota_reset_s: float = Field(default=6 * 3600.0, gt=0.0, description="When a used-up daily quota resets, in real seconds.")
+    reset_header: Literal[RESET_HEADERS] = Field(default="retry-after", description="How a 429 says when to come back.")
+    provider_state_dir: str = Field(default="", description="Folder of the provider's shared state; "
+                                    "default: a folder under the system's temp folder, keyed by seed and model_name.")
 
     @property
     def metadata(self) -> LLMMetadata:
@@ -184,16 +200,55 @@ class SimulatedLLM(CustomLLM):
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         latency, fault, text = self._serve(messages, kwargs)
-        if latency > 0:
-            time.sleep(latency)
-        return self._answer(text, fault, kwargs)
+        with self._provider_slot(messages, text):
+            if latency > 0:
+                time.sleep(latency)
+            return self._answer(text, fault, kwargs)
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         latency, fault, text = self._serve(messages, kwargs)
-        if latency > 0:
-            await asyncio.sleep(latency)
-        return self._answer(text, fault, kwargs)
+        with self._provider_slot(messages, text):
+            if latency > 0:
+                await asyncio.sleep(latency)
+            return self._answer(text, fault, kwargs)
+
+    # -- the provider's limits --------------------------------------------------------------
+    def provider_budget(self) -> ProviderBudget:
+        return ProviderBudget(self.max_concurrent, self.requests_per_minute, self.tokens_per_minute,
+                              self.requests_per_day, self.minute_s, self.quota_reset_s,
+                              self.retry_after_s * self.time_scale, self.reset_header)
+
+    def provider_state_path(self) -> Path:
+        folder = Path(self.provider_state_dir or Path(tempfile.gettempdir()) / "planexe-simulated-provider")
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", self.model_name)
+        return folder / f"{safe}-{self.seed}.json"
+
+    def provider_counts(self) -> dict[str, Any]:
+        """What the provider saw: requests received and refused, most in flight (before and after a refusal)."""
+        with locked_json(self.provider_state_path()) as st:
+            return {k: st.get(k, 0) for k in ("received", "refused", "peak_in_flight", "peak_after_refusal")}
+
+    @contextlib.contextmanager
+    def _provider_slot(self, messages: Sequence[ChatMessage], text: str | None):
+        budget = self.provider_budget()
+        if not budget.enforced:
+            yield
+            return
+        tokens = estimate_tokens("".join(m.content or "" for m in messages)) + estimate_tokens(text or "")
+        path, refusal = self.provider_state_path(), None
+        with locked_json(path) as st:
+            try:
+                lease = budget.admit(st, time.time(), tokens)
+            except ProviderRefusal as exc:  # the refusal is counted: the state must be saved
+                refusal = exc
+        if refusal is not None:
+            raise refusal
+        try:
+            yield
+        finally:
+            with locked_json(path) as st:
+                budget.finish(st, lease)
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:

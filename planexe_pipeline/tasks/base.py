@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from planexe_pipeline.errors import UnreadableOutput
 from planexe_pipeline.llm.config import load_llm_config, parse_model_list, resolve_models
 from planexe_pipeline.llm.executor import LLMExecutor, NamedModel
+from planexe_pipeline.llm.limiter import SharedLimiter
 from planexe_pipeline.report.sections import Section
 from planexe_pipeline.settings import retry_policy, pipeline
 from planexe_pipeline.telemetry import task_events
@@ -202,10 +203,16 @@ class LLMTask(PlanTask):
 
     def executor(self) -> LLMExecutor:
         entries = resolve_models(self.model_names(), load_llm_config(self.llm_config or None))
+        # Every process of the run (and every host sharing the run folder) meets each provider
+        # through one shared limit, which starts at the run's LLM slots.
+        slots = luigi.configuration.get_config().getint("resources", "llm", 8)
+        models = [NamedModel.from_entry(e, SharedLimiter(self.run_dir, endpoint=e.endpoint(), model=e.name,
+                                                         cap=slots, limits=e.limits)
+                                        if e.limits.adaptive or e.limits.stated else None) for e in entries]
         # A fan-out item's telemetry and failure report name its index.
-        return LLMExecutor([NamedModel.from_entry(e) for e in entries], run_dir=self.run_dir,
-                           stage=self.task_family, task_id=self.task_id, item=getattr(self, "index", None),
-                           policy=retry_policy().policy())
+        return LLMExecutor(models, run_dir=self.run_dir, stage=self.task_family, task_id=self.task_id,
+                           item=getattr(self, "index", None), policy=retry_policy().policy(),
+                           priority=self.priority)
 
 
 ItemT = TypeVar("ItemT")

@@ -234,6 +234,54 @@ class WorkerEvent(Event):
     add_s: float | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class ProviderEvent(Event):
+    """Something the shared limit of one provider endpoint did (llm/limiter.py)."""
+
+    endpoint: str = ""
+    model: str | None = None
+    cap: int | None = None
+
+
+@event_kind
+@dataclass(frozen=True, kw_only=True)
+class ProviderWaitEvent(ProviderEvent):
+    """A call waited before going out: for the provider's reset, the adaptive limit, or a stated rate."""
+
+    kind = "provider_wait"
+    required = ("start",)
+
+    task_family: str = ""
+    item: int | None = None
+    duration_s: float | None = None
+    reason: str | None = None
+
+
+@event_kind
+@dataclass(frozen=True, kw_only=True)
+class ProviderLimitEvent(ProviderEvent):
+    """The adaptive limit was set (at its start) or changed."""
+
+    kind = "provider_limit"
+    required = ("start", "limit")
+
+    limit: int | None = None
+    previous: int | None = None
+    reason: str | None = None
+
+
+@event_kind
+@dataclass(frozen=True, kw_only=True)
+class ProviderQuotaEvent(ProviderEvent):
+    """The provider's quota ran out until `reset_at` (None: no reset in sight)."""
+
+    kind = "provider_quota"
+    required = ("start",)
+
+    reset_at: float | None = None
+    source: str | None = None
+
+
 def telemetry_dir(run_dir: str | os.PathLike) -> Path:
     return Path(run_dir) / TELEMETRY_DIR
 

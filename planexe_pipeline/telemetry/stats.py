@@ -11,7 +11,8 @@ from typing import Any, Iterable, Mapping
 
 from planexe_pipeline.telemetry.critical_path import final_executions, run_critical_path
 from planexe_pipeline.telemetry.events import (
-    Event, LLMCallEvent, RunEvent, TakeoverEvent, TaskEvent, of_kind, read_events,
+    Event, LLMCallEvent, ProviderLimitEvent, ProviderWaitEvent, RunEvent, TakeoverEvent, TaskEvent, of_kind,
+    read_events,
 )
 from planexe_pipeline.telemetry.overhead import format_breakdown, overhead_breakdown
 
@@ -155,6 +156,7 @@ class StageStats:
     task_seconds: float = 0.0  # summed over executions: the worker time this stage held
     span_seconds: float = 0.0  # first start to last end: how long the stage was "on"
     llm_seconds: float = 0.0
+    provider_wait_seconds: float = 0.0  # waiting for a provider's limit before calls went out
     input_tokens: int = 0
     output_tokens: int = 0
     tokens_estimated: bool = False
@@ -195,6 +197,8 @@ class RunStats:
     taken_over: list[TakeoverEvent] = field(default_factory=list)
     # The gaps between the critical path's tasks, by part (telemetry/overhead.py).
     overhead: dict[str, Any] | None = None
+    provider_wait_seconds: float = 0.0
+    provider_limits: list[int] = field(default_factory=list)  # the shared limit, in the order it changed
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -260,6 +264,8 @@ def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "",
         row.tokens_estimated |= attempt.tokens_estimated
         if attempt.start is not None:
             row.first_start = min(row.first_start, attempt.start)
+    for wait in of_kind(events, ProviderWaitEvent):
+        stage(wait.task_family).provider_wait_seconds += max(0.0, wait.duration_s or 0.0)
     for row in stages.values():
         row.retries = row.attempts - row.calls
         row.cost = _stage_cost(attempts_of.get(row.family, []), llm_config)
@@ -310,6 +316,8 @@ def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "",
         start=min(starts, default=None),
         taken_over=of_kind(events, TakeoverEvent),
         overhead=overhead_breakdown(events, path.task_ids).summary() if path.task_ids else None,
+        provider_wait_seconds=sum(row.provider_wait_seconds for row in ordered),
+        provider_limits=[e.limit for e in of_kind(events, ProviderLimitEvent)],
     )
 
 
@@ -328,18 +336,18 @@ def ratio_text(value: float | None, suffix: str, missing: str = "-") -> str:
 def format_stats(stats: RunStats) -> str:
     """A fixed-width table per stage, then the run's totals, for a terminal or a log."""
     header = ["stage", "group", "tasks", "calls", "attempts", "retries", "errors",
-              "task s", "span s", "LLM s", "tokens in", "tokens out", "cost"]
+              "task s", "span s", "LLM s", "wait s", "tokens in", "tokens out", "cost"]
     rows = [header]
     for row in stats.stages:
         mark = "~" if row.tokens_estimated else ""
         rows.append([row.family, row.group, str(row.tasks), str(row.calls), str(row.attempts),
                      str(row.retries), str(row.errors), f"{row.task_seconds:.1f}",
-                     f"{row.span_seconds:.1f}", f"{row.llm_seconds:.1f}",
+                     f"{row.span_seconds:.1f}", f"{row.llm_seconds:.1f}", f"{row.provider_wait_seconds:.1f}",
                      f"{mark}{row.input_tokens}", f"{mark}{row.output_tokens}", _money(row.cost)])
     mark = "~" if stats.tokens_estimated else ""
     rows.append(["total", "", str(stats.tasks), str(stats.llm_calls), str(stats.attempts),
                  str(stats.retries), str(stats.errors), f"{stats.task_seconds:.1f}",
-                 f"{stats.makespan_seconds:.1f}", f"{stats.llm_seconds:.1f}",
+                 f"{stats.makespan_seconds:.1f}", f"{stats.llm_seconds:.1f}", f"{stats.provider_wait_seconds:.1f}",
                  f"{mark}{stats.input_tokens}", f"{mark}{stats.output_tokens}", _money(stats.cost)])
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
 
@@ -366,6 +374,10 @@ def format_stats(stats: RunStats) -> str:
         name = takeover.task_family + ("" if takeover.item is None else f" [{takeover.item}]")
         summary.append(("taken over", f"{name} from worker {takeover.from_worker}@{takeover.from_host} by "
                         f"{takeover.worker}@{takeover.host}, {ratio_text(takeover.lost_for_s, ' s')} after it began there"))
+    if stats.provider_limits:
+        limits = stats.provider_limits
+        summary.append(("provider limit", f"{limits[-1]} at the end (from {limits[0]}, lowest {min(limits)}, "
+                                          f"{len(limits) - 1} changes); wait s: time calls waited for it"))
     if stats.tokens_estimated:
         summary.append(("tokens", "~ marks counts estimated from text length"))
     label_width = max(len(label) for label, _ in summary)

@@ -13,6 +13,7 @@ from html import escape
 from pathlib import Path
 from typing import Callable
 
+from planexe_pipeline.telemetry.events import Event, ProviderLimitEvent, of_kind
 from planexe_pipeline.telemetry.stats import (
     RunStats, TaskExecution, llm_in_flight, load_events, ratio_text, run_intervals, stats_from_events,
     task_executions,
@@ -95,7 +96,7 @@ def _seconds_label(value: float) -> str:
 
 
 def _svg(executions: list[TaskExecution], steps: list[tuple[float, int]], stats: RunStats,
-         t0: float, t1: float) -> str:
+         t0: float, t1: float, limits: dict[str, list[tuple[float, int]]] | None = None) -> str:
     span = max(t1 - t0, 1e-9)
     lanes = assign_lanes(executions)
     gantt_top = 10
@@ -122,7 +123,7 @@ def _svg(executions: list[TaskExecution], steps: list[tuple[float, int]], stats:
     out.append(f'<text x="{LEFT + PLOT}" y="{curve_bottom + 32}" text-anchor="end">'
                'time since start (s)</text>')
     out += _gantt(executions, lanes, set(stats.critical_path), stats.critical_path, x, gantt_top)
-    out += _curve(steps, stats, x, t0, t1, curve_top, curve_bottom)
+    out += _curve(steps, stats, x, t0, t1, curve_top, curve_bottom, limits or {})
     out.append("</svg>")
     return "\n".join(out)
 
@@ -177,11 +178,20 @@ def _gantt(executions: list[TaskExecution], lanes: list[int], critical: set[str]
     return out + bars
 
 
+def provider_limit_steps(events: list[Event]) -> dict[str, list[tuple[float, int]]]:
+    """Each provider endpoint's shared limit over time (llm/limiter.py), from its telemetry."""
+    steps: dict[str, list[tuple[float, int]]] = {}
+    for e in of_kind(events, ProviderLimitEvent):
+        steps.setdefault(e.model or e.endpoint, []).append((e.start, e.limit))
+    return {name: sorted(points) for name, points in steps.items()}
+
+
 def _curve(steps: list[tuple[float, int]], stats: RunStats, x: Callable[[float], float],
-           t0: float, t1: float, top: float, bottom: float) -> list[str]:
+           t0: float, t1: float, top: float, bottom: float,
+           limits: dict[str, list[tuple[float, int]]]) -> list[str]:
     out = [f'<text x="{LEFT}" y="{top - 10}" font-weight="600">LLM calls in flight</text>']
     most = stats.max_llm_in_flight
-    ceiling = max(most, stats.llm_slots or 0, 1)
+    ceiling = max(most, stats.llm_slots or 0, *(n for points in limits.values() for _, n in points), 1)
 
     def y(level: float) -> str:
         return _fmt(bottom - level / ceiling * CURVE)
@@ -197,6 +207,14 @@ def _curve(steps: list[tuple[float, int]], stats: RunStats, x: Callable[[float],
                    f'y2="{y(stats.llm_slots)}" stroke="#999" stroke-dasharray="6 4"/>')
         out.append(f'<text x="{LEFT + PLOT}" y="{_fmt(float(y(stats.llm_slots)) - 4)}" '
                    f'text-anchor="end">{stats.llm_slots} slots</text>')
+    for name, points in limits.items():
+        # The provider's adaptive limit, drawn over the calls it let through.
+        path = f"M{_fmt(x(points[0][0]))},{y(points[0][1])}" + "".join(
+            f"H{_fmt(x(t))}V{y(n)}" for t, n in points[1:]) + f"H{_fmt(x(t1))}"
+        out.append(f'<path class="provider-limit" d="{path}" fill="none" stroke="#ff7f0e" stroke-width="1.5" '
+                   f'stroke-dasharray="5 3"><title>{escape(name)}: shared provider limit</title></path>')
+        out.append(f'<text x="{_fmt(x(t1) - 4)}" y="{_fmt(float(y(points[-1][1])) - 4)}" text-anchor="end" '
+                   f'fill="#ff7f0e">{escape(name)} limit {points[-1][1]}</text>')
     peak = next((t for t, n in steps if n == most), None)
     if peak is not None and most > 0:
         out.append(f'<line class="max-in-flight" x1="{LEFT}" x2="{LEFT + PLOT}" y1="{y(most)}" '
@@ -285,7 +303,7 @@ def render_timeline_html(run_dir: str | os.PathLike) -> str:
         f'<p class="sub">{escape(" · ".join(settings))}. Hover a bar for its stage, item and duration.</p>',
         f'<div class="cards">{_cards(stats)}</div>',
         _legend(executions),
-        _svg(executions, steps, stats, t0, t1),
+        _svg(executions, steps, stats, t0, t1, provider_limit_steps(events)),
         _stage_table(stats),
         "</body></html>",
         "",

@@ -19,6 +19,12 @@ stops; a 401 echoes the bearer token it got in its error message, as some provid
 the tests can check that the key is scrubbed. `server.latency_s` delays every answer.
 Every request is counted (`server.requests`, `server.count(path)`) and `server.peak_in_flight`
 is the most chat requests it was serving at once.
+
+Provider limits, as a hosted endpoint enforces them: `server.budget = ProviderBudget(...)`
+(in flight, requests and tokens per sliding minute, a daily quota; see llm/sim_provider.py)
+answers 429 with the reset headers of its `reset_header` form; `server.provider_state` holds
+what it saw (received, refused, peak in flight after the first refusal). With
+`server.output_tokens_per_s` a long answer takes longer than a short one.
 """
 
 from __future__ import annotations
@@ -33,7 +39,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from planexe_pipeline.llm.sim_content import requested_schema, write_answer
+from planexe_pipeline.llm.sim_provider import ProviderBudget, ProviderRefusal
 from planexe_pipeline.llm.simulator import _SCHEMA_MARKER, DEFAULT_WIDTHS
+from planexe_pipeline.llm.structured import estimate_tokens
 
 PROMPT_TOKENS = 321
 COMPLETION_TOKENS = 54
@@ -70,6 +78,10 @@ class FakeOpenAIServer:
         self.trained_context = 8192  # what /api/show reports
         self.in_flight = 0
         self.peak_in_flight = 0
+        self.budget = ProviderBudget()
+        self.provider_state: dict[str, Any] = {}
+        self.output_tokens_per_s = 0.0
+        self.answer_delays: list[float] = []  # seconds each answer took for its length
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -93,13 +105,20 @@ class FakeOpenAIServer:
                 with server._lock:
                     server.in_flight += 1
                     server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
+                lease = None
                 try:
+                    lease = server._admit(body) if fault is None else None
                     if server.latency_s:
                         server._stopping.wait(server.latency_s)
                     self._chat(body, fault)
+                except ProviderRefusal as refusal:
+                    self._json(429, {"error": {"message": str(refusal), "type": "rate_limit_exceeded"}},
+                               refusal.headers)
                 finally:
                     with server._lock:
                         server.in_flight -= 1
+                        if lease:
+                            server.budget.finish(server.provider_state, lease)
 
             def _chat(self, body: dict, fault: str | None) -> None:
                 if fault == "hang":
@@ -123,6 +142,10 @@ class FakeOpenAIServer:
                 if fault == "length":
                     content = content[: len(content) // 2]
                 tools = body.get("tools") or []
+                if server.output_tokens_per_s:
+                    delay = estimate_tokens(content) / server.output_tokens_per_s
+                    server.answer_delays.append(delay)
+                    server._stopping.wait(delay)
                 if self.path == "/api/chat":
                     message = {"role": "assistant", "content": content}
                     if tools and fault is None:
@@ -176,6 +199,14 @@ class FakeOpenAIServer:
             raise ValueError(f"unknown fault {kind!r}: use one of {FAULTS}")
         with self._lock:
             self._faults.extend([kind] * n)
+
+    def _admit(self, body: dict) -> str | None:
+        """A lease under the provider's budget, or ProviderRefusal (a 429 with reset headers)."""
+        if not self.budget.enforced:
+            return None
+        prompt = "".join(str(m.get("content") or "") for m in body.get("messages") or [])
+        with self._lock:
+            return self.budget.admit(self.provider_state, time.time(), estimate_tokens(prompt) + COMPLETION_TOKENS)
 
     def count(self, path: str | None = None) -> int:
         with self._lock:
