@@ -34,8 +34,10 @@ MODELS = {
     "paced": {"seed": 42, "time_scale": 0.003},
     # ~15 s a fast plan: it must outlast the start-up of a second `planexe-pipeline run` on a busy machine.
     "slower": {"seed": 42, "time_scale": 0.03},
-    "faulty": {"seed": 42, "time_scale": 0, "rate_limit_error_rate": 0.2, "malformed_json_rate": 0.05,
-               "timeout_rate": 0.02},
+    # Rates high enough that every kind is drawn several times in a fast plan whatever the
+    # stage names are (the draws are keyed by stage), so renaming a task cannot hide a kind.
+    "faulty": {"seed": 42, "time_scale": 0, "rate_limit_error_rate": 0.2, "malformed_json_rate": 0.08,
+               "timeout_rate": 0.08},
     "model-alpha": {"seed": 42, "time_scale": 0, "fail_stages": ["SWOTAnalysis"]},
     "model-beta": {"seed": 7, "time_scale": 0, "fail_stages": ["SWOTAnalysis"]},
 }
