@@ -38,8 +38,26 @@ class Clock:
 
 
 def limiter(tmp_path, clock: Clock, cap: int = 8, **limits) -> SharedLimiter:
-    return SharedLimiter(tmp_path, endpoint="ep", model="m", cap=cap, limits=ProviderLimits(**limits),
-                         clock=clock, sleep=clock.sleep, rng=random.Random(1))
+    """A limiter whose state is kept from the start (as after a first rate-limit answer)."""
+    lim = SharedLimiter(tmp_path, endpoint="ep", model="m", cap=cap, limits=ProviderLimits(**limits),
+                        clock=clock, sleep=clock.sleep, rng=random.Random(1))
+    lim.snapshot()
+    return lim
+
+
+def test_an_endpoint_without_budget_or_refusal_keeps_no_state_until_its_first_429(tmp_path):
+    clock = Clock()
+    lim = SharedLimiter(tmp_path, endpoint="ep", model="m", cap=8, clock=clock, sleep=clock.sleep)
+    leases = [lim.acquire() for _ in range(3)]
+    lim.release(leases[0])
+    assert not lim.path.exists(), "no shared state while Luigi's slots are the only limit"
+    lim.release(leases[1], rate_limited=True, come_back_at=clock.now + 2)
+    assert limit_of(lim) == 4, "what was in flight is unknown: the cap halves"
+    lim.release(leases[2], rate_limited=True)
+    assert limit_of(lim) == 4, "once per window"
+    start = clock.now
+    lim.acquire()
+    assert clock.now - start >= 2.0
 
 
 def limit_of(lim: SharedLimiter) -> int:
@@ -197,6 +215,7 @@ def _hold(run_dir, spans):
 
 
 def test_the_limit_holds_across_processes(tmp_path):
+    SharedLimiter(tmp_path, endpoint="ep", model="m", cap=3).snapshot()  # kept from the start
     ctx = multiprocessing.get_context("fork")
     spans = ctx.Queue()
     procs = [ctx.Process(target=_hold, args=(tmp_path, spans)) for _ in range(6)]

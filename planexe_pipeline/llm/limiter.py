@@ -5,7 +5,9 @@ an endpoint (class + address + model, never the key) lives in
 `RUN_DIR/telemetry/provider_limits/`, so
 every worker process of the run, and every host sharing the run folder, sees one limit:
 
-- it starts at the cap (`max_concurrency` of the model entry, else the run's LLM slots);
+- it starts at the cap (`max_concurrency` of the model entry, else the run's LLM slots), and
+  is kept (in the state file, leases and all) only once it has something to do: a stated
+  budget, or a first rate-limit answer;
 - a rate-limit answer halves it, once per window: only an answer to a call sent under the
   current limit lowers it again, so one burst of refusals counts once. It halves what was in
   flight when the refused call went out, not a cap that was never used;
@@ -168,6 +170,10 @@ class SharedLimiter:
     def acquire(self, *, priority: int = 0, tokens: int = 0, deadline: float = math.inf,
                 stage: str = "unknown", item: int | None = None) -> Lease:
         """Wait until the provider may be sent one more call; a lease to release after it."""
+        if not self.limits.stated and not self.path.exists():
+            # Nothing to keep yet: no stated budget and no rate-limit answer so far, so Luigi's
+            # slots are the limit. One stat a call instead of two locked rewrites of the state.
+            return Lease("", -1, 0, 0.0, 0.0)
         me, started = uuid.uuid4().hex, self._clock()
         reasons: dict[str, float] = {}
         seen: list[int] = []
@@ -253,6 +259,10 @@ class SharedLimiter:
                 clean: bool = True) -> None:
         """The call is over: a rate-limit answer lowers the limit, a clean one may raise it."""
         now = self._clock()
+        if not lease.key:
+            if rate_limited and self.limits.adaptive:
+                self._engage(come_back_at, now)
+            return
         with locked_json(self.path) as st:
             st = self._fresh(st, now)
             st["leases"].pop(lease.key, None)
@@ -265,6 +275,17 @@ class SharedLimiter:
                     self._decrease(st, lease, now)
             elif clean and lease.epoch == st["epoch"]:  # answers to calls sent before a decrease tell nothing
                 self._clean_answer(st, now)
+
+    def _engage(self, come_back_at: float | None, now: float) -> None:
+        """The first rate-limit answer of an endpoint without a kept limit: from now on every
+        call goes through the shared state. What was in flight is unknown, so the cap halves."""
+        with locked_json(self.path) as st:
+            fresh = st.get("cap") is None
+            st = self._fresh(st, now)
+            if come_back_at and come_back_at > st["blocked_until"]:
+                st["blocked_from"], st["blocked_until"] = now, come_back_at
+            if fresh:
+                self._decrease(st, Lease("", 0, st["cap"], 0.0, 0.0), now)
 
     def _decrease(self, st: dict[str, Any], lease: Lease, now: float) -> None:
         previous = st["limit"]
