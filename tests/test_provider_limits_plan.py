@@ -59,7 +59,9 @@ def test_a_provider_admitting_two_with_every_default_as_shipped_completes(tmp_pa
     seen = counts(config, "two")
     calls = [e for e in read_events(tmp_path / "run", "llm_call") if e.ok]
     assert seen["received"] == len(calls) + seen["refused"]
-    assert seen["refused"] <= max(3, 0.15 * len(calls)), seen
+    # Refusals come in the first burst, before the shared limit has learnt the provider's 2
+    # (the limit is kept only from the first 429): a bounded handful, not a storm of retries.
+    assert seen["refused"] <= max(3, 0.25 * len(calls)), seen
     if seen["refused"]:  # (calls sent before the first refusal came back may still arrive: see the bench)
         assert read_events(tmp_path / "run", "provider_limit")[-1].limit <= 3, "the run keeps to what it admits"
     # What you can see: the waits per stage in `stats`, the limit over the in-flight curve.
