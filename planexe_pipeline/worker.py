@@ -41,16 +41,21 @@ PROCESS_STAMP = f"{ProcessStamp.__module__}.{ProcessStamp.__qualname__}"
 
 
 class _StampingQueue:
-    """The worker's result queue, noting when the worker took each task's result off it."""
+    """The worker's result queue, noting when the worker took each task's result off it, and
+    giving the worker's idle moments (nothing on the queue yet) to `on_idle`."""
 
-    def __init__(self, queue, on_get):
+    def __init__(self, queue, on_get, on_idle):
         self._queue = queue
         self._on_get = on_get
+        self._on_idle = on_idle
 
     def __getattr__(self, name):  # put, close, join_thread, ...: the queue's own
         return getattr(self._queue, name)
 
     def get(self, *args, **kwargs):
+        # One step at a time, looking again in between: a result that arrives waits one step at most.
+        while self._queue.empty() and self._on_idle():
+            pass
         result = self._queue.get(*args, **kwargs)
         self._on_get(result[0], time.time())
         return result
@@ -61,7 +66,7 @@ class TimedWorker(luigi.worker.Worker):
         kwargs.setdefault("task_process_context", PROCESS_STAMP)
         super().__init__(*args, **kwargs)
         self._run_dir = run_dir
-        self._task_result_queue = _StampingQueue(self._task_result_queue, self._received)
+        self._task_result_queue = _StampingQueue(self._task_result_queue, self._received, self._prepare_member)
         # The pool's members build each task's process with Luigi's own method, on their copy of
         # this worker (they are forked from it).
         self._pool = TaskProcessPool(lambda task: luigi.worker.Worker._create_task_process(self, task),
@@ -79,6 +84,23 @@ class TimedWorker(luigi.worker.Worker):
         execution = self._open.pop(task_id, None)
         if execution is not None:
             execution["received"] = now
+
+    def _prepare_member(self) -> bool:
+        """Fork one task process ahead of need while the worker waits for a result, if the tasks
+        still to run here could use it. Forked during a fan-out instead, with many tasks ready at
+        once, each fork (10-30 ms on 2 cores) held up every result behind it, the critical path's
+        included. Only while every running task is an LLM call (seconds), not a local step
+        (milliseconds) whose result the fork would hold up. False when there is nothing to do."""
+        if self.worker_processes <= 1 and not self._config.force_multiprocessing:
+            return False
+        if not self._running_tasks or not all("llm" in process.task.process_resources()
+                                              for process in self._running_tasks.values()):
+            return False
+        wanted = min(self.worker_processes, len(self._running_tasks) + len(self._pending))
+        if self._pool.size >= wanted:
+            return False
+        self._pool.add_idle_member()
+        return True
 
     def _add_task(self, *args, **kwargs):
         if kwargs.get("status") == PENDING:
@@ -165,7 +187,7 @@ class TimedWorker(luigi.worker.Worker):
         worker = os.getpid()
         lines: list[Event] = [DispatchEvent(worker=worker, **execution) for execution in self._executions]
         lines.append(WorkerEvent(worker=worker, workers=self.worker_processes, began=started, stopped=time.time(),
-                                 processes_forked=self._pool.forks,
+                                 processes_forked=self._pool.forks, processes_forked_ahead=self._pool.forks_ahead,
                                  **{k: round(v, 6) if isinstance(v, float) else v for k, v in self._totals.items()}))
         try:
             append_events(self._run_dir, lines)

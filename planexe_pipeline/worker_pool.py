@@ -52,6 +52,10 @@ class _Member(multiprocessing.Process):
             except EOFError:
                 return
             if order is None:
+                # Freeing a process the size of the pipeline takes the kernel a few ms of CPU; 16
+                # members ending at once took ~65 ms from the run's last steps on 2 cores. At the
+                # lowest priority they end on whatever CPU the run leaves idle.
+                os.nice(19)
                 return
             self._run(*order)
 
@@ -108,6 +112,7 @@ class TaskProcessPool:
         self._idle: list[_Member] = []
         self._busy: dict[str, _Member] = {}
         self.forks = 0
+        self.forks_ahead = 0
 
     def assign(self, task: luigi.Task) -> _Member:
         member = None
@@ -115,16 +120,29 @@ class TaskProcessPool:
             candidate = self._idle.pop()
             member = candidate if candidate.is_alive() else None
         if member is None:
-            member = _Member(self._make_process, self._result_queue)
-            # Objects that exist now are never collected in the member, so its garbage collector
-            # does not touch (and copy) the pages it shares with this process.
-            gc.freeze()
-            member.start()
-            self.forks += 1
+            member = self._fork()
         stamps = {key: getattr(task, key) for key in ("dispatched_at",) if hasattr(task, key)}
         member.send((task.task_id, task.task_module, task.task_family, task.to_str_params(), stamps))
         self._busy[task.task_id] = member
         return member
+
+    def _fork(self) -> _Member:
+        member = _Member(self._make_process, self._result_queue)
+        # Objects that exist now are never collected in the member, so its garbage collector
+        # does not touch (and copy) the pages it shares with this process.
+        gc.freeze()
+        member.start()
+        self.forks += 1
+        return member
+
+    @property
+    def size(self) -> int:
+        return len(self._idle) + len(self._busy)
+
+    def add_idle_member(self) -> None:
+        """Fork a member ahead of need, for a moment the worker has nothing else to do."""
+        self._idle.append(self._fork())
+        self.forks_ahead += 1
 
     def release(self, task_id: str) -> None:
         """The task's result was taken off the queue: its member is free for the next task."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import luigi
 
@@ -18,12 +19,20 @@ class Note(luigi.Task):
     chain = luigi.IntParameter()
     position = luigi.IntParameter()
     die = luigi.BoolParameter(default=False)
+    wait_s = luigi.FloatParameter(default=0.0)
+    llm = luigi.BoolParameter(default=False)
+
+    @property
+    def resources(self):
+        return {"llm": 1} if self.llm else {}
 
     @property
     def priority(self):
         return 10 if self.die else 0  # dies first, while there is work left for both workers
 
     def requires(self):
+        if self.chain < 0:  # the fan: waits on the head of the plan
+            return [Note(folder=self.folder, chain=0, position=0, wait_s=0.5, llm=self.llm)]
         return [Note(folder=self.folder, chain=self.chain, position=self.position - 1)] if self.position else []
 
     def output(self):
@@ -32,6 +41,7 @@ class Note(luigi.Task):
     def run(self):
         if self.die:
             os.kill(os.getpid(), signal.SIGKILL)  # as the OOM killer would
+        time.sleep(self.wait_s)
         with self.output().open("w") as fh:
             fh.write(str(os.getpid()))
 
@@ -61,3 +71,24 @@ def test_a_task_whose_process_dies_fails_and_the_rest_still_run(tmp_path):
     assert len(list(tmp_path.glob("note-[12]-*.txt"))) == 8
     (worker,) = read_events(tmp_path, "worker")
     assert worker.processes_forked == 3  # the dead one was replaced, not handed more work
+
+
+def _fan(folder, *, llm: bool) -> list[Note]:
+    """One task first, then three at once (chains -1..-3 all wait on note 0-0)."""
+    return [Note(folder=str(folder), chain=-c, position=0, llm=llm) for c in (1, 2, 3)]
+
+
+def test_processes_for_the_next_tasks_are_forked_while_an_llm_call_runs(tmp_path):
+    result = build(_fan(tmp_path, llm=True), tmp_path, workers=4)
+    assert result.status.name == "SUCCESS"
+    (worker,) = read_events(tmp_path, "worker")
+    # The three that follow the call find their processes ready, forked while it waited.
+    assert worker.processes_forked == 4 and worker.processes_forked_ahead == 3
+
+
+def test_no_process_is_forked_ahead_while_a_local_step_runs(tmp_path):
+    # A local step ends in milliseconds: a fork then would hold up its result.
+    result = build(_fan(tmp_path, llm=False), tmp_path, workers=4)
+    assert result.status.name == "SUCCESS"
+    (worker,) = read_events(tmp_path, "worker")
+    assert worker.processes_forked == 3 and worker.processes_forked_ahead == 0  # the first one is reused

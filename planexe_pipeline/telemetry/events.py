@@ -228,6 +228,7 @@ class WorkerEvent(Event):
     began: float | None = None
     stopped: float | None = None
     processes_forked: int | None = None
+    processes_forked_ahead: int | None = None  # of those, forked while the worker waited on LLM calls
     get_work_calls: int | None = None
     get_work_s: float | None = None
     dispatch_s: float | None = None

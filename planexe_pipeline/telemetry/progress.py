@@ -17,7 +17,7 @@ from typing import TextIO
 import luigi
 
 from planexe_pipeline.llm.simulator import expected_latency
-from planexe_pipeline.telemetry.events import TaskEvent, read_events
+from planexe_pipeline.telemetry.events import EventFollower, TaskEvent
 
 
 @dataclass
@@ -35,6 +35,11 @@ class RunProgress:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    # The run's task lines so far, read as the files grow: each look costs what is new, not a
+    # re-read of the whole run (CPU the task processes share, and the run's last moment).
+    _tasks: list[TaskEvent] = field(default_factory=list)
+    _follower: EventFollower | None = None
+    _open_llm: set[str] = field(default_factory=set)
 
     # -- Luigi's scheduling events, in this process ------------------------------------------
     # Every task Luigi schedules in a plan run is a plan task: no need to know their class here.
@@ -81,17 +86,24 @@ class RunProgress:
             self.poll()
 
     def poll(self) -> None:
-        tasks = [e for e in read_events(self.run_dir, TaskEvent) if e.start >= self.started_at]
-        open_llm = {e.task_id for e in tasks if e.event == "start" and e.llm}
-        for e in tasks:
+        if self._follower is None:
+            self._follower = EventFollower(self.run_dir)
+        new = sorted((e for _, e in self._follower.new_events()
+                      if isinstance(e, TaskEvent) and e.start is not None and e.start >= self.started_at),
+                     key=lambda e: (e.start or 0, e.end or 0))
+        self._tasks += new
+        for e in new:
+            if e.event == "start" and e.llm:
+                self._open_llm.add(e.task_id)
+        for e in new:
             if e.is_end:
-                open_llm.discard(e.task_id)
-        for e in tasks:
+                self._open_llm.discard(e.task_id)
+        for e in new:
             key = (e.task_id, e.event, e.start)
             if not e.is_end or e.status == "yielded" or key in self._seen_ends:
                 continue
             self._seen_ends.add(key)
-            self._print_line(e, len(open_llm), tasks)
+            self._print_line(e, len(self._open_llm), self._tasks)
 
     def finished_ids(self) -> set[str]:
         return {k[0] for k in self._seen_ends}
