@@ -33,7 +33,8 @@ class Note(luigi.Task):
     def requires(self):
         if self.chain < 0:  # the fan: waits on the head of the plan
             return [Note(folder=self.folder, chain=0, position=0, wait_s=0.5, llm=self.llm)]
-        return [Note(folder=self.folder, chain=self.chain, position=self.position - 1)] if self.position else []
+        return ([Note(folder=self.folder, chain=self.chain, position=self.position - 1, wait_s=self.wait_s)]
+                if self.position else [])
 
     def output(self):
         return luigi.LocalTarget(os.path.join(self.folder, f"note-{self.chain}-{self.position}.txt"))
@@ -63,8 +64,9 @@ def test_processes_are_forked_once_and_run_task_after_task(tmp_path):
 
 
 def test_a_task_whose_process_dies_fails_and_the_rest_still_run(tmp_path):
+    # The chains' steps take long enough that both run at once: two live processes are needed.
     tasks = [Note(folder=str(tmp_path), chain=0, position=0, die=True),
-             *(Note(folder=str(tmp_path), chain=c, position=3) for c in (1, 2))]
+             *(Note(folder=str(tmp_path), chain=c, position=3, wait_s=0.1) for c in (1, 2))]
     result = build(tasks, tmp_path, workers=2)
     assert result.status.name == "FAILED"
     assert not (tmp_path / "note-0-0.txt").exists()
