@@ -7,9 +7,10 @@ import signal
 import time
 
 import luigi
+from luigi.scheduler import Scheduler
 
 from planexe_pipeline.telemetry.events import read_events
-from planexe_pipeline.worker import TimedWorkerFactory
+from planexe_pipeline.worker import LocalPlanScheduler, TimedWorkerFactory
 
 
 class Note(luigi.Task):
@@ -94,3 +95,19 @@ def test_no_process_is_forked_ahead_while_a_local_step_runs(tmp_path):
     assert result.status.name == "SUCCESS"
     (worker,) = read_events(tmp_path, "worker")
     assert worker.processes_forked == 3 and worker.processes_forked_ahead == 0  # the first one is reused
+
+
+def test_the_local_scheduler_counts_pending_work_as_luigi_does():
+    """Its shortcut (no upstream walk while nothing is disabled) gives Luigi's own counts, and
+    a disabled task upstream still hides the tasks below it."""
+    counts = []
+    for cls in (Scheduler, LocalPlanScheduler):
+        sch = cls(prune_on_get_work=True, record_task_history=False, retry_count=1)
+        sch.add_task(worker="w", task_id="A", status="PENDING")
+        sch.add_task(worker="w", task_id="B", status="PENDING", deps=["A"])
+        sch.add_task(worker="w", task_id="C", status="PENDING")
+        before = sch.count_pending("w")["n_pending_tasks"]
+        sch.add_task(worker="w", task_id="A", status="FAILED")  # one failure disables it (retry_count 1)
+        after = sch.count_pending("w")["n_pending_tasks"]
+        counts.append((before, after))
+    assert counts[0] == counts[1] == (3, 1)
