@@ -29,7 +29,15 @@ PY
 nice -n "$NICE" "$VENV/bin/python" -m llama_cpp.server --model "$GGUF" --host 127.0.0.1 --port "$PORT" \
   --n_ctx 16384 --logits_all False > "$OUT/server.log" 2>&1 &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
+# The server finishes the answer it is writing before it stops, and an answer cut by the time
+# limit below may have minutes to go: ask it to stop, then make it.
+stop_server() {
+  kill "$SERVER" 2>/dev/null || return 0
+  for _ in $(seq 1 10); do kill -0 "$SERVER" 2>/dev/null || return 0; sleep 1; done
+  kill -9 "$SERVER" 2>/dev/null || true
+  wait "$SERVER" 2>/dev/null || true
+}
+trap stop_server EXIT
 for _ in $(seq 1 120); do
   if "$VENV/bin/python" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$PORT/v1/models', timeout=2)" 2>/dev/null; then break; fi
   kill -0 $SERVER 2>/dev/null || { echo "the model server stopped; see $OUT/server.log"; exit 1; }
