@@ -4,6 +4,7 @@ condensed sections (stages/condense.py)."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Literal
 
 import pytest
@@ -11,7 +12,7 @@ from llama_index.core.output_parsers import PydanticOutputParser
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor, NamedModel
-from planexe_pipeline.llm.schema_rules import SOFT, LIST_BOUND, provider_schema, repair, worst_case_tokens
+from planexe_pipeline.llm.schema_rules import SOFT, provider_schema, repair, worst_case_tokens
 from planexe_pipeline.llm.structured import SchemaValidationError, build_messages, estimate_tokens, parse_answer
 from planexe_pipeline.stages.condense import SECTION_CHARS, outline
 from planexe_pipeline.stages.markdown import context
@@ -74,7 +75,7 @@ def test_repairs_reach_the_stages_notes_and_telemetry(tmp_path):
 def test_provider_schema_is_bounded_and_the_budget_covers_its_longest_answer():
     schema = provider_schema(ReviewAnswer)
     findings = schema["properties"]["findings"]
-    assert findings["maxItems"] == LIST_BOUND and findings["items"]["maxLength"] > 0
+    assert findings["maxItems"] == 6 and findings["items"]["maxLength"] == 240, "declared beside the field"
     assert schema["properties"]["summary"]["maxLength"] > findings["items"]["maxLength"] / 2
     longest = {name: ("x" * sub["maxLength"] if sub["type"] == "string"
                       else ["é" * sub["items"]["maxLength"]] * sub["maxItems"])
@@ -85,7 +86,9 @@ def test_provider_schema_is_bounded_and_the_budget_covers_its_longest_answer():
 
 def test_the_prompt_mode_shows_the_schema_as_llama_index_does_less_our_marks():
     (system, _) = build_messages(ReviewAnswer, "sys", "u")
-    assert system.content == "sys\n" + PydanticOutputParser(ReviewAnswer).get_format_string(escape_json=False)
+    shown = PydanticOutputParser(ReviewAnswer).get_format_string(escape_json=False)
+    unmarked = re.sub(r', "x-(?:max-items|max-chars|soft)": (?:\d+|true)', "", shown)
+    assert unmarked != shown and system.content == "sys\n" + unmarked, "bounds never reach the prompt"
     (system, _) = build_messages(Register, "sys", "u")
     assert "x-soft" not in system.content and '"maximum": 50' in system.content
 

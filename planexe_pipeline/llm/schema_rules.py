@@ -5,16 +5,22 @@ Three views of one pydantic model, declared once (its fields) and derived here:
 - `provider_schema()`: the JSON schema a provider constrains its decoding to. References are
   inlined and every object is closed (all properties required, no extra keys), which OpenAI's
   strict mode demands and every grammar-based server accepts. Strings and lists carry bounds
-  (`maxLength`, `maxItems`): a field's own `max_length` wins, else the size its role needs
-  (`STRING_BOUNDS`, `LIST_BOUND`). Constrained decoding then ends a degenerate answer early
-  instead of letting it run to the output limit. Our validation is not loosened: the answer is
-  still validated against the model itself.
+  (`maxLength`, `maxItems`): the bound declared beside the field (`bounded()`, sized to what the
+  stage's prompt asks for), else the size a string's role needs (`string_bound()`) and
+  `LIST_BOUND` for a list. Constrained decoding then ends a degenerate answer early instead of
+  letting it run to the output limit. Our validation is not loosened: the answer is still
+  validated against the model itself.
 - `worst_case_tokens()`: the longest answer that schema admits, so that a call's output budget
   covers it.
-- `repair()`: soft rules. A field declared `json_schema_extra=SOFT` may be mended instead of
-  failing the answer: a number outside its range is clamped, a list longer than its maximum is
-  trimmed, a string longer than its maximum is cut, an unknown enum value becomes its nearest
-  allowed value. Each change is described in one line for the stage's notes.
+- `repair()`: soft rules. A field declared `json_schema_extra=SOFT` (or `bounded(..., soft=True)`)
+  may be mended instead of failing the answer: a number outside its range is clamped, a list
+  longer than its bound is trimmed, an unknown enum value becomes its nearest allowed value.
+  Each change is described in one line for the stage's notes. A list longer than a hard
+  declared bound fails the answer. String lengths are enforced only by the provider's decoding:
+  cutting a sentence mid-word would not make it usable.
+
+The bound keys are ours: the prompt mode's schema (`prompt_schema()`) shows none of them, so
+declaring or changing a bound changes no prompt.
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ from pydantic import BaseModel
 
 SOFT_KEY = "x-soft"
 SOFT: dict[str, Any] = {SOFT_KEY: True}
+MAX_ITEMS_KEY = "x-max-items"
+MAX_CHARS_KEY = "x-max-chars"
+_OUR_KEYS = (SOFT_KEY, MAX_ITEMS_KEY, MAX_CHARS_KEY)
 
 # Longest string each kind of field needs, in characters, by what its name says it holds.
 ID_CHARS = 24
@@ -37,6 +46,19 @@ PLAIN_CHARS = 400
 _NAME_WORDS = ("name", "title", "label", "role", "heading", "topic", "stakeholder", "owner", "currency")
 _PROSE_WORDS = ("markdown", "summary", "description", "rationale", "narrative", "content", "answer",
                 "explanation", "details", "critique", "pitch", "text", "body", "overview")
+# Items of each width-driven list (a field marked "x-width") on the standard workload: what the
+# simulator writes, and the bound of a real model's list.
+WIDTHS: dict[str, int] = {
+    "documents_to_find": 8,
+    "documents_to_create": 8,
+    "experts_per_query": 4,
+    "team_members": 6,
+    "wbs_level2_tasks": 24,
+}
+# The smallest list bound a stage declares, even where its prompt asks for two or three items:
+# the offline simulator cannot read a count in a description and writes three to five items, so
+# a smaller bound would trim its answers and change its plans, which must stay byte-identical.
+FEWEST_ITEMS = 5
 # Most items a list may hold unless its field says otherwise: above every width the plan asks
 # for (24 level-2 tasks, a list per asked id), far below a degenerate answer's length.
 LIST_BOUND = 40
@@ -47,9 +69,29 @@ _TOKENS_PER_CHAR = 1 / 3  # errs high: English prose runs near 1/4
 _FIELD_OVERHEAD_TOKENS = 8  # key, quotes, colon, comma, indentation
 
 
+def bounded(items: int | None = None, *, chars: int | None = None, soft: bool = False,
+            width: str | None = None, **extra: Any) -> dict[str, Any]:
+    """`json_schema_extra` of a field that declares its own bounds: a list's most `items` (a
+    width-driven list: its `width`, one of WIDTHS), and the most `chars` of the field (a string)
+    or of each of its items (a list of strings). `soft`: a list longer than `items` is trimmed,
+    with a note, instead of failing the answer. `extra`: the field's other schema keywords
+    (`minItems`), shown in the prompt as before."""
+    declared: dict[str, Any] = dict(extra)
+    if width is not None:
+        declared["x-width"] = width
+        items = WIDTHS[width] if items is None else items
+    if items is not None:
+        declared[MAX_ITEMS_KEY] = items
+    if chars is not None:
+        declared[MAX_CHARS_KEY] = chars
+    if soft:
+        declared[SOFT_KEY] = True
+    return declared
+
+
 def string_bound(name: str) -> int:
     lowered = name.lower()
-    if lowered == "id" or lowered.endswith("_id"):
+    if lowered == "id" or lowered.endswith("_id") or lowered.endswith("_ids"):
         return ID_CHARS
     if any(word in lowered for word in _PROSE_WORDS):
         return PROSE_CHARS
@@ -83,10 +125,18 @@ def _bound(schema: dict, name: str, strict: bool) -> dict:
         if key in out:
             out[key] = [_bound(s, name, strict) for s in out[key]]
     if kind == "array":
-        out["items"] = _bound(out.get("items", {"type": "string"}), name, strict)
-        out["maxItems"] = min(out.get("maxItems", LIST_BOUND), LIST_BOUND)
+        items = out.get("items", {"type": "string"})
+        if MAX_CHARS_KEY in out and items.get("type") == "string":
+            items = {**items, MAX_CHARS_KEY: out[MAX_CHARS_KEY]}
+        out["items"] = _bound(items, name, strict)
+        declared = out.get(MAX_ITEMS_KEY, LIST_BOUND)
+        out["maxItems"] = min(out.get("maxItems", declared), declared)
     if kind == "string" and "enum" not in out and "const" not in out:
-        out["maxLength"] = min(out.get("maxLength", string_bound(name)), string_bound(name) * 2)
+        if MAX_CHARS_KEY in out:
+            out["maxLength"] = min(out.get("maxLength", out[MAX_CHARS_KEY]), out[MAX_CHARS_KEY])
+        else:
+            role = string_bound(name)
+            out["maxLength"] = min(out.get("maxLength", role), role * 2)
     if strict:
         for key in _STRICT_UNSUPPORTED:
             out.pop(key, None)
@@ -100,8 +150,8 @@ def full_schema(output_cls: type[BaseModel]) -> dict[str, Any]:
 
 
 def prompt_schema(output_cls: type[BaseModel]) -> dict[str, Any]:
-    """The schema the prompt mode shows the model: pydantic's own, less our soft-rule marks."""
-    return _drop_keys(output_cls.model_json_schema(), (SOFT_KEY,))
+    """The schema the prompt mode shows the model: pydantic's own, less our bounds and marks."""
+    return _drop_keys(output_cls.model_json_schema(), _OUR_KEYS)
 
 
 def _drop_keys(schema: Any, keys: tuple[str, ...]) -> Any:
@@ -115,7 +165,7 @@ def _drop_keys(schema: Any, keys: tuple[str, ...]) -> Any:
 def provider_schema(output_cls: type[BaseModel], *, strict: bool = False) -> dict[str, Any]:
     raw = output_cls.model_json_schema()
     schema = _bound(_inline(raw, raw.get("$defs", {})), "root", strict)
-    return _drop_keys(schema, (SOFT_KEY,) if not strict else (SOFT_KEY, "x-width"))
+    return _drop_keys(schema, _OUR_KEYS if not strict else (*_OUR_KEYS, "x-width"))
 
 
 def worst_case_tokens(schema: dict[str, Any]) -> int:
@@ -161,6 +211,8 @@ def _repair(schema: dict, value: Any, path: str, notes: list[str]) -> Any:
         if soft and "maxItems" in schema and len(value) > schema["maxItems"]:
             notes.append(f"{path}: kept the first {schema['maxItems']} of {len(value)} items")
             value = value[: schema["maxItems"]]
+        elif MAX_ITEMS_KEY in schema and len(value) > schema[MAX_ITEMS_KEY]:
+            raise ValueError(f"{path or 'root'} has {len(value)} items, more than the {schema[MAX_ITEMS_KEY]} allowed")
         items = schema.get("items", {})
         return [_repair(items, v, f"{path}[{i}]", notes) for i, v in enumerate(value)]
     if not soft:

@@ -33,6 +33,7 @@ from llama_index.core.llms.custom import CustomLLM
 from pydantic import Field
 
 from planexe_pipeline.llm.context import current_call
+from planexe_pipeline.llm.schema_rules import WIDTHS
 from planexe_pipeline.llm.shared_state import locked_json
 from planexe_pipeline.llm.sim_content import requested_schema, write_answer
 from planexe_pipeline.llm.sim_provider import RESET_HEADERS, ProviderBudget, ProviderRefusal
@@ -50,13 +51,7 @@ LATENCY_RANGES: dict[str, tuple[float, float]] = {
 GOVERNANCE_RANGE = (20.0, 30.0)
 DEFAULT_RANGE = (10.0, 30.0)
 
-DEFAULT_WIDTHS = {
-    "documents_to_find": 8,
-    "documents_to_create": 8,
-    "experts_per_query": 4,
-    "team_members": 6,
-    "wbs_level2_tasks": 24,
-}
+DEFAULT_WIDTHS = dict(WIDTHS)  # the standard workload's; a simulator entry may set others
 
 _SCHEMA_MARKER = re.compile(r"Here's a JSON schema to follow:\s*\n(\{.*\})\s*\n", re.DOTALL)
 

@@ -13,10 +13,11 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
 from planexe_pipeline.stages.markdown import context, document, heading, table
 from planexe_pipeline.stages.answer_ids import map_answers
 from planexe_pipeline.stages.potential_levers import levers_brief
-from planexe_pipeline.stages.vital_few_levers import VitalLevers
+from planexe_pipeline.stages.vital_few_levers import MAX_VITAL, VitalLevers
 
 SCENARIO_COUNT = 3
 Stance = Literal["ambitious", "balanced", "conservative"]
@@ -35,11 +36,11 @@ class ScenarioAnswer(BaseModel):
     name: str = Field(description="A short, telling name for the scenario.")
     stance: Stance = Field(description="The scenario's overall appetite for risk and ambition.")
     summary: str = Field(description="Two or three sentences: the strategy and what it trades off.")
-    choices: list[LeverChoiceAnswer] = Field(description="One choice for every listed lever.")
+    choices: list[LeverChoiceAnswer] = Field(json_schema_extra=bounded(MAX_VITAL, soft=True), description="One choice for every listed lever.")
 
 
 class ScenarioAnswers(BaseModel):
-    scenarios: list[ScenarioAnswer] = Field(description="Exactly three scenarios: ambitious, balanced, conservative.")
+    scenarios: list[ScenarioAnswer] = Field(json_schema_extra=bounded(FEWEST_ITEMS, soft=True), description="Exactly three scenarios: ambitious, balanced, conservative.")
 
 
 class ChosenOption(BaseModel):

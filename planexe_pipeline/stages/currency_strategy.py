@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
 from planexe_pipeline.stages.markdown import context, document, heading, table
 
 
@@ -16,7 +17,7 @@ class CurrencyUse(BaseModel):
 class CurrencyPlan(BaseModel):
     primary_currency: str = Field(description="ISO 4217 code of the currency the budget is kept in.")
     reason: str = Field(description="Why this currency: where costs fall, where money comes from, how stable it is.")
-    other_currencies: list[CurrencyUse] = Field(description="Other currencies the plan touches; empty if none.")
+    other_currencies: list[CurrencyUse] = Field(json_schema_extra=bounded(FEWEST_ITEMS, soft=True), description="Other currencies the plan touches; empty if none.")
     exchange_rate_risk: str = Field(description="How exposed the budget is to exchange-rate moves.")
     risk_handling: str = Field(description="How to limit that exposure: contracts, hedging, buffers.")
 

@@ -13,9 +13,10 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.markdown import context, document, heading, table
 from planexe_pipeline.stages.answer_ids import map_answers, normalise_id
-from planexe_pipeline.stages.potential_levers import Lever, PotentialLeverList, levers_brief, options_text
+from planexe_pipeline.stages.potential_levers import MAX_LEVERS, Lever, PotentialLeverList, levers_brief, options_text
 
 MIN_KEPT = 5
 
@@ -30,7 +31,7 @@ class LeverDecisionAnswer(BaseModel):
 
 
 class LeverDecisionAnswers(BaseModel):
-    decisions: list[LeverDecisionAnswer] = Field(description="One decision per listed lever.")
+    decisions: list[LeverDecisionAnswer] = Field(json_schema_extra=bounded(MAX_LEVERS, soft=True), description="One decision per listed lever.")
 
 
 class LeverOutcome(BaseModel):

@@ -9,21 +9,23 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import SOFT
-from planexe_pipeline.stages.make_assumptions import AssumptionList
+from planexe_pipeline.llm.schema_rules import SOFT, bounded
+from planexe_pipeline.stages.make_assumptions import MAX_ASSUMPTIONS, AssumptionList
 from planexe_pipeline.stages.markdown import context, document, table
 from planexe_pipeline.stages.answer_ids import map_id_list
+
+KEY_ASSUMPTIONS = 8  # the most the prompt asks for
 
 
 class KeyAssumptionAnswer(BaseModel):
     statement: str = Field(description="The key assumption as one plain sentence with its figure.")
     value: str = Field(description="The figure with its unit or date; 'n/a' if none.")
     confidence_percent: int = Field(ge=0, le=100, json_schema_extra=SOFT, description="Confidence 0-100 that it holds.")
-    source_ids: list[str] = Field(description="Ids of the listed assumptions this one condenses (e.g. A-2, A-5).")
+    source_ids: list[str] = Field(json_schema_extra=bounded(MAX_ASSUMPTIONS, soft=True), description="Ids of the listed assumptions this one condenses (e.g. A-2, A-5).")
 
 
 class KeyAssumptionAnswers(BaseModel):
-    key_assumptions: list[KeyAssumptionAnswer] = Field(description="Five to eight key assumptions, the most decisive first.")
+    key_assumptions: list[KeyAssumptionAnswer] = Field(json_schema_extra=bounded(KEY_ASSUMPTIONS, soft=True), description="Five to eight key assumptions, the most decisive first.")
 
 
 class KeyAssumption(KeyAssumptionAnswer):

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.llm.schema_rules import WIDTHS, bounded
 from planexe_pipeline.stages.answer_ids import map_answers
 from planexe_pipeline.stages.markdown import context, document, heading, one_line, table
 
@@ -23,23 +24,23 @@ CREATE_PREFIX = "DC"
 # -- identify ---------------------------------------------------------------------------------
 class DocumentToFindAnswer(BaseModel):
     title: str = Field(description="Name of the existing document or data set, e.g. 'National grid connection rules'.")
-    description: str = Field(description="What it contains and which decision of this plan it informs.")
+    description: str = Field(json_schema_extra=bounded(chars=300), description="What it contains and which decision of this plan it informs.")
     likely_source: str = Field(description="Who holds or publishes it: an agency, registry, database or company.")
 
 
 class DocumentToCreateAnswer(BaseModel):
     title: str = Field(description="Name of the document the project must write, e.g. 'Project charter'.")
-    description: str = Field(description="What it must settle and which step of the plan waits for it.")
+    description: str = Field(json_schema_extra=bounded(chars=300), description="What it must settle and which step of the plan waits for it.")
     responsible_role: str = Field(description="Role that should write it (a role, not a person's name).")
 
 
 class IdentifiedDocumentsAnswer(BaseModel):
     documents_to_find: list[DocumentToFindAnswer] = Field(
         description="Existing documents, data, permits, studies or statistics to obtain, most needed first.",
-        json_schema_extra={"x-width": "documents_to_find"})
+        json_schema_extra=bounded(width="documents_to_find", soft=True))
     documents_to_create: list[DocumentToCreateAnswer] = Field(
         description="Documents the project team must write (charters, plans, specifications), most needed first.",
-        json_schema_extra={"x-width": "documents_to_create"})
+        json_schema_extra=bounded(width="documents_to_create", soft=True))
 
 
 class Document(BaseModel):
@@ -106,7 +107,7 @@ class DocumentVerdict(BaseModel):
 
 
 class FilterAnswer(BaseModel):
-    verdicts: list[DocumentVerdict] = Field(description="One verdict per listed document, in list order.")
+    verdicts: list[DocumentVerdict] = Field(json_schema_extra=bounded(max(WIDTHS['documents_to_find'], WIDTHS['documents_to_create']), soft=True), description="One verdict per listed document, in list order.")
 
 
 class FilterDecision(BaseModel):

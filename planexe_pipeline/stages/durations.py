@@ -13,6 +13,7 @@ import math
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.answer_ids import map_answers
 from planexe_pipeline.stages.markdown import bullets, context, document, one_line, table
 from planexe_pipeline.stages.wbs import WBSProject
@@ -37,7 +38,7 @@ class DurationAnswer(BaseModel):
 
 
 class DurationsAnswer(BaseModel):
-    estimates: list[DurationAnswer] = Field(description="One estimate per listed task, in list order.")
+    estimates: list[DurationAnswer] = Field(json_schema_extra=bounded(CHUNK_SIZE, soft=True), description="One estimate per listed task, in list order.")
 
 
 class DurationEstimate(BaseModel):

@@ -5,22 +5,23 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.deduplicate_levers import DeduplicatedLevers
 from planexe_pipeline.stages.markdown import context, document, heading, table
 from planexe_pipeline.stages.answer_ids import map_answers
-from planexe_pipeline.stages.potential_levers import Lever, levers_brief, options_text
+from planexe_pipeline.stages.potential_levers import MAX_LEVERS, Lever, levers_brief, options_text
 
 
 class LeverEnrichmentAnswer(BaseModel):
     lever_id: str = Field(description="The id of the lever described, exactly as listed (e.g. L-3).")
-    description: str = Field(description="Two or three sentences: what is at stake in this choice for this project.")
-    synergies: str = Field(description="Which other levers this one reinforces, and how.")
-    conflicts: str = Field(description="Which other levers this one pulls against, and the trade-off.")
-    key_metric: str = Field(description="The one number that shows whether the chosen option is working.")
+    description: str = Field(json_schema_extra=bounded(chars=500), description="Two or three sentences: what is at stake in this choice for this project.")
+    synergies: str = Field(json_schema_extra=bounded(chars=240), description="Which other levers this one reinforces, and how.")
+    conflicts: str = Field(json_schema_extra=bounded(chars=240), description="Which other levers this one pulls against, and the trade-off.")
+    key_metric: str = Field(json_schema_extra=bounded(chars=160), description="The one number that shows whether the chosen option is working.")
 
 
 class LeverEnrichmentAnswers(BaseModel):
-    levers: list[LeverEnrichmentAnswer] = Field(description="One entry per listed lever.")
+    levers: list[LeverEnrichmentAnswer] = Field(json_schema_extra=bounded(MAX_LEVERS, soft=True), description="One entry per listed lever.")
 
 
 class EnrichedLever(Lever):

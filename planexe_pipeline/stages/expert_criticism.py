@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
 from planexe_pipeline.stages.experts import Expert
 from planexe_pipeline.stages.markdown import bullets, condensed_context, document, heading, one_line, table
 
@@ -17,8 +18,8 @@ class CritiqueIssue(BaseModel):
 
 class ExpertCritique(BaseModel):
     assessment: str = Field(description="Two or three sentences: the expert's overall verdict on the plan.")
-    issues: list[CritiqueIssue] = Field(description="Three to five issues, most serious first.")
-    questions: list[str] = Field(description="Questions the planners must answer before going ahead.")
+    issues: list[CritiqueIssue] = Field(json_schema_extra=bounded(5, soft=True), description="Three to five issues, most serious first.")
+    questions: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=240, soft=True), description="Questions the planners must answer before going ahead.")
 
 
 class ExpertCriticismResult(BaseModel):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
 from planexe_pipeline.stages.markdown import bullets, condensed_context, document, heading, one_line, table
 
 
@@ -36,14 +37,14 @@ class ExpertCandidate(BaseModel):
     expert_title: str = Field(description="The expert's role, e.g. 'Danish grid interconnection engineer'; not a person's name.")
     expertise: str = Field(description="What this expert knows that the plan needs.")
     why_relevant: str = Field(description="Which part of this plan the expert should examine, and why.")
-    questions_to_ask: list[str] = Field(description="Two or three questions to put to the expert.")
+    questions_to_ask: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=240, soft=True), description="Two or three questions to put to the expert.")
     how_to_find: str = Field(description="Where such an expert can be found: associations, firms, universities, search terms.")
 
 
 class ExpertCandidates(BaseModel):
     experts: list[ExpertCandidate] = Field(
         description="Experts with different specialities, most useful first.",
-        json_schema_extra={"x-width": "experts_per_query"},
+        json_schema_extra=bounded(width="experts_per_query", soft=True),
     )
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import SOFT
+from planexe_pipeline.llm.schema_rules import SOFT, bounded
 from planexe_pipeline.stages.markdown import context, document, table
 
 Level = Literal["low", "medium", "high"]
@@ -18,7 +18,7 @@ Category = Literal["regulatory", "financial", "technical", "operational", "marke
 class RiskAnswer(BaseModel):
     title: str = Field(description="The risk in a few words.")
     category: Category = Field(json_schema_extra=SOFT)
-    description: str = Field(description="What could happen, and what it would cost in money or time.")
+    description: str = Field(json_schema_extra=bounded(chars=300), description="What could happen, and what it would cost in money or time.")
     likelihood: Level = Field(json_schema_extra=SOFT)
     impact: Level = Field(json_schema_extra=SOFT)
     mitigation: str = Field(description="What to do now to make it less likely or less harmful.")
@@ -26,7 +26,7 @@ class RiskAnswer(BaseModel):
 
 
 class RiskAnswers(BaseModel):
-    risks: list[RiskAnswer] = Field(json_schema_extra={"minItems": 6}, description="Six to ten risks, the most serious first.")
+    risks: list[RiskAnswer] = Field(json_schema_extra=bounded(10, soft=True, minItems=6), description="Six to ten risks, the most serious first.")
     summary: str = Field(description="Two sentences on the overall risk picture.")
 
 

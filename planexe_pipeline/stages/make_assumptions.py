@@ -7,11 +7,13 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import SOFT
+from planexe_pipeline.llm.schema_rules import SOFT, bounded
 from planexe_pipeline.stages.markdown import context, document, table
 
 Category = Literal["budget", "timeline", "resources", "market", "regulatory", "technical", "location", "financing",
                    "operations"]
+
+MAX_ASSUMPTIONS = 15  # the prompt asks for eight to fifteen
 
 
 class AssumptionAnswer(BaseModel):
@@ -23,7 +25,7 @@ class AssumptionAnswer(BaseModel):
 
 
 class AssumptionAnswers(BaseModel):
-    assumptions: list[AssumptionAnswer] = Field(json_schema_extra={"minItems": 8},
+    assumptions: list[AssumptionAnswer] = Field(json_schema_extra=bounded(MAX_ASSUMPTIONS, soft=True, minItems=8),
                                                 description="Eight to fifteen assumptions covering budget, timeline, resources and rules.")
 
 

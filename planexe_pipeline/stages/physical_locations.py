@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
 from planexe_pipeline.stages.markdown import bullets, context, document, heading, table
 from planexe_pipeline.stages.plan_type import PlanTypeDecision
 
@@ -22,8 +23,8 @@ class CandidateLocation(BaseModel):
 
 
 class LocationAnswer(BaseModel):
-    location_requirements: list[str] = Field(description="What any site must offer: space, power, access, zoning, staff.")
-    candidates: list[CandidateLocation] = Field(description="Three candidate locations, the most suitable first.")
+    location_requirements: list[str] = Field(json_schema_extra=bounded(6, chars=200, soft=True), description="What any site must offer: space, power, access, zoning, staff.")
+    candidates: list[CandidateLocation] = Field(json_schema_extra=bounded(FEWEST_ITEMS, soft=True), description="Three candidate locations, the most suitable first.")
     summary: str = Field(description="Two sentences on where the plan should happen and why.")
 
 

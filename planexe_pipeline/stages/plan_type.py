@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.llm.schema_rules import NAME_CHARS, bounded
 from planexe_pipeline.stages.markdown import bullets, context, document, heading, table
 
 
@@ -15,7 +16,7 @@ class PlanTypeDecision(BaseModel):
         description="physical: needs a place, equipment, travel or materials; digital: can be done entirely online or in software."
     )
     reasoning: str = Field(description="Why this type fits, in two or three sentences.")
-    physical_needs: list[str] = Field(
+    physical_needs: list[str] = Field(json_schema_extra=bounded(8, chars=NAME_CHARS, soft=True), 
         description="Places, equipment or materials the plan needs in the physical world; empty for a purely digital plan."
     )
 

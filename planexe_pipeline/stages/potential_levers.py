@@ -11,22 +11,24 @@ from typing import Iterable
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
 from planexe_pipeline.stages.markdown import context, document, one_line, table
 
-MAX_LEVERS = 15
+MAX_LEVERS = 12  # the prompt asks for eight to twelve
 OPTIONS_PER_LEVER = 3
 
 
 class LeverDraft(BaseModel):
-    name: str = Field(description="Short name of the strategic choice, e.g. 'Financing model'.")
-    question: str = Field(description="The decision as one question the sponsor must answer.")
-    options: list[str] = Field(min_length=OPTIONS_PER_LEVER,
+    name: str = Field(json_schema_extra=bounded(chars=60), description="Short name of the strategic choice, e.g. 'Financing model'.")
+    question: str = Field(json_schema_extra=bounded(chars=130), description="The decision as one question the sponsor must answer.")
+    # Five, not three: the code keeps the first three (see FEWEST_ITEMS for why not three).
+    options: list[str] = Field(min_length=OPTIONS_PER_LEVER, json_schema_extra=bounded(FEWEST_ITEMS, chars=90, soft=True),
                                description="Exactly three distinct, realistic options, ordered from most cautious to boldest.")
-    consequences: str = Field(description="What changes for cost, time, risk or outcome depending on the option chosen.")
+    consequences: str = Field(json_schema_extra=bounded(chars=180), description="What changes for cost, time, risk or outcome depending on the option chosen.")
 
 
 class LeverDrafts(BaseModel):
-    levers: list[LeverDraft] = Field(json_schema_extra={"minItems": 8},
+    levers: list[LeverDraft] = Field(json_schema_extra=bounded(MAX_LEVERS, soft=True, minItems=8),
                                      description="Eight to twelve levers that genuinely differ from each other.")
 
 

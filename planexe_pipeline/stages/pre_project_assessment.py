@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
 from planexe_pipeline.stages.markdown import bullets, context, document, heading, table
 
 Verdict = Literal["go", "go_with_conditions", "not_yet"]
@@ -22,9 +23,9 @@ class ImmediateAction(BaseModel):
 class PreProjectAssessment(BaseModel):
     verdict: Verdict = Field(description="go: start now; go_with_conditions: start once the preconditions hold; not_yet: fix the blocking issues first.")
     summary: str = Field(description="Two or three sentences: how ready the plan is and why.")
-    immediate_actions: list[ImmediateAction] = Field(description="Four to eight actions for the first weeks, most urgent first.")
-    preconditions: list[str] = Field(description="What must be true before money or people are committed.")
-    blocking_issues: list[str] = Field(description="Problems that would stop the project as planned; empty if none.")
+    immediate_actions: list[ImmediateAction] = Field(json_schema_extra=bounded(8, soft=True), description="Four to eight actions for the first weeks, most urgent first.")
+    preconditions: list[str] = Field(json_schema_extra=bounded(6, chars=240, soft=True), description="What must be true before money or people are committed.")
+    blocking_issues: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=240, soft=True), description="Problems that would stop the project as planned; empty if none.")
     feasibility: str = Field(description="Whether the budget, timeline and resources assumed are realistic together.")
 
 

@@ -12,78 +12,78 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import SOFT
+from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, SOFT, bounded
 from planexe_pipeline.stages.markdown import bullets, context, document, heading, table
 
 
 class SmartCriteria(BaseModel):
-    specific: str = Field(description="Exactly what will be achieved.")
-    measurable: str = Field(description="The numbers that show it was achieved.")
-    achievable: str = Field(description="Why it is within reach with the means assumed.")
-    relevant: str = Field(description="Why it matters to the sponsor.")
-    time_bound: str = Field(description="The deadline and the main intermediate dates.")
+    specific: str = Field(json_schema_extra=bounded(chars=240), description="Exactly what will be achieved.")
+    measurable: str = Field(json_schema_extra=bounded(chars=240), description="The numbers that show it was achieved.")
+    achievable: str = Field(json_schema_extra=bounded(chars=240), description="Why it is within reach with the means assumed.")
+    relevant: str = Field(json_schema_extra=bounded(chars=240), description="Why it matters to the sponsor.")
+    time_bound: str = Field(json_schema_extra=bounded(chars=240), description="The deadline and the main intermediate dates.")
 
 
 class DeliverableAnswer(BaseModel):
     name: str = Field(description="What is handed over, in a few words.")
-    description: str = Field(description="What it contains and who receives it.")
-    acceptance_criteria: str = Field(description="How the sponsor checks that it is done.")
+    description: str = Field(json_schema_extra=bounded(chars=400), description="What it contains and who receives it.")
+    acceptance_criteria: str = Field(json_schema_extra=bounded(chars=240), description="How the sponsor checks that it is done.")
 
 
 class MilestoneAnswer(BaseModel):
     name: str = Field(description="The event, e.g. 'Permits granted'.")
     month: int = Field(ge=1, le=120, json_schema_extra=SOFT, description="Months after the start at which it is due.")
-    criteria: str = Field(description="What must be true for the milestone to count as reached.")
+    criteria: str = Field(json_schema_extra=bounded(chars=240), description="What must be true for the milestone to count as reached.")
 
 
 class Stakeholder(BaseModel):
     name: str = Field(description="Person, role, organisation or group.")
-    interest: str = Field(description="What they want from the project or fear from it.")
-    engagement: str = Field(description="How and how often the project involves them.")
+    interest: str = Field(json_schema_extra=bounded(chars=240), description="What they want from the project or fear from it.")
+    engagement: str = Field(json_schema_extra=bounded(chars=240), description="How and how often the project involves them.")
 
 
 class KeyRisk(BaseModel):
-    risk: str = Field(description="The risk in one sentence.")
-    mitigation: str = Field(description="The main response.")
+    risk: str = Field(json_schema_extra=bounded(chars=200), description="The risk in one sentence.")
+    mitigation: str = Field(json_schema_extra=bounded(chars=240), description="The main response.")
 
 
 class BudgetLine(BaseModel):
-    item: str = Field(description="Cost item, e.g. 'Equipment', 'Staff', 'Permits'.")
+    item: str = Field(json_schema_extra=bounded(chars=80), description="Cost item, e.g. 'Equipment', 'Staff', 'Permits'.")
     amount: float = Field(ge=0, description="Estimated cost in the budget currency.")
-    notes: str = Field(description="What the figure covers and how it was estimated.")
+    notes: str = Field(json_schema_extra=bounded(chars=240), description="What the figure covers and how it was estimated.")
 
 
 class BudgetAnswer(BaseModel):
-    currency: str = Field(description="ISO 4217 code of the budget currency.")
-    lines: list[BudgetLine] = Field(description="Five to ten cost lines covering the whole project.")
+    currency: str = Field(json_schema_extra=bounded(chars=8), description="ISO 4217 code of the budget currency.")
+    lines: list[BudgetLine] = Field(json_schema_extra=bounded(10, soft=True), description="Five to ten cost lines covering the whole project.")
     contingency_percent: float = Field(ge=0, le=50, json_schema_extra=SOFT, description="Reserve added on top of the lines, in percent.")
-    funding_sources: list[str] = Field(description="Where the money comes from.")
+    funding_sources: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True), description="Where the money comes from.")
 
 
 class SuccessMetric(BaseModel):
-    metric: str = Field(description="What is measured.")
-    target: str = Field(description="The value that counts as success, with its unit and date.")
+    metric: str = Field(json_schema_extra=bounded(chars=160), description="What is measured.")
+    target: str = Field(json_schema_extra=bounded(chars=160), description="The value that counts as success, with its unit and date.")
 
 
 class Dependency(BaseModel):
-    description: str = Field(description="What the project depends on.")
+    description: str = Field(json_schema_extra=bounded(chars=240), description="What the project depends on.")
     kind: Literal["internal", "external"] = Field(description="external: outside the team's control (permits, suppliers, partners).")
 
 
 class ProjectPlanAnswer(BaseModel):
     title: str = Field(description="The project's name.")
-    goal_statement: str = Field(description="One sentence: what the project achieves, for whom, by when.")
+    goal_statement: str = Field(json_schema_extra=bounded(chars=300), description="One sentence: what the project achieves, for whom, by when.")
     smart_criteria: SmartCriteria
     duration_months: int = Field(ge=1, le=120, json_schema_extra=SOFT, description="Total duration from start to handover, in months.")
-    scope_in: list[str] = Field(description="What the project does.")
-    scope_out: list[str] = Field(description="What it explicitly does not do.")
-    deliverables: list[DeliverableAnswer] = Field(description="Four to eight deliverables.")
-    milestones: list[MilestoneAnswer] = Field(description="Four to eight milestones in time order.")
-    stakeholders: list[Stakeholder] = Field(description="The people and organisations that matter, most influential first.")
-    key_risks: list[KeyRisk] = Field(description="The four to six risks that most threaten the goal.")
+    scope_in: list[str] = Field(json_schema_extra=bounded(8, chars=200, soft=True), description="What the project does.")
+    scope_out: list[str] = Field(json_schema_extra=bounded(6, chars=200, soft=True), description="What it explicitly does not do.")
+    deliverables: list[DeliverableAnswer] = Field(json_schema_extra=bounded(8, soft=True), description="Four to eight deliverables.")
+    milestones: list[MilestoneAnswer] = Field(json_schema_extra=bounded(8, soft=True), description="Four to eight milestones in time order.")
+    stakeholders: list[Stakeholder] = Field(json_schema_extra=bounded(8, soft=True), description="The people and organisations that matter, most influential first.")
+    key_risks: list[KeyRisk] = Field(json_schema_extra=bounded(6, soft=True), description="The four to six risks that most threaten the goal.")
     budget: BudgetAnswer
-    success_metrics: list[SuccessMetric] = Field(description="Three to six measurable signs of success.")
-    dependencies: list[Dependency] = Field(description="What the project relies on, internal and external.")
+    success_metrics: list[SuccessMetric] = Field(json_schema_extra=bounded(6, soft=True), description="Three to six measurable signs of success.")
+    dependencies: list[Dependency] = Field(json_schema_extra=bounded(6, soft=True), description="What the project relies on, internal and external.")
 
 
 class Deliverable(DeliverableAnswer):

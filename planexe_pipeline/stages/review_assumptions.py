@@ -11,7 +11,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.stages.distill_assumptions import DistilledAssumptions
+from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
+from planexe_pipeline.stages.distill_assumptions import KEY_ASSUMPTIONS, DistilledAssumptions
 from planexe_pipeline.stages.markdown import bullets, context, document, heading, table
 from planexe_pipeline.stages.answer_ids import map_answers
 
@@ -26,8 +27,8 @@ class AssumptionCheckAnswer(BaseModel):
 
 
 class ReviewAnswer(BaseModel):
-    checks: list[AssumptionCheckAnswer] = Field(description="One check per listed key assumption.")
-    missing_assumptions: list[str] = Field(description="Important assumptions the list leaves out.")
+    checks: list[AssumptionCheckAnswer] = Field(json_schema_extra=bounded(KEY_ASSUMPTIONS, soft=True), description="One check per listed key assumption.")
+    missing_assumptions: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=240, soft=True), description="Important assumptions the list leaves out.")
     overall_assessment: str = Field(description="Two or three sentences: how far the plan can rely on these assumptions.")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
 from planexe_pipeline.stages.markdown import bullets, condensed_context, document, heading, one_line
 
 
@@ -39,8 +40,8 @@ REVIEW_QUESTIONS: tuple[ReviewQuestion, ...] = _questions(
 
 class ReviewAnswer(BaseModel):
     summary: str = Field(description="Two to four sentences answering the question for this plan specifically.")
-    findings: list[str] = Field(description="Three to six concrete observations about the plan, each one sentence.")
-    recommendations: list[str] = Field(description="Two to four actions that would improve the plan, most urgent first.")
+    findings: list[str] = Field(json_schema_extra=bounded(6, chars=240, soft=True), description="Three to six concrete observations about the plan, each one sentence.")
+    recommendations: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=240, soft=True), description="Two to four actions that would improve the plan, most urgent first.")
 
 
 class ReviewItem(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.markdown import context, document, table
 
 
@@ -18,7 +19,7 @@ class TeamRoleDraft(BaseModel):
 class TeamRoleDrafts(BaseModel):
     roles: list[TeamRoleDraft] = Field(
         description="The roles, most critical first; no two roles with the same job.",
-        json_schema_extra={"x-width": "team_members"},
+        json_schema_extra=bounded(width="team_members", soft=True),
     )
 
 

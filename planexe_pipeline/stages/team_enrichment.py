@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.llm.schema_rules import WIDTHS, bounded
 from planexe_pipeline.stages.answer_ids import map_answers
 from planexe_pipeline.stages.markdown import context, document, table
 from planexe_pipeline.stages.team import TeamMember, TeamRoster
@@ -33,7 +34,7 @@ class ContractTypeAnswer(BaseModel):
 
 
 class ContractTypeAnswers(BaseModel):
-    answers: list[ContractTypeAnswer] = Field(description="One answer per member of the roster.")
+    answers: list[ContractTypeAnswer] = Field(json_schema_extra=bounded(WIDTHS['team_members'], soft=True), description="One answer per member of the roster.")
 
 
 CONTRACT_SYSTEM_PROMPT = """You decide how each role of a project team should be engaged.
@@ -55,7 +56,7 @@ class BackgroundAnswer(BaseModel):
 
 
 class BackgroundAnswers(BaseModel):
-    answers: list[BackgroundAnswer] = Field(description="One answer per member of the roster.")
+    answers: list[BackgroundAnswer] = Field(json_schema_extra=bounded(WIDTHS['team_members'], soft=True), description="One answer per member of the roster.")
 
 
 BACKGROUND_SYSTEM_PROMPT = """You write short background profiles for the roles of a project team.
@@ -77,7 +78,7 @@ class EnvironmentAnswer(BaseModel):
 
 
 class EnvironmentAnswers(BaseModel):
-    answers: list[EnvironmentAnswer] = Field(description="One answer per member of the roster.")
+    answers: list[EnvironmentAnswer] = Field(json_schema_extra=bounded(WIDTHS['team_members'], soft=True), description="One answer per member of the roster.")
 
 
 ENVIRONMENT_SYSTEM_PROMPT = """You plan the working conditions of each role of a project team.

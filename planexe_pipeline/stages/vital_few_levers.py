@@ -10,10 +10,11 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.enrich_levers import EnrichedLever, EnrichedLevers
 from planexe_pipeline.stages.markdown import context, document, table
 from planexe_pipeline.stages.answer_ids import map_answers, map_id_list
-from planexe_pipeline.stages.potential_levers import levers_brief, options_text
+from planexe_pipeline.stages.potential_levers import MAX_LEVERS, levers_brief, options_text
 
 MIN_VITAL = 4
 MAX_VITAL = 5
@@ -25,7 +26,7 @@ class VitalPickAnswer(BaseModel):
 
 
 class VitalPickAnswers(BaseModel):
-    picks: list[VitalPickAnswer] = Field(description="Four or five levers, the most important first.")
+    picks: list[VitalPickAnswer] = Field(json_schema_extra=bounded(MAX_LEVERS, soft=True), description="Four or five levers, the most important first.")
     summary: str = Field(description="Two sentences: what the chosen levers together decide.")
 
 

@@ -14,6 +14,7 @@ from datetime import date
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.answer_ids import normalise_id
 from planexe_pipeline.stages.markdown import bullets, context, document, heading, one_line
 from planexe_pipeline.stages.schedule import DatedSchedule, ScheduleTask, compute_schedule
@@ -49,7 +50,7 @@ class WBSProject(BaseModel):
 # -- level 1 ----------------------------------------------------------------------------------
 class PhaseAnswer(BaseModel):
     title: str = Field(description="Phase name, e.g. 'Site selection and permitting'.")
-    description: str = Field(description="What the phase delivers, in one or two sentences.")
+    description: str = Field(json_schema_extra=bounded(chars=300), description="What the phase delivers, in one or two sentences.")
 
 
 class Level1Answer(BaseModel):
@@ -104,13 +105,14 @@ def level1_to_markdown(level1: WBSLevel1) -> str:
 class Level2TaskAnswer(BaseModel):
     phase_id: str = Field(description="Id of the phase the task belongs to, exactly as listed (e.g. T-2).")
     title: str = Field(description="Task name starting with a verb, e.g. 'Commission the grid study'.")
-    description: str = Field(description="What is done and what it produces, in one or two sentences.")
+    description: str = Field(json_schema_extra=bounded(chars=300), description="What is done and what it produces, in one or two sentences.")
 
 
 class Level2Answer(BaseModel):
     tasks: list[Level2TaskAnswer] = Field(
         description="Tasks of every phase, listed phase by phase in the order they would start.",
-        json_schema_extra={"x-width": "wbs_level2_tasks"})
+        # hard: tasks come phase by phase, so trimming would silently drop the last phases' work
+        json_schema_extra=bounded(width="wbs_level2_tasks"))
 
 
 class Level2Task(BaseModel):
