@@ -36,11 +36,13 @@ class ScenarioAnswer(BaseModel):
     name: str = Field(description="A short, telling name for the scenario.")
     stance: Stance = Field(description="The scenario's overall appetite for risk and ambition.")
     summary: str = Field(description="Two or three sentences: the strategy and what it trades off.")
-    choices: list[LeverChoiceAnswer] = Field(json_schema_extra=bounded(MAX_VITAL, soft=True), description="One choice for every listed lever.")
+    choices: list[LeverChoiceAnswer] = Field(description="One choice for every listed lever.",
+                                             json_schema_extra=bounded(MAX_VITAL, soft=True))
 
 
 class ScenarioAnswers(BaseModel):
-    scenarios: list[ScenarioAnswer] = Field(json_schema_extra=bounded(FEWEST_ITEMS, soft=True), description="Exactly three scenarios: ambitious, balanced, conservative.")
+    scenarios: list[ScenarioAnswer] = Field(description="Exactly three scenarios: ambitious, balanced, conservative.",
+                                            json_schema_extra=bounded(FEWEST_ITEMS, soft=True))
 
 
 class ChosenOption(BaseModel):

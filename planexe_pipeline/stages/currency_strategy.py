@@ -17,7 +17,8 @@ class CurrencyUse(BaseModel):
 class CurrencyPlan(BaseModel):
     primary_currency: str = Field(description="ISO 4217 code of the currency the budget is kept in.")
     reason: str = Field(description="Why this currency: where costs fall, where money comes from, how stable it is.")
-    other_currencies: list[CurrencyUse] = Field(json_schema_extra=bounded(FEWEST_ITEMS, soft=True), description="Other currencies the plan touches; empty if none.")
+    other_currencies: list[CurrencyUse] = Field(description="Other currencies the plan touches; empty if none.",
+                                                json_schema_extra=bounded(FEWEST_ITEMS, soft=True))
     exchange_rate_risk: str = Field(description="How exposed the budget is to exchange-rate moves.")
     risk_handling: str = Field(description="How to limit that exposure: contracts, hedging, buffers.")
 

@@ -11,16 +11,22 @@ from planexe_pipeline.stages.markdown import bullets, condensed_context, documen
 
 class DataArea(BaseModel):
     title: str = Field(description="The subject, e.g. 'Grid connection capacity' or 'Local demand'.")
-    rationale: str = Field(json_schema_extra=bounded(chars=300), description="Which decision in the plan depends on this data.")
-    data_to_collect: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=160, soft=True), description="The specific figures or facts needed.")
-    sources: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=160, soft=True), description="Where they come from: agencies, surveys, suppliers, measurements.")
-    simulation_steps: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True), description="How to estimate the data before the real figures arrive, with the tools used.")
-    expert_validation_steps: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True), description="Which expert or team role checks the data, and how.")
+    rationale: str = Field(description="Which decision in the plan depends on this data.",
+                           json_schema_extra=bounded(chars=300))
+    data_to_collect: list[str] = Field(description="The specific figures or facts needed.",
+                                       json_schema_extra=bounded(FEWEST_ITEMS, chars=160, soft=True))
+    sources: list[str] = Field(description="Where they come from: agencies, surveys, suppliers, measurements.",
+                               json_schema_extra=bounded(FEWEST_ITEMS, chars=160, soft=True))
+    simulation_steps: list[str] = Field(description="How to estimate the data before the real figures arrive, with the tools used.",
+                                        json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True))
+    expert_validation_steps: list[str] = Field(description="Which expert or team role checks the data, and how.",
+                                               json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True))
     responsible_role: str = Field(description="The team role that owns collecting it.")
 
 
 class DataCollectionPlan(BaseModel):
-    areas: list[DataArea] = Field(json_schema_extra=bounded(7, soft=True), description="Four to seven data areas, most decision-critical first.")
+    areas: list[DataArea] = Field(description="Four to seven data areas, most decision-critical first.",
+                                  json_schema_extra=bounded(7, soft=True))
     summary: str = Field(description="Two or three sentences: the data the plan most urgently lacks.")
 
 

@@ -31,7 +31,8 @@ class LeverDecisionAnswer(BaseModel):
 
 
 class LeverDecisionAnswers(BaseModel):
-    decisions: list[LeverDecisionAnswer] = Field(json_schema_extra=bounded(MAX_LEVERS, soft=True), description="One decision per listed lever.")
+    decisions: list[LeverDecisionAnswer] = Field(description="One decision per listed lever.",
+                                                 json_schema_extra=bounded(MAX_LEVERS, soft=True))
 
 
 class LeverOutcome(BaseModel):

@@ -21,11 +21,13 @@ class KeyAssumptionAnswer(BaseModel):
     statement: str = Field(description="The key assumption as one plain sentence with its figure.")
     value: str = Field(description="The figure with its unit or date; 'n/a' if none.")
     confidence_percent: int = Field(ge=0, le=100, json_schema_extra=SOFT, description="Confidence 0-100 that it holds.")
-    source_ids: list[str] = Field(json_schema_extra=bounded(MAX_ASSUMPTIONS, soft=True), description="Ids of the listed assumptions this one condenses (e.g. A-2, A-5).")
+    source_ids: list[str] = Field(description="Ids of the listed assumptions this one condenses (e.g. A-2, A-5).",
+                                  json_schema_extra=bounded(MAX_ASSUMPTIONS, soft=True))
 
 
 class KeyAssumptionAnswers(BaseModel):
-    key_assumptions: list[KeyAssumptionAnswer] = Field(json_schema_extra=bounded(KEY_ASSUMPTIONS, soft=True), description="Five to eight key assumptions, the most decisive first.")
+    key_assumptions: list[KeyAssumptionAnswer] = Field(description="Five to eight key assumptions, the most decisive first.",
+                                                       json_schema_extra=bounded(KEY_ASSUMPTIONS, soft=True))
 
 
 class KeyAssumption(KeyAssumptionAnswer):

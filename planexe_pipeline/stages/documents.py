@@ -18,19 +18,22 @@ from planexe_pipeline.stages.answer_ids import map_answers
 from planexe_pipeline.stages.markdown import context, document, heading, one_line, table
 
 FIND_PREFIX = "DF"
+FILTERED_DOCUMENTS = max(WIDTHS["documents_to_find"], WIDTHS["documents_to_create"])  # one kind per filter
 CREATE_PREFIX = "DC"
 
 
 # -- identify ---------------------------------------------------------------------------------
 class DocumentToFindAnswer(BaseModel):
     title: str = Field(description="Name of the existing document or data set, e.g. 'National grid connection rules'.")
-    description: str = Field(json_schema_extra=bounded(chars=300), description="What it contains and which decision of this plan it informs.")
+    description: str = Field(description="What it contains and which decision of this plan it informs.",
+                             json_schema_extra=bounded(chars=300))
     likely_source: str = Field(description="Who holds or publishes it: an agency, registry, database or company.")
 
 
 class DocumentToCreateAnswer(BaseModel):
     title: str = Field(description="Name of the document the project must write, e.g. 'Project charter'.")
-    description: str = Field(json_schema_extra=bounded(chars=300), description="What it must settle and which step of the plan waits for it.")
+    description: str = Field(description="What it must settle and which step of the plan waits for it.",
+                             json_schema_extra=bounded(chars=300))
     responsible_role: str = Field(description="Role that should write it (a role, not a person's name).")
 
 
@@ -107,7 +110,8 @@ class DocumentVerdict(BaseModel):
 
 
 class FilterAnswer(BaseModel):
-    verdicts: list[DocumentVerdict] = Field(json_schema_extra=bounded(max(WIDTHS['documents_to_find'], WIDTHS['documents_to_create']), soft=True), description="One verdict per listed document, in list order.")
+    verdicts: list[DocumentVerdict] = Field(description="One verdict per listed document, in list order.",
+                                            json_schema_extra=bounded(FILTERED_DOCUMENTS, soft=True))
 
 
 class FilterDecision(BaseModel):

@@ -18,11 +18,12 @@ from planexe_pipeline.stages.markdown import bullets, condensed_context, documen
 
 # -- documents to find --------------------------------------------------------------------------
 class FindBrief(BaseModel):
-    where_to_find: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True), 
+    where_to_find: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True),
         description="Concrete places to look, most likely first: named agencies, registries, databases, archives.")
-    what_to_look_for: list[str] = Field(json_schema_extra=bounded(6, chars=200, soft=True), 
+    what_to_look_for: list[str] = Field(json_schema_extra=bounded(6, chars=200, soft=True),
         description="The figures, clauses, maps or conditions in it that this plan needs, one per item.")
-    steps: list[str] = Field(json_schema_extra=bounded(8, chars=240, soft=True), description="Steps to obtain it, in order, including any request, fee or contact.")
+    steps: list[str] = Field(description="Steps to obtain it, in order, including any request, fee or contact.",
+                             json_schema_extra=bounded(8, chars=240, soft=True))
     access_difficulty: Literal["easy", "moderate", "hard"] = Field(
         description="easy: public download; moderate: request or fee; hard: negotiation, licence or none may exist.")
     fallback: str = Field(description="What to use or do if the document cannot be obtained in time.")
@@ -53,8 +54,9 @@ class OutlineSection(BaseModel):
 
 class CreateDraft(BaseModel):
     purpose: str = Field(description="What the document decides or enables, and for whom, in two sentences.")
-    outline: list[OutlineSection] = Field(json_schema_extra=bounded(8, soft=True), description="The document's sections in order, each with its draft content.")
-    key_content: list[str] = Field(json_schema_extra=bounded(6, chars=240, soft=True), 
+    outline: list[OutlineSection] = Field(description="The document's sections in order, each with its draft content.",
+                                          json_schema_extra=bounded(8, soft=True))
+    key_content: list[str] = Field(json_schema_extra=bounded(6, chars=240, soft=True),
         description="Facts, figures, decisions or commitments it must contain, specific to this plan.")
     approval: str = Field(description="Who reviews and signs it off, and by which milestone.")
 

@@ -38,7 +38,8 @@ class DurationAnswer(BaseModel):
 
 
 class DurationsAnswer(BaseModel):
-    estimates: list[DurationAnswer] = Field(json_schema_extra=bounded(CHUNK_SIZE, soft=True), description="One estimate per listed task, in list order.")
+    estimates: list[DurationAnswer] = Field(description="One estimate per listed task, in list order.",
+                                            json_schema_extra=bounded(CHUNK_SIZE, soft=True))
 
 
 class DurationEstimate(BaseModel):

@@ -14,14 +14,19 @@ from planexe_pipeline.stages.potential_levers import MAX_LEVERS, Lever, levers_b
 
 class LeverEnrichmentAnswer(BaseModel):
     lever_id: str = Field(description="The id of the lever described, exactly as listed (e.g. L-3).")
-    description: str = Field(json_schema_extra=bounded(chars=500), description="Two or three sentences: what is at stake in this choice for this project.")
-    synergies: str = Field(json_schema_extra=bounded(chars=240), description="Which other levers this one reinforces, and how.")
-    conflicts: str = Field(json_schema_extra=bounded(chars=240), description="Which other levers this one pulls against, and the trade-off.")
-    key_metric: str = Field(json_schema_extra=bounded(chars=160), description="The one number that shows whether the chosen option is working.")
+    description: str = Field(description="Two or three sentences: what is at stake in this choice for this project.",
+                             json_schema_extra=bounded(chars=500))
+    synergies: str = Field(description="Which other levers this one reinforces, and how.",
+                           json_schema_extra=bounded(chars=240))
+    conflicts: str = Field(description="Which other levers this one pulls against, and the trade-off.",
+                           json_schema_extra=bounded(chars=240))
+    key_metric: str = Field(description="The one number that shows whether the chosen option is working.",
+                            json_schema_extra=bounded(chars=160))
 
 
 class LeverEnrichmentAnswers(BaseModel):
-    levers: list[LeverEnrichmentAnswer] = Field(json_schema_extra=bounded(MAX_LEVERS, soft=True), description="One entry per listed lever.")
+    levers: list[LeverEnrichmentAnswer] = Field(description="One entry per listed lever.",
+                                                json_schema_extra=bounded(MAX_LEVERS, soft=True))
 
 
 class EnrichedLever(Lever):

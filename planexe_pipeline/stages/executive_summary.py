@@ -26,16 +26,20 @@ class RiskLine(BaseModel):
 class ExecutiveSummaryResult(BaseModel):
     headline_title: str = Field(description="The project in under twelve words.")
     overview_summary: str = Field(description="Three or four sentences: what will be done, for whom, why it matters.")
-    objectives: list[str] = Field(json_schema_extra=bounded(5, chars=200, soft=True), description="Three to five measurable objectives.")
-    key_deliverables: list[str] = Field(json_schema_extra=bounded(6, chars=200, soft=True), description="The three to six main things the project delivers.")
+    objectives: list[str] = Field(description="Three to five measurable objectives.",
+                                  json_schema_extra=bounded(5, chars=200, soft=True))
+    key_deliverables: list[str] = Field(description="The three to six main things the project delivers.",
+                                        json_schema_extra=bounded(6, chars=200, soft=True))
     timeline_summary: str = Field(description="Start, finish and the phases that set the pace, in two sentences.")
     budget_and_resources: str = Field(description="Money, people and assets needed, with figures the plan gives.")
-    top_risks: list[RiskLine] = Field(json_schema_extra=bounded(5, soft=True), description="The three to five risks that matter most, each with its mitigation.")
+    top_risks: list[RiskLine] = Field(description="The three to five risks that matter most, each with its mitigation.",
+                                      json_schema_extra=bounded(5, soft=True))
     governance_and_team: str = Field(description="Who decides, who does the work, in two sentences.")
     decision: Literal["proceed", "proceed with conditions", "revise before proceeding"] = Field(
         description="The recommendation to the sponsor.")
     decision_rationale: str = Field(description="Why that recommendation, naming any conditions.")
-    next_steps: list[str] = Field(json_schema_extra=bounded(5, chars=200, soft=True), description="Three to five actions for the next 30 days, each with an owner role.")
+    next_steps: list[str] = Field(description="Three to five actions for the next 30 days, each with an owner role.",
+                                  json_schema_extra=bounded(5, chars=200, soft=True))
 
 
 SYSTEM_PROMPT = """You write the executive summary of a complete project plan for a busy sponsor.

@@ -18,8 +18,10 @@ class CritiqueIssue(BaseModel):
 
 class ExpertCritique(BaseModel):
     assessment: str = Field(description="Two or three sentences: the expert's overall verdict on the plan.")
-    issues: list[CritiqueIssue] = Field(json_schema_extra=bounded(5, soft=True), description="Three to five issues, most serious first.")
-    questions: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=240, soft=True), description="Questions the planners must answer before going ahead.")
+    issues: list[CritiqueIssue] = Field(description="Three to five issues, most serious first.",
+                                        json_schema_extra=bounded(5, soft=True))
+    questions: list[str] = Field(description="Questions the planners must answer before going ahead.",
+                                 json_schema_extra=bounded(FEWEST_ITEMS, chars=240, soft=True))
 
 
 class ExpertCriticismResult(BaseModel):

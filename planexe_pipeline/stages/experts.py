@@ -37,7 +37,8 @@ class ExpertCandidate(BaseModel):
     expert_title: str = Field(description="The expert's role, e.g. 'Danish grid interconnection engineer'; not a person's name.")
     expertise: str = Field(description="What this expert knows that the plan needs.")
     why_relevant: str = Field(description="Which part of this plan the expert should examine, and why.")
-    questions_to_ask: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=240, soft=True), description="Two or three questions to put to the expert.")
+    questions_to_ask: list[str] = Field(description="Two or three questions to put to the expert.",
+                                        json_schema_extra=bounded(FEWEST_ITEMS, chars=240, soft=True))
     how_to_find: str = Field(description="Where such an expert can be found: associations, firms, universities, search terms.")
 
 

@@ -18,13 +18,13 @@ from planexe_pipeline.stages.markdown import bullets, context, document, heading
 
 # -- phase 1: audit -----------------------------------------------------------------------
 class GovernanceAudit(BaseModel):
-    corruption_risks: list[str] = Field(json_schema_extra=bounded(6, chars=240, soft=True), 
+    corruption_risks: list[str] = Field(json_schema_extra=bounded(6, chars=240, soft=True),
         description="Concrete ways money, permits, contracts or data in this plan could be abused, one per item.")
-    misallocation_risks: list[str] = Field(json_schema_extra=bounded(6, chars=240, soft=True), 
+    misallocation_risks: list[str] = Field(json_schema_extra=bounded(6, chars=240, soft=True),
         description="Ways budget, time or people could be spent on the wrong things, one per item.")
-    audit_procedures: list[str] = Field(json_schema_extra=bounded(6, chars=240, soft=True), 
+    audit_procedures: list[str] = Field(json_schema_extra=bounded(6, chars=240, soft=True),
         description="Checks that catch those risks, each with its frequency and who performs it.")
-    transparency_measures: list[str] = Field(json_schema_extra=bounded(6, chars=240, soft=True), 
+    transparency_measures: list[str] = Field(json_schema_extra=bounded(6, chars=240, soft=True),
         description="What is published or shared, with whom and how often, so outsiders can see decisions.")
 
 
@@ -51,17 +51,21 @@ def audit_to_markdown(result: GovernanceAudit) -> str:
 
 # -- phase 2: governance bodies -------------------------------------------------------------
 class GovernanceBody(BaseModel):
-    body_name: str = Field(json_schema_extra=bounded(chars=NAME_CHARS), description="Name of the committee, board or role, e.g. 'Project Steering Committee'.")
+    body_name: str = Field(description="Name of the committee, board or role, e.g. 'Project Steering Committee'.",
+                           json_schema_extra=bounded(chars=NAME_CHARS))
     rationale: str = Field(json_schema_extra=bounded(chars=300), description="Why this plan needs this body.")
-    responsibilities: list[str] = Field(json_schema_extra=bounded(6, chars=200, soft=True), description="What the body decides or oversees.")
-    membership: list[str] = Field(json_schema_extra=bounded(8, chars=NAME_CHARS, soft=True), description="Roles that sit on the body (roles, not people's names).")
+    responsibilities: list[str] = Field(description="What the body decides or oversees.",
+                                        json_schema_extra=bounded(6, chars=200, soft=True))
+    membership: list[str] = Field(description="Roles that sit on the body (roles, not people's names).",
+                                  json_schema_extra=bounded(8, chars=NAME_CHARS, soft=True))
     decision_rights: str = Field(description="Which decisions it may take alone, e.g. budget up to a limit.")
     decision_mechanism: str = Field(description="How it decides: majority, consensus, chair's casting vote.")
     escalation_path: str = Field(description="Where issues beyond its rights go.")
 
 
 class GovernanceBodies(BaseModel):
-    bodies: list[GovernanceBody] = Field(json_schema_extra=bounded(5, soft=True), description="Three to five bodies, from the most senior down.")
+    bodies: list[GovernanceBody] = Field(description="Three to five bodies, from the most senior down.",
+                                         json_schema_extra=bounded(5, soft=True))
 
 
 BODIES_SYSTEM_PROMPT = """You design the internal governance bodies of a project plan.
@@ -95,14 +99,19 @@ def bodies_to_markdown(result: GovernanceBodies) -> str:
 # -- phase 3: implementation plan -----------------------------------------------------------
 class SetupStep(BaseModel):
     step: str = Field(description="One action that sets up governance, e.g. 'Appoint the steering committee chair'.")
-    responsible_body: str = Field(json_schema_extra=bounded(chars=NAME_CHARS), description="Which governance body or role does it.")
-    timeframe: str = Field(json_schema_extra=bounded(chars=60), description="When, relative to project start, e.g. 'Week 2'.")
-    key_outputs: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=NAME_CHARS, soft=True), description="What exists once the step is done (charter, minutes, register).")
-    dependencies: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=NAME_CHARS, soft=True), description="Steps or decisions that must come first; empty if none.")
+    responsible_body: str = Field(description="Which governance body or role does it.",
+                                  json_schema_extra=bounded(chars=NAME_CHARS))
+    timeframe: str = Field(description="When, relative to project start, e.g. 'Week 2'.",
+                           json_schema_extra=bounded(chars=60))
+    key_outputs: list[str] = Field(description="What exists once the step is done (charter, minutes, register).",
+                                   json_schema_extra=bounded(FEWEST_ITEMS, chars=NAME_CHARS, soft=True))
+    dependencies: list[str] = Field(description="Steps or decisions that must come first; empty if none.",
+                                    json_schema_extra=bounded(FEWEST_ITEMS, chars=NAME_CHARS, soft=True))
 
 
 class GovernanceImplementationPlan(BaseModel):
-    steps: list[SetupStep] = Field(json_schema_extra=bounded(10, soft=True), description="Setup steps in the order they should happen.")
+    steps: list[SetupStep] = Field(description="Setup steps in the order they should happen.",
+                                   json_schema_extra=bounded(10, soft=True))
 
 
 IMPL_PLAN_SYSTEM_PROMPT = """You turn a set of governance bodies into the steps that bring them to life.
@@ -134,7 +143,8 @@ class EscalationRule(BaseModel):
 
 
 class DecisionEscalationMatrix(BaseModel):
-    rules: list[EscalationRule] = Field(json_schema_extra=bounded(8, soft=True), description="Four to eight escalation rules, most frequent first.")
+    rules: list[EscalationRule] = Field(description="Four to eight escalation rules, most frequent first.",
+                                        json_schema_extra=bounded(8, soft=True))
 
 
 ESCALATION_SYSTEM_PROMPT = """You write the decision escalation matrix for a project's governance bodies.
@@ -167,7 +177,8 @@ class MonitoringActivity(BaseModel):
 
 
 class MonitoringPlan(BaseModel):
-    activities: list[MonitoringActivity] = Field(json_schema_extra=bounded(8, soft=True), description="Four to eight monitoring activities.")
+    activities: list[MonitoringActivity] = Field(description="Four to eight monitoring activities.",
+                                                 json_schema_extra=bounded(8, soft=True))
 
 
 MONITORING_SYSTEM_PROMPT = """You define how a project's governance bodies will monitor progress.
@@ -197,8 +208,10 @@ class GovernanceCheck(BaseModel):
 
 
 class GovernanceExtra(BaseModel):
-    validation_checks: list[GovernanceCheck] = Field(json_schema_extra=bounded(6, soft=True), description="Checks of completeness and consistency.")
-    tough_questions: list[str] = Field(json_schema_extra=bounded(6, chars=240, soft=True), description="Questions a sceptical sponsor should ask the governance bodies.")
+    validation_checks: list[GovernanceCheck] = Field(description="Checks of completeness and consistency.",
+                                                     json_schema_extra=bounded(6, soft=True))
+    tough_questions: list[str] = Field(description="Questions a sceptical sponsor should ask the governance bodies.",
+                                       json_schema_extra=bounded(6, chars=240, soft=True))
     summary: str = Field(description="Two or three sentences: is the governance fit for this project, and its main gap.")
 
 

@@ -18,7 +18,8 @@ Category = Literal["regulatory", "financial", "technical", "operational", "marke
 class RiskAnswer(BaseModel):
     title: str = Field(description="The risk in a few words.")
     category: Category = Field(json_schema_extra=SOFT)
-    description: str = Field(json_schema_extra=bounded(chars=300), description="What could happen, and what it would cost in money or time.")
+    description: str = Field(description="What could happen, and what it would cost in money or time.",
+                             json_schema_extra=bounded(chars=300))
     likelihood: Level = Field(json_schema_extra=SOFT)
     impact: Level = Field(json_schema_extra=SOFT)
     mitigation: str = Field(description="What to do now to make it less likely or less harmful.")
@@ -26,7 +27,8 @@ class RiskAnswer(BaseModel):
 
 
 class RiskAnswers(BaseModel):
-    risks: list[RiskAnswer] = Field(json_schema_extra=bounded(10, soft=True, minItems=6), description="Six to ten risks, the most serious first.")
+    risks: list[RiskAnswer] = Field(description="Six to ten risks, the most serious first.",
+                                    json_schema_extra=bounded(10, soft=True, minItems=6))
     summary: str = Field(description="Two sentences on the overall risk picture.")
 
 

@@ -23,8 +23,10 @@ class CandidateLocation(BaseModel):
 
 
 class LocationAnswer(BaseModel):
-    location_requirements: list[str] = Field(json_schema_extra=bounded(6, chars=200, soft=True), description="What any site must offer: space, power, access, zoning, staff.")
-    candidates: list[CandidateLocation] = Field(json_schema_extra=bounded(FEWEST_ITEMS, soft=True), description="Three candidate locations, the most suitable first.")
+    location_requirements: list[str] = Field(description="What any site must offer: space, power, access, zoning, staff.",
+                                             json_schema_extra=bounded(6, chars=200, soft=True))
+    candidates: list[CandidateLocation] = Field(description="Three candidate locations, the most suitable first.",
+                                                json_schema_extra=bounded(FEWEST_ITEMS, soft=True))
     summary: str = Field(description="Two sentences on where the plan should happen and why.")
 
 

@@ -23,10 +23,14 @@ class Pitch(BaseModel):
     pitch_title: str = Field(description="A short, memorable name for the pitch (under ten words).")
     elevator_pitch: str = Field(description="Three to five sentences: the problem, the project, why now, the ask.")
     target_audience: str = Field(description="Who the pitch is for: funders, partners, the public, decision makers.")
-    stakeholder_benefits: list[StakeholderBenefit] = Field(json_schema_extra=bounded(5, soft=True), description="Two to five stakeholders and what each gains.")
-    proof_points: list[str] = Field(json_schema_extra=bounded(6, chars=240, soft=True), description="Facts from the plan that make it credible: milestones, team, assets.")
-    risks_acknowledged: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=240, soft=True), description="The two or three risks a sceptic raises first, each with the answer.")
-    success_metrics: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True), description="How backers will know it worked: measurable outcomes with a date.")
+    stakeholder_benefits: list[StakeholderBenefit] = Field(description="Two to five stakeholders and what each gains.",
+                                                           json_schema_extra=bounded(5, soft=True))
+    proof_points: list[str] = Field(description="Facts from the plan that make it credible: milestones, team, assets.",
+                                    json_schema_extra=bounded(6, chars=240, soft=True))
+    risks_acknowledged: list[str] = Field(description="The two or three risks a sceptic raises first, each with the answer.",
+                                          json_schema_extra=bounded(FEWEST_ITEMS, chars=240, soft=True))
+    success_metrics: list[str] = Field(description="How backers will know it worked: measurable outcomes with a date.",
+                                       json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True))
     call_to_action: str = Field(description="The one thing the audience is asked to do next, in one sentence.")
 
 
@@ -68,7 +72,7 @@ class PitchParagraph(BaseModel):
 class PolishedPitch(BaseModel):
     headline: str = Field(description="One line that makes a busy reader keep reading.")
     opening_summary: str = Field(description="Two or three sentences: what the project is and why it matters now.")
-    paragraphs: list[PitchParagraph] = Field(json_schema_extra=bounded(5, soft=True), 
+    paragraphs: list[PitchParagraph] = Field(json_schema_extra=bounded(5, soft=True),
         description="Three to five paragraphs in reading order: the need, the solution, the proof, the ask.")
     closing_call_to_action: str = Field(description="The final sentence: the request, addressed to the reader.")
 

@@ -16,7 +16,7 @@ class PlanTypeDecision(BaseModel):
         description="physical: needs a place, equipment, travel or materials; digital: can be done entirely online or in software."
     )
     reasoning: str = Field(description="Why this type fits, in two or three sentences.")
-    physical_needs: list[str] = Field(json_schema_extra=bounded(8, chars=NAME_CHARS, soft=True), 
+    physical_needs: list[str] = Field(json_schema_extra=bounded(8, chars=NAME_CHARS, soft=True),
         description="Places, equipment or materials the plan needs in the physical world; empty for a purely digital plan."
     )
 

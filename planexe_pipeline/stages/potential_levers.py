@@ -19,12 +19,16 @@ OPTIONS_PER_LEVER = 3
 
 
 class LeverDraft(BaseModel):
-    name: str = Field(json_schema_extra=bounded(chars=60), description="Short name of the strategic choice, e.g. 'Financing model'.")
-    question: str = Field(json_schema_extra=bounded(chars=130), description="The decision as one question the sponsor must answer.")
+    name: str = Field(description="Short name of the strategic choice, e.g. 'Financing model'.",
+                      json_schema_extra=bounded(chars=60))
+    question: str = Field(description="The decision as one question the sponsor must answer.",
+                          json_schema_extra=bounded(chars=130))
     # Five, not three: the code keeps the first three (see FEWEST_ITEMS for why not three).
-    options: list[str] = Field(min_length=OPTIONS_PER_LEVER, json_schema_extra=bounded(FEWEST_ITEMS, chars=90, soft=True),
+    options: list[str] = Field(min_length=OPTIONS_PER_LEVER,
+                               json_schema_extra=bounded(FEWEST_ITEMS, chars=90, soft=True),
                                description="Exactly three distinct, realistic options, ordered from most cautious to boldest.")
-    consequences: str = Field(json_schema_extra=bounded(chars=180), description="What changes for cost, time, risk or outcome depending on the option chosen.")
+    consequences: str = Field(description="What changes for cost, time, risk or outcome depending on the option chosen.",
+                              json_schema_extra=bounded(chars=180))
 
 
 class LeverDrafts(BaseModel):

@@ -23,9 +23,12 @@ class ImmediateAction(BaseModel):
 class PreProjectAssessment(BaseModel):
     verdict: Verdict = Field(description="go: start now; go_with_conditions: start once the preconditions hold; not_yet: fix the blocking issues first.")
     summary: str = Field(description="Two or three sentences: how ready the plan is and why.")
-    immediate_actions: list[ImmediateAction] = Field(json_schema_extra=bounded(8, soft=True), description="Four to eight actions for the first weeks, most urgent first.")
-    preconditions: list[str] = Field(json_schema_extra=bounded(6, chars=240, soft=True), description="What must be true before money or people are committed.")
-    blocking_issues: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=240, soft=True), description="Problems that would stop the project as planned; empty if none.")
+    immediate_actions: list[ImmediateAction] = Field(description="Four to eight actions for the first weeks, most urgent first.",
+                                                     json_schema_extra=bounded(8, soft=True))
+    preconditions: list[str] = Field(description="What must be true before money or people are committed.",
+                                     json_schema_extra=bounded(6, chars=240, soft=True))
+    blocking_issues: list[str] = Field(description="Problems that would stop the project as planned; empty if none.",
+                                       json_schema_extra=bounded(FEWEST_ITEMS, chars=240, soft=True))
     feasibility: str = Field(description="Whether the budget, timeline and resources assumed are realistic together.")
 
 

@@ -25,14 +25,17 @@ class FailureModeAnswer(BaseModel):
         description="The kind of failure.")
     likelihood: Level = Field(json_schema_extra=SOFT, description="How likely this failure is, given the plan as written.")
     impact: Level = Field(json_schema_extra=SOFT, description="How badly it would hurt the project.")
-    early_warning_signs: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True), description="Two to four observable signals that it is starting to happen.")
-    mitigations: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True), description="Two to four actions, starting now, that make it less likely or less harmful.")
+    early_warning_signs: list[str] = Field(description="Two to four observable signals that it is starting to happen.",
+                                           json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True))
+    mitigations: list[str] = Field(description="Two to four actions, starting now, that make it less likely or less harmful.",
+                                   json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True))
 
 
 class PremortemAnswer(BaseModel):
     failure_narrative: str = Field(
         description="It is a year later and the project failed: three or four sentences telling what happened.")
-    failure_modes: list[FailureModeAnswer] = Field(json_schema_extra=bounded(7, soft=True), description="Four to seven distinct failure modes, most likely first.")
+    failure_modes: list[FailureModeAnswer] = Field(description="Four to seven distinct failure modes, most likely first.",
+                                                   json_schema_extra=bounded(7, soft=True))
 
 
 class FailureMode(FailureModeAnswer):

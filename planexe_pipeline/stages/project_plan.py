@@ -18,28 +18,36 @@ from planexe_pipeline.stages.markdown import bullets, context, document, heading
 
 class SmartCriteria(BaseModel):
     specific: str = Field(json_schema_extra=bounded(chars=240), description="Exactly what will be achieved.")
-    measurable: str = Field(json_schema_extra=bounded(chars=240), description="The numbers that show it was achieved.")
-    achievable: str = Field(json_schema_extra=bounded(chars=240), description="Why it is within reach with the means assumed.")
+    measurable: str = Field(description="The numbers that show it was achieved.",
+                            json_schema_extra=bounded(chars=240))
+    achievable: str = Field(description="Why it is within reach with the means assumed.",
+                            json_schema_extra=bounded(chars=240))
     relevant: str = Field(json_schema_extra=bounded(chars=240), description="Why it matters to the sponsor.")
-    time_bound: str = Field(json_schema_extra=bounded(chars=240), description="The deadline and the main intermediate dates.")
+    time_bound: str = Field(description="The deadline and the main intermediate dates.",
+                            json_schema_extra=bounded(chars=240))
 
 
 class DeliverableAnswer(BaseModel):
     name: str = Field(description="What is handed over, in a few words.")
-    description: str = Field(json_schema_extra=bounded(chars=400), description="What it contains and who receives it.")
-    acceptance_criteria: str = Field(json_schema_extra=bounded(chars=240), description="How the sponsor checks that it is done.")
+    description: str = Field(description="What it contains and who receives it.",
+                             json_schema_extra=bounded(chars=400))
+    acceptance_criteria: str = Field(description="How the sponsor checks that it is done.",
+                                     json_schema_extra=bounded(chars=240))
 
 
 class MilestoneAnswer(BaseModel):
     name: str = Field(description="The event, e.g. 'Permits granted'.")
     month: int = Field(ge=1, le=120, json_schema_extra=SOFT, description="Months after the start at which it is due.")
-    criteria: str = Field(json_schema_extra=bounded(chars=240), description="What must be true for the milestone to count as reached.")
+    criteria: str = Field(description="What must be true for the milestone to count as reached.",
+                          json_schema_extra=bounded(chars=240))
 
 
 class Stakeholder(BaseModel):
     name: str = Field(description="Person, role, organisation or group.")
-    interest: str = Field(json_schema_extra=bounded(chars=240), description="What they want from the project or fear from it.")
-    engagement: str = Field(json_schema_extra=bounded(chars=240), description="How and how often the project involves them.")
+    interest: str = Field(description="What they want from the project or fear from it.",
+                          json_schema_extra=bounded(chars=240))
+    engagement: str = Field(description="How and how often the project involves them.",
+                            json_schema_extra=bounded(chars=240))
 
 
 class KeyRisk(BaseModel):
@@ -48,21 +56,27 @@ class KeyRisk(BaseModel):
 
 
 class BudgetLine(BaseModel):
-    item: str = Field(json_schema_extra=bounded(chars=80), description="Cost item, e.g. 'Equipment', 'Staff', 'Permits'.")
+    item: str = Field(description="Cost item, e.g. 'Equipment', 'Staff', 'Permits'.",
+                      json_schema_extra=bounded(chars=80))
     amount: float = Field(ge=0, description="Estimated cost in the budget currency.")
-    notes: str = Field(json_schema_extra=bounded(chars=240), description="What the figure covers and how it was estimated.")
+    notes: str = Field(description="What the figure covers and how it was estimated.",
+                       json_schema_extra=bounded(chars=240))
 
 
 class BudgetAnswer(BaseModel):
-    currency: str = Field(json_schema_extra=bounded(chars=8), description="ISO 4217 code of the budget currency.")
-    lines: list[BudgetLine] = Field(json_schema_extra=bounded(10, soft=True), description="Five to ten cost lines covering the whole project.")
+    currency: str = Field(description="ISO 4217 code of the budget currency.",
+                          json_schema_extra=bounded(chars=8))
+    lines: list[BudgetLine] = Field(description="Five to ten cost lines covering the whole project.",
+                                    json_schema_extra=bounded(10, soft=True))
     contingency_percent: float = Field(ge=0, le=50, json_schema_extra=SOFT, description="Reserve added on top of the lines, in percent.")
-    funding_sources: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True), description="Where the money comes from.")
+    funding_sources: list[str] = Field(description="Where the money comes from.",
+                                       json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True))
 
 
 class SuccessMetric(BaseModel):
     metric: str = Field(json_schema_extra=bounded(chars=160), description="What is measured.")
-    target: str = Field(json_schema_extra=bounded(chars=160), description="The value that counts as success, with its unit and date.")
+    target: str = Field(description="The value that counts as success, with its unit and date.",
+                        json_schema_extra=bounded(chars=160))
 
 
 class Dependency(BaseModel):
@@ -72,18 +86,27 @@ class Dependency(BaseModel):
 
 class ProjectPlanAnswer(BaseModel):
     title: str = Field(description="The project's name.")
-    goal_statement: str = Field(json_schema_extra=bounded(chars=300), description="One sentence: what the project achieves, for whom, by when.")
+    goal_statement: str = Field(description="One sentence: what the project achieves, for whom, by when.",
+                                json_schema_extra=bounded(chars=300))
     smart_criteria: SmartCriteria
     duration_months: int = Field(ge=1, le=120, json_schema_extra=SOFT, description="Total duration from start to handover, in months.")
-    scope_in: list[str] = Field(json_schema_extra=bounded(8, chars=200, soft=True), description="What the project does.")
-    scope_out: list[str] = Field(json_schema_extra=bounded(6, chars=200, soft=True), description="What it explicitly does not do.")
-    deliverables: list[DeliverableAnswer] = Field(json_schema_extra=bounded(8, soft=True), description="Four to eight deliverables.")
-    milestones: list[MilestoneAnswer] = Field(json_schema_extra=bounded(8, soft=True), description="Four to eight milestones in time order.")
-    stakeholders: list[Stakeholder] = Field(json_schema_extra=bounded(8, soft=True), description="The people and organisations that matter, most influential first.")
-    key_risks: list[KeyRisk] = Field(json_schema_extra=bounded(6, soft=True), description="The four to six risks that most threaten the goal.")
+    scope_in: list[str] = Field(description="What the project does.",
+                                json_schema_extra=bounded(8, chars=200, soft=True))
+    scope_out: list[str] = Field(description="What it explicitly does not do.",
+                                 json_schema_extra=bounded(6, chars=200, soft=True))
+    deliverables: list[DeliverableAnswer] = Field(description="Four to eight deliverables.",
+                                                  json_schema_extra=bounded(8, soft=True))
+    milestones: list[MilestoneAnswer] = Field(description="Four to eight milestones in time order.",
+                                              json_schema_extra=bounded(8, soft=True))
+    stakeholders: list[Stakeholder] = Field(description="The people and organisations that matter, most influential first.",
+                                            json_schema_extra=bounded(8, soft=True))
+    key_risks: list[KeyRisk] = Field(description="The four to six risks that most threaten the goal.",
+                                     json_schema_extra=bounded(6, soft=True))
     budget: BudgetAnswer
-    success_metrics: list[SuccessMetric] = Field(json_schema_extra=bounded(6, soft=True), description="Three to six measurable signs of success.")
-    dependencies: list[Dependency] = Field(json_schema_extra=bounded(6, soft=True), description="What the project relies on, internal and external.")
+    success_metrics: list[SuccessMetric] = Field(description="Three to six measurable signs of success.",
+                                                 json_schema_extra=bounded(6, soft=True))
+    dependencies: list[Dependency] = Field(description="What the project relies on, internal and external.",
+                                           json_schema_extra=bounded(6, soft=True))
 
 
 class Deliverable(DeliverableAnswer):

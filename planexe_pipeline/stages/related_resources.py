@@ -13,14 +13,17 @@ class SimilarProject(BaseModel):
     project_name: str = Field(description="Name of the project, or a short description of its kind when unsure of the name.")
     location_and_period: str = Field(description="Where and when it ran, e.g. 'Esbjerg, Denmark, 2019-2021'.")
     description: str = Field(description="What it did, in one or two sentences.")
-    success_factors: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True), description="What made it work, as lessons this plan can copy.")
-    risks_and_lessons: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True), description="What went wrong or nearly did, as warnings for this plan.")
+    success_factors: list[str] = Field(description="What made it work, as lessons this plan can copy.",
+                                       json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True))
+    risks_and_lessons: list[str] = Field(description="What went wrong or nearly did, as warnings for this plan.",
+                                         json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True))
     relevance: str = Field(description="Why it matters for this plan in particular.")
 
 
 class RelatedResourceList(BaseModel):
-    similar_projects: list[SimilarProject] = Field(json_schema_extra=bounded(5, soft=True), description="Three to five comparable projects, most relevant first.")
-    sources_to_consult: list[str] = Field(json_schema_extra=bounded(6, chars=200, soft=True), 
+    similar_projects: list[SimilarProject] = Field(description="Three to five comparable projects, most relevant first.",
+                                                   json_schema_extra=bounded(5, soft=True))
+    sources_to_consult: list[str] = Field(json_schema_extra=bounded(6, chars=200, soft=True),
         description="Organisations, reports, databases or search terms that hold more evidence.")
 
 

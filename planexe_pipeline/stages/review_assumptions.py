@@ -27,8 +27,10 @@ class AssumptionCheckAnswer(BaseModel):
 
 
 class ReviewAnswer(BaseModel):
-    checks: list[AssumptionCheckAnswer] = Field(json_schema_extra=bounded(KEY_ASSUMPTIONS, soft=True), description="One check per listed key assumption.")
-    missing_assumptions: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=240, soft=True), description="Important assumptions the list leaves out.")
+    checks: list[AssumptionCheckAnswer] = Field(description="One check per listed key assumption.",
+                                                json_schema_extra=bounded(KEY_ASSUMPTIONS, soft=True))
+    missing_assumptions: list[str] = Field(description="Important assumptions the list leaves out.",
+                                           json_schema_extra=bounded(FEWEST_ITEMS, chars=240, soft=True))
     overall_assessment: str = Field(description="Two or three sentences: how far the plan can rely on these assumptions.")
 
 

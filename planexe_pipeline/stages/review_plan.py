@@ -40,8 +40,10 @@ REVIEW_QUESTIONS: tuple[ReviewQuestion, ...] = _questions(
 
 class ReviewAnswer(BaseModel):
     summary: str = Field(description="Two to four sentences answering the question for this plan specifically.")
-    findings: list[str] = Field(json_schema_extra=bounded(6, chars=240, soft=True), description="Three to six concrete observations about the plan, each one sentence.")
-    recommendations: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=240, soft=True), description="Two to four actions that would improve the plan, most urgent first.")
+    findings: list[str] = Field(description="Three to six concrete observations about the plan, each one sentence.",
+                                json_schema_extra=bounded(6, chars=240, soft=True))
+    recommendations: list[str] = Field(description="Two to four actions that would improve the plan, most urgent first.",
+                                       json_schema_extra=bounded(FEWEST_ITEMS, chars=240, soft=True))
 
 
 class ReviewItem(BaseModel):

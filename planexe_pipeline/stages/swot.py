@@ -10,15 +10,24 @@ from planexe_pipeline.stages.markdown import bullets, context, document, heading
 
 
 class SWOT(BaseModel):
-    strengths: list[str] = Field(json_schema_extra=bounded(6, chars=200, soft=True), description="Internal advantages the plan can build on.")
-    weaknesses: list[str] = Field(json_schema_extra=bounded(6, chars=200, soft=True), description="Internal gaps or limits that could hold it back.")
-    opportunities: list[str] = Field(json_schema_extra=bounded(6, chars=200, soft=True), description="Outside conditions the plan could exploit.")
-    threats: list[str] = Field(json_schema_extra=bounded(6, chars=200, soft=True), description="Outside conditions that could harm it.")
-    recommendations: list[str] = Field(json_schema_extra=bounded(6, chars=240, soft=True), description="Actions that use strengths and opportunities against weaknesses and threats.")
-    strategic_objectives: list[str] = Field(json_schema_extra=bounded(6, chars=200, soft=True), description="Specific, measurable, time-bound objectives that follow from the analysis.")
-    assumptions: list[str] = Field(json_schema_extra=bounded(6, chars=200, soft=True), description="What the analysis takes for granted.")
-    missing_information: list[str] = Field(json_schema_extra=bounded(6, chars=200, soft=True), description="Facts the analysis lacked and the planners should obtain.")
-    questions: list[str] = Field(json_schema_extra=bounded(6, chars=200, soft=True), description="Questions the planners should answer before committing.")
+    strengths: list[str] = Field(description="Internal advantages the plan can build on.",
+                                 json_schema_extra=bounded(6, chars=200, soft=True))
+    weaknesses: list[str] = Field(description="Internal gaps or limits that could hold it back.",
+                                  json_schema_extra=bounded(6, chars=200, soft=True))
+    opportunities: list[str] = Field(description="Outside conditions the plan could exploit.",
+                                     json_schema_extra=bounded(6, chars=200, soft=True))
+    threats: list[str] = Field(description="Outside conditions that could harm it.",
+                               json_schema_extra=bounded(6, chars=200, soft=True))
+    recommendations: list[str] = Field(description="Actions that use strengths and opportunities against weaknesses and threats.",
+                                       json_schema_extra=bounded(6, chars=240, soft=True))
+    strategic_objectives: list[str] = Field(description="Specific, measurable, time-bound objectives that follow from the analysis.",
+                                            json_schema_extra=bounded(6, chars=200, soft=True))
+    assumptions: list[str] = Field(description="What the analysis takes for granted.",
+                                   json_schema_extra=bounded(6, chars=200, soft=True))
+    missing_information: list[str] = Field(description="Facts the analysis lacked and the planners should obtain.",
+                                           json_schema_extra=bounded(6, chars=200, soft=True))
+    questions: list[str] = Field(description="Questions the planners should answer before committing.",
+                                 json_schema_extra=bounded(6, chars=200, soft=True))
 
 
 SYSTEM_PROMPT = """You write the SWOT analysis of a project plan.

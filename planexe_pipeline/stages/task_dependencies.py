@@ -12,10 +12,10 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import WIDTHS, bounded
+from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.answer_ids import map_answers, map_id_list
 from planexe_pipeline.stages.markdown import bullets, context, document, table
-from planexe_pipeline.stages.wbs import MAX_PHASES, WBSProject, outline
+from planexe_pipeline.stages.wbs import ASKED_LEVEL2_TASKS, MAX_PHASES, WBSProject, outline
 
 MAX_DEPENDS_ON = 6
 
@@ -23,13 +23,15 @@ MAX_DEPENDS_ON = 6
 class DependencyAnswer(BaseModel):
     task_id: str = Field(description="Id of the phase or task, exactly as listed (e.g. T-2.3).")
     # hard: more ids than a task can wait for is a degenerate answer, not a near miss
-    depends_on_ids: list[str] = Field(json_schema_extra=bounded(MAX_DEPENDS_ON), 
+    depends_on_ids: list[str] = Field(json_schema_extra=bounded(MAX_DEPENDS_ON),
         description="Ids that must be finished before this one can start; empty if it can start at once.")
-    rationale: str = Field(json_schema_extra=bounded(chars=200), description="One sentence: why it has to wait, or why it can start right away.")
+    rationale: str = Field(description="One sentence: why it has to wait, or why it can start right away.",
+                           json_schema_extra=bounded(chars=200))
 
 
 class DependenciesAnswer(BaseModel):
-    dependencies: list[DependencyAnswer] = Field(json_schema_extra=bounded(MAX_PHASES + WIDTHS['wbs_level2_tasks'], soft=True), description="One entry per listed phase and task, in list order.")
+    dependencies: list[DependencyAnswer] = Field(description="One entry per listed phase and task, in list order.",
+                                                 json_schema_extra=bounded(MAX_PHASES + ASKED_LEVEL2_TASKS, soft=True))
 
 
 class TaskDependency(BaseModel):

@@ -34,7 +34,8 @@ class ContractTypeAnswer(BaseModel):
 
 
 class ContractTypeAnswers(BaseModel):
-    answers: list[ContractTypeAnswer] = Field(json_schema_extra=bounded(WIDTHS['team_members'], soft=True), description="One answer per member of the roster.")
+    answers: list[ContractTypeAnswer] = Field(description="One answer per member of the roster.",
+                                              json_schema_extra=bounded(WIDTHS["team_members"], soft=True))
 
 
 CONTRACT_SYSTEM_PROMPT = """You decide how each role of a project team should be engaged.
@@ -56,7 +57,8 @@ class BackgroundAnswer(BaseModel):
 
 
 class BackgroundAnswers(BaseModel):
-    answers: list[BackgroundAnswer] = Field(json_schema_extra=bounded(WIDTHS['team_members'], soft=True), description="One answer per member of the roster.")
+    answers: list[BackgroundAnswer] = Field(description="One answer per member of the roster.",
+                                            json_schema_extra=bounded(WIDTHS["team_members"], soft=True))
 
 
 BACKGROUND_SYSTEM_PROMPT = """You write short background profiles for the roles of a project team.
@@ -78,7 +80,8 @@ class EnvironmentAnswer(BaseModel):
 
 
 class EnvironmentAnswers(BaseModel):
-    answers: list[EnvironmentAnswer] = Field(json_schema_extra=bounded(WIDTHS['team_members'], soft=True), description="One answer per member of the roster.")
+    answers: list[EnvironmentAnswer] = Field(description="One answer per member of the roster.",
+                                             json_schema_extra=bounded(WIDTHS["team_members"], soft=True))
 
 
 ENVIRONMENT_SYSTEM_PROMPT = """You plan the working conditions of each role of a project team.

@@ -17,8 +17,9 @@ class TeamFinding(BaseModel):
 
 class TeamReviewFindings(BaseModel):
     summary: str = Field(description="Two or three sentences: can this team deliver the plan, and its biggest gap.")
-    omissions: list[TeamFinding] = Field(json_schema_extra=bounded(FEWEST_ITEMS, soft=True), description="Roles, skills or responsibilities the plan needs and the team lacks.")
-    potential_improvements: list[TeamFinding] = Field(json_schema_extra=bounded(FEWEST_ITEMS, soft=True), 
+    omissions: list[TeamFinding] = Field(description="Roles, skills or responsibilities the plan needs and the team lacks.",
+                                         json_schema_extra=bounded(FEWEST_ITEMS, soft=True))
+    potential_improvements: list[TeamFinding] = Field(json_schema_extra=bounded(FEWEST_ITEMS, soft=True),
         description="Changes to existing roles: merge, split, contract type, headcount, location.")
 
 

@@ -26,7 +26,10 @@ class VitalPickAnswer(BaseModel):
 
 
 class VitalPickAnswers(BaseModel):
-    picks: list[VitalPickAnswer] = Field(json_schema_extra=bounded(MAX_LEVERS, soft=True), description="Four or five levers, the most important first.")
+    # Soft, and one per listed lever rather than five: an answer that ranks every lever is
+    # usable (the stage keeps the first MAX_VITAL), and the simulator writes one.
+    picks: list[VitalPickAnswer] = Field(description="Four or five levers, the most important first.",
+                                         json_schema_extra=bounded(MAX_LEVERS, soft=True))
     summary: str = Field(description="Two sentences: what the chosen levers together decide.")
 
 

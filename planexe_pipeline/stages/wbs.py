@@ -23,6 +23,9 @@ MAX_PHASES = 8
 # Each level-2 task costs a duration estimate and a decomposition call; beyond this the plan
 # is too fine-grained for a first schedule anyway.
 MAX_LEVEL2_TASKS = 48
+ASKED_PHASES = 6  # level 1 asks for four to six phases
+ASKED_TASKS_PER_PHASE = 6  # level 2 asks for three to six tasks per phase
+ASKED_LEVEL2_TASKS = ASKED_PHASES * ASKED_TASKS_PER_PHASE
 
 
 class WBSTask(BaseModel):
@@ -50,14 +53,15 @@ class WBSProject(BaseModel):
 # -- level 1 ----------------------------------------------------------------------------------
 class PhaseAnswer(BaseModel):
     title: str = Field(description="Phase name, e.g. 'Site selection and permitting'.")
-    description: str = Field(json_schema_extra=bounded(chars=300), description="What the phase delivers, in one or two sentences.")
+    description: str = Field(description="What the phase delivers, in one or two sentences.",
+                             json_schema_extra=bounded(chars=300))
 
 
 class Level1Answer(BaseModel):
     project_title: str = Field(description="Short title of the project.")
     final_deliverable: str = Field(description="The one thing that exists when the project is done.")
     phases: list[PhaseAnswer] = Field(description="Four to six phases in the order they start.",
-                                      json_schema_extra={"minItems": 4, "maxItems": 6})
+                                      json_schema_extra={"minItems": 4, "maxItems": ASKED_PHASES})
 
 
 class Phase(BaseModel):
@@ -105,14 +109,16 @@ def level1_to_markdown(level1: WBSLevel1) -> str:
 class Level2TaskAnswer(BaseModel):
     phase_id: str = Field(description="Id of the phase the task belongs to, exactly as listed (e.g. T-2).")
     title: str = Field(description="Task name starting with a verb, e.g. 'Commission the grid study'.")
-    description: str = Field(json_schema_extra=bounded(chars=300), description="What is done and what it produces, in one or two sentences.")
+    description: str = Field(description="What is done and what it produces, in one or two sentences.",
+                             json_schema_extra=bounded(chars=300))
 
 
 class Level2Answer(BaseModel):
     tasks: list[Level2TaskAnswer] = Field(
         description="Tasks of every phase, listed phase by phase in the order they would start.",
-        # hard: tasks come phase by phase, so trimming would silently drop the last phases' work
-        json_schema_extra=bounded(width="wbs_level2_tasks"))
+        # Soft: what the prompt asks at most, above the standard workload's width; tasks come phase
+        # by phase, so a trim shortens the last phase, and the note says so.
+        json_schema_extra=bounded(ASKED_LEVEL2_TASKS, width="wbs_level2_tasks", soft=True))
 
 
 class Level2Task(BaseModel):
