@@ -100,6 +100,18 @@ def test_malformed_llm_config(capsys, run_dir, tmp_path):
     assert not run_dir.exists()
 
 
+def test_ollama_in_the_tools_mode_is_refused(capsys, run_dir, tmp_path):
+    """The ollama client keeps only type, items, description and enum of a tool's parameters:
+    a nested object would reach the model with no fields and no bounds."""
+    config = tmp_path / "llm_config.json"
+    config.write_text(json.dumps({"models": {"o": {"class": "Ollama", "structured_output": "tools", "arguments": {
+        "model": "llama3.1:8b", "base_url": "http://127.0.0.1:9"}}}}))
+    line = refused(capsys, ["run", "--run-dir", str(run_dir), "--prompt", "Open a bakery in Lyon.", "--llm", "o",
+                            "--llm-config", str(config)], "structured_output 'tools' is not supported for class Ollama", 2)
+    assert "ollama_format" in line  # what to use instead
+    assert not run_dir.exists()
+
+
 @pytest.mark.parametrize("workers", ["0", "-3", "many"])
 def test_bad_worker_count(capsys, run_dir, workers):
     refused(capsys, run_args(run_dir, "--prompt", "Open a bakery in Lyon.", "--workers", workers),

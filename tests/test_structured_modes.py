@@ -66,7 +66,7 @@ def strict_everywhere(schema: dict) -> None:
 
 
 @pytest.mark.parametrize("mode, ollama", [("json_schema", False), ("json_object_schema", False), ("tools", False),
-                                          ("prompt", False), ("ollama_format", True), ("tools", True)])
+                                          ("prompt", False), ("ollama_format", True)])
 def test_each_mode_sends_its_dialect_and_a_schema_honouring_server_answers_validly(
         tmp_path, fake_openai_server, mode, ollama):
     config = write_config(tmp_path, fake_openai_server.url,
@@ -92,7 +92,9 @@ def test_each_mode_sends_its_dialect_and_a_schema_honouring_server_answers_valid
     elif mode == "tools":
         (tool,) = body["tools"]
         assert tool["function"]["name"] == "submit_Levers" and tool["function"]["parameters"]["required"] == ["levers"]
-        assert ("tool_choice" in body) is not ollama, "Ollama has no tool_choice; OpenAI is told which tool"
+        assert body["tool_choice"]["function"]["name"] == "submit_Levers", "the model is told which tool to call"
+        assert tool["function"]["strict"] is True
+        strict_everywhere(tool["function"]["parameters"])
     else:
         assert sent == set() and '"levers"' in system, "the prompt mode puts the schema in the system message"
     assert ('"levers"' in system) is (mode == "prompt"), "provider modes do not repeat the schema in the prompt"

@@ -1,7 +1,8 @@
 """The fast sample plan end to end in each provider-side structured-output mode, through the real
 llama-index clients (OpenAILike, Ollama) against the loopback server, which answers from the
 schema the request carries. A server that honours the schema never yields a validation error.
-(The prompt mode's plan over HTTP is tests/test_openai_like_plan.py.)"""
+(The prompt mode's plan over HTTP is tests/test_openai_like_plan.py; `tools` with Ollama is refused
+by the config, tests/test_structured_modes.py.)"""
 
 from __future__ import annotations
 
@@ -44,6 +45,8 @@ def test_fast_plan_in_each_mode(tmp_path, fake_openai_server, mode, cls):
     assert len(requests) == len(calls)
     key = MODE_KEYS[mode]
     assert all(r["body"].get(key) for r in requests), f"every request carries its schema as {key}"
+    if mode == "tools":
+        assert not any(r["body"].get("format") or r["body"].get("response_format") for r in requests)
     assert not any("Here's a JSON schema" in r["body"]["messages"][0]["content"] for r in requests)
 
 

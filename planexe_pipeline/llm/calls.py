@@ -27,7 +27,6 @@ from planexe_pipeline.llm.structured import (
     StructuredResult,
     TruncatedAnswer,
     build_messages,
-    is_ollama,
     read_response,
     request_kwargs,
     with_output_budget,
@@ -61,7 +60,7 @@ class StructuredCall(Generic[M]):
         settings = current_call.get().settings or ModelSettings()
         mode = settings.structured_output
         messages = build_messages(self.output_cls, self.system_prompt, self.user_prompt, mode)
-        request = request_kwargs(self.output_cls, mode, ollama=is_ollama(llm))
+        request = request_kwargs(self.output_cls, mode)
         window = context_window_of(llm, settings)
         needed = prompt_tokens(messages, request)
         budget = self._budgets.get(settings.name, self.first_budget(settings))

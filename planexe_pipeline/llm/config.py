@@ -203,6 +203,13 @@ def _call_settings(name: str, spec: dict, source: Path) -> dict[str, Any]:
     if mode is not None and mode not in MODES:
         raise ConfigError(f"model '{name}' in {source} has unknown structured_output '{mode}': "
                           f"use one of {', '.join(MODES)}")
+    if mode == "tools" and spec.get("class") == "Ollama":
+        # The ollama client rebuilds a tool's parameters from its own model, which keeps each
+        # parameter's type, items, description and enum only: nested objects lose their fields
+        # and every bound is dropped, so the model would be asked for a schema we did not mean.
+        raise ConfigError(f"model '{name}' in {source}: structured_output 'tools' is not supported for class "
+                          f"Ollama (its client drops nested fields and bounds from a tool's parameters); "
+                          f"use \"ollama_format\"")
     numbers = {}
     for key in ("context_window", "max_output_tokens"):
         value = spec.get(key)

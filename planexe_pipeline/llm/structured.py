@@ -110,8 +110,9 @@ def is_ollama(llm: Any) -> bool:
     return type(llm).__name__ == "Ollama"
 
 
-def request_kwargs(output_cls: type[BaseModel], mode: str, *, ollama: bool = False) -> dict[str, Any]:
-    """What the chat call carries besides the messages, in the mode's dialect."""
+def request_kwargs(output_cls: type[BaseModel], mode: str) -> dict[str, Any]:
+    """What the chat call carries besides the messages, in the mode's dialect. (`tools` is
+    OpenAI's: the config refuses it for Ollama, whose client drops nested schemas from tools.)"""
     name = output_cls.__name__
     if mode == "json_schema":
         return {"response_format": {"type": "json_schema", "json_schema": {
@@ -122,10 +123,8 @@ def request_kwargs(output_cls: type[BaseModel], mode: str, *, ollama: bool = Fal
         return {"format": provider_schema(output_cls)}
     if mode == "tools":
         function = {"name": tool_name(output_cls), "description": f"Submit the {name} answer.",
-                    "parameters": provider_schema(output_cls, strict=not ollama)}
-        if ollama:
-            return {"tools": [{"type": "function", "function": function}]}
-        return {"tools": [{"type": "function", "function": {**function, "strict": True}}],
+                    "parameters": provider_schema(output_cls, strict=True), "strict": True}
+        return {"tools": [{"type": "function", "function": function}],
                 "tool_choice": {"type": "function", "function": {"name": tool_name(output_cls)}}}
     return {}
 
@@ -233,12 +232,12 @@ def structured_chat(llm, output_cls: type[M], system_prompt: str, user_prompt: s
                     mode: str = "prompt") -> StructuredResult[M]:
     """One plain attempt with no budget: the executor's StructuredCall adds budget and window."""
     messages = build_messages(output_cls, system_prompt, user_prompt, mode)
-    response = llm.chat(messages, **request_kwargs(output_cls, mode, ollama=is_ollama(llm)))
+    response = llm.chat(messages, **request_kwargs(output_cls, mode))
     return read_response(output_cls, response, messages)
 
 
 async def astructured_chat(llm, output_cls: type[M], system_prompt: str, user_prompt: str,
                            mode: str = "prompt") -> StructuredResult[M]:
     messages = build_messages(output_cls, system_prompt, user_prompt, mode)
-    response = await llm.achat(messages, **request_kwargs(output_cls, mode, ollama=is_ollama(llm)))
+    response = await llm.achat(messages, **request_kwargs(output_cls, mode))
     return read_response(output_cls, response, messages)
