@@ -8,26 +8,29 @@ from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.markdown import bullets, context, document, heading
 
+# Every SWOT list: a handful of one-sentence points (soft: a longer list keeps its first six).
+POINTS = bounded(6, chars=200, soft=True)
+
 
 class SWOT(BaseModel):
     strengths: list[str] = Field(description="Internal advantages the plan can build on.",
-                                 json_schema_extra=bounded(6, chars=200, soft=True))
+                                 json_schema_extra=POINTS)
     weaknesses: list[str] = Field(description="Internal gaps or limits that could hold it back.",
-                                  json_schema_extra=bounded(6, chars=200, soft=True))
+                                  json_schema_extra=POINTS)
     opportunities: list[str] = Field(description="Outside conditions the plan could exploit.",
-                                     json_schema_extra=bounded(6, chars=200, soft=True))
+                                     json_schema_extra=POINTS)
     threats: list[str] = Field(description="Outside conditions that could harm it.",
-                               json_schema_extra=bounded(6, chars=200, soft=True))
+                               json_schema_extra=POINTS)
     recommendations: list[str] = Field(description="Actions that use strengths and opportunities against weaknesses and threats.",
                                        json_schema_extra=bounded(6, chars=240, soft=True))
     strategic_objectives: list[str] = Field(description="Specific, measurable, time-bound objectives that follow from the analysis.",
-                                            json_schema_extra=bounded(6, chars=200, soft=True))
+                                            json_schema_extra=POINTS)
     assumptions: list[str] = Field(description="What the analysis takes for granted.",
-                                   json_schema_extra=bounded(6, chars=200, soft=True))
+                                   json_schema_extra=POINTS)
     missing_information: list[str] = Field(description="Facts the analysis lacked and the planners should obtain.",
-                                           json_schema_extra=bounded(6, chars=200, soft=True))
+                                           json_schema_extra=POINTS)
     questions: list[str] = Field(description="Questions the planners should answer before committing.",
-                                 json_schema_extra=bounded(6, chars=200, soft=True))
+                                 json_schema_extra=POINTS)
 
 
 SYSTEM_PROMPT = """You write the SWOT analysis of a project plan.
