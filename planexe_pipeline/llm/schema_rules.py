@@ -59,8 +59,8 @@ WIDTHS: dict[str, int] = {
 # the offline simulator cannot read a count in a description and writes three to five items, so
 # a smaller bound would trim its answers and change its plans, which must stay byte-identical.
 FEWEST_ITEMS = 5
-# Most items a list may hold unless its field says otherwise: above every width the plan asks
-# for (24 level-2 tasks, a list per asked id), far below a degenerate answer's length.
+# Most items of a list whose field declares no bound: every stage's lists declare theirs
+# (tests/test_schema_bounds.py), so this serves other models only.
 LIST_BOUND = 40
 
 # Keywords OpenAI's strict mode rejects; the bounds they carry stay in our budget and repair.
