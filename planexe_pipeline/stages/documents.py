@@ -106,7 +106,8 @@ class DocumentVerdict(BaseModel):
     keep: bool = Field(description="true if the plan cannot proceed well without it; false if it can wait.")
     importance: Literal["critical", "high", "medium", "low"] = Field(
         description="How much the first phase depends on it.")
-    rationale: str = Field(description="One sentence: why it is kept or left out.")
+    rationale: str = Field(description="One sentence: why it is kept or left out.",
+                           json_schema_extra=bounded(chars=240))
 
 
 class FilterAnswer(BaseModel):

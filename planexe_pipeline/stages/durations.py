@@ -34,7 +34,7 @@ class TaskToEstimate(BaseModel):
 class DurationAnswer(BaseModel):
     task_id: str = Field(description="Id of the task, exactly as listed (e.g. T-2.3).")
     duration_days: float = Field(description="Working days the task takes with a normal team, as a number.")
-    rationale: str = Field(description="One sentence: what drives the estimate.")
+    rationale: str = Field(description="One sentence: what drives the estimate.", json_schema_extra=bounded(chars=240))
 
 
 class DurationsAnswer(BaseModel):

@@ -170,7 +170,7 @@ def escalation_to_markdown(result: DecisionEscalationMatrix) -> str:
 class MonitoringActivity(BaseModel):
     approach: str = Field(description="What is measured or reviewed, e.g. 'Track spend against budget'.")
     monitoring_tools: str = Field(description="Data sources, reports or tools used.")
-    frequency: str = Field(description="How often, e.g. 'Weekly', 'Monthly'.")
+    frequency: str = Field(description="How often, e.g. 'Weekly', 'Monthly'.", json_schema_extra=bounded(chars=60))
     responsible_role: str = Field(description="Who does it.")
     adaptation_trigger: str = Field(description="The threshold that calls for action.")
     adaptation_process: str = Field(description="What happens when the trigger fires, and who approves it.")

@@ -16,7 +16,7 @@ from planexe_pipeline.stages.plan_type import PlanTypeDecision
 
 class CandidateLocation(BaseModel):
     name: str = Field(description="Short name of the site or area.")
-    country: str = Field(description="The country.")
+    country: str = Field(description="The country.", json_schema_extra=bounded(chars=60))
     city_or_region: str = Field(description="City, region or address as precise as the plan allows.")
     rationale: str = Field(description="Why this place suits the plan: access, cost, rules, people.")
     considerations: str = Field(description="Permits, costs or drawbacks to check before committing.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
+from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, NAME_CHARS, bounded
 from planexe_pipeline.stages.markdown import bullets, condensed_context, context, document, heading, one_line, table
 
 
@@ -20,7 +20,8 @@ class StakeholderBenefit(BaseModel):
 
 
 class Pitch(BaseModel):
-    pitch_title: str = Field(description="A short, memorable name for the pitch (under ten words).")
+    pitch_title: str = Field(description="A short, memorable name for the pitch (under ten words).",
+                             json_schema_extra=bounded(chars=NAME_CHARS))
     elevator_pitch: str = Field(description="Three to five sentences: the problem, the project, why now, the ask.")
     target_audience: str = Field(description="Who the pitch is for: funders, partners, the public, decision makers.")
     stakeholder_benefits: list[StakeholderBenefit] = Field(description="Two to five stakeholders and what each gains.",

@@ -12,7 +12,7 @@ from planexe_pipeline.stages.markdown import bullets, context, document, heading
 class SimilarProject(BaseModel):
     project_name: str = Field(description="Name of the project, or a short description of its kind when unsure of the name.")
     location_and_period: str = Field(description="Where and when it ran, e.g. 'Esbjerg, Denmark, 2019-2021'.")
-    description: str = Field(description="What it did, in one or two sentences.")
+    description: str = Field(description="What it did, in one or two sentences.", json_schema_extra=bounded(chars=300))
     success_factors: list[str] = Field(description="What made it work, as lessons this plan can copy.",
                                        json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True))
     risks_and_lessons: list[str] = Field(description="What went wrong or nearly did, as warnings for this plan.",

@@ -11,7 +11,8 @@ from planexe_pipeline.stages.markdown import context, document, table
 
 class TeamRoleDraft(BaseModel):
     job_category_title: str = Field(description="The role, e.g. 'Grid Connection Engineer' or 'Community Liaison'.")
-    short_explanation: str = Field(description="Why the plan needs this role, in one or two sentences.")
+    short_explanation: str = Field(description="Why the plan needs this role, in one or two sentences.",
+                                   json_schema_extra=bounded(chars=300))
     people_needed: int = Field(ge=1, description="How many people fill this role at the busiest time.")
     consequences_of_not_having: str = Field(description="What goes wrong if nobody fills the role.")
 

@@ -14,6 +14,7 @@ from typing import Sequence
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.durations import DEFAULT_DURATION_DAYS, DurationEstimates
 from planexe_pipeline.stages.markdown import context, one_line
 from planexe_pipeline.stages.wbs import WBSProject, WBSTask
@@ -32,7 +33,8 @@ class TaskToDecompose(BaseModel):
 
 class SubtaskAnswer(BaseModel):
     title: str = Field(description="Subtask name starting with a verb.")
-    description: str = Field(description="What is done and what it produces, in one sentence.")
+    description: str = Field(description="What is done and what it produces, in one sentence.",
+                             json_schema_extra=bounded(chars=240))
     duration_days: float = Field(description="Working days this subtask takes, as a number.")
 
 
