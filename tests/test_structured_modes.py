@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.errors import LLMCallFailed
 from planexe_pipeline.llm.config import load_llm_config, resolve_models
 from planexe_pipeline.llm.executor import LLMExecutor, NamedModel, RetryPolicy
+from planexe_pipeline.llm.schema_rules import GRAMMAR_MAX_CHARS, provider_schema
 from planexe_pipeline.telemetry.events import read_events
 from support.fakes import Sleeps
 
@@ -65,6 +66,16 @@ def strict_everywhere(schema: dict) -> None:
         strict_everywhere(schema["items"])
 
 
+def _max_lengths(schema):
+    if isinstance(schema, dict):
+        yield from ([schema["maxLength"]] if "maxLength" in schema else [])
+        for value in schema.values():
+            yield from _max_lengths(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            yield from _max_lengths(value)
+
+
 @pytest.mark.parametrize("mode, ollama", [("json_schema", False), ("json_object_schema", False), ("tools", False),
                                           ("prompt", False), ("ollama_format", True)])
 def test_each_mode_sends_its_dialect_and_a_schema_honouring_server_answers_validly(
@@ -86,8 +97,11 @@ def test_each_mode_sends_its_dialect_and_a_schema_honouring_server_answers_valid
         assert sent == {"response_format"} and body["response_format"]["type"] == "json_object"
         schema = body["response_format"]["schema"]
         assert schema["properties"]["levers"]["items"]["properties"]["name"]["maxLength"] > 0
+        # The description's own bound is longer; llama.cpp refuses a grammar built from it.
+        assert max(_max_lengths(provider_schema(Levers))) > GRAMMAR_MAX_CHARS >= max(_max_lengths(schema))
     elif mode == "ollama_format":
         assert sent == {"format"} and body["format"]["required"] == ["levers"]
+        assert max(_max_lengths(body["format"])) <= GRAMMAR_MAX_CHARS, "Ollama compiles it with llama.cpp"
         assert body["options"]["num_ctx"] == 8192 and body["options"]["num_predict"] >= 1024
     elif mode == "tools":
         (tool,) = body["tools"]

@@ -162,10 +162,34 @@ def _drop_keys(schema: Any, keys: tuple[str, ...]) -> Any:
     return schema
 
 
-def provider_schema(output_cls: type[BaseModel], *, strict: bool = False) -> dict[str, Any]:
+# llama.cpp turns a schema into a grammar in which a string of at most N characters is N nested
+# rules, and refuses a grammar whose repetitions multiply past a fixed limit ("number of rules
+# that are going to be repeated multiplied by the new repetition exceeds sane defaults"): with
+# Gemma 3 270M on llama-cpp-python's server, bounds of 160 characters passed every stage tried,
+# 400 and 1,200 were refused (and the server crashed on the next request). Grammar-based servers
+# (llama.cpp's, Ollama's) get string bounds no longer than this; lists keep theirs.
+GRAMMAR_MAX_CHARS = 160
+
+
+def provider_schema(output_cls: type[BaseModel], *, strict: bool = False, grammar: bool = False) -> dict[str, Any]:
+    """The schema a provider constrains decoding to; `grammar` for servers that compile it to a
+    llama.cpp grammar (string bounds capped at GRAMMAR_MAX_CHARS)."""
     raw = output_cls.model_json_schema()
     schema = _bound(_inline(raw, raw.get("$defs", {})), "root", strict)
+    if grammar:
+        schema = _cap_max_length(schema, GRAMMAR_MAX_CHARS)
     return _drop_keys(schema, _OUR_KEYS if not strict else (*_OUR_KEYS, "x-width"))
+
+
+def _cap_max_length(schema: Any, cap: int) -> Any:
+    if isinstance(schema, list):
+        return [_cap_max_length(s, cap) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    capped = {k: _cap_max_length(v, cap) for k, v in schema.items()}
+    if "maxLength" in capped:
+        capped["maxLength"] = min(capped["maxLength"], cap)
+    return capped
 
 
 def worst_case_tokens(schema: dict[str, Any]) -> int:

@@ -118,9 +118,9 @@ def request_kwargs(output_cls: type[BaseModel], mode: str) -> dict[str, Any]:
         return {"response_format": {"type": "json_schema", "json_schema": {
             "name": name, "schema": provider_schema(output_cls, strict=True), "strict": True}}}
     if mode == "json_object_schema":
-        return {"response_format": {"type": "json_object", "schema": provider_schema(output_cls)}}
+        return {"response_format": {"type": "json_object", "schema": provider_schema(output_cls, grammar=True)}}
     if mode == "ollama_format":
-        return {"format": provider_schema(output_cls)}
+        return {"format": provider_schema(output_cls, grammar=True)}
     if mode == "tools":
         function = {"name": tool_name(output_cls), "description": f"Submit the {name} answer.",
                     "parameters": provider_schema(output_cls, strict=True), "strict": True}
