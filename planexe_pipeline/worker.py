@@ -77,10 +77,13 @@ class TimedWorker(luigi.worker.Worker):
         self._added: dict[str, float] = {}
         self._pending: set[str] = set()  # told to the scheduler as PENDING, with their dependencies
         self._adding: str | None = None
+        self._slot_freed: float | None = None
         self._handling_result = False
         self._totals = {"get_work_calls": 0, "get_work_s": 0.0, "dispatch_s": 0.0, "add_s": 0.0}
 
     def _received(self, task_id: str, now: float) -> None:
+        if len(self._running_tasks) >= self.worker_processes:
+            self._slot_freed = now  # a task waiting for a process since before now gets this one
         self._pool.release(task_id)
         execution = self._open.pop(task_id, None)
         if execution is not None:
@@ -157,7 +160,8 @@ class TimedWorker(luigi.worker.Worker):
         dispatched = time.time()
         # Set before the fork, so the task's process has it for its start line.
         task.dispatched_at = dispatched
-        execution = {"task_id": task_id, "dispatched": dispatched, "added": self._added.get(task_id)}
+        execution = {"task_id": task_id, "dispatched": dispatched, "added": self._added.get(task_id),
+                     "slot_freed": self._slot_freed}
         self._open[task_id] = execution
         super()._run_task(task_id)
         # With one worker the task ran right here; with more, its process has been started.

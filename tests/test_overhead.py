@@ -20,9 +20,9 @@ def execution(task_id, start, end, *, deps=(), status="ok", dispatched=None, pro
     return [start_line, end_line]
 
 
-def dispatch(task_id, dispatched, received, added=None):
+def dispatch(task_id, dispatched, received, added=None, slot_freed=None):
     return {"kind": "dispatch", "task_id": task_id, "dispatched": dispatched, "forked": dispatched + 0.001,
-            "received": received, "added": added}
+            "received": received, "added": added, "slot_freed": slot_freed}
 
 
 def test_each_gap_is_split_at_the_stamps_of_its_last_input_and_its_own_process():
@@ -42,15 +42,28 @@ def test_each_gap_is_split_at_the_stamps_of_its_last_input_and_its_own_process()
     item, merge = breakdown.gaps
     assert item.task_id == "Item_0" and item.input_id == "List" and not item.merge
     assert item.gap_ms == pytest.approx(30.0)
-    assert item.parts_ms == pytest.approx({"telemetry": 1.0, "hand-off": 3.0, "fan-out": 11.0, "scheduler": 5.0,
-                                           "fork": 5.0, "checks": 5.0, "unsplit": 0.0})
+    assert item.parts_ms == pytest.approx({"telemetry": 1.0, "hand-off": 3.0, "fan-out": 11.0, "busy": 0.0,
+                                           "scheduler": 5.0, "fork": 5.0, "checks": 5.0, "unsplit": 0.0})
     assert merge.merge and merge.parts_ms == pytest.approx({
-        "telemetry": 1.0, "hand-off": 1.0, "fan-out": 0.0, "scheduler": 3.0, "fork": 5.0, "checks": 2.0,
-        "unsplit": 0.0})
+        "telemetry": 1.0, "hand-off": 1.0, "fan-out": 0.0, "busy": 0.0, "scheduler": 3.0, "fork": 5.0,
+        "checks": 2.0, "unsplit": 0.0})
     assert sum(item.parts_ms.values()) == pytest.approx(item.gap_ms)
     assert breakdown.lead_in_ms == pytest.approx(100.0) and breakdown.tail_ms == pytest.approx(10.0)
     assert breakdown.merge_redispatch_ms == pytest.approx(12.0)
     assert breakdown.per_task_ms() == pytest.approx((30 + 12 + 100 + 10) / 3)
+
+
+def test_waiting_for_a_free_task_process_is_capacity_not_scheduling():
+    # B is ready when A's result arrives (1.002) but every process is busy until one frees at 1.040.
+    events = [*execution("A", 0.0, 1.0, dispatched=0.0, process=0.0), dispatch("A", 0.0, received=1.002),
+              *execution("B", 1.050, 2.0, deps=["A"], dispatched=1.045, process=1.048),
+              dispatch("B", 1.045, received=2.002, slot_freed=1.040)]
+    (gap,) = overhead_breakdown(parse_events(events)).gaps
+    assert gap.parts_ms["busy"] == pytest.approx(38.0) and gap.parts_ms["scheduler"] == pytest.approx(5.0)
+    # A process that came free before B was ready is no wait of B's.
+    events[-1]["slot_freed"] = 0.5
+    (gap,) = overhead_breakdown(parse_events(events)).gaps
+    assert gap.parts_ms["busy"] == 0.0 and gap.parts_ms["scheduler"] == pytest.approx(43.0)
 
 
 def test_a_gap_without_stamps_is_unsplit_not_misfiled():

@@ -111,3 +111,13 @@ def test_the_local_scheduler_counts_pending_work_as_luigi_does():
         after = sch.count_pending("w")["n_pending_tasks"]
         counts.append((before, after))
     assert counts[0] == counts[1] == (3, 1)
+
+
+def test_a_task_that_waits_for_a_free_process_is_stamped_with_the_moment_one_came_free(tmp_path):
+    # Three tasks ready at once for two processes: the third waits for one of the first two.
+    fan = [Note(folder=str(tmp_path), chain=-c, position=0, wait_s=0.2) for c in (1, 2, 3)]
+    assert build(fan, tmp_path, workers=2).status.name == "SUCCESS"
+    head, *fan_dispatches = sorted(read_events(tmp_path, "dispatch"), key=lambda d: d.dispatched)
+    waited = [d for d in fan_dispatches if d.slot_freed and d.slot_freed > head.received]
+    assert len(fan_dispatches) == 3 and len(waited) == 1
+    assert waited[0].slot_freed - head.received > 0.15  # one of the first two, 0.2 s later

@@ -40,6 +40,9 @@ class BenchRun:
     slot_bound_s: float  # the same, knowing LLM work cannot start before its inputs exist
     run_dir: str
     overhead: dict | None = None  # the critical path's gaps by part (telemetry/overhead.py)
+    # Of overhead_per_task_ms, the time tasks on the path waited for a free task process: the
+    # worker count's capacity, not the cost of scheduling.
+    busy_per_task_ms: float | None = None
     path_stages: list[dict] | None = None  # the critical path task by task, in seconds
 
 
@@ -97,7 +100,14 @@ def run_once(root: Path, config_path: Path, prompt_id: str, workers: int, llm_sl
         overhead_per_task_ms=round(overhead_per_task_ms(stats, workers), 1), tasks=stats.tasks,
         bound_s=round(max(stats.critical_path_seconds, stats.llm_seconds / llm_slots), 3),
         slot_bound_s=round(slot_lower_bound(events, llm_slots), 3), run_dir=str(run_dir),
-        overhead=stats.overhead, path_stages=path_stages(events, stats.critical_path))
+        overhead=stats.overhead, path_stages=path_stages(events, stats.critical_path),
+        busy_per_task_ms=_busy_per_task_ms(stats.overhead))
+
+
+def _busy_per_task_ms(overhead: dict | None) -> float | None:
+    if not overhead or not overhead.get("path_tasks"):
+        return None
+    return round(overhead["parts_total_ms"].get("busy", 0.0) / overhead["path_tasks"], 1)
 
 
 def run_bench(workers_list: list[int], *, llm_slots: int | None = None, time_scale: float = 0.02,
@@ -140,7 +150,7 @@ def run_bench(workers_list: list[int], *, llm_slots: int | None = None, time_sca
 
 
 _RATIO_KEYS = ("speedup", "efficiency", "makespan_over_bound", "makespan_over_slot_bound")
-_RUN_KEYS = ("makespan_s", "critical_path_s", "sum_llm_s", "overhead_per_task_ms")
+_RUN_KEYS = ("makespan_s", "critical_path_s", "sum_llm_s", "overhead_per_task_ms", "busy_per_task_ms")
 
 
 def _ratios(runs: list[BenchRun]) -> dict:
@@ -183,7 +193,7 @@ def _spread_text(values: dict, unit: str = "") -> str:
 def format_overhead_parts(runs: list[dict]) -> str:
     """Per worker count, each part's median ms per critical-path task (median over repeats).
 
-    With one worker a gap also holds the other tasks that ran first (under "scheduler")."""
+    With one worker a gap also holds the other tasks that ran first (under "busy")."""
     counts = list(dict.fromkeys(r["workers"] for r in runs))
     header = f"{'overhead part, median ms per task':<34}" + "".join(f"{f'workers {w}':>12}" for w in counts)
     lines = [header]
@@ -225,8 +235,9 @@ def format_bench(result: dict) -> str:
     of = f" over {result['repeat']} repeats: median" if result["repeat"] > 1 else ""
     lines.append(f"speedup (workers {runs[0]['workers']} -> {largest}){of}: {_spread_text(summary['speedup'], 'x')}")
     lines.append(f"efficiency (critical path / makespan) at {largest}: {_spread_text(summary['efficiency'])}")
-    lines.append(f"overhead per task on the critical path at {largest}: "
-                 f"{_spread_text(summary['by_workers'][str(largest)]['overhead_per_task_ms'], ' ms')}")
+    at = summary["by_workers"][str(largest)]
+    lines.append(f"overhead per task on the critical path at {largest}: {_spread_text(at['overhead_per_task_ms'], ' ms')}")
+    lines.append(f"  of which waiting for a free task process (all {largest} busy): {_spread_text(at['busy_per_task_ms'], ' ms')}")
     lines.append(format_overhead_parts(runs))
     lines.append(f"makespan / bound: {_spread_text(summary['makespan_over_bound'])}   "
                  f"makespan / slot bound: {_spread_text(summary['makespan_over_slot_bound'])}")

@@ -213,6 +213,8 @@ class DispatchEvent(Event):
     dispatched: float | None = None
     forked: float | None = None
     received: float | None = None
+    # The last moment before the dispatch that a task process came free while all were busy.
+    slot_freed: float | None = None
 
 
 @event_kind

@@ -6,6 +6,8 @@ by the stamps the worker (planexe_pipeline.worker) and the task processes leave:
   telemetry    the input's end line: computing its edges and writing it
   hand-off     the input's process exiting and the worker taking its result off the queue
   fan-out      (an item only) the merge's first run up to its yield, and the worker adding the items
+  busy         every task process busy with another task: waiting for one to come free (capacity,
+               not cost: with one worker, the tasks that ran first)
   scheduler    telling the scheduler, asking it for work, other tasks dispatched first
   fork         starting the task's process (with one worker: none, it runs in the worker)
   checks       Luigi's complete() checks of the task's inputs, in its process
@@ -25,7 +27,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from planexe_pipeline.telemetry.critical_path import final_executions, run_critical_path
 from planexe_pipeline.telemetry.events import DispatchEvent, Event, RunEvent, TaskEvent, of_kind
 
-PARTS = ("telemetry", "hand-off", "fan-out", "scheduler", "fork", "checks", "unsplit")
+PARTS = ("telemetry", "hand-off", "fan-out", "busy", "scheduler", "fork", "checks", "unsplit")
 
 
 @dataclass
@@ -118,6 +120,8 @@ def _split(own: TaskEvent, last: TaskEvent, own_stamps: tuple[TaskEvent | None, 
     points = [("telemetry", last.end + last.handler_s if last.handler_s is not None else None), ("hand-off", received)]
     if added is not None and received is not None and added > received:
         points.append(("fan-out", added))
+    if dispatch is not None and dispatch.slot_freed is not None:
+        points.append(("busy", dispatch.slot_freed))
     points += [("scheduler", start_line.dispatched_at if start_line else None),
                ("fork", start_line.process_started if start_line else None), ("checks", own.start)]
     parts = {part: 0.0 for part in PARTS}
