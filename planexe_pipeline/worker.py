@@ -172,6 +172,13 @@ class TimedWorker(luigi.worker.Worker):
     def _create_task_process(self, task):
         if not (self._config.force_multiprocessing or self.worker_processes > 1):
             return super()._create_task_process(task)  # one worker: in this process, as Luigi does
+        if getattr(task, "runs_in_worker", False):
+            # A step of a few ms that reads and writes local files (a fan-out's list, its merge):
+            # handing it to a process cost more than the step, and the merges' first runs, ready
+            # at the start, held up the first task's result while they were handed out.
+            process = luigi.worker.Worker._create_task_process(self, task)
+            process.use_multiprocessing = False
+            return process
         reporter = luigi.worker.TaskStatusReporter(self._scheduler, task.task_id, self._id, None)
         return PooledTaskProcess(self._pool, task, reporter, self._config.timeout)
 

@@ -301,6 +301,9 @@ class FanOutMerge(PlanTask):
     """
 
     item_task: ClassVar[type[FanOutItem]]
+    # Reading a list and merging files takes milliseconds: the plan's worker runs it itself
+    # instead of handing it to a task process (worker.py).
+    runs_in_worker: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs):
         # A fan-out is declared once, on its items; the merge writes the stage's files, under
