@@ -112,23 +112,24 @@ def _inline(schema: Any, defs: dict[str, Any]) -> Any:
     return {k: _inline(v, defs) for k, v in schema.items() if k != "$defs"}
 
 
-def _bound(schema: dict, name: str, strict: bool) -> dict:
-    """Close objects, bound strings and lists, and drop what strict mode refuses, recursively."""
+def _bound(schema: dict, name: str, strict: bool, char_cap: int | None = None) -> dict:
+    """Close objects, bound strings and lists, and drop what strict mode refuses, recursively;
+    no string bound above `char_cap` where one is given."""
     out = dict(schema)
     kind = out.get("type")
     if "properties" in out:
-        out["properties"] = {k: _bound(v, k, strict) for k, v in out["properties"].items()}
+        out["properties"] = {k: _bound(v, k, strict, char_cap) for k, v in out["properties"].items()}
         out["required"] = list(out["properties"])
         out["additionalProperties"] = False
         out.setdefault("type", "object")
     for key in ("anyOf", "oneOf", "allOf"):
         if key in out:
-            out[key] = [_bound(s, name, strict) for s in out[key]]
+            out[key] = [_bound(s, name, strict, char_cap) for s in out[key]]
     if kind == "array":
         items = out.get("items", {"type": "string"})
         if MAX_CHARS_KEY in out and items.get("type") == "string":
             items = {**items, MAX_CHARS_KEY: out[MAX_CHARS_KEY]}
-        out["items"] = _bound(items, name, strict)
+        out["items"] = _bound(items, name, strict, char_cap)
         declared = out.get(MAX_ITEMS_KEY, LIST_BOUND)
         out["maxItems"] = min(out.get("maxItems", declared), declared)
     if kind == "string" and "enum" not in out and "const" not in out:
@@ -137,6 +138,8 @@ def _bound(schema: dict, name: str, strict: bool) -> dict:
         else:
             role = string_bound(name)
             out["maxLength"] = min(out.get("maxLength", role), role * 2)
+        if char_cap is not None:
+            out["maxLength"] = min(out["maxLength"], char_cap)
     if strict:
         for key in _STRICT_UNSUPPORTED:
             out.pop(key, None)
@@ -175,21 +178,8 @@ def provider_schema(output_cls: type[BaseModel], *, strict: bool = False, gramma
     """The schema a provider constrains decoding to; `grammar` for servers that compile it to a
     llama.cpp grammar (string bounds capped at GRAMMAR_MAX_CHARS)."""
     raw = output_cls.model_json_schema()
-    schema = _bound(_inline(raw, raw.get("$defs", {})), "root", strict)
-    if grammar:
-        schema = _cap_max_length(schema, GRAMMAR_MAX_CHARS)
+    schema = _bound(_inline(raw, raw.get("$defs", {})), "root", strict, GRAMMAR_MAX_CHARS if grammar else None)
     return _drop_keys(schema, _OUR_KEYS if not strict else (*_OUR_KEYS, "x-width"))
-
-
-def _cap_max_length(schema: Any, cap: int) -> Any:
-    if isinstance(schema, list):
-        return [_cap_max_length(s, cap) for s in schema]
-    if not isinstance(schema, dict):
-        return schema
-    capped = {k: _cap_max_length(v, cap) for k, v in schema.items()}
-    if "maxLength" in capped:
-        capped["maxLength"] = min(capped["maxLength"], cap)
-    return capped
 
 
 def worst_case_tokens(schema: dict[str, Any]) -> int:
