@@ -58,6 +58,14 @@ _read_back: set[tuple] = set()  # outputs this process has read back whole: (cla
 _SPEAKER_PID = os.getpid()
 
 
+def _stat(path: str) -> os.stat_result | None:
+    """The file's stat, or None where there is no file."""
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
 def _say_redoing(error: UnreadableOutput) -> None:
     if os.getpid() == _SPEAKER_PID and error.path not in _said_unreadable:
         _said_unreadable.add(error.path)
@@ -135,16 +143,15 @@ class PlanTask(luigi.Task):
         a broken hand edit makes the task not done, so a run redoes it instead of failing
         downstream on every resume."""
         outputs = luigi.task.flatten(self.output())
-        if not outputs or not all(t.exists() for t in outputs):
+        if not outputs:
             return super().complete()
+        stats = [_stat(target.path) for target in outputs]
+        if None in stats:
+            return False
         try:
-            for target in outputs:
+            for target, stat in zip(outputs, stats):
                 # A task process checks the same inputs for task after task: a file read back
                 # once is not parsed again until it changes (another size or time of writing).
-                try:
-                    stat = os.stat(target.path)
-                except OSError:
-                    return False  # deleted meanwhile
                 key = (type(self), target.path, stat.st_size, stat.st_mtime_ns)
                 if key not in _read_back:
                     self.check_output(target)
