@@ -95,7 +95,7 @@ class TimedWorker(luigi.worker.Worker):
         once, each fork (10-30 ms on 2 cores) held up every result behind it, the critical path's
         included. Only while every running task is an LLM call (seconds), not a local step
         (milliseconds) whose result the fork would hold up. False when there is nothing to do."""
-        if self.worker_processes <= 1 and not self._config.force_multiprocessing:
+        if not self._runs_in_processes:
             return False
         if not self._running_tasks or not all("llm" in process.task.process_resources()
                                               for process in self._running_tasks.values()):
@@ -169,14 +169,19 @@ class TimedWorker(luigi.worker.Worker):
         self._totals["dispatch_s"] += execution["forked"] - dispatched
         self._executions.append(execution)
 
+    @property
+    def _runs_in_processes(self) -> bool:
+        """Whether tasks run in processes of their own (Luigi's rule); with one worker, in this one."""
+        return self._config.force_multiprocessing or self.worker_processes > 1
+
     def _create_task_process(self, task):
-        if not (self._config.force_multiprocessing or self.worker_processes > 1):
+        if not self._runs_in_processes:
             return super()._create_task_process(task)  # one worker: in this process, as Luigi does
         if getattr(task, "runs_in_worker", False):
             # A step of a few ms that reads and writes local files (a fan-out's list, its merge):
             # handing it to a process cost more than the step, and the merges' first runs, ready
             # at the start, held up the first task's result while they were handed out.
-            process = luigi.worker.Worker._create_task_process(self, task)
+            process = super()._create_task_process(task)
             process.use_multiprocessing = False
             return process
         reporter = luigi.worker.TaskStatusReporter(self._scheduler, task.task_id, self._id, None)
