@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.context import CallContext, current_call
 from planexe_pipeline.llm.executor import is_transient, retry_after_of
+from planexe_pipeline.llm.schema_rules import WIDTHS
 from planexe_pipeline.llm.simulator import (
     DEFAULT_RANGE,
-    DEFAULT_WIDTHS,
     GOVERNANCE_RANGE,
     LATENCY_RANGES,
     SimulatedLLM,
@@ -94,7 +94,7 @@ def test_answers_are_valid_for_a_rich_schema(seed):
     plan = result.value
     assert isinstance(plan, Plan)
     assert plan.phases and all(len(p.risks) >= 2 for p in plan.phases)
-    assert len(plan.team) == DEFAULT_WIDTHS["team_members"]
+    assert len(plan.team) == WIDTHS["team_members"]
     for phase in plan.phases:
         assert 100 <= phase.duration_days <= 120
         for risk in phase.risks:
@@ -109,8 +109,8 @@ def test_answers_are_valid_for_several_schemas(model):
 
 
 def test_x_width_follows_the_width_settings():
-    assert len(ask(SimulatedLLM(), Team).value.members) == DEFAULT_WIDTHS["team_members"]
-    narrow = SimulatedLLM(widths={**DEFAULT_WIDTHS, "team_members": 2})
+    assert len(ask(SimulatedLLM(), Team).value.members) == WIDTHS["team_members"]
+    narrow = SimulatedLLM(widths={**WIDTHS, "team_members": 2})
     assert len(ask(narrow, Team).value.members) == 2
 
 

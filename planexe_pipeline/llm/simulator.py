@@ -51,8 +51,6 @@ LATENCY_RANGES: dict[str, tuple[float, float]] = {
 GOVERNANCE_RANGE = (20.0, 30.0)
 DEFAULT_RANGE = (10.0, 30.0)
 
-DEFAULT_WIDTHS = dict(WIDTHS)  # the standard workload's; a simulator entry may set others
-
 _SCHEMA_MARKER = re.compile(r"Here's a JSON schema to follow:\s*\n(\{.*\})\s*\n", re.DOTALL)
 
 
@@ -100,7 +98,7 @@ class SimulatedLLM(CustomLLM):
                                    description="Stages (task families) that always get malformed JSON: a model that cannot do them.")
     hostile_text: bool = Field(default=False,
                                description="Write markup, script and path payloads into every text field, as a hostile answer would.")
-    widths: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_WIDTHS))
+    widths: dict[str, int] = Field(default_factory=lambda: dict(WIDTHS))
     section_length: float = Field(default=1.0, gt=0.0,
                                   description="Multiplies the sentences of every text written: 4 = sections four times longer.")
     context_window: int = Field(default=128_000, gt=0, description="The window the pipeline fits its prompts to.")

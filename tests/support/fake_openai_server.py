@@ -40,7 +40,8 @@ from typing import Any
 
 from planexe_pipeline.llm.sim_content import requested_schema, write_answer
 from planexe_pipeline.llm.sim_provider import ProviderBudget, ProviderRefusal
-from planexe_pipeline.llm.simulator import _SCHEMA_MARKER, DEFAULT_WIDTHS
+from planexe_pipeline.llm.schema_rules import WIDTHS
+from planexe_pipeline.llm.simulator import _SCHEMA_MARKER
 from planexe_pipeline.llm.structured import estimate_tokens
 
 PROMPT_TOKENS = 321
@@ -59,7 +60,7 @@ def answer_for(messages: list[dict[str, Any]], seed: int = 7, schema: dict | Non
         for m in messages:
             match = _SCHEMA_MARKER.search(m.get("content") or "") if m.get("role") == "system" else None
             schema = json.loads(match.group(1)) if match else schema
-    return json.dumps(write_answer(schema or {"type": "string"}, user_text, rng, DEFAULT_WIDTHS))
+    return json.dumps(write_answer(schema or {"type": "string"}, user_text, rng, WIDTHS))
 
 
 def prompt_chars(body: dict) -> int:
