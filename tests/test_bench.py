@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -50,6 +51,8 @@ def test_bench_end_to_end(tmp_path, capsys):
     assert runs[0]["llm_calls"] == runs[1]["llm_calls"]  # same workload at both worker counts
     assert result["speedup"] == pytest.approx(runs[0]["makespan_s"] / runs[1]["makespan_s"], rel=1e-2)
     assert result["efficiency"] == pytest.approx(runs[1]["critical_path_s"] / runs[1]["makespan_s"], rel=1e-2)
+    assert result["ceiling"] == pytest.approx(runs[0]["makespan_s"] / runs[1]["critical_path_s"], rel=1e-2)
+    assert result["speedup"] <= result["ceiling"]
     assert 0 < result["efficiency"] <= 1.0
     assert result["workload"]["latency_model"] == "tokens"
     # The path stage by stage: its tasks' seconds add up to it, and its LLM calls show their answers' length.
@@ -92,6 +95,11 @@ def test_repeat_interleaves_worker_counts_and_reports_median_min_max(tmp_path, m
     assert result["summary"]["by_workers"]["16"]["overhead_per_task_ms"] == {"median": 10.0, "min": 5.0, "max": 15.0}
     table = capsys.readouterr().out
     assert "median: 3.2x (min 3.0x, max 3.667x)" in table
+    # The ceiling: 1-worker makespan over the 16-worker critical path (12 s in every round).
+    assert result["summary"]["ceiling"] == {"median": pytest.approx(3.333, abs=1e-3),
+                                            "min": pytest.approx(3.25, abs=1e-3),
+                                            "max": pytest.approx(3.667, abs=1e-3)}
+    assert "ceiling (makespan at 1 / critical path at 16): 3.333x (min 3.25x, max 3.667x)" in table
     assert "overhead per task on the critical path at 16: 10.0 ms (min 5.0 ms, max 15.0 ms)" in table
 
 
@@ -100,3 +108,19 @@ def test_bench_refuses_a_repeat_below_one(capsys):
         main(["bench", "--repeat", "0"])
     assert exit_.value.code == 2
     assert "--repeat" in capsys.readouterr().err
+
+
+def test_seed_draws_another_workload_and_says_which(tmp_path, monkeypatch):
+    seen = []
+
+    def fake_run_once(root, config_path, prompt_id, workers, slots, start_date, suffix=""):
+        seen.append(json.loads(Path(config_path).read_text())["models"]["bench-simulated"]["arguments"]["seed"])
+        return bench.BenchRun(workers=workers, llm_slots=slots, makespan_s=10.0, llm_calls=96, sum_llm_s=30.0,
+                              critical_path_s=9.0, overhead_per_task_ms=5.0, tasks=114, bound_s=9.0, slot_bound_s=9.0,
+                              run_dir=str(root / suffix))
+
+    monkeypatch.setattr(bench, "run_once", fake_run_once)
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--seed", "7", "--out-dir", str(tmp_path), "--json", str(out)]) == 0
+    assert seen == [7, 7]
+    assert json.loads(out.read_text())["workload"]["seed"] == 7

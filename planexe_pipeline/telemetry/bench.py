@@ -149,18 +149,23 @@ def run_bench(workers_list: list[int], *, llm_slots: int | None = None, time_sca
     }
 
 
-_RATIO_KEYS = ("speedup", "efficiency", "makespan_over_bound", "makespan_over_slot_bound")
+_RATIO_KEYS = ("speedup", "ceiling", "efficiency", "makespan_over_bound", "makespan_over_slot_bound")
 _RUN_KEYS = ("makespan_s", "critical_path_s", "sum_llm_s", "overhead_per_task_ms", "busy_per_task_ms")
 
 
 def _ratios(runs: list[BenchRun]) -> dict:
-    """speedup: the first worker count's makespan over the largest's; the rest at the largest."""
+    """speedup: the first worker count's makespan over the largest's; the rest at the largest.
+
+    ceiling: the first's makespan over the largest's critical path, the speedup of a schedule
+    with no overhead at all. No number of workers makes a run shorter than its longest chain of
+    calls, so a speedup above the ceiling needs a shorter chain, not a better schedule."""
     first, largest = runs[0], max(runs, key=lambda r: r.workers)
 
     def ratio(num: float, den: float) -> float | None:
         return round(num / den, 3) if den else None
 
     return {"speedup": ratio(first.makespan_s, largest.makespan_s),
+            "ceiling": ratio(first.makespan_s, largest.critical_path_s),
             "efficiency": ratio(largest.critical_path_s, largest.makespan_s),
             "makespan_over_bound": ratio(largest.makespan_s, largest.bound_s),
             "makespan_over_slot_bound": ratio(largest.makespan_s, largest.slot_bound_s)}
@@ -234,6 +239,8 @@ def format_bench(result: dict) -> str:
     largest = max(r["workers"] for r in runs)
     of = f" over {result['repeat']} repeats: median" if result["repeat"] > 1 else ""
     lines.append(f"speedup (workers {runs[0]['workers']} -> {largest}){of}: {_spread_text(summary['speedup'], 'x')}")
+    lines.append(f"ceiling (makespan at {runs[0]['workers']} / critical path at {largest}): "
+                 f"{_spread_text(summary['ceiling'], 'x')}: no schedule of this graph beats it")
     lines.append(f"efficiency (critical path / makespan) at {largest}: {_spread_text(summary['efficiency'])}")
     at = summary["by_workers"][str(largest)]
     lines.append(f"overhead per task on the critical path at {largest}: {_spread_text(at['overhead_per_task_ms'], ' ms')}")
