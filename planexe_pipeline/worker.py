@@ -188,6 +188,11 @@ class TimedWorker(luigi.worker.Worker):
         return PooledTaskProcess(self._pool, task, reporter, self._config.timeout)
 
     def __exit__(self, *exc):
+        if exc[0] is not None:
+            # Interrupted (Ctrl-C) or failed: nobody will read the result queue again. A result
+            # this process put on it that the pipe could not take (a merge yielding many items)
+            # would make the exit wait forever for its feeder thread to flush.
+            self._task_result_queue.cancel_join_thread()
         try:
             return super().__exit__(*exc)
         finally:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import luigi
@@ -121,3 +123,26 @@ def test_a_task_that_waits_for_a_free_process_is_stamped_with_the_moment_one_cam
     waited = [d for d in fan_dispatches if d.slot_freed and d.slot_freed > head.received]
     assert len(fan_dispatches) == 3 and len(waited) == 1
     assert waited[0].slot_freed - head.received > 0.15  # one of the first two, 0.2 s later
+
+
+INTERRUPTED_WITH_A_LARGE_RESULT = """
+import sys, time
+from planexe_pipeline.worker import TimedWorkerFactory
+factory = TimedWorkerFactory(sys.argv[1])
+worker = factory.create_worker(factory.create_local_scheduler(), 2)
+with worker:
+    # A merge's result naming many items, more than the pipe holds: put, and never read.
+    items = [("planexe_pipeline.tasks.wbs", "WBSLevel3Item", {"index": str(n), "prompt": str(n) * 1000})
+             for n in range(200)]
+    worker._task_result_queue.put(("WBSLevel3Tasks", "PENDING", "", [], items))
+    time.sleep(0.3)
+    raise KeyboardInterrupt
+"""
+
+
+def test_an_interrupted_worker_exits_though_a_result_it_put_was_never_read(tmp_path):
+    # Before, the exit waited forever for the queue's feeder thread to push the result into a
+    # pipe nobody read any more: Ctrl-C printed "interrupted" and the run hung.
+    done = subprocess.run([sys.executable, "-c", INTERRUPTED_WITH_A_LARGE_RESULT, str(tmp_path)],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode != 0 and "KeyboardInterrupt" in done.stderr
