@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import signal
 import time
 from typing import Any, Callable
 
@@ -41,6 +42,10 @@ class _Member(multiprocessing.Process):
         self._outbox.send(order)
 
     def run(self) -> None:  # in the member
+        # Ctrl-C reaches the whole process group. The worker stops the run: it terminates the
+        # members still running a task and tells the idle ones to exit. Here it only printed a
+        # traceback per process over the run's own one-line message.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         self._outbox.close()
         while True:
             if not self._inbox.poll(PARENT_CHECK_S):

@@ -94,6 +94,15 @@ def run_and_kill(run_dir: Path, config: Path, point: int) -> tuple[int, set[str]
     LLM call is running (so that every kill cuts calls short); return (tasks ended ok, LLM tasks
     in flight at the kill: started by this run, not ended)."""
     run = start_run(run_dir, config, ["paced"], tag=f"until-{point}")
+    done, in_flight = wait_for_calls_in_flight(run, point)
+    run.kill()
+    return done, in_flight
+
+
+def wait_for_calls_in_flight(run, point: int) -> tuple[int, set[str]]:
+    """Once `point` tasks in all have ended ok and an LLM call is running: (tasks ended ok, LLM
+    tasks in flight: started by this run, not ended)."""
+    run_dir = run.run_dir
 
     def llm_in_flight() -> set[str]:
         segment = [e for e in read_events(run_dir, "task") if e.start >= run.launched]
@@ -105,7 +114,6 @@ def run_and_kill(run_dir: Path, config: Path, point: int) -> tuple[int, set[str]
 
     poll(lambda: done() >= point and llm_in_flight(), 60, f"task end #{point} with an LLM call in flight",
          give_up=lambda: run.proc.poll() is not None and f"run exited ({run.proc.returncode}) at {done()} tasks")
-    run.kill()
     return done(), llm_in_flight()
 
 
@@ -157,6 +165,23 @@ def test_killed_five_times_then_resumed_gives_the_same_plan_and_repeats_only_cal
         f"LLM tasks run again that were not in flight at any kill: {set(repeated) - set().union(*(k['in_flight'] for k in kills))}; {summary}"
     assert calls_repeated <= in_flight_total, summary
     assert len(kills) >= 5 and kills[-1]["ended_ok"] < reference.tasks, summary
+
+
+def test_ctrl_c_stops_the_run_with_one_line_leaves_no_process_and_a_rerun_resumes(tmp_path, config, reference):
+    run_dir = tmp_path / "run"
+    run = start_run(run_dir, config, ["paced"], tag="interrupted")
+    wait_for_calls_in_flight(run, 12)
+    run.interrupt()
+    assert run.wait(timeout=30) == 130, run.stderr
+    # One line, not a traceback from each task process over it.
+    assert run.stderr.strip().splitlines()[-1] == "planexe-pipeline: interrupted; rerun the same command to resume"
+    assert "Traceback" not in run.stderr and "KeyboardInterrupt" not in run.stderr, run.stderr
+    poll(lambda: not run.group_alive(), 10, "the end of every process of the run")
+    bad, _ = incomplete_outputs(run_dir)
+    assert not bad, bad
+    final = start_run(run_dir, config, ["paced"], prompt_id=None, tag="after-interrupt")
+    assert final.wait() == 0, final.stderr
+    assert not differing(reference.files, plan_files(run_dir))
 
 
 # -- 2. faults survived ----------------------------------------------------------------------

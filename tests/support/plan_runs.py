@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -74,6 +75,23 @@ class CliRun:
             pass
         self.proc.wait(timeout=30)
 
+    def interrupt(self) -> None:
+        """Ctrl-C in a terminal: SIGINT to the run and every process it forked."""
+        os.killpg(self.proc.pid, signal.SIGINT)
+
+    def group_alive(self) -> bool:
+        try:
+            os.killpg(self.proc.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+
+def _as_in_a_terminal() -> None:
+    # A background job of a non-interactive shell (CI) starts with SIGINT ignored, and an ignored
+    # signal stays ignored across exec: the run must see Ctrl-C as a terminal would send it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 
 def start_run(run_dir: Path, config: Path, models: list[str], *, prompt_id: str | None = "solar-farm-denmark",
               env: dict[str, str] | None = None, tag: str = "") -> CliRun:
@@ -91,7 +109,7 @@ def start_run(run_dir: Path, config: Path, models: list[str], *, prompt_id: str 
     with open(out, "wb") as fo, open(err, "wb") as fe:
         launched = time.time()
         proc = subprocess.Popen(argv, cwd=REPO, env=env or cli_env(), stdout=fo, stderr=fe,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+                                stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_as_in_a_terminal)
     return CliRun(proc, run_dir, out, err, launched)
 
 
