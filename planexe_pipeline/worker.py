@@ -125,7 +125,12 @@ class TimedWorker(luigi.worker.Worker):
         if (self._handling_result and is_complete is False and task.task_id in self._pending
                 and task.task_id != self._adding):
             return
-        yield from super()._add(task, is_complete)
+        for dependency in super()._add(task, is_complete):
+            # Nor is its completeness checked again (each item's six inputs, Setup's check of
+            # the folder's prompt among them: half the cost of adding an item).
+            if self._handling_result and dependency.task_id in self._pending:
+                continue
+            yield dependency
 
     def _handle_next_task(self):
         self._handling_result = True

@@ -146,3 +146,55 @@ def test_an_interrupted_worker_exits_though_a_result_it_put_was_never_read(tmp_p
     done = subprocess.run([sys.executable, "-c", INTERRUPTED_WITH_A_LARGE_RESULT, str(tmp_path)],
                           capture_output=True, text=True, timeout=30)
     assert done.returncode != 0 and "KeyboardInterrupt" in done.stderr
+
+
+class Context(luigi.Task):
+    """What every item reads; slow, so it is still pending when the items are added."""
+
+    folder = luigi.Parameter()
+
+    def complete(self):
+        with open(os.path.join(self.folder, "context-checks.txt"), "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return os.path.exists(os.path.join(self.folder, "context.txt"))
+
+    def run(self):
+        time.sleep(0.5)
+        with open(os.path.join(self.folder, "context.txt"), "w") as fh:
+            fh.write("context")
+
+
+class Item(luigi.Task):
+    folder = luigi.Parameter()
+    index = luigi.IntParameter()
+
+    def requires(self):
+        return Context(folder=self.folder)
+
+    def output(self):
+        return luigi.LocalTarget(os.path.join(self.folder, f"item-{self.index}.txt"))
+
+    def run(self):
+        with self.output().open("w") as fh:
+            fh.write(str(self.index))
+
+
+class Merge(luigi.Task):
+    folder = luigi.Parameter()
+    runs_in_worker = True
+
+    def output(self):
+        return luigi.LocalTarget(os.path.join(self.folder, "merge.txt"))
+
+    def run(self):
+        yield [Item(folder=self.folder, index=i) for i in range(5)]
+        with self.output().open("w") as fh:
+            fh.write("merged")
+
+
+def test_items_a_merge_yields_are_added_without_checking_inputs_the_scheduler_knows_are_pending(tmp_path):
+    # Luigi checked every input of every item again: for a plan's items, six inputs each, the
+    # check of the run folder's prompt among them, on the worker's loop while results wait.
+    assert build([Merge(folder=str(tmp_path)), Context(folder=str(tmp_path))], tmp_path, workers=4).status.name == "SUCCESS"
+    in_worker = (tmp_path / "context-checks.txt").read_text().split().count(str(os.getpid()))
+    assert in_worker == 1, f"{in_worker} checks in the worker: the first walk's, then none per item"
