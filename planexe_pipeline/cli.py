@@ -222,7 +222,8 @@ def cmd_bench(args) -> int:
         return _provider_bench(args)
     result = run_bench(workers_list, llm_slots=args.llm_slots, time_scale=args.time_scale,
                        prompt_id=args.prompt_id, out_dir=Path(args.out_dir) if args.out_dir else None,
-                       repeat=args.repeat, latency_model=args.latency_model, seed=args.seed, progress=lambda line: print(line, file=sys.stderr))
+                       repeat=args.repeat, latency_model=args.latency_model, seed=args.seed,
+                       progress=lambda line: print(line, file=sys.stderr))
     print(format_bench(result))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
