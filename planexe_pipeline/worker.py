@@ -118,16 +118,12 @@ class TimedWorker(luigi.worker.Worker):
         # complete() checks included: for the review questions, yielded while the plan is still
         # being made, that is most of the graph per item, hundreds of ms on 2 cores while results
         # wait. The walk also re-adds a merge that yielded with its static dependencies only, which
-        # sends it back to run and yield again. A task already pending with its dependencies
-        # is known to the scheduler as it is; the walk stops there.
+        # sends it back to run and yield again. A task already pending with its dependencies is
+        # known to the scheduler as it is, so the walk neither checks it again (each item's six
+        # inputs, Setup's check of the folder's prompt among them) nor goes past it.
         # Only for what a result brings (a merge's items): a worker that tells the scheduler the
         # whole plan again (scaleout.PlanWorker, after luigid restarted) needs the whole walk.
-        if (self._handling_result and is_complete is False and task.task_id in self._pending
-                and task.task_id != self._adding):
-            return
         for dependency in super()._add(task, is_complete):
-            # Nor is its completeness checked again (each item's six inputs, Setup's check of
-            # the folder's prompt among them: half the cost of adding an item).
             if self._handling_result and dependency.task_id in self._pending:
                 continue
             yield dependency
