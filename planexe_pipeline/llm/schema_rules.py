@@ -36,6 +36,9 @@ SOFT_KEY = "x-soft"
 SOFT: dict[str, Any] = {SOFT_KEY: True}
 MAX_ITEMS_KEY = "x-max-items"
 MAX_CHARS_KEY = "x-max-chars"
+# A width-driven list: the simulator writes WIDTHS[its value] items. Unlike the bounds it stays in
+# the prompt's schema, which is where the simulator reads it.
+WIDTH_KEY = "x-width"
 _OUR_KEYS = (SOFT_KEY, MAX_ITEMS_KEY, MAX_CHARS_KEY)
 
 # Longest string each kind of field needs, in characters, by what its name says it holds.
@@ -46,7 +49,7 @@ PLAIN_CHARS = 400
 _NAME_WORDS = ("name", "title", "label", "role", "heading", "topic", "stakeholder", "owner", "currency")
 _PROSE_WORDS = ("markdown", "summary", "description", "rationale", "narrative", "content", "answer",
                 "explanation", "details", "critique", "pitch", "text", "body", "overview")
-# Items of each width-driven list (a field marked "x-width") on the standard workload: what the
+# Items of each width-driven list (a field marked WIDTH_KEY) on the standard workload: what the
 # simulator writes, and the bound of a real model's list.
 WIDTHS: dict[str, int] = {
     "documents_to_find": 8,
@@ -78,7 +81,7 @@ def bounded(items: int | None = None, *, chars: int | None = None, soft: bool = 
     (`minItems`), shown in the prompt as before."""
     declared: dict[str, Any] = dict(extra)
     if width is not None:
-        declared["x-width"] = width
+        declared[WIDTH_KEY] = width
         items = WIDTHS[width] if items is None else items
     if items is not None:
         declared[MAX_ITEMS_KEY] = items
@@ -179,7 +182,7 @@ def provider_schema(output_cls: type[BaseModel], *, strict: bool = False, gramma
     llama.cpp grammar (string bounds capped at GRAMMAR_MAX_CHARS)."""
     raw = output_cls.model_json_schema()
     schema = _bound(_inline(raw, raw.get("$defs", {})), "root", strict, GRAMMAR_MAX_CHARS if grammar else None)
-    return _drop_keys(schema, _OUR_KEYS if not strict else (*_OUR_KEYS, "x-width"))
+    return _drop_keys(schema, _OUR_KEYS if not strict else (*_OUR_KEYS, WIDTH_KEY))
 
 
 def worst_case_tokens(schema: dict[str, Any]) -> int:

@@ -15,6 +15,8 @@ import random
 import re
 from typing import Any
 
+from planexe_pipeline.llm.schema_rules import WIDTH_KEY
+
 ID_PATTERN = re.compile(r"\b[A-Z]{1,4}-\d{1,4}(?:\.\d{1,4})*\b")
 _WORD = re.compile(r"[A-Za-z][A-Za-z\-]{3,}")
 _STOPWORDS = frozenset(
@@ -225,8 +227,8 @@ class AnswerWriter:
             # simulated dependencies mostly point backwards, as real ones do.
             earlier = self.ids[: own_id] if own_id is not None else self.ids
             return sorted(set(self.rng.sample(earlier, k=min(len(earlier), self.rng.randint(0, 2)))), key=earlier.index)
-        if "x-width" in schema and schema["x-width"] in self.widths:
-            width = self.widths[schema["x-width"]]
+        if schema.get(WIDTH_KEY) in self.widths:
+            width = self.widths[schema[WIDTH_KEY]]
         elif items.get("type") == "object" and ("id" in items.get("properties", {}) or any(
                 p.endswith("_id") for p in items.get("properties", {}))) and self.ids:
             width = min(len(self.ids), 60)  # one answer per id the prompt asks about
