@@ -92,11 +92,10 @@ class RunProgress:
                       if isinstance(e, TaskEvent) and e.start is not None and e.start >= self.started_at),
                      key=lambda e: (e.start or 0, e.end or 0))
         self._tasks += new
-        for e in new:
+        for e in new:  # sorted by start, so a task's start line comes before its end line
             if e.event == "start" and e.llm:
                 self._open_llm.add(e.task_id)
-        for e in new:
-            if e.is_end:
+            elif e.is_end:
                 self._open_llm.discard(e.task_id)
         for e in new:
             key = (e.task_id, e.event, e.start)
