@@ -92,29 +92,31 @@ def incomplete_outputs(run_dir: Path) -> tuple[list[str], list[str]]:
 def run_and_kill(run_dir: Path, config: Path, point: int) -> tuple[int, set[str]]:
     """Run the plan, SIGKILL its process group once `point` tasks in all have ended ok and an
     LLM call is running (so that every kill cuts calls short); return (tasks ended ok, LLM tasks
-    in flight at the kill: started by this run, not ended)."""
+    in flight at the kill: started by this run, not ended), read once the run is dead, so a
+    task that started between the last look and the kill counts too."""
     run = start_run(run_dir, config, ["paced"], tag=f"until-{point}")
-    done, in_flight = wait_for_calls_in_flight(run, point)
+    wait_for_calls_in_flight(run, point)
     run.kill()
-    return done, in_flight
+    return tasks_ended_ok(run_dir), llm_in_flight(run)
 
 
-def wait_for_calls_in_flight(run, point: int) -> tuple[int, set[str]]:
-    """Once `point` tasks in all have ended ok and an LLM call is running: (tasks ended ok, LLM
-    tasks in flight: started by this run, not ended)."""
-    run_dir = run.run_dir
+def llm_in_flight(run) -> set[str]:
+    """LLM tasks this run started and has not ended."""
+    segment = [e for e in read_events(run.run_dir, "task") if e.start >= run.launched]
+    ended = {e.task_id for e in segment if e.event == "end"}
+    return {e.task_id for e in segment if e.event == "start" and e.llm and e.task_id not in ended}
 
-    def llm_in_flight() -> set[str]:
-        segment = [e for e in read_events(run_dir, "task") if e.start >= run.launched]
-        ended = {e.task_id for e in segment if e.event == "end"}
-        return {e.task_id for e in segment if e.event == "start" and e.llm and e.task_id not in ended}
 
-    def done() -> int:
-        return len(set(ok_task_ids(run_dir)))
+def tasks_ended_ok(run_dir: Path) -> int:
+    return len(set(ok_task_ids(run_dir)))
 
-    poll(lambda: done() >= point and llm_in_flight(), 60, f"task end #{point} with an LLM call in flight",
-         give_up=lambda: run.proc.poll() is not None and f"run exited ({run.proc.returncode}) at {done()} tasks")
-    return done(), llm_in_flight()
+
+def wait_for_calls_in_flight(run, point: int) -> None:
+    """Until `point` tasks in all have ended ok and an LLM call is running."""
+    poll(lambda: tasks_ended_ok(run.run_dir) >= point and llm_in_flight(run), 60,
+         f"task end #{point} with an LLM call in flight",
+         give_up=lambda: run.proc.poll() is not None
+         and f"run exited ({run.proc.returncode}) at {tasks_ended_ok(run.run_dir)} tasks")
 
 
 @pytest.mark.slow
