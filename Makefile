@@ -25,7 +25,7 @@ ifneq ($(LLM),)
 RUN_ARGS += --llm $(LLM)
 endif
 
-.PHONY: install test run-plan bench scheduler real-model-check clean
+.PHONY: install test run-plan bench scheduler docs real-model-check clean
 
 install: $(STAMP)
 
@@ -49,6 +49,10 @@ bench: $(STAMP)
 # mode under a time limit (REAL_MINUTES per mode). Results: run/real-model-check/.
 real-model-check:
 	bash scripts/real_model_check.sh
+
+# The generated docs (docs/edges.md) and the reviewed edge snapshot of the tests.
+docs: $(STAMP)
+	$(BIN)/python scripts/write_docs.py
 
 scheduler: $(STAMP)
 	$(BIN)/planexe-pipeline scheduler

@@ -131,7 +131,7 @@ def test_duration_mapping_with_wrong_duplicate_and_missing_ids():
         DurationAnswer(task_id="T-1.1", duration_days=-3, rationale="unusable"),
     ])
     llm = FakeLLM(answer)
-    result = durations.execute(llm, PROMPT, chunk)
+    result = durations.execute(llm, chunk, plan=PROMPT)
     got = [(e.task_id, e.duration_days, e.defaulted) for e in result.estimates]
     assert got == [("T-1.1", durations.DEFAULT_DURATION_DAYS, True), ("T-1.2", 5, False),
                    ("T-1.3", durations.DEFAULT_DURATION_DAYS, True)]

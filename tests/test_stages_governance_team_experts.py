@@ -66,7 +66,8 @@ def test_team_stages_assign_member_ids_and_review_the_merged_team():
 
     merged = merge_team(roster, contract, background, environment)
     assert [m.id for m in merged.members] == [m.id for m in roster.members]
-    reviewed = team_review.execute(llm, PLAN, PROJECT_PLAN, merged)
+    reviewed = team_review.execute(llm, plan=PLAN, project_plan=PROJECT_PLAN, roster=roster, contract=contract,
+                                   background=background, environment=environment)
     assert reviewed.team == merged and reviewed.review.omissions
     assert_section(team_review.to_markdown(reviewed), "Team Review")
     chapter = team_review.team_markdown(reviewed)

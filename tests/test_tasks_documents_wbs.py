@@ -7,68 +7,36 @@ import json
 import math
 
 import luigi
-import pytest
+
+from planexe_pipeline.tasks.base import PLAN_TASKS
 
 from planexe_pipeline.stages.documents import FilteredDocuments, IdentifiedDocuments
 from planexe_pipeline.stages.draft_documents import DraftedDocumentToFind, FindBrief
 from planexe_pipeline.tasks.documents import (DocumentsMarkdown, DraftDocumentsToCreate, DraftDocumentsToFind,
-                                              DraftDocumentToCreateItem, DraftDocumentToFindItem, FilterDocumentsToCreate,
-                                              FilterDocumentsToFind, IdentifyDocuments)
-from planexe_pipeline.tasks.wbs import (DurationEstimates, EstimateDurationsItem, Schedule, TaskDependencies,
-                                        WBSLevel1, WBSLevel2, WBSLevel3Item, WBSProject12, WBSProject123)
+                                              DraftDocumentToCreateItem, DraftDocumentToFindItem)
+from planexe_pipeline.tasks.wbs import (DurationEstimates, Schedule, WBSLevel3Item, WBSProject123)
 from support.documents_wbs import LLM, docs, item_files, upstream_folder, write_model
 
 
 # -- task edges ------------------------------------------------------------------------------------
-EDGES = {
-    IdentifyDocuments: {"Setup", "ConsolidateAssumptions", "ProjectPlan"},
-    FilterDocumentsToFind: {"Setup", "IdentifyDocuments"},
-    FilterDocumentsToCreate: {"Setup", "IdentifyDocuments"},
-    DraftDocumentToFindItem: {"FilterDocumentsToFind", "Setup", "ProjectPlan"},
-    DraftDocumentsToFind: {"FilterDocumentsToFind"},
-    DraftDocumentToCreateItem: {"FilterDocumentsToCreate", "Setup", "ProjectPlan"},
-    DraftDocumentsToCreate: {"FilterDocumentsToCreate"},
-    DocumentsMarkdown: {"DraftDocumentsToFind", "DraftDocumentsToCreate"},
-    WBSLevel1: {"Setup", "ProjectPlan"},
-    WBSLevel2: {"Setup", "ProjectPlan", "WBSLevel1", "DataCollection"},
-    WBSProject12: {"WBSLevel1", "WBSLevel2"},
-    TaskDependencies: {"Setup", "WBSProject12"},
-    EstimateDurationsItem: {"WBSProject12", "Setup"},
-    DurationEstimates: {"WBSProject12"},
-    WBSLevel3Item: {"WBSProject12", "Setup", "EstimateDurationsItem"},  # its own chunk, not the merge
-    WBSProject123: {"WBSProject12"},  # DurationEstimates is yielded with the items (merge_requires)
-    Schedule: {"Setup", "WBSProject123", "TaskDependencies"},
-}
-
-
-@pytest.mark.parametrize("task_class", list(EDGES), ids=lambda c: c.__name__)
-def test_requires_matches_the_spec(task_class):
-    params = {"index": 0} if task_class in (DraftDocumentToFindItem, DraftDocumentToCreateItem, EstimateDurationsItem,
-                                            WBSLevel3Item) else {}
-    task = task_class(run_dir="/nonexistent", **params)
-    families = [t.task_family for t in luigi.task.flatten(task.requires())]
-    assert len(families) == len(set(families))
-    assert set(families) == EDGES[task_class]
-
-
 def test_each_decomposition_waits_only_for_the_chunk_holding_its_task():
     for index in range(9):
-        chunk = WBSLevel3Item(run_dir="/x", index=index).context_requires()["durations"]
+        chunk = WBSLevel3Item(run_dir="/x", index=index).requires()["durations"]
         assert chunk.task_family == "EstimateDurationsItem" and chunk.index == index // 3
 
 
-def test_each_fan_out_item_takes_its_list_from_the_right_task():
-    assert set(DraftDocumentToFindItem(run_dir="/x", index=0).list_requires()) == {"filtered"}
-    assert DraftDocumentToFindItem(run_dir="/x", index=0).list_requires()["filtered"].task_family == "FilterDocumentsToFind"
-    assert DraftDocumentToCreateItem(run_dir="/x", index=0).list_requires()["filtered"].task_family == "FilterDocumentsToCreate"
-    assert EstimateDurationsItem(run_dir="/x", index=0).list_requires()["wbs12"].task_family == "WBSProject12"
-    assert WBSLevel3Item(run_dir="/x", index=0).list_requires()["wbs12"].task_family == "WBSProject12"
+def test_each_merge_requires_only_the_list_its_items_come_from():
+    for merge, listed in ((DraftDocumentsToFind, "FilterDocumentsToFind"),
+                          (DraftDocumentsToCreate, "FilterDocumentsToCreate"),
+                          (DurationEstimates, "WBSProject12"), (WBSProject123, "WBSProject12")):
+        assert [t.task_family for t in merge(run_dir="/x").requires().values()] == [listed], merge
 
 
 def test_task_modules_export_their_tasks():
     from planexe_pipeline.tasks import documents as doc_tasks, wbs as wbs_tasks
 
-    assert set(doc_tasks.__all__) | set(wbs_tasks.__all__) == {c.__name__ for c in EDGES}
+    assert set(doc_tasks.__all__) | set(wbs_tasks.__all__) == {
+        name for name, cls in PLAN_TASKS.items() if cls.__module__ in (doc_tasks.__name__, wbs_tasks.__name__)}
 
 
 def test_merge_yields_every_item_in_one_batch(tmp_path):

@@ -84,7 +84,7 @@ Write flowing paragraphs in the active voice, each under its own short sub-headi
 so a sponsor can read the whole pitch in two minutes and knows what is asked of them."""
 
 
-def polish(llm: LLMExecutor, pitch_notes: str) -> PolishedPitch:
+def polish(llm: LLMExecutor, *, pitch_notes: str) -> PolishedPitch:
     return llm.structured(PolishedPitch, POLISH_SYSTEM_PROMPT, context(pitch_notes=pitch_notes))
 
 

@@ -4,27 +4,21 @@ from __future__ import annotations
 
 from planexe_pipeline.report.sections import Section
 from planexe_pipeline.stages import data_collection
-from planexe_pipeline.tasks.base import LLMTask
+from planexe_pipeline.tasks.base import LLMStage
 from planexe_pipeline.tasks.experts import ExpertReview, SWOTAnalysis
+from planexe_pipeline.tasks.inputs import Input
 from planexe_pipeline.tasks.plan import ProjectPlan
 from planexe_pipeline.tasks.team import RelatedResources, TeamMarkdown
 
 __all__ = ["DataCollection"]
 
 
-class DataCollection(LLMTask):
-    group = "context"
+class DataCollection(LLMStage):
     number, stem = 39, "data_collection"
     section = Section("data-collection", "Data collection", position=120)
-
-    def requires(self):
-        return {"project_plan": self.clone(ProjectPlan), "related_resources": self.clone(RelatedResources),
-                "swot": self.clone(SWOTAnalysis), "team": self.clone(TeamMarkdown),
-                "expert_review": self.clone(ExpertReview)}
-
-    def run(self):
-        result = data_collection.execute(self.executor(), project_plan=self.input_text("project_plan"),
-                                         related_resources=self.input_text("related_resources"),
-                                         swot=self.input_text("swot"), team=self.input_text("team"),
-                                         expert_review=self.input_text("expert_review"))
-        self.write_stage(result, data_collection.to_markdown(result))
+    inputs = {"project_plan": Input(ProjectPlan, "the figures and claims that need data"),
+              "related_resources": Input(RelatedResources, "sources from similar projects"),
+              "swot": Input(SWOTAnalysis, "the uncertainties to resolve"),
+              "team": Input(TeamMarkdown, "who can collect what"),
+              "expert_review": Input(ExpertReview, "the questions the experts asked")}
+    execute, to_markdown = data_collection.execute, data_collection.to_markdown

@@ -5,40 +5,26 @@ from __future__ import annotations
 from planexe_pipeline.report.sections import Section
 from planexe_pipeline.stages import pre_project_assessment, project_plan
 from planexe_pipeline.tasks.assumptions import ConsolidateAssumptions
-from planexe_pipeline.tasks.base import LLMTask
+from planexe_pipeline.tasks.base import LLMStage
 from planexe_pipeline.tasks.framing import ScenariosMarkdown, StrategicDecisionsMarkdown
-from planexe_pipeline.tasks.setup import Setup
+from planexe_pipeline.tasks.inputs import Input
+from planexe_pipeline.tasks.setup import PROMPT
 
 __all__ = ["PreProjectAssessment", "ProjectPlan"]
 
 
-class PreProjectAssessment(LLMTask):
-    group = "plan"
+class PreProjectAssessment(LLMStage):
     number, stem = 19, "pre_project_assessment"
-
-    def requires(self):
-        return {"setup": self.clone(Setup), "assumptions": self.clone(ConsolidateAssumptions)}
-
-    def run(self):
-        result = pre_project_assessment.execute(self.executor(), self.input_text("setup", "plan"),
-                                                self.input_text("assumptions"))
-        self.write_stage(result, pre_project_assessment.to_markdown(result))
+    inputs = {"plan": PROMPT, "assumptions_md": Input(ConsolidateAssumptions, "the assumptions to test before starting")}
+    execute, to_markdown = pre_project_assessment.execute, pre_project_assessment.to_markdown
 
 
-class ProjectPlan(LLMTask):
-    group = "plan"
+class ProjectPlan(LLMStage):
     number, stem = 20, "project_plan"
     section = Section("project-plan", "Project plan", position=40)
-
-    def requires(self):
-        return {"setup": self.clone(Setup), "strategic_decisions": self.clone(StrategicDecisionsMarkdown),
-                "scenarios": self.clone(ScenariosMarkdown), "assumptions": self.clone(ConsolidateAssumptions),
-                "assessment": self.clone(PreProjectAssessment)}
-
-    def run(self):
-        result = project_plan.execute(self.executor(), plan=self.input_text("setup", "plan"),
-                                      strategic_decisions_md=self.input_text("strategic_decisions"),
-                                      scenarios_md=self.input_text("scenarios"),
-                                      assumptions_md=self.input_text("assumptions"),
-                                      assessment_md=self.input_text("assessment"))
-        self.write_stage(result, project_plan.to_markdown(result))
+    inputs = {"plan": PROMPT,
+              "strategic_decisions_md": Input(StrategicDecisionsMarkdown, "the decisions the plan must follow"),
+              "scenarios_md": Input(ScenariosMarkdown, "the chosen scenario"),
+              "assumptions_md": Input(ConsolidateAssumptions, "the figures and risks to respect"),
+              "assessment_md": Input(PreProjectAssessment, "what must be settled first")}
+    execute, to_markdown = project_plan.execute, project_plan.to_markdown

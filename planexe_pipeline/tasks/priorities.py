@@ -15,7 +15,8 @@ from __future__ import annotations
 import luigi
 
 from planexe_pipeline.llm.simulator import expected_latency
-from planexe_pipeline.tasks.base import FanOutMerge, LLMTask
+from planexe_pipeline.tasks.base import LLMTask
+from planexe_pipeline.tasks.fanout import FanOutMerge
 
 
 def _deps(task: luigi.Task) -> list[luigi.Task]:

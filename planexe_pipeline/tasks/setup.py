@@ -11,12 +11,14 @@ from planexe_pipeline.prompt_input import (FINGERPRINT_FILE, PLAN_FILE, check_pr
                                            check_start_date, fingerprint, read_prompt_file)
 from planexe_pipeline.settings import pipeline
 from planexe_pipeline.tasks.base import PlanTask
+from planexe_pipeline.tasks.inputs import Input
 
 
 class Setup(PlanTask):
     group = "framing"
     number = 1
     files = {"plan": PLAN_FILE, "fingerprint": FINGERPRINT_FILE}
+    text_output = "plan"
 
     def given_prompt(self) -> str | None:
         if self.prompt:
@@ -39,3 +41,7 @@ class Setup(PlanTask):
         start = check_start_date(self.start_date) if self.start_date else datetime.date.today().isoformat()
         self.write_json("fingerprint", fingerprint(prompt, self.speed, start))
         self.write_text("plan", prompt)
+
+
+# The idea as the user wrote it: nearly every prompt starts from it.
+PROMPT = Input(Setup, "the idea as the user wrote it")

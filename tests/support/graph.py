@@ -5,7 +5,8 @@ from __future__ import annotations
 import luigi
 
 from planexe_pipeline.pipeline import FullPlan
-from planexe_pipeline.tasks.base import FanOutItem, FanOutMerge, PlanTask
+from planexe_pipeline.tasks.base import PlanTask
+from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
 
 TEMPLATE_RUN = "/nonexistent-graph-run"
 
