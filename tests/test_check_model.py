@@ -11,6 +11,7 @@ from support.fake_openai_server import COMPLETION_TOKENS, PROMPT_TOKENS
 from support.scale_out import free_port
 
 from planexe_pipeline.cli import main
+from planexe_pipeline.llm.model_check import STAGE
 
 pytest.importorskip("llama_index.llms.openai_like")
 pytest.importorskip("llama_index.llms.ollama")
@@ -25,10 +26,10 @@ def write_config(path: Path, **entries: dict) -> str:
     return str(path)
 
 
-def openai_entry(url: str, **extra) -> dict:
+def openai_entry(url: str, timeout: float = 5, **extra) -> dict:
     return {"class": "OpenAILike", **extra, "arguments": {
         "model": "fake-model", "api_base": url + "/v1", "api_key": "${CHECK_KEY}", "context_window": 32768,
-        "timeout": 5}}
+        "timeout": timeout}}
 
 
 @pytest.fixture
@@ -37,12 +38,15 @@ def config(tmp_path, monkeypatch, fake_openai_server) -> str:
     url = fake_openai_server.url
     return write_config(tmp_path / "llm_config.json", fake=openai_entry(url),
                         dead=openai_entry(f"http://127.0.0.1:{free_port()}"),
+                        impatient=openai_entry(url, timeout=0.5),
                         **{f"fake-{mode}": openai_entry(url, structured_output=mode)
                            for mode in ("json_object_schema", "tools", "prompt")},
                         ollama={"class": "Ollama", "arguments": {"model": "fake-model", "base_url": url}},
                         windowless={"class": "OpenAILike", "arguments": {"model": "m", "api_base": url + "/v1",
                                                                          "api_key": "k"}},
-                        sim={"class": "Simulated", "arguments": {"seed": 1, "time_scale": 0}})
+                        sim={"class": "Simulated", "arguments": {"seed": 1, "time_scale": 0}},
+                        **{"sim-malformed": {"class": "Simulated", "arguments": {
+                            "seed": 1, "time_scale": 0, "fail_stages": [STAGE]}}})
 
 
 def check(capsys, *argv: str) -> tuple[int, list[str], list[str]]:
@@ -110,6 +114,13 @@ def test_a_dead_endpoint_is_one_line(capsys, config):
     assert "cannot be reached" in line and "127.0.0.1" in line and "llm_config.json" in line
 
 
+def test_an_endpoint_that_never_answers_is_cut_by_the_entrys_timeout(capsys, config, fake_openai_server):
+    fake_openai_server.fail_next(1, "hang")
+    code, line = failed(capsys, "--llm", "impatient", "--llm-config", config)
+    assert code == 1
+    assert "did not answer within its timeout" in line
+
+
 def test_a_wrong_model_name_is_one_line(capsys, config, fake_openai_server):
     fake_openai_server.models = {"another-model"}
     code, line = failed(capsys, "--llm", "fake", "--llm-config", config)
@@ -131,11 +142,17 @@ def test_a_rate_limited_endpoint_says_when_to_come_back(capsys, config, fake_ope
     assert "HTTP 429" in line and "retry-after: 0.05" in line
 
 
-def test_an_answer_that_is_not_the_schema_names_the_mode(capsys, config, fake_openai_server):
-    fake_openai_server.fail_next(1, "length")  # half the JSON, cut by the output limit
+def test_an_answer_cut_by_the_output_limit_names_the_setting_to_raise(capsys, config, fake_openai_server):
+    fake_openai_server.fail_next(1, "length")  # half the JSON, finish_reason length
     code, line = failed(capsys, "--llm", "fake", "--llm-config", config)
     assert code == 1
-    assert "structured output 'json_schema'" in line
+    assert "was cut at" in line and '"max_output_tokens"' in line
+
+
+def test_an_answer_that_is_not_the_schema_names_the_mode(capsys, config):
+    code, line = failed(capsys, "--llm", "sim-malformed", "--llm-config", config)
+    assert code == 1
+    assert "not as structured output 'prompt' asks" in line and '"structured_output"' in line
 
 
 def test_a_bad_entry_exits_2_before_any_request(capsys, config, fake_openai_server):

@@ -24,7 +24,7 @@ from planexe_pipeline.llm.context import CallContext, current_call
 from planexe_pipeline.llm.executor import status_code_of
 from planexe_pipeline.llm.rate_limits import RATE_LIMIT_STATUS, headers_of, rate_limit_headers
 from planexe_pipeline.llm.schema_rules import bounded
-from planexe_pipeline.llm.structured import RefusedAnswer, SchemaValidationError, TokenUsage
+from planexe_pipeline.llm.structured import RefusedAnswer, SchemaValidationError, TokenUsage, TruncatedAnswer
 
 STAGE = "CheckModel"  # the call's stage, for the simulator's latency draw
 SYSTEM_PROMPT = "You check that a connection works."
@@ -142,11 +142,11 @@ def _failure_line(entry: ModelEntry, mode: str, exc: BaseException, responses: _
     headers = rate_limit_headers(responses.headers() or headers_of(exc))
     said = _scrub(entry, _message_of(exc))
     names = {cls.__name__ for cls in type(exc).__mro__}
+    if isinstance(exc, (TruncatedAnswer, RefusedAnswer, PromptTooLarge)):
+        return f"{where}: {said}"  # each says what to change
     if isinstance(exc, SchemaValidationError):
         return (f"{where} answered, but not as structured output '{mode}' asks ({said}): try another "
                 f"\"structured_output\" for it in llm_config.json")
-    if isinstance(exc, (RefusedAnswer, PromptTooLarge)):
-        return f"{where}: {said}"
     if status is None and (isinstance(exc, TimeoutError) or names & _TIMEOUT_NAMES):
         return f"{where} did not answer within its timeout: is the server busy or the address wrong? ({said})"
     if status is None and (isinstance(exc, ConnectionError) or names & _UNREACHABLE_NAMES):
@@ -160,7 +160,7 @@ def _failure_line(entry: ModelEntry, mode: str, exc: BaseException, responses: _
         told = "; ".join(f"{k}: {v}" for k, v in headers.items()) or "no rate-limit headers"
         return f"{where} is rate limited now (HTTP 429; {told}): try again later"
     if status is not None:
-        return f"{where} answered HTTP {status} ({said})"
+        return f"{where} answered HTTP {status} ({said}): the server's log says why; try again later"
     return f"{where} failed: {type(exc).__name__}: {said}"
 
 
