@@ -25,7 +25,7 @@ ifneq ($(LLM),)
 RUN_ARGS += --llm $(LLM)
 endif
 
-.PHONY: install test run-plan bench scheduler docs real-model-check clean
+.PHONY: install test test-fast run-plan bench scheduler docs real-model-check clean
 
 install: $(STAMP)
 
@@ -37,6 +37,10 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The inner loop: everything but the end-to-end tests (whole plans, luigid), marked slow.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 run-plan: $(STAMP)
 	$(BIN)/planexe-pipeline run $(RUN_ARGS)

@@ -42,6 +42,10 @@ def _version() -> str:
 def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--llm", action="append", metavar="NAME",
                    help="model name from llm_config.json; repeat (or comma-separate) for fallbacks, tried in order")
+    _add_config_arg(p)
+
+
+def _add_config_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--llm-config", metavar="FILE", help="llm_config.json to use (default: $PLANEXE_LLM_CONFIG or the shipped one)")
 
 
@@ -66,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(run)
 
     sub.add_parser("prompts", help="list the sample prompts")
+
+    check = sub.add_parser("check-model", help="send one small structured call to a model entry and show how it answered")
+    check.add_argument("--llm", required=True, metavar="NAME", help="model name from llm_config.json")
+    _add_config_arg(check)
 
     timeline = sub.add_parser("timeline", help="write an HTML timeline of a run")
     timeline.add_argument("run_dir", metavar="RUN_DIR")
@@ -170,6 +178,13 @@ def cmd_prompts(args) -> int:
     return 0
 
 
+def cmd_check_model(args) -> int:
+    from planexe_pipeline.llm.model_check import check_model
+
+    print("\n".join(check_model(args.llm, args.llm_config).lines()))
+    return 0
+
+
 def _existing_run(run_dir: str) -> Path:
     path = Path(run_dir)
     if not path.is_dir():
@@ -250,8 +265,8 @@ def _provider_bench(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "prompts": cmd_prompts, "timeline": cmd_timeline, "stats": cmd_stats,
-            "bench": cmd_bench, "scheduler": cmd_scheduler}
+COMMANDS = {"run": cmd_run, "prompts": cmd_prompts, "check-model": cmd_check_model, "timeline": cmd_timeline,
+            "stats": cmd_stats, "bench": cmd_bench, "scheduler": cmd_scheduler}
 
 
 def main(argv: list[str] | None = None) -> int:

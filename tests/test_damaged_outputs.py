@@ -10,6 +10,8 @@ import pytest
 from planexe_pipeline.cli import main
 from support.plan_runs import START_DATE, differing, ok_task_ids, plan_files
 
+pytestmark = pytest.mark.slow  # every test starts from one whole plan run
+
 RUN = ["--workers", "4", "--llm", "simulated-instant", "--speed", "fast"]
 ITEM = "056-review_plan/item-001.json"
 MERGE = "056-review_plan.json"

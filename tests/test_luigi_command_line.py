@@ -42,3 +42,14 @@ def test_a_failed_task_exits_with_the_task_failed_code(tmp_path):
     assert done.returncode == 30, (done.returncode, done.stderr[-2000:])  # [retcode] task_failed
     assert (tmp_path / "run" / "002-identify_purpose.json").is_file()  # what finished is kept
     assert not (tmp_path / "run" / "003-plan_type.json").exists()
+
+
+def test_a_bad_model_entry_stops_the_plan_before_its_first_file(tmp_path):
+    config = tmp_path / "llm_config.json"
+    config.write_text(json.dumps({"models": {"blind": {"class": "OpenAILike", "arguments": {
+        "model": "m", "api_base": "http://127.0.0.1:9/v1", "api_key": "k"}}}}))
+    done = luigi_run("PlanType", "--run-dir", str(tmp_path / "run"), "--prompt", "Open a bakery in Lyon.",
+                     "--llm", "blind", "--llm-config", str(config), "--workers", "2")
+    assert done.returncode == 30, (done.returncode, done.stderr[-2000:])
+    assert "model 'blind' names no context window" in done.stderr
+    assert sorted(p.name for p in (tmp_path / "run").glob("0*")) == []  # not even the prompt

@@ -20,7 +20,7 @@ from support.plan_runs import cli_env, poll, start_run
 from planexe_pipeline.telemetry.events import read_events
 
 pytest.importorskip("llama_index.llms.openai_like")
-pytestmark = pytest.mark.timeout(150)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 
 KEY = "sk-test-secret-5678"
 RATE_LIMITED = 3

@@ -73,6 +73,7 @@ def test_a_gap_without_stamps_is_unsplit_not_misfiled():
     assert all(gap.parts_ms[p] == 0.0 for p in PARTS if p != "unsplit")
 
 
+@pytest.mark.slow
 def test_a_run_with_workers_leaves_every_stamp(tmp_path):
     run_dir = tmp_path / "run"
     assert main(["run", "--prompt-id", "bakery-lyon", "--run-dir", str(run_dir), "--speed", "fast",

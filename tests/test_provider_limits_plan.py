@@ -20,7 +20,7 @@ from planexe_pipeline.llm.simulator import SimulatedLLM
 from planexe_pipeline.telemetry.events import read_events
 from planexe_pipeline.telemetry.stats import compute_stats, format_stats
 
-pytestmark = pytest.mark.timeout(150)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 
 
 def provider_config(tmp_path: Path, models: dict[str, dict]) -> Path:

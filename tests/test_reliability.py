@@ -26,7 +26,7 @@ from support.plan_runs import TEMP_MARK, differing, ok_task_ids, plan_files, pol
 
 from planexe_pipeline.telemetry.events import read_events
 
-pytestmark = pytest.mark.timeout(150)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 
 MODELS = {
     "clean": {"seed": 42, "time_scale": 0},
@@ -119,7 +119,6 @@ def wait_for_calls_in_flight(run, point: int) -> None:
          and f"run exited ({run.proc.returncode}) at {tasks_ended_ok(run.run_dir)} tasks")
 
 
-@pytest.mark.slow
 def test_killed_five_times_then_resumed_gives_the_same_plan_and_repeats_only_calls_in_flight(
         tmp_path, config, reference):
     run_dir = tmp_path / "run"

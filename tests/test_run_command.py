@@ -9,6 +9,8 @@ import pytest
 from planexe_pipeline.cli import main
 from planexe_pipeline.telemetry.events import read_events
 
+pytestmark = pytest.mark.slow  # every test reads one whole plan run
+
 PROGRESS = re.compile(r"^\[\s*(\d+)/(\d+)\s*\]\s+[\d.]+s\s+(ok|FAILED)\s+(\S+)")
 
 

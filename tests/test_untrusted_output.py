@@ -20,7 +20,7 @@ from planexe_pipeline.llm.config import load_llm_config
 from planexe_pipeline.llm.sim_content import HOSTILE_PAYLOADS
 from planexe_pipeline.telemetry.events import read_events
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 FAKE_KEY = "sk-test-very-secret-1234"
 OWNED = Path("/tmp/planexe-owned.txt")  # one of the simulator's path payloads
