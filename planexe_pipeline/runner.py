@@ -17,7 +17,7 @@ import luigi
 
 from planexe_pipeline.errors import ProviderQuotaError
 from planexe_pipeline.llm.config import LLM_CLASSES, load_llm_config, resolve_models
-from planexe_pipeline.pipeline import REMAINING_SECONDS, FullPlan, Report
+from planexe_pipeline.pipeline import EXPECTED_SECONDS, REMAINING_SECONDS, FullPlan, Report
 from planexe_pipeline.run_folder import RunFolderLock, remove_interrupted_writes
 from planexe_pipeline.run_request import RunRequest
 from planexe_pipeline.scaleout import PlanWorkerFactory, SchedulerGone
@@ -76,7 +76,7 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
     slots = llm_cap_of(local.scheduler.resource_list()) if local else _luigid_llm_cap(request)
     if on_start:
         on_start(slots)
-    progress = RunProgress(str(run_dir), REMAINING_SECONDS, out=out) if request.progress else None
+    progress = RunProgress(str(run_dir), REMAINING_SECONDS, EXPECTED_SECONDS, out=out) if request.progress else None
     lock = RunFolderLock(run_dir) if request.lock else None
     started = time.time()
     with lock or contextlib.nullcontext():

@@ -266,7 +266,7 @@ class LLMTask(PlanTask):
         # A fan-out item's telemetry and failure report name its index.
         return LLMExecutor(models, run_dir=self.run_dir, stage=self.task_family, task_id=self.task_id,
                            item=getattr(self, "index", None), policy=retry_policy().policy(),
-                           priority=self.priority)
+                           priority=self.priority, stage_name=self.stem)
 
 
 class LLMStage(LLMTask):
