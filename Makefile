@@ -46,7 +46,7 @@ run-plan: $(STAMP)
 	$(BIN)/planexe-pipeline run $(RUN_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/planexe-pipeline bench --repeat 3 --json run/bench.json
+	$(BIN)/planexe-pipeline bench --repeat 3 --latency-model both --json run/bench.json
 
 # Optional, outside `make test`: builds llama-cpp-python's server (about 10 minutes) in its own
 # .venv-real, serves Gemma 3 270M on 127.0.0.1 and runs the fast plan in each structured-output

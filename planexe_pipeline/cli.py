@@ -105,9 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="length of the provider's minute in seconds (default 60)")
     bench.add_argument("--repeat", type=_positive_int, default=1, metavar="N",
                        help="run each worker count N times; report median, min and max (default 1)")
-    bench.add_argument("--latency-model", choices=["stage_ranges", "tokens"], default="stage_ranges",
-                       help="the simulator's latency: each stage's measured range (default), or time to first "
-                            "token + output tokens / rate, so a long answer takes longer")
+    bench.add_argument("--latency-model", choices=["stage_ranges", "tokens", "both"], default="stage_ranges",
+                       help="the simulator's latency: each stage's measured range (default), time to first "
+                            "token + output tokens / rate (a long answer takes longer), or both, one after the other")
     bench.add_argument("--seed", type=int, default=42,
                        help="the simulator's seed, which draws each call's latency from its range: another seed "
                             "is another draw of the same workload (default 42, the standard one)")
@@ -222,7 +222,7 @@ def cmd_scheduler(args) -> int:
 
 def cmd_bench(args) -> int:
     from planexe_pipeline.prompts.catalog import get_prompt
-    from planexe_pipeline.telemetry.bench import format_bench, run_bench
+    from planexe_pipeline.telemetry.bench import LATENCY_MODELS, format_bench_models, run_bench_models
 
     try:
         workers_list = [int(w) for w in args.workers_list.split(",") if w.strip()]
@@ -235,11 +235,11 @@ def cmd_bench(args) -> int:
     get_prompt(args.prompt_id)
     if args.provider_limit or args.provider_rpm is not None:
         return _provider_bench(args)
-    result = run_bench(workers_list, llm_slots=args.llm_slots, time_scale=args.time_scale,
-                       prompt_id=args.prompt_id, out_dir=Path(args.out_dir) if args.out_dir else None,
-                       repeat=args.repeat, latency_model=args.latency_model, seed=args.seed,
-                       progress=lambda line: print(line, file=sys.stderr))
-    print(format_bench(result))
+    models = LATENCY_MODELS if args.latency_model == "both" else (args.latency_model,)
+    result = run_bench_models(models, workers_list, llm_slots=args.llm_slots, time_scale=args.time_scale,
+                              prompt_id=args.prompt_id, out_dir=Path(args.out_dir) if args.out_dir else None,
+                              repeat=args.repeat, seed=args.seed, progress=lambda line: print(line, file=sys.stderr))
+    print(format_bench_models(result))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
