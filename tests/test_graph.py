@@ -111,8 +111,39 @@ def test_each_decomposition_waits_for_its_own_duration_chunk_not_the_merge():
 
 
 def test_pitch_and_review_stay_off_the_level_3_chain():
-    for family in ("CreatePitch", "PitchMarkdown", "ReviewPlanItem", "PlanReview"):
+    for family in ("Pitch", "ReviewPlanItem", "PlanReview"):
         assert not ({"WBSLevel3Item", "WBSProject123", "EstimateDurationsItem", "Schedule"} & upstream(family)), family
+
+
+def test_the_opening_stages_read_the_idea_alone_and_start_together():
+    for family in ("IdentifyPurpose", "PlanType", "PotentialLevers", "IdentifyRisks"):
+        assert GRAPH[family] == {"Setup"}, family
+
+
+def test_the_assumptions_do_not_wait_for_the_strategy():
+    levers = {"PotentialLevers", "DeduplicateLevers", "EnrichLevers", "VitalFewLevers", "CandidateScenarios",
+              "SelectScenario"}
+    for family in ("PhysicalLocations", "CurrencyStrategy", "MakeAssumptions", "ReviewAssumptions",
+                   "PreProjectAssessment"):
+        assert not (levers & upstream(family)), family
+    assert {"VitalFewLevers", "SelectScenario", "PreProjectAssessment"} <= upstream("ProjectPlanOutline")
+
+
+def test_the_premortem_and_the_experts_do_not_wait_for_the_end_of_the_plan():
+    assert "ExecutiveSummary" not in upstream("Premortem")
+    assert "SWOTAnalysis" not in upstream("FindExpertsItem") and "SWOTAnalysis" in GRAPH["ExpertCriticismItem"]
+
+
+def llm_depth(family: str, memo: dict[str, int] = {}) -> int:
+    """LLM calls on the longest chain that ends with `family` (a fan-out's items count once)."""
+    if family not in memo:
+        own = 1 if issubclass(task_class(family), LLMTask) else 0
+        memo[family] = own + max((llm_depth(dep) for dep in GRAPH[family]), default=0)
+    return memo[family]
+
+
+def test_no_chain_of_the_plan_is_more_than_18_llm_calls_deep():
+    assert llm_depth("FullPlan") <= 18
 
 
 def test_review_questions_do_not_read_drafted_documents():
@@ -128,12 +159,14 @@ def test_every_llm_task_holds_one_llm_slot_and_no_other_task_holds_one():
 
 def test_priorities_follow_the_remaining_critical_path():
     remaining = REMAINING_SECONDS
-    # Down the opening chain each step has less left to do.
-    chain = ["IdentifyPurpose", "PlanType", "PotentialLevers", "DeduplicateLevers", "EnrichLevers",
-             "VitalFewLevers", "CandidateScenarios", "SelectScenario", "PhysicalLocations", "ProjectPlan",
-             "SWOTAnalysis", "FindExpertsItem", "ExpertCriticismItem", "DataCollection", "WBSLevel2"]
-    assert [remaining[f] for f in chain] == sorted((remaining[f] for f in chain), reverse=True)
+    # Down each long chain every step has less left to do.
+    for chain in (["PotentialLevers", "DeduplicateLevers", "EnrichLeverItem", "EnrichLevers", "VitalFewLevers",
+                   "CandidateScenarios", "SelectScenario", "ProjectPlanOutline", "ProjectPlanPartItem", "ProjectPlan",
+                   "SWOTAnalysis", "ExpertCriticismItem", "DataCollectionOutline", "DataAreaItem"],
+                  ["PlanType", "PhysicalLocations", "CurrencyStrategy", "MakeAssumptions", "DistillAssumptions",
+                   "ReviewAssumptions", "PreProjectAssessment", "ProjectPlanOutline"]):
+        assert [remaining[f] for f in chain] == sorted((remaining[f] for f in chain), reverse=True), chain
     # Where slots are scarce, the long chains go first: experts and team before drafting documents.
     assert remaining["ExpertCriticismItem"] > remaining["DraftDocumentToFindItem"]
-    assert remaining["EnrichBackground"] > remaining["GovernancePhase4DecisionEscalation"]
+    assert remaining["GovernancePhase1Audit"] > remaining["GovernancePhase4DecisionEscalation"]
     assert FullPlan(run_dir=RUN).clone(task_class("ExpertCriticismItem"), index=0).priority > 0

@@ -14,6 +14,7 @@ from planexe_pipeline.report.html import WBSNode, render_report_html
 from planexe_pipeline.stages.wbs import WBSProject, WBSTask
 from planexe_pipeline.tasks.report import Report, report_sections, section_tasks
 from support.synthesis_folder import PLAN, START, build, prepopulate, small_schedule
+from support.files import PLAN_MD, REPORT_HTML, plan_file
 
 
 # -- assembling the report -----------------------------------------------------------------
@@ -87,7 +88,7 @@ def test_assembled_html_renders_every_section():
     page = render_report_html(title="Project plan: Bakery", prompt=PLAN,
                               sections=assemble.report_sections(report_sections(), section_texts(), for_html=True),
                               wbs=[], gantt=assemble.gantt_chart(schedule),
-                              links=assemble.report_links("060-plan.md"), meta=assemble.report_meta(schedule))
+                              links=assemble.report_links(PLAN_MD), meta=assemble.report_meta(schedule))
     parser = StrictParser()
     parser.feed(page)
     parser.close()
@@ -113,11 +114,11 @@ def test_report_assembles_a_prepopulated_folder_in_reading_order(tmp_path):
     report = Report(run_dir=run_dir)
     upstream = list(luigi.task.flatten(report.requires()))
     prepopulate(tmp_path, upstream)
-    hostile = tmp_path / "057-executive_summary.md"
+    hostile = tmp_path / plan_file("ExecutiveSummary", "md")
     hostile.write_text(hostile.read_text() + "\n<script>alert(1)</script>\n", encoding="utf-8")
     build([Report(run_dir=run_dir)], workers=1)
 
-    plan = (tmp_path / "060-plan.md").read_text(encoding="utf-8")
+    plan = (tmp_path / PLAN_MD).read_text(encoding="utf-8")
     assert plan.startswith("# Project plan: Lyon sourdough bakery\n")
     assert re.findall(r"^## (.+)$", plan, flags=re.M) == ["The idea", "Contents"] + [
         s.title for s in report_sections()]
@@ -126,7 +127,7 @@ def test_report_assembles_a_prepopulated_folder_in_reading_order(tmp_path):
     assert "title\n" not in plan  # each stage's own title gave way to the report's
     assert "\n### Detail of ProjectPlan\n" in plan
 
-    page = (tmp_path / "060-report.html").read_text(encoding="utf-8")
+    page = (tmp_path / REPORT_HTML).read_text(encoding="utf-8")
     parser = PageIds()
     parser.feed(page)
     parser.close()

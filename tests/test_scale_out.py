@@ -17,6 +17,7 @@ import urllib.request
 from collections import Counter
 
 import pytest
+from support.files import REPORT_HTML
 from support.plan_runs import write_llm_config
 from support.scale_out import free_port, start_luigid, start_worker, stop
 
@@ -68,7 +69,7 @@ def test_two_workers_on_one_plan_share_the_work_and_the_global_llm_cap(tmp_path,
         assert worker.proc.returncode == 0, f"worker {worker.pid} exited {worker.proc.returncode}: {worker.err.read_text()[-3000:]}"
         assert "Done in" in worker.out.read_text(), worker.out.read_text()[-2000:]
     assert (run_dir / "999-pipeline_complete.txt").exists()
-    assert (run_dir / "060-report.html").exists()
+    assert (run_dir / REPORT_HTML).exists()
 
     events = read_events(run_dir)
     tasks = [e for e in events if e.kind == "task"]

@@ -14,6 +14,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from support.files import REPORT_HTML
 from support.plan_runs import cli_env, run_to_end, write_llm_config
 
 from planexe_pipeline.llm.config import load_llm_config
@@ -75,7 +76,7 @@ def test_hostile_llm_text_is_shown_not_run_and_never_names_a_file(tmp_path):
     run = run_to_end(run_dir, config, ["hostile"], prompt_id="bakery-lyon")
     assert run.proc.returncode == 0, run.stderr
 
-    html = (run_dir / "060-report.html").read_text(encoding="utf-8")
+    html = (run_dir / REPORT_HTML).read_text(encoding="utf-8")
     page = Page()
     page.feed(html)
     page.close()

@@ -18,7 +18,7 @@ __all__ = ["IdentifyDocuments", "FilterDocumentsToFind", "FilterDocumentsToCreat
 
 
 class IdentifyDocuments(LLMStage):
-    number, stem = 40, "identify_documents"
+    number, stem = 44, "identify_documents"
     inputs = {"plan": PROMPT, "assumptions": Input(ConsolidateAssumptions, "the permits, data and figures assumed"),
               "project_plan": Input(ProjectPlan, "the deliverables and dependencies that need documents")}
     execute, to_markdown = documents.execute_identify, documents.identify_to_markdown
@@ -28,13 +28,13 @@ IDENTIFIED = Input(IdentifyDocuments, "the documents of its kind, to triage")
 
 
 class FilterDocumentsToFind(LLMStage):
-    number, stem = 41, "filter_documents_to_find"
+    number, stem = 45, "filter_documents_to_find"
     inputs = {"plan": PROMPT, "identified": IDENTIFIED}
     execute, to_markdown = documents.execute_filter_to_find, documents.filter_to_markdown
 
 
 class FilterDocumentsToCreate(LLMStage):
-    number, stem = 42, "filter_documents_to_create"
+    number, stem = 46, "filter_documents_to_create"
     inputs = {"plan": PROMPT, "identified": IDENTIFIED}
     execute, to_markdown = documents.execute_filter_to_create, documents.filter_to_markdown
 
@@ -44,7 +44,7 @@ DRAFT_CONTEXT = {"plan": PROMPT, "project_plan": Input(ProjectPlan, "the place, 
 
 
 class DraftDocumentToFindItem(FanOutItem[Document]):
-    number, stem = 43, "draft_documents_to_find"
+    number, stem = 47, "draft_documents_to_find"
     result_model = DraftedDocumentToFind
     items_input = "filtered"
     inputs = {"filtered": Input(FilterDocumentsToFind, "the documents kept, one draft each"), **DRAFT_CONTEXT}
@@ -60,7 +60,7 @@ class DraftDocumentsToFind(FanOutMerge):
 
 
 class DraftDocumentToCreateItem(FanOutItem[Document]):
-    number, stem = 44, "draft_documents_to_create"
+    number, stem = 48, "draft_documents_to_create"
     result_model = DraftedDocumentToCreate
     items_input = "filtered"
     inputs = {"filtered": Input(FilterDocumentsToCreate, "the documents kept, one draft each"), **DRAFT_CONTEXT}
@@ -79,7 +79,7 @@ class DocumentsMarkdown(MarkdownStage):
     """Both drafted lists as the plan's documents chapter (from the json: it nests the
     headings one level deeper than the two merge sections do)."""
 
-    number, stem = 45, "documents"
+    number, stem = 49, "documents"
     section = Section("documents", "Documents", position=130)
     inputs = {"find": Input(DraftDocumentsToFind, "the drafted documents to find"),
               "create": Input(DraftDocumentsToCreate, "the drafted documents to create")}

@@ -17,22 +17,21 @@ __all__ = ["SWOTAnalysis", "FindExpertsItem", "ExpertsFound", "ExpertCriticismIt
 
 
 class SWOTAnalysis(LLMStage):
-    number, stem = 35, "swot_analysis"
+    number, stem = 38, "swot_analysis"
     section = Section("swot", "SWOT analysis", position=100)
     inputs = {"plan": PROMPT, "purpose": Input(IdentifyPurpose, "the kind of plan, which sets the SWOT's lens"),
               "project_plan": Input(ProjectPlan, "the plan whose strengths and weaknesses are weighed")}
     execute, to_markdown = swot.execute, swot.to_markdown
 
 
-# What an expert is found for and what each one criticises: the plan, seen through its SWOT.
-EXPERT_CONTEXT = {"plan": PROMPT, "project_plan": Input(ProjectPlan, "the plan under review"),
-                  "swot": Input(SWOTAnalysis, "its weak points, which the experts must cover")}
+# What an expert is found for: the plan itself.
+EXPERT_CONTEXT = {"plan": PROMPT, "project_plan": Input(ProjectPlan, "the plan under review")}
 
 
 class FindExpertsItem(FanOutItem[QueryAngle]):
     """One query for experts, from the angle at `index` of a fixed list (no upstream list)."""
 
-    number, stem = 36, "find_experts"
+    number, stem = 39, "find_experts"
     result_model = experts.ExpertQueryResult
     inputs = EXPERT_CONTEXT
     execute = experts.execute
@@ -49,10 +48,11 @@ class ExpertsFound(FanOutMerge):
 class ExpertCriticismItem(FanOutItem[Expert]):
     """One expert's critique; only the first `[pipeline] experts_to_criticise` experts get one."""
 
-    number, stem = 37, "expert_criticism"
+    number, stem = 40, "expert_criticism"
     result_model = expert_criticism.ExpertCriticismResult
     items_input = "experts"
-    inputs = {"experts": Input(ExpertsFound, "the experts, one critique each"), **EXPERT_CONTEXT}
+    inputs = {"experts": Input(ExpertsFound, "the experts, one critique each"), **EXPERT_CONTEXT,
+              "swot": Input(SWOTAnalysis, "its weak points, where the criticism should look first")}
     execute = expert_criticism.execute
 
     def all_items(self):
@@ -61,6 +61,6 @@ class ExpertCriticismItem(FanOutItem[Expert]):
 
 class ExpertReview(FanOutMerge):
     item_task = ExpertCriticismItem
-    number, stem = 38, "expert_review"
+    number, stem = 41, "expert_review"
     section = Section("expert-review", "Expert review", position=110)
     execute, to_markdown = expert_criticism.merge, expert_criticism.to_markdown

@@ -17,7 +17,7 @@ import luigi
 from pydantic import BaseModel
 
 from planexe_pipeline.tasks.base import LLMTask, PlanTask, declare_stage_functions
-from planexe_pipeline.tasks.inputs import Input, read_as, read_model
+from planexe_pipeline.tasks.inputs import Input, check_declaration, read_as, read_model
 from planexe_pipeline.telemetry import task_events
 
 ItemT = TypeVar("ItemT")
@@ -31,6 +31,9 @@ class FanOutItem(LLMTask, Generic[ItemT]):
     stage_dir: ClassVar[str]
     result_model: ClassVar[type[BaseModel]]
     items_input: ClassVar[str | None] = None  # the input holding the list: all the merge needs
+    # --speed fast caps a fan-out over a list of things; not one answer written in parts,
+    # which is whole only with every part.
+    capped_when_fast: ClassVar[bool] = True
     execute: ClassVar[Callable[..., BaseModel]]
 
     def __init_subclass__(cls, **kwargs):
@@ -50,7 +53,7 @@ class FanOutItem(LLMTask, Generic[ItemT]):
     def items(self) -> Sequence[ItemT]:
         """The fan-out list as the run sees it: capped under --speed fast."""
         items = list(self.all_items())
-        cap = self.fanout_cap()
+        cap = self.fanout_cap() if self.capped_when_fast else None
         return items[:cap] if cap is not None else items
 
     def process(self, item: ItemT) -> BaseModel:
@@ -78,7 +81,8 @@ class FanOutMerge(PlanTask):
     # Inputs only the merge reads. They are yielded with the items, not required up front, so
     # they never delay the moment the items are discovered and start.
     merge_inputs: ClassVar[dict[str, Input]] = {}
-    execute: ClassVar[Callable[[list], BaseModel] | None] = None
+    # execute(results, **inputs): the items' results in index order, then any input by name.
+    execute: ClassVar[Callable[..., BaseModel] | None] = None
     to_markdown: ClassVar[Callable[[Any], str] | None] = None
     # Reading a list and merging files takes milliseconds: the plan's worker runs it itself
     # instead of handing it to a task process (worker.py).
@@ -97,6 +101,10 @@ class FanOutMerge(PlanTask):
             fn = vars(cls).get(attr)
             if fn is not None and not isinstance(fn, staticmethod):
                 setattr(cls, attr, staticmethod(fn))
+        if "execute" in vars(cls):
+            # The merge may read its list; every merge-only input it declares, it must read.
+            readable = {**cls.declared_inputs(), **cls.merge_inputs}
+            check_declaration(cls.__name__, cls.execute, 1, readable, not_for_fn=tuple(cls.declared_inputs()))
 
     @classmethod
     def declared_inputs(cls) -> dict[str, Input]:
@@ -113,8 +121,10 @@ class FanOutMerge(PlanTask):
     def merge_requires(self) -> dict[str, luigi.Task]:
         return {name: self.upstream(spec) for name, spec in self.merge_inputs.items()}
 
-    def read_merge_input(self, name: str, form: Any) -> Any:
-        return read_as(self.merge_requires()[name].output(), self.merge_inputs[name], form)
+    def read(self, name: str, form: Any = str) -> Any:
+        if name in self.merge_inputs:
+            return read_as(self.merge_requires()[name].output(), self.merge_inputs[name], form)
+        return super().read(name, form)
 
     def dynamic_requires(self) -> list[luigi.Task]:
         """What run() yields: every item, then the merge-only inputs."""
@@ -132,5 +142,5 @@ class FanOutMerge(PlanTask):
         self.merge([read_model(t.output()["json"], t.result_model) for t in items])
 
     def merge(self, results: list[BaseModel]) -> None:
-        merged = self.execute(results)
+        merged = self.call(self.execute, results)
         self.write_stage(merged, self.to_markdown(merged))

@@ -1,6 +1,5 @@
 """Governance: six LLM phases and the chapter that joins them.
 
-Class names start with "Governance" because the simulator's latency model keys on it.
 Phases 4, 5 and 6 read only the bodies (2) and their setup plan (3): any other edge would put
 them behind more of the plan and lengthen the critical path.
 """
@@ -22,20 +21,20 @@ PROJECT_PLAN = Input(ProjectPlan, "what is governed: scope, budget, stakeholders
 
 
 class GovernancePhase1Audit(LLMStage):
-    number, stem = 21, "governance_phase1_audit"
+    number, stem = 24, "governance_phase1_audit"
     inputs = {"plan": PROMPT, "project_plan": PROJECT_PLAN}
     execute, to_markdown = stage.execute_audit, stage.audit_to_markdown
 
 
 class GovernancePhase2Bodies(LLMStage):
-    number, stem = 22, "governance_phase2_bodies"
+    number, stem = 25, "governance_phase2_bodies"
     inputs = {"plan": PROMPT, "project_plan": PROJECT_PLAN,
               "audit": Input(GovernancePhase1Audit, "the weak points the bodies must watch")}
     execute, to_markdown = stage.execute_bodies, stage.bodies_to_markdown
 
 
 class GovernancePhase3ImplPlan(LLMStage):
-    number, stem = 23, "governance_phase3_impl_plan"
+    number, stem = 26, "governance_phase3_impl_plan"
     inputs = {"plan": PROMPT, "project_plan": PROJECT_PLAN,
               "bodies": Input(GovernancePhase2Bodies, "the bodies to set up")}
     execute, to_markdown = stage.execute_impl_plan, stage.impl_plan_to_markdown
@@ -47,19 +46,19 @@ REFINEMENT_INPUTS = {"bodies": Input(GovernancePhase2Bodies, "the bodies and the
 
 
 class GovernancePhase4DecisionEscalation(LLMStage):
-    number, stem = 24, "governance_phase4_decision_escalation"
+    number, stem = 27, "governance_phase4_decision_escalation"
     inputs = REFINEMENT_INPUTS
     execute, to_markdown = stage.execute_escalation, stage.escalation_to_markdown
 
 
 class GovernancePhase5Monitoring(LLMStage):
-    number, stem = 25, "governance_phase5_monitoring"
+    number, stem = 28, "governance_phase5_monitoring"
     inputs = REFINEMENT_INPUTS
     execute, to_markdown = stage.execute_monitoring, stage.monitoring_to_markdown
 
 
 class GovernancePhase6Extra(LLMStage):
-    number, stem = 26, "governance_phase6_extra"
+    number, stem = 29, "governance_phase6_extra"
     inputs = REFINEMENT_INPUTS
     execute, to_markdown = stage.execute_extra, stage.extra_to_markdown
 
@@ -70,7 +69,7 @@ PHASES: tuple[type[LLMStage], ...] = (GovernancePhase1Audit, GovernancePhase2Bod
 
 
 class ConsolidateGovernance(PlanTask):
-    number, stem, kinds = 27, "governance", ("md",)
+    number, stem, kinds = 30, "governance", ("md",)
     section = Section("governance", "Governance", position=80)
     inputs = {f"phase{n}": Input(phase, "its section") for n, phase in enumerate(PHASES, start=1)}
 

@@ -1,4 +1,4 @@
-"""Report: every section's markdown assembled into 060-plan.md and the HTML page; FullPlan.
+"""Report: every section's markdown assembled into 070-plan.md and the HTML page; FullPlan.
 
 The sections are the tasks that declare one (`section = Section(...)`), wherever they are
 defined, ordered by their declared position: a new stage with a section joins the report by
@@ -31,8 +31,8 @@ def report_sections() -> tuple[Section, ...]:
 
 
 class Report(PlanTask):
-    number = 60
-    files = {"md": "060-plan.md", "html": "060-report.html"}
+    number = 70
+    files = {"md": "070-plan.md", "html": "070-report.html"}
 
     @classmethod
     def declared_inputs(cls) -> dict[str, Input]:

@@ -1,4 +1,8 @@
-"""Synthesis: the pitch, the plan review, the executive summary, Q&A and the premortem."""
+"""Synthesis: the pitch, the plan review, the executive summary, Q&A and the premortem.
+
+Each reads the plan through the smallest artifacts that carry what its prompt uses, so that
+only the executive summary and the Q&A that probes it wait for the end of the plan.
+"""
 
 from __future__ import annotations
 
@@ -6,47 +10,38 @@ from planexe_pipeline.report.sections import Section
 from planexe_pipeline.stages import executive_summary, pitch, premortem, questions_answers, review_plan
 from planexe_pipeline.tasks.assumptions import ConsolidateAssumptions
 from planexe_pipeline.tasks.base import LLMStage
-from planexe_pipeline.tasks.documents import DocumentsMarkdown
+from planexe_pipeline.tasks.documents import FilterDocumentsToCreate, FilterDocumentsToFind
 from planexe_pipeline.tasks.experts import ExpertReview
 from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
-from planexe_pipeline.tasks.governance import ConsolidateGovernance
+from planexe_pipeline.tasks.governance import GovernancePhase2Bodies
 from planexe_pipeline.tasks.inputs import Input
 from planexe_pipeline.tasks.plan import ProjectPlan
 from planexe_pipeline.tasks.setup import PROMPT
-from planexe_pipeline.tasks.team import RelatedResources, TeamMarkdown
+from planexe_pipeline.tasks.team import FindTeamMembers
 from planexe_pipeline.tasks.wbs import Schedule, WBSProject12
 
-__all__ = ["CreatePitch", "PitchMarkdown", "ReviewPlanItem", "PlanReview", "ExecutiveSummary", "QuestionsAnswers",
-           "Premortem"]
+__all__ = ["Pitch", "ReviewPlanItem", "PlanReview", "ExecutiveSummary", "QuestionsAnswers", "Premortem"]
 
 PROJECT_PLAN = Input(ProjectPlan, "the plan itself: goal, scope, budget, milestones")
 
 
-class CreatePitch(LLMStage):
-    number, stem = 54, "create_pitch"
-    inputs = {"plan": PROMPT, "project_plan": PROJECT_PLAN,
-              "related_resources": Input(RelatedResources, "similar projects that make the case"),
-              "wbs": Input(WBSProject12, "the phases and tasks, to show the plan is concrete")}
-    execute, to_markdown = pitch.execute, pitch.to_markdown
-
-
-class PitchMarkdown(LLMStage):
-    number, stem = 55, "pitch"
+class Pitch(LLMStage):
+    number, stem = 58, "pitch"
     section = Section("pitch", "Pitch", position=20)
-    inputs = {"pitch_notes": Input(CreatePitch, "the pitch notes to edit into prose")}
-    execute, to_markdown = pitch.polish, pitch.polished_to_markdown
+    inputs = {"plan": PROMPT, "project_plan": PROJECT_PLAN}
+    execute, to_markdown = pitch.execute, pitch.to_markdown
 
 
 class ReviewPlanItem(FanOutItem[review_plan.ReviewQuestion]):
     """One review question put to the plan; the questions are ours, so the list is static."""
 
-    number, stem = 56, "review_plan"
+    number, stem = 59, "review_plan"
     result_model = review_plan.ReviewItem
     inputs = {"plan": PROMPT, "project_plan": PROJECT_PLAN,
               "wbs": Input(WBSProject12, "the tasks the answers cite"),
-              "team": Input(TeamMarkdown, "the people the answers cite"),
+              "team": Input(FindTeamMembers, "the roles the answers cite"),
               "expert_review": Input(ExpertReview, "the experts' objections"),
-              "pitch": Input(PitchMarkdown, "what the plan promises its sponsor")}
+              "pitch": Input(Pitch, "what the plan promises its sponsor")}
     execute = review_plan.execute
 
     def all_items(self):
@@ -60,23 +55,24 @@ class PlanReview(FanOutMerge):
 
 
 class ExecutiveSummary(LLMStage):
-    number, stem = 57, "executive_summary"
+    number, stem = 60, "executive_summary"
     section = Section("executive-summary", "Executive summary", position=10)
     # The schedule enters as its model: the stage condenses it to dates and the critical path.
     inputs = {"plan": PROMPT, "project_plan": PROJECT_PLAN,
               "assumptions": Input(ConsolidateAssumptions, "the assumptions a reader must know"),
-              "governance": Input(ConsolidateGovernance, "who decides"),
-              "team": Input(TeamMarkdown, "who does the work"),
+              "governance_bodies": Input(GovernancePhase2Bodies, "who decides"),
+              "team": Input(FindTeamMembers, "who does the work: the roles"),
               "expert_review": Input(ExpertReview, "the main objections"),
-              "documents": Input(DocumentsMarkdown, "the documents still to find and write"),
+              "documents_to_find": Input(FilterDocumentsToFind, "the documents still to find"),
+              "documents_to_create": Input(FilterDocumentsToCreate, "the documents still to write"),
               "schedule": Input(Schedule, "the dates and the critical path"),
-              "pitch": Input(PitchMarkdown, "the case for the plan"),
+              "pitch": Input(Pitch, "the case for the plan"),
               "review": Input(PlanReview, "the review's verdicts")}
     execute, to_markdown = executive_summary.execute, executive_summary.to_markdown
 
 
 class QuestionsAnswers(LLMStage):
-    number, stem = 58, "questions_answers"
+    number, stem = 61, "questions_answers"
     section = Section("questions-answers", "Questions and answers", position=170)
     inputs = {"plan": PROMPT, "project_plan": PROJECT_PLAN,
               "executive_summary": Input(ExecutiveSummary, "the plan in brief, which the questions probe")}
@@ -84,8 +80,8 @@ class QuestionsAnswers(LLMStage):
 
 
 class Premortem(LLMStage):
-    number, stem = 59, "premortem"
+    number, stem = 62, "premortem"
     section = Section("premortem", "Premortem", position=180)
     inputs = {"plan": PROMPT, "assumptions": Input(ConsolidateAssumptions, "the assumptions that could fail"),
-              "executive_summary": Input(ExecutiveSummary, "the plan in brief, imagined failed")}
+              "project_plan": Input(ProjectPlan, "the plan imagined failed")}
     execute, to_markdown = premortem.execute, premortem.to_markdown

@@ -1,7 +1,8 @@
 """Team: related projects, the roster, three independent enrichment passes, review, chapter.
 
-The three passes each read only the roster, so they run at the same time; the review joins
-their answers to the roster by member id with our own code before its call.
+The roster and the related projects both start from the project plan, side by side; the three
+passes each read only the roster, so they run at the same time; the review joins their answers
+to the roster by member id with our own code before its call.
 """
 
 from __future__ import annotations
@@ -18,15 +19,14 @@ __all__ = ["RelatedResources", "FindTeamMembers", "EnrichContractType", "EnrichB
 
 
 class RelatedResources(LLMStage):
-    number, stem = 28, "related_resources"
+    number, stem = 31, "related_resources"
     inputs = {"plan": PROMPT, "project_plan": Input(ProjectPlan, "what the project does, to find projects like it")}
     execute, to_markdown = related_resources.execute, related_resources.to_markdown
 
 
 class FindTeamMembers(LLMStage):
-    number, stem = 29, "find_team_members"
-    inputs = {"plan": PROMPT, "project_plan": Input(ProjectPlan, "the work the team must deliver"),
-              "related_resources": Input(RelatedResources, "how similar projects were staffed")}
+    number, stem = 32, "find_team_members"
+    inputs = {"plan": PROMPT, "project_plan": Input(ProjectPlan, "the work the team must deliver")}
     execute, to_markdown = team.execute, team.to_markdown
 
 
@@ -35,25 +35,25 @@ ROSTER_TEXT = Input(FindTeamMembers, "the roles to describe, by member id")
 
 
 class EnrichContractType(LLMStage):
-    number, stem = 30, "enrich_team_contract_type"
+    number, stem = 33, "enrich_team_contract_type"
     inputs = {"plan": PROMPT, "team": ROSTER_TEXT}
     execute, to_markdown = team_enrichment.execute_contract_type, team_enrichment.contract_type_to_markdown
 
 
 class EnrichBackground(LLMStage):
-    number, stem = 31, "enrich_team_background"
+    number, stem = 34, "enrich_team_background"
     inputs = {"plan": PROMPT, "team": ROSTER_TEXT}
     execute, to_markdown = team_enrichment.execute_background, team_enrichment.background_to_markdown
 
 
 class EnrichEnvironment(LLMStage):
-    number, stem = 32, "enrich_team_environment"
+    number, stem = 35, "enrich_team_environment"
     inputs = {"plan": PROMPT, "team": ROSTER_TEXT}
     execute, to_markdown = team_enrichment.execute_environment, team_enrichment.environment_to_markdown
 
 
 class ReviewTeam(LLMStage):
-    number, stem = 33, "review_team"
+    number, stem = 36, "review_team"
     inputs = {"plan": PROMPT, "project_plan": Input(ProjectPlan, "what the team must deliver"),
               "roster": Input(FindTeamMembers, "the roles, joined with the passes by member id"),
               "contract": Input(EnrichContractType, "each member's contract type"),
@@ -63,7 +63,7 @@ class ReviewTeam(LLMStage):
 
 
 class TeamMarkdown(MarkdownStage):
-    number, stem = 34, "team"
+    number, stem = 37, "team"
     section = Section("team", "Team", position=90)
     inputs = {"reviewed": Input(ReviewTeam, "the reviewed team, one section per member")}
     execute = team_review.team_markdown

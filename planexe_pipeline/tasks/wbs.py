@@ -10,44 +10,46 @@ from planexe_pipeline.stages import durations, task_dependencies, wbs, wbs_level
 from planexe_pipeline.stages.durations import DurationChunk, DurationEstimates as DurationEstimatesModel
 from planexe_pipeline.stages.schedule import schedule_to_csv, schedule_to_mermaid, to_markdown as schedule_markdown
 from planexe_pipeline.stages.task_dependencies import TaskDependencies as TaskDependenciesModel
-from planexe_pipeline.stages.wbs import WBSLevel1 as WBSLevel1Model, WBSProject, WBSTask
+from planexe_pipeline.stages.wbs import Phase, PhaseTasks, WBSLevel1 as WBSLevel1Model, WBSProject, WBSTask
 from planexe_pipeline.stages.wbs_level3 import Decomposition
 from planexe_pipeline.tasks.base import LLMStage, PlanTask
-from planexe_pipeline.tasks.context import DataCollection
 from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
 from planexe_pipeline.tasks.inputs import Input
 from planexe_pipeline.tasks.plan import ProjectPlan
 from planexe_pipeline.tasks.setup import PROMPT, Setup
 
-__all__ = ["WBSLevel1", "WBSLevel2", "WBSProject12", "TaskDependencies", "EstimateDurationsItem", "DurationEstimates",
+__all__ = ["WBSLevel1", "WBSLevel2Item", "WBSProject12", "TaskDependencies", "EstimateDurationsItem", "DurationEstimates",
            "WBSLevel3Item", "WBSProject123", "Schedule"]
 
 
 class WBSLevel1(LLMStage):
-    number, stem = 46, "wbs_level1"
+    number, stem = 50, "wbs_level1"
     inputs = {"plan": PROMPT, "project_plan": Input(ProjectPlan, "the deliverables and milestones to split into phases")}
     execute, to_markdown = wbs.execute_level1, wbs.level1_to_markdown
 
 
-class WBSLevel2(LLMStage):
-    number, stem = 47, "wbs_level2"
-    inputs = {"plan": PROMPT, "project_plan": Input(ProjectPlan, "the scope each phase's tasks must cover"),
-              "level1": Input(WBSLevel1, "the phases to fill with tasks"),
-              "data_collection": Input(DataCollection, "the data work that needs tasks of its own")}
+class WBSLevel2Item(FanOutItem[Phase]):
+    """One phase broken into its tasks; every phase at the same time."""
+
+    number, stem = 51, "wbs_level2"
+    result_model = PhaseTasks
+    items_input = "level1"
+    inputs = {"plan": PROMPT, "project_plan": Input(ProjectPlan, "the scope the phase's tasks must cover"),
+              "level1": Input(WBSLevel1, "the phases: one call each, the others so as to stay within its own")}
     execute = wbs.execute_level2
 
-    def run(self):
-        result = self.call(self.execute, self.executor())
-        self.write_stage(result, wbs.level2_to_markdown(self.read("level1", WBSLevel1Model), result))
+    def all_items(self):
+        return self.read("level1", WBSLevel1Model).phases
 
 
-class WBSProject12(PlanTask):
-    number, stem = 48, "wbs_project_level1_and_level2"
-    inputs = {"level1": Input(WBSLevel1, "the phases"), "level2": Input(WBSLevel2, "the tasks of each phase")}
+class WBSProject12(FanOutMerge):
+    item_task = WBSLevel2Item
+    number, stem = 52, "wbs_project_level1_and_level2"
+    execute = wbs.build_project12
 
-    def run(self):
-        result = self.call(wbs.build_project12)
-        self.write_stage(result, wbs.project_to_markdown(result, "Work breakdown: phases and tasks"))
+    @staticmethod
+    def to_markdown(project: WBSProject) -> str:
+        return wbs.project_to_markdown(project, "Work breakdown: phases and tasks")
 
 
 # Level-2 tasks by id, in WBS order: what the dependency, duration and decomposition calls work on.
@@ -55,7 +57,7 @@ WBS12 = Input(WBSProject12, "the level-2 tasks, by id")
 
 
 class TaskDependencies(LLMStage):
-    number, stem = 49, "task_dependencies"
+    number, stem = 53, "task_dependencies"
     inputs = {"plan": PROMPT, "project": WBS12}
     execute, to_markdown = task_dependencies.execute, task_dependencies.to_markdown
 
@@ -63,7 +65,7 @@ class TaskDependencies(LLMStage):
 class EstimateDurationsItem(FanOutItem[list]):
     """Item i estimates level-2 tasks 3i..3i+2 (in WBS order)."""
 
-    number, stem = 50, "estimate_durations"
+    number, stem = 54, "estimate_durations"
     result_model = DurationChunk
     items_input = "wbs12"
     inputs = {"wbs12": WBS12, "plan": PROMPT}
@@ -89,7 +91,7 @@ class WBSLevel3Item(FanOutItem[WBSTask]):
     estimate is in chunk i // CHUNK_SIZE: only that chunk is read, not the merged table, so
     each decomposition starts as soon as its own estimate exists."""
 
-    number, stem = 51, "wbs_level3"
+    number, stem = 55, "wbs_level3"
     result_model = Decomposition
     items_input = "project"
     inputs = {"project": WBS12, "plan": PROMPT,
@@ -102,7 +104,7 @@ class WBSLevel3Item(FanOutItem[WBSTask]):
 
 class WBSProject123(FanOutMerge):
     item_task = WBSLevel3Item
-    number, stem = 52, "wbs_project_level1_level2_level3"
+    number, stem = 56, "wbs_project_level1_level2_level3"
     section = Section("wbs", "Work breakdown structure", position=140, in_html=False)
     # The durations of tasks that got no decomposition (--speed fast) come from here; a
     # static requirement would hold back the items until every chunk was estimated.
@@ -110,12 +112,12 @@ class WBSProject123(FanOutMerge):
 
     def merge(self, results):
         result = wbs_level3.build_project123(self.read("project", WBSProject),
-                                             self.read_merge_input("durations", DurationEstimatesModel), results)
+                                             self.read("durations", DurationEstimatesModel), results)
         self.write_stage(result, wbs.project_to_markdown(result, "Work breakdown structure"))
 
 
 class Schedule(PlanTask):
-    number, stem, kinds = 53, "schedule", ("json", "md", "csv", "mmd")
+    number, stem, kinds = 57, "schedule", ("json", "md", "csv", "mmd")
     section = Section("schedule-table", "Schedule", position=150, html_title="Schedule table")
     inputs = {"fingerprint": Input(Setup, "the start date fixed when the run began", output="fingerprint"),
               "project": Input(WBSProject123, "every task with its duration"),
