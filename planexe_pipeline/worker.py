@@ -136,6 +136,11 @@ class TimedWorker(luigi.worker.Worker):
             self._handling_result = False
 
     def add(self, task, *args, **kwargs):
+        if self._handling_result and task.task_id in self._pending:
+            # A merge's merge-only input that is itself a merge waiting for its items (the level-3
+            # merge yields the durations' merge): adding it again would tell the scheduler its
+            # static dependencies only, and it would be handed out to yield its items once more.
+            return True
         started = time.time()
         self._adding = task.task_id
         try:
