@@ -11,7 +11,8 @@ from planexe_pipeline.stages import executive_summary, pitch, premortem, questio
 from planexe_pipeline.tasks.report import Report, section_tasks
 from planexe_pipeline.tasks.synthesis import (ExecutiveSummary, Pitch, PlanReview, Premortem, QuestionsAnswers,
                                               ReviewPlanItem)
-from support.synthesis_folder import LLM, PLAN, PLAN_WORDS, build, prepopulate, small_schedule, write_text
+from support.synthesis_folder import (LLM, PLAN, PLAN_WORDS, START, build, dependencies, estimates, prepopulate,
+                                     small_schedule, wbs_level2, write_text)
 from support.stage_checks import simulator, words
 
 
@@ -89,9 +90,16 @@ def test_executive_summary_sees_the_schedule_digest():
     digest = executive_summary.schedule_digest(schedule)
     assert "Start 2025-03-03, last day 2025-03-17 (15 calendar days)." in digest
     assert "Critical path: T-1.1.1 Sign the lease -> T-2.1.1 Install the oven" in digest
+    fingerprint = {"start_date": START.isoformat()}
+    level2 = executive_summary.level2_schedule(wbs_level2(), estimates(), dependencies(), fingerprint)
+    # Level 3 splits each task's estimate without moving it: the same dates, task by task.
+    assert {(t.id, t.start, t.end) for t in level2.tasks} == {
+        (t.id, t.start, t.end) for t in schedule.tasks if t.id.count(".") < 2}
+    assert "Critical path: T-1.1 Lease -> T-2.1 Oven works" in executive_summary.schedule_digest(level2)
     result = executive_summary.execute(simulator(), plan=PLAN, project_plan="pp", assumptions="assumptions",
                                        governance_bodies="governance", team="team", expert_review="experts",
-                                       documents_to_find="find", documents_to_create="create", schedule=schedule,
+                                       documents_to_find="find", documents_to_create="create", project=wbs_level2(),
+                                       durations=estimates(), dependencies=dependencies(), fingerprint=fingerprint,
                                        pitch="pitch", review="review")
     assert isinstance(result, executive_summary.ExecutiveSummaryResult)
     md = executive_summary.to_markdown(result)

@@ -14,7 +14,7 @@ import email.utils
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Callable, Mapping
 
 # 503 is "overloaded" when it says when to come back; without a hint it is an ordinary error.
 RATE_LIMIT_STATUS = 429

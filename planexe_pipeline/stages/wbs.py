@@ -12,6 +12,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
+from planexe_pipeline.errors import InputError
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.markdown import bullets, condensed_context, context, document, one_line
@@ -208,6 +209,18 @@ def project_to_markdown(project: WBSProject, title: str) -> str:
 
 
 # -- schedule input -----------------------------------------------------------------------------
+def first_day(fingerprint: dict) -> date:
+    """The schedule's first day: the one the run folder recorded when the run began, so that a
+    resumed run keeps its dates."""
+    recorded = fingerprint.get("start_date")
+    if not recorded:
+        raise InputError("the run folder records no start date: start the plan in a new folder")
+    try:
+        return date.fromisoformat(recorded)
+    except ValueError:
+        raise InputError(f"start date '{recorded}' is not a date: use YYYY-MM-DD") from None
+
+
 def plan_schedule(project: WBSProject, dependencies: list[tuple[str, str]], start: date) -> DatedSchedule:
     """Every WBS node as a schedule task; subtasks of one task run one after another (their
     durations were scaled to add up to the task's estimate), plus the model's dependencies."""

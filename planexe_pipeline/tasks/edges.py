@@ -48,10 +48,10 @@ def plan_classes(root: type[PlanTask]) -> list[type[PlanTask]]:
 
 
 def edge_lines(root: type[PlanTask]) -> list[str]:
-    """`Task <- Upstream` per edge, the merges' item and merge-only edges marked: a plain list
-    that changes only when an edge does."""
+    """`Task <- Upstream` per edge (two files of one upstream are one edge), the merges' item and
+    merge-only edges marked: a plain list that changes only when an edge does."""
     marks = {"reads": "", "items": " (items)", "merge reads": " (merge)"}
-    return sorted(f"{e.task} <- {e.upstream}{marks[e.kind]}" for cls in plan_classes(root) for e in task_edges(cls))
+    return sorted({f"{e.task} <- {e.upstream}{marks[e.kind]}" for cls in plan_classes(root) for e in task_edges(cls)})
 
 
 def _kind_of(cls: type[PlanTask]) -> str:

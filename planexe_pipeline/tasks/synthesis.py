@@ -16,9 +16,9 @@ from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
 from planexe_pipeline.tasks.governance import GovernancePhase2Bodies
 from planexe_pipeline.tasks.inputs import Input
 from planexe_pipeline.tasks.plan import ProjectPlan
-from planexe_pipeline.tasks.setup import PROMPT
+from planexe_pipeline.tasks.setup import PROMPT, Setup
 from planexe_pipeline.tasks.team import FindTeamMembers
-from planexe_pipeline.tasks.wbs import Schedule, WBSProject12
+from planexe_pipeline.tasks.wbs import DurationEstimates, TaskDependencies, WBSProject12
 
 __all__ = ["Pitch", "ReviewPlanItem", "PlanReview", "ExecutiveSummary", "QuestionsAnswers", "Premortem"]
 
@@ -57,7 +57,8 @@ class PlanReview(FanOutMerge):
 class ExecutiveSummary(LLMStage):
     number, stem = 60, "executive_summary"
     section = Section("executive-summary", "Executive summary", position=10)
-    # The schedule enters as its model: the stage condenses it to dates and the critical path.
+    # The timeline enters as the level-2 tasks, their estimates and dependencies: the stage dates
+    # them and condenses them to dates and the critical path, without waiting for level 3.
     inputs = {"plan": PROMPT, "project_plan": PROJECT_PLAN,
               "assumptions": Input(ConsolidateAssumptions, "the assumptions a reader must know"),
               "governance_bodies": Input(GovernancePhase2Bodies, "who decides"),
@@ -65,7 +66,10 @@ class ExecutiveSummary(LLMStage):
               "expert_review": Input(ExpertReview, "the main objections"),
               "documents_to_find": Input(FilterDocumentsToFind, "the documents still to find"),
               "documents_to_create": Input(FilterDocumentsToCreate, "the documents still to write"),
-              "schedule": Input(Schedule, "the dates and the critical path"),
+              "project": Input(WBSProject12, "the phases and tasks, to date"),
+              "durations": Input(DurationEstimates, "how long each task takes"),
+              "dependencies": Input(TaskDependencies, "which task waits for which"),
+              "fingerprint": Input(Setup, "the first day of the schedule", output="fingerprint"),
               "pitch": Input(Pitch, "the case for the plan"),
               "review": Input(PlanReview, "the review's verdicts")}
     execute, to_markdown = executive_summary.execute, executive_summary.to_markdown

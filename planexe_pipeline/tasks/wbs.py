@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime
 
-from planexe_pipeline.errors import InputError
 from planexe_pipeline.report.sections import Section
 from planexe_pipeline.stages import durations, task_dependencies, wbs, wbs_level3
 from planexe_pipeline.stages.durations import DurationChunk, DurationEstimates as DurationEstimatesModel
@@ -123,20 +121,10 @@ class Schedule(PlanTask):
               "project": Input(WBSProject123, "every task with its duration"),
               "dependencies": Input(TaskDependencies, "which task waits for which")}
 
-    def first_day(self) -> datetime.date:
-        # The fingerprint's date, fixed when the run began, so a resumed run keeps its dates.
-        recorded = self.read("fingerprint", dict).get("start_date") or self.start_date
-        if not recorded:
-            raise InputError(f"run folder {self.run_dir} records no start date: pass --start-date YYYY-MM-DD")
-        try:
-            return datetime.date.fromisoformat(recorded)
-        except ValueError:
-            raise InputError(f"start date '{recorded}' is not a date: use YYYY-MM-DD") from None
-
     def run(self):
         project = self.read("project", WBSProject)
         edges = self.read("dependencies", TaskDependenciesModel).edges()
-        result = wbs.plan_schedule(project, edges, self.first_day())
+        result = wbs.plan_schedule(project, edges, wbs.first_day(self.read("fingerprint", dict)))
         self.write_stage(result, schedule_markdown(result))
         self.write_text("csv", schedule_to_csv(result))
         self.write_text("mmd", schedule_to_mermaid(result, project.title or "Schedule"))
