@@ -21,9 +21,12 @@ from planexe_pipeline.pipeline import REMAINING_SECONDS, FullPlan, Report
 from planexe_pipeline.run_folder import RunFolderLock, remove_interrupted_writes
 from planexe_pipeline.run_request import RunRequest
 from planexe_pipeline.scaleout import PlanWorkerFactory, SchedulerGone
+from planexe_pipeline.settings import observability
 from planexe_pipeline.tasks.integrity import unreadable_tasks
+from planexe_pipeline.telemetry.correlation import claim_run_id, close_run_id
 from planexe_pipeline.telemetry.events import Event, RunEvent, TaskEvent, append_event, failed_tasks, read_events
 from planexe_pipeline.telemetry.progress import RunProgress
+from planexe_pipeline.telemetry.resources import MemorySampler, cpu_seconds, peak_memory_bytes
 from planexe_pipeline.telemetry.stats import stats_from_events
 from planexe_pipeline.worker import TimedWorkerFactory
 
@@ -38,6 +41,7 @@ class RunOutcome:
     wall_s: float
     failures: list[str]
     summary: dict
+    run_id: str = ""  # the run's correlation id, its trace id when tracing is on
 
 
 # Modules a provider's client imports lazily on its first request (the openai client's resources).
@@ -83,8 +87,12 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
         if lock:
             # Scaled-out runs share the folder unlocked: they leave another worker's files alone.
             remove_interrupted_writes(run_dir)
-        append_event(run_dir, RunEvent(event="start", start=started, workers=request.workers, llm_slots=slots,
-                                       pid=os.getpid(), status="running"))
+        identity = claim_run_id(run_dir, scaled_out=bool(request.scheduler_host))
+        run_line = {"workers": request.workers, "llm_slots": slots, "pid": os.getpid(), "run_id": identity.run_id,
+                    "scaled_out": bool(request.scheduler_host), "speed": request.speed}
+        append_event(run_dir, RunEvent(event="start", start=started, status="running", **run_line))
+        memory = MemorySampler(run_dir, observability().memory_sample_s)
+        memory.start()
         if progress:
             progress.start()
         try:
@@ -117,14 +125,16 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
         finally:
             if progress:
                 progress.stop()
+            memory.stop()
         ended = time.time()
-        append_event(run_dir, RunEvent(event="end", start=started, end=ended, workers=request.workers,
-                                       llm_slots=slots, pid=os.getpid(), status="ok" if ok else "failed"))
+        append_event(run_dir, RunEvent(event="end", start=started, end=ended, status="ok" if ok else "failed",
+                                       cpu_s=round(cpu_seconds(), 3), peak_rss_bytes=peak_memory_bytes(), **run_line))
+        close_run_id(run_dir, identity)
     events = [e for e in read_events(run_dir) if (e.start or 0) >= started]
     failures = [_failure_line(e) for e in failed_tasks(events)]
     failures += [stopped_early] if stopped_early else []
     return RunOutcome(ok, run_dir, ended - started, list(dict.fromkeys(failures)),
-                      summarize(events, ended - started, slots))
+                      summarize(events, ended - started, slots), identity.run_id)
 
 
 class _LocalSchedulerFactory(TimedWorkerFactory):

@@ -7,7 +7,8 @@ import pytest
 from planexe_pipeline.cli import main
 from planexe_pipeline.telemetry.events import DispatchEvent, TaskEvent, WorkerEvent, parse_events, read_events
 from planexe_pipeline.telemetry.overhead import PARTS, overhead_breakdown
-from planexe_pipeline.telemetry.stats import compute_stats, format_stats
+from planexe_pipeline.telemetry.stats import compute_stats
+from planexe_pipeline.telemetry.stats_table import format_stats
 
 
 def execution(task_id, start, end, *, deps=(), status="ok", dispatched=None, process=None, handler=0.001):
