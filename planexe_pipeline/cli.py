@@ -31,6 +31,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got '{text}'") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got '{text}'")
+    return value
+
+
 def _version() -> str:
     try:
         return importlib.metadata.version(DISTRIBUTION)
@@ -70,6 +80,15 @@ def build_parser() -> argparse.ArgumentParser:
     timeline = sub.add_parser("timeline", help="write an HTML timeline of a run")
     timeline.add_argument("run_dir", metavar="RUN_DIR")
     timeline.add_argument("--out", metavar="FILE", help="where to write it (default RUN_DIR/timeline.html)")
+
+    status = sub.add_parser("status", help="where a run stands: state, progress, ETA, calls in flight, failure")
+    status.add_argument("run_dir", metavar="RUN_DIR")
+    status.add_argument("--json", action="store_true", help="print JSON instead of text")
+    status.add_argument("--watch", action="store_true", help="keep showing it until the run ends")
+    status.add_argument("--interval", type=_positive_float, default=2.0, metavar="S",
+                        help="seconds between two looks with --watch (default 2)")
+    status.add_argument("--stall-after", type=_positive_float, metavar="S",
+                        help="a running plan with no progress for S seconds is stalled (default: [notify] stall_after_s)")
 
     stats = sub.add_parser("stats", help="calls, retries, time and tokens per stage of a run")
     stats.add_argument("run_dir", metavar="RUN_DIR")
@@ -188,9 +207,34 @@ def cmd_timeline(args) -> int:
     return 0
 
 
+def cmd_status(args) -> int:
+    from planexe_pipeline.telemetry.alerts import notify
+    from planexe_pipeline.telemetry.live_view import is_terminal, status_lines
+    from planexe_pipeline.telemetry.run_state import read_run_state, status_of_finished
+
+    run_dir = _existing_run(args.run_dir)
+    stall_after = args.stall_after or notify().stall_after_s
+    try:
+        state = read_run_state(run_dir, stall_after_s=stall_after)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    if state.plan_complete and not args.watch:
+        # A finished plan needs no graph: its status is its telemetry's (and fast).
+        snapshot = status_of_finished(state)
+    else:
+        from planexe_pipeline.status import StatusTracker, watch
+        tracker = StatusTracker(run_dir, stall_after_s=stall_after)
+        if args.watch:
+            return watch(tracker, args.interval, as_json=args.json, terminal=is_terminal(sys.stdout) and not args.json)
+        snapshot = tracker.snapshot()
+    print(json.dumps(snapshot, indent=2, sort_keys=True) if args.json else "\n".join(status_lines(snapshot)))
+    return 0
+
+
 def cmd_stats(args) -> int:
     from planexe_pipeline.llm.config import load_llm_config
-    from planexe_pipeline.telemetry.stats import compute_stats, format_stats
+    from planexe_pipeline.telemetry.stats import compute_stats
+    from planexe_pipeline.telemetry.stats_table import format_stats
 
     pricing = {name: {"pricing": e.pricing} for name, e in load_llm_config(args.llm_config).items() if e.pricing}
     stats = compute_stats(_existing_run(args.run_dir), pricing)
@@ -250,7 +294,7 @@ def _provider_bench(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "prompts": cmd_prompts, "timeline": cmd_timeline, "stats": cmd_stats,
+COMMANDS = {"run": cmd_run, "prompts": cmd_prompts, "timeline": cmd_timeline, "stats": cmd_stats, "status": cmd_status,
             "bench": cmd_bench, "scheduler": cmd_scheduler}
 
 
