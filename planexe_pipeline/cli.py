@@ -73,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scheduler-host", metavar="HOST", help="use a central luigid instead of the local scheduler")
     run.add_argument("--scheduler-port", type=_positive_int, default=8082, metavar="PORT")
     run.add_argument("--verbose", action="store_true", help="show Luigi's own log")
+    run.add_argument("--notify-url", metavar="URL",
+                     help="POST a JSON alert here when the run is done, failed or stalled "
+                          "(default: $PLANEXE_NOTIFY_URL, else [notify] url)")
+    run.add_argument("--notify-command", metavar="CMD",
+                     help="run this shell command with the same JSON alert on its standard input")
     _add_model_args(run)
 
     sub.add_parser("prompts", help="list the sample prompts")
@@ -148,7 +153,7 @@ def cmd_run(args) -> int:
         models=parse_model_list(",".join(args.llm or [])), llm_config=args.llm_config,
         workers=args.workers, speed=args.speed, llm_slots=args.llm_slots, start_date=args.start_date,
         scheduler_host=args.scheduler_host, scheduler_port=args.scheduler_port, verbose=args.verbose,
-        lock=not args.scheduler_host,
+        lock=not args.scheduler_host, notify_url=args.notify_url, notify_command=args.notify_command,
     ))
     def announce(cap: int | None) -> None:
         print(f"Plan run in {request.run_dir}: models {', '.join(request.models)}, {request.workers} workers, "
@@ -173,7 +178,7 @@ def cmd_run(args) -> int:
               f"Timeline: {timeline}")
         return 0
     for failure in outcome.failures or ["the run did not finish; rerun with --verbose to see Luigi's log"]:
-        print(f"error: {failure}", file=sys.stderr)
+        print(f"error: {failure} [run {outcome.run_id}]", file=sys.stderr)
     print(f"Everything finished so far is kept; rerun with --run-dir {outcome.run_dir} to resume.", file=sys.stderr)
     return 1
 

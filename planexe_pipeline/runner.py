@@ -17,16 +17,15 @@ import luigi
 
 from planexe_pipeline.errors import ProviderQuotaError
 from planexe_pipeline.llm.config import LLM_CLASSES, load_llm_config, resolve_models
-from planexe_pipeline.pipeline import REMAINING_SECONDS, FullPlan, Report
+from planexe_pipeline.pipeline import FullPlan, Report
 from planexe_pipeline.run_folder import RunFolderLock, remove_interrupted_writes
 from planexe_pipeline.run_request import RunRequest
+from planexe_pipeline.run_watch import RunWatch
 from planexe_pipeline.scaleout import PlanWorkerFactory, SchedulerGone
-from planexe_pipeline.settings import observability
 from planexe_pipeline.tasks.integrity import unreadable_tasks
 from planexe_pipeline.telemetry.correlation import claim_run_id, close_run_id
 from planexe_pipeline.telemetry.events import Event, RunEvent, TaskEvent, append_event, failed_tasks, read_events
-from planexe_pipeline.telemetry.progress import RunProgress
-from planexe_pipeline.telemetry.resources import MemorySampler, cpu_seconds, peak_memory_bytes
+from planexe_pipeline.telemetry.resources import cpu_seconds, peak_memory_bytes
 from planexe_pipeline.telemetry.stats import stats_from_events
 from planexe_pipeline.worker import TimedWorkerFactory
 
@@ -80,7 +79,6 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
     slots = llm_cap_of(local.scheduler.resource_list()) if local else _luigid_llm_cap(request)
     if on_start:
         on_start(slots)
-    progress = RunProgress(str(run_dir), REMAINING_SECONDS, out=out) if request.progress else None
     lock = RunFolderLock(run_dir) if request.lock else None
     started = time.time()
     with lock or contextlib.nullcontext():
@@ -91,10 +89,8 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
         run_line = {"workers": request.workers, "llm_slots": slots, "pid": os.getpid(), "run_id": identity.run_id,
                     "scaled_out": bool(request.scheduler_host), "speed": request.speed}
         append_event(run_dir, RunEvent(event="start", start=started, status="running", **run_line))
-        memory = MemorySampler(run_dir, observability().memory_sample_s)
-        memory.start()
-        if progress:
-            progress.start()
+        watch = RunWatch(request, identity, out=out)
+        watch.start()
         try:
             root = build_root(request)
             warm_providers(request.models, request.llm_config)
@@ -123,9 +119,7 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
                 else:
                     ok = result.status.name in ("SUCCESS", "SUCCESS_WITH_RETRY")
         finally:
-            if progress:
-                progress.stop()
-            memory.stop()
+            watch.stop()
         ended = time.time()
         append_event(run_dir, RunEvent(event="end", start=started, end=ended, status="ok" if ok else "failed",
                                        cpu_s=round(cpu_seconds(), 3), peak_rss_bytes=peak_memory_bytes(), **run_line))
@@ -133,8 +127,9 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
     events = [e for e in read_events(run_dir) if (e.start or 0) >= started]
     failures = [_failure_line(e) for e in failed_tasks(events)]
     failures += [stopped_early] if stopped_early else []
-    return RunOutcome(ok, run_dir, ended - started, list(dict.fromkeys(failures)),
-                      summarize(events, ended - started, slots), identity.run_id)
+    summary = summarize(events, ended - started, slots)
+    watch.finish(ok, summary)
+    return RunOutcome(ok, run_dir, ended - started, list(dict.fromkeys(failures)), summary, identity.run_id)
 
 
 class _LocalSchedulerFactory(TimedWorkerFactory):
@@ -217,4 +212,6 @@ def summarize(events: list[Event], wall_s: float, llm_cap: int | None = None) ->
         "wall_s": round(wall_s, 2),
         "llm_cap": llm_cap,
         "max_llm_in_flight": stats.max_llm_in_flight,
+        "cpu_s": round(stats.cpu_seconds, 2),
+        "peak_memory_bytes": stats.peak_memory_bytes,
     }

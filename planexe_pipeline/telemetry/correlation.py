@@ -14,6 +14,7 @@ spans (telemetry/otel_export.py).
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import json
 import os
@@ -22,7 +23,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from planexe_pipeline.telemetry.events import telemetry_dir
+from planexe_pipeline.telemetry.events import host_label, telemetry_dir
 
 RUN_ID_FILE = "run_id.json"
 # The GenAI semantic conventions' switch for prompt and answer text in traces: off unless asked for.
@@ -44,13 +45,23 @@ class RunIdentity:
     started: float
     scaled_out: bool = False
     ended: float | None = None
+    opener: str = ""  # host:pid of the run that opened the id, which reports the run's own span
+
+    @property
+    def opened_here(self) -> bool:
+        return self.opener == _this_process()
+
+
+def _this_process() -> str:
+    return f"{host_label()}:{os.getpid()}"
 
 
 def _read(path: Path) -> RunIdentity | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return RunIdentity(**{k: data[k] for k in ("run_id", "root_span_id", "started")},
-                           scaled_out=bool(data.get("scaled_out")), ended=data.get("ended"))
+                           scaled_out=bool(data.get("scaled_out")), ended=data.get("ended"),
+                           opener=str(data.get("opener", "")))
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -85,7 +96,7 @@ def claim_run_id(run_dir: str | os.PathLike, *, scaled_out: bool) -> RunIdentity
         current = _read(path)
         if scaled_out and current is not None and current.scaled_out and current.ended is None:
             return current
-        identity = RunIdentity(new_trace_id(), new_span_id(), time.time(), scaled_out)
+        identity = RunIdentity(new_trace_id(), new_span_id(), time.time(), scaled_out, opener=_this_process())
         _write(path, identity)
         return identity
 
@@ -97,8 +108,7 @@ def close_run_id(run_dir: str | os.PathLike, identity: RunIdentity) -> None:
     with _FolderLock(folder):
         current = _read(path)
         if current is not None and current.run_id == identity.run_id and current.ended is None:
-            _write(path, RunIdentity(current.run_id, current.root_span_id, current.started, current.scaled_out,
-                                     ended=time.time()))
+            _write(path, dataclasses.replace(current, ended=time.time()))
 
 
 def read_run_id(run_dir: str | os.PathLike) -> RunIdentity | None:

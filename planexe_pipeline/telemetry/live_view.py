@@ -116,7 +116,9 @@ class LiveView:
         self._live: Live | None = None
 
     def start(self) -> None:
-        self._live = Live(console=self._console, auto_refresh=False, transient=False)
+        # Task processes are forked while the block is up: they must not inherit a redirected stream.
+        self._live = Live(console=self._console, auto_refresh=False, transient=False, redirect_stdout=False,
+                          redirect_stderr=False)
         self._live.start()
         self._thread = threading.Thread(target=self._loop, name="plan-live-view", daemon=True)
         self._thread.start()
