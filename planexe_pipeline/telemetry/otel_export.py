@@ -110,7 +110,7 @@ class SpanBuilder:
         attributes = {"planexe.stage": end.task_family, "planexe.status": end.status or "ok",
                       "planexe.task_id": end.task_id, "planexe.llm": end.llm}
         for name, value in (("planexe.item", end.item), ("planexe.cpu_s", end.cpu_s),
-                            ("planexe.peak_rss_bytes", end.peak_rss_bytes)):
+                            ("planexe.peak_rss_bytes", end.peak_rss_bytes), ("planexe.worker", end.ran_on)):
             if value is not None:
                 attributes[name] = value
         name = end.task_family + (f" #{end.item}" if end.item is not None else "")
