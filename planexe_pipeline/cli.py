@@ -124,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--latency-model", choices=["stage_ranges", "tokens"], default="stage_ranges",
                        help="the simulator's latency: each stage's measured range (default), or time to first "
                             "token + output tokens / rate, so a long answer takes longer")
+    bench.add_argument("--status-check", action="store_true",
+                       help="watch each run at the largest worker count with `status` and report how right its "
+                            "ETA and progress were at 40%% of the makespan")
     bench.add_argument("--seed", type=int, default=42,
                        help="the simulator's seed, which draws each call's latency from its range: another seed "
                             "is another draw of the same workload (default 42, the standard one)")
@@ -272,7 +275,7 @@ def cmd_bench(args) -> int:
     result = run_bench(workers_list, llm_slots=args.llm_slots, time_scale=args.time_scale,
                        prompt_id=args.prompt_id, out_dir=Path(args.out_dir) if args.out_dir else None,
                        repeat=args.repeat, latency_model=args.latency_model, seed=args.seed,
-                       progress=lambda line: print(line, file=sys.stderr))
+                       status_check=args.status_check, progress=lambda line: print(line, file=sys.stderr))
     print(format_bench(result))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -40,6 +40,8 @@ STANDARD_WIDTH = round(statistics.median(WIDTHS.values()))
 LOCAL_STEP_WEIGHT = 1 / 20
 # A call past its expected time still has this share of it to go, not nothing.
 OVERDUE_SHARE = 0.1
+# A graph with guessed widths is walked again (to read the lists written since) at most this often.
+REWALK_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,7 @@ class StatusTracker:
         self._lines: list[tuple[str, Event]] = []
         self._graph: ExpectedGraph | None = None
         self._graph_done = -1
+        self._walked_at = 0.0
 
     def snapshot(self, now: float | None = None) -> dict:
         now = time.time() if now is None else now
@@ -177,10 +180,13 @@ class StatusTracker:
         state = run_state(self.run_dir, self._lines, now=now, stall_after_s=self.stall_after_s)
         if state.plan_complete:
             return status_of_finished(state)
-        # Walk the graph again only when a task finished since, and a width is still a guess.
-        if self._graph is None or (self._graph.estimated and len(state.tasks_done) != self._graph_done):
+        # Walk the graph again only when a width is still a guess and a task finished since.
+        stale = (self._graph is not None and self._graph.estimated and len(state.tasks_done) != self._graph_done
+                 and time.monotonic() - self._walked_at >= REWALK_S)
+        if self._graph is None or stale:
             root = FullPlan(run_dir=self.run_dir, speed=run_speed(self.run_dir, state))
             self._graph, self._graph_done = expected_graph(root), len(state.tasks_done)
+            self._walked_at = time.monotonic()
         return status_dict(state, outlook(self._graph, state, now), now)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from support.plan_runs import RETRY_CFG, cli_env, differing, plan_files, run_to_end, start_run, write_llm_config
-from support.receivers import Receiver, closed_port_url
+from support.receivers import Receiver, SmtpReceiver, closed_port_url
 
 from planexe_pipeline.telemetry.alerts import deliver
 from planexe_pipeline.telemetry.events import AlertEvent, RunEvent, read_events
@@ -106,3 +106,17 @@ def test_an_endpoint_down_or_hanging_changes_nothing_in_the_run(tmp_path, endpoi
         assert alerted.proc.returncode == quiet.proc.returncode == 0, alerted.stderr
         assert not differing(plan_files(quiet.run_dir), plan_files(alerted.run_dir))
         assert alerted.stderr == quiet.stderr
+
+
+@pytest.mark.slow
+def test_luigis_own_failure_email_still_goes_out(tmp_path):
+    config = write_llm_config(tmp_path / "llm.json", {"broken": {**MODEL, "malformed_json_rate": 1.0}})
+    with SmtpReceiver() as smtp, Receiver() as hook:
+        cfg = tmp_path / "email_luigi.cfg"
+        cfg.write_text(RETRY_CFG.read_text() + f"\n[email]\nreceiver = ops@example.com\nsender = plans@example.com\n"
+                       f"method = smtp\nforce_send = true\n\n[smtp]\nhost = 127.0.0.1\nport = {smtp.port}\n")
+        failed = run_to_end(tmp_path / "failed", config, ["broken"],
+                            env=cli_env(LUIGI_CONFIG_PATH=str(cfg), PLANEXE_NOTIFY_URL=hook.url))
+        assert failed.proc.returncode == 1
+        hook.wait_for(lambda: hook.posts)
+        assert smtp.messages and "IdentifyPurpose" in smtp.messages[0]

@@ -109,3 +109,50 @@ def closed_port_url() -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}/hook"
+
+
+class SmtpReceiver:
+    """Just enough of an SMTP server on 127.0.0.1 for Luigi's failure e-mails: keeps each message's text."""
+
+    def __init__(self):
+        self.messages: list[str] = []
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.listen(4)
+        self.port = self._socket.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> "SmtpReceiver":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._socket.close()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._socket.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
+
+    def _session(self, conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as lines:
+            conn.sendall(b"220 localhost\r\n")
+            for line in lines:
+                command = line.strip().upper()
+                if command == b"DATA":
+                    conn.sendall(b"354 go on\r\n")
+                    body = []
+                    for data in lines:
+                        if data.rstrip(b"\r\n") == b".":
+                            break
+                        body.append(data.decode("utf-8", "replace"))
+                    self.messages.append("".join(body))
+                    conn.sendall(b"250 ok\r\n")
+                elif command == b"QUIT":
+                    conn.sendall(b"221 bye\r\n")
+                    return
+                else:
+                    conn.sendall(b"250 ok\r\n")
