@@ -25,7 +25,7 @@ ifneq ($(LLM),)
 RUN_ARGS += --llm $(LLM)
 endif
 
-.PHONY: install test run-plan bench scheduler real-model-check trace-check clean
+.PHONY: install test test-fast run-plan bench scheduler docs real-model-check trace-check clean
 
 install: $(STAMP)
 
@@ -38,11 +38,15 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# The inner loop: everything but the end-to-end tests (whole plans, luigid), marked slow.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
 run-plan: $(STAMP)
 	$(BIN)/planexe-pipeline run $(RUN_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/planexe-pipeline bench --repeat 3 --json run/bench.json
+	$(BIN)/planexe-pipeline bench --repeat 3 --latency-model both --json run/bench.json
 
 # Optional, outside `make test`: builds llama-cpp-python's server (about 10 minutes) in its own
 # .venv-real, serves Gemma 3 270M on 127.0.0.1 and runs the fast plan in each structured-output
@@ -54,6 +58,10 @@ real-model-check:
 # 127.0.0.1, a fast plan traced into it, and what it received, counted from its own API.
 trace-check: $(STAMP)
 	bash scripts/trace_check.sh
+
+# The generated docs (docs/edges.md) and the reviewed edge snapshot of the tests.
+docs: $(STAMP)
+	$(BIN)/python scripts/write_docs.py
 
 scheduler: $(STAMP)
 	$(BIN)/planexe-pipeline scheduler

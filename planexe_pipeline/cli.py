@@ -52,6 +52,10 @@ def _version() -> str:
 def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--llm", action="append", metavar="NAME",
                    help="model name from llm_config.json; repeat (or comma-separate) for fallbacks, tried in order")
+    _add_config_arg(p)
+
+
+def _add_config_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--llm-config", metavar="FILE", help="llm_config.json to use (default: $PLANEXE_LLM_CONFIG or the shipped one)")
 
 
@@ -81,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(run)
 
     sub.add_parser("prompts", help="list the sample prompts")
+
+    check = sub.add_parser("check-model", help="send one small structured call to a model entry and show how it answered")
+    check.add_argument("--llm", required=True, metavar="NAME", help="model name from llm_config.json")
+    _add_config_arg(check)
 
     timeline = sub.add_parser("timeline", help="write an HTML timeline of a run")
     timeline.add_argument("run_dir", metavar="RUN_DIR")
@@ -121,9 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="length of the provider's minute in seconds (default 60)")
     bench.add_argument("--repeat", type=_positive_int, default=1, metavar="N",
                        help="run each worker count N times; report median, min and max (default 1)")
-    bench.add_argument("--latency-model", choices=["stage_ranges", "tokens"], default="stage_ranges",
-                       help="the simulator's latency: each stage's measured range (default), or time to first "
-                            "token + output tokens / rate, so a long answer takes longer")
+    bench.add_argument("--latency-model", choices=["stage_ranges", "tokens", "both"], default="stage_ranges",
+                       help="the simulator's latency: each stage's measured range (default), time to first "
+                            "token + output tokens / rate (a long answer takes longer), or both, one after the other")
     bench.add_argument("--status-check", action="store_true",
                        help="watch each run at the largest worker count with `status` and report how right its "
                             "ETA and progress were at 40%% of the makespan")
@@ -197,6 +205,13 @@ def cmd_prompts(args) -> int:
     return 0
 
 
+def cmd_check_model(args) -> int:
+    from planexe_pipeline.llm.model_check import check_model
+
+    print("\n".join(check_model(args.llm, args.llm_config).lines()))
+    return 0
+
+
 def _existing_run(run_dir: str) -> Path:
     path = Path(run_dir)
     if not path.is_dir():
@@ -259,7 +274,7 @@ def cmd_scheduler(args) -> int:
 
 def cmd_bench(args) -> int:
     from planexe_pipeline.prompts.catalog import get_prompt
-    from planexe_pipeline.telemetry.bench import format_bench, run_bench
+    from planexe_pipeline.telemetry.bench import LATENCY_MODELS, format_bench_models, run_bench_models
 
     try:
         workers_list = [int(w) for w in args.workers_list.split(",") if w.strip()]
@@ -272,11 +287,12 @@ def cmd_bench(args) -> int:
     get_prompt(args.prompt_id)
     if args.provider_limit or args.provider_rpm is not None:
         return _provider_bench(args)
-    result = run_bench(workers_list, llm_slots=args.llm_slots, time_scale=args.time_scale,
-                       prompt_id=args.prompt_id, out_dir=Path(args.out_dir) if args.out_dir else None,
-                       repeat=args.repeat, latency_model=args.latency_model, seed=args.seed,
-                       status_check=args.status_check, progress=lambda line: print(line, file=sys.stderr))
-    print(format_bench(result))
+    models = LATENCY_MODELS if args.latency_model == "both" else (args.latency_model,)
+    result = run_bench_models(models, workers_list, llm_slots=args.llm_slots, time_scale=args.time_scale,
+                              prompt_id=args.prompt_id, out_dir=Path(args.out_dir) if args.out_dir else None,
+                              repeat=args.repeat, seed=args.seed, status_check=args.status_check,
+                              progress=lambda line: print(line, file=sys.stderr))
+    print(format_bench_models(result))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
@@ -302,8 +318,8 @@ def _provider_bench(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "prompts": cmd_prompts, "timeline": cmd_timeline, "stats": cmd_stats, "status": cmd_status,
-            "bench": cmd_bench, "scheduler": cmd_scheduler}
+COMMANDS = {"run": cmd_run, "prompts": cmd_prompts, "check-model": cmd_check_model, "timeline": cmd_timeline,
+            "stats": cmd_stats, "status": cmd_status, "bench": cmd_bench, "scheduler": cmd_scheduler}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,10 +35,8 @@ from planexe_pipeline.telemetry.events import EventFollower, TakeoverEvent, Task
 from planexe_pipeline.worker import TimedWorker
 
 # Nothing of the plan pending or running in luigid's view while the plan is not complete: luigid
-# forgot the plan (restarted without its state), or still holds it as done from an earlier run of
-# a folder deleted and started again (for stable_done_cooldown_secs = 10 s after a DONE it ignores
-# "not done"). Telling it the plan again fixes both; past STALE_AFTER_S of that, something was
-# given up and waiting cannot help.
+# forgot the plan (restarted without its state). Telling it the plan again fixes that; past
+# STALE_AFTER_S of that, something was given up and waiting cannot help.
 STALE_AFTER_S = 15.0
 TELL_AGAIN_EVERY_S = 2.0
 CHECK_EVERY_S = 0.5
@@ -73,6 +71,15 @@ class PatientRemoteScheduler(luigi.rpc.RemoteScheduler):
 
 class PlanScheduler(luigi.scheduler.Scheduler):
     """luigid as `planexe-pipeline scheduler` runs it."""
+
+    def __init__(self, *args, **kwargs):
+        # Luigi ignores "not done" for 10 s after a task was done, lest a worker that looked before
+        # it was done run it twice. Ours look again before they run a task (PlanWorker._run_task),
+        # so that costs a round trip, not a second run; while with the cooldown, a run folder
+        # deleted and started again at once had tasks handed out whose inputs luigid still held
+        # done but were gone from disk ("Unfulfilled dependency").
+        kwargs.setdefault("stable_done_cooldown_secs", 0)
+        super().__init__(*args, **kwargs)
 
     def load(self):
         super().load()

@@ -27,10 +27,10 @@ from pathlib import Path
 import luigi
 
 from planexe_pipeline.llm.schema_rules import WIDTHS
-from planexe_pipeline.llm.simulator import expected_latency
-from planexe_pipeline.pipeline import FullPlan
+from planexe_pipeline.pipeline import EXPECTED_SECONDS, FullPlan
 from planexe_pipeline.prompt_input import FINGERPRINT_FILE
-from planexe_pipeline.tasks.base import FanOutMerge, LLMTask
+from planexe_pipeline.tasks.base import LLMTask
+from planexe_pipeline.tasks.fanout import FanOutMerge
 from planexe_pipeline.telemetry.events import Event, EventFollower
 from planexe_pipeline.telemetry.live_view import LiveView, status_lines
 from planexe_pipeline.telemetry.run_state import Outlook, RunState, run_state, status_dict, status_of_finished
@@ -92,7 +92,7 @@ def expected_graph(root: luigi.Task) -> ExpectedGraph:
                 graph.estimated.append(task.task_family)
             deps += items + list(task.merge_requires().values())
         llm = isinstance(task, LLMTask)
-        graph.nodes[key] = Node(key, llm, expected_latency(task.task_family) if llm else 0.0,
+        graph.nodes[key] = Node(key, llm, EXPECTED_SECONDS.get(task.task_family, 0.0) if llm else 0.0,
                                 tuple(dict.fromkeys(_key(d) for d in deps)))
         stack.extend(deps)
     return graph
@@ -112,7 +112,7 @@ def outlook(graph: ExpectedGraph, state: RunState, now: float) -> Outlook:
     done = {key for key in nodes if key in state.done_keys}
     running = {(f.stage, f.item): f.since for f in state.in_flight}
     measured = sum(s for _, s in state.finished_llm)
-    modelled = sum(expected_latency(family) for family, _ in state.finished_llm)
+    modelled = sum(EXPECTED_SECONDS.get(family, 0.0) for family, _ in state.finished_llm)
     scale = measured / modelled if modelled > 0 and measured > 0 else None
 
     calls = [n.expected_s for n in nodes.values() if n.llm] or [1.0]

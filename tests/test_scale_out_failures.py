@@ -27,7 +27,7 @@ from planexe_pipeline.telemetry.events import TakeoverEvent, TaskEvent, of_kind,
 from planexe_pipeline.telemetry.stats import compute_stats
 from planexe_pipeline.telemetry.stats_table import format_stats
 
-pytestmark = pytest.mark.timeout(150)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 
 LLM_SLOTS = 2
 # Short for a quick test, long enough that a live worker on a loaded machine is not taken for dead.

@@ -14,13 +14,14 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from support.files import REPORT_HTML
 from support.plan_runs import cli_env, run_to_end, write_llm_config
 
 from planexe_pipeline.llm.config import load_llm_config
 from planexe_pipeline.llm.sim_content import HOSTILE_PAYLOADS
 from planexe_pipeline.telemetry.events import read_events
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 FAKE_KEY = "sk-test-very-secret-1234"
 OWNED = Path("/tmp/planexe-owned.txt")  # one of the simulator's path payloads
@@ -77,7 +78,7 @@ def test_hostile_llm_text_is_shown_not_run_and_never_names_a_file(tmp_path):
     run = run_to_end(run_dir, config, ["hostile"], prompt_id="bakery-lyon")
     assert run.proc.returncode == 0, run.stderr
 
-    html = (run_dir / "060-report.html").read_text(encoding="utf-8")
+    html = (run_dir / REPORT_HTML).read_text(encoding="utf-8")
     page = Page()
     page.feed(html)
     page.close()

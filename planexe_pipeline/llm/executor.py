@@ -131,12 +131,13 @@ class LLMExecutor:
                  stage: str = "unknown", task_id: str | None = None, item: int | None = None,
                  policy: RetryPolicy = RetryPolicy(), sleep: Callable[[float], None] = time.sleep,
                  async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 rng: random.Random | None = None, priority: int = 0):
+                 rng: random.Random | None = None, priority: int = 0, stage_name: str | None = None):
         if not models:
             raise ValueError("LLMExecutor needs at least one model")
         self.models = list(models)
         self.run_dir = Path(run_dir) if run_dir else None
         self.stage, self.task_id, self.item = stage, task_id, item
+        self.stage_name = stage_name  # the stage's declared name, which the latency model knows it by
         self.policy = policy
         self._sleep, self._async_sleep = sleep, async_sleep
         self._rng = rng or random.Random()
@@ -246,7 +247,7 @@ class LLMExecutor:
         """One attempt under its lease: the call context the simulator reads, the attempt's
         telemetry line, and what the answer tells the limiter."""
         attempt = next(attempts)
-        token = current_call.set(CallContext(self.stage, self.item, attempt, model.settings))
+        token = current_call.set(CallContext(self.stage, self.item, attempt, model.settings, self.stage_name))
         outcome = _Outcome()
         start = time.time()
         try:

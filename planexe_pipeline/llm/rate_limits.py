@@ -93,6 +93,13 @@ def headers_of(exc: BaseException) -> Mapping[str, str]:
         return {}
 
 
+def rate_limit_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers that speak of rate limits (`x-ratelimit-*`, the IETF draft's `ratelimit-*`,
+    `retry-after`, `retry-after-ms`), lower-cased, in the order given."""
+    return {k.lower(): v for k, v in headers.items()
+            if "ratelimit" in k.lower().replace("-", "") or k.lower().startswith("retry-after")}
+
+
 def reset_at_of(headers: Mapping[str, str], now: float) -> tuple[float | None, str]:
     """The moment the headers say to come back, and which header said it."""
     if "retry-after-ms" in headers:

@@ -1,6 +1,8 @@
 """ExecutiveSummary: the one page a decision maker reads instead of the whole plan.
 
-It sees every finished part of the plan. The schedule enters as a short digest built by our
+It sees every finished part of the plan, each through the smallest artifact that carries what a
+summary says of it: the governance bodies (who decides), the documents kept for drafting (not
+the drafts). The schedule enters as a short digest built by our
 code (dates, phases, critical path) rather than its full task table: the summary needs the
 shape of the timeline, and the table would crowd out the rest of the context.
 """
@@ -70,11 +72,13 @@ def schedule_digest(schedule: DatedSchedule) -> str:
     return "\n".join(lines)
 
 
-def execute(llm: LLMExecutor, *, plan: str, project_plan: str, assumptions: str, governance: str, team: str,
-            expert_review: str, documents: str, schedule: DatedSchedule, pitch: str, review: str) -> ExecutiveSummaryResult:
-    user = condensed_context(plan=plan, project_plan=project_plan, assumptions=assumptions, governance=governance,
-                             team=team, expert_review=expert_review, documents=documents, pitch=pitch,
-                             plan_review=review, tail={"schedule": schedule_digest(schedule)})
+def execute(llm: LLMExecutor, *, plan: str, project_plan: str, assumptions: str, governance_bodies: str, team: str,
+            expert_review: str, documents_to_find: str, documents_to_create: str, schedule: DatedSchedule, pitch: str,
+            review: str) -> ExecutiveSummaryResult:
+    user = condensed_context(plan=plan, project_plan=project_plan, assumptions=assumptions,
+                             governance_bodies=governance_bodies, team=team, expert_review=expert_review,
+                             documents_to_find=documents_to_find, documents_to_create=documents_to_create,
+                             pitch=pitch, plan_review=review, tail={"schedule": schedule_digest(schedule)})
     return llm.structured(ExecutiveSummaryResult, SYSTEM_PROMPT, user)
 
 

@@ -1,9 +1,10 @@
 """planexe-pipeline bench: one standard workload at several worker counts, in one invocation.
 
 Each run is a fresh run folder and a fresh process (`planexe-pipeline run`), on the offline
-simulator with the latency model of DESIGN.md scaled by --time-scale and the typical fan-out
-widths, so the ratio between runs measures the pipeline's shape and Luigi's scheduling, not
-the machine. Numbers come from each run's telemetry.
+simulator with a latency model (latency.py: each stage's measured range, or time to first token
+plus output tokens over a rate) scaled by --time-scale and the typical fan-out widths, so the
+ratio between runs measures the pipeline's shape and Luigi's scheduling, not the machine.
+Numbers come from each run's telemetry.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class BenchRun:
     path_stages: list[dict] | None = None  # the critical path task by task, in seconds
     status_at_40: dict | None = None  # `status` at 40% of the makespan against what happened (--status-check)
     cpu_s: float | None = None  # the run's CPU seconds, tasks and run process
+    path_depth: int | None = None  # LLM calls on the critical path, one after another
 
 
 def path_stages(events: list[Event], task_ids: list[str]) -> list[dict]:
@@ -108,9 +110,9 @@ def run_once(root: Path, config_path: Path, prompt_id: str, workers: int, llm_sl
         overhead_per_task_ms=round(overhead_per_task_ms(stats, workers), 1), tasks=stats.tasks,
         bound_s=round(max(stats.critical_path_seconds, stats.llm_seconds / llm_slots), 3),
         slot_bound_s=round(slot_lower_bound(events, llm_slots), 3), run_dir=str(run_dir),
-        overhead=stats.overhead, path_stages=path_stages(events, stats.critical_path),
-        busy_per_task_ms=_busy_per_task_ms(stats.overhead), cpu_s=round(stats.cpu_seconds, 2),
-        status_at_40=accuracy_at(watcher.looks, events) if watcher else None)
+        overhead=stats.overhead, path_stages=(path := path_stages(events, stats.critical_path)),
+        path_depth=sum(1 for row in path if row["llm_s"] > 0), busy_per_task_ms=_busy_per_task_ms(stats.overhead),
+        cpu_s=round(stats.cpu_seconds, 2), status_at_40=accuracy_at(watcher.looks, events) if watcher else None)
 
 
 def _busy_per_task_ms(overhead: dict | None) -> float | None:
@@ -159,8 +161,26 @@ def run_bench(workers_list: list[int], *, llm_slots: int | None = None, time_sca
     }
 
 
+LATENCY_MODELS = ("stage_ranges", "tokens")
+
+
+def run_bench_models(models: tuple[str, ...], workers_list: list[int], *, out_dir: Path | None = None,
+                     **options) -> dict:
+    """The bench once per latency model: one result, or each by its model's name."""
+    if len(models) == 1:
+        return run_bench(workers_list, out_dir=out_dir, latency_model=models[0], **options)
+    root = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="planexe-bench-"))
+    return {model: run_bench(workers_list, out_dir=root / model, latency_model=model, **options) for model in models}
+
+
+def format_bench_models(result: dict) -> str:
+    if "runs" in result:
+        return format_bench(result)
+    return "\n\n".join(f"== latency model: {model} ==\n{format_bench(one)}" for model, one in result.items())
+
+
 _RATIO_KEYS = ("speedup", "ceiling", "efficiency", "makespan_over_bound", "makespan_over_slot_bound")
-_RUN_KEYS = ("makespan_s", "critical_path_s", "sum_llm_s", "overhead_per_task_ms", "busy_per_task_ms")
+_RUN_KEYS = ("makespan_s", "critical_path_s", "sum_llm_s", "overhead_per_task_ms", "busy_per_task_ms", "path_depth")
 
 
 def _ratios(runs: list[BenchRun]) -> dict:
@@ -227,7 +247,8 @@ def format_overhead_parts(runs: list[dict]) -> str:
 def format_path(run: dict) -> str:
     """The critical path of one run, stage by stage, in seconds (and in the latency model's
     units before --time-scale, where a long answer shows as many output tokens)."""
-    lines = [f"critical path at {run['workers']} workers, {run['critical_path_s']:.2f} s, stage by stage:",
+    lines = [f"critical path at {run['workers']} workers, {run['critical_path_s']:.2f} s, "
+             f"{run.get('path_depth')} LLM calls deep, stage by stage:",
              f"  {'stage':<34} {'seconds':>8} {'LLM s':>7} {'tokens out':>10}"]
     for row in run.get("path_stages") or []:
         name = row["stage"] + (f" #{row['item']}" if row["item"] is not None else "")
@@ -252,6 +273,9 @@ def format_bench(result: dict) -> str:
     lines.append(f"ceiling (makespan at {runs[0]['workers']} / critical path at {largest}): "
                  f"{_spread_text(summary['ceiling'], 'x')}: no schedule of this graph beats it")
     lines.append(f"efficiency (critical path / makespan) at {largest}: {_spread_text(summary['efficiency'])}")
+    at_depth = summary["by_workers"][str(largest)].get("path_depth")
+    if at_depth:
+        lines.append(f"critical path depth at {largest}: {_spread_text(at_depth, ' LLM calls')}")
     at = summary["by_workers"][str(largest)]
     lines.append(f"overhead per task on the critical path at {largest}: {_spread_text(at['overhead_per_task_ms'], ' ms')}")
     lines.append(f"  of which waiting for a free task process (all {largest} busy): {_spread_text(at['busy_per_task_ms'], ' ms')}")
