@@ -3,6 +3,7 @@ endpoints; an endpoint that is down or hangs changes nothing in the run."""
 
 from __future__ import annotations
 
+import email
 import json
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from support.plan_runs import RETRY_CFG, cli_env, differing, plan_files, run_to_
 from support.receivers import Receiver, SmtpReceiver, closed_port_url
 
 from planexe_pipeline.telemetry.alerts import deliver
-from planexe_pipeline.telemetry.events import AlertEvent, RunEvent, read_events
+from planexe_pipeline.telemetry.events import AlertEvent, RunEvent, TaskEvent, read_events
 
 MODEL = {"seed": 42, "time_scale": 0.004}
 
@@ -119,4 +120,9 @@ def test_luigis_own_failure_email_still_goes_out(tmp_path):
                             env=cli_env(LUIGI_CONFIG_PATH=str(cfg), PLANEXE_NOTIFY_URL=hook.url))
         assert failed.proc.returncode == 1
         hook.wait_for(lambda: hook.posts)
-        assert smtp.messages and "IdentifyPurpose" in smtp.messages[0]
+        assert smtp.messages, "Luigi sent no e-mail"
+        failed_tasks = {e.task_family for e in read_events(failed.run_dir, TaskEvent) if e.failed}
+        for message in smtp.messages:  # one per failed task
+            mail = email.message_from_string(message)
+            assert mail["Subject"].startswith("Luigi")  # a task failed, or was disabled after failing
+            assert any(family in mail["Subject"] for family in failed_tasks), mail["Subject"]
