@@ -25,14 +25,14 @@ ifneq ($(LLM),)
 RUN_ARGS += --llm $(LLM)
 endif
 
-.PHONY: install test test-fast run-plan bench scheduler docs real-model-check clean
+.PHONY: install test test-fast run-plan bench scheduler docs real-model-check trace-check clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[openai,ollama,test]'
+	$(BIN)/python -m pip install --quiet -e '.[openai,ollama,otel,test]'
 	touch $(STAMP)
 
 test: $(STAMP)
@@ -54,6 +54,11 @@ bench: $(STAMP)
 real-model-check:
 	bash scripts/real_model_check.sh
 
+# Optional, outside `make test`: Arize Phoenix (from the registry, in its own .venv-phoenix) on
+# 127.0.0.1, a fast plan traced into it, and what it received, counted from its own API.
+trace-check: $(STAMP)
+	bash scripts/trace_check.sh
+
 # The generated docs (docs/edges.md) and the reviewed edge snapshot of the tests.
 docs: $(STAMP)
 	$(BIN)/python scripts/write_docs.py
@@ -62,4 +67,4 @@ scheduler: $(STAMP)
 	$(BIN)/planexe-pipeline scheduler
 
 clean:
-	rm -rf $(VENV) .venv-real run .pytest_cache
+	rm -rf $(VENV) .venv-real .venv-phoenix run .pytest_cache

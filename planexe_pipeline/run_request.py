@@ -29,6 +29,8 @@ class RunRequest:
     scheduler_port: int = 8082
     verbose: bool = False
     progress: bool = True
+    notify_url: str | None = None  # alerts: else PLANEXE_NOTIFY_URL, else [notify] url
+    notify_command: str | None = None
     lock: bool = True
 
 

@@ -227,6 +227,10 @@ def serve_scheduler(host: str, port: int, state_dir: Path, llm_slots: int | None
     # What luigid's Scheduler will hold: the config's resources, an unlisted one counting as 1.
     slots = luigi.configuration.get_config().getintdict("resources").get("llm", 1)
     settings = scale_out()
+    config = luigi.configuration.get_config()
+    if not config.has_option("scheduler", "metrics_collector"):
+        # Luigi's Prometheus collector: /metrics serves the luigi_task_* series of every worker's tasks.
+        config.set("scheduler", "metrics_collector", "prometheus")
     # Pruning drops silent workers; luigid does it once a minute unless asked on every request.
     scheduler = PlanScheduler(state_path=str(state_dir / "state.pickle"), prune_on_get_work=True,
                               worker_disconnect_delay=settings.worker_disconnect_delay,
@@ -234,5 +238,6 @@ def serve_scheduler(host: str, port: int, state_dir: Path, llm_slots: int | None
     DaemonLogging.setup(argparse.Namespace(background=False, logdir=str(state_dir / "logs")))
     print(f"Luigi central scheduler on http://{host}:{port}/ (visualiser), LLM slots: {slots}, "
           f"state in {state_dir}; a worker silent for {settings.worker_disconnect_delay:g} s is gone and "
-          f"its tasks run elsewhere (at most {settings.retries} times); stop with Ctrl-C", flush=True)
+          f"its tasks run elsewhere (at most {settings.retries} times); metrics at http://{host}:{port}/metrics; "
+          "stop with Ctrl-C", flush=True)
     luigi.server.run(api_port=port, address=host, scheduler=scheduler)

@@ -75,7 +75,7 @@ def test_repeat_interleaves_worker_counts_and_reports_median_min_max(tmp_path, m
     makespans = {(1, 1): 40.0, (16, 1): 12.5, (1, 2): 44.0, (16, 2): 12.0, (1, 3): 39.0, (16, 3): 13.0}
     order = []
 
-    def fake_run_once(root, config_path, prompt_id, workers, slots, start_date, suffix=""):
+    def fake_run_once(root, config_path, prompt_id, workers, slots, start_date, suffix="", status_check=False):
         repetition = int(suffix.removeprefix("-r"))
         order.append((workers, repetition))
         makespan = makespans[(workers, repetition)]
@@ -114,7 +114,7 @@ def test_bench_refuses_a_repeat_below_one(capsys):
 def test_seed_draws_another_workload_and_says_which(tmp_path, monkeypatch):
     seen = []
 
-    def fake_run_once(root, config_path, prompt_id, workers, slots, start_date, suffix=""):
+    def fake_run_once(root, config_path, prompt_id, workers, slots, start_date, suffix="", status_check=False):
         seen.append(json.loads(Path(config_path).read_text())["models"]["bench-simulated"]["arguments"]["seed"])
         return bench.BenchRun(workers=workers, llm_slots=slots, makespan_s=10.0, llm_calls=96, sum_llm_s=30.0,
                               critical_path_s=9.0, overhead_per_task_ms=5.0, tasks=114, bound_s=9.0, slot_bound_s=9.0,

@@ -8,7 +8,8 @@ from planexe_pipeline.cli import main
 from planexe_pipeline.tasks.fanout import FanOutMerge
 from planexe_pipeline.telemetry.events import DispatchEvent, TaskEvent, WorkerEvent, parse_events, read_events
 from planexe_pipeline.telemetry.overhead import PARTS, overhead_breakdown
-from planexe_pipeline.telemetry.stats import compute_stats, format_stats
+from planexe_pipeline.telemetry.stats import compute_stats
+from planexe_pipeline.telemetry.stats_table import format_stats
 from support.graph import task_class, walk
 
 

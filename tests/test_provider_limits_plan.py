@@ -19,7 +19,8 @@ from support.scale_out import free_port, start_luigid, start_worker, stop
 
 from planexe_pipeline.llm.simulator import SimulatedLLM
 from planexe_pipeline.telemetry.events import read_events
-from planexe_pipeline.telemetry.stats import compute_stats, format_stats
+from planexe_pipeline.telemetry.stats import compute_stats
+from planexe_pipeline.telemetry.stats_table import format_stats
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 

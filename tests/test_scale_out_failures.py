@@ -24,7 +24,8 @@ from support.scale_out import (
 from planexe_pipeline.pipeline import FullPlan
 from planexe_pipeline.prompts.catalog import get_prompt
 from planexe_pipeline.telemetry.events import TakeoverEvent, TaskEvent, of_kind, read_events
-from planexe_pipeline.telemetry.stats import compute_stats, format_stats
+from planexe_pipeline.telemetry.stats import compute_stats
+from planexe_pipeline.telemetry.stats_table import format_stats
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 

@@ -31,11 +31,13 @@ OUR_NAMES = [re.compile(p) for p in (
     r"\d{3}-[a-z0-9_]+\.(json|md|txt|csv|mmd|html)",
     r"\d{3}-[a-z0-9_]+/item-\d{3}\.json",
     r"telemetry/events-[A-Za-z0-9_-]+\.jsonl",
+    r"telemetry/run_id\.json", r"telemetry/\.run_id\.lock",  # the run's id (telemetry/correlation.py)
+    r"telemetry/alerts/[0-9a-f]{32}-[a-z]+(-\d+)?",  # each alert claimed once (telemetry/alerts.py)
     r"llm_failures/[A-Za-z0-9]+-(single|item-\d{3})\.txt",
     r"\.run\.lock",
     r"timeline\.html",
 )]
-OUR_DIRS = re.compile(r"\d{3}-[a-z0-9_]+|telemetry|llm_failures")
+OUR_DIRS = re.compile(r"\d{3}-[a-z0-9_]+|telemetry|telemetry/alerts|llm_failures")
 UNSAFE_SCHEMES = ("javascript:", "data:", "vbscript:")
 URL_ATTRIBUTES = {"href", "src", "xlink:href", "action", "formaction"}
 

@@ -35,6 +35,7 @@ from planexe_pipeline.llm.context import CallContext, current_call
 from planexe_pipeline.llm.limiter import Lease, PatienceExhausted, ProviderQuotaExhausted, SharedLimiter
 from planexe_pipeline.llm.rate_limits import rate_limit_of
 from planexe_pipeline.llm.structured import SchemaValidationError
+from planexe_pipeline.telemetry.correlation import capture_content, task_span
 from planexe_pipeline.telemetry.events import LLMCallEvent, append_event
 
 T = TypeVar("T")
@@ -100,11 +101,15 @@ class NamedModel:
     factory: Callable[[], Any]
     settings: ModelSettings = field(default_factory=ModelSettings)
     limiter: SharedLimiter | None = None  # the endpoint's limit, shared by the run's callers
+    provider: str | None = None  # the entry's class, and the model as its provider knows it: for traces
+    request_model: str | None = None
     _llm: Any = field(default=None, repr=False)
 
     @classmethod
     def from_entry(cls, entry: ModelEntry, limiter: SharedLimiter | None = None) -> "NamedModel":
-        return cls(entry.name, entry.create, entry.settings(), limiter)
+        model = entry.arguments.get("model") or entry.arguments.get("model_name")
+        return cls(entry.name, entry.create, entry.settings(), limiter, provider=entry.class_name,
+                   request_model=model if isinstance(model, str) else None)
 
     @classmethod
     def of(cls, name: str, llm: Any, settings: ModelSettings | None = None) -> "NamedModel":
@@ -139,13 +144,14 @@ class LLMExecutor:
         self.priority = priority  # who goes first when the provider's limit is the bottleneck
 
     # -- public API -------------------------------------------------------------------------
-    def run(self, fn: Callable[[Any], T], tokens: int = 0) -> T:
+    def run(self, fn: Callable[[Any], T], tokens: int = 0, messages: tuple[str, ...] = ()) -> T:
         """fn(llm) -> result; tried on each model in turn under the retry policy.
 
-        tokens: the call's estimated size, for a model paced to a tokens-per-minute budget."""
+        tokens: the call's estimated size, for a model paced to a tokens-per-minute budget.
+        messages: the prompt's text, for telemetry that was asked to carry it."""
         failures, attempts = _CallFailures(), itertools.count(1)  # attempts: per logical call
         for model in self.models:
-            state = _ModelState(tokens)
+            state = _ModelState(tokens, messages)
             try:
                 retrying = Retrying(sleep=self._sleep, **self._tenacity_args(model, state))
                 return retrying(self._attempt_sync, model, fn, state, attempts)
@@ -153,10 +159,11 @@ class LLMExecutor:
                 failures.add(model.name, state, exc)
         raise self._failed(failures)
 
-    async def run_async(self, fn: Callable[[Any], Awaitable[T]], tokens: int = 0) -> T:
+    async def run_async(self, fn: Callable[[Any], Awaitable[T]], tokens: int = 0,
+                        messages: tuple[str, ...] = ()) -> T:
         failures, attempts = _CallFailures(), itertools.count(1)
         for model in self.models:
-            state = _ModelState(tokens)
+            state = _ModelState(tokens, messages)
             try:
                 retrying = AsyncRetrying(sleep=self._async_sleep, **self._tenacity_args(model, state))
                 return await retrying(self._attempt_async, model, fn, state, attempts)
@@ -179,11 +186,13 @@ class LLMExecutor:
     def structured(self, output_cls: type[M], system_prompt: str, user_prompt: str) -> M:
         """The call every stage makes: a validated pydantic model, via the retry policy."""
         call = StructuredCall(output_cls, system_prompt, user_prompt, stage=self.stage)
-        return self._keep_repairs(self.run(call.sync, tokens=call.estimated_tokens())).value
+        return self._keep_repairs(self.run(call.sync, tokens=call.estimated_tokens(),
+                                           messages=_messages(system_prompt, user_prompt))).value
 
     async def astructured(self, output_cls: type[M], system_prompt: str, user_prompt: str) -> M:
         call = StructuredCall(output_cls, system_prompt, user_prompt, stage=self.stage)
-        return self._keep_repairs(await self.run_async(call.run_async, tokens=call.estimated_tokens())).value
+        return self._keep_repairs(await self.run_async(call.run_async, tokens=call.estimated_tokens(),
+                                                       messages=_messages(system_prompt, user_prompt))).value
 
     def _keep_repairs(self, result: Any) -> Any:
         """What the soft rules mended goes to the stage's notes, beside its failure reports."""
@@ -245,14 +254,14 @@ class LLMExecutor:
             yield outcome
         except Exception as exc:
             state.count(exc)
-            self._record(model.name, attempt, start, None, exc)
+            self._record(model, state, attempt, start, None, exc)
             self._answered(model, lease, state, exc)
             raise
         finally:
             current_call.reset(token)
         if lease is not None:
             model.limiter.release(lease)
-        self._record(model.name, attempt, start, outcome.result, None)
+        self._record(model, state, attempt, start, outcome.result, None)
 
     def _answered(self, model: NamedModel, lease, state: "_ModelState", exc: BaseException) -> None:
         """Tell the limiter how a failed attempt ended; a quota beyond the patience ends the model."""
@@ -285,14 +294,15 @@ class LLMExecutor:
             outcome.result = await fn(model.llm())
         return outcome.result
 
-    def _record(self, model: str, attempt: int, start: float, result: Any, exc: BaseException | None) -> None:
+    def _record(self, model: NamedModel, state: "_ModelState", attempt: int, start: float, result: Any,
+                exc: BaseException | None) -> None:
         if self.run_dir is None:
             return
         end = time.time()
         usage = getattr(result, "usage", None) or getattr(exc, "usage", None)
         append_event(self.run_dir, LLMCallEvent(
             task_family=self.stage, task_id=self.task_id, item=self.item,
-            model=model, attempt=attempt, start=start, end=end,
+            model=model.name, attempt=attempt, start=start, end=end,
             duration_s=round(end - start, 6),
             input_tokens=usage.input_tokens if usage else None,
             output_tokens=usage.output_tokens if usage else None,
@@ -300,6 +310,8 @@ class LLMExecutor:
             status="error" if exc else "ok", error=_describe(exc) if exc else None,
             finish_reason=getattr(result, "finish_reason", None) or getattr(exc, "finish_reason", None),
             repairs=len(getattr(result, "repairs", ())),
+            error_type=type(exc).__name__ if exc else None, provider=model.provider,
+            request_model=model.request_model, parent_span_id=task_span(self.task_id), messages=state.messages,
         ))
 
     def _failed(self, failures: "_CallFailures") -> LLMCallFailed:
@@ -323,6 +335,11 @@ class _Outcome:
     result: Any = None
 
 
+def _messages(system_prompt: str, user_prompt: str) -> tuple[str, ...]:
+    # Prompts stay out of telemetry unless a trace was asked to carry them.
+    return (redact(system_prompt), redact(user_prompt)) if capture_content() else ()
+
+
 class _CallFailures:
     """Why each model of one logical call failed, and the last raw answer any of them gave."""
 
@@ -341,8 +358,9 @@ class _CallFailures:
 class _ModelState:
     """Failure counts of one model within one logical call."""
 
-    def __init__(self, tokens: int = 0) -> None:
+    def __init__(self, tokens: int = 0, messages: tuple[str, ...] = ()) -> None:
         self.tokens = tokens
+        self.messages = messages
         self.transient = 0
         self.invalid = 0
         self.rate_limited = 0

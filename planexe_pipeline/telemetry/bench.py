@@ -23,6 +23,7 @@ from planexe_pipeline.telemetry.critical_path import final_executions, slot_lowe
 from planexe_pipeline.telemetry.events import Event, LLMCallEvent, of_kind
 from planexe_pipeline.telemetry.overhead import PARTS
 from planexe_pipeline.telemetry.stats import load_events, stats_from_events
+from planexe_pipeline.telemetry.status_check import StatusWatcher, accuracy_at
 
 BENCH_MODEL = "bench-simulated"
 
@@ -45,6 +46,8 @@ class BenchRun:
     # worker count's capacity, not the cost of scheduling.
     busy_per_task_ms: float | None = None
     path_stages: list[dict] | None = None  # the critical path task by task, in seconds
+    status_at_40: dict | None = None  # `status` at 40% of the makespan against what happened (--status-check)
+    cpu_s: float | None = None  # the run's CPU seconds, tasks and run process
     path_depth: int | None = None  # LLM calls on the critical path, one after another
 
 
@@ -84,12 +87,17 @@ def overhead_per_task_ms(stats, workers: int) -> float:
 
 
 def run_once(root: Path, config_path: Path, prompt_id: str, workers: int, llm_slots: int,
-             start_date: str, suffix: str = "") -> BenchRun:
+             start_date: str, suffix: str = "", status_check: bool = False) -> BenchRun:
     run_dir = root / f"workers-{workers}-slots-{llm_slots}{suffix}"
     cmd = [sys.executable, "-m", "planexe_pipeline", "run", "--prompt-id", prompt_id, "--run-dir", str(run_dir),
            "--workers", str(workers), "--llm-slots", str(llm_slots), "--llm", BENCH_MODEL,
            "--llm-config", str(config_path), "--speed", "full", "--start-date", start_date]
+    watcher = StatusWatcher(run_dir) if status_check else None
+    if watcher:
+        watcher.start()
     done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if watcher:
+        watcher.stop()
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise PipelineError(f"bench run with {workers} workers failed ({last}); see {run_dir}")
@@ -103,7 +111,8 @@ def run_once(root: Path, config_path: Path, prompt_id: str, workers: int, llm_sl
         bound_s=round(max(stats.critical_path_seconds, stats.llm_seconds / llm_slots), 3),
         slot_bound_s=round(slot_lower_bound(events, llm_slots), 3), run_dir=str(run_dir),
         overhead=stats.overhead, path_stages=(path := path_stages(events, stats.critical_path)),
-        path_depth=sum(1 for row in path if row["llm_s"] > 0), busy_per_task_ms=_busy_per_task_ms(stats.overhead))
+        path_depth=sum(1 for row in path if row["llm_s"] > 0), busy_per_task_ms=_busy_per_task_ms(stats.overhead),
+        cpu_s=round(stats.cpu_seconds, 2), status_at_40=accuracy_at(watcher.looks, events) if watcher else None)
 
 
 def _busy_per_task_ms(overhead: dict | None) -> float | None:
@@ -115,7 +124,7 @@ def _busy_per_task_ms(overhead: dict | None) -> float | None:
 def run_bench(workers_list: list[int], *, llm_slots: int | None = None, time_scale: float = 0.02,
               prompt_id: str = "solar-farm-denmark", out_dir: Path | None = None, seed: int = 42,
               start_date: str = "2027-01-04", repeat: int = 1, latency_model: str = "stage_ranges",
-              progress=print) -> dict:
+              status_check: bool = False, progress=print) -> dict:
     """Every worker count `repeat` times, interleaved (1, 16, 1, 16, ...), so that each repetition's
     ratio compares runs made under the same load; the summary gives median, min and max."""
     root = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="planexe-bench-"))
@@ -133,7 +142,8 @@ def run_bench(workers_list: list[int], *, llm_slots: int | None = None, time_sca
             label = f"repeat {round_no}/{repeat} " if repeat > 1 else ""
             progress(f"bench: {label}workers={workers} llm_slots={slots} time_scale={time_scale} ...")
             run = run_once(root, config_path, prompt_id, workers, slots, start_date,
-                           suffix=f"-r{round_no}" if repeat > 1 else "")
+                           suffix=f"-r{round_no}" if repeat > 1 else "",
+                           status_check=status_check and workers == max(workers_list))
             progress(f"bench: {label}workers={workers} makespan {run.makespan_s:.2f}s")
             round_runs.append(run)
         runs += round_runs
@@ -274,5 +284,13 @@ def format_bench(result: dict) -> str:
                  f"makespan / slot bound: {_spread_text(summary['makespan_over_slot_bound'])}")
     at_largest = sorted((r for r in runs if r["workers"] == largest), key=lambda r: r["makespan_s"])
     lines.append(format_path(at_largest[len(at_largest) // 2]))  # the run of median makespan
+    for r in runs:
+        check = r.get("status_at_40")
+        if check:
+            lines.append(f"status at {check['share_of_makespan'] * 100:.0f}% of the makespan ({r['workers']} workers): "
+                         f"ETA {check['eta_s']} s, actually left {check['actual_left_s']} s (error "
+                         f"{(check['eta_error'] or 0) * 100:+.0f}%); progress {check['progress']}, tasks "
+                         f"{check['tasks_done']} done ({check['tasks_done_by_then']} in telemetry) of "
+                         f"{check['tasks_expected']} expected ({check['tasks_in_plan']} in the plan)")
     lines.append(f"run folders: {result['out_dir']}")
     return "\n".join(lines)
