@@ -14,7 +14,7 @@ from planexe_pipeline.telemetry.events import (
     Event, LLMCallEvent, ProviderLimitEvent, ProviderWaitEvent, ResourceSampleEvent, RunEvent, TakeoverEvent,
     TaskEvent, of_kind, read_events,
 )
-from planexe_pipeline.telemetry.overhead import format_breakdown, overhead_breakdown
+from planexe_pipeline.telemetry.overhead import overhead_breakdown
 
 # Two lines of one execution carry the same start; allow float noise from serialisation.
 _SAME_START = 1e-3
