@@ -274,7 +274,7 @@ def cmd_scheduler(args) -> int:
 
 def cmd_bench(args) -> int:
     from planexe_pipeline.prompts.catalog import get_prompt
-    from planexe_pipeline.telemetry.bench import LATENCY_MODELS, format_bench_models, run_bench_models
+    from planexe_pipeline.bench.workload import LATENCY_MODELS, format_bench_models, run_bench_models
 
     try:
         workers_list = [int(w) for w in args.workers_list.split(",") if w.strip()]
@@ -300,7 +300,7 @@ def cmd_bench(args) -> int:
 
 
 def _provider_bench(args) -> int:
-    from planexe_pipeline.telemetry.provider_bench import format_provider_bench, run_provider_bench, run_rate_bench
+    from planexe_pipeline.bench.provider import format_provider_bench, run_provider_bench, run_rate_bench
 
     if args.provider_rpm is not None and (args.provider_rpm <= 0 or args.provider_minute_s <= 0):
         raise InputError("--provider-rpm and --provider-minute-s must be more than 0")

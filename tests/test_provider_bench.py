@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from planexe_pipeline.cli import main
-from planexe_pipeline.telemetry.provider_bench import ProviderRun, _summary, format_provider_bench
+from planexe_pipeline.bench.provider import ProviderRun, _summary, format_provider_bench
 
 
 def test_summary_compares_each_variant_with_the_slots_n_run_of_its_round():

@@ -23,7 +23,7 @@ from planexe_pipeline.telemetry.critical_path import final_executions, slot_lowe
 from planexe_pipeline.telemetry.events import Event, LLMCallEvent, of_kind
 from planexe_pipeline.telemetry.overhead import PARTS
 from planexe_pipeline.telemetry.stats import load_events, stats_from_events
-from planexe_pipeline.telemetry.status_check import StatusWatcher, accuracy_at
+from planexe_pipeline.bench.status_check import StatusWatcher, accuracy_at
 
 BENCH_MODEL = "bench-simulated"
 
