@@ -8,11 +8,14 @@ STAMP := $(VENV)/.installed
 PROMPT_FILE ?=
 PROMPT_ID ?= solar-farm-denmark
 RUN_DIR ?=
-WORKERS ?= 16
+WORKERS ?=
 LLM ?=
 SPEED ?= full
 
-RUN_ARGS := --workers $(WORKERS) --speed $(SPEED)
+RUN_ARGS := --speed $(SPEED)
+ifneq ($(WORKERS),)
+RUN_ARGS += --workers $(WORKERS)
+endif
 ifneq ($(PROMPT_FILE),)
 RUN_ARGS += --prompt-file $(PROMPT_FILE)
 else

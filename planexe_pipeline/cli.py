@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from planexe_pipeline import __version__
+from planexe_pipeline import __version__, defaults
 from planexe_pipeline.errors import InputError, PipelineError
 
 DISTRIBUTION = "planexe-pipeline"
@@ -70,12 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--prompt-file", metavar="FILE", help="a UTF-8 text file holding the idea")
     source.add_argument("--prompt-id", metavar="ID", help="a sample prompt (see 'planexe-pipeline prompts')")
     run.add_argument("--run-dir", metavar="DIR", help="run folder (default: run/<timestamp>); an existing one resumes")
-    run.add_argument("--workers", type=_positive_int, default=16, help="Luigi worker processes (default 16)")
+    run.add_argument("--workers", type=_positive_int, default=defaults.WORKERS,
+                     help=f"Luigi worker processes (default {defaults.WORKERS})")
     run.add_argument("--llm-slots", type=_positive_int, help="LLM calls in flight at most (default: [resources] llm)")
     run.add_argument("--speed", choices=["fast", "full"], default="full", help="fast: every fan-out capped at 2 items")
     run.add_argument("--start-date", metavar="YYYY-MM-DD", help="first day of the schedule (default: today)")
     run.add_argument("--scheduler-host", metavar="HOST", help="use a central luigid instead of the local scheduler")
-    run.add_argument("--scheduler-port", type=_positive_int, default=8082, metavar="PORT")
+    run.add_argument("--scheduler-port", type=_positive_int, default=defaults.SCHEDULER_PORT, metavar="PORT")
     run.add_argument("--verbose", action="store_true", help="show Luigi's own log")
     run.add_argument("--notify-url", metavar="URL",
                      help="POST a JSON alert here when the run is done, failed or stalled "
@@ -109,16 +110,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(stats)
 
     scheduler = sub.add_parser("scheduler", help="run Luigi's central scheduler (luigid) with its visualiser")
-    scheduler.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    scheduler.add_argument("--port", type=_positive_int, default=8082, help="port (default 8082)")
+    scheduler.add_argument("--host", default=defaults.SCHEDULER_HOST,
+                           help=f"address to listen on (default {defaults.SCHEDULER_HOST})")
+    scheduler.add_argument("--port", type=_positive_int, default=defaults.SCHEDULER_PORT,
+                           help=f"port (default {defaults.SCHEDULER_PORT})")
     scheduler.add_argument("--state-dir", default="luigi-state", metavar="DIR", help="state and logs (default luigi-state)")
     scheduler.add_argument("--llm-slots", type=_positive_int, help="LLM calls in flight across all workers (default: [resources] llm)")
 
     bench = sub.add_parser("bench", help="time the standard workload at several worker counts")
-    bench.add_argument("--workers-list", default="1,16", metavar="N,N,...", help="worker counts to run (default 1,16)")
+    workers_list = ",".join(map(str, defaults.BENCH_WORKERS))
+    bench.add_argument("--workers-list", default=workers_list, metavar="N,N,...",
+                       help=f"worker counts to run (default {workers_list})")
     bench.add_argument("--llm-slots", type=_positive_int, help="cap LLM calls in flight (default: as many as workers)")
-    bench.add_argument("--time-scale", type=float, default=0.02, help="multiplies the latency model (default 0.02)")
-    bench.add_argument("--prompt-id", default="solar-farm-denmark", help="sample prompt of the workload")
+    bench.add_argument("--time-scale", type=float, default=defaults.BENCH_TIME_SCALE,
+                       help=f"multiplies the latency model (default {defaults.BENCH_TIME_SCALE})")
+    bench.add_argument("--prompt-id", default=defaults.SAMPLE_PROMPT_ID, help="sample prompt of the workload")
     bench.add_argument("--out-dir", metavar="DIR", help="where the run folders go (default: a temporary folder)")
     bench.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     bench.add_argument("--provider-limit", type=_positive_int, metavar="N",
@@ -135,9 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--status-check", action="store_true",
                        help="watch each run at the largest worker count with `status` and report how right its "
                             "ETA and progress were at 40%% of the makespan")
-    bench.add_argument("--seed", type=int, default=42,
+    bench.add_argument("--seed", type=int, default=defaults.BENCH_SEED,
                        help="the simulator's seed, which draws each call's latency from its range: another seed "
-                            "is another draw of the same workload (default 42, the standard one)")
+                            f"is another draw of the same workload (default {defaults.BENCH_SEED}, the standard one)")
     return parser
 
 
