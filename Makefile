@@ -62,7 +62,7 @@ real-model-check:
 trace-check: $(STAMP)
 	bash scripts/trace_check.sh
 
-# The generated docs (docs/edges.md) and the reviewed edge snapshot of the tests.
+# The generated docs (docs/edges.md, docs/cli.md) and the reviewed edge snapshot of the tests.
 docs: $(STAMP)
 	$(BIN)/python scripts/write_docs.py
 

@@ -73,10 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=_positive_int, default=defaults.WORKERS,
                      help=f"Luigi worker processes (default {defaults.WORKERS})")
     run.add_argument("--llm-slots", type=_positive_int, help="LLM calls in flight at most (default: [resources] llm)")
-    run.add_argument("--speed", choices=["fast", "full"], default="full", help="fast: every fan-out capped at 2 items")
+    run.add_argument("--speed", choices=["fast", "full"], default="full", help=f"fast: every fan-out capped at {defaults.FAST_FANOUT_WIDTH} items")
     run.add_argument("--start-date", metavar="YYYY-MM-DD", help="first day of the schedule (default: today)")
     run.add_argument("--scheduler-host", metavar="HOST", help="use a central luigid instead of the local scheduler")
-    run.add_argument("--scheduler-port", type=_positive_int, default=defaults.SCHEDULER_PORT, metavar="PORT")
+    run.add_argument("--scheduler-port", type=_positive_int, default=defaults.SCHEDULER_PORT, metavar="PORT",
+                     help="port of that luigid")
     run.add_argument("--verbose", action="store_true", help="show Luigi's own log")
     run.add_argument("--notify-url", metavar="URL",
                      help="POST a JSON alert here when the run is done, failed or stalled "
