@@ -311,7 +311,16 @@ def _provider_bench(args) -> int:
 
     if args.provider_rpm is not None and (args.provider_rpm <= 0 or args.provider_minute_s <= 0):
         raise InputError("--provider-rpm and --provider-minute-s must be more than 0")
-    common = {"time_scale": args.time_scale, "prompt_id": args.prompt_id,
+    # Each provider benchmark sets its own worker counts, slots and latency model.
+    mode = "--provider-limit" if args.provider_limit else "--provider-rpm"
+    unused = {"--workers-list": "workers_list", "--llm-slots": "llm_slots", "--latency-model": "latency_model",
+              "--status-check": "status_check", **({} if args.provider_limit else {"--repeat": "repeat"})}
+    plain = build_parser().parse_args(["bench"])
+    given = [flag for flag, dest in unused.items() if getattr(args, dest) != getattr(plain, dest)]
+    if given:
+        raise InputError(f"{', '.join(given)} {'has' if len(given) == 1 else 'have'} no effect with {mode}: "
+                         "drop it, or bench the standard workload without the provider options")
+    common = {"time_scale": args.time_scale, "prompt_id": args.prompt_id, "seed": args.seed,
               "out_dir": Path(args.out_dir) if args.out_dir else None,
               "progress": lambda line: print(line, file=sys.stderr)}
     if args.provider_limit:

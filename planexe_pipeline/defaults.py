@@ -2,9 +2,10 @@
 read them here.
 
 The settings a luigi.cfg can change are in the packaged planexe_pipeline/luigi.cfg, read before
-any other file (a test keeps the values below and that file equal). Luigi reads its config files in the order of its list of config paths (its system
-files, then ./luigi.cfg, then LUIGI_CONFIG_PATH appended when luigi.configuration is
-imported), a later file overriding an earlier one key by key. Putting the packaged file first
+any other file (a test keeps the values below and that file equal). Luigi reads its config files
+in the order of its list of config paths (its system files, then ./luigi.cfg, then
+LUIGI_CONFIG_PATH appended when luigi.configuration is imported), a later file overriding an
+earlier one key by key. Putting the packaged file first
 makes it the lowest priority, so an installed package runs with the same `[resources] llm`,
 `[retcode]` and `[retry_policy]` as a checkout while every local file still wins.
 """
