@@ -118,6 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
     scheduler.add_argument("--state-dir", default="luigi-state", metavar="DIR", help="state and logs (default luigi-state)")
     scheduler.add_argument("--llm-slots", type=_positive_int, help="LLM calls in flight across all workers (default: [resources] llm)")
 
+    mcp = sub.add_parser("mcp", help="serve plans as tools to MCP clients (assistants, agents): stdio, or --http")
+    mcp.add_argument("--root", default="run", metavar="DIR", help="folder of the plans it runs and serves (default run)")
+    mcp.add_argument("--http", action="store_true", help="streamable HTTP on 127.0.0.1 instead of stdio")
+    mcp.add_argument("--port", type=_positive_int, default=8000, help="port of --http (default 8000)")
+    mcp.add_argument("--max-running", type=_positive_int, metavar="N",
+                     help="plans running at once; the others queue (default: [mcp] max_running)")
+    _add_config_arg(mcp)
+
     bench = sub.add_parser("bench", help="time the standard workload at several worker counts")
     workers_list = ",".join(map(str, defaults.BENCH_WORKERS))
     bench.add_argument("--workers-list", default=workers_list, metavar="N,N,...",
@@ -279,6 +287,17 @@ def cmd_scheduler(args) -> int:
     return 0
 
 
+def cmd_mcp(args) -> int:
+    try:
+        from planexe_pipeline.mcp_server.server import serve
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] != "mcp":
+            raise
+        raise InputError("the mcp extra is not installed: pip install 'planexe-pipeline[mcp]'") from None
+    serve(args.root, http=args.http, port=args.port, max_running=args.max_running, llm_config=args.llm_config)
+    return 0
+
+
 def cmd_bench(args) -> int:
     from planexe_pipeline.prompts.catalog import get_prompt
     from planexe_pipeline.bench.workload import LATENCY_MODELS, format_bench_models, run_bench_models
@@ -335,7 +354,8 @@ def _provider_bench(args) -> int:
 
 
 COMMANDS = {"run": cmd_run, "prompts": cmd_prompts, "check-model": cmd_check_model, "timeline": cmd_timeline,
-            "stats": cmd_stats, "status": cmd_status, "bench": cmd_bench, "scheduler": cmd_scheduler}
+            "stats": cmd_stats, "status": cmd_status, "bench": cmd_bench, "scheduler": cmd_scheduler,
+            "mcp": cmd_mcp}
 
 
 def main(argv: list[str] | None = None) -> int:

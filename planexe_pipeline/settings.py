@@ -54,3 +54,14 @@ class observability(luigi.Config):  # noqa: N801 - luigi names config sections a
     memory_sample_s = luigi.FloatParameter(
         default=1.0, description="Seconds between two samples of the run's memory (0: none).")
 
+
+
+class mcp(luigi.Config):  # noqa: N801 - luigi names config sections after the class
+    """planexe-pipeline mcp: the plans it runs under its root folder, and what a client may ask of it."""
+
+    max_running = luigi.IntParameter(
+        default=2, description="Plans running at once under one root folder; the others wait in its queue.")
+    max_workers = luigi.IntParameter(default=32, description="Most worker processes a client may ask for a plan.")
+    max_file_bytes = luigi.IntParameter(
+        default=1048576, description="Largest page of a file plan_file returns, and largest file served as a resource.")
+    max_wait_s = luigi.FloatParameter(default=300.0, description="Longest a plan_wait call blocks, in seconds.")

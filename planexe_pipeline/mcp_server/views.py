@@ -1,0 +1,246 @@
+"""What the MCP server says about runs: their status, their files, the models and sample prompts.
+
+A run's status is `planexe-pipeline status --json`'s (status.py, read from the run folder), with
+what only the server knows around it: a place in the queue, a plan launched but not started yet,
+a run that was refused before it wrote any telemetry (its log says why), and a hint at the tool
+to call next.
+"""
+
+from __future__ import annotations
+
+import codecs
+import mimetypes
+import threading
+from pathlib import Path
+
+from planexe_pipeline.errors import InputError, PipelineError
+from planexe_pipeline.llm.config import load_llm_config, parse_model_list, resolve_models
+from planexe_pipeline.mcp_server.run_queue import Job, Root, process_alive, queue_position
+from planexe_pipeline.mcp_server.safety import RUN_ID, file_in_run, public_address, run_folder, shown
+from planexe_pipeline.prompt_input import PLAN_FILE
+from planexe_pipeline.prompts.catalog import load_catalog
+from planexe_pipeline.settings import mcp, pipeline
+from planexe_pipeline.status import StatusTracker
+from planexe_pipeline.telemetry.alerts import notify
+from planexe_pipeline.telemetry.events import TELEMETRY_DIR
+from planexe_pipeline.telemetry.run_state import read_run_state
+
+FINAL_STATES = ("done", "failed", "stopped")
+LOG_TAIL_LINES = 6
+
+
+def _hint(status: dict) -> str:
+    state, run_id = status["state"], status["run_id"]
+    if state == "queued":
+        return (f"waiting for a free slot: number {status['queue_position']} in the queue, "
+                f"{status['max_running']} plans run at once; plan_wait returns when it starts")
+    if state in ("starting", "running"):
+        return "plan_wait blocks until the state or the progress changes"
+    if state == "stalled":
+        return (f"nothing finished for {status['stall_after_s']:.0f} s: the provider may be slow or down; "
+                "keep waiting, or plan_stop now and plan_resume later (or with other models)")
+    if state == "done":
+        return f"read the plan: plan_file with name 'plan' (markdown) or 'report' (HTML), or resource planexe://runs/{run_id}/plan"
+    if state == "stopped":
+        return "plan_resume continues it where it stopped; finished steps are kept"
+    failure = status.get("failure") or {}
+    if failure.get("recoverable"):
+        return "plan_resume continues it where it failed (pass other models if the provider failed); finished steps are kept"
+    return "a step failed in a way a rerun will not fix: see failure and log_tail"
+
+
+def _log_tail(root: Root, run_id: str) -> list[str]:
+    try:
+        lines = root.log_path(run_id).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    return [line for line in lines if line.strip()][-LOG_TAIL_LINES:]
+
+
+class RunViews:
+    def __init__(self, root: Root, llm_config: str | None):
+        self.root = root
+        self.llm_config = llm_config
+        self.stall_after_s = notify().stall_after_s
+        self._trackers: dict[str, tuple[StatusTracker, threading.Lock]] = {}
+        self._guard = threading.Lock()
+
+    # -- status ------------------------------------------------------------------------------------
+
+    def _snapshot(self, run_id: str, run_dir: Path) -> dict | None:
+        """status --json of the folder; None when no run has started in it."""
+        if not (run_dir / TELEMETRY_DIR).is_dir():
+            return None
+        with self._guard:
+            tracker, lock = self._trackers.setdefault(
+                run_id, (StatusTracker(run_dir, stall_after_s=self.stall_after_s), threading.Lock()))
+        with lock:
+            try:
+                return tracker.snapshot()
+            except ValueError:  # telemetry without a run start line yet
+                return None
+
+    def status(self, run_id: str) -> dict:
+        run_dir = run_folder(self.root.path, run_id)
+        jobs = self.root.jobs()
+        job = next((j for j in jobs if j.run_id == run_id), None)
+        snapshot = self._snapshot(run_id, run_dir)
+        if job is None and snapshot is None:
+            raise InputError(f"no run '{run_id}' under the server's root folder: call plan_list for the runs")
+        status = {"progress": 0.0, "tasks": None, "llm_calls": None, "eta_s": None, "failure": None,
+                  **(snapshot or {}), "run_id": run_id, "trace_id": (snapshot or {}).get("run_id"),
+                  "run_dir": str(run_dir), "queue_position": None, "max_running": self.root.max_running(),
+                  "stall_after_s": self.stall_after_s}
+        if job is not None:
+            status.update(self._job_state(job, jobs, snapshot))
+        tasks, calls = status["tasks"] or {}, status["llm_calls"] or {}
+        status["change"] = (f"{status['state']}:{tasks.get('done', 0)}:{calls.get('done', 0)}:"
+                            f"{status['queue_position'] or 0}")
+        status["hint"] = _hint(status)
+        return status
+
+    def _job_state(self, job: Job, jobs: list[Job], snapshot: dict | None) -> dict:
+        """What the job says beyond the run folder's telemetry, which it overrides when newer."""
+        facts = {"exit_code": job.exit_code, "launches": job.launches}
+        if job.state == "queued":
+            return {**facts, "state": "queued", "queue_position": queue_position(jobs, job.run_id)}
+        this_launch = snapshot is not None and job.launched is not None and (snapshot.get("started") or 0) >= job.launched
+        if job.state == "running" and process_alive(job.pid, job.run_id) and not this_launch:
+            return {**facts, "state": "starting"}
+        if job.state == "ended" and job.cancelled and not this_launch:
+            return {**facts, "state": "stopped", "failure": {"step": "-", "reason": "stopped while it waited in the queue",
+                                                             "recoverable": True, "resume": "plan_resume"}}
+        if job.state == "ended" and not this_launch and job.launches:
+            # The run ended before it wrote a start line of its own: stopped or lost while it started, or refused.
+            tail = _log_tail(self.root, job.run_id)
+            if job.exit_code is None or job.exit_code == 130 or job.exit_code < 0:
+                return {**facts, "state": "stopped", "log_tail": tail,
+                        "failure": {"step": "-", "reason": "stopped (or its process lost) before the plan started",
+                                    "recoverable": True, "resume": "plan_resume"}}
+            reason = next((line for line in reversed(tail) if "error" in line),
+                          f"planexe-pipeline run exited with code {job.exit_code} before the plan started")
+            return {**facts, "state": "failed", "log_tail": tail,
+                    "failure": {"step": "-", "reason": reason, "recoverable": True, "resume": "plan_resume"}}
+        if snapshot is not None and snapshot["state"] == "failed":
+            return {**facts, "log_tail": _log_tail(self.root, job.run_id)}
+        return facts
+
+    # -- listing -----------------------------------------------------------------------------------
+
+    def list_runs(self, limit: int) -> list[dict]:
+        jobs = {job.run_id: job for job in self.root.jobs()}
+        folders = {p.name for p in self.root.path.iterdir()
+                   if RUN_ID.fullmatch(p.name) and p.is_dir() and (p / PLAN_FILE).is_file()}
+        runs = []
+        for run_id in set(jobs) | folders:
+            job = jobs.get(run_id)
+            runs.append((job.created if job else (self.root.path / run_id).stat().st_mtime, run_id))
+        return [self._summary(run_id, jobs.get(run_id), list(jobs.values()))
+                for _, run_id in sorted(runs, reverse=True)[:limit]]
+
+    def _summary(self, run_id: str, job: Job | None, jobs: list[Job]) -> dict:
+        """A run in a line, from the job and the telemetry alone (no task graph: the list stays fast)."""
+        run_dir = self.root.run_dir(run_id)
+        summary = {"run_id": run_id, "state": None, "tasks_done": None, "queue_position": None,
+                   "title": _title(self.root, run_id), "speed": job.speed if job else None}
+        try:
+            state = read_run_state(run_dir, stall_after_s=self.stall_after_s)
+            summary.update(state=state.state, tasks_done=len(state.tasks_done), started=state.started, ended=state.ended)
+            snapshot = {"state": state.state, "started": state.started}
+        except (ValueError, OSError):
+            snapshot = None
+        if job is not None:
+            facts = self._job_state(job, jobs, snapshot)
+            summary.update({k: facts[k] for k in ("state", "queue_position") if k in facts})
+        return summary
+
+    # -- files -------------------------------------------------------------------------------------
+
+    def read_file(self, run_id: str, name: str, offset: int = 0, max_bytes: int | None = None) -> dict:
+        run_dir = run_folder(self.root.path, run_id)
+        path = file_in_run(run_dir, name)
+        if not run_dir.is_dir():
+            raise InputError(f"run {run_id} has no files yet: {self._absent(run_id)}")
+        relative = path.relative_to(run_dir).as_posix()
+        if path.is_dir():
+            entries = sorted(p for p in path.iterdir() if not p.name.startswith("."))
+            return {"run_id": run_id, "name": relative, "folders": [p.name for p in entries if p.is_dir()],
+                    "files": [{"name": p.relative_to(run_dir).as_posix(), "bytes": p.stat().st_size}
+                              for p in entries if p.is_file()]}
+        if not path.is_file():
+            raise InputError(f"run {run_id} has no file '{shown(name)}': pass 'report', 'plan', or a name that "
+                             "plan_file with name '.' lists")
+        limit = mcp().max_file_bytes
+        page = limit if max_bytes is None else max_bytes
+        if not isinstance(page, int) or isinstance(page, bool) or not 1024 <= page <= limit:
+            raise InputError(f"max_bytes must be a whole number from 1024 to {limit}, got {shown(max_bytes)}")
+        size = path.stat().st_size
+        if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= size:
+            raise InputError(f"offset must be a whole number from 0 to the file's size ({size}), got {shown(offset)}")
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            chunk = handle.read(page)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            content = decoder.decode(chunk, final=offset + len(chunk) >= size)
+        except UnicodeDecodeError:
+            raise InputError(f"'{relative}' from offset {offset} is not UTF-8 text: pass 0 or a next_offset "
+                             "that plan_file returned") from None
+        end = offset + len(chunk) - len(decoder.getstate()[0])
+        return {"run_id": run_id, "name": relative, "bytes": size, "offset": offset, "content": content,
+                "next_offset": end if end < size else None,
+                "mime_type": mimetypes.guess_type(relative)[0] or "text/plain"}
+
+    def whole_file(self, run_id: str, name: str) -> str:
+        """A file in one piece, for an MCP resource: refused when over max_file_bytes."""
+        run_dir = run_folder(self.root.path, run_id)
+        path = file_in_run(run_dir, name)
+        if not path.is_file():
+            raise InputError(f"run {run_id} has no {name} yet: {self._absent(run_id)}")
+        limit = mcp().max_file_bytes
+        if path.stat().st_size > limit:
+            raise InputError(f"the {name} of run {run_id} has {path.stat().st_size} bytes, over the limit of {limit}: "
+                             "read it page by page with plan_file")
+        return path.read_text(encoding="utf-8")
+
+    def _absent(self, run_id: str) -> str:
+        try:
+            return f"it is {self.status(run_id)['state']}; plan_wait until it is done"
+        except PipelineError as exc:
+            return str(exc)
+
+    # -- models and prompts ------------------------------------------------------------------------
+
+    def models(self) -> dict:
+        config = load_llm_config(self.llm_config)
+        default = parse_model_list(pipeline().llm)
+        models = []
+        for name, entry in config.items():
+            try:
+                resolve_models([name], config)
+                why_not = None
+            except PipelineError as exc:  # an unset key or a missing extra: named, never its value
+                why_not = str(exc)
+            settings = entry.settings()
+            arguments = entry.arguments
+            models.append({
+                "name": name, "class": entry.class_name, "structured_output": settings.structured_output,
+                "context_window": settings.context_window, "max_output_tokens": settings.max_output_tokens,
+                "model": str(arguments.get("model") or arguments.get("model_name") or "") or None,
+                "endpoint": public_address(arguments.get("api_base") or arguments.get("base_url")),
+                "ready": why_not is None, "why_not_ready": why_not, "comment": entry.comment})
+        return {"default": default, "models": models}
+
+
+def sample_prompts() -> list[dict]:
+    return [{"id": s.id, "title": s.title, "tags": list(s.tags), "prompt": s.prompt} for s in load_catalog()]
+
+
+def _title(root: Root, run_id: str, width: int = 80) -> str:
+    for path in (root.prompt_path(run_id), root.run_dir(run_id) / PLAN_FILE):
+        try:
+            text = " ".join(path.read_text(encoding="utf-8", errors="replace").split())
+        except OSError:
+            continue
+        return text if len(text) <= width else text[:width - 3] + "..."
+    return ""
