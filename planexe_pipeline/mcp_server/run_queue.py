@@ -39,6 +39,7 @@ from planexe_pipeline.settings import mcp
 
 STATE_DIR = ".mcp"
 JOB_MODULE = "planexe_pipeline.mcp_server.job_process"
+LAUNCH_GRACE_S = 10.0
 
 
 @dataclass
@@ -127,24 +128,27 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def process_alive(pid: int | None, run_id: str) -> bool:
+def process_alive(job: Job) -> bool:
     """Whether a job's process still runs. It may be this process's child (reaped here when it has
-    ended), or a process an earlier server or job process started; a pid reused since by another
-    program does not count (its command line does not name the run)."""
-    if not pid:
+    ended), or a process an earlier server or job process started. A pid reused since by another
+    program does not count: its command line does not name the run. (Between fork and exec a
+    job process still has its launcher's command line, hence the grace after a launch.)"""
+    if not job.pid:
         return False
     try:
-        ended, _ = os.waitpid(pid, os.WNOHANG)
+        ended, _ = os.waitpid(job.pid, os.WNOHANG)
         if ended:
             return False
     except ChildProcessError:
         pass
     try:
-        os.kill(pid, 0)
+        os.kill(job.pid, 0)
     except (ProcessLookupError, PermissionError):
         return False
+    if time.time() - (job.launched or 0) < LAUNCH_GRACE_S:
+        return True
     try:
-        return run_id.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return job.run_id.encode() in Path(f"/proc/{job.pid}/cmdline").read_bytes()
     except OSError:
         return True  # no /proc here: the pid is taken to be the job's
 
@@ -164,7 +168,7 @@ def submit(root: Root, job: Job, prompt: str | None = None) -> None:
     with root.locked():
         current = root.load(job.run_id)
         if current is not None and (current.state == "queued" or (
-                current.state == "running" and process_alive(current.pid, current.run_id))):
+                current.state == "running" and process_alive(current))):
             raise InputError(f"run {job.run_id} is {current.state} already")
         if prompt is not None:
             _write_atomically(root.prompt_path(job.run_id), prompt)
@@ -181,7 +185,7 @@ def dispatch(root: Root) -> list[str]:
         for job in jobs:
             if job.state != "running":
                 continue
-            if process_alive(job.pid, job.run_id):
+            if process_alive(job):
                 running += 1
             else:  # killed without a word (its job process records the end of a run it saw end)
                 job.state, job.ended = "ended", time.time()
@@ -223,7 +227,7 @@ def stop(root: Root, run_id: str) -> str:
             job.state, job.ended, job.cancelled = "ended", time.time(), True
             root.save(job)
             return "cancelled"
-        if job.state == "running" and process_alive(job.pid, run_id):
+        if job.state == "running" and process_alive(job):
             try:
                 os.killpg(job.pid, signal.SIGINT)
             except ProcessLookupError:
@@ -237,7 +241,7 @@ def wait_for_end(root: Root, run_id: str, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         job = root.load(run_id)
-        if job is None or job.state != "running" or not process_alive(job.pid, run_id):
+        if job is None or job.state != "running" or not process_alive(job):
             return True
         time.sleep(0.1)
     return False

@@ -13,6 +13,7 @@ import functools
 import inspect
 import json
 import os
+import re
 import secrets
 import threading
 import time
@@ -67,6 +68,24 @@ def refusals(fn):
     return checked
 
 
+def one_line(text: str) -> str:
+    """An error on one line. The SDK's own refusals of arguments of the wrong type are pydantic's
+    report: several lines, a link and the value sent; this keeps what was wrong with which field."""
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and not line.strip().startswith("For further information")]
+    return "; ".join(re.sub(r"\s*\[type=[^\]]*\]", "", line) for line in lines)
+
+
+async def one_line_errors(ctx, call_next):
+    """Middleware: every tool error a client receives is one line."""
+    result = await call_next(ctx)
+    if ctx.method == "tools/call" and isinstance(result, dict) and result.get("isError"):
+        for block in result.get("content") or []:
+            if isinstance(block, dict) and isinstance(block.get("text"), str):
+                block["text"] = one_line(block["text"])
+    return result
+
+
 def new_run_id(root: Root) -> str:
     while True:
         run_id = f"{datetime.datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
@@ -88,7 +107,8 @@ def job_for_folder(root: Root, run_id: str, llm_config: str | None) -> tuple[Job
 
 def build_server(root: Root, llm_config: str | None) -> MCPServer:
     views = RunViews(root, llm_config)
-    server = MCPServer("planexe-pipeline", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING")
+    server = MCPServer("planexe-pipeline", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING",
+                       middleware=[one_line_errors])
 
     @server.tool()
     @refusals

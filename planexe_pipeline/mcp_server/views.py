@@ -100,30 +100,28 @@ class RunViews:
         return status
 
     def _job_state(self, job: Job, jobs: list[Job], snapshot: dict | None) -> dict:
-        """What the job says beyond the run folder's telemetry, which it overrides when newer."""
+        """What the job says beyond the run folder's telemetry: its place in the queue, and how its
+        latest launch went until that launch writes telemetry of its own (which then speaks)."""
         facts = {"exit_code": job.exit_code, "launches": job.launches}
         if job.state == "queued":
             return {**facts, "state": "queued", "queue_position": queue_position(jobs, job.run_id)}
-        this_launch = snapshot is not None and job.launched is not None and (snapshot.get("started") or 0) >= job.launched
-        if job.state == "running" and process_alive(job.pid, job.run_id) and not this_launch:
+        if snapshot is not None and job.launched is not None and (snapshot.get("started") or 0) >= job.launched:
+            return {**facts, "log_tail": _log_tail(self.root, job.run_id)} if snapshot["state"] == "failed" else facts
+        if job.state == "running" and process_alive(job):
             return {**facts, "state": "starting"}
-        if job.state == "ended" and job.cancelled and not this_launch:
+        if job.cancelled:
             return {**facts, "state": "stopped", "failure": {"step": "-", "reason": "stopped while it waited in the queue",
                                                              "recoverable": True, "resume": "plan_resume"}}
-        if job.state == "ended" and not this_launch and job.launches:
-            # The run ended before it wrote a start line of its own: stopped or lost while it started, or refused.
-            tail = _log_tail(self.root, job.run_id)
-            if job.exit_code is None or job.exit_code == 130 or job.exit_code < 0:
-                return {**facts, "state": "stopped", "log_tail": tail,
-                        "failure": {"step": "-", "reason": "stopped (or its process lost) before the plan started",
-                                    "recoverable": True, "resume": "plan_resume"}}
-            reason = next((line for line in reversed(tail) if "error" in line),
-                          f"planexe-pipeline run exited with code {job.exit_code} before the plan started")
-            return {**facts, "state": "failed", "log_tail": tail,
-                    "failure": {"step": "-", "reason": reason, "recoverable": True, "resume": "plan_resume"}}
-        if snapshot is not None and snapshot["state"] == "failed":
-            return {**facts, "log_tail": _log_tail(self.root, job.run_id)}
-        return facts
+        # The launch ended before its run wrote a start line: stopped or lost while starting, or refused.
+        tail = _log_tail(self.root, job.run_id)
+        if job.exit_code is None or job.exit_code == 130 or job.exit_code < 0:
+            return {**facts, "state": "stopped", "log_tail": tail,
+                    "failure": {"step": "-", "reason": "stopped (or its process lost) before the plan started",
+                                "recoverable": True, "resume": "plan_resume"}}
+        reason = next((line for line in reversed(tail) if "error" in line),
+                      f"planexe-pipeline run exited with code {job.exit_code} before the plan started")
+        return {**facts, "state": "failed", "log_tail": tail,
+                "failure": {"step": "-", "reason": reason, "recoverable": True, "resume": "plan_resume"}}
 
     # -- listing -----------------------------------------------------------------------------------
 

@@ -1,0 +1,225 @@
+"""`planexe-pipeline mcp` end to end, through the SDK's own client, on the offline simulator:
+
+- a fast plan made, waited for without polling, and read (tool, pages, resource);
+- a full plan stopped midway and resumed comes out as an uninterrupted one;
+- a server killed while a plan runs leaves it running; the plan it queued starts when the first
+  ends, with no server at all; a new server reports both;
+- every bad input is one line of refusal and writes nothing;
+- the same over streamable HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import signal
+from pathlib import Path
+
+import anyio
+import pytest
+from support.files import DONE
+from support.mcp_client import connect_http, connect_stdio, free_port, server_pids, start_http_server
+from support.plan_runs import START_DATE, differing, plan_files, poll, write_llm_config
+
+pytestmark = pytest.mark.timeout(120)
+
+MODELS = {
+    "instant": {"seed": 42, "time_scale": 0},
+    # ~30-135 ms a call: a full plan takes a few seconds, long enough to be stopped midway.
+    "paced": {"seed": 42, "time_scale": 0.003},
+}
+TOOLS = {"plan_create", "plan_status", "plan_wait", "plan_stop", "plan_resume", "plan_list", "plan_file",
+         "example_prompts", "models"}
+SAMPLE = "solar-farm-denmark"
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory) -> Path:
+    return write_llm_config(tmp_path_factory.mktemp("config") / "llm_config.json", MODELS)
+
+
+def plan(model: str, speed: str = "fast", **extra) -> dict:
+    return {"sample_id": SAMPLE, "models": [model], "speed": speed, "workers": 4, "start_date": START_DATE, **extra}
+
+
+def tree(root: Path) -> dict[str, tuple[int, int]]:
+    return {p.relative_to(root).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.rglob("*"))}
+
+
+@pytest.mark.slow
+def test_a_fast_plan_is_made_waited_for_and_read(tmp_path, config):
+    root = tmp_path / "root"
+
+    async def scenario():
+        async with connect_stdio(root, config) as client:
+            assert {t.name for t in (await client.session.list_tools()).tools} == TOOLS
+            assert SAMPLE in {p["id"] for p in (await client.call("example_prompts"))["prompts"]}
+            assert {m["name"] for m in (await client.call("models"))["models"]} == set(MODELS)
+
+            created = await client.call("plan_create", **plan("instant"))
+            run_id = created["run_id"]
+            assert created["state"] in ("starting", "running") and (root / run_id).parent == root
+            waits, status = 0, created
+            while status["state"] not in ("done", "failed", "stopped"):
+                status = await client.call("plan_wait", run_id=run_id, timeout_s=30, since=status["change"])
+                assert status["changed"], status  # a wait returns on a change, not on its timeout
+                waits += 1
+            assert status["state"] == "done" and status["progress"] == 1.0, status
+            assert "plan_file" in status["hint"]
+
+            report = await client.call("plan_file", run_id=run_id, name="report")
+            assert report["name"] == "070-report.html" and report["next_offset"] is None
+            assert report["content"].rstrip().endswith("</html>")
+            pages, offset = [], 0
+            while offset is not None:
+                page = await client.call("plan_file", run_id=run_id, name="plan", offset=offset, max_bytes=4096)
+                pages.append(page["content"])
+                offset = page["next_offset"]
+            on_disk = (root / run_id / "070-plan.md").read_text(encoding="utf-8")
+            assert "".join(pages) == on_disk and len(pages) > 2
+            resource = await client.session.read_resource(f"planexe://runs/{run_id}/plan")
+            assert resource.contents[0].text == on_disk
+            listing = await client.call("plan_file", run_id=run_id, name=".")
+            assert {"name": "070-plan.md", "bytes": len(on_disk.encode())} in listing["files"]
+            runs = (await client.call("plan_list"))["runs"]
+            assert [(r["run_id"], r["state"]) for r in runs] == [(run_id, "done")]
+            return waits
+
+    waits = anyio.run(scenario)
+    print(f"done after {waits} plan_wait calls")
+
+
+@pytest.mark.slow
+def test_a_full_plan_stopped_midway_and_resumed_comes_out_as_an_uninterrupted_one(tmp_path, config):
+    root = tmp_path / "root"
+
+    async def scenario():
+        async with connect_stdio(root, config) as client:
+            reference = (await client.call("plan_create", **plan("instant", "full")))["run_id"]
+            run_id = (await client.call("plan_create", **plan("paced", "full")))["run_id"]
+            midway = await client.wait_until(run_id, lambda s: (s["tasks"] or {}).get("done", 0) >= 30)
+            assert midway["state"] == "running", midway
+            stopped = await client.call("plan_stop", run_id=run_id)
+            assert stopped["state"] == "stopped" and stopped["exit_code"] == 130, stopped
+            assert "plan_resume" in stopped["hint"]
+            assert not (root / run_id / DONE).exists(), "stopped after the plan was complete: nothing was tested"
+            done_at_stop = stopped["tasks"]["done"]
+            assert "is not running (it is stopped)" in await client.refusal("plan_stop", run_id=run_id)
+
+            resumed = await client.call("plan_resume", run_id=run_id)
+            assert resumed["state"] in ("starting", "running"), resumed
+            assert (await client.wait_for_end(run_id))["state"] == "done"
+            assert (await client.wait_for_end(reference))["state"] == "done"
+            return reference, run_id, done_at_stop
+
+    reference, run_id, done_at_stop = anyio.run(scenario)
+    # The stop was Ctrl-C to the run, which said so in its one line (its log), not a kill.
+    assert "planexe-pipeline: interrupted; rerun the same command to resume" in \
+        (root / ".mcp" / "logs" / f"{run_id}.log").read_text()
+    difference = differing(plan_files(root / reference), plan_files(root / run_id))
+    assert not difference, f"stopped at {done_at_stop} tasks and resumed: {difference}"
+
+
+@pytest.mark.slow
+def test_a_killed_server_leaves_its_plans_running_and_the_queue_moving(tmp_path, config):
+    root = tmp_path / "root"
+
+    async def first_server():
+        async with connect_stdio(root, config, "--max-running", "1") as client:
+            running = await client.call("plan_create", **plan("paced"))
+            queued = await client.call("plan_create", **plan("instant"))
+            assert queued["state"] == "queued" and queued["queue_position"] == 1, queued
+            await client.wait_until(running["run_id"], lambda s: s["state"] == "running")
+            [server] = server_pids(root)
+            os.kill(server, signal.SIGKILL)
+            poll(lambda: not server_pids(root), 10, "the end of the killed server")
+            return running["run_id"], queued["run_id"], time.time()
+
+    first, second, killed_at = anyio.run(first_server)
+    # No server now: the first plan runs on, and its job process starts the queued one when it ends.
+    poll(lambda: (root / second / DONE).exists(), 60, "the queued plan, done with no server running", every=0.2)
+    assert (root / first / DONE).exists() and not server_pids(root)
+    jobs = {run_id: json.loads((root / ".mcp" / "jobs" / f"{run_id}.json").read_text()) for run_id in (first, second)}
+    # The queued plan started after the kill, once the first had ended: its job process started it.
+    assert killed_at < jobs[first]["ended"] <= jobs[second]["launched"], jobs
+
+    async def second_server():
+        async with connect_stdio(root, config) as client:
+            states = {r["run_id"]: r["state"] for r in (await client.call("plan_list"))["runs"]}
+            assert states == {first: "done", second: "done"}, states
+            status = await client.call("plan_status", run_id=first)
+            assert status["state"] == "done" and status["exit_code"] == 0 and status["progress"] == 1.0, status
+
+    anyio.run(second_server)
+
+
+def test_bad_input_is_refused_in_one_line_and_nothing_is_written(tmp_path, config):
+    root = tmp_path / "root"
+    handmade = root / "handmade"
+    (handmade / "telemetry").mkdir(parents=True)
+    (handmade / "001-plan.txt").write_text("A plan made by hand.\n")
+    (tmp_path / "secret.txt").write_text("outside the root")
+    (handmade / "escape.txt").symlink_to(tmp_path / "secret.txt")
+
+    async def scenario():
+        async with connect_stdio(root, config) as client:
+            before = tree(root)
+            refusals = {
+                "run id with ..": await client.refusal("plan_status", run_id="../root"),
+                "run id ..": await client.refusal("plan_file", run_id="..", name="plan"),
+                "absolute run id": await client.refusal("plan_status", run_id=str(tmp_path)),
+                "absolute file": await client.refusal("plan_file", run_id="handmade", name="/etc/passwd"),
+                "file with ..": await client.refusal("plan_file", run_id="handmade", name="../../secret.txt"),
+                "file through a link": await client.refusal("plan_file", run_id="handmade", name="escape.txt"),
+                "missing file": await client.refusal("plan_file", run_id="handmade", name="020-project_plan.json"),
+                "unknown run": await client.refusal("plan_status", run_id="no-such-run"),
+                "unknown sample": await client.refusal("plan_create", sample_id="no-such-sample"),
+                "empty prompt": await client.refusal("plan_create", prompt=""),
+                "blank prompt": await client.refusal("plan_create", prompt="  \n "),
+                "long prompt": await client.refusal("plan_create", prompt="word " * 2000),
+                "prompt and sample": await client.refusal("plan_create", prompt="A bakery.", sample_id=SAMPLE),
+                "unknown model": await client.refusal("plan_create", prompt="A bakery.", models=["no-such-model"]),
+                "bad speed": await client.refusal("plan_create", prompt="A bakery.", speed="turbo"),
+                "no workers": await client.refusal("plan_create", prompt="A bakery.", models=["instant"], workers=0),
+                "bad date": await client.refusal("plan_create", prompt="A bakery.", models=["instant"],
+                                                 start_date="next week"),
+                "workers not a number": await client.refusal("plan_create", prompt="A bakery.", workers="many"),
+                "wait too long": await client.refusal("plan_wait", run_id="handmade", timeout_s=1e9),
+                "bad page": await client.refusal("plan_file", run_id="handmade", name="001-plan.txt", max_bytes=1),
+            }
+            assert tree(root) == before, "a refused call wrote something"
+            return refusals
+
+    refusals = anyio.run(scenario)
+    for case, text in refusals.items():
+        assert "\n" not in text and "Traceback" not in text, f"{case}: {text!r}"
+        print(f"{case}: {text}")
+    assert "not a run id" in refusals["run id with .."] and "not a run id" in refusals["absolute run id"]
+    assert "absolute path" in refusals["absolute file"] and "leaves the run folder" in refusals["file with .."]
+    assert "leaves the run folder" in refusals["file through a link"]
+    assert "has no file" in refusals["missing file"] and "unknown sample id" in refusals["unknown sample"]
+    assert "empty" in refusals["empty prompt"] and "empty" in refusals["blank prompt"]
+    assert "over the limit" in refusals["long prompt"] and "unknown model 'no-such-model'" in refusals["unknown model"]
+    assert sorted(p.name for p in root.iterdir()) == [".mcp", "handmade"]
+    assert not list((root / ".mcp" / "jobs").iterdir())
+
+
+@pytest.mark.slow
+def test_the_same_over_streamable_http(tmp_path, config):
+    root, port = tmp_path / "root", free_port()
+    server = start_http_server(root, config, port, tmp_path / "server.log")
+    try:
+        async def scenario():
+            async with connect_http(f"http://127.0.0.1:{port}/mcp") as client:
+                assert {t.name for t in (await client.session.list_tools()).tools} == TOOLS
+                run_id = (await client.call("plan_create", **plan("instant")))["run_id"]
+                assert (await client.wait_for_end(run_id))["state"] == "done"
+                page = await client.call("plan_file", run_id=run_id, name="plan")
+                assert page["content"] == (root / run_id / "070-plan.md").read_text(encoding="utf-8")
+                assert "not a run id" in await client.refusal("plan_status", run_id="../x")
+
+        anyio.run(scenario)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
