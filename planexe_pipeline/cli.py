@@ -119,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     scheduler.add_argument("--llm-slots", type=_positive_int, help="LLM calls in flight across all workers (default: [resources] llm)")
 
     mcp = sub.add_parser("mcp", help="serve plans as tools to MCP clients (assistants, agents): stdio, or --http")
-    mcp.add_argument("--root", default="run", metavar="DIR", help="folder of the plans it runs and serves (default run)")
+    # No default: an MCP client starts the server in a folder of its own choosing (often /).
+    mcp.add_argument("--root", required=True, metavar="DIR", help="folder of the plans it runs and serves")
     mcp.add_argument("--http", action="store_true", help="streamable HTTP on 127.0.0.1 instead of stdio")
     mcp.add_argument("--port", type=_positive_int, default=8000, help="port of --http (default 8000)")
     mcp.add_argument("--max-running", type=_positive_int, metavar="N",

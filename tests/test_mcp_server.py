@@ -28,6 +28,7 @@ MODELS = {
     "instant": {"seed": 42, "time_scale": 0},
     # ~30-135 ms a call: a full plan takes a few seconds, long enough to be stopped midway.
     "paced": {"seed": 42, "time_scale": 0.003},
+    "broken": {"seed": 42, "time_scale": 0, "fail_stages": ["SWOTAnalysis"]},
 }
 TOOLS = {"plan_create", "plan_status", "plan_wait", "plan_stop", "plan_resume", "plan_list", "plan_file",
          "example_prompts", "models"}
@@ -119,6 +120,27 @@ def test_a_full_plan_stopped_midway_and_resumed_comes_out_as_an_uninterrupted_on
         (root / ".mcp" / "logs" / f"{run_id}.log").read_text()
     difference = differing(plan_files(root / reference), plan_files(root / run_id))
     assert not difference, f"stopped at {done_at_stop} tasks and resumed: {difference}"
+
+
+@pytest.mark.slow
+def test_a_failed_plan_says_why_and_what_to_do_and_resumes_on_another_model(tmp_path, config):
+    root = tmp_path / "root"
+
+    async def scenario():
+        async with connect_stdio(root, config) as client:
+            run_id = (await client.call("plan_create", **plan("broken")))["run_id"]
+            failed = await client.wait_for_end(run_id)
+            assert failed["state"] == "failed" and failed["exit_code"] == 1, failed
+            failure = failed["failure"]
+            assert failure["step"] == "SWOTAnalysis" and "every model failed" in failure["reason"], failure
+            assert failure["recoverable"] and "plan_resume" in failed["hint"] and "other models" in failed["hint"]
+            assert any(line.startswith("error: SWOTAnalysis") for line in failed["log_tail"]), failed["log_tail"]
+            resumed = await client.call("plan_resume", run_id=run_id, models=["instant"])
+            assert resumed["state"] in ("starting", "running"), resumed
+            assert (await client.wait_for_end(run_id))["state"] == "done"
+            assert "is complete" in await client.refusal("plan_resume", run_id=run_id)
+
+    anyio.run(scenario)
 
 
 @pytest.mark.slow

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import secrets
+import socket
 import threading
 import time
 from pathlib import Path
@@ -270,7 +271,18 @@ def _dispatch_forever(root: Root) -> None:
             pass  # the root is unreadable for a moment (a full disk): try again next time
 
 
+def _check_port_free(port: int) -> None:
+    """Said before anything is written: uvicorn would say it only once the root was prepared."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise InputError(f"port {port} on 127.0.0.1 cannot be used ({exc.strerror or exc}): pass another --port") from None
+
+
 def serve(root_dir: str, *, http: bool, port: int, max_running: int | None, llm_config: str | None) -> None:
+    if http:
+        _check_port_free(port)
     root = Root(root_dir)
     try:
         root.prepare()

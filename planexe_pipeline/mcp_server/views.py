@@ -32,8 +32,8 @@ LOG_TAIL_LINES = 6
 def _hint(status: dict) -> str:
     state, run_id = status["state"], status["run_id"]
     if state == "queued":
-        return (f"waiting for a free slot: number {status['queue_position']} in the queue, "
-                f"{status['max_running']} plans run at once; plan_wait returns when it starts")
+        return (f"waiting for a free slot: number {status['queue_position']} in the queue, at most "
+                f"{status['max_running']} running at once; plan_wait returns when it starts")
     if state in ("starting", "running"):
         return "plan_wait blocks until the state or the progress changes"
     if state == "stalled":
@@ -82,8 +82,7 @@ class RunViews:
 
     def status(self, run_id: str) -> dict:
         run_dir = run_folder(self.root.path, run_id)
-        jobs = self.root.jobs()
-        job = next((j for j in jobs if j.run_id == run_id), None)
+        job = self.root.load(run_id)
         snapshot = self._snapshot(run_id, run_dir)
         if job is None and snapshot is None:
             raise InputError(f"no run '{run_id}' under the server's root folder: call plan_list for the runs")
@@ -92,36 +91,39 @@ class RunViews:
                   "run_dir": str(run_dir), "queue_position": None, "max_running": self.root.max_running(),
                   "stall_after_s": self.stall_after_s}
         if job is not None:
-            status.update(self._job_state(job, jobs, snapshot))
+            status.update(self._job_state(job, snapshot))
+        if status["failure"]:  # a client resumes with a tool, not the command line
+            status["failure"] = {**status["failure"], "resume": f"plan_resume with run_id {run_id}"}
         tasks, calls = status["tasks"] or {}, status["llm_calls"] or {}
         status["change"] = (f"{status['state']}:{tasks.get('done', 0)}:{calls.get('done', 0)}:"
                             f"{status['queue_position'] or 0}")
         status["hint"] = _hint(status)
         return status
 
-    def _job_state(self, job: Job, jobs: list[Job], snapshot: dict | None) -> dict:
+    def _job_state(self, job: Job, snapshot: dict | None, jobs: list[Job] | None = None) -> dict:
         """What the job says beyond the run folder's telemetry: its place in the queue, and how its
         latest launch went until that launch writes telemetry of its own (which then speaks)."""
         facts = {"exit_code": job.exit_code, "launches": job.launches}
         if job.state == "queued":
-            return {**facts, "state": "queued", "queue_position": queue_position(jobs, job.run_id)}
+            return {**facts, "state": "queued", "failure": None,  # a failure seen before belongs to the last launch
+                    "queue_position": queue_position(jobs or self.root.jobs(), job.run_id)}
         if snapshot is not None and job.launched is not None and (snapshot.get("started") or 0) >= job.launched:
             return {**facts, "log_tail": _log_tail(self.root, job.run_id)} if snapshot["state"] == "failed" else facts
         if job.state == "running" and process_alive(job):
-            return {**facts, "state": "starting"}
+            return {**facts, "state": "starting", "failure": None}
         if job.cancelled:
             return {**facts, "state": "stopped", "failure": {"step": "-", "reason": "stopped while it waited in the queue",
-                                                             "recoverable": True, "resume": "plan_resume"}}
+                                                             "recoverable": True, "resume": ""}}
         # The launch ended before its run wrote a start line: stopped or lost while starting, or refused.
         tail = _log_tail(self.root, job.run_id)
         if job.exit_code is None or job.exit_code == 130 or job.exit_code < 0:
             return {**facts, "state": "stopped", "log_tail": tail,
                     "failure": {"step": "-", "reason": "stopped (or its process lost) before the plan started",
-                                "recoverable": True, "resume": "plan_resume"}}
+                                "recoverable": True, "resume": ""}}
         reason = next((line for line in reversed(tail) if "error" in line),
                       f"planexe-pipeline run exited with code {job.exit_code} before the plan started")
         return {**facts, "state": "failed", "log_tail": tail,
-                "failure": {"step": "-", "reason": reason, "recoverable": True, "resume": "plan_resume"}}
+                "failure": {"step": "-", "reason": reason, "recoverable": True, "resume": ""}}
 
     # -- listing -----------------------------------------------------------------------------------
 
@@ -148,7 +150,7 @@ class RunViews:
         except (ValueError, OSError):
             snapshot = None
         if job is not None:
-            facts = self._job_state(job, jobs, snapshot)
+            facts = self._job_state(job, snapshot, jobs)
             summary.update({k: facts[k] for k in ("state", "queue_position") if k in facts})
         return summary
 
@@ -202,10 +204,8 @@ class RunViews:
         return path.read_text(encoding="utf-8")
 
     def _absent(self, run_id: str) -> str:
-        try:
-            return f"it is {self.status(run_id)['state']}; plan_wait until it is done"
-        except PipelineError as exc:
-            return str(exc)
+        """Why a run has no such file yet; for a run that does not exist, its refusal is raised."""
+        return f"it is {self.status(run_id)['state']}; plan_wait until it is done"
 
     # -- models and prompts ------------------------------------------------------------------------
 
