@@ -20,7 +20,7 @@ import anyio
 import pytest
 from support.files import DONE
 from support.mcp_client import connect_http, connect_stdio, free_port, server_pids, start_http_server
-from support.plan_runs import START_DATE, differing, plan_files, poll, write_llm_config
+from support.plan_runs import START_DATE, differing, plan_files, poll, run_to_end, write_llm_config
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -125,9 +125,15 @@ def test_a_full_plan_stopped_midway_and_resumed_comes_out_as_an_uninterrupted_on
 @pytest.mark.slow
 def test_a_failed_plan_says_why_and_what_to_do_and_resumes_on_another_model(tmp_path, config):
     root = tmp_path / "root"
+    # A plan run from the command line in the root, before any server: listed, and resumed, too.
+    assert run_to_end(root / "by-hand", config, ["broken"]).proc.returncode == 1
 
     async def scenario():
         async with connect_stdio(root, config) as client:
+            by_hand = await client.call("plan_status", run_id="by-hand")
+            assert by_hand["state"] == "failed" and by_hand["failure"]["step"] == "SWOTAnalysis", by_hand
+            assert "by-hand" in {r["run_id"] for r in (await client.call("plan_list"))["runs"]}
+            await client.call("plan_resume", run_id="by-hand", models=["instant"], workers=4)
             run_id = (await client.call("plan_create", **plan("broken")))["run_id"]
             failed = await client.wait_for_end(run_id)
             assert failed["state"] == "failed" and failed["exit_code"] == 1, failed
@@ -139,6 +145,7 @@ def test_a_failed_plan_says_why_and_what_to_do_and_resumes_on_another_model(tmp_
             assert resumed["state"] in ("starting", "running"), resumed
             assert (await client.wait_for_end(run_id))["state"] == "done"
             assert "is complete" in await client.refusal("plan_resume", run_id=run_id)
+            assert (await client.wait_for_end("by-hand"))["state"] == "done"
 
     anyio.run(scenario)
 

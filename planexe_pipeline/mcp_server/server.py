@@ -102,8 +102,9 @@ def job_for_folder(root: Root, run_id: str, llm_config: str | None) -> tuple[Job
         speed = json.loads((run_dir / FINGERPRINT_FILE).read_text(encoding="utf-8"))["speed"]
     except (OSError, ValueError, KeyError, TypeError):
         raise InputError(f"run {run_id} has no readable {PLAN_FILE} and {FINGERPRINT_FILE}: it cannot be resumed") from None
-    return Job(run_id=run_id, models=check_models(None, llm_config), speed=speed, workers=DEFAULT_WORKERS,
-               llm_config=llm_config, cwd=os.getcwd()), prompt
+    # No models: plan_resume names them, or the server's default list applies.
+    return Job(run_id=run_id, models=[], speed=speed, workers=DEFAULT_WORKERS, llm_config=llm_config,
+               cwd=os.getcwd()), prompt
 
 
 def build_server(root: Root, llm_config: str | None) -> MCPServer:
@@ -204,7 +205,7 @@ def build_server(root: Root, llm_config: str | None) -> MCPServer:
         job, prompt = root.load(run_id), None
         if job is None:
             job, prompt = job_for_folder(root, run_id, llm_config)
-        job.models = check_models(models if models else job.models, llm_config)
+        job.models = check_models(models or job.models or None, llm_config)
         if workers is not None:
             job.workers = check_workers(workers)
         submit(root, job, prompt)
