@@ -122,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     # No default: an MCP client starts the server in a folder of its own choosing (often /).
     mcp.add_argument("--root", required=True, metavar="DIR", help="folder of the plans it runs and serves")
     mcp.add_argument("--http", action="store_true", help="streamable HTTP on 127.0.0.1 instead of stdio")
-    mcp.add_argument("--port", type=_positive_int, default=8000, help="port of --http (default 8000)")
+    mcp.add_argument("--port", type=_positive_int, default=defaults.MCP_PORT,
+                     help=f"port of --http (default {defaults.MCP_PORT})")
     mcp.add_argument("--max-running", type=_positive_int, metavar="N",
                      help="plans running at once; the others queue (default: [mcp] max_running)")
     _add_config_arg(mcp)

@@ -25,6 +25,7 @@ LLM_SLOTS = 8  # [resources] llm: LLM calls in flight at most
 FAST_FANOUT_WIDTH = 2  # [pipeline] fast_fanout_width: items of every fan-out under --speed fast
 SCHEDULER_HOST = "127.0.0.1"  # luigid's address, for `planexe-pipeline scheduler` and its workers
 SCHEDULER_PORT = 8082
+MCP_PORT = 8000  # `planexe-pipeline mcp --http`, on 127.0.0.1
 # The standard workload of `planexe-pipeline bench`: the simulator's latencies scaled down 50x,
 # one seed's draw of them, the sample prompt of `make run-plan`, a fixed first day.
 BENCH_WORKERS = (1, WORKERS)

@@ -66,7 +66,8 @@ def test_a_fast_plan_is_made_waited_for_and_read(tmp_path, config):
                 status = await client.call("plan_wait", run_id=run_id, timeout_s=30, since=status["change"])
                 assert status["changed"], status  # a wait returns on a change, not on its timeout
                 waits += 1
-            assert status["state"] == "done" and status["progress"] == 1.0, status
+            assert status["state"] == "done" and status["progress"] == 1.0 and status["exit_code"] == 0, status
+            assert (root / run_id / "timeline.html").is_file(), "done before the run wrote its last file"
             assert "plan_file" in status["hint"]
 
             report = await client.call("plan_file", run_id=run_id, name="report")

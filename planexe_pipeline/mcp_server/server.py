@@ -27,6 +27,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from pydantic import Field
 
 from planexe_pipeline import __version__
+from planexe_pipeline.defaults import WORKERS
 from planexe_pipeline.errors import InputError, PipelineError
 from planexe_pipeline.llm.config import load_llm_config
 from planexe_pipeline.mcp_server.run_queue import Job, Root, dispatch, stop, submit, wait_for_end
@@ -38,7 +39,6 @@ from planexe_pipeline.settings import mcp
 DISPATCH_EVERY_S = 2.0
 WAIT_POLL_S = 0.25
 STOP_WAIT_S = 30.0
-DEFAULT_WORKERS = 16
 
 INSTRUCTIONS = """Makes project plans from a one-paragraph idea (about 100 LLM calls each).
 plan_create returns a run_id at once; the plan runs in the background and survives this server.
@@ -103,7 +103,7 @@ def job_for_folder(root: Root, run_id: str, llm_config: str | None) -> tuple[Job
     except (OSError, ValueError, KeyError, TypeError):
         raise InputError(f"run {run_id} has no readable {PLAN_FILE} and {FINGERPRINT_FILE}: it cannot be resumed") from None
     # No models: plan_resume names them, or the server's default list applies.
-    return Job(run_id=run_id, models=[], speed=speed, workers=DEFAULT_WORKERS, llm_config=llm_config,
+    return Job(run_id=run_id, models=[], speed=speed, workers=WORKERS, llm_config=llm_config,
                cwd=os.getcwd()), prompt
 
 
@@ -120,7 +120,7 @@ def build_server(root: Root, llm_config: str | None) -> MCPServer:
         models: Annotated[list[str] | None, Field(description="Model names from the models tool, tried in "
                                                               "order; default: the server's default models.")] = None,
         speed: Annotated[str, Field(description="'full', or 'fast': every fan-out capped at 2 items.")] = "full",
-        workers: Annotated[int, Field(description="Worker processes (LLM calls at once are capped apart).")] = DEFAULT_WORKERS,
+        workers: Annotated[int, Field(description="Worker processes (LLM calls at once are capped apart).")] = WORKERS,
         start_date: Annotated[str | None, Field(description="First day of the schedule, YYYY-MM-DD; default today.")] = None,
     ) -> dict[str, Any]:
         """Start a plan. Returns at once with its run_id and status (state 'starting', or 'queued' with

@@ -108,6 +108,10 @@ class RunViews:
             return {**facts, "state": "queued", "failure": None,  # a failure seen before belongs to the last launch
                     "queue_position": queue_position(jobs or self.root.jobs(), job.run_id)}
         if snapshot is not None and job.launched is not None and (snapshot.get("started") or 0) >= job.launched:
+            if snapshot["state"] in FINAL_STATES and job.state == "running" and process_alive(job):
+                # Its end line is written, but the run still writes its timeline and the job process
+                # its exit code: the plan ends (and frees its slot) when they are done.
+                return {**facts, "state": "running"}
             return {**facts, "log_tail": _log_tail(self.root, job.run_id)} if snapshot["state"] == "failed" else facts
         if job.state == "running" and process_alive(job):
             return {**facts, "state": "starting", "failure": None}
