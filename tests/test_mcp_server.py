@@ -27,7 +27,7 @@ pytestmark = pytest.mark.timeout(120)
 MODELS = {
     "instant": {"seed": 42, "time_scale": 0},
     # ~30-135 ms a call: a full plan takes a few seconds, long enough to be stopped midway.
-    "paced": {"seed": 42, "time_scale": 0.003},
+    "paced": {"seed": 42, "time_scale": 0.01},  # a full plan of about 4 s: long enough to stop midway
     "broken": {"seed": 42, "time_scale": 0, "fail_stages": ["SWOTAnalysis"]},
 }
 TOOLS = {"plan_create", "plan_status", "plan_wait", "plan_stop", "plan_resume", "plan_list", "plan_file",
