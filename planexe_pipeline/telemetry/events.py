@@ -149,7 +149,8 @@ class LLMCallEvent(Event):
     tokens_estimated: bool = False
     error: str | None = None
     finish_reason: str | None = None  # the provider's: stop, length (cut by the output limit), content_filter...
-    repairs: int | None = None  # near misses the soft rules mended (llm/schema_rules.py)
+    repairs: int | None = None  # near misses mended: JSON syntax (llm/answer_json.py) and soft rules
+    flags: int | None = None  # degenerate places of the answer kept (llm/degeneracy.py)
 
     @property
     def ok(self) -> bool:

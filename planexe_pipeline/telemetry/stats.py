@@ -153,6 +153,8 @@ class StageStats:
     attempts: int = 0
     retries: int = 0
     errors: int = 0
+    repairs: int = 0  # near misses mended in the answers kept (llm/answer_json.py, soft rules)
+    flags: int = 0  # degenerate places of the answers kept, flagged in the plan (llm/degeneracy.py)
     task_seconds: float = 0.0  # summed over executions: the worker time this stage held
     span_seconds: float = 0.0  # first start to last end: how long the stage was "on"
     llm_seconds: float = 0.0
@@ -176,6 +178,8 @@ class RunStats:
     attempts: int
     retries: int
     errors: int
+    repairs: int
+    flags: int
     input_tokens: int
     output_tokens: int
     tokens_estimated: bool
@@ -258,6 +262,9 @@ def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "",
         row.attempts += 1
         row.calls += attempt.ok
         row.errors += not attempt.ok
+        if attempt.ok:
+            row.repairs += attempt.repairs or 0
+            row.flags += attempt.flags or 0
         row.llm_seconds += attempt.call_seconds
         row.input_tokens += attempt.input_tokens or 0
         row.output_tokens += attempt.output_tokens or 0
@@ -296,6 +303,8 @@ def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "",
         attempts=sum(row.attempts for row in ordered),
         retries=sum(row.retries for row in ordered),
         errors=sum(row.errors for row in ordered),
+        repairs=sum(row.repairs for row in ordered),
+        flags=sum(row.flags for row in ordered),
         input_tokens=sum(row.input_tokens for row in ordered),
         output_tokens=sum(row.output_tokens for row in ordered),
         tokens_estimated=any(row.tokens_estimated for row in ordered),
@@ -335,18 +344,18 @@ def ratio_text(value: float | None, suffix: str, missing: str = "-") -> str:
 
 def format_stats(stats: RunStats) -> str:
     """A fixed-width table per stage, then the run's totals, for a terminal or a log."""
-    header = ["stage", "group", "tasks", "calls", "attempts", "retries", "errors",
+    header = ["stage", "group", "tasks", "calls", "attempts", "retries", "errors", "repairs", "flags",
               "task s", "span s", "LLM s", "wait s", "tokens in", "tokens out", "cost"]
     rows = [header]
     for row in stats.stages:
         mark = "~" if row.tokens_estimated else ""
         rows.append([row.family, row.group, str(row.tasks), str(row.calls), str(row.attempts),
-                     str(row.retries), str(row.errors), f"{row.task_seconds:.1f}",
+                     str(row.retries), str(row.errors), str(row.repairs), str(row.flags), f"{row.task_seconds:.1f}",
                      f"{row.span_seconds:.1f}", f"{row.llm_seconds:.1f}", f"{row.provider_wait_seconds:.1f}",
                      f"{mark}{row.input_tokens}", f"{mark}{row.output_tokens}", _money(row.cost)])
     mark = "~" if stats.tokens_estimated else ""
     rows.append(["total", "", str(stats.tasks), str(stats.llm_calls), str(stats.attempts),
-                 str(stats.retries), str(stats.errors), f"{stats.task_seconds:.1f}",
+                 str(stats.retries), str(stats.errors), str(stats.repairs), str(stats.flags), f"{stats.task_seconds:.1f}",
                  f"{stats.makespan_seconds:.1f}", f"{stats.llm_seconds:.1f}", f"{stats.provider_wait_seconds:.1f}",
                  f"{mark}{stats.input_tokens}", f"{mark}{stats.output_tokens}", _money(stats.cost)])
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
@@ -378,6 +387,9 @@ def format_stats(stats: RunStats) -> str:
         limits = stats.provider_limits
         summary.append(("provider limit", f"{limits[-1]} at the end (from {limits[0]}, lowest {min(limits)}, "
                                           f"{len(limits) - 1} changes); wait s: time calls waited for it"))
+    if stats.repairs or stats.flags:
+        summary.append(("answers", f"{stats.repairs} near misses mended, {stats.flags} degenerate places flagged "
+                                   "(each named in llm_repairs/)"))
     if stats.tokens_estimated:
         summary.append(("tokens", "~ marks counts estimated from text length"))
     label_width = max(len(label) for label, _ in summary)
