@@ -22,6 +22,7 @@ from planexe_pipeline.llm.executor import LLMExecutor, NamedModel
 from planexe_pipeline.llm.limiter import SharedLimiter
 from planexe_pipeline.report.sections import Section
 from planexe_pipeline.settings import retry_policy, pipeline
+from planexe_pipeline.stages.markdown import FLAGS_KEY, with_flags
 from planexe_pipeline.telemetry import task_events
 
 M = TypeVar("M", bound=BaseModel)
@@ -206,13 +207,21 @@ class PlanTask(luigi.Task):
     def write_json(self, key: str, data: Any) -> None:
         if isinstance(data, BaseModel):
             data = data.model_dump(mode="json")
+        if isinstance(data, dict) and self.quality_flags():
+            data = {**data, FLAGS_KEY: self.quality_flags()}
         self.write_text(key, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
     def write_stage(self, result: BaseModel, markdown: str | None = None) -> None:
         """The usual pair: the stage's model as JSON, and its markdown section."""
         self.write_json("json", result)
         if markdown is not None and "md" in self.files:
-            self.write_text("md", markdown.rstrip() + "\n")
+            self.write_text("md", with_flags(markdown, self.quality_flags()).rstrip() + "\n")
+
+    def quality_flags(self) -> list[str]:
+        """Degenerate places of the LLM answers this task kept (llm/degeneracy.py), and of the
+        items a merge merged: its files flag them where a reader will see them."""
+        return [*(flag for executor in self.__dict__.get("_executors", ()) for flag in executor.flags),
+                *self.__dict__.get("_item_flags", ())]
 
     # -- run-wide settings -------------------------------------------------------------------
     def model_names(self) -> list[str]:
@@ -239,9 +248,11 @@ class LLMTask(PlanTask):
                                                          cap=slots, limits=e.limits)
                                         if e.limits.adaptive or e.limits.stated else None) for e in entries]
         # A fan-out item's telemetry and failure report name its index.
-        return LLMExecutor(models, run_dir=self.run_dir, stage=self.task_family, task_id=self.task_id,
-                           item=getattr(self, "index", None), policy=retry_policy().policy(),
-                           priority=self.priority)
+        executor = LLMExecutor(models, run_dir=self.run_dir, stage=self.task_family, task_id=self.task_id,
+                               item=getattr(self, "index", None), policy=retry_policy().policy(),
+                               priority=self.priority)
+        self.__dict__.setdefault("_executors", []).append(executor)  # for the flags of what it kept
+        return executor
 
 
 ItemT = TypeVar("ItemT")
@@ -352,10 +363,17 @@ class FanOutMerge(PlanTask):
             task_events.record_end(self, "yielded")  # Luigi suspends us here without an event of its own
         yield batch
         items = [t for t in batch if isinstance(t, self.item_task)]
+        self._item_flags = [f"item {t.index}: {flag}" for t in items for flag in _flags_of(t.output()["json"])]
         self.merge([read_model(t.output()["json"], t.result_model) for t in items])
 
     def merge(self, results: list[BaseModel]) -> None:
         raise NotImplementedError
+
+
+def _flags_of(target: luigi.LocalTarget) -> list[str]:
+    """The quality flags an item's file carries; most carry none, and are not parsed for it."""
+    text = read_output(target)
+    return read_json(target).get(FLAGS_KEY, []) if f'"{FLAGS_KEY}"' in text else []
 
 
 # Every plan task writes its start and end lines, in whichever process runs it.
