@@ -10,9 +10,12 @@ PROMPT_ID ?= solar-farm-denmark
 RUN_DIR ?=
 WORKERS ?= 16
 LLM ?=
-SPEED ?= full
+SPEED ?=
 
-RUN_ARGS := --workers $(WORKERS) --speed $(SPEED)
+RUN_ARGS := --workers $(WORKERS)
+ifneq ($(SPEED),)
+RUN_ARGS += --speed $(SPEED)
+endif
 ifneq ($(PROMPT_FILE),)
 RUN_ARGS += --prompt-file $(PROMPT_FILE)
 else

@@ -84,7 +84,8 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
             # Scaled-out runs share the folder unlocked: they leave another worker's files alone.
             remove_interrupted_writes(run_dir)
         append_event(run_dir, RunEvent(event="start", start=started, workers=request.workers, llm_slots=slots,
-                                       pid=os.getpid(), status="running"))
+                                       pid=os.getpid(), status="running", models=tuple(request.models),
+                                       llm_config=os.path.abspath(request.llm_config) if request.llm_config else None))
         if progress:
             progress.start()
         try:

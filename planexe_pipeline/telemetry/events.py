@@ -173,6 +173,10 @@ class RunEvent(Event):
     workers: int | None = None
     llm_slots: int | None = None
     pid: int | None = None
+    # The models the run was asked to use, in order, and the config naming them where one was
+    # given: what a resume without --llm goes on with.
+    models: tuple[str, ...] = ()
+    llm_config: str | None = None
 
 
 @event_kind
@@ -284,6 +288,13 @@ class ProviderQuotaEvent(ProviderEvent):
 
     reset_at: float | None = None
     source: str | None = None
+
+
+def last_models(run_dir: str | os.PathLike) -> tuple[tuple[str, ...], str | None]:
+    """(models, llm config) of the latest run of the folder that recorded them; ((), None) if none did."""
+    starts = [e for e in read_events(run_dir, "run") if e.event == "start" and e.models and e.start is not None]
+    latest = max(starts, key=lambda e: e.start, default=None)
+    return (latest.models, latest.llm_config) if latest else ((), None)
 
 
 def telemetry_dir(run_dir: str | os.PathLike) -> Path:
