@@ -17,7 +17,7 @@ from planexe_pipeline.llm.schema_rules import full_schema
 from planexe_pipeline.llm.structured import VARIED_TEMPERATURE
 from planexe_pipeline.stages import identify_risks, plan_type
 from planexe_pipeline.stages.markdown import context
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.events import LLMCallEvent, append_events, read_events
 from planexe_pipeline.telemetry.stats import stats_from_events
 from support.fakes import Sleeps
 
@@ -65,7 +65,8 @@ PLAN_ECHO = answer(GOOD_RISKS, summary="Build a 5 MW ground-mounted solar farm o
 SAYS_NOTHING = answer([{**r, "mitigation": "low"} for r in GOOD_RISKS])
 
 
-def executor(tmp_path: Path, url: str, ollama: bool = False, item: int | None = None) -> LLMExecutor:
+def executor(tmp_path: Path, url: str, ollama: bool = False, item: int | None = None,
+             share: float = RetryPolicy.degenerate_retry_share) -> LLMExecutor:
     arguments = ({"model": "llama3.1:8b", "base_url": url, "request_timeout": 5.0} if ollama else
                  {"model": "fake-model", "api_base": url + "/v1", "api_key": "k", "timeout": 5.0})
     config = tmp_path / "llm_config.json"
@@ -75,7 +76,8 @@ def executor(tmp_path: Path, url: str, ollama: bool = False, item: int | None = 
     sleeps = Sleeps()
     return LLMExecutor([NamedModel.from_entry(e) for e in resolve_models(["m"], load_llm_config(config))],
                        run_dir=tmp_path, stage="IdentifyRisks", item=item,
-                       policy=RetryPolicy(initial_wait_s=0.0, jitter_s=0.0), sleep=sleeps, async_sleep=sleeps.a)
+                       policy=RetryPolicy(initial_wait_s=0.0, jitter_s=0.0, degenerate_retry_share=share),
+                       sleep=sleeps, async_sleep=sleeps.a)
 
 
 def ask_risks(llm: LLMExecutor) -> identify_risks.RiskAnswers:
@@ -91,7 +93,7 @@ def ask_risks(llm: LLMExecutor) -> identify_risks.RiskAnswers:
     (TYPE_NAME, "summary: is a JSON type, schema keyword or placeholder, not an answer ('string')"),
     (INSTRUCTIONS_ECHO, "summary: copies the instructions (100% of its words)"),
     (PLAN_ECHO, "summary: copies the plan's text (100% of its words)"),
-    (SAYS_NOTHING, "risks[*].mitigation: says nothing ('low') in 6 items"),
+    (SAYS_NOTHING, "risks[*].mitigation (in 6 items): says nothing ('low')"),
 ], ids=["identical-items", "near-identical-items", "phrase-loop", "description-echo", "type-name",
         "instructions-echo", "plan-echo", "says-nothing"])
 def test_a_degenerate_answer_that_persists_is_kept_and_flagged(tmp_path, fake_openai_server, crafted, flag):
@@ -144,13 +146,14 @@ def test_a_retry_that_fails_keeps_the_first_answer_flagged(tmp_path, fake_openai
     assert fake_openai_server.count() == 2
 
 
-def test_a_useless_reasoning_is_caught_in_the_plan_type_stage(tmp_path, fake_openai_server):
-    """PlanType answered "100%" as its reasoning in the real-model check."""
-    crafted = json.dumps({"plan_type": "physical", "reasoning": "100%", "physical_needs": ["farmland", "panels"]})
+@pytest.mark.parametrize("reasoning", ["100%", "financial-project,"])
+def test_a_useless_reasoning_is_caught_in_the_plan_type_stage(tmp_path, fake_openai_server, reasoning):
+    """What PlanType answered as its reasoning in the real-model check, before and after a retry."""
+    crafted = json.dumps({"plan_type": "physical", "reasoning": reasoning, "physical_needs": ["farmland", "panels"]})
     fake_openai_server.answer_next(crafted, crafted)
     llm = executor(tmp_path, fake_openai_server.url)
     llm.structured(plan_type.PlanTypeDecision, plan_type.SYSTEM_PROMPT, context(plan=PLAN))
-    assert llm.flags == ["reasoning: says nothing ('100%')"]
+    assert llm.flags == [f"reasoning: says nothing ('{reasoning}')"]
 
 
 def test_varied_items_that_share_a_field_are_not_flagged():
@@ -159,3 +162,27 @@ def test_varied_items_that_share_a_field_are_not_flagged():
     data = json.loads(answer(GOOD_RISKS))
     assert findings(full_schema(identify_risks.RiskAnswers), data, instructions=identify_risks.SYSTEM_PROMPT,
                     plan=PLAN) == []
+
+
+def earlier_attempts(run_dir: Path, ok: int, failed: int) -> None:
+    append_events(run_dir, [LLMCallEvent(task_family="Earlier", start=1.0, end=2.0, status="ok")] * ok +
+                  [LLMCallEvent(task_family="Earlier", start=1.0, end=2.0, status="error")] * failed)
+
+
+@pytest.mark.parametrize("ok, failed, share, asked_again", [
+    (0, 0, 0.1, True),  # the run's first retry is always made
+    (27, 2, 0.1, True),  # 3 retries of 31 attempts: within 10%
+    (20, 2, 0.1, False),  # 3 of 24 would not be
+    (20, 2, 1.0, True),  # 1: every degenerate answer is asked again
+    (0, 0, 0.0, False),  # 0: none is
+])
+def test_a_degenerate_answer_is_asked_again_within_the_run_s_retry_budget(tmp_path, fake_openai_server, ok, failed,
+                                                                          share, asked_again):
+    """A small model that loops on most calls would double the run's time: degenerate answers are
+    asked again while the run's retries stay within a share of its attempts, else flagged at once."""
+    earlier_attempts(tmp_path, ok, failed)
+    fake_openai_server.answer_next(IDENTICAL, IDENTICAL)
+    llm = executor(tmp_path, fake_openai_server.url, share=share)
+    assert len(ask_risks(llm).risks) == 10
+    assert "risks: 9 of its 10 items repeat an earlier one" in llm.flags, "flagged either way"
+    assert fake_openai_server.count() == (2 if asked_again else 1)

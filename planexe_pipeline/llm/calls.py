@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from typing import Any, Generic, TypeVar
+from typing import Any, Callable, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -47,8 +47,10 @@ MIN_GROWTH = 1.25  # below this, a retry would be cut again: the truncation is r
 
 
 class StructuredCall(Generic[M]):
-    def __init__(self, output_cls: type[M], system_prompt: str, user_prompt: str, *, stage: str):
+    def __init__(self, output_cls: type[M], system_prompt: str, user_prompt: str, *, stage: str,
+                 may_ask_again: Callable[[], bool] = lambda: True):
         self.output_cls = output_cls
+        self.may_ask_again = may_ask_again  # the run's retry budget, asked when an answer is degenerate
         self.system_prompt = system_prompt
         self.user_prompt = user_prompt
         self.stage = stage
@@ -96,12 +98,14 @@ class StructuredCall(Generic[M]):
         return self._judged(result)
 
     def _judged(self, result: StructuredResult[M]) -> StructuredResult[M]:
-        """The answer if it is not degenerate; else, the first time, a retry; else the better
-        of the two, flagged."""
+        """The answer if it is not degenerate; else, the first time, a retry (if the run's retry
+        budget allows; if not, the answer flagged); else the better of the two, flagged."""
         found = findings(full_schema(self.output_cls), result.value.model_dump(mode="json"),
                          instructions=self.system_prompt, plan=_plan_section(self.user_prompt))
         if not found:
             return result
+        if self._degenerate is None and not self.may_ask_again():
+            return self._flagged(result, found, usage=result.usage)
         if self._degenerate is None:
             self._degenerate = (result, found)
             raise DegenerateAnswer(f"the {self.output_cls.__name__} answer is degenerate: "

@@ -39,7 +39,7 @@ ECHO_WORDS = 6
 ECHO_SHARE = 0.8
 ECHO_MIN_WORDS = 8
 
-_WORD = re.compile(r"[a-z]+|\d+", re.IGNORECASE)
+_WORD = re.compile(r"[a-z]+(?:-[a-z]+)*|\d+", re.IGNORECASE)  # "cost-benefit" is one word
 # Fields whose value is meant as a sentence, beside the prose roles of schema_rules.
 _SENTENCE_NAMES = ("reason", "mitigation", "justification", "why", "explanation", "rationale")
 _LABEL_NAMES = ("title", "name", "label", "heading", "role", "topic")  # a word or two is enough there
@@ -234,5 +234,6 @@ def _grouped(found: list[Finding]) -> list[Finding]:
         if len(members) == 1:
             merged.append(first)
         else:
-            merged.append(Finding(path, f"{first.what} in {len(members)} items", min(1.0, sum(f.weight for f in members))))
+            merged.append(Finding(f"{path} (in {len(members)} items)", first.what,
+                                  min(1.0, sum(f.weight for f in members))))
     return merged

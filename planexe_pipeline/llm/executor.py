@@ -36,7 +36,7 @@ from planexe_pipeline.llm.context import CallContext, current_call
 from planexe_pipeline.llm.limiter import Lease, PatienceExhausted, ProviderQuotaExhausted, SharedLimiter
 from planexe_pipeline.llm.rate_limits import rate_limit_of
 from planexe_pipeline.llm.structured import DegenerateAnswer, SchemaValidationError
-from planexe_pipeline.telemetry.events import LLMCallEvent, append_event
+from planexe_pipeline.telemetry.events import LLMCallEvent, append_event, read_events
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -78,6 +78,9 @@ class RetryPolicy:
     jitter_s: float = 1.0
     validation_retries: int = 1
     patience_s: float = 600.0  # waiting for a provider's rate limit, per call and model
+    # A degenerate answer is asked again while the run's retries stay within this share of its
+    # attempts (the first always): a small model that loops on most calls would double the run.
+    degenerate_retry_share: float = 0.1
 
     def wait_s(self, exc: BaseException | None, failures: int, rng: random.Random) -> float:
         if isinstance(exc, SchemaValidationError):
@@ -179,12 +182,24 @@ class LLMExecutor:
 
     def structured(self, output_cls: type[M], system_prompt: str, user_prompt: str) -> M:
         """The call every stage makes: a validated pydantic model, via the retry policy."""
-        call = StructuredCall(output_cls, system_prompt, user_prompt, stage=self.stage)
+        call = StructuredCall(output_cls, system_prompt, user_prompt, stage=self.stage,
+                              may_ask_again=self._may_ask_again)
         return self._keep_repairs(self.run(call.sync, tokens=call.estimated_tokens())).value
 
     async def astructured(self, output_cls: type[M], system_prompt: str, user_prompt: str) -> M:
-        call = StructuredCall(output_cls, system_prompt, user_prompt, stage=self.stage)
+        call = StructuredCall(output_cls, system_prompt, user_prompt, stage=self.stage,
+                              may_ask_again=self._may_ask_again)
         return self._keep_repairs(await self.run_async(call.run_async, tokens=call.estimated_tokens())).value
+
+    def _may_ask_again(self) -> bool:
+        """Whether a degenerate answer may be asked again: while the run's failed attempts stay
+        within the policy's share of its attempts (the first always), read from the telemetry."""
+        share = self.policy.degenerate_retry_share
+        if share <= 0 or share >= 1 or self.run_dir is None:
+            return share > 0
+        attempts = read_events(self.run_dir, LLMCallEvent)
+        # This attempt fails and one more is made: two attempts and one retry more than recorded.
+        return sum(not a.ok for a in attempts) + 1 <= max(1.0, share * (len(attempts) + 2))
 
     def _keep_repairs(self, result: Any) -> Any:
         """What was mended, and what was kept although degenerate, goes to the stage's notes,
