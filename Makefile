@@ -48,10 +48,11 @@ bench: $(STAMP)
 	$(BIN)/planexe-pipeline bench --repeat 3 --json run/bench.json
 
 # Optional, outside `make test`: builds llama-cpp-python's server (about 10 minutes) in its own
-# .venv-real, serves Gemma 3 270M on 127.0.0.1 and runs the fast plan in each structured-output
-# mode under a time limit (REAL_MINUTES per mode). Results: run/real-model-check/.
-real-model-check:
-	bash scripts/real_model_check.sh
+# .venv-real, serves Gemma 3 270M on 127.0.0.1 and runs the fast plan from .venv in each
+# structured-output mode under a time limit (REAL_MINUTES per mode, default 60: a whole fast
+# plan). Results: run/real-model-check/.
+real-model-check: $(STAMP)
+	PIPELINE_VENV=$(VENV) bash scripts/real_model_check.sh
 
 scheduler: $(STAMP)
 	$(BIN)/planexe-pipeline scheduler
