@@ -16,7 +16,7 @@ from planexe_pipeline.errors import LLMCallFailed
 from planexe_pipeline.llm.config import load_llm_config, resolve_models
 from planexe_pipeline.llm.executor import LLMExecutor, NamedModel, RetryPolicy
 from planexe_pipeline.telemetry.events import read_events
-from planexe_pipeline.telemetry.stats import stats_from_events
+from planexe_pipeline.telemetry.stats import format_stats, stats_from_events
 from support.fakes import Sleeps
 
 pytest.importorskip("llama_index.llms.openai_like")
@@ -77,8 +77,10 @@ def test_a_near_miss_is_mended_in_the_same_attempt_and_named(tmp_path, fake_open
     assert note in notes(tmp_path)
     (line,) = read_events(tmp_path, kind="llm_call")
     assert line.status == "ok" and line.repairs == len(notes(tmp_path)) >= 1
-    (row,) = stats_from_events(read_events(tmp_path)).stages  # what `planexe-pipeline stats` shows
-    assert (row.retries, row.repairs) == (0, line.repairs)
+    stats = stats_from_events(read_events(tmp_path))  # what `planexe-pipeline stats` shows
+    assert (stats.stages[0].retries, stats.stages[0].repairs) == (0, line.repairs)
+    header, _, row = format_stats(stats).splitlines()[:3]
+    assert header.split()[7:9] == ["repairs", "flags"] and row.split()[6:8] == [str(line.repairs), "0"]  # no group cell
 
 
 def test_the_raw_control_character_keeps_its_meaning(tmp_path, fake_openai_server):

@@ -41,7 +41,8 @@ ECHO_MIN_WORDS = 8
 
 _WORD = re.compile(r"[a-z]+(?:-[a-z]+)*|\d+", re.IGNORECASE)  # "cost-benefit" is one word
 # Fields whose value is meant as a sentence, beside the prose roles of schema_rules.
-_SENTENCE_NAMES = ("reason", "mitigation", "justification", "why", "explanation", "rationale")
+_SENTENCE_NAMES = ("reason", "mitigation", "justification", "why", "explanation", "rationale", "consequence",
+                   "question", "statement", "basis", "recommendation", "assessment")
 _LABEL_NAMES = ("title", "name", "label", "heading", "role", "topic")  # a word or two is enough there
 # A value that is a type's name or a placeholder: what a model copies from a schema it was shown.
 _TYPE_WORDS = frozenset({"string", "str", "integer", "int", "number", "float", "boolean", "bool", "array",
