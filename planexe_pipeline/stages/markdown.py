@@ -51,8 +51,8 @@ def with_flags(markdown: str, flags: Sequence[str]) -> str:
     (llm/degeneracy.py); without flags the section is left as it was, byte for byte."""
     if not flags:
         return markdown
-    note = "\n".join(["> **Quality flag:** the model's answer looked degenerate here, also when asked again "
-                      "with varied sampling; read this section with care.", ">",
+    note = "\n".join(["> **Quality flag:** the model's answer looked degenerate here, and was kept as the best "
+                      "it gave; read this section with care.", ">",
                       *(f"> - {one_line(flag)}" for flag in flags)])
     title, _, rest = markdown.partition("\n")
     if not title.startswith("#"):
