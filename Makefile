@@ -28,24 +28,28 @@ ifneq ($(LLM),)
 RUN_ARGS += --llm $(LLM)
 endif
 
-.PHONY: install test run-plan bench scheduler real-model-check clean
+.PHONY: install test test-fast run-plan bench scheduler docs real-model-check trace-check clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[openai,ollama,test]'
+	$(BIN)/python -m pip install --quiet -e '.[openai,ollama,otel,test]'
 	touch $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# The inner loop: everything but the end-to-end tests (whole plans, luigid), marked slow.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
 run-plan: $(STAMP)
 	$(BIN)/planexe-pipeline run $(RUN_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/planexe-pipeline bench --repeat 3 --json run/bench.json
+	$(BIN)/planexe-pipeline bench --repeat 3 --latency-model both --json run/bench.json
 
 # Optional, outside `make test`: builds llama-cpp-python's server (about 10 minutes) in its own
 # .venv-real, serves Gemma 3 270M on 127.0.0.1 and runs the fast plan from .venv in each
@@ -54,8 +58,17 @@ bench: $(STAMP)
 real-model-check: $(STAMP)
 	PIPELINE_VENV=$(VENV) bash scripts/real_model_check.sh
 
+# Optional, outside `make test`: Arize Phoenix (from the registry, in its own .venv-phoenix) on
+# 127.0.0.1, a fast plan traced into it, and what it received, counted from its own API.
+trace-check: $(STAMP)
+	bash scripts/trace_check.sh
+
+# The generated docs (docs/edges.md) and the reviewed edge snapshot of the tests.
+docs: $(STAMP)
+	$(BIN)/python scripts/write_docs.py
+
 scheduler: $(STAMP)
 	$(BIN)/planexe-pipeline scheduler
 
 clean:
-	rm -rf $(VENV) .venv-real run .pytest_cache
+	rm -rf $(VENV) .venv-real .venv-phoenix run .pytest_cache

@@ -31,6 +31,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got '{text}'") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got '{text}'")
+    return value
+
+
 def _version() -> str:
     try:
         return importlib.metadata.version(DISTRIBUTION)
@@ -42,6 +52,10 @@ def _version() -> str:
 def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--llm", action="append", metavar="NAME",
                    help="model name from llm_config.json; repeat (or comma-separate) for fallbacks, tried in order")
+    _add_config_arg(p)
+
+
+def _add_config_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--llm-config", metavar="FILE", help="llm_config.json to use (default: $PLANEXE_LLM_CONFIG or the shipped one)")
 
 
@@ -66,13 +80,31 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scheduler-host", metavar="HOST", help="use a central luigid instead of the local scheduler")
     run.add_argument("--scheduler-port", type=_positive_int, default=8082, metavar="PORT")
     run.add_argument("--verbose", action="store_true", help="show Luigi's own log")
+    run.add_argument("--notify-url", metavar="URL",
+                     help="POST a JSON alert here when the run is done, failed or stalled "
+                          "(default: $PLANEXE_NOTIFY_URL, else [notify] url)")
+    run.add_argument("--notify-command", metavar="CMD",
+                     help="run this shell command with the same JSON alert on its standard input")
     _add_model_args(run)
 
     sub.add_parser("prompts", help="list the sample prompts")
 
+    check = sub.add_parser("check-model", help="send one small structured call to a model entry and show how it answered")
+    check.add_argument("--llm", required=True, metavar="NAME", help="model name from llm_config.json")
+    _add_config_arg(check)
+
     timeline = sub.add_parser("timeline", help="write an HTML timeline of a run")
     timeline.add_argument("run_dir", metavar="RUN_DIR")
     timeline.add_argument("--out", metavar="FILE", help="where to write it (default RUN_DIR/timeline.html)")
+
+    status = sub.add_parser("status", help="where a run stands: state, progress, ETA, calls in flight, failure")
+    status.add_argument("run_dir", metavar="RUN_DIR")
+    status.add_argument("--json", action="store_true", help="print JSON instead of text")
+    status.add_argument("--watch", action="store_true", help="keep showing it until the run ends")
+    status.add_argument("--interval", type=_positive_float, default=2.0, metavar="S",
+                        help="seconds between two looks with --watch (default 2)")
+    status.add_argument("--stall-after", type=_positive_float, metavar="S",
+                        help="a running plan with no progress for S seconds is stalled (default: [notify] stall_after_s)")
 
     stats = sub.add_parser("stats", help="calls, retries, time and tokens per stage of a run")
     stats.add_argument("run_dir", metavar="RUN_DIR")
@@ -100,9 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="length of the provider's minute in seconds (default 60)")
     bench.add_argument("--repeat", type=_positive_int, default=1, metavar="N",
                        help="run each worker count N times; report median, min and max (default 1)")
-    bench.add_argument("--latency-model", choices=["stage_ranges", "tokens"], default="stage_ranges",
-                       help="the simulator's latency: each stage's measured range (default), or time to first "
-                            "token + output tokens / rate, so a long answer takes longer")
+    bench.add_argument("--latency-model", choices=["stage_ranges", "tokens", "both"], default="stage_ranges",
+                       help="the simulator's latency: each stage's measured range (default), time to first "
+                            "token + output tokens / rate (a long answer takes longer), or both, one after the other")
+    bench.add_argument("--status-check", action="store_true",
+                       help="watch each run at the largest worker count with `status` and report how right its "
+                            "ETA and progress were at 40%% of the makespan")
     bench.add_argument("--seed", type=int, default=42,
                        help="the simulator's seed, which draws each call's latency from its range: another seed "
                             "is another draw of the same workload (default 42, the standard one)")
@@ -132,7 +167,7 @@ def cmd_run(args) -> int:
         models=parse_model_list(",".join(args.llm or [])), llm_config=args.llm_config,
         workers=args.workers, speed=args.speed, llm_slots=args.llm_slots, start_date=args.start_date,
         scheduler_host=args.scheduler_host, scheduler_port=args.scheduler_port, verbose=args.verbose,
-        lock=not args.scheduler_host,
+        lock=not args.scheduler_host, notify_url=args.notify_url, notify_command=args.notify_command,
     ))
     if request.resumed:
         print(request.resumed, flush=True)
@@ -160,7 +195,7 @@ def cmd_run(args) -> int:
               f"Timeline: {timeline}")
         return 0
     for failure in outcome.failures or ["the run did not finish; rerun with --verbose to see Luigi's log"]:
-        print(f"error: {failure}", file=sys.stderr)
+        print(f"error: {failure} [run {outcome.run_id}]", file=sys.stderr)
     print(f"Everything finished so far is kept; rerun with --run-dir {outcome.run_dir} to resume.", file=sys.stderr)
     return 1
 
@@ -173,6 +208,13 @@ def cmd_prompts(args) -> int:
     from planexe_pipeline.prompts.catalog import format_catalog
 
     print(format_catalog())
+    return 0
+
+
+def cmd_check_model(args) -> int:
+    from planexe_pipeline.llm.model_check import check_model
+
+    print("\n".join(check_model(args.llm, args.llm_config).lines()))
     return 0
 
 
@@ -194,9 +236,34 @@ def cmd_timeline(args) -> int:
     return 0
 
 
+def cmd_status(args) -> int:
+    from planexe_pipeline.telemetry.alerts import notify
+    from planexe_pipeline.telemetry.live_view import is_terminal, status_lines
+    from planexe_pipeline.telemetry.run_state import read_run_state, status_of_finished
+
+    run_dir = _existing_run(args.run_dir)
+    stall_after = args.stall_after or notify().stall_after_s
+    try:
+        state = read_run_state(run_dir, stall_after_s=stall_after)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    if state.plan_complete and not args.watch:
+        # A finished plan needs no graph: its status is its telemetry's (and fast).
+        snapshot = status_of_finished(state)
+    else:
+        from planexe_pipeline.status import StatusTracker, watch
+        tracker = StatusTracker(run_dir, stall_after_s=stall_after)
+        if args.watch:
+            return watch(tracker, args.interval, as_json=args.json, terminal=is_terminal(sys.stdout) and not args.json)
+        snapshot = tracker.snapshot()
+    print(json.dumps(snapshot, indent=2, sort_keys=True) if args.json else "\n".join(status_lines(snapshot)))
+    return 0
+
+
 def cmd_stats(args) -> int:
     from planexe_pipeline.llm.config import load_llm_config
-    from planexe_pipeline.telemetry.stats import compute_stats, format_stats
+    from planexe_pipeline.telemetry.stats import compute_stats
+    from planexe_pipeline.telemetry.stats_table import format_stats
 
     pricing = {name: {"pricing": e.pricing} for name, e in load_llm_config(args.llm_config).items() if e.pricing}
     stats = compute_stats(_existing_run(args.run_dir), pricing)
@@ -213,7 +280,7 @@ def cmd_scheduler(args) -> int:
 
 def cmd_bench(args) -> int:
     from planexe_pipeline.prompts.catalog import get_prompt
-    from planexe_pipeline.telemetry.bench import format_bench, run_bench
+    from planexe_pipeline.telemetry.bench import LATENCY_MODELS, format_bench_models, run_bench_models
 
     try:
         workers_list = [int(w) for w in args.workers_list.split(",") if w.strip()]
@@ -226,11 +293,12 @@ def cmd_bench(args) -> int:
     get_prompt(args.prompt_id)
     if args.provider_limit or args.provider_rpm is not None:
         return _provider_bench(args)
-    result = run_bench(workers_list, llm_slots=args.llm_slots, time_scale=args.time_scale,
-                       prompt_id=args.prompt_id, out_dir=Path(args.out_dir) if args.out_dir else None,
-                       repeat=args.repeat, latency_model=args.latency_model, seed=args.seed,
-                       progress=lambda line: print(line, file=sys.stderr))
-    print(format_bench(result))
+    models = LATENCY_MODELS if args.latency_model == "both" else (args.latency_model,)
+    result = run_bench_models(models, workers_list, llm_slots=args.llm_slots, time_scale=args.time_scale,
+                              prompt_id=args.prompt_id, out_dir=Path(args.out_dir) if args.out_dir else None,
+                              repeat=args.repeat, seed=args.seed, status_check=args.status_check,
+                              progress=lambda line: print(line, file=sys.stderr))
+    print(format_bench_models(result))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
@@ -256,8 +324,8 @@ def _provider_bench(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "prompts": cmd_prompts, "timeline": cmd_timeline, "stats": cmd_stats,
-            "bench": cmd_bench, "scheduler": cmd_scheduler}
+COMMANDS = {"run": cmd_run, "prompts": cmd_prompts, "check-model": cmd_check_model, "timeline": cmd_timeline,
+            "stats": cmd_stats, "status": cmd_status, "bench": cmd_bench, "scheduler": cmd_scheduler}
 
 
 def main(argv: list[str] | None = None) -> int:

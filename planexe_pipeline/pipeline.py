@@ -6,38 +6,16 @@ its own from the luigi command line.
 
 from __future__ import annotations
 
-from planexe_pipeline.tasks.assumptions import *  # noqa: F401,F403
-from planexe_pipeline.tasks.context import *  # noqa: F401,F403
-from planexe_pipeline.tasks.documents import *  # noqa: F401,F403
-from planexe_pipeline.tasks.experts import *  # noqa: F401,F403
-from planexe_pipeline.tasks.framing import *  # noqa: F401,F403
-from planexe_pipeline.tasks.governance import *  # noqa: F401,F403
-from planexe_pipeline.tasks.plan import *  # noqa: F401,F403
-from planexe_pipeline.tasks.report import *  # noqa: F401,F403
-from planexe_pipeline.tasks.report import Report
-from planexe_pipeline.tasks.setup import Setup  # noqa: F401
-from planexe_pipeline.tasks.synthesis import *  # noqa: F401,F403
-from planexe_pipeline.tasks.team import *  # noqa: F401,F403
-from planexe_pipeline.tasks.wbs import *  # noqa: F401,F403
-from planexe_pipeline.tasks.base import PlanTask
-from planexe_pipeline.tasks.priorities import priority_table, remaining_path_seconds
+from planexe_pipeline.tasks.base import PLAN_TASKS, LLMTask, PlanTask
+from planexe_pipeline.tasks.priorities import expected_call_seconds, priority_table, remaining_path_seconds
+from planexe_pipeline.tasks.report import FullPlan, Report
 
-
-class FullPlan(PlanTask):
-    """The end of the plan: every stage done, the report written."""
-
-    group = "report"
-    number = 999
-    files = {"done": "999-pipeline_complete.txt"}
-
-    def requires(self):
-        return {"report": self.clone(Report)}
-
-    def run(self):
-        self.write_text("done", "pipeline complete\n")
-
+__all__ = ["FullPlan", "Report", "REMAINING_SECONDS", "EXPECTED_SECONDS", *PLAN_TASKS]
+globals().update(PLAN_TASKS)
 
 # Expected seconds from each task's start to the end of the plan, and the priorities they give.
 # Computed at import, so a graph that cannot be walked fails loudly instead of scheduling at 0.
 REMAINING_SECONDS = remaining_path_seconds(FullPlan(run_dir="/nonexistent-template-run"))
-PlanTask.priorities = priority_table(REMAINING_SECONDS)
+# Expected seconds of each task's own LLM call: what the progress display scales its ETA by.
+EXPECTED_SECONDS = {family: expected_call_seconds(cls) for family, cls in PLAN_TASKS.items()}
+PlanTask.priorities = priority_table(REMAINING_SECONDS, {f for f, cls in PLAN_TASKS.items() if issubclass(cls, LLMTask)})

@@ -34,6 +34,8 @@ class RunRequest:
     scheduler_port: int = 8082
     verbose: bool = False
     progress: bool = True
+    notify_url: str | None = None  # alerts: else PLANEXE_NOTIFY_URL, else [notify] url
+    notify_command: str | None = None
     lock: bool = True
     resumed: str | None = None  # set by prepare() for a folder that holds a run: what it took from it
 

@@ -17,13 +17,15 @@ import luigi
 
 from planexe_pipeline.errors import ProviderQuotaError
 from planexe_pipeline.llm.config import LLM_CLASSES, load_llm_config, resolve_models
-from planexe_pipeline.pipeline import REMAINING_SECONDS, FullPlan, Report
+from planexe_pipeline.pipeline import FullPlan, Report
 from planexe_pipeline.run_folder import RunFolderLock, remove_interrupted_writes
 from planexe_pipeline.run_request import RunRequest
+from planexe_pipeline.run_watch import RunWatch
 from planexe_pipeline.scaleout import PlanWorkerFactory, SchedulerGone
 from planexe_pipeline.tasks.integrity import unreadable_tasks
+from planexe_pipeline.telemetry.correlation import claim_run_id, close_run_id
 from planexe_pipeline.telemetry.events import Event, RunEvent, TaskEvent, append_event, failed_tasks, read_events
-from planexe_pipeline.telemetry.progress import RunProgress
+from planexe_pipeline.telemetry.resources import cpu_seconds, peak_memory_bytes
 from planexe_pipeline.telemetry.stats import stats_from_events
 from planexe_pipeline.worker import TimedWorkerFactory
 
@@ -38,6 +40,7 @@ class RunOutcome:
     wall_s: float
     failures: list[str]
     summary: dict
+    run_id: str = ""  # the run's correlation id, its trace id when tracing is on
 
 
 # Modules a provider's client imports lazily on its first request (the openai client's resources).
@@ -76,18 +79,21 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
     slots = llm_cap_of(local.scheduler.resource_list()) if local else _luigid_llm_cap(request)
     if on_start:
         on_start(slots)
-    progress = RunProgress(str(run_dir), REMAINING_SECONDS, out=out) if request.progress else None
     lock = RunFolderLock(run_dir) if request.lock else None
     started = time.time()
     with lock or contextlib.nullcontext():
         if lock:
             # Scaled-out runs share the folder unlocked: they leave another worker's files alone.
             remove_interrupted_writes(run_dir)
-        append_event(run_dir, RunEvent(event="start", start=started, workers=request.workers, llm_slots=slots,
-                                       pid=os.getpid(), status="running", models=tuple(request.models),
-                                       llm_config=os.path.abspath(request.llm_config) if request.llm_config else None))
-        if progress:
-            progress.start()
+        identity = claim_run_id(run_dir, scaled_out=bool(request.scheduler_host))
+        run_line = {"workers": request.workers, "llm_slots": slots, "pid": os.getpid(), "run_id": identity.run_id,
+                    "scaled_out": bool(request.scheduler_host), "speed": request.speed}
+        # The models (and their config) a resume without --llm goes on with.
+        append_event(run_dir, RunEvent(event="start", start=started, status="running", models=tuple(request.models),
+                                       llm_config=os.path.abspath(request.llm_config) if request.llm_config else None,
+                                       **run_line))
+        watch = RunWatch(request, identity, out=out)
+        watch.start()
         try:
             root = build_root(request)
             warm_providers(request.models, request.llm_config)
@@ -116,16 +122,17 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
                 else:
                     ok = result.status.name in ("SUCCESS", "SUCCESS_WITH_RETRY")
         finally:
-            if progress:
-                progress.stop()
+            watch.stop()
         ended = time.time()
-        append_event(run_dir, RunEvent(event="end", start=started, end=ended, workers=request.workers,
-                                       llm_slots=slots, pid=os.getpid(), status="ok" if ok else "failed"))
+        append_event(run_dir, RunEvent(event="end", start=started, end=ended, status="ok" if ok else "failed",
+                                       cpu_s=round(cpu_seconds(), 3), peak_rss_bytes=peak_memory_bytes(), **run_line))
+        close_run_id(run_dir, identity)
     events = [e for e in read_events(run_dir) if (e.start or 0) >= started]
     failures = [_failure_line(e) for e in failed_tasks(events)]
     failures += [stopped_early] if stopped_early else []
-    return RunOutcome(ok, run_dir, ended - started, list(dict.fromkeys(failures)),
-                      summarize(events, ended - started, slots))
+    summary = summarize(events, ended - started, slots)
+    watch.finish(ok, summary)
+    return RunOutcome(ok, run_dir, ended - started, list(dict.fromkeys(failures)), summary, identity.run_id)
 
 
 class _LocalSchedulerFactory(TimedWorkerFactory):
@@ -208,4 +215,6 @@ def summarize(events: list[Event], wall_s: float, llm_cap: int | None = None) ->
         "wall_s": round(wall_s, 2),
         "llm_cap": llm_cap,
         "max_llm_in_flight": stats.max_llm_in_flight,
+        "cpu_s": round(stats.cpu_seconds, 2),
+        "peak_memory_bytes": stats.peak_memory_bytes,
     }

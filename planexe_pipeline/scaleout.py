@@ -30,15 +30,14 @@ import luigi.server
 from luigi.setup_logging import DaemonLogging
 from luigi.task_status import DISABLED, DONE, FAILED, PENDING
 
+from planexe_pipeline.luigi_internals import (RetryingRemoteScheduler, SchedulerHooks, WorkerSchedulerFactory)
 from planexe_pipeline.settings import scale_out
 from planexe_pipeline.telemetry.events import EventFollower, TakeoverEvent, TaskEvent, append_event, host_label
 from planexe_pipeline.worker import TimedWorker
 
 # Nothing of the plan pending or running in luigid's view while the plan is not complete: luigid
-# forgot the plan (restarted without its state), or still holds it as done from an earlier run of
-# a folder deleted and started again (for stable_done_cooldown_secs = 10 s after a DONE it ignores
-# "not done"). Telling it the plan again fixes both; past STALE_AFTER_S of that, something was
-# given up and waiting cannot help.
+# forgot the plan (restarted without its state). Telling it the plan again fixes that; past
+# STALE_AFTER_S of that, something was given up and waiting cannot help.
 STALE_AFTER_S = 15.0
 TELL_AGAIN_EVERY_S = 2.0
 CHECK_EVERY_S = 0.5
@@ -48,7 +47,7 @@ class SchedulerGone(luigi.rpc.RPCError):
     """luigid did not answer for longer than the workers' patience."""
 
 
-class PatientRemoteScheduler(luigi.rpc.RemoteScheduler):
+class PatientRemoteScheduler(RetryingRemoteScheduler):
     """Retries a call every second until luigid answers or `scheduler_patience` has passed (Luigi's
     own default is 3 tries 30 s apart: a restarted luigid sat unused for up to half a minute)."""
 
@@ -56,35 +55,39 @@ class PatientRemoteScheduler(luigi.rpc.RemoteScheduler):
         super().__init__(url)
         self.patience_s = patience_s
 
-    def _fetch(self, url_suffix, body):
+    def patience(self, url_suffix: str) -> float:
         # The keep-alive thread pings every second anyway, under a lock that starting a task also
         # needs: one try per ping, so a dead luigid never holds that lock for long.
-        patience = 0.0 if url_suffix.endswith("/api/ping") else self.patience_s
-        give_up = time.monotonic() + patience
-        while True:
-            try:
-                return self._fetcher.fetch(luigi.rpc._urljoin(self._url, url_suffix), body, self._connect_timeout)
-            except self._fetcher.raises:
-                if time.monotonic() >= give_up:
-                    raise SchedulerGone(f"the central scheduler at {self._url} did not answer for {patience:.0f} s "
-                                        "([scale_out] scheduler_patience)") from None
-                time.sleep(1)
+        return 0.0 if url_suffix.endswith("/api/ping") else self.patience_s
+
+    def gave_up(self, url: str, patience: float) -> Exception:
+        return SchedulerGone(f"the central scheduler at {url} did not answer for {patience:.0f} s "
+                             "([scale_out] scheduler_patience)")
 
 
-class PlanScheduler(luigi.scheduler.Scheduler):
+class PlanScheduler(SchedulerHooks):
     """luigid as `planexe-pipeline scheduler` runs it."""
+
+    def __init__(self, *args, **kwargs):
+        # Luigi ignores "not done" for 10 s after a task was done, lest a worker that looked before
+        # it was done run it twice. Ours look again before they run a task (PlanWorker.dispatch),
+        # so that costs a round trip, not a second run; while with the cooldown, a run folder
+        # deleted and started again at once had tasks handed out whose inputs luigid still held
+        # done but were gone from disk ("Unfulfilled dependency").
+        kwargs.setdefault("stable_done_cooldown_secs", 0)
+        super().__init__(*args, **kwargs)
 
     def load(self):
         super().load()
         # The workers it knew were cut off from luigid, not dead: each gets a full disconnect delay
         # from now to call back before the tasks it runs are handed to another worker.
         now = time.time()
-        for worker in self._state.get_active_workers():
+        for worker in self.state.get_active_workers():
             worker.last_active = now
 
     def add_task(self, task_id=None, status=PENDING, **kwargs):
         super().add_task(task_id=task_id, status=status, **kwargs)
-        task = self._state.get_task(task_id)
+        task = self.state.get_task(task_id)
         if status == FAILED and task is not None and task.status in (FAILED, DISABLED):
             # It failed on its own (its LLM calls used up their retries and fallbacks): running it
             # again on another worker would fail the same way. Only tasks lost with their worker
@@ -95,7 +98,7 @@ class PlanScheduler(luigi.scheduler.Scheduler):
         # As luigid disables a task lost with its worker more than [scale_out] retries times: the
         # workers of this run cannot put it back to pending by adding the plan again, a new `run`
         # re-enables it (PlanWorker.run).
-        self._state.set_status(task, DISABLED, self._config)
+        self.state.set_status(task, DISABLED, self.scheduler_config)
         task.scheduler_disable_time = time.time()
 
 
@@ -119,7 +122,7 @@ class PlanWorker(TimedWorker):
     def run(self):
         # A new run of the plan is the user asking again: tasks luigid gave up on get another go.
         for task_id in self._given_up():
-            self._scheduler.re_enable_task(task_id)
+            self.scheduler.re_enable_task(task_id)
         return super().run()
 
     def _follow_telemetry(self) -> None:
@@ -133,22 +136,22 @@ class PlanWorker(TimedWorker):
                     del self._open_runs[event.task_id]
                 self._failed |= event.failed and (event.start or 0) >= self._started
 
-    def _run_task(self, task_id):
-        if task_id not in self._running_tasks:
-            task = self._scheduled_tasks[task_id]
+    def dispatch(self, task_id):
+        if task_id not in self.running_tasks:
+            task = self.scheduled_tasks[task_id]
             if task.complete():
                 # Finished by a worker that was lost before it could tell luigid: nothing is redone.
-                self._add_task(worker=self._id, task_id=task_id, status=DONE, runnable=False,
-                               family=task.task_family, module=task.task_module, params=task.to_str_params())
+                self.tell_scheduler(worker=self.worker_id, task_id=task_id, status=DONE, runnable=False,
+                                    family=task.task_family, module=task.task_module, params=task.to_str_params())
                 return
             self._follow_telemetry()
             lost = self._open_runs.get(task_id)
             if lost and lost[:2] != self._me:
                 self._record_takeover(task_id, *lost)
-        super()._run_task(task_id)
+        super().dispatch(task_id)
 
     def _record_takeover(self, task_id: str, host: str, worker: int | None, lost_start: float | None) -> None:
-        task = self._scheduled_tasks[task_id]
+        task = self.scheduled_tasks[task_id]
         append_event(self._root.run_dir, TakeoverEvent(
             task_id=task_id, task_family=task.task_family, item=getattr(task, "index", None), from_host=host,
             from_worker=worker, lost_start=lost_start, host=self._me[0], worker=self._me[1], start=time.time()))
@@ -161,7 +164,7 @@ class PlanWorker(TimedWorker):
             self._finished = self._failed or self._root.complete()
         return self._finished
 
-    def _keep_alive(self, get_work_response) -> bool:
+    def keep_alive(self, get_work_response) -> bool:
         if self._plan_finished():
             return False
         if get_work_response.n_pending_tasks or get_work_response.running_tasks:
@@ -186,7 +189,7 @@ class PlanWorker(TimedWorker):
         return False
 
     def _given_up(self) -> dict[str, dict]:
-        listed = self._scheduler.task_list(DISABLED, "")
+        listed = self.scheduler.task_list(DISABLED, "")
         return {task_id: info for task_id, info in listed.items()
                 if isinstance(info, dict) and (info.get("params") or {}).get("run_dir") == str(self._root.run_dir)}
 
@@ -196,7 +199,7 @@ class PlanWorker(TimedWorker):
         return f"{info.get('name')}" + ("" if index is None else f" [{index}]")
 
 
-class PlanWorkerFactory(luigi.interface._WorkerSchedulerFactory):
+class PlanWorkerFactory(WorkerSchedulerFactory):
     def __init__(self, root: luigi.Task):
         self.root = root
         self.started = time.time()
@@ -220,6 +223,10 @@ def serve_scheduler(host: str, port: int, state_dir: Path, llm_slots: int | None
     # What luigid's Scheduler will hold: the config's resources, an unlisted one counting as 1.
     slots = luigi.configuration.get_config().getintdict("resources").get("llm", 1)
     settings = scale_out()
+    config = luigi.configuration.get_config()
+    if not config.has_option("scheduler", "metrics_collector"):
+        # Luigi's Prometheus collector: /metrics serves the luigi_task_* series of every worker's tasks.
+        config.set("scheduler", "metrics_collector", "prometheus")
     # Pruning drops silent workers; luigid does it once a minute unless asked on every request.
     scheduler = PlanScheduler(state_path=str(state_dir / "state.pickle"), prune_on_get_work=True,
                               worker_disconnect_delay=settings.worker_disconnect_delay,
@@ -227,5 +234,6 @@ def serve_scheduler(host: str, port: int, state_dir: Path, llm_slots: int | None
     DaemonLogging.setup(argparse.Namespace(background=False, logdir=str(state_dir / "logs")))
     print(f"Luigi central scheduler on http://{host}:{port}/ (visualiser), LLM slots: {slots}, "
           f"state in {state_dir}; a worker silent for {settings.worker_disconnect_delay:g} s is gone and "
-          f"its tasks run elsewhere (at most {settings.retries} times); stop with Ctrl-C", flush=True)
+          f"its tasks run elsewhere (at most {settings.retries} times); metrics at http://{host}:{port}/metrics; "
+          "stop with Ctrl-C", flush=True)
     luigi.server.run(api_port=port, address=host, scheduler=scheduler)

@@ -48,3 +48,11 @@ class scale_out(luigi.Config):  # noqa: N801 - luigi names config sections after
         default=2, description="luigid: how often a task lost with its worker runs again before it is given up.")
     scheduler_patience = luigi.FloatParameter(
         default=120.0, description="Workers: seconds luigid may stay unreachable before each worker stops.")
+
+
+class observability(luigi.Config):  # noqa: N801 - luigi names config sections after the class
+    """What a run records about itself beside its task and call lines."""
+
+    memory_sample_s = luigi.FloatParameter(
+        default=1.0, description="Seconds between two samples of the run's memory (0: none).")
+

@@ -1,93 +1,45 @@
-"""The Luigi worker that runs a plan: task processes reused, and clocks on its own work.
+"""The Luigi worker that runs a plan: task processes reused, its own steps timed, walks pruned.
 
-Between one task's end and the next task's start, Luigi's worker takes the result off its
-queue, tells the scheduler, asks it for work, and starts the task in a process that re-checks
-the inputs first. On a 2-core machine with 16 workers those steps cost more than the tasks' own
-bookkeeping, so this worker stamps each of them (the task's process carries the stamps in its
-start line; the worker writes one `dispatch` line per execution and one `worker` line of totals
-when it stops, not while tasks wait on it; `telemetry/overhead.py` splits each gap with them),
-and cuts the two that were largest: Luigi's fork of a new process per task (worker_pool.py) and
-the walk of the whole upstream graph for every item a fan-out merge yields (`_add`).
+Three concerns, each in its own place: the clocks on the worker's own steps (dispatch_clock.py),
+the pool of task processes reused from task to task instead of Luigi's fork per task
+(worker_pool.py), and, here, what the worker need not tell the scheduler again: a task it
+already told is pending with its dependencies (`_pending`). Luigi's private steps are reached
+through luigi_internals.py only.
 """
 
 from __future__ import annotations
 
-import os
 import time
 
-import luigi.interface
-import luigi.scheduler
 import luigi.worker
 from luigi.scheduler import DISABLED, PENDING
 
-from planexe_pipeline.telemetry.events import DispatchEvent, Event, WorkerEvent, append_events
+from planexe_pipeline.dispatch_clock import PROCESS_STAMP, DispatchClock, StampingQueue
+from planexe_pipeline.luigi_internals import SchedulerHooks, WorkerHooks, WorkerSchedulerFactory, run_in_this_process
 from planexe_pipeline.worker_pool import PooledTaskProcess, TaskProcessPool
 
 
-class ProcessStamp:
-    """Luigi's task_process_context: entered first thing in the task's own process."""
-
-    def __init__(self, task_process: luigi.worker.TaskProcess):
-        self.task = task_process.task
-
-    def __enter__(self) -> "ProcessStamp":
-        self.task.process_started = time.time()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        return None
-
-
-PROCESS_STAMP = f"{ProcessStamp.__module__}.{ProcessStamp.__qualname__}"
-
-
-class _StampingQueue:
-    """The worker's result queue, noting when the worker took each task's result off it, and
-    giving the worker's idle moments (nothing on the queue yet) to `on_idle`."""
-
-    def __init__(self, queue, on_get, on_idle):
-        self._queue = queue
-        self._on_get = on_get
-        self._on_idle = on_idle
-
-    def __getattr__(self, name):  # put, close, join_thread, ...: the queue's own
-        return getattr(self._queue, name)
-
-    def get(self, *args, **kwargs):
-        # One step at a time, looking again in between: a result that arrives waits one step at most.
-        while self._queue.empty() and self._on_idle():
-            pass
-        result = self._queue.get(*args, **kwargs)
-        self._on_get(result[0], time.time())
-        return result
-
-
-class TimedWorker(luigi.worker.Worker):
+class TimedWorker(WorkerHooks):
     def __init__(self, *args, run_dir: str, **kwargs):
         kwargs.setdefault("task_process_context", PROCESS_STAMP)
         super().__init__(*args, **kwargs)
-        self._run_dir = run_dir
-        self._task_result_queue = _StampingQueue(self._task_result_queue, self._received, self._prepare_member)
+        self.clock = DispatchClock(run_dir)
+        self.result_queue = StampingQueue(self.result_queue, self._received, self._prepare_member)
         # The pool's members build each task's process with Luigi's own method, on their copy of
         # this worker (they are forked from it).
-        self._pool = TaskProcessPool(lambda task: luigi.worker.Worker._create_task_process(self, task),
-                                     self._task_result_queue)
-        self._executions: list[dict] = []
-        self._open: dict[str, dict] = {}  # task id -> its execution whose result is awaited
-        self._added: dict[str, float] = {}
+        self._pool = TaskProcessPool(lambda task: WorkerHooks.make_task_process(self, task), self.result_queue)
         self._pending: set[str] = set()  # told to the scheduler as PENDING, with their dependencies
-        self._adding: str | None = None
-        self._slot_freed: float | None = None
         self._handling_result = False
-        self._totals = {"get_work_calls": 0, "get_work_s": 0.0, "dispatch_s": 0.0, "add_s": 0.0}
+
+    # -- processes ----------------------------------------------------------------------------
+    @property
+    def _runs_in_processes(self) -> bool:
+        """Whether tasks run in processes of their own (Luigi's rule); with one worker, in this one."""
+        return self.worker_config.force_multiprocessing or self.worker_processes > 1
 
     def _received(self, task_id: str, now: float) -> None:
-        if len(self._running_tasks) >= self.worker_processes:
-            self._slot_freed = now  # a task waiting for a process since before now gets this one
+        self.clock.received(task_id, now, all_busy=len(self.running_tasks) >= self.worker_processes)
         self._pool.release(task_id)
-        execution = self._open.pop(task_id, None)
-        if execution is not None:
-            execution["received"] = now
 
     def _prepare_member(self) -> bool:
         """Fork one task process ahead of need while the worker waits for a result, if the tasks
@@ -97,23 +49,38 @@ class TimedWorker(luigi.worker.Worker):
         (milliseconds) whose result the fork would hold up. False when there is nothing to do."""
         if not self._runs_in_processes:
             return False
-        if not self._running_tasks or not all("llm" in process.task.process_resources()
-                                              for process in self._running_tasks.values()):
+        if not self.running_tasks or not all("llm" in process.task.process_resources()
+                                             for process in self.running_tasks.values()):
             return False
-        wanted = min(self.worker_processes, len(self._running_tasks) + len(self._pending))
+        wanted = min(self.worker_processes, len(self.running_tasks) + len(self._pending))
         if self._pool.size >= wanted:
             return False
         self._pool.add_idle_member()
         return True
 
-    def _add_task(self, *args, **kwargs):
-        if kwargs.get("status") == PENDING:
-            self._pending.add(kwargs["task_id"])
-        else:
-            self._pending.discard(kwargs["task_id"])
-        return super()._add_task(*args, **kwargs)
+    def make_task_process(self, task):
+        if not self._runs_in_processes:
+            return super().make_task_process(task)  # one worker: in this process, as Luigi does
+        if getattr(task, "runs_in_worker", False):
+            # A step of a few ms that reads and writes local files (a fan-out's list, its merge):
+            # handing it to a process cost more than the step, and the merges' first runs, ready
+            # at the start, held up the first task's result while they were handed out.
+            process = super().make_task_process(task)
+            run_in_this_process(process)
+            return process
+        return PooledTaskProcess(self._pool, task, self.status_reporter(task.task_id), self.worker_config.timeout)
 
-    def _add(self, task, is_complete):
+    # -- what the scheduler already knows -------------------------------------------------------
+    def on_status_told(self, task_id, status):
+        if status == PENDING:
+            self._pending.add(task_id)
+        else:
+            self._pending.discard(task_id)
+
+    def on_handling_result(self, handling: bool) -> None:
+        self._handling_result = handling
+
+    def keep_dependency(self, dependency) -> bool:
         # Luigi adds the items a merge yields by walking each item's whole upstream graph again,
         # complete() checks included: for the review questions, yielded while the plan is still
         # being made, that is most of the graph per item, hundreds of ms on 2 cores while results
@@ -123,77 +90,42 @@ class TimedWorker(luigi.worker.Worker):
         # inputs, Setup's check of the folder's prompt among them) nor goes past it.
         # Only for what a result brings (a merge's items): a worker that tells the scheduler the
         # whole plan again (scaleout.PlanWorker, after luigid restarted) needs the whole walk.
-        for dependency in super()._add(task, is_complete):
-            if self._handling_result and dependency.task_id in self._pending:
-                continue
-            yield dependency
-
-    def _handle_next_task(self):
-        self._handling_result = True
-        try:
-            return super()._handle_next_task()
-        finally:
-            self._handling_result = False
+        return not (self._handling_result and dependency.task_id in self._pending)
 
     def add(self, task, *args, **kwargs):
+        if self._handling_result and task.task_id in self._pending:
+            # A merge's merge-only input that is itself a merge waiting for its items (the level-3
+            # merge yields the durations' merge): adding it again would tell the scheduler its
+            # static dependencies only, and it would be handed out to yield its items once more.
+            return True
         started = time.time()
-        self._adding = task.task_id
         try:
             return super().add(task, *args, **kwargs)
         finally:
-            self._adding = None
-            now = time.time()
-            self._totals["add_s"] += now - started
-            self._added.setdefault(task.task_id, now)
+            self.clock.added(task.task_id, started)
 
-    def _get_work(self):
+    # -- dispatch, timed ---------------------------------------------------------------------
+    def ask_for_work(self):
         started = time.time()
         try:
-            return super()._get_work()
+            return super().ask_for_work()
         finally:
-            self._totals["get_work_calls"] += 1
-            self._totals["get_work_s"] += time.time() - started
+            self.clock.asked_for_work(started)
 
-    def _run_task(self, task_id):
-        task = self._scheduled_tasks.get(task_id)
-        if task is None or task_id in self._running_tasks:
-            return super()._run_task(task_id)
-        dispatched = time.time()
-        # Set before the fork, so the task's process has it for its start line.
-        task.dispatched_at = dispatched
-        execution = {"task_id": task_id, "dispatched": dispatched, "added": self._added.get(task_id),
-                     "slot_freed": self._slot_freed}
-        self._open[task_id] = execution
-        super()._run_task(task_id)
-        # With one worker the task ran right here; with more, its process has been started.
-        execution["forked"] = time.time()
-        self._totals["dispatch_s"] += execution["forked"] - dispatched
-        self._executions.append(execution)
-
-    @property
-    def _runs_in_processes(self) -> bool:
-        """Whether tasks run in processes of their own (Luigi's rule); with one worker, in this one."""
-        return self._config.force_multiprocessing or self.worker_processes > 1
-
-    def _create_task_process(self, task):
-        if not self._runs_in_processes:
-            return super()._create_task_process(task)  # one worker: in this process, as Luigi does
-        if getattr(task, "runs_in_worker", False):
-            # A step of a few ms that reads and writes local files (a fan-out's list, its merge):
-            # handing it to a process cost more than the step, and the merges' first runs, ready
-            # at the start, held up the first task's result while they were handed out.
-            process = super()._create_task_process(task)
-            process.use_multiprocessing = False
-            return process
-        reporter = luigi.worker.TaskStatusReporter(self._scheduler, task.task_id, self._id, None)
-        return PooledTaskProcess(self._pool, task, reporter, self._config.timeout)
+    def dispatch(self, task_id):
+        task = self.scheduled_tasks.get(task_id)
+        if task is None or task_id in self.running_tasks:
+            return super().dispatch(task_id)
+        execution = self.clock.dispatching(task)
+        super().dispatch(task_id)
+        self.clock.dispatched(execution)
 
     def __exit__(self, *exc):
         if exc[0] is not None:
             # Interrupted (Ctrl-C) or failed: nobody will read the result queue again. A result
             # this process put on it that the pipe could not take (a merge yielding many items)
             # would make the exit wait forever for its feeder thread to flush.
-            self._task_result_queue.cancel_join_thread()
+            self.result_queue.cancel_join_thread()
         try:
             return super().__exit__(*exc)
         finally:
@@ -204,18 +136,8 @@ class TimedWorker(luigi.worker.Worker):
         try:
             return super().run()
         finally:
-            self._write_telemetry(started)
-
-    def _write_telemetry(self, started: float) -> None:
-        worker = os.getpid()
-        lines: list[Event] = [DispatchEvent(worker=worker, **execution) for execution in self._executions]
-        lines.append(WorkerEvent(worker=worker, workers=self.worker_processes, began=started, stopped=time.time(),
-                                 processes_forked=self._pool.forks, processes_forked_ahead=self._pool.forks_ahead,
-                                 **{k: round(v, 6) if isinstance(v, float) else v for k, v in self._totals.items()}))
-        try:
-            append_events(self._run_dir, lines)
-        except OSError:
-            pass  # the plan's files matter more than these diagnostics
+            self.clock.write(workers=self.worker_processes, began=started, processes_forked=self._pool.forks,
+                             processes_forked_ahead=self._pool.forks_ahead)
 
 
 # With the local scheduler every change of state reaches the worker on its result queue, and
@@ -226,7 +148,7 @@ class TimedWorker(luigi.worker.Worker):
 LOCAL_WAIT_INTERVAL_S = 0.5
 
 
-class LocalPlanScheduler(luigi.scheduler.Scheduler):
+class LocalPlanScheduler(SchedulerHooks):
     """Luigi's local scheduler, less two walks of every task on every get_work call.
 
     The worker asks for work after each result, and each time the scheduler pruned (a walk that
@@ -251,19 +173,19 @@ class LocalPlanScheduler(luigi.scheduler.Scheduler):
             super().prune()
 
     def count_pending(self, worker):
-        self._nothing_disabled = not self._state.get_active_task_count_for_status(DISABLED)
+        self._nothing_disabled = not self.state.get_active_task_count_for_status(DISABLED)
         try:
             return super().count_pending(worker)
         finally:
             self._nothing_disabled = False
 
-    def _upstream_status(self, task_id, upstream_status_table):
+    def plan_upstream_status(self, task_id, upstream_status_table):
         if self._nothing_disabled:
             return ""  # count_pending only asks whether it is UPSTREAM_DISABLED: it cannot be
-        return super()._upstream_status(task_id, upstream_status_table)
+        return super().plan_upstream_status(task_id, upstream_status_table)
 
 
-class TimedWorkerFactory(luigi.interface._WorkerSchedulerFactory):
+class TimedWorkerFactory(WorkerSchedulerFactory):
     """Workers for a run on Luigi's local scheduler."""
 
     def __init__(self, run_dir: str):

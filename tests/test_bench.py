@@ -58,6 +58,7 @@ def test_bench_end_to_end(tmp_path, capsys):
     # The path stage by stage: its tasks' seconds add up to it, and its LLM calls show their answers' length.
     path = runs[1]["path_stages"]
     assert path[0]["stage"] == "Setup" and path[-1]["stage"] == "FullPlan"
+    assert runs[1]["path_depth"] == sum(1 for row in path if row["llm_s"] > 0) > 0
     assert sum(row["seconds"] for row in path) == pytest.approx(runs[1]["critical_path_s"], abs=0.01)
     assert all(row["output_tokens"] > 0 for row in path if row["llm_s"] > 0)
     assert "critical path at 4 workers" in table and "tokens out" in table
@@ -74,7 +75,7 @@ def test_repeat_interleaves_worker_counts_and_reports_median_min_max(tmp_path, m
     makespans = {(1, 1): 40.0, (16, 1): 12.5, (1, 2): 44.0, (16, 2): 12.0, (1, 3): 39.0, (16, 3): 13.0}
     order = []
 
-    def fake_run_once(root, config_path, prompt_id, workers, slots, start_date, suffix=""):
+    def fake_run_once(root, config_path, prompt_id, workers, slots, start_date, suffix="", status_check=False):
         repetition = int(suffix.removeprefix("-r"))
         order.append((workers, repetition))
         makespan = makespans[(workers, repetition)]
@@ -113,7 +114,7 @@ def test_bench_refuses_a_repeat_below_one(capsys):
 def test_seed_draws_another_workload_and_says_which(tmp_path, monkeypatch):
     seen = []
 
-    def fake_run_once(root, config_path, prompt_id, workers, slots, start_date, suffix=""):
+    def fake_run_once(root, config_path, prompt_id, workers, slots, start_date, suffix="", status_check=False):
         seen.append(json.loads(Path(config_path).read_text())["models"]["bench-simulated"]["arguments"]["seed"])
         return bench.BenchRun(workers=workers, llm_slots=slots, makespan_s=10.0, llm_calls=96, sum_llm_s=30.0,
                               critical_path_s=9.0, overhead_per_task_ms=5.0, tasks=114, bound_s=9.0, slot_bound_s=9.0,
@@ -124,3 +125,24 @@ def test_seed_draws_another_workload_and_says_which(tmp_path, monkeypatch):
     assert main(["bench", "--seed", "7", "--out-dir", str(tmp_path), "--json", str(out)]) == 0
     assert seen == [7, 7]
     assert json.loads(out.read_text())["workload"]["seed"] == 7
+
+
+def test_both_latency_models_are_run_each_into_its_own_folder(tmp_path, monkeypatch):
+    seen = []
+
+    def fake_run_bench(workers_list, *, out_dir, latency_model, **options):
+        seen.append((latency_model, out_dir))
+        run = {"workers": 4, "llm_slots": 4, "makespan_s": 2.0, "llm_calls": 9, "sum_llm_s": 5.0,
+               "critical_path_s": 1.9, "bound_s": 1.9, "slot_bound_s": 1.9, "overhead_per_task_ms": 3.0,
+               "path_depth": 7, "path_stages": [], "overhead": None, "busy_per_task_ms": None}
+        return {"runs": [run], "repeat": 1, "out_dir": str(out_dir), "summary": bench._summary(
+            [bench.BenchRun(**{**run, "tasks": 9, "run_dir": "x"})], [bench._ratios([bench.BenchRun(
+                **{**run, "tasks": 9, "run_dir": "x"})])])}
+
+    monkeypatch.setattr(bench, "run_bench", fake_run_bench)
+    result = bench.run_bench_models(bench.LATENCY_MODELS, [4], out_dir=tmp_path)
+    assert seen == [("stage_ranges", tmp_path / "stage_ranges"), ("tokens", tmp_path / "tokens")]
+    text = bench.format_bench_models(result)
+    assert text.index("== latency model: stage_ranges ==") < text.index("== latency model: tokens ==")
+    assert text.count("critical path depth at 4: 7 LLM calls") == 2
+    assert bench.run_bench_models(("tokens",), [4], out_dir=tmp_path)["runs"][0]["path_depth"] == 7

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from planexe_pipeline.cli import main
+from planexe_pipeline.llm import config as llm_config
 from planexe_pipeline.prompt_input import fingerprint
 
 
@@ -109,6 +110,23 @@ def test_ollama_in_the_tools_mode_is_refused(capsys, run_dir, tmp_path):
     line = refused(capsys, ["run", "--run-dir", str(run_dir), "--prompt", "Open a bakery in Lyon.", "--llm", "o",
                             "--llm-config", str(config)], "structured_output 'tools' is not supported for class Ollama", 2)
     assert "ollama_format" in line  # what to use instead
+    assert not run_dir.exists()
+
+
+@pytest.mark.parametrize("entry, expected", [
+    ({"class": "OpenAILike", "arguments": {"model": "m", "api_base": "http://127.0.0.1:9/v1"}}, '"context_window": N'),
+    ({"class": "OpenAILike", "structured_output": "ollama_format", "context_window": 8192, "arguments": {"model": "m"}},
+     "structured_output 'ollama_format' is not one class OpenAILike can send"),
+    ({"class": "Ollama", "arguments": {"model": "m"}}, "pip install 'planexe-pipeline[ollama]'"),
+])
+def test_a_bad_model_entry_stops_the_run_before_anything_is_written(capsys, run_dir, tmp_path, monkeypatch,
+                                                                     entry, expected):
+    # The ollama extra as if it were not installed.
+    monkeypatch.setitem(llm_config.LLM_CLASSES, "Ollama", ("planexe_missing_extra.ollama", "Ollama", "ollama"))
+    config = tmp_path / "llm_config.json"
+    config.write_text(json.dumps({"models": {"bad": entry}}))
+    refused(capsys, ["run", "--run-dir", str(run_dir), "--prompt", "Open a bakery in Lyon.", "--llm", "bad",
+                     "--llm-config", str(config)], expected, 2)
     assert not run_dir.exists()
 
 

@@ -9,12 +9,15 @@ import pytest
 
 from planexe_pipeline.cli import main
 from support.plan_runs import START_DATE, differing, ok_task_ids, plan_files
+from support.files import DONE, PLAN_MD, REPORT_HTML, items_dir, plan_file
+
+pytestmark = pytest.mark.slow  # every test starts from one whole plan run
 
 RUN = ["--workers", "4", "--llm", "simulated-instant", "--speed", "fast"]
-ITEM = "056-review_plan/item-001.json"
-MERGE = "056-review_plan.json"
+ITEM = f"{items_dir('ReviewPlanItem')}/item-001.json"
+MERGE = plan_file("PlanReview")
 # Read back by the report as a model: a hand edit that keeps it JSON but breaks its schema.
-WBS = "052-wbs_project_level1_level2_level3.json"
+WBS = plan_file("WBSProject123")
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +54,7 @@ def test_a_broken_file_that_a_step_still_to_run_reads_is_named_and_the_remedy_wo
     run_dir = tmp_path / "run"
     shutil.copytree(finished, run_dir)
     (run_dir / WBS).write_text('{"project": "edited by hand"}\n')
-    for name in ("060-plan.md", "060-report.html", "999-pipeline_complete.txt"):
+    for name in (PLAN_MD, REPORT_HTML, DONE):
         (run_dir / name).unlink()
     code, _, err = resume(run_dir, capsys)
     assert code == 1

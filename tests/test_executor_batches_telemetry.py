@@ -157,9 +157,9 @@ def test_api_key_from_environment_never_reaches_telemetry_or_errors(tmp_path, mo
     monkeypatch.setenv("PLX_EXEC_TEST_KEY", secret)
     config_file = tmp_path / "llm.json"
     config_file.write_text(json.dumps({"models": {
-        "remote": {"class": "OpenAILike",
+        "remote": {"class": "OpenAILike", "context_window": 8192,
                    "arguments": {"model": "m", "api_base": "http://127.0.0.1:9/v1", "api_key": "${PLX_EXEC_TEST_KEY}"}},
-        "backup": {"class": "OpenAILike",
+        "backup": {"class": "OpenAILike", "context_window": 8192,
                    "arguments": {"model": "m", "api_base": "http://127.0.0.1:9/v1", "api_key": "${PLX_EXEC_TEST_KEY}"}},
     }}))
     entries = resolve_models(["remote", "backup"], load_llm_config(config_file))

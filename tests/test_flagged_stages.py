@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from planexe_pipeline.stages.markdown import FLAGS_KEY, document, with_flags
 from planexe_pipeline.tasks.assumptions import CurrencyStrategy, IdentifyRisks
-from planexe_pipeline.tasks.base import FanOutItem, FanOutMerge
+from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
 from support.bakery_prompt import PROMPT
 
 pytest.importorskip("llama_index.llms.openai_like")
@@ -64,23 +64,30 @@ class Levers(BaseModel):
     levers: list[str]
 
 
+def draft_levers(llm, item: str) -> Levers:
+    return llm.structured(Levers, "You list strategic levers.", f"# Plan\n\nA solar farm: {item}.")
+
+
+def merge_levers(results: list[Levers]) -> Levers:
+    return Levers(levers=[lever for result in results for lever in result.levers])
+
+
 class FlaggedLeverItem(FanOutItem[str]):
     number, stem, group = 990, "flagged_levers", "test"
     result_model = Levers
+    execute = draft_levers
 
     def all_items(self) -> list[str]:
         return ["grid", "land", "panels"]
 
-    def process(self, item: str) -> Levers:
-        return self.executor().structured(Levers, "You list strategic levers.", f"# Plan\n\nA solar farm: {item}.")
-
 
 class FlaggedLevers(FanOutMerge):
     item_task = FlaggedLeverItem
+    execute = merge_levers
 
-    def merge(self, results: list[BaseModel]) -> None:
-        merged = Levers(levers=[lever for result in results for lever in result.levers])
-        self.write_stage(merged, document("Levers", *merged.levers))
+    @staticmethod
+    def to_markdown(merged: Levers) -> str:
+        return document("Levers", *merged.levers)
 
 
 def test_a_merge_carries_the_flags_of_its_items(tmp_path, fake_openai_server):

@@ -12,6 +12,7 @@ import pytest
 from planexe_pipeline.pipeline import FullPlan
 from planexe_pipeline.prompts.catalog import get_prompt
 from support.graph import declared_files, walk
+from support.files import PLAN_MD, REPORT_HTML, items_dir, plan_file
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -52,18 +53,18 @@ def test_ci_sample_plan_writes_every_numbered_file_and_fan_out_item(tmp_path):
     assert set(files) == EXPECTED_FILES, (f"missing: {sorted(EXPECTED_FILES - set(files))}; "
                                           f"unexpected: {sorted(set(files) - EXPECTED_FILES)}")
     assert all(files[name] for name in files), "empty output files"
-    assert {"001-plan.txt", "043-draft_documents_to_find/item-001.json", "053-schedule.mmd", "060-report.html",
-            "999-pipeline_complete.txt"} <= set(files)
+    assert {"001-plan.txt", f"{items_dir('DraftDocumentToFindItem')}/item-001.json", plan_file("Schedule", "mmd"),
+            REPORT_HTML, "999-pipeline_complete.txt"} <= set(files)
     assert files["999-pipeline_complete.txt"] == b"pipeline complete\n"
 
-    plan = files["060-plan.md"].decode("utf-8")
+    plan = files[PLAN_MD].decode("utf-8")
     prompt_words = [w for w in get_prompt(SAMPLE_PROMPT_ID).prompt.split()[:12] if len(w) > 3]
     assert prompt_words[0] in plan
     for title in ("## Executive summary", "## Pitch", "## Work breakdown structure", "## Schedule",
                   "## Plan review", "## Questions and answers", "## Premortem"):
         assert f"\n{title}\n" in plan
     page = Tags()
-    page.feed(files["060-report.html"].decode("utf-8"))
+    page.feed(files[REPORT_HTML].decode("utf-8"))
     page.close()
     assert "svg" in page.tags and "script" not in page.tags
 

@@ -2,15 +2,48 @@
 
 from __future__ import annotations
 
-import luigi
+from pathlib import Path
+
 import pytest
 
 from planexe_pipeline.pipeline import REMAINING_SECONDS, FullPlan
-from planexe_pipeline.tasks.base import FanOutItem, FanOutMerge, LLMTask
+from planexe_pipeline.tasks.base import PLAN_TASKS, LLMTask
+from planexe_pipeline.tasks.edges import edge_lines, edges_markdown
+from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
 from support.graph import TEMPLATE_RUN as RUN
 from support.graph import declared_files, task_class, walk
 
 GRAPH = walk()
+REPO = Path(__file__).resolve().parent.parent
+STALE = "{} is stale: review the change of edges, then run `make docs`"
+
+
+def test_the_walked_graph_is_the_reviewed_snapshot():
+    # The edges the scheduler follows (requires(), the merges' items and merge-only inputs),
+    # against tests/data/edges.txt: an edge added or dropped shows up in review as a diff there.
+    walked = sorted(f"{task} <- {dep}" for task, deps in GRAPH.items() for dep in deps)
+    snapshot = (REPO / "tests" / "data" / "edges.txt").read_text().splitlines()
+    assert walked == sorted(line.split(" (")[0] for line in snapshot), STALE.format("tests/data/edges.txt")
+    assert snapshot == edge_lines(FullPlan), STALE.format("tests/data/edges.txt")
+
+
+def test_the_edge_table_in_the_docs_is_current():
+    assert (REPO / "docs" / "edges.md").read_text() == edges_markdown(FullPlan), STALE.format("docs/edges.md")
+
+
+@pytest.mark.parametrize("family", sorted(GRAPH))
+def test_requires_is_the_declaration(family):
+    cls = task_class(family)
+    task = cls(run_dir=RUN, index=3) if issubclass(cls, FanOutItem) else cls(run_dir=RUN)
+    declared = cls.declared_inputs()
+    required = task.requires()
+    assert list(required) == list(declared)
+    assert [t.task_family for t in required.values()] == [spec.task.task_family for spec in declared.values()]
+    assert all(spec.uses.strip() for spec in declared.values()), "every edge says what it is for"
+
+
+def test_every_task_of_the_plan_is_registered_and_every_registered_task_is_in_the_plan():
+    assert set(GRAPH) == set(PLAN_TASKS)
 
 
 def upstream(family: str) -> set[str]:
@@ -46,9 +79,8 @@ def test_every_fan_out_item_depends_on_its_list_and_its_merge_on_the_items():
     for family, merge in fan_outs.items():
         item = merge.item_task
         assert item.task_family in GRAPH[family], f"{family} must wait for its items"
-        probe = item(run_dir=RUN, index=0)
-        assert set(GRAPH[family]) >= {t.task_family for t in luigi.task.flatten(probe.list_requires())}
-        assert {t.task_family for t in luigi.task.flatten(probe.list_requires())} <= GRAPH[item.task_family]
+        listed = {item.inputs[item.items_input].task.task_family} if item.items_input else set()
+        assert set(GRAPH[family]) >= listed and listed <= GRAPH[item.task_family]
         assert issubclass(item, FanOutItem) and issubclass(item, LLMTask)
 
 
@@ -79,8 +111,39 @@ def test_each_decomposition_waits_for_its_own_duration_chunk_not_the_merge():
 
 
 def test_pitch_and_review_stay_off_the_level_3_chain():
-    for family in ("CreatePitch", "PitchMarkdown", "ReviewPlanItem", "PlanReview"):
+    for family in ("Pitch", "ReviewPlanItem", "PlanReview"):
         assert not ({"WBSLevel3Item", "WBSProject123", "EstimateDurationsItem", "Schedule"} & upstream(family)), family
+
+
+def test_the_opening_stages_read_the_idea_alone_and_start_together():
+    for family in ("IdentifyPurpose", "PlanType", "PotentialLevers", "IdentifyRisks"):
+        assert GRAPH[family] == {"Setup"}, family
+
+
+def test_the_assumptions_do_not_wait_for_the_strategy():
+    levers = {"PotentialLevers", "DeduplicateLevers", "EnrichLevers", "VitalFewLevers", "CandidateScenarios",
+              "SelectScenario"}
+    for family in ("PhysicalLocations", "CurrencyStrategy", "MakeAssumptions", "ReviewAssumptions",
+                   "PreProjectAssessment"):
+        assert not (levers & upstream(family)), family
+    assert {"VitalFewLevers", "SelectScenario", "PreProjectAssessment"} <= upstream("ProjectPlanOutline")
+
+
+def test_the_premortem_and_the_experts_do_not_wait_for_the_end_of_the_plan():
+    assert "ExecutiveSummary" not in upstream("Premortem")
+    assert "SWOTAnalysis" not in upstream("FindExpertsItem") and "SWOTAnalysis" in GRAPH["ExpertCriticismItem"]
+
+
+def llm_depth(family: str, memo: dict[str, int] = {}) -> int:
+    """LLM calls on the longest chain that ends with `family` (a fan-out's items count once)."""
+    if family not in memo:
+        own = 1 if issubclass(task_class(family), LLMTask) else 0
+        memo[family] = own + max((llm_depth(dep) for dep in GRAPH[family]), default=0)
+    return memo[family]
+
+
+def test_no_chain_of_the_plan_is_more_than_18_llm_calls_deep():
+    assert llm_depth("FullPlan") <= 18
 
 
 def test_review_questions_do_not_read_drafted_documents():
@@ -96,12 +159,14 @@ def test_every_llm_task_holds_one_llm_slot_and_no_other_task_holds_one():
 
 def test_priorities_follow_the_remaining_critical_path():
     remaining = REMAINING_SECONDS
-    # Down the opening chain each step has less left to do.
-    chain = ["IdentifyPurpose", "PlanType", "PotentialLevers", "DeduplicateLevers", "EnrichLevers",
-             "VitalFewLevers", "CandidateScenarios", "SelectScenario", "PhysicalLocations", "ProjectPlan",
-             "SWOTAnalysis", "FindExpertsItem", "ExpertCriticismItem", "DataCollection", "WBSLevel2"]
-    assert [remaining[f] for f in chain] == sorted((remaining[f] for f in chain), reverse=True)
+    # Down each long chain every step has less left to do.
+    for chain in (["PotentialLevers", "DeduplicateLevers", "EnrichLeverItem", "EnrichLevers", "VitalFewLevers",
+                   "CandidateScenarios", "SelectScenario", "ProjectPlanOutline", "ProjectPlanPartItem", "ProjectPlan",
+                   "SWOTAnalysis", "ExpertCriticismItem", "DataCollectionOutline", "DataAreaItem"],
+                  ["PlanType", "PhysicalLocations", "CurrencyStrategy", "MakeAssumptions", "DistillAssumptions",
+                   "ReviewAssumptions", "PreProjectAssessment", "ProjectPlanOutline"]):
+        assert [remaining[f] for f in chain] == sorted((remaining[f] for f in chain), reverse=True), chain
     # Where slots are scarce, the long chains go first: experts and team before drafting documents.
     assert remaining["ExpertCriticismItem"] > remaining["DraftDocumentToFindItem"]
-    assert remaining["EnrichBackground"] > remaining["GovernancePhase4DecisionEscalation"]
+    assert remaining["GovernancePhase1Audit"] > remaining["GovernancePhase4DecisionEscalation"]
     assert FullPlan(run_dir=RUN).clone(task_class("ExpertCriticismItem"), index=0).priority > 0

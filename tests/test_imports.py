@@ -8,7 +8,7 @@ from pathlib import Path
 import luigi
 
 import planexe_pipeline
-from planexe_pipeline.llm.simulator import LATENCY_RANGES
+from planexe_pipeline.latency import STAGE_RANGES
 from planexe_pipeline.pipeline import REMAINING_SECONDS, FullPlan
 from planexe_pipeline.tasks.base import LLMTask
 
@@ -107,11 +107,12 @@ def test_no_import_is_hidden_in_a_function():
     assert hidden == {}, f"function-level imports (file: lines): {hidden}"
 
 
-def test_every_latency_in_the_model_names_an_llm_task_of_the_plan():
-    # The latency table is keyed by task family: a renamed task must not silently lose its latency.
-    llm_families = {f for f in REMAINING_SECONDS
-                    if issubclass(luigi.task_register.Register.get_task_cls(f), LLMTask)}
-    assert set(LATENCY_RANGES) <= llm_families
+def test_every_latency_in_the_model_names_an_llm_stage_of_the_plan():
+    # The latency table is keyed by the stages' declared names: a renamed stem must not silently
+    # lose its latency.
+    llm_stems = {luigi.task_register.Register.get_task_cls(f).stem for f in REMAINING_SECONDS
+                 if issubclass(luigi.task_register.Register.get_task_cls(f), LLMTask)}
+    assert set(STAGE_RANGES) <= llm_stems
 
 
 def test_priorities_are_computed_for_every_task_of_the_plan():

@@ -195,6 +195,43 @@ def test_provider_rejecting_its_arguments_is_a_config_error(tmp_path):
     assert "'sim'" in message and "llm_config.json" in message
 
 
+def test_an_openai_compatible_entry_must_state_its_window(tmp_path):
+    """Its server does not say it: without one, the first call would fail after the run began."""
+    path = write_config(tmp_path / "llm.json", {
+        "blind": {"class": "OpenAILike", "arguments": {"model": "m", "api_base": "http://127.0.0.1:9/v1"}},
+        "top": {"class": "OpenAILike", "context_window": 8192, "arguments": {"model": "m"}},
+        "in-arguments": {"class": "OpenAILike", "arguments": {"model": "m", "context_window": 8192}},
+        "ollama": {"class": "Ollama", "arguments": {"model": "m"}},  # asks its server
+    })
+    config = load_llm_config(path)
+    with pytest.raises(ConfigError) as exc:
+        resolve_models(["top", "blind"], config)
+    message = one_line(exc)
+    assert "'blind'" in message and '"context_window": N' in message and "llm_config.json" in message
+    assert len(resolve_models(["top", "in-arguments", "ollama"], config)) == 3
+
+
+@pytest.mark.parametrize("cls, mode", [("OpenAILike", "ollama_format"), ("Ollama", "json_schema"),
+                                       ("Ollama", "json_object_schema")])
+def test_a_mode_the_class_cannot_send_is_refused(tmp_path, cls, mode):
+    path = write_config(tmp_path / "llm.json", {"m": {"class": cls, "structured_output": mode,
+                                                      "context_window": 8192, "arguments": {"model": "m"}}})
+    with pytest.raises(ConfigError) as exc:
+        load_llm_config(path)
+    message = one_line(exc)
+    assert f"'{mode}'" in message and cls in message
+    assert all(f"{m}" in message for m in cfg.CLASS_MODES[cls]), "names what would work"
+
+
+def test_a_class_whose_extra_is_missing_is_named_before_any_call(tmp_path, monkeypatch):
+    monkeypatch.setitem(cfg.LLM_CLASSES, "OpenAILike", ("planexe_missing_extra.openai_like", "OpenAILike", "openai"))
+    path = write_config(tmp_path / "llm.json", {"m": {"class": "OpenAILike", "context_window": 8192,
+                                                      "arguments": {"model": "m"}}})
+    with pytest.raises(ConfigError) as exc:
+        resolve_models(["m"], load_llm_config(path))
+    assert "pip install 'planexe-pipeline[openai]'" in one_line(exc)
+
+
 # -- which file --------------------------------------------------------------------------------
 def test_explicit_path_beats_env_var_beats_shipped(tmp_path, monkeypatch):
     explicit = write_config(tmp_path / "explicit.json", {"from-explicit": {"class": "Simulated"}})
@@ -220,7 +257,8 @@ def test_redact_scrubs_substituted_secrets(tmp_path, monkeypatch):
     secret = "sk-redact-test-7f3a9c1e5b"
     monkeypatch.setenv("PLX_REDACT_KEY", secret)
     path = write_config(tmp_path / "llm.json", {
-        "remote": {"class": "OpenAILike", "arguments": {"model": "m", "api_key": "${PLX_REDACT_KEY}"}},
+        "remote": {"class": "OpenAILike", "context_window": 8192,
+                   "arguments": {"model": "m", "api_key": "${PLX_REDACT_KEY}"}},
     })
     text = f"401: Incorrect API key provided: {secret}. Key {secret} again"
     resolve_models(["remote"], load_llm_config(path))  # substitution registers the secret

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from support.files import plan_file, plan_files
+
 REPO = Path(__file__).resolve().parent.parent
 LUIGI = [sys.executable, "-c", "import sys, luigi.cmdline; sys.exit(luigi.cmdline.luigi_run())"]
 
@@ -20,25 +22,35 @@ def config(tmp_path: Path) -> Path:
     path = tmp_path / "llm_config.json"
     path.write_text(json.dumps({"models": {
         "good": {"class": "Simulated", "arguments": {"time_scale": 0}},
-        "cannot-type": {"class": "Simulated", "arguments": {"time_scale": 0, "fail_stages": ["PlanType"]}},
+        "cannot-dedupe": {"class": "Simulated", "arguments": {"time_scale": 0, "fail_stages": ["DeduplicateLevers"]}},
     }}))
     return path
 
 
 def test_a_stage_runs_from_the_luigi_command_line(tmp_path):
-    done = luigi_run("PlanType", "--run-dir", str(tmp_path / "run"), "--prompt", "Open a bakery in Lyon.",
+    done = luigi_run("DeduplicateLevers", "--run-dir", str(tmp_path / "run"), "--prompt", "Open a bakery in Lyon.",
                      "--llm", "good", "--llm-config", str(config(tmp_path)), "--workers", "2")
     assert done.returncode == 0, done.stderr[-2000:]
     # "good" is the simulator under another name: the run still says so.
     assert "using the offline simulator" in done.stderr
-    assert sorted(p.name for p in (tmp_path / "run").glob("00*")) == [
-        "001-plan.txt", "001-plan_fingerprint.json", "002-identify_purpose.json", "002-identify_purpose.md",
-        "003-plan_type.json", "003-plan_type.md"]
+    assert sorted(p.name for p in (tmp_path / "run").glob("0*")) == sorted([
+        *plan_files("Setup"), *plan_files("PotentialLevers"), *plan_files("DeduplicateLevers")])
 
 
 def test_a_failed_task_exits_with_the_task_failed_code(tmp_path):
-    done = luigi_run("PlanType", "--run-dir", str(tmp_path / "run"), "--prompt", "Open a bakery in Lyon.",
-                     "--llm", "cannot-type", "--llm-config", str(config(tmp_path)), "--workers", "2")
+    done = luigi_run("DeduplicateLevers", "--run-dir", str(tmp_path / "run"), "--prompt", "Open a bakery in Lyon.",
+                     "--llm", "cannot-dedupe", "--llm-config", str(config(tmp_path)), "--workers", "2")
     assert done.returncode == 30, (done.returncode, done.stderr[-2000:])  # [retcode] task_failed
-    assert (tmp_path / "run" / "002-identify_purpose.json").is_file()  # what finished is kept
-    assert not (tmp_path / "run" / "003-plan_type.json").exists()
+    assert (tmp_path / "run" / plan_file("PotentialLevers")).is_file()  # what finished is kept
+    assert not (tmp_path / "run" / plan_file("DeduplicateLevers")).exists()
+
+
+def test_a_bad_model_entry_stops_the_plan_before_its_first_file(tmp_path):
+    config = tmp_path / "llm_config.json"
+    config.write_text(json.dumps({"models": {"blind": {"class": "OpenAILike", "arguments": {
+        "model": "m", "api_base": "http://127.0.0.1:9/v1", "api_key": "k"}}}}))
+    done = luigi_run("PlanType", "--run-dir", str(tmp_path / "run"), "--prompt", "Open a bakery in Lyon.",
+                     "--llm", "blind", "--llm-config", str(config), "--workers", "2")
+    assert done.returncode == 30, (done.returncode, done.stderr[-2000:])
+    assert "model 'blind' names no context window" in done.stderr
+    assert sorted(p.name for p in (tmp_path / "run").glob("0*")) == []  # not even the prompt

@@ -16,7 +16,8 @@ from planexe_pipeline.errors import LLMCallFailed
 from planexe_pipeline.llm.config import load_llm_config, resolve_models
 from planexe_pipeline.llm.executor import LLMExecutor, NamedModel, RetryPolicy
 from planexe_pipeline.telemetry.events import read_events
-from planexe_pipeline.telemetry.stats import format_stats, stats_from_events
+from planexe_pipeline.telemetry.stats import stats_from_events
+from planexe_pipeline.telemetry.stats_table import format_stats
 from support.fakes import Sleeps
 
 pytest.importorskip("llama_index.llms.openai_like")

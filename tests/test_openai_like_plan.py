@@ -15,12 +15,13 @@ from collections import Counter
 
 import pytest
 from support.fake_openai_server import COMPLETION_TOKENS, PROMPT_TOKENS
+from support.files import REPORT_HTML
 from support.plan_runs import cli_env, poll, start_run
 
 from planexe_pipeline.telemetry.events import read_events
 
 pytest.importorskip("llama_index.llms.openai_like")
-pytestmark = pytest.mark.timeout(150)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 
 KEY = "sk-test-secret-5678"
 RATE_LIMITED = 3
@@ -48,7 +49,7 @@ def test_fast_plan_over_http_counts_real_tokens_survives_429s_and_leaks_no_key(t
             run.kill()
     assert code == 0, run.stderr[-3000:]
     assert (run_dir / "999-pipeline_complete.txt").exists()
-    assert (run_dir / "060-report.html").exists()
+    assert (run_dir / REPORT_HTML).exists()
     assert "Done in" in run.stdout
     assert "offline simulator" not in run.stderr + run.stdout  # a real client: no simulator notice
 

@@ -22,11 +22,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from support.files import DONE, REPORT_HTML, plan_file
 from support.plan_runs import TEMP_MARK, differing, ok_task_ids, plan_files, poll, run_to_end, start_run, write_llm_config
 
 from planexe_pipeline.telemetry.events import read_events
 
-pytestmark = pytest.mark.timeout(150)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 
 MODELS = {
     "clean": {"seed": 42, "time_scale": 0},
@@ -58,7 +59,7 @@ def reference(tmp_path_factory, config) -> SimpleNamespace:
     run = run_to_end(run_dir, config, ["clean"])
     assert run.proc.returncode == 0, run.stderr
     files = plan_files(run_dir)
-    assert "999-pipeline_complete.txt" in files and "060-report.html" in files
+    assert DONE in files and REPORT_HTML in files
     return SimpleNamespace(files=files, tasks=len(set(ok_task_ids(run_dir))))
 
 
@@ -119,7 +120,6 @@ def wait_for_calls_in_flight(run, point: int) -> None:
          and f"run exited ({run.proc.returncode}) at {tasks_ended_ok(run.run_dir)} tasks")
 
 
-@pytest.mark.slow
 def test_killed_five_times_then_resumed_gives_the_same_plan_and_repeats_only_calls_in_flight(
         tmp_path, config, reference):
     run_dir = tmp_path / "run"
@@ -232,7 +232,7 @@ def test_all_models_failing_at_one_stage_stop_with_one_line_and_a_working_model_
 
     before = hashes(run_dir)
     finished_before = set(ok_task_ids(run_dir))
-    assert "035-swot_analysis.json" not in before and "001-plan.txt" in before and len(finished_before) > 10
+    assert plan_file("SWOTAnalysis") not in before and "001-plan.txt" in before and len(finished_before) > 10
 
     rerun = run_to_end(run_dir, config, ["clean"], prompt_id=None)
     assert rerun.proc.returncode == 0, rerun.stderr

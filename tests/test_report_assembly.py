@@ -12,8 +12,9 @@ import pytest
 from planexe_pipeline.report import assemble
 from planexe_pipeline.report.html import WBSNode, render_report_html
 from planexe_pipeline.stages.wbs import WBSProject, WBSTask
-from planexe_pipeline.tasks.report import REPORT_SECTIONS, SECTION_TASKS, Report
+from planexe_pipeline.tasks.report import Report, report_sections, section_tasks
 from support.synthesis_folder import PLAN, START, build, prepopulate, small_schedule
+from support.files import PLAN_MD, REPORT_HTML, plan_file
 
 
 # -- assembling the report -----------------------------------------------------------------
@@ -29,27 +30,27 @@ def test_headings_nest_under_the_report_section():
 
 
 def section_texts() -> dict[str, str]:
-    return {s.key: f"## {s.title}\n\nBody of {s.key}.\n\n### Detail\n\nMore." for s in REPORT_SECTIONS}
+    return {s.key: f"## {s.title}\n\nBody of {s.key}.\n\n### Detail\n\nMore." for s in report_sections()}
 
 
 def test_report_sections_follow_the_declared_reading_order():
-    keys = [s.key for s in REPORT_SECTIONS]
+    keys = [s.key for s in report_sections()]
     assert keys[:3] == ["executive-summary", "pitch", "purpose"], "the decision-maker's pages first"
     assert keys.index("wbs") < keys.index("schedule-table") < keys.index("review")
     for field in ("key", "title", "position"):
-        values = [getattr(s, field) for s in REPORT_SECTIONS]
+        values = [getattr(s, field) for s in report_sections()]
         assert len(values) == len(set(values)), f"two sections declare the same {field}"
-    assert [s.position for s in REPORT_SECTIONS] == sorted(s.position for s in REPORT_SECTIONS)
-    sections = assemble.report_sections(REPORT_SECTIONS, section_texts())
+    assert [s.position for s in report_sections()] == sorted(s.position for s in report_sections())
+    sections = assemble.report_sections(report_sections(), section_texts())
     md = assemble.plan_markdown("Project plan: Bakery", PLAN, sections)
     headings = re.findall(r"^## (.+)$", md, flags=re.M)
-    assert headings == ["The idea", "Contents"] + [s.title for s in REPORT_SECTIONS]
+    assert headings == ["The idea", "Contents"] + [s.title for s in report_sections()]
     assert md.startswith("# Project plan: Bakery\n")
     assert "\n### Detail\n" in md
-    html_keys = [s.key for s in assemble.report_sections(REPORT_SECTIONS, section_texts(), for_html=True)]
+    html_keys = [s.key for s in assemble.report_sections(report_sections(), section_texts(), for_html=True)]
     assert html_keys == [k for k in keys if k != "wbs"]
     with pytest.raises(KeyError):
-        assemble.report_sections(REPORT_SECTIONS, {"pitch": "x"})
+        assemble.report_sections(report_sections(), {"pitch": "x"})
 
 
 def test_gantt_shows_phases_and_tasks_in_wbs_order():
@@ -85,14 +86,14 @@ class StrictParser(HTMLParser):
 def test_assembled_html_renders_every_section():
     schedule = small_schedule()
     page = render_report_html(title="Project plan: Bakery", prompt=PLAN,
-                              sections=assemble.report_sections(REPORT_SECTIONS, section_texts(), for_html=True),
+                              sections=assemble.report_sections(report_sections(), section_texts(), for_html=True),
                               wbs=[], gantt=assemble.gantt_chart(schedule),
-                              links=assemble.report_links("060-plan.md"), meta=assemble.report_meta(schedule))
+                              links=assemble.report_links(PLAN_MD), meta=assemble.report_meta(schedule))
     parser = StrictParser()
     parser.feed(page)
     parser.close()
     assert parser.scripts == 0
-    expected = [s.key for s in REPORT_SECTIONS if s.key != "wbs"]
+    expected = [s.key for s in report_sections() if s.key != "wbs"]
     assert [i for i in parser.ids if i in expected] == expected
     assert 'href="timeline.html"' in page
 
@@ -113,25 +114,25 @@ def test_report_assembles_a_prepopulated_folder_in_reading_order(tmp_path):
     report = Report(run_dir=run_dir)
     upstream = list(luigi.task.flatten(report.requires()))
     prepopulate(tmp_path, upstream)
-    hostile = tmp_path / "057-executive_summary.md"
+    hostile = tmp_path / plan_file("ExecutiveSummary", "md")
     hostile.write_text(hostile.read_text() + "\n<script>alert(1)</script>\n", encoding="utf-8")
     build([Report(run_dir=run_dir)], workers=1)
 
-    plan = (tmp_path / "060-plan.md").read_text(encoding="utf-8")
+    plan = (tmp_path / PLAN_MD).read_text(encoding="utf-8")
     assert plan.startswith("# Project plan: Lyon sourdough bakery\n")
     assert re.findall(r"^## (.+)$", plan, flags=re.M) == ["The idea", "Contents"] + [
-        s.title for s in REPORT_SECTIONS]
-    bodies = [plan.index(f"Body of {task.__name__}:") for task in SECTION_TASKS]
+        s.title for s in report_sections()]
+    bodies = [plan.index(f"Body of {task.__name__}:") for task in section_tasks()]
     assert bodies == sorted(bodies)
     assert "title\n" not in plan  # each stage's own title gave way to the report's
     assert "\n### Detail of ProjectPlan\n" in plan
 
-    page = (tmp_path / "060-report.html").read_text(encoding="utf-8")
+    page = (tmp_path / REPORT_HTML).read_text(encoding="utf-8")
     parser = PageIds()
     parser.feed(page)
     parser.close()
     assert "script" not in parser.tags and "&lt;script&gt;" in page
-    keys = [s.key for s in REPORT_SECTIONS if s.key != "wbs"]
+    keys = [s.key for s in report_sections() if s.key != "wbs"]
     assert [i for i in parser.ids if i in keys] == keys
     assert parser.ids.index("premortem") < parser.ids.index("work-breakdown") < parser.ids.index("schedule")
     assert 'href="timeline.html"' in page

@@ -8,6 +8,9 @@ import pytest
 
 from planexe_pipeline.cli import main
 from planexe_pipeline.telemetry.events import read_events
+from support.files import REPORT_HTML
+
+pytestmark = pytest.mark.slow  # every test reads one whole plan run
 
 PROGRESS = re.compile(r"^\[\s*(\d+)/(\d+)\s*\]\s+[\d.]+s\s+(ok|FAILED)\s+(\S+)")
 
@@ -35,7 +38,7 @@ def test_a_run_prints_progress_and_where_the_report_is(finished_run, capsys):
     assert "DraftDocumentToFindItem #1" in out  # fan-out items are named with their index
     assert re.search(r"Done in [\d.]+s: \d+ tasks, \d+ LLM calls", out)
     report = re.search(r"Report:\s+(\S+)", out).group(1)
-    assert report.endswith("060-report.html") and (run_dir / "060-report.html").is_file()
+    assert report.endswith(REPORT_HTML) and (run_dir / REPORT_HTML).is_file()
     assert (run_dir / "timeline.html").is_file()  # the report links to it
 
 

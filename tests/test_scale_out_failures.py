@@ -24,9 +24,10 @@ from support.scale_out import (
 from planexe_pipeline.pipeline import FullPlan
 from planexe_pipeline.prompts.catalog import get_prompt
 from planexe_pipeline.telemetry.events import TakeoverEvent, TaskEvent, of_kind, read_events
-from planexe_pipeline.telemetry.stats import compute_stats, format_stats
+from planexe_pipeline.telemetry.stats import compute_stats
+from planexe_pipeline.telemetry.stats_table import format_stats
 
-pytestmark = pytest.mark.timeout(150)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 
 LLM_SLOTS = 2
 # Short for a quick test, long enough that a live worker on a loaded machine is not taken for dead.

@@ -37,7 +37,7 @@ def work(s: PlanScheduler, worker: str) -> str | None:
 
 
 def status(s: PlanScheduler, task_id: str) -> str:
-    return s._state.get_task(task_id).status
+    return s.state.get_task(task_id).status
 
 
 def plan(s: PlanScheduler, *workers: str) -> None:
@@ -107,3 +107,17 @@ def test_a_restarted_scheduler_waits_for_the_workers_it_knew(tmp_path, clock):
     assert work(again, "B") is None and status(again, "T") == RUNNING, "A must get time to call back"
     lose(again, clock, "A", "B")  # A never does: dropped as any silent worker
     assert work(again, "B") == "T"
+
+
+def test_a_done_task_said_not_done_at_once_is_pending_again(tmp_path, clock):
+    """A run folder deleted and started again at once: the new worker finds T's output gone and says
+    so the moment after T was done. Luigi's own scheduler would hold T done for 10 s more and hand
+    out what needs it, whose input is no longer on disk."""
+    s = scheduler(tmp_path / "state.pickle")
+    plan(s, "A")
+    s.add_task(worker="A", task_id="U", status=PENDING, runnable=True, family="U", deps=["T"])
+    assert work(s, "A") == "T"
+    s.add_task(worker="A", task_id="T", status=DONE, family="T")
+    plan(s, "B")
+    assert status(s, "T") == PENDING
+    assert work(s, "B") == "T", "T is made again before U, which reads it, is handed out"

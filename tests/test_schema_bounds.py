@@ -27,10 +27,11 @@ from planexe_pipeline.llm.schema_rules import (
     provider_schema,
     worst_case_tokens,
 )
-from planexe_pipeline.stages import deduplicate_levers, durations, enrich_levers, team_enrichment, vital_few_levers
+from planexe_pipeline.stages import deduplicate_levers, durations, team_enrichment, vital_few_levers
 from planexe_pipeline.stages.potential_levers import MAX_LEVERS, LeverDrafts
 from planexe_pipeline.stages.task_dependencies import MAX_DEPENDS_ON, DependenciesAnswer
-from planexe_pipeline.stages.wbs import ASKED_LEVEL2_TASKS, MAX_PHASES, Level2Answer
+from planexe_pipeline.stages.project_plan_parts import PARTS
+from planexe_pipeline.stages.wbs import ASKED_LEVEL2_TASKS, ASKED_TASKS_PER_PHASE, MAX_PHASES, PhaseTasksAnswer
 from support.executor_fakes import ScriptedLLM
 from support.fake_openai_server import answer_for
 
@@ -39,7 +40,7 @@ NUMBERS = {w: n for n, w in enumerate(
 # Bounds above what the prompt asks, each for the reason given beside the field.
 ABOVE_THE_ASK = {"VitalPickAnswers.picks": MAX_LEVERS}
 # What a system prompt asks for a list whose field description names no count.
-LIST_ASKS = {"Level2Answer.tasks": 6 * 6}  # four to six phases, three to six tasks each
+LIST_ASKS: dict[str, int] = {}
 
 
 def answer_models() -> list[type]:
@@ -48,8 +49,9 @@ def answer_models() -> list[type]:
     for info in pkgutil.iter_modules(stages.__path__):
         module = importlib.import_module(f"planexe_pipeline.stages.{info.name}")
         for name in sorted(set(re.findall(r"llm\.a?structured\((\w+)", inspect.getsource(module)))):
-            found.append(getattr(module, name))
-    return found
+            if isinstance(getattr(module, name, None), type):  # not a part's own model, found below
+                found.append(getattr(module, name))
+    return found + [part.answer for part in PARTS]
 
 
 ANSWERS = answer_models()
@@ -73,7 +75,7 @@ def asked(description: str) -> int | None:
 
 
 def test_the_stage_answers_are_all_found():
-    assert len(ANSWERS) >= 45 and LeverDrafts in ANSWERS and Level2Answer in ANSWERS
+    assert len(ANSWERS) >= 45 and LeverDrafts in ANSWERS and PhaseTasksAnswer in ANSWERS
 
 
 @pytest.mark.parametrize("model", ANSWERS, ids=lambda m: m.__name__)
@@ -97,13 +99,13 @@ def test_every_list_declares_a_bound_no_larger_than_its_prompt_asks(model):
 
 
 def test_lists_answering_for_listed_ids_follow_what_is_listed():
-    sized = {deduplicate_levers.LeverDecisionAnswers: MAX_LEVERS, enrich_levers.LeverEnrichmentAnswers: MAX_LEVERS,
+    sized = {deduplicate_levers.LeverDecisionAnswers: MAX_LEVERS,
              vital_few_levers.VitalPickAnswers: MAX_LEVERS, durations.DurationsAnswer: durations.CHUNK_SIZE,
              team_enrichment.ContractTypeAnswers: WIDTHS["team_members"]}
     for model, bound in sized.items():
         ((_, schema),) = [entry for entry in lists_of(provider_schema(model)) if "[]" not in entry[0]]
         assert schema["maxItems"] == bound, model.__name__
-    assert provider_schema(Level2Answer)["properties"]["tasks"]["maxItems"] == ASKED_LEVEL2_TASKS
+    assert provider_schema(PhaseTasksAnswer)["properties"]["tasks"]["maxItems"] == ASKED_TASKS_PER_PHASE
     assert provider_schema(LeverDrafts)["properties"]["levers"]["maxItems"] == 12, "the prompt asks eight to twelve"
 
 

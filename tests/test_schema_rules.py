@@ -16,7 +16,7 @@ from planexe_pipeline.llm.schema_rules import SOFT, provider_schema, repair, wor
 from planexe_pipeline.llm.structured import SchemaValidationError, build_messages, estimate_tokens, parse_answer
 from planexe_pipeline.stages.condense import SECTION_CHARS, outline
 from planexe_pipeline.stages.markdown import context
-from planexe_pipeline.stages.project_plan import ProjectPlanAnswer
+from planexe_pipeline.stages.project_plan_outline import OutlineAnswer
 from planexe_pipeline.stages.review_plan import ReviewAnswer
 from planexe_pipeline.telemetry.events import read_events
 from support.executor_fakes import ScriptedLLM
@@ -53,14 +53,14 @@ def test_hard_rules_and_values_with_no_obvious_nearest_still_fail(bad):
 
 
 def test_the_project_plan_answer_of_the_issue_is_mended_not_thrown_away():
-    schema = provider_schema(ProjectPlanAnswer)
+    schema = provider_schema(OutlineAnswer)
     from support.fake_openai_server import answer_for
 
     data = json.loads(answer_for([{"role": "user", "content": "Solar farm"}], schema=schema))
-    data["budget"]["contingency_percent"] = 100
-    mended, notes = repair(ProjectPlanAnswer, data)
-    assert ProjectPlanAnswer.model_validate(mended).budget.contingency_percent == 50
-    assert notes == ["budget.contingency_percent: 100 is outside 0..50; clamped to 50"]
+    data["contingency_percent"] = 100
+    mended, notes = repair(OutlineAnswer, data)
+    assert OutlineAnswer.model_validate(mended).contingency_percent == 50
+    assert notes == ["contingency_percent: 100 is outside 0..50; clamped to 50"]
 
 
 def test_repairs_reach_the_stages_notes_and_telemetry(tmp_path):

@@ -12,16 +12,8 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.llm.context import CallContext, current_call
 from planexe_pipeline.llm.executor import is_transient, retry_after_of
 from planexe_pipeline.llm.schema_rules import WIDTHS
-from planexe_pipeline.llm.simulator import (
-    DEFAULT_RANGE,
-    GOVERNANCE_RANGE,
-    LATENCY_RANGES,
-    SimulatedLLM,
-    SimulatedRateLimitError,
-    SimulatedTimeoutError,
-    expected_latency,
-    latency_range,
-)
+from planexe_pipeline.latency import DEFAULT_RANGE, GOVERNANCE_RANGE, STAGE_RANGES, expected_seconds, stage_range
+from planexe_pipeline.llm.simulator import SimulatedLLM, SimulatedRateLimitError, SimulatedTimeoutError
 from planexe_pipeline.llm.structured import SchemaValidationError, build_messages, structured_chat
 
 PROMPT = "Build a 5 MW solar farm near Esbjerg in Denmark, with grid connection and local permits."
@@ -237,19 +229,31 @@ def test_faults_are_deterministic_and_a_retry_can_succeed():
 
 
 # -- latency -----------------------------------------------------------------------------------
-DESIGN_RANGES = {  # DESIGN.md, "Latency model of the offline simulator"
-    "DraftDocumentToFindItem": (10, 30), "DraftDocumentToCreateItem": (10, 30), "ExpertCriticismItem": (15, 45),
-    "FindExpertsItem": (20, 40), "EstimateDurationsItem": (10, 25), "WBSLevel3Item": (8, 20),
-    "GovernancePhase2Bodies": (20, 30), "IdentifyPurpose": (10, 30), "ReviewPlanItem": (10, 30),
+DESIGN_RANGES = {  # the measured ranges of hosted models, by the stage's declared name
+    "draft_documents_to_find": (10, 30), "draft_documents_to_create": (10, 30), "expert_criticism": (15, 45),
+    "find_experts": (20, 40), "estimate_durations": (10, 25), "wbs_level3": (8, 20),
+    "governance_phase2_bodies": (20, 30), "identify_purpose": (10, 30), "review_plan": (10, 30),
 }
 
 
 def test_latency_ranges_match_the_design():
     for stage, expected in DESIGN_RANGES.items():
-        assert latency_range(stage) == expected, stage
+        assert stage_range(stage) == expected, stage
     assert GOVERNANCE_RANGE == (20, 30) and DEFAULT_RANGE == (10, 30)
-    assert set(LATENCY_RANGES) <= set(DESIGN_RANGES)
-    assert expected_latency("ExpertCriticismItem") == 30
+    assert set(STAGE_RANGES) <= set(DESIGN_RANGES)
+    assert expected_seconds("expert_criticism") == 30
+
+
+def test_latency_is_drawn_by_the_declared_name_so_a_renamed_task_keeps_it():
+    def latency(family, name):
+        token = current_call.set(CallContext(family, 2, 1, name=name))
+        try:
+            return SimulatedLLM(seed=1, time_scale=1.0)._plan_call()[0]
+        finally:
+            current_call.reset(token)
+
+    assert latency("ExpertCriticismItem", "expert_criticism") == latency("CritiqueByExpert", "expert_criticism")
+    assert latency("ExpertCriticismItem", "expert_criticism") != latency("ExpertCriticismItem", "find_experts")
 
 
 @pytest.mark.parametrize("time_scale", [1.0, 0.02, 0.0])
@@ -258,7 +262,7 @@ def test_planned_latency_is_within_the_range_times_time_scale(time_scale):
     for stage, (low, high) in DESIGN_RANGES.items():
         draws = []
         for item in (None, *range(15)):
-            token = current_call.set(CallContext(stage, item, 1))
+            token = current_call.set(CallContext("AnyTask", item, 1, name=stage))
             try:
                 latency, fault = llm._plan_call()
             finally:

@@ -82,27 +82,39 @@ def test_filter_of_an_empty_list_makes_no_call():
 # -- WBS numbering ---------------------------------------------------------------------------------
 
 def test_wbs_ids_are_assigned_by_position_and_ignore_llm_ids():
-    a1, a2 = wbs_answers()
+    a1, _ = wbs_answers()
     level1 = wbs.execute_level1(FakeLLM(a1), PROMPT, "plan")
     assert [p.id for p in level1.phases] == ["T-1", "T-2", "T-3"]
-    level2 = wbs.execute_level2(FakeLLM(a2), plan=PROMPT, project_plan="plan", level1=level1, data_collection="data")
-    project = wbs.build_project12(level1, level2)
+    project = project12()
     tree = {p.id: [(t.id, t.title) for t in p.children] for p in project.phases}
     assert tree == {
         "T-1": [("T-1.1", "File the permit"), ("T-1.2", "Order flour"), ("T-1.3", "Meet the inspector")],
         "T-2": [("T-2.1", "T-9.9 Install the oven"), ("T-2.2", "Paint the shop")],
         "T-3": [("T-3.1", "Launch")],  # a phase without tasks is carried out as one task
     }
-    assert [t.phase_guessed for t in level2.tasks] == [False, False, True, False, False]
-    again = wbs.build_project12(wbs.number_phases(a1), wbs.map_level2(wbs.number_phases(a1), a2))
-    assert again.model_dump_json() == project.model_dump_json()
+    assert project.notes == ["phase T-1: dropped 1 task with no title",
+                             "phase T-3 had no tasks; it is carried out as one task"]
+    assert project12().model_dump_json() == project.model_dump_json()
 
 
-def test_level2_prompt_shows_the_phase_ids():
+def test_phases_are_merged_in_phase_order_whatever_order_the_items_came_in():
+    project = project12()
     a1, a2 = wbs_answers()
-    llm = FakeLLM(a2)
-    wbs.execute_level2(llm, plan=PROMPT, project_plan="plan", level1=wbs.number_phases(a1), data_collection="data")
-    assert "T-1: T-7 Permits" in llm.calls[0][1] and llm.calls[0][1].startswith("# Plan")
+    level1 = wbs.number_phases(a1)
+    items = [wbs.execute_level2(FakeLLM(a2[p.id]), p, plan=PROMPT, project_plan="plan", level1=level1)
+             for p in level1.phases]
+    assert wbs.build_project12(list(reversed(items)), level1) == project
+
+
+def test_level2_prompt_names_its_phase_and_leaves_the_others_to_their_own_calls():
+    a1, a2 = wbs_answers()
+    level1 = wbs.number_phases(a1)
+    llm = FakeLLM(a2["T-2"])
+    tasks = wbs.execute_level2(llm, level1.phases[1], plan=PROMPT, project_plan="plan", level1=level1)
+    prompt = llm.calls[0][1]
+    assert prompt.startswith("# Plan") and "# Phase to break down\n\nT-2: Fit-out" in prompt
+    assert "- T-1: T-7 Permits" in prompt and "- T-3: Launch" in prompt and "- T-2:" not in prompt
+    assert {t.phase_id for t in tasks.tasks} == {"T-2"}
 
 
 # -- dependencies ----------------------------------------------------------------------------------
@@ -131,7 +143,7 @@ def test_duration_mapping_with_wrong_duplicate_and_missing_ids():
         DurationAnswer(task_id="T-1.1", duration_days=-3, rationale="unusable"),
     ])
     llm = FakeLLM(answer)
-    result = durations.execute(llm, PROMPT, chunk)
+    result = durations.execute(llm, chunk, plan=PROMPT)
     got = [(e.task_id, e.duration_days, e.defaulted) for e in result.estimates]
     assert got == [("T-1.1", durations.DEFAULT_DURATION_DAYS, True), ("T-1.2", 5, False),
                    ("T-1.3", durations.DEFAULT_DURATION_DAYS, True)]

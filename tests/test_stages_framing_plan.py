@@ -9,13 +9,14 @@ from planexe_pipeline.llm.simulator import SimulatedLLM
 from planexe_pipeline.stages import (candidate_scenarios, consolidate_assumptions, currency_strategy,
                                      deduplicate_levers, distill_assumptions, enrich_levers, identify_purpose,
                                      identify_risks, make_assumptions, physical_locations, plan_type, potential_levers,
-                                     pre_project_assessment, project_plan, review_assumptions, scenarios,
+                                     pre_project_assessment, project_plan, project_plan_outline, project_plan_parts,
+                                     review_assumptions, scenarios,
                                      select_scenario, strategic_decisions, vital_few_levers)
 from planexe_pipeline.stages.candidate_scenarios import (CandidateScenarioSet, LeverChoiceAnswer, ScenarioAnswer,
                                                          ScenarioAnswers)
 from planexe_pipeline.stages.deduplicate_levers import LeverDecisionAnswer, LeverDecisionAnswers
 from planexe_pipeline.stages.distill_assumptions import DistilledAssumptions, KeyAssumption
-from planexe_pipeline.stages.enrich_levers import EnrichedLever, EnrichedLevers, LeverEnrichmentAnswer, LeverEnrichmentAnswers
+from planexe_pipeline.stages.enrich_levers import EnrichedLever, EnrichedLevers, LeverEnrichment
 from planexe_pipeline.stages.potential_levers import Lever, PotentialLeverList
 from planexe_pipeline.stages.review_assumptions import AssumptionCheckAnswer, ReviewAnswer
 from planexe_pipeline.stages.select_scenario import SelectionAnswer
@@ -36,15 +37,14 @@ def run_chain(llm: LLMExecutor) -> dict[str, tuple[object, str]]:
         return model, markdown
 
     purpose, purpose_md = keep("purpose", r := identify_purpose.execute(llm, PROMPT), identify_purpose.to_markdown(r))
-    ptype = plan_type.execute(llm, PROMPT, purpose_md)
+    ptype = plan_type.execute(llm, PROMPT)
     ptype = ptype.model_copy(update={"plan_type": "physical"})  # the location call is what is under test
     keep("plan_type", ptype, plan_type.to_markdown(ptype))
-    levers, _ = keep("potential_levers", r := potential_levers.execute(llm, plan=PROMPT, purpose_md=purpose_md,
-                                                                       plan_type_md=out["plan_type"][1]),
-                     potential_levers.to_markdown(r))
+    levers, _ = keep("potential_levers", r := potential_levers.execute(llm, PROMPT), potential_levers.to_markdown(r))
     dedup, _ = keep("deduplicate_levers", r := deduplicate_levers.execute(llm, PROMPT, levers),
                     deduplicate_levers.to_markdown(r))
-    enriched, _ = keep("enrich_levers", r := enrich_levers.execute(llm, PROMPT, dedup), enrich_levers.to_markdown(r))
+    answers = [enrich_levers.execute(llm, lv, plan=PROMPT, deduplicated=dedup) for lv in dedup.levers]
+    enriched, _ = keep("enrich_levers", r := enrich_levers.merge(answers, dedup), enrich_levers.to_markdown(r))
     vital, _ = keep("vital_few_levers", r := vital_few_levers.execute(llm, PROMPT, enriched),
                     vital_few_levers.to_markdown(r))
     _, decisions_md = keep("strategic_decisions", vital, strategic_decisions.to_markdown(vital))
@@ -53,14 +53,11 @@ def run_chain(llm: LLMExecutor) -> dict[str, tuple[object, str]]:
     selection, selection_md = keep("select_scenario", r := select_scenario.execute(llm, PROMPT, candidates),
                                    select_scenario.to_markdown(r))
     _, scenarios_md = keep("scenarios", selection, scenarios.to_markdown(candidates, selection))
-    _, locations_md = keep("physical_locations", r := physical_locations.execute(llm, PROMPT, ptype, selection_md),
+    _, locations_md = keep("physical_locations", r := physical_locations.execute(llm, PROMPT, ptype),
                            physical_locations.to_markdown(r))
     _, currency_md = keep("currency_strategy", r := currency_strategy.execute(llm, PROMPT, locations_md),
                           currency_strategy.to_markdown(r))
-    _, risks_md = keep("identify_risks", r := identify_risks.execute(llm, plan=PROMPT, scenario_md=selection_md,
-                                                                     locations_md=locations_md,
-                                                                     currency_md=currency_md),
-                       identify_risks.to_markdown(r))
+    _, risks_md = keep("identify_risks", r := identify_risks.execute(llm, PROMPT), identify_risks.to_markdown(r))
     made, _ = keep("make_assumptions", r := make_assumptions.execute(llm, plan=PROMPT, locations_md=locations_md,
                                                                      currency_md=currency_md, risks_md=risks_md),
                    make_assumptions.to_markdown(r))
@@ -74,10 +71,11 @@ def run_chain(llm: LLMExecutor) -> dict[str, tuple[object, str]]:
     keep("consolidate_assumptions", None, consolidated)
     _, assessment_md = keep("pre_project_assessment", r := pre_project_assessment.execute(llm, PROMPT, consolidated),
                             pre_project_assessment.to_markdown(r))
-    keep("project_plan", r := project_plan.execute(llm, plan=PROMPT, strategic_decisions_md=decisions_md,
-                                                   scenarios_md=scenarios_md, assumptions_md=consolidated,
-                                                   assessment_md=assessment_md),
-         project_plan.to_markdown(r))
+    upstream = dict(plan=PROMPT, vital=vital, selection=selection, assumptions=consolidated, assessment=assessment_md)
+    outline, _ = keep("project_plan_outline", r := project_plan_outline.execute(llm, **upstream),
+                      project_plan_outline.to_markdown(r))
+    parts = [project_plan_parts.execute(llm, part, outline=outline, **upstream) for part in project_plan_parts.PARTS]
+    keep("project_plan", r := project_plan.build_plan(parts, outline), project_plan.to_markdown(r))
     return out
 
 
@@ -89,7 +87,7 @@ def chain():
 STAGES = ["plan_type", "potential_levers", "deduplicate_levers", "enrich_levers", "vital_few_levers",
           "strategic_decisions", "candidate_scenarios", "select_scenario", "scenarios", "physical_locations",
           "currency_strategy", "identify_risks", "make_assumptions", "distill_assumptions", "review_assumptions",
-          "consolidate_assumptions", "pre_project_assessment", "project_plan"]
+          "consolidate_assumptions", "pre_project_assessment", "project_plan_outline", "project_plan"]
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -151,7 +149,7 @@ class RefusingLLM:
 def test_digital_plan_needs_no_location_call():
     decision = plan_type.PlanTypeDecision(plan_type="digital", reasoning="A mobile app for Lyon bakeries.",
                                           physical_needs=[])
-    result = physical_locations.execute(LLMExecutor([NamedModel.of("none", RefusingLLM())]), PROMPT, decision, "")
+    result = physical_locations.execute(LLMExecutor([NamedModel.of("none", RefusingLLM())]), PROMPT, decision)
     assert not result.needs_physical_site and not result.candidates
     assert "Lyon" in physical_locations.to_markdown(result)
 
@@ -159,7 +157,7 @@ def test_digital_plan_needs_no_location_call():
 def test_digital_plan_with_physical_needs_is_still_located():
     decision = plan_type.PlanTypeDecision(plan_type="digital", reasoning="An online shop.",
                                           physical_needs=["A bakehouse in Lyon"])
-    result = physical_locations.execute(simulated(), PROMPT, decision, "")
+    result = physical_locations.execute(simulated(), PROMPT, decision)
     assert result.needs_physical_site and result.candidates
 
 
@@ -214,10 +212,10 @@ def enriched(count: int) -> EnrichedLevers:
 
 
 def test_enrichment_missing_levers_get_flagged_defaults():
-    answer = LeverEnrichmentAnswers(levers=[
-        LeverEnrichmentAnswer(lever_id=i, description=f"about {i}", synergies="s", conflicts="c", key_metric="k")
-        for i in ("L-2", "L-2", "X-1")])
-    result = enrich_levers.apply_enrichment(potential(3).levers, answer)
+    answers = [LeverEnrichment(lever_id=i, description=f"about {i}", synergies="s", conflicts="c", key_metric="k")
+               for i in ("L-2", "L-2", "X-1")]
+    kept = deduplicate_levers.DeduplicatedLevers(levers=potential(3).levers, outcomes=[])
+    result = enrich_levers.merge(answers, kept)
     assert [(lv.id, lv.enrichment_defaulted) for lv in result.levers] == [("L-1", True), ("L-2", False), ("L-3", True)]
     assert result.levers[1].description == "about L-2"
 

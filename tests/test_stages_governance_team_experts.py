@@ -52,7 +52,7 @@ def test_team_stages_assign_member_ids_and_review_the_merged_team():
     resources_md = related_resources.to_markdown(resources)
     assert_section(resources_md, "Related Resources")
 
-    roster = team.execute(llm, plan=PLAN, project_plan=PROJECT_PLAN, related_resources=resources_md)
+    roster = team.execute(llm, plan=PLAN, project_plan=PROJECT_PLAN)
     assert [m.id for m in roster.members] == [f"M-{i}" for i in range(1, 7)]  # width 6, ids ours
     roster_md = team.to_markdown(roster)
     assert_section(roster_md, "Team Members")
@@ -66,7 +66,8 @@ def test_team_stages_assign_member_ids_and_review_the_merged_team():
 
     merged = merge_team(roster, contract, background, environment)
     assert [m.id for m in merged.members] == [m.id for m in roster.members]
-    reviewed = team_review.execute(llm, PLAN, PROJECT_PLAN, merged)
+    reviewed = team_review.execute(llm, plan=PLAN, project_plan=PROJECT_PLAN, roster=roster, contract=contract,
+                                   background=background, environment=environment)
     assert reviewed.team == merged and reviewed.review.omissions
     assert_section(team_review.to_markdown(reviewed), "Team Review")
     chapter = team_review.team_markdown(reviewed)
@@ -81,7 +82,7 @@ def test_swot_experts_criticism_and_data_collection_answer_from_their_inputs():
     swot_md = swot.to_markdown(analysis)
     assert_section(swot_md, "SWOT Analysis")
 
-    results = [experts.execute(llm, angle, plan=PLAN, project_plan=PROJECT_PLAN, swot=swot_md) for angle in experts.QUERY_ANGLES]
+    results = [experts.execute(llm, angle, plan=PLAN, project_plan=PROJECT_PLAN) for angle in experts.QUERY_ANGLES]
     assert [len(r.experts) for r in results] == [4, 4]
     assert [r.angle for r in results] == [a.key for a in experts.QUERY_ANGLES]
     found = experts.merge_experts(results)
@@ -94,9 +95,13 @@ def test_swot_experts_criticism_and_data_collection_answer_from_their_inputs():
     review_md = expert_criticism.to_markdown(expert_criticism.merge(critiques))
     assert_section(review_md, "Expert Review")
 
-    collection = data_collection.execute(llm, project_plan=PROJECT_PLAN,
-                                         related_resources="## Related Resources\n\nnone", swot=swot_md,
-                                         team="## Team", expert_review=review_md)
+    outline = data_collection.execute_outline(llm, project_plan=PROJECT_PLAN,
+                                              related_resources="## Related Resources\n\nnone", swot=swot_md,
+                                              team="## Team", expert_review=review_md)
+    areas = [data_collection.execute_area(llm, area, project_plan=PROJECT_PLAN, team="## Team")
+             for area in outline.areas]
+    collection = data_collection.merge(areas, outline)
+    assert [a.title for a in collection.areas] == [a.title for a in outline.areas]
     assert collection.areas and all(a.data_to_collect for a in collection.areas)
     # DataCollection reads the project plan, not the prompt: its words must come from there.
     assert_section(data_collection.to_markdown(collection), "Data Collection", PROJECT_PLAN_WORDS)

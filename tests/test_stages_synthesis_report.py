@@ -7,12 +7,12 @@ import json
 
 import luigi
 
-from planexe_pipeline.pipeline import FullPlan
 from planexe_pipeline.stages import executive_summary, pitch, premortem, questions_answers, review_plan
-from planexe_pipeline.tasks.report import REPORT_SECTIONS, SECTION_TASKS, Report
-from planexe_pipeline.tasks.synthesis import (CreatePitch, ExecutiveSummary, PitchMarkdown, PlanReview, Premortem,
-                                              QuestionsAnswers, ReviewPlanItem)
-from support.synthesis_folder import LLM, PLAN, PLAN_WORDS, build, prepopulate, small_schedule, write_text
+from planexe_pipeline.tasks.report import Report, section_tasks
+from planexe_pipeline.tasks.synthesis import (ExecutiveSummary, Pitch, PlanReview, Premortem, QuestionsAnswers,
+                                              ReviewPlanItem)
+from support.synthesis_folder import (LLM, PLAN, PLAN_WORDS, START, build, dependencies, estimates, prepopulate,
+                                     small_schedule, wbs_level2, write_text)
 from support.stage_checks import simulator, words
 
 
@@ -37,18 +37,13 @@ class CannedExecutor:
 
 # -- stages --------------------------------------------------------------------------------
 
-def test_pitch_and_polished_pitch_come_from_the_plan():
-    llm = simulator()
-    notes = pitch.execute(llm, plan=PLAN, project_plan="Lease premises in Lyon, install the oven.",
-                          related_resources="Lyon bakers guild", wbs="T-1 Premises")
-    assert isinstance(notes, pitch.Pitch) and notes.stakeholder_benefits
-    notes_md = pitch.to_markdown(notes)
-    assert_section(notes_md, "Pitch: ")
-    polished = pitch.polish(llm, notes_md)
-    assert isinstance(polished, pitch.PolishedPitch) and polished.paragraphs
-    polished_md = pitch.polished_to_markdown(polished)
-    assert_section(polished_md, "Pitch")
-    assert all(f"### {p.heading}" in polished_md for p in polished.paragraphs)
+def test_pitch_comes_from_the_plan_in_one_call_laid_out_by_our_code():
+    llm = CannedExecutor(pitch.execute(simulator(), plan=PLAN, project_plan="Lease premises in Lyon, install the oven."))
+    result = pitch.execute(llm, plan=PLAN, project_plan="Lease premises in Lyon, install the oven.")
+    assert len(llm.calls) == 1 and isinstance(result, pitch.Pitch) and result.stakeholder_benefits
+    md = pitch.to_markdown(result)
+    assert_section(md, "Pitch: ")
+    assert "### Who benefits" in md and "**The ask:**" in md
 
 
 def test_review_question_list_is_ours_and_fixed():
@@ -95,9 +90,17 @@ def test_executive_summary_sees_the_schedule_digest():
     digest = executive_summary.schedule_digest(schedule)
     assert "Start 2025-03-03, last day 2025-03-17 (15 calendar days)." in digest
     assert "Critical path: T-1.1.1 Sign the lease -> T-2.1.1 Install the oven" in digest
+    fingerprint = {"start_date": START.isoformat()}
+    level2 = executive_summary.level2_schedule(wbs_level2(), estimates(), dependencies(), fingerprint)
+    # Level 3 splits each task's estimate without moving it: the same dates, task by task.
+    assert {(t.id, t.start, t.end) for t in level2.tasks} == {
+        (t.id, t.start, t.end) for t in schedule.tasks if t.id.count(".") < 2}
+    assert "Critical path: T-1.1 Lease -> T-2.1 Oven works" in executive_summary.schedule_digest(level2)
     result = executive_summary.execute(simulator(), plan=PLAN, project_plan="pp", assumptions="assumptions",
-                                       governance="governance", team="team", expert_review="experts",
-                                       documents="documents", schedule=schedule, pitch="pitch", review="review")
+                                       governance_bodies="governance", team="team", expert_review="experts",
+                                       documents_to_find="find", documents_to_create="create", project=wbs_level2(),
+                                       durations=estimates(), dependencies=dependencies(), fingerprint=fingerprint,
+                                       pitch="pitch", review="review")
     assert isinstance(result, executive_summary.ExecutiveSummaryResult)
     md = executive_summary.to_markdown(result)
     assert_section(md, "Executive summary")
@@ -118,7 +121,7 @@ def test_questions_answers_five_to_eight():
 
 
 def test_premortem_ids_are_ours_and_modes_have_signs_and_mitigations():
-    result = premortem.execute(simulator(), plan=PLAN, assumptions="assumptions", executive_summary="summary")
+    result = premortem.execute(simulator(), plan=PLAN, assumptions="assumptions", project_plan="plan")
     assert [m.id for m in result.failure_modes] == [f"FM-{i}" for i in range(1, len(result.failure_modes) + 1)]
     assert result.failure_modes
     for mode in result.failure_modes:
@@ -131,37 +134,23 @@ def test_premortem_ids_are_ours_and_modes_have_signs_and_mitigations():
 
 def test_stage_output_is_deterministic():
     a = premortem.to_markdown(premortem.execute(simulator(), plan=PLAN, assumptions="assumptions",
-                                                executive_summary="summary"))
+                                                project_plan="plan"))
     b = premortem.to_markdown(premortem.execute(simulator(), plan=PLAN, assumptions="assumptions",
-                                                executive_summary="summary"))
+                                                project_plan="plan"))
     assert a == b
 
 
-# -- tasks: edges ------------------------------------------------------------------------------
+# -- tasks ------------------------------------------------------------------------------------
 
-def required(task) -> set[str]:
-    return {type(t).__name__ for t in luigi.task.flatten(task.requires())}
-
-
-def test_requires_edges_equal_the_spec():
-    run = "/nonexistent-run"
-    # Pitch and review read the WBS down to level 2: level 3 and the schedule stay off their path.
-    assert required(CreatePitch(run_dir=run)) == {"Setup", "ProjectPlan", "RelatedResources", "WBSProject12"}
-    assert required(PitchMarkdown(run_dir=run)) == {"CreatePitch"}
-    assert required(ReviewPlanItem(run_dir=run, index=0)) == {"Setup", "ProjectPlan", "WBSProject12", "TeamMarkdown",
-                                                          "ExpertReview", "PitchMarkdown"}
-    assert required(PlanReview(run_dir=run)) == set()  # a static list: only its items (dynamic)
-    assert PlanReview.item_task is ReviewPlanItem
-    assert required(ExecutiveSummary(run_dir=run)) == {
-        "Setup", "ProjectPlan", "ConsolidateAssumptions", "ConsolidateGovernance", "TeamMarkdown", "ExpertReview",
-        "DocumentsMarkdown", "Schedule", "PitchMarkdown", "PlanReview"}
-    assert required(QuestionsAnswers(run_dir=run)) == {"Setup", "ProjectPlan", "ExecutiveSummary"}
-    assert required(Premortem(run_dir=run)) == {"Setup", "ConsolidateAssumptions", "ExecutiveSummary"}
-    # The report reads every task that declares a section, and the setup for the prompt.
-    assert required(Report(run_dir=run)) == {"Setup"} | {task.__name__ for task in SECTION_TASKS}
-    assert {"ExecutiveSummary", "ProjectPlan", "WBSProject123", "Schedule", "Premortem"} <= required(Report(run_dir=run))
-    assert [task.section for task in SECTION_TASKS] == list(REPORT_SECTIONS)
-    assert required(FullPlan(run_dir=run)) == {"Report"}
+def test_the_report_reads_every_section_and_nothing_else():
+    # Sections are found through the task registry: a task that declares one is read by the
+    # report, whatever module defines it.
+    report = Report(run_dir="/nonexistent-run")
+    required = {name: type(task) for name, task in report.requires().items()}
+    assert required.pop("setup").__name__ == "Setup"
+    assert {task.section.key: task for task in section_tasks()} == required
+    assert {"ExecutiveSummary", "ProjectPlan", "WBSProject123", "Schedule", "Premortem"} <= {
+        task.__name__ for task in required.values()}
 
 
 def test_review_fan_out_is_the_static_question_list():
@@ -171,9 +160,9 @@ def test_review_fan_out_is_the_static_question_list():
 
 # -- tasks: Luigi runs over a pre-populated run folder ----------------------------------------
 def synthesis_upstream(run_dir: str, speed: str = "full"):
-    tasks = [CreatePitch(run_dir=run_dir, speed=speed), ReviewPlanItem(run_dir=run_dir, speed=speed, index=0),
-             ExecutiveSummary(run_dir=run_dir, speed=speed)]
-    synthesis = {"CreatePitch", "PitchMarkdown", "PlanReview", "ReviewPlanItem"}
+    tasks = [Pitch(run_dir=run_dir, speed=speed), ReviewPlanItem(run_dir=run_dir, speed=speed, index=0),
+             ExecutiveSummary(run_dir=run_dir, speed=speed), Premortem(run_dir=run_dir, speed=speed)]
+    synthesis = {"Pitch", "PlanReview", "ReviewPlanItem"}
     return [t for task in tasks for t in luigi.task.flatten(task.requires()) if type(t).__name__ not in synthesis]
 
 
@@ -181,14 +170,15 @@ def test_synthesis_tasks_run_on_a_prepopulated_folder(tmp_path):
     run_dir = str(tmp_path)
     prepopulate(tmp_path, synthesis_upstream(run_dir, "fast"), speed="fast")
     build([QuestionsAnswers(run_dir=run_dir, speed="fast", llm=LLM), Premortem(run_dir=run_dir, speed="fast", llm=LLM)])
-    for name in ("054-create_pitch", "055-pitch", "056-review_plan", "057-executive_summary",
-                 "058-questions_answers", "059-premortem"):
+    names = [cls.files["json"][:-5] for cls in (Pitch, PlanReview, ExecutiveSummary, QuestionsAnswers, Premortem)]
+    assert names == ["058-pitch", "059-review_plan", "060-executive_summary", "061-questions_answers", "062-premortem"]
+    for name in names:
         assert (tmp_path / f"{name}.json").is_file() and (tmp_path / f"{name}.md").is_file(), name
-    assert sorted(p.name for p in (tmp_path / "056-review_plan").iterdir()) == ["item-000.json", "item-001.json"]
-    review = json.loads((tmp_path / "056-review_plan.json").read_text())
+    assert sorted(p.name for p in (tmp_path / "059-review_plan").iterdir()) == ["item-000.json", "item-001.json"]
+    review = json.loads((tmp_path / "059-review_plan.json").read_text())
     assert [i["id"] for i in review["items"]] == ["R-1", "R-2"]
-    assert_section((tmp_path / "057-executive_summary.md").read_text(), "Executive summary")
-    assert_section((tmp_path / "059-premortem.md").read_text(), "Premortem")
+    assert_section((tmp_path / "060-executive_summary.md").read_text(), "Executive summary")
+    assert_section((tmp_path / "062-premortem.md").read_text(), "Premortem")
 
 
 def test_plan_review_merges_items_in_index_order(tmp_path):
@@ -198,8 +188,8 @@ def test_plan_review_merges_items_in_index_order(tmp_path):
         q = review_plan.REVIEW_QUESTIONS[index]
         item = review_plan.ReviewItem(id=q.id, topic=q.topic, question=q.question,
                                       answer=answer.model_copy(update={"summary": f"answer {index}"}))
-        write_text(tmp_path / "056-review_plan" / f"item-{index:03d}.json", item.model_dump_json())
+        write_text(tmp_path / "059-review_plan" / f"item-{index:03d}.json", item.model_dump_json())
     build([PlanReview(run_dir=str(tmp_path), llm=LLM)], workers=1)
-    review = json.loads((tmp_path / "056-review_plan.json").read_text())
+    review = json.loads((tmp_path / "059-review_plan.json").read_text())
     assert [i["id"] for i in review["items"]] == [f"R-{i}" for i in range(1, 11)]
     assert [i["answer"]["summary"] for i in review["items"]] == [f"answer {i}" for i in range(10)]

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from planexe_pipeline.telemetry.stats import compute_stats, format_stats, task_executions, load_events
+from planexe_pipeline.telemetry.stats import compute_stats, task_executions, load_events
+from planexe_pipeline.telemetry.stats_table import format_stats
 from planexe_pipeline.telemetry.timeline import assign_lanes, render_timeline_html, write_timeline
 
 SMALL_RUN = Path(__file__).parent / "data" / "telemetry_small"

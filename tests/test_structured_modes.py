@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, Field
 
-from planexe_pipeline.errors import LLMCallFailed
+from planexe_pipeline.errors import ConfigError, LLMCallFailed
 from planexe_pipeline.llm.config import load_llm_config, resolve_models
 from planexe_pipeline.llm.executor import LLMExecutor, NamedModel, RetryPolicy
 from planexe_pipeline.llm.schema_rules import GRAMMAR_MAX_CHARS, provider_schema
@@ -168,8 +168,13 @@ def test_an_oversized_prompt_is_refused_before_any_request_leaves(tmp_path, fake
 
 def test_an_entry_without_a_window_is_told_to_name_one(tmp_path, fake_openai_server):
     config = write_config(tmp_path, fake_openai_server.url, m={})
+    with pytest.raises(ConfigError, match="names no context window: add \"context_window\""):
+        executor(config, ["m"], tmp_path)  # the run's up-front check
+    # A client built without that check still sends nothing: the call counts its prompt first.
+    unchecked = LLMExecutor([NamedModel.from_entry(load_llm_config(config)["m"])], run_dir=tmp_path,
+                            stage="PotentialLevers", policy=RetryPolicy(initial_wait_s=0.0, jitter_s=0.0))
     with pytest.raises(LLMCallFailed, match="names no context window: add \"context_window\""):
-        executor(config, ["m"], tmp_path).structured(Levers, "s", PROMPT)
+        unchecked.structured(Levers, "s", PROMPT)
     assert fake_openai_server.count() == 0
 
 

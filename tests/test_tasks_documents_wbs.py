@@ -7,73 +7,42 @@ import json
 import math
 
 import luigi
-import pytest
+
+from planexe_pipeline.tasks.base import PLAN_TASKS
 
 from planexe_pipeline.stages.documents import FilteredDocuments, IdentifiedDocuments
 from planexe_pipeline.stages.draft_documents import DraftedDocumentToFind, FindBrief
 from planexe_pipeline.tasks.documents import (DocumentsMarkdown, DraftDocumentsToCreate, DraftDocumentsToFind,
-                                              DraftDocumentToCreateItem, DraftDocumentToFindItem, FilterDocumentsToCreate,
-                                              FilterDocumentsToFind, IdentifyDocuments)
-from planexe_pipeline.tasks.wbs import (DurationEstimates, EstimateDurationsItem, Schedule, TaskDependencies,
-                                        WBSLevel1, WBSLevel2, WBSLevel3Item, WBSProject12, WBSProject123)
+                                              DraftDocumentToCreateItem, DraftDocumentToFindItem)
+from planexe_pipeline.tasks.wbs import (DurationEstimates, Schedule, WBSLevel3Item, WBSProject123)
 from support.documents_wbs import LLM, docs, item_files, upstream_folder, write_model
+from support.files import items_dir, plan_file
 
 
 # -- task edges ------------------------------------------------------------------------------------
-EDGES = {
-    IdentifyDocuments: {"Setup", "ConsolidateAssumptions", "ProjectPlan"},
-    FilterDocumentsToFind: {"Setup", "IdentifyDocuments"},
-    FilterDocumentsToCreate: {"Setup", "IdentifyDocuments"},
-    DraftDocumentToFindItem: {"FilterDocumentsToFind", "Setup", "ProjectPlan"},
-    DraftDocumentsToFind: {"FilterDocumentsToFind"},
-    DraftDocumentToCreateItem: {"FilterDocumentsToCreate", "Setup", "ProjectPlan"},
-    DraftDocumentsToCreate: {"FilterDocumentsToCreate"},
-    DocumentsMarkdown: {"DraftDocumentsToFind", "DraftDocumentsToCreate"},
-    WBSLevel1: {"Setup", "ProjectPlan"},
-    WBSLevel2: {"Setup", "ProjectPlan", "WBSLevel1", "DataCollection"},
-    WBSProject12: {"WBSLevel1", "WBSLevel2"},
-    TaskDependencies: {"Setup", "WBSProject12"},
-    EstimateDurationsItem: {"WBSProject12", "Setup"},
-    DurationEstimates: {"WBSProject12"},
-    WBSLevel3Item: {"WBSProject12", "Setup", "EstimateDurationsItem"},  # its own chunk, not the merge
-    WBSProject123: {"WBSProject12"},  # DurationEstimates is yielded with the items (merge_requires)
-    Schedule: {"Setup", "WBSProject123", "TaskDependencies"},
-}
-
-
-@pytest.mark.parametrize("task_class", list(EDGES), ids=lambda c: c.__name__)
-def test_requires_matches_the_spec(task_class):
-    params = {"index": 0} if task_class in (DraftDocumentToFindItem, DraftDocumentToCreateItem, EstimateDurationsItem,
-                                            WBSLevel3Item) else {}
-    task = task_class(run_dir="/nonexistent", **params)
-    families = [t.task_family for t in luigi.task.flatten(task.requires())]
-    assert len(families) == len(set(families))
-    assert set(families) == EDGES[task_class]
-
-
 def test_each_decomposition_waits_only_for_the_chunk_holding_its_task():
     for index in range(9):
-        chunk = WBSLevel3Item(run_dir="/x", index=index).context_requires()["durations"]
+        chunk = WBSLevel3Item(run_dir="/x", index=index).requires()["durations"]
         assert chunk.task_family == "EstimateDurationsItem" and chunk.index == index // 3
 
 
-def test_each_fan_out_item_takes_its_list_from_the_right_task():
-    assert set(DraftDocumentToFindItem(run_dir="/x", index=0).list_requires()) == {"filtered"}
-    assert DraftDocumentToFindItem(run_dir="/x", index=0).list_requires()["filtered"].task_family == "FilterDocumentsToFind"
-    assert DraftDocumentToCreateItem(run_dir="/x", index=0).list_requires()["filtered"].task_family == "FilterDocumentsToCreate"
-    assert EstimateDurationsItem(run_dir="/x", index=0).list_requires()["wbs12"].task_family == "WBSProject12"
-    assert WBSLevel3Item(run_dir="/x", index=0).list_requires()["wbs12"].task_family == "WBSProject12"
+def test_each_merge_requires_only_the_list_its_items_come_from():
+    for merge, listed in ((DraftDocumentsToFind, "FilterDocumentsToFind"),
+                          (DraftDocumentsToCreate, "FilterDocumentsToCreate"),
+                          (DurationEstimates, "WBSProject12"), (WBSProject123, "WBSProject12")):
+        assert [t.task_family for t in merge(run_dir="/x").requires().values()] == [listed], merge
 
 
 def test_task_modules_export_their_tasks():
     from planexe_pipeline.tasks import documents as doc_tasks, wbs as wbs_tasks
 
-    assert set(doc_tasks.__all__) | set(wbs_tasks.__all__) == {c.__name__ for c in EDGES}
+    assert set(doc_tasks.__all__) | set(wbs_tasks.__all__) == {
+        name for name, cls in PLAN_TASKS.items() if cls.__module__ in (doc_tasks.__name__, wbs_tasks.__name__)}
 
 
 def test_merge_yields_every_item_in_one_batch(tmp_path):
     run_dir = upstream_folder(tmp_path)
-    write_model(tmp_path / "041-filter_documents_to_find.json", FilteredDocuments(kind="find", kept=docs("DF", 3)))
+    write_model(tmp_path / plan_file("FilterDocumentsToFind", "json"), FilteredDocuments(kind="find", kept=docs("DF", 3)))
     batch = next(DraftDocumentsToFind(run_dir=run_dir).run())
     assert [(type(t), t.index) for t in batch] == [(DraftDocumentToFindItem, i) for i in range(3)]
 
@@ -84,26 +53,26 @@ def test_luigi_runs_documents_and_schedule_with_every_item_file(tmp_path):
     tasks = [DocumentsMarkdown(run_dir=run_dir, llm=LLM), Schedule(run_dir=run_dir, llm=LLM)]
     assert luigi.build(tasks, workers=4, local_scheduler=True)
 
-    for kind, number in (("find", "041"), ("create", "042")):
-        kept = json.loads(next(tmp_path.glob(f"{number}-*.json")).read_text())["kept"]
+    for kind, family in (("find", "FilterDocumentsToFind"), ("create", "FilterDocumentsToCreate")):
+        kept = json.loads((tmp_path / plan_file(family)).read_text())["kept"]
         stage_dir = DraftDocumentToFindItem.stage_dir if kind == "find" else DraftDocumentToCreateItem.stage_dir
         assert item_files(tmp_path / stage_dir) == [f"item-{i:03d}.json" for i in range(len(kept))]
         merged = json.loads((tmp_path / f"{stage_dir}.json").read_text())
         assert [d["document"]["id"] for d in merged["documents"]] == [d["id"] for d in kept]
-    documents_md = (tmp_path / "045-documents.md").read_text()
+    documents_md = (tmp_path / plan_file("DocumentsMarkdown", "md")).read_text()
     assert "### Documents to find" in documents_md and "### Documents to create" in documents_md
 
-    project12_json = json.loads((tmp_path / "048-wbs_project_level1_and_level2.json").read_text())
+    project12_json = json.loads((tmp_path / plan_file("WBSProject12", "json")).read_text())
     n_tasks = sum(len(p["children"]) for p in project12_json["phases"])
-    assert item_files(tmp_path / "050-estimate_durations") == [f"item-{i:03d}.json" for i in range(math.ceil(n_tasks / 3))]
-    assert item_files(tmp_path / "051-wbs_level3") == [f"item-{i:03d}.json" for i in range(n_tasks)]
+    assert item_files(tmp_path / items_dir("EstimateDurationsItem")) == [f"item-{i:03d}.json" for i in range(math.ceil(n_tasks / 3))]
+    assert item_files(tmp_path / items_dir("WBSLevel3Item")) == [f"item-{i:03d}.json" for i in range(n_tasks)]
 
-    schedule = json.loads((tmp_path / "053-schedule.json").read_text())
+    schedule = json.loads((tmp_path / plan_file("Schedule", "json")).read_text())
     assert schedule["start_date"] == "2026-01-05"
-    assert (tmp_path / "053-schedule.mmd").read_text().startswith("gantt\n")
-    assert (tmp_path / "053-schedule.csv").read_text().startswith("id,title,parent_id")
-    assert "# Schedule" in (tmp_path / "053-schedule.md").read_text()
-    full = json.loads((tmp_path / "052-wbs_project_level1_level2_level3.json").read_text())
+    assert (tmp_path / plan_file("Schedule", "mmd")).read_text().startswith("gantt\n")
+    assert (tmp_path / plan_file("Schedule", "csv")).read_text().startswith("id,title,parent_id")
+    assert "# Schedule" in (tmp_path / plan_file("Schedule", "md")).read_text()
+    full = json.loads((tmp_path / plan_file("WBSProject123", "json")).read_text())
     for phase in full["phases"]:
         for task in phase["children"]:
             assert math.isclose(sum(c["duration_days"] for c in task["children"]), task["duration_days"])
@@ -111,43 +80,43 @@ def test_luigi_runs_documents_and_schedule_with_every_item_file(tmp_path):
 
 def test_width_zero_writes_empty_sections(tmp_path):
     run_dir = upstream_folder(tmp_path)
-    write_model(tmp_path / "040-identify_documents.json", IdentifiedDocuments(documents_to_create=docs("DC", 2)))
-    (tmp_path / "040-identify_documents.md").write_text("## Documents needed\n")
+    write_model(tmp_path / plan_file("IdentifyDocuments", "json"), IdentifiedDocuments(documents_to_create=docs("DC", 2)))
+    (tmp_path / plan_file("IdentifyDocuments", "md")).write_text("## Documents needed\n")
     # A filter that kept nothing, and (for documents to find) an empty list filtered with no call.
-    write_model(tmp_path / "042-filter_documents_to_create.json", FilteredDocuments(kind="create"))
-    (tmp_path / "042-filter_documents_to_create.md").write_text("## Triage\n")
+    write_model(tmp_path / plan_file("FilterDocumentsToCreate", "json"), FilteredDocuments(kind="create"))
+    (tmp_path / plan_file("FilterDocumentsToCreate", "md")).write_text("## Triage\n")
     assert luigi.build([DocumentsMarkdown(run_dir=run_dir, llm=LLM)], workers=4, local_scheduler=True)
-    assert json.loads((tmp_path / "043-draft_documents_to_find.json").read_text()) == {"documents": []}
-    assert json.loads((tmp_path / "044-draft_documents_to_create.json").read_text()) == {"documents": []}
-    assert item_files(tmp_path / "043-draft_documents_to_find") == []
-    text = (tmp_path / "045-documents.md").read_text()
+    assert json.loads((tmp_path / plan_file("DraftDocumentsToFind", "json")).read_text()) == {"documents": []}
+    assert json.loads((tmp_path / plan_file("DraftDocumentsToCreate", "json")).read_text()) == {"documents": []}
+    assert item_files(tmp_path / items_dir("DraftDocumentToFindItem")) == []
+    text = (tmp_path / plan_file("DocumentsMarkdown", "md")).read_text()
     assert "No documents to find were kept" in text and "No documents to create were kept" in text
 
 
 def test_single_item_run_alone_writes_only_its_file(tmp_path):
     run_dir = upstream_folder(tmp_path)
-    write_model(tmp_path / "041-filter_documents_to_find.json", FilteredDocuments(kind="find", kept=docs("DF", 3)))
-    (tmp_path / "041-filter_documents_to_find.md").write_text("## Triage\n")
+    write_model(tmp_path / plan_file("FilterDocumentsToFind", "json"), FilteredDocuments(kind="find", kept=docs("DF", 3)))
+    (tmp_path / plan_file("FilterDocumentsToFind", "md")).write_text("## Triage\n")
     before = set(p.name for p in tmp_path.iterdir())
     assert luigi.build([DraftDocumentToFindItem(run_dir=run_dir, index=1, llm=LLM)], local_scheduler=True)
-    assert item_files(tmp_path / "043-draft_documents_to_find") == ["item-001.json"]
-    assert set(p.name for p in tmp_path.iterdir()) - before == {"043-draft_documents_to_find", "telemetry"}
-    item = DraftedDocumentToFind.model_validate_json((tmp_path / "043-draft_documents_to_find/item-001.json").read_text())
+    assert item_files(tmp_path / items_dir("DraftDocumentToFindItem")) == ["item-001.json"]
+    assert set(p.name for p in tmp_path.iterdir()) - before == {items_dir("DraftDocumentToFindItem"), "telemetry"}
+    item = DraftedDocumentToFind.model_validate_json((tmp_path / f"{items_dir('DraftDocumentToFindItem')}/item-001.json").read_text())
     assert item.document.id == "DF-2"
 
 
 def test_merge_is_in_index_order_whatever_order_items_finished(tmp_path):
     run_dir = upstream_folder(tmp_path)
     kept = docs("DF", 3)
-    write_model(tmp_path / "041-filter_documents_to_find.json", FilteredDocuments(kind="find", kept=kept))
-    (tmp_path / "041-filter_documents_to_find.md").write_text("## Triage\n")
+    write_model(tmp_path / plan_file("FilterDocumentsToFind", "json"), FilteredDocuments(kind="find", kept=kept))
+    (tmp_path / plan_file("FilterDocumentsToFind", "md")).write_text("## Triage\n")
     brief = FindBrief(where_to_find=["INSEE"], what_to_look_for=["x"], steps=["ask"], access_difficulty="easy",
                       fallback="none")
     for i in (2, 0, 1):  # finished out of order
-        write_model(tmp_path / f"043-draft_documents_to_find/item-{i:03d}.json",
+        write_model(tmp_path / f"{items_dir('DraftDocumentToFindItem')}/item-{i:03d}.json",
                     DraftedDocumentToFind(document=kept[i], brief=brief))
     assert luigi.build([DraftDocumentsToFind(run_dir=run_dir, llm=LLM)], workers=4, local_scheduler=True)
-    merged = json.loads((tmp_path / "043-draft_documents_to_find.json").read_text())
+    merged = json.loads((tmp_path / plan_file("DraftDocumentsToFind", "json")).read_text())
     assert [d["document"]["id"] for d in merged["documents"]] == ["DF-1", "DF-2", "DF-3"]
-    md = (tmp_path / "043-draft_documents_to_find.md").read_text()
+    md = (tmp_path / plan_file("DraftDocumentsToFind", "md")).read_text()
     assert md.index("DF-1") < md.index("DF-2") < md.index("DF-3")

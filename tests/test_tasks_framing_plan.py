@@ -1,67 +1,35 @@
-"""Framing, assumptions and plan tasks: their edges, and the Luigi chain up to the project plan."""
+"""Framing, assumptions and plan tasks: the Luigi chain up to the project plan."""
 
 from __future__ import annotations
 
 import luigi
-import pytest
 
-from planexe_pipeline.tasks.assumptions import (ConsolidateAssumptions, CurrencyStrategy, DistillAssumptions,
-                                                IdentifyRisks, MakeAssumptions, PhysicalLocations, ReviewAssumptions)
-from planexe_pipeline.tasks.framing import (CandidateScenarios, DeduplicateLevers, EnrichLevers, IdentifyPurpose,
-                                            PlanType, PotentialLevers, ScenariosMarkdown, SelectScenario,
-                                            StrategicDecisionsMarkdown, VitalFewLevers)
-from planexe_pipeline.tasks.plan import PreProjectAssessment, ProjectPlan
+from planexe_pipeline.tasks.base import PLAN_TASKS
+from planexe_pipeline.tasks.fanout import FanOutItem
+from planexe_pipeline.tasks.plan import ProjectPlan
 from support.bakery_prompt import PROMPT, mentions_prompt
-
-# -- the Luigi chain -------------------------------------------------------------------------
-EDGES = {
-    IdentifyPurpose: {"Setup"},
-    PlanType: {"Setup", "IdentifyPurpose"},
-    PotentialLevers: {"Setup", "IdentifyPurpose", "PlanType"},
-    DeduplicateLevers: {"Setup", "PotentialLevers"},
-    EnrichLevers: {"Setup", "DeduplicateLevers"},
-    VitalFewLevers: {"Setup", "EnrichLevers"},
-    StrategicDecisionsMarkdown: {"VitalFewLevers"},
-    CandidateScenarios: {"Setup", "VitalFewLevers"},
-    SelectScenario: {"Setup", "CandidateScenarios"},
-    ScenariosMarkdown: {"CandidateScenarios", "SelectScenario"},
-    PhysicalLocations: {"Setup", "PlanType", "SelectScenario"},
-    CurrencyStrategy: {"Setup", "PhysicalLocations"},
-    IdentifyRisks: {"Setup", "SelectScenario", "PhysicalLocations", "CurrencyStrategy"},
-    MakeAssumptions: {"Setup", "PhysicalLocations", "CurrencyStrategy", "IdentifyRisks"},
-    DistillAssumptions: {"Setup", "MakeAssumptions"},
-    ReviewAssumptions: {"Setup", "DistillAssumptions"},
-    ConsolidateAssumptions: {"PhysicalLocations", "CurrencyStrategy", "IdentifyRisks", "DistillAssumptions",
-                             "ReviewAssumptions"},
-    PreProjectAssessment: {"Setup", "ConsolidateAssumptions"},
-    ProjectPlan: {"Setup", "StrategicDecisionsMarkdown", "ScenariosMarkdown", "ConsolidateAssumptions",
-                  "PreProjectAssessment"},
-}
-
-
-@pytest.mark.parametrize("task_class", list(EDGES), ids=lambda c: c.__name__)
-def test_requires_matches_the_spec(task_class):
-    task = task_class(run_dir="/nonexistent")
-    families = [t.task_family for t in luigi.task.flatten(task.requires())]
-    assert len(families) == len(set(families))
-    assert set(families) == EDGES[task_class]
+from support.graph import task_class, walk
 
 
 def test_task_modules_export_their_tasks():
     from planexe_pipeline.tasks import assumptions, framing, plan
 
+    modules = {module.__name__ for module in (framing, assumptions, plan)}
     exported = {name for module in (framing, assumptions, plan) for name in module.__all__}
-    assert exported == {cls.__name__ for cls in EDGES}
+    assert exported == {name for name, cls in PLAN_TASKS.items() if cls.__module__ in modules}
 
 
 def test_luigi_run_writes_every_file_of_the_chain(tmp_path):
     task = ProjectPlan(run_dir=str(tmp_path), prompt=PROMPT, llm="simulated-instant")
     assert luigi.build([task], workers=4, local_scheduler=True)
-    names = {p.name for p in tmp_path.iterdir()}
-    expected = {name for cls in EDGES for name in cls.files.values()}
-    assert expected <= names
-    numbers = {int(n[:3]) for n in names if n[:3].isdigit()}
-    assert set(range(2, 21)) <= numbers
+    chain = [task_class(family) for family in walk(task)]
+    assert {"SelectScenario", "EnrichLevers", "PreProjectAssessment", "ProjectPlanOutline"} <= {c.__name__ for c in chain}
+    expected = {name for cls in chain if not issubclass(cls, FanOutItem) for name in cls.files.values()}
+    written = {p.name for p in tmp_path.iterdir()}
+    assert expected <= written
+    for cls in chain:
+        if issubclass(cls, FanOutItem):
+            assert (tmp_path / cls.stage_dir / "item-000.json").is_file(), cls.__name__
     for name in sorted(expected):
         text = (tmp_path / name).read_text(encoding="utf-8")
         assert text.strip(), name

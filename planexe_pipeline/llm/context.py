@@ -20,6 +20,7 @@ class CallContext:
     item: int | None = None
     attempt: int = 1
     settings: ModelSettings | None = None  # how the model of this attempt is asked
+    name: str | None = None  # the stage's declared name (its files' stem): what latencies are keyed by
 
 
 current_call: ContextVar[CallContext] = ContextVar("planexe_current_call", default=CallContext())

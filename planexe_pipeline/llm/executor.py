@@ -36,6 +36,7 @@ from planexe_pipeline.llm.context import CallContext, current_call
 from planexe_pipeline.llm.limiter import Lease, PatienceExhausted, ProviderQuotaExhausted, SharedLimiter
 from planexe_pipeline.llm.rate_limits import rate_limit_of
 from planexe_pipeline.llm.structured import DegenerateAnswer, SchemaValidationError
+from planexe_pipeline.telemetry.correlation import capture_content, task_span
 from planexe_pipeline.telemetry.events import LLMCallEvent, append_event, read_events
 
 T = TypeVar("T")
@@ -104,11 +105,15 @@ class NamedModel:
     factory: Callable[[], Any]
     settings: ModelSettings = field(default_factory=ModelSettings)
     limiter: SharedLimiter | None = None  # the endpoint's limit, shared by the run's callers
+    provider: str | None = None  # the entry's class, and the model as its provider knows it: for traces
+    request_model: str | None = None
     _llm: Any = field(default=None, repr=False)
 
     @classmethod
     def from_entry(cls, entry: ModelEntry, limiter: SharedLimiter | None = None) -> "NamedModel":
-        return cls(entry.name, entry.create, entry.settings(), limiter)
+        model = entry.arguments.get("model") or entry.arguments.get("model_name")
+        return cls(entry.name, entry.create, entry.settings(), limiter, provider=entry.class_name,
+                   request_model=model if isinstance(model, str) else None)
 
     @classmethod
     def of(cls, name: str, llm: Any, settings: ModelSettings | None = None) -> "NamedModel":
@@ -130,12 +135,13 @@ class LLMExecutor:
                  stage: str = "unknown", task_id: str | None = None, item: int | None = None,
                  policy: RetryPolicy = RetryPolicy(), sleep: Callable[[float], None] = time.sleep,
                  async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 rng: random.Random | None = None, priority: int = 0):
+                 rng: random.Random | None = None, priority: int = 0, stage_name: str | None = None):
         if not models:
             raise ValueError("LLMExecutor needs at least one model")
         self.models = list(models)
         self.run_dir = Path(run_dir) if run_dir else None
         self.stage, self.task_id, self.item = stage, task_id, item
+        self.stage_name = stage_name  # the stage's declared name, which the latency model knows it by
         self.policy = policy
         self._sleep, self._async_sleep = sleep, async_sleep
         self._rng = rng or random.Random()
@@ -143,13 +149,14 @@ class LLMExecutor:
         self.flags: list[str] = []  # degenerate places of the answers kept: the stage's files show them
 
     # -- public API -------------------------------------------------------------------------
-    def run(self, fn: Callable[[Any], T], tokens: int = 0) -> T:
+    def run(self, fn: Callable[[Any], T], tokens: int = 0, messages: tuple[str, ...] = ()) -> T:
         """fn(llm) -> result; tried on each model in turn under the retry policy.
 
-        tokens: the call's estimated size, for a model paced to a tokens-per-minute budget."""
+        tokens: the call's estimated size, for a model paced to a tokens-per-minute budget.
+        messages: the prompt's text, for telemetry that was asked to carry it."""
         failures, attempts = _CallFailures(), itertools.count(1)  # attempts: per logical call
         for model in self.models:
-            state = _ModelState(tokens)
+            state = _ModelState(tokens, messages)
             try:
                 retrying = Retrying(sleep=self._sleep, **self._tenacity_args(model, state))
                 return retrying(self._attempt_sync, model, fn, state, attempts)
@@ -157,10 +164,11 @@ class LLMExecutor:
                 failures.add(model.name, state, exc)
         raise self._failed(failures)
 
-    async def run_async(self, fn: Callable[[Any], Awaitable[T]], tokens: int = 0) -> T:
+    async def run_async(self, fn: Callable[[Any], Awaitable[T]], tokens: int = 0,
+                        messages: tuple[str, ...] = ()) -> T:
         failures, attempts = _CallFailures(), itertools.count(1)
         for model in self.models:
-            state = _ModelState(tokens)
+            state = _ModelState(tokens, messages)
             try:
                 retrying = AsyncRetrying(sleep=self._async_sleep, **self._tenacity_args(model, state))
                 return await retrying(self._attempt_async, model, fn, state, attempts)
@@ -184,12 +192,14 @@ class LLMExecutor:
         """The call every stage makes: a validated pydantic model, via the retry policy."""
         call = StructuredCall(output_cls, system_prompt, user_prompt, stage=self.stage,
                               may_ask_again=self._may_ask_again)
-        return self._keep_repairs(self.run(call.sync, tokens=call.estimated_tokens())).value
+        return self._keep_repairs(self.run(call.sync, tokens=call.estimated_tokens(),
+                                           messages=_messages(system_prompt, user_prompt))).value
 
     async def astructured(self, output_cls: type[M], system_prompt: str, user_prompt: str) -> M:
         call = StructuredCall(output_cls, system_prompt, user_prompt, stage=self.stage,
                               may_ask_again=self._may_ask_again)
-        return self._keep_repairs(await self.run_async(call.run_async, tokens=call.estimated_tokens())).value
+        return self._keep_repairs(await self.run_async(call.run_async, tokens=call.estimated_tokens(),
+                                                       messages=_messages(system_prompt, user_prompt))).value
 
     def _may_ask_again(self) -> bool:
         """Whether a degenerate answer may be asked again: while the run's failed attempts stay
@@ -259,21 +269,21 @@ class LLMExecutor:
         """One attempt under its lease: the call context the simulator reads, the attempt's
         telemetry line, and what the answer tells the limiter."""
         attempt = next(attempts)
-        token = current_call.set(CallContext(self.stage, self.item, attempt, model.settings))
+        token = current_call.set(CallContext(self.stage, self.item, attempt, model.settings, self.stage_name))
         outcome = _Outcome()
         start = time.time()
         try:
             yield outcome
         except Exception as exc:
             state.count(exc)
-            self._record(model.name, attempt, start, None, exc)
+            self._record(model, state, attempt, start, None, exc)
             self._answered(model, lease, state, exc)
             raise
         finally:
             current_call.reset(token)
         if lease is not None:
             model.limiter.release(lease)
-        self._record(model.name, attempt, start, outcome.result, None)
+        self._record(model, state, attempt, start, outcome.result, None)
 
     def _answered(self, model: NamedModel, lease, state: "_ModelState", exc: BaseException) -> None:
         """Tell the limiter how a failed attempt ended; a quota beyond the patience ends the model."""
@@ -306,14 +316,15 @@ class LLMExecutor:
             outcome.result = await fn(model.llm())
         return outcome.result
 
-    def _record(self, model: str, attempt: int, start: float, result: Any, exc: BaseException | None) -> None:
+    def _record(self, model: NamedModel, state: "_ModelState", attempt: int, start: float, result: Any,
+                exc: BaseException | None) -> None:
         if self.run_dir is None:
             return
         end = time.time()
         usage = getattr(result, "usage", None) or getattr(exc, "usage", None)
         append_event(self.run_dir, LLMCallEvent(
             task_family=self.stage, task_id=self.task_id, item=self.item,
-            model=model, attempt=attempt, start=start, end=end,
+            model=model.name, attempt=attempt, start=start, end=end,
             duration_s=round(end - start, 6),
             input_tokens=usage.input_tokens if usage else None,
             output_tokens=usage.output_tokens if usage else None,
@@ -322,6 +333,8 @@ class LLMExecutor:
             finish_reason=getattr(result, "finish_reason", None) or getattr(exc, "finish_reason", None),
             repairs=len(getattr(result, "repairs", ())),
             flags=len(getattr(result, "flags", ())),
+            error_type=type(exc).__name__ if exc else None, provider=model.provider,
+            request_model=model.request_model, parent_span_id=task_span(self.task_id), messages=state.messages,
         ))
 
     def _failed(self, failures: "_CallFailures") -> LLMCallFailed:
@@ -345,6 +358,11 @@ class _Outcome:
     result: Any = None
 
 
+def _messages(system_prompt: str, user_prompt: str) -> tuple[str, ...]:
+    # Prompts stay out of telemetry unless a trace was asked to carry them.
+    return (redact(system_prompt), redact(user_prompt)) if capture_content() else ()
+
+
 class _CallFailures:
     """Why each model of one logical call failed, and the last raw answer any of them gave."""
 
@@ -363,8 +381,9 @@ class _CallFailures:
 class _ModelState:
     """Failure counts of one model within one logical call."""
 
-    def __init__(self, tokens: int = 0) -> None:
+    def __init__(self, tokens: int = 0, messages: tuple[str, ...] = ()) -> None:
         self.tokens = tokens
+        self.messages = messages
         self.transient = 0
         self.invalid = 0
         self.degenerate = 0

@@ -14,7 +14,7 @@ import email.utils
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Callable, Mapping
 
 # 503 is "overloaded" when it says when to come back; without a hint it is an ordinary error.
 RATE_LIMIT_STATUS = 429
@@ -91,6 +91,13 @@ def headers_of(exc: BaseException) -> Mapping[str, str]:
         return {str(k).lower(): str(v) for k, v in (headers or {}).items()}
     except (AttributeError, TypeError):
         return {}
+
+
+def rate_limit_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers that speak of rate limits (`x-ratelimit-*`, the IETF draft's `ratelimit-*`,
+    `retry-after`, `retry-after-ms`), lower-cased, in the order given."""
+    return {k.lower(): v for k, v in headers.items()
+            if "ratelimit" in k.lower().replace("-", "") or k.lower().startswith("retry-after")}
 
 
 def reset_at_of(headers: Mapping[str, str], now: float) -> tuple[float | None, str]:

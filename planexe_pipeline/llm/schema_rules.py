@@ -56,7 +56,7 @@ WIDTHS: dict[str, int] = {
     "documents_to_create": 8,
     "experts_per_query": 4,
     "team_members": 6,
-    "wbs_level2_tasks": 24,
+    "wbs_tasks_per_phase": 6,
 }
 # The smallest list bound a stage declares, even where its prompt asks for two or three items:
 # the offline simulator cannot read a count in a description and writes three to five items, so

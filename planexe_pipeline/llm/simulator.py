@@ -32,6 +32,7 @@ from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_ca
 from llama_index.core.llms.custom import CustomLLM
 from pydantic import Field
 
+from planexe_pipeline.latency import OUTPUT_TOKENS_PER_S, TIME_TO_FIRST_TOKEN_S, stage_range, token_seconds
 from planexe_pipeline.llm.context import current_call
 from planexe_pipeline.llm.schema_rules import WIDTHS
 from planexe_pipeline.llm.shared_state import locked_json
@@ -39,32 +40,7 @@ from planexe_pipeline.llm.sim_content import requested_schema, write_answer
 from planexe_pipeline.llm.sim_provider import RESET_HEADERS, ProviderBudget, ProviderRefusal
 from planexe_pipeline.llm.structured import estimate_tokens
 
-# Seconds per call, by stage, as measured against hosted models (DESIGN.md, latency model).
-LATENCY_RANGES: dict[str, tuple[float, float]] = {
-    "DraftDocumentToFindItem": (10, 30),
-    "DraftDocumentToCreateItem": (10, 30),
-    "ExpertCriticismItem": (15, 45),
-    "FindExpertsItem": (20, 40),
-    "EstimateDurationsItem": (10, 25),
-    "WBSLevel3Item": (8, 20),
-}
-GOVERNANCE_RANGE = (20.0, 30.0)
-DEFAULT_RANGE = (10.0, 30.0)
-
 _SCHEMA_MARKER = re.compile(r"Here's a JSON schema to follow:\s*\n(\{.*\})\s*\n", re.DOTALL)
-
-
-def latency_range(stage: str) -> tuple[float, float]:
-    if stage in LATENCY_RANGES:
-        return LATENCY_RANGES[stage]
-    if stage.startswith("Governance"):
-        return GOVERNANCE_RANGE
-    return DEFAULT_RANGE
-
-
-def expected_latency(stage: str) -> float:
-    low, high = latency_range(stage)
-    return (low + high) / 2
 
 
 def _rng(*parts: Any) -> random.Random:
@@ -105,10 +81,12 @@ class SimulatedLLM(CustomLLM):
     model_name: str = Field(default="simulated")
     latency_model: Literal["stage_ranges", "tokens"] = Field(
         default="stage_ranges",
-        description="stage_ranges: the measured range of each stage (DESIGN.md); tokens: time to first token "
+        description="stage_ranges: the measured range of each stage (latency.py); tokens: time to first token "
                     "plus output tokens / output_tokens_per_s, so long answers take longer.")
-    time_to_first_token_s: float = Field(default=1.0, ge=0.0, description="latency_model tokens: seconds before the first token, before time_scale.")
-    output_tokens_per_s: float = Field(default=40.0, gt=0.0, description="latency_model tokens: output speed, before time_scale.")
+    time_to_first_token_s: float = Field(default=TIME_TO_FIRST_TOKEN_S, ge=0.0,
+                                         description="latency_model tokens: seconds before the first token, before time_scale.")
+    output_tokens_per_s: float = Field(default=OUTPUT_TOKENS_PER_S, gt=0.0,
+                                       description="latency_model tokens: output speed, before time_scale.")
     # The provider's own limits (0 = none), answered with 429 and reset headers when exceeded.
     # Their state is shared by every process calling this provider (see provider_state_dir).
     max_concurrent: int = Field(default=0, ge=0, description="Requests in flight the provider admits.")
@@ -130,8 +108,10 @@ class SimulatedLLM(CustomLLM):
     def _plan_call(self) -> tuple[float, str | None]:
         """(seconds to wait, fault or None) for the current stage, item and attempt."""
         ctx = current_call.get()
-        low, high = latency_range(ctx.stage)
-        key = (self.seed, ctx.stage, ctx.item) if ctx.attempt == 1 else (self.seed, ctx.stage, ctx.item, ctx.attempt)
+        # Drawn by the stage's declared name (latency.py): a renamed task keeps its latencies.
+        name = ctx.name or ctx.stage
+        low, high = stage_range(name)
+        key = (self.seed, name, ctx.item) if ctx.attempt == 1 else (self.seed, name, ctx.item, ctx.attempt)
         latency = _rng("latency", *key).uniform(low, high) * self.time_scale
         fault = "malformed" if ctx.stage in self.fail_stages else self._draw_fault(ctx)
         if fault == "rate_limit":
@@ -151,7 +131,8 @@ class SimulatedLLM(CustomLLM):
 
     def token_latency(self, output_tokens: int) -> float:
         """Seconds an answer of this many tokens takes under latency_model tokens, after time_scale."""
-        return (self.time_to_first_token_s + output_tokens / self.output_tokens_per_s) * self.time_scale
+        return token_seconds(output_tokens, time_to_first_token_s=self.time_to_first_token_s,
+                             output_tokens_per_s=self.output_tokens_per_s) * self.time_scale
 
     def _serve(self, messages: Sequence[ChatMessage],
                request: dict[str, Any] | None = None) -> tuple[float, str | None, str | None]:

@@ -76,7 +76,7 @@ def report_sections(specs: Sequence[Section], texts: Mapping[str, str], *,
 
 
 def plan_markdown(title: str, prompt: str, sections: Iterable[ReportSection]) -> str:
-    """060-plan.md: the whole plan as one markdown document, sections under level-2 headings."""
+    """The plan.md of a run: the whole plan as one markdown document, sections under level-2 headings."""
     sections = list(sections)
     quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in prompt.strip().splitlines())
     contents = "\n".join(f"{i}. [{s.title}](#{_anchor(s.title)})" for i, s in enumerate(sections, 1))

@@ -1,4 +1,10 @@
-"""DataCollection: what data the plan rests on, how to get it, and how to check it."""
+"""DataCollection: what data the plan rests on, how to get it, and how to check it.
+
+An outline call picks the data areas from everything the plan knows (the project plan,
+comparable projects, the SWOT analysis, the team and the experts' criticism); then one call per
+area, all at the same time, says what to collect, where from, how to estimate it meanwhile, who
+validates it and who owns it. The merge keeps the outline's order.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +15,19 @@ from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
 from planexe_pipeline.stages.markdown import bullets, condensed_context, document, heading, one_line, table
 
 
-class DataArea(BaseModel):
+class DataAreaHeading(BaseModel):
     title: str = Field(description="The subject, e.g. 'Grid connection capacity' or 'Local demand'.")
     rationale: str = Field(description="Which decision in the plan depends on this data.",
                            json_schema_extra=bounded(chars=300))
+
+
+class DataCollectionOutline(BaseModel):
+    areas: list[DataAreaHeading] = Field(description="Four to seven data areas, most decision-critical first.",
+                                         json_schema_extra=bounded(7, soft=True))
+    summary: str = Field(description="Two or three sentences: the data the plan most urgently lacks.")
+
+
+class DataAreaWork(BaseModel):
     data_to_collect: list[str] = Field(description="The specific figures or facts needed.",
                                        json_schema_extra=bounded(FEWEST_ITEMS, chars=160, soft=True))
     sources: list[str] = Field(description="Where they come from: agencies, surveys, suppliers, measurements.",
@@ -24,25 +39,48 @@ class DataArea(BaseModel):
     responsible_role: str = Field(description="The team role that owns collecting it.")
 
 
+class DataArea(DataAreaWork, DataAreaHeading):
+    """An area as the plan shows it: its heading from the outline, its work from its own call."""
+
+
 class DataCollectionPlan(BaseModel):
-    areas: list[DataArea] = Field(description="Four to seven data areas, most decision-critical first.",
-                                  json_schema_extra=bounded(7, soft=True))
-    summary: str = Field(description="Two or three sentences: the data the plan most urgently lacks.")
+    areas: list[DataArea]
+    summary: str
 
 
-SYSTEM_PROMPT = """You plan the data collection a project needs before its work is broken down.
+OUTLINE_SYSTEM_PROMPT = """You plan the data collection a project needs before its work is broken down.
 From the plan, comparable projects, the SWOT analysis, the team and the experts' criticism,
-pick the data areas that decisions depend on. For each, list the figures to collect and their
-sources, how to estimate them by simulation or desk research until real data arrives, how an
-expert or team role validates them, and which role owns the work. Prefer the gaps the experts
-and the SWOT raised over data the plan already has."""
+pick the data areas that decisions depend on, most decision-critical first, and say which
+decision each one serves. Prefer the gaps the experts and the SWOT raised over data the plan
+already has. Others will then plan the collection of each area."""
+
+AREA_SYSTEM_PROMPT = """You plan the collection of one area of data a project depends on.
+List the figures to collect and their sources, how to estimate them by simulation or desk
+research until real data arrives, how an expert or team role validates them, and which role of
+the team owns the work. Be specific to this plan and this area."""
 
 
-def execute(llm: LLMExecutor, *, project_plan: str, related_resources: str, swot: str, team: str,
-            expert_review: str) -> DataCollectionPlan:
+def execute_outline(llm: LLMExecutor, *, project_plan: str, related_resources: str, swot: str, team: str,
+                    expert_review: str) -> DataCollectionOutline:
     prompt = condensed_context(project_plan=project_plan, related_resources=related_resources, swot_analysis=swot,
                                team=team, expert_review=expert_review)
-    return llm.structured(DataCollectionPlan, SYSTEM_PROMPT, prompt)
+    return llm.structured(DataCollectionOutline, OUTLINE_SYSTEM_PROMPT, prompt)
+
+
+def outline_to_markdown(outline: DataCollectionOutline) -> str:
+    return document("Data Collection: areas", one_line(outline.summary),
+                    table(["Area", "Why"], [[a.title, a.rationale] for a in outline.areas]))
+
+
+def execute_area(llm: LLMExecutor, area: DataAreaHeading, *, project_plan: str, team: str) -> DataArea:
+    prompt = condensed_context(project_plan=project_plan, team=team,
+                               tail={"data_area": f"{one_line(area.title)}: {one_line(area.rationale)}"})
+    work = llm.structured(DataAreaWork, AREA_SYSTEM_PROMPT, prompt)
+    return DataArea(**area.model_dump(), **work.model_dump())
+
+
+def merge(areas: list[DataArea], outline: DataCollectionOutline) -> DataCollectionPlan:
+    return DataCollectionPlan(areas=areas, summary=outline.summary)
 
 
 def to_markdown(result: DataCollectionPlan) -> str:

@@ -164,6 +164,14 @@ def execute_filter(llm: LLMExecutor, plan: str, documents: list[Document],
     return apply_verdicts(documents, kind, llm.structured(FilterAnswer, FILTER_SYSTEM_PROMPT, user))
 
 
+def execute_filter_to_find(llm: LLMExecutor, *, plan: str, identified: IdentifiedDocuments) -> FilteredDocuments:
+    return execute_filter(llm, plan, identified.documents_to_find, "find")
+
+
+def execute_filter_to_create(llm: LLMExecutor, *, plan: str, identified: IdentifiedDocuments) -> FilteredDocuments:
+    return execute_filter(llm, plan, identified.documents_to_create, "create")
+
+
 def filter_to_markdown(result: FilteredDocuments) -> str:
     title = "Documents to find: triage" if result.kind == "find" else "Documents to create: triage"
     rows = [[d.document_id, d.title, "yes" if d.keep else "no",

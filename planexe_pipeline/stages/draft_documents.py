@@ -41,7 +41,7 @@ obtain it with any request, fee or waiting time. Rate how hard it is to get and 
 if it cannot be had in time. Be specific to this plan; no generic research advice."""
 
 
-def draft_document_to_find(llm: LLMExecutor, plan: str, project_plan: str, doc: Document) -> DraftedDocumentToFind:
+def draft_document_to_find(llm: LLMExecutor, doc: Document, *, plan: str, project_plan: str) -> DraftedDocumentToFind:
     user = condensed_context(plan=plan, project_plan=project_plan, tail={"document_to_find": _document_text(doc)})
     return DraftedDocumentToFind(document=doc, brief=llm.structured(FindBrief, FIND_SYSTEM_PROMPT, user))
 
@@ -72,8 +72,8 @@ content written for this plan (its place, scale, budget and risks), not placehol
 List the key facts, decisions and commitments it must contain, and who approves it by when."""
 
 
-def draft_document_to_create(llm: LLMExecutor, plan: str, project_plan: str,
-                             doc: Document) -> DraftedDocumentToCreate:
+def draft_document_to_create(llm: LLMExecutor, doc: Document, *, plan: str,
+                             project_plan: str) -> DraftedDocumentToCreate:
     user = condensed_context(plan=plan, project_plan=project_plan, tail={"document_to_create": _document_text(doc)})
     return DraftedDocumentToCreate(document=doc, draft=llm.structured(CreateDraft, CREATE_SYSTEM_PROMPT, user))
 
@@ -125,6 +125,14 @@ def create_blocks(drafts: DraftedDocumentsToCreate, level: int) -> list[str]:
             "**Key content**", bullets(x.key_content),
         ]
     return blocks
+
+
+def merge_to_find(drafts: list[DraftedDocumentToFind]) -> DraftedDocumentsToFind:
+    return DraftedDocumentsToFind(documents=drafts)
+
+
+def merge_to_create(drafts: list[DraftedDocumentToCreate]) -> DraftedDocumentsToCreate:
+    return DraftedDocumentsToCreate(documents=drafts)
 
 
 def find_to_markdown(drafts: DraftedDocumentsToFind) -> str:

@@ -101,7 +101,7 @@ def tasks_text(chunk: list[TaskToEstimate]) -> str:
                      for t in chunk)
 
 
-def execute(llm: LLMExecutor, plan: str, chunk: list[TaskToEstimate]) -> DurationChunk:
+def execute(llm: LLMExecutor, chunk: list[TaskToEstimate], *, plan: str) -> DurationChunk:
     # Only the asked ids appear in the prompt: an id the model sees is an id it may answer.
     user = context(plan=plan, tasks_to_estimate=tasks_text(chunk))
     return map_estimates(chunk, llm.structured(DurationsAnswer, SYSTEM_PROMPT, user))

@@ -1,4 +1,9 @@
-"""EnrichLevers: what is at stake in each kept lever, and how it interacts with the others."""
+"""EnrichLevers: what is at stake in each kept lever, and how it interacts with the others.
+
+One call per lever, all at the same time: each sees every other kept lever, so it can name the
+ones it reinforces or pulls against, and answers for its own lever only. The merge joins the
+answers to the levers in id order.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,10 @@ from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.deduplicate_levers import DeduplicatedLevers
 from planexe_pipeline.stages.markdown import context, document, heading, table
 from planexe_pipeline.stages.answer_ids import map_answers
-from planexe_pipeline.stages.potential_levers import MAX_LEVERS, Lever, levers_brief, options_text
+from planexe_pipeline.stages.potential_levers import Lever, lever_brief, levers_brief, options_text
 
 
 class LeverEnrichmentAnswer(BaseModel):
-    lever_id: str = Field(description="The id of the lever described, exactly as listed (e.g. L-3).")
     description: str = Field(description="Two or three sentences: what is at stake in this choice for this project.",
                              json_schema_extra=bounded(chars=500))
     synergies: str = Field(description="Which other levers this one reinforces, and how.",
@@ -24,9 +28,10 @@ class LeverEnrichmentAnswer(BaseModel):
                             json_schema_extra=bounded(chars=160))
 
 
-class LeverEnrichmentAnswers(BaseModel):
-    levers: list[LeverEnrichmentAnswer] = Field(description="One entry per listed lever.",
-                                                json_schema_extra=bounded(MAX_LEVERS, soft=True))
+class LeverEnrichment(LeverEnrichmentAnswer):
+    """One lever's answer: an item of the fan-out."""
+
+    lever_id: str = Field(description="The lever analysed, by our id.")
 
 
 class EnrichedLever(Lever):
@@ -41,20 +46,23 @@ class EnrichedLevers(BaseModel):
     levers: list[EnrichedLever]
 
 
-SYSTEM_PROMPT = """You deepen the analysis of a project's strategic levers.
-For every listed lever id, explain in plain words what is at stake for this particular project,
-which other levers (by id) it reinforces and which it conflicts with, and the one number that
-would show the chosen option is working. Be concrete; do not restate the options."""
+SYSTEM_PROMPT = """You deepen the analysis of one of a project's strategic levers.
+Explain in plain words what is at stake in this lever for this particular project, which of the
+other levers (by id) it reinforces and which it conflicts with, and the one number that would
+show the chosen option is working. Be concrete; do not restate the options."""
 
 
-def execute(llm: LLMExecutor, plan: str, deduplicated: DeduplicatedLevers) -> EnrichedLevers:
-    answer = llm.structured(LeverEnrichmentAnswers, SYSTEM_PROMPT,
-                            context(plan=plan, levers=levers_brief(deduplicated.levers)))
-    return apply_enrichment(deduplicated.levers, answer)
+def execute(llm: LLMExecutor, lever: Lever, *, plan: str, deduplicated: DeduplicatedLevers) -> LeverEnrichment:
+    others = [other for other in deduplicated.levers if other.id != lever.id]
+    user = context(plan=plan, lever_to_analyse=lever_brief(lever), other_levers=levers_brief(others))
+    answer = llm.structured(LeverEnrichmentAnswer, SYSTEM_PROMPT, user)
+    return LeverEnrichment(lever_id=lever.id, **answer.model_dump())
 
 
-def apply_enrichment(levers: list[Lever], answer: LeverEnrichmentAnswers) -> EnrichedLevers:
-    by_id = map_answers([lever.id for lever in levers], answer.levers, lambda a: a.lever_id).by_id
+def merge(answers: list[LeverEnrichment], deduplicated: DeduplicatedLevers) -> EnrichedLevers:
+    """The answers joined to the kept levers by id, in the levers' order."""
+    levers = deduplicated.levers
+    by_id = map_answers([lever.id for lever in levers], answers, lambda a: a.lever_id).by_id
     enriched = []
     for lever in levers:
         given = by_id.get(lever.id)

@@ -1,8 +1,10 @@
 """ExecutiveSummary: the one page a decision maker reads instead of the whole plan.
 
-It sees every finished part of the plan. The schedule enters as a short digest built by our
-code (dates, phases, critical path) rather than its full task table: the summary needs the
-shape of the timeline, and the table would crowd out the rest of the context.
+It sees every finished part of the plan, each through the smallest artifact that carries what a
+summary says of it: the governance bodies (who decides), the documents kept for drafting (not
+the drafts), and the timeline as a digest our code dates from the level-2 tasks, their
+estimates and their dependencies (start, finish, phases, critical path). The subtasks of level 3
+split each task's estimate without moving it, so the summary need not wait for them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,11 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.markdown import bullets, condensed_context, document, heading, one_line, table
+from planexe_pipeline.stages.durations import DurationEstimates
 from planexe_pipeline.stages.schedule import DatedSchedule
+from planexe_pipeline.stages.task_dependencies import TaskDependencies
+from planexe_pipeline.stages.wbs import WBSProject, first_day, plan_schedule
+from planexe_pipeline.stages.wbs_level3 import build_project123
 
 
 class RiskLine(BaseModel):
@@ -70,11 +76,22 @@ def schedule_digest(schedule: DatedSchedule) -> str:
     return "\n".join(lines)
 
 
-def execute(llm: LLMExecutor, *, plan: str, project_plan: str, assumptions: str, governance: str, team: str,
-            expert_review: str, documents: str, schedule: DatedSchedule, pitch: str, review: str) -> ExecutiveSummaryResult:
-    user = condensed_context(plan=plan, project_plan=project_plan, assumptions=assumptions, governance=governance,
-                             team=team, expert_review=expert_review, documents=documents, pitch=pitch,
-                             plan_review=review, tail={"schedule": schedule_digest(schedule)})
+def level2_schedule(project: WBSProject, durations: DurationEstimates, dependencies: TaskDependencies,
+                    fingerprint: dict) -> DatedSchedule:
+    """The plan's dates down to its level-2 tasks, each as long as its estimate."""
+    tree = build_project123(project, durations, [])
+    return plan_schedule(tree, dependencies.edges(), first_day(fingerprint))
+
+
+def execute(llm: LLMExecutor, *, plan: str, project_plan: str, assumptions: str, governance_bodies: str, team: str,
+            expert_review: str, documents_to_find: str, documents_to_create: str, project: WBSProject,
+            durations: DurationEstimates, dependencies: TaskDependencies, fingerprint: dict, pitch: str,
+            review: str) -> ExecutiveSummaryResult:
+    schedule = level2_schedule(project, durations, dependencies, fingerprint)
+    user = condensed_context(plan=plan, project_plan=project_plan, assumptions=assumptions,
+                             governance_bodies=governance_bodies, team=team, expert_review=expert_review,
+                             documents_to_find=documents_to_find, documents_to_create=documents_to_create,
+                             pitch=pitch, plan_review=review, tail={"schedule": schedule_digest(schedule)})
     return llm.structured(ExecutiveSummaryResult, SYSTEM_PROMPT, user)
 
 

@@ -1,6 +1,8 @@
 """FindExperts: two independent queries for the kinds of expert who should criticise the plan,
 merged into one list with ids E-1, E-2, ... by our code.
 
+The experts are chosen for what the plan is about, from the plan alone; the SWOT analysis
+directs their criticism, not who they are, so both start as soon as the plan exists.
 Experts are described by their role ("Grid interconnection engineer"), never as named people;
 that role title is the expert's name, and two queries naming the same role (up to case,
 punctuation and spacing) yield one expert: the first one, in query order.
@@ -71,8 +73,8 @@ person's name. Say what they know, which part of the plan they should examine, w
 them, and where such a person can be found."""
 
 
-def execute(llm: LLMExecutor, angle: QueryAngle, *, plan: str, project_plan: str, swot: str) -> ExpertQueryResult:
-    prompt = condensed_context(plan=plan, project_plan=project_plan, swot_analysis=swot, tail={"focus": angle.focus})
+def execute(llm: LLMExecutor, angle: QueryAngle, *, plan: str, project_plan: str) -> ExpertQueryResult:
+    prompt = condensed_context(plan=plan, project_plan=project_plan, tail={"focus": angle.focus})
     found = llm.structured(ExpertCandidates, SYSTEM_PROMPT, prompt)
     return ExpertQueryResult(angle=angle.key, experts=found.experts)
 

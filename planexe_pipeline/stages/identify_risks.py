@@ -1,4 +1,7 @@
-"""IdentifyRisks: the risks of the chosen strategy, numbered R-1.. by our code."""
+"""IdentifyRisks: the risks of the idea, numbered R-1.. by our code.
+
+It reads the idea alone, at the same time as the strategy and the places are worked out: the
+idea names the place, the scale and the money, and the assumptions meet all three later."""
 
 from __future__ import annotations
 
@@ -41,16 +44,15 @@ class RiskRegister(BaseModel):
     summary: str
 
 
-SYSTEM_PROMPT = """You identify the risks of a project that has chosen its strategy and location.
+SYSTEM_PROMPT = """You identify the risks of a project from the idea its sponsor describes.
 Name six to ten specific risks (regulatory, financial, technical, operational, market,
 environmental, social, security, supply chain), the most serious first. For each say what could
 happen and what it would cost, rate likelihood and impact, give a mitigation that can start now
 and the early warning sign to watch. Avoid generic risks that fit any project."""
 
 
-def execute(llm: LLMExecutor, *, plan: str, scenario_md: str, locations_md: str, currency_md: str) -> RiskRegister:
-    answer = llm.structured(RiskAnswers, SYSTEM_PROMPT, context(plan=plan, selected_scenario=scenario_md,
-                                                                 physical_locations=locations_md, currency=currency_md))
+def execute(llm: LLMExecutor, plan: str) -> RiskRegister:
+    answer = llm.structured(RiskAnswers, SYSTEM_PROMPT, context(plan=plan))
     return RiskRegister(risks=[Risk(id=f"R-{n}", **r.model_dump()) for n, r in enumerate(answer.risks, start=1)],
                         summary=answer.summary)
 

@@ -41,15 +41,14 @@ SYSTEM_PROMPT = """You find where a project should physically take place.
 If the plan names a place, respect it and make it precise; otherwise suggest places that fit.
 State what any site must offer, then give three candidate locations (country, city or region)
 with the reason each fits and what must be checked (permits, costs, access, local rules).
-Keep to places that really exist and suit the chosen strategy."""
+Keep to places that really exist and suit the idea."""
 
 
-def execute(llm: LLMExecutor, plan: str, plan_type: PlanTypeDecision, scenario_md: str) -> PhysicalLocations:
+def execute(llm: LLMExecutor, plan: str, plan_type: PlanTypeDecision) -> PhysicalLocations:
     if plan_type.plan_type == "digital" and not any(need.strip() for need in plan_type.physical_needs):
         return PhysicalLocations(needs_physical_site=False, location_requirements=[], candidates=[],
                                  summary="The plan is digital; it needs no physical site. " + plan_type.reasoning)
-    answer = llm.structured(LocationAnswer, SYSTEM_PROMPT, context(plan=plan, plan_type=plan_type.reasoning,
-                                                                     selected_scenario=scenario_md))
+    answer = llm.structured(LocationAnswer, SYSTEM_PROMPT, context(plan=plan, plan_type=plan_type.reasoning))
     return PhysicalLocations(needs_physical_site=True, **answer.model_dump())
 
 

@@ -1,8 +1,8 @@
-"""CreatePitch and PitchMarkdown: the case for the project, first as content, then as prose.
+"""Pitch: the case for the project, for a sponsor who reads it in two minutes.
 
-Two calls on purpose: the first decides what the pitch says (audience, benefits, proof
-points, the ask) from the plan and its work breakdown; the second only rewrites that content
-into a section a sponsor reads in two minutes, so its prompt is small and its output stable.
+One call decides what the pitch says (audience, benefits, proof points, risks, the ask) from the
+idea and the project plan; our code lays it out as the section. Rewriting the same content into
+prose would be a second call on the way to the review and the summary, and add nothing they read.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, NAME_CHARS, bounded
-from planexe_pipeline.stages.markdown import bullets, condensed_context, context, document, heading, one_line, table
+from planexe_pipeline.stages.markdown import bullets, condensed_context, document, heading, one_line, table
 
 
 class StakeholderBenefit(BaseModel):
@@ -36,15 +36,14 @@ class Pitch(BaseModel):
 
 
 SYSTEM_PROMPT = """You write the pitch for a project whose plan is already drafted.
-Use only what the plan, its related resources and its work breakdown say: no invented figures.
+Use only what the idea and its project plan say: no invented figures.
 Name the audience, say plainly what problem is solved and for whom, give the proof points that
 make the plan credible (milestones, team, existing assets), face the obvious risks honestly,
 and end with one concrete request. Keep sentences short; avoid hype words."""
 
 
-def execute(llm: LLMExecutor, *, plan: str, project_plan: str, related_resources: str, wbs: str) -> Pitch:
-    user = condensed_context(plan=plan, project_plan=project_plan, related_resources=related_resources,
-                             work_breakdown=wbs)
+def execute(llm: LLMExecutor, *, plan: str, project_plan: str) -> Pitch:
+    user = condensed_context(plan=plan, project_plan=project_plan)
     return llm.structured(Pitch, SYSTEM_PROMPT, user)
 
 
@@ -63,34 +62,3 @@ def to_markdown(pitch: Pitch) -> str:
         bullets(pitch.success_metrics),
         f"**The ask:** {one_line(pitch.call_to_action)}",
     )
-
-
-class PitchParagraph(BaseModel):
-    heading: str = Field(description="A short sub-heading for this part of the pitch (two to six words).")
-    paragraph_text: str = Field(description="One paragraph of plain prose, three to five sentences, no lists.")
-
-
-class PolishedPitch(BaseModel):
-    headline: str = Field(description="One line that makes a busy reader keep reading.")
-    opening_summary: str = Field(description="Two or three sentences: what the project is and why it matters now.")
-    paragraphs: list[PitchParagraph] = Field(json_schema_extra=bounded(5, soft=True),
-        description="Three to five paragraphs in reading order: the need, the solution, the proof, the ask.")
-    closing_call_to_action: str = Field(description="The final sentence: the request, addressed to the reader.")
-
-
-POLISH_SYSTEM_PROMPT = """You are an editor turning pitch notes into a polished section of a plan document.
-Keep every fact, number and name of the notes and add none; drop repetition.
-Write flowing paragraphs in the active voice, each under its own short sub-heading,
-so a sponsor can read the whole pitch in two minutes and knows what is asked of them."""
-
-
-def polish(llm: LLMExecutor, pitch_notes: str) -> PolishedPitch:
-    return llm.structured(PolishedPitch, POLISH_SYSTEM_PROMPT, context(pitch_notes=pitch_notes))
-
-
-def polished_to_markdown(pitch: PolishedPitch) -> str:
-    blocks = [f"**{one_line(pitch.headline)}**", one_line(pitch.opening_summary)]
-    for part in pitch.paragraphs:
-        blocks += [heading(part.heading, 3), one_line(part.paragraph_text)]
-    blocks.append(f"_{one_line(pitch.closing_call_to_action)}_")
-    return document("Pitch", *blocks)

@@ -28,8 +28,8 @@ software or online. Most real projects are physical: an office, a test lab or a 
 List the concrete physical needs you see and explain your reasoning briefly."""
 
 
-def execute(llm: LLMExecutor, plan: str, purpose_md: str) -> PlanTypeDecision:
-    return llm.structured(PlanTypeDecision, SYSTEM_PROMPT, context(plan=plan, purpose=purpose_md))
+def execute(llm: LLMExecutor, plan: str) -> PlanTypeDecision:
+    return llm.structured(PlanTypeDecision, SYSTEM_PROMPT, context(plan=plan))
 
 
 def to_markdown(result: PlanTypeDecision) -> str:

@@ -55,8 +55,8 @@ three realistic options, from the most cautious to the boldest, specific to this
 Say what each choice changes. Offer eight to twelve levers that do not overlap."""
 
 
-def execute(llm: LLMExecutor, *, plan: str, purpose_md: str, plan_type_md: str) -> PotentialLeverList:
-    drafts = llm.structured(LeverDrafts, SYSTEM_PROMPT, context(plan=plan, purpose=purpose_md, plan_type=plan_type_md))
+def execute(llm: LLMExecutor, plan: str) -> PotentialLeverList:
+    drafts = llm.structured(LeverDrafts, SYSTEM_PROMPT, context(plan=plan))
     return PotentialLeverList(levers=[
         Lever(id=f"L-{n}", name=d.name, question=d.question, options=d.options[:OPTIONS_PER_LEVER],
               consequences=d.consequences)

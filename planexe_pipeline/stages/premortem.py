@@ -49,13 +49,13 @@ class PremortemResult(BaseModel):
 
 SYSTEM_PROMPT = """You run a premortem. It is one year later, and this project has failed.
 Write the short story of the failure, then list the distinct ways it failed, drawing on the
-plan's assumptions and its executive summary: causes specific to this project, not generic ones.
+plan's assumptions and its project plan: causes specific to this project, not generic ones.
 For each give how likely and how harmful it is, the early warning signs someone could watch for
 month by month, and the mitigations to start now."""
 
 
-def execute(llm: LLMExecutor, *, plan: str, assumptions: str, executive_summary: str) -> PremortemResult:
-    user = condensed_context(plan=plan, assumptions=assumptions, executive_summary=executive_summary)
+def execute(llm: LLMExecutor, *, plan: str, assumptions: str, project_plan: str) -> PremortemResult:
+    user = condensed_context(plan=plan, assumptions=assumptions, project_plan=project_plan)
     answer = llm.structured(PremortemAnswer, SYSTEM_PROMPT, user)
     modes = [FailureMode(id=f"FM-{i}", **mode.model_dump()) for i, mode in enumerate(answer.failure_modes, 1)]
     return PremortemResult(failure_narrative=answer.failure_narrative, failure_modes=modes)

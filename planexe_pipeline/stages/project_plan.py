@@ -1,123 +1,52 @@
 """ProjectPlan: the plan itself: goal, SMART criteria, scope, deliverables, milestones, people, risks, money.
 
-Governance, team, WBS and the report are built from it. Our code numbers deliverables D-1..
-and milestones MS-1.., and computes the budget total from its lines so the figures agree.
+Governance, team, WBS and the report are built from it. It is written as an outline and four
+parts at the same time (project_plan_outline.py, project_plan_parts.py); this module joins them
+into one plan in the parts' order: the outline's ids and figures, each item's details from the
+part that describes it by id, and a line for every statement of a part that contradicts the
+outline (outline_checks.py) or an item a part left without details.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Literal
-
 from pydantic import BaseModel, Field
 
-from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, SOFT, bounded
-from planexe_pipeline.stages.markdown import bullets, context, document, heading, table
+from planexe_pipeline.stages.answer_ids import map_answers
+from planexe_pipeline.stages.markdown import bullets, document, heading, table
+from planexe_pipeline.stages.outline_checks import check_part
+from planexe_pipeline.stages.project_plan_outline import ProjectPlanOutline, money
+from planexe_pipeline.stages.project_plan_parts import (PARTS, Dependency, KeyRisk, MoneyPart, PeoplePart,
+                                                        PlanPartResult, SchedulePart, ScopePart, SmartCriteria,
+                                                        Stakeholder, SuccessMetric)
+
+NOT_DETAILED = "Not detailed: the part that describes it gave no answer for this id."
 
 
-class SmartCriteria(BaseModel):
-    specific: str = Field(json_schema_extra=bounded(chars=240), description="Exactly what will be achieved.")
-    measurable: str = Field(description="The numbers that show it was achieved.",
-                            json_schema_extra=bounded(chars=240))
-    achievable: str = Field(description="Why it is within reach with the means assumed.",
-                            json_schema_extra=bounded(chars=240))
-    relevant: str = Field(json_schema_extra=bounded(chars=240), description="Why it matters to the sponsor.")
-    time_bound: str = Field(description="The deadline and the main intermediate dates.",
-                            json_schema_extra=bounded(chars=240))
+class Deliverable(BaseModel):
+    id: str = Field(description="D-1.. from the outline.")
+    name: str
+    description: str
+    acceptance_criteria: str
 
 
-class DeliverableAnswer(BaseModel):
-    name: str = Field(description="What is handed over, in a few words.")
-    description: str = Field(description="What it contains and who receives it.",
-                             json_schema_extra=bounded(chars=400))
-    acceptance_criteria: str = Field(description="How the sponsor checks that it is done.",
-                                     json_schema_extra=bounded(chars=240))
-
-
-class MilestoneAnswer(BaseModel):
-    name: str = Field(description="The event, e.g. 'Permits granted'.")
-    month: int = Field(ge=1, le=120, json_schema_extra=SOFT, description="Months after the start at which it is due.")
-    criteria: str = Field(description="What must be true for the milestone to count as reached.",
-                          json_schema_extra=bounded(chars=240))
-
-
-class Stakeholder(BaseModel):
-    name: str = Field(description="Person, role, organisation or group.")
-    interest: str = Field(description="What they want from the project or fear from it.",
-                          json_schema_extra=bounded(chars=240))
-    engagement: str = Field(description="How and how often the project involves them.",
-                            json_schema_extra=bounded(chars=240))
-
-
-class KeyRisk(BaseModel):
-    risk: str = Field(json_schema_extra=bounded(chars=200), description="The risk in one sentence.")
-    mitigation: str = Field(json_schema_extra=bounded(chars=240), description="The main response.")
+class Milestone(BaseModel):
+    id: str = Field(description="MS-1.. from the outline, in time order.")
+    name: str
+    month: int
+    criteria: str
 
 
 class BudgetLine(BaseModel):
-    item: str = Field(description="Cost item, e.g. 'Equipment', 'Staff', 'Permits'.",
-                      json_schema_extra=bounded(chars=80))
-    amount: float = Field(ge=0, description="Estimated cost in the budget currency.")
-    notes: str = Field(description="What the figure covers and how it was estimated.",
-                       json_schema_extra=bounded(chars=240))
+    item: str
+    amount: float
+    notes: str
 
 
-class BudgetAnswer(BaseModel):
-    currency: str = Field(description="ISO 4217 code of the budget currency.",
-                          json_schema_extra=bounded(chars=8))
-    lines: list[BudgetLine] = Field(description="Five to ten cost lines covering the whole project.",
-                                    json_schema_extra=bounded(10, soft=True))
-    contingency_percent: float = Field(ge=0, le=50, json_schema_extra=SOFT, description="Reserve added on top of the lines, in percent.")
-    funding_sources: list[str] = Field(description="Where the money comes from.",
-                                       json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True))
-
-
-class SuccessMetric(BaseModel):
-    metric: str = Field(json_schema_extra=bounded(chars=160), description="What is measured.")
-    target: str = Field(description="The value that counts as success, with its unit and date.",
-                        json_schema_extra=bounded(chars=160))
-
-
-class Dependency(BaseModel):
-    description: str = Field(json_schema_extra=bounded(chars=240), description="What the project depends on.")
-    kind: Literal["internal", "external"] = Field(description="external: outside the team's control (permits, suppliers, partners).")
-
-
-class ProjectPlanAnswer(BaseModel):
-    title: str = Field(description="The project's name.")
-    goal_statement: str = Field(description="One sentence: what the project achieves, for whom, by when.",
-                                json_schema_extra=bounded(chars=300))
-    smart_criteria: SmartCriteria
-    duration_months: int = Field(ge=1, le=120, json_schema_extra=SOFT, description="Total duration from start to handover, in months.")
-    scope_in: list[str] = Field(description="What the project does.",
-                                json_schema_extra=bounded(8, chars=200, soft=True))
-    scope_out: list[str] = Field(description="What it explicitly does not do.",
-                                 json_schema_extra=bounded(6, chars=200, soft=True))
-    deliverables: list[DeliverableAnswer] = Field(description="Four to eight deliverables.",
-                                                  json_schema_extra=bounded(8, soft=True))
-    milestones: list[MilestoneAnswer] = Field(description="Four to eight milestones in time order.",
-                                              json_schema_extra=bounded(8, soft=True))
-    stakeholders: list[Stakeholder] = Field(description="The people and organisations that matter, most influential first.",
-                                            json_schema_extra=bounded(8, soft=True))
-    key_risks: list[KeyRisk] = Field(description="The four to six risks that most threaten the goal.",
-                                     json_schema_extra=bounded(6, soft=True))
-    budget: BudgetAnswer
-    success_metrics: list[SuccessMetric] = Field(description="Three to six measurable signs of success.",
-                                                 json_schema_extra=bounded(6, soft=True))
-    dependencies: list[Dependency] = Field(description="What the project relies on, internal and external.",
-                                           json_schema_extra=bounded(6, soft=True))
-
-
-class Deliverable(DeliverableAnswer):
-    id: str = Field(description="D-1.. assigned by our code.")
-
-
-class Milestone(MilestoneAnswer):
-    id: str = Field(description="MS-1.. assigned by our code, in time order.")
-
-
-class Budget(BudgetAnswer):
+class Budget(BaseModel):
+    currency: str
+    lines: list[BudgetLine]
+    contingency_percent: float
+    funding_sources: list[str]
     subtotal: float = Field(description="Sum of the lines, by our code.")
     contingency: float = Field(description="subtotal x contingency_percent, by our code.")
     total: float = Field(description="subtotal + contingency, by our code.")
@@ -137,54 +66,54 @@ class ProjectPlanDocument(BaseModel):
     budget: Budget
     success_metrics: list[SuccessMetric]
     dependencies: list[Dependency]
+    consistency_notes: list[str] = Field(default_factory=list,
+                                         description="Where a part disagrees with the outline, or left an item out.")
 
 
-SYSTEM_PROMPT = """You write the core project plan that a sponsor signs and a team executes.
-Follow the chosen scenario and strategic decisions, respect the reviewed assumptions and act on
-the pre-project assessment. State the goal with SMART criteria, draw the scope both ways, list
-deliverables with acceptance criteria, dated milestones (months from start), stakeholders, key
-risks, a budget in lines with contingency, success metrics and dependencies. Use the figures
-already assumed; keep everything specific to this project."""
+def _unanswered(part: str, kind: str, missing: list[str], dropped: list[str]) -> list[str]:
+    notes = [f"the {part} part gave no details for {kind} {', '.join(missing)}"] if missing else []
+    return notes + [f"the {part} part answered an {d}" for d in dropped]
 
 
-def execute(llm: LLMExecutor, *, plan: str, strategic_decisions_md: str, scenarios_md: str, assumptions_md: str,
-            assessment_md: str) -> ProjectPlanDocument:
-    answer = llm.structured(ProjectPlanAnswer, SYSTEM_PROMPT, context(
-        plan=plan, strategic_decisions=strategic_decisions_md, scenarios=scenarios_md, assumptions=assumptions_md,
-        pre_project_assessment=assessment_md))
-    return build_plan(answer)
+def build_plan(results: list[PlanPartResult], outline: ProjectPlanOutline) -> ProjectPlanDocument:
+    """The outline and its parts as one plan, with every disagreement between them noted."""
+    answers = {r.part: r.answer() for r in results}
+    missing = [p.key for p in PARTS if answers.get(p.key) is None]
+    if missing:
+        raise ValueError(f"the project plan's parts {missing} have no answer")
+    scope: ScopePart = answers["scope"]
+    schedule: SchedulePart = answers["schedule"]
+    people: PeoplePart = answers["people"]
+    money_part: MoneyPart = answers["money"]
+    notes = [note for p in PARTS for note in check_part(p.key, answers[p.key], outline)]
 
+    details = map_answers([d.id for d in outline.deliverables], scope.deliverables, lambda a: a.deliverable_id)
+    criteria = map_answers([m.id for m in outline.milestones], schedule.milestones, lambda a: a.milestone_id)
+    explained = map_answers([b.id for b in outline.budget_lines], money_part.budget_notes, lambda a: a.line_id)
+    notes += _unanswered("scope", "deliverables", details.missing, details.dropped)
+    notes += _unanswered("schedule", "milestones", criteria.missing, criteria.dropped)
+    notes += _unanswered("money", "cost lines", explained.missing, explained.dropped)
 
-_CURRENCY_CODE = re.compile(r"\b[A-Z]{3}\b")
-
-
-def currency_code(text: str) -> str:
-    """The ISO code in what the model wrote ('EUR (euro)' -> 'EUR'); the text itself if it has none."""
-    match = _CURRENCY_CODE.search(text)
-    return match.group(0) if match else text.strip()
-
-
-def build_plan(answer: ProjectPlanAnswer) -> ProjectPlanDocument:
-    data = answer.model_dump(exclude={"deliverables", "milestones", "budget", "duration_months"})
-    in_time_order = sorted(answer.milestones, key=lambda m: m.month)  # stable: ties keep the answer's order
-    # A milestone after the end would contradict the plan: the duration stretches to cover it.
-    duration = max([answer.duration_months, *(m.month for m in answer.milestones)])
-    subtotal = round(sum(line.amount for line in answer.budget.lines), 2)
-    contingency = round(subtotal * answer.budget.contingency_percent / 100, 2)
+    deliverables = []
+    for d in outline.deliverables:
+        given = details.get(d.id)
+        deliverables.append(Deliverable(id=d.id, name=d.name, description=given.description if given else NOT_DETAILED,
+                                        acceptance_criteria=given.acceptance_criteria if given else NOT_DETAILED))
+    milestones = [Milestone(id=m.id, name=m.name, month=m.month,
+                            criteria=criteria.get(m.id).criteria if criteria.get(m.id) else NOT_DETAILED)
+                  for m in outline.milestones]
+    lines = [BudgetLine(item=b.item, amount=b.amount,
+                        notes=explained.get(b.id).notes if explained.get(b.id) else NOT_DETAILED)
+             for b in outline.budget_lines]
     return ProjectPlanDocument(
-        **data,
-        duration_months=duration,
-        deliverables=[Deliverable(id=f"D-{n}", **d.model_dump()) for n, d in enumerate(answer.deliverables, start=1)],
-        milestones=[Milestone(id=f"MS-{n}", **m.model_dump()) for n, m in enumerate(in_time_order, start=1)],
-        budget=Budget(**answer.budget.model_dump(exclude={"currency"}), currency=currency_code(answer.budget.currency),
-                      subtotal=subtotal, contingency=contingency,
-                      total=round(subtotal + contingency, 2)),
-    )
-
-
-def money(amount: float, currency: str) -> str:
-    code = currency if _CURRENCY_CODE.fullmatch(currency) else ""
-    return f"{code} {amount:,.0f}".strip()
+        title=outline.title, goal_statement=outline.goal_statement, smart_criteria=scope.smart_criteria,
+        duration_months=outline.duration_months, scope_in=scope.scope_in, scope_out=scope.scope_out,
+        deliverables=deliverables, milestones=milestones, stakeholders=people.stakeholders,
+        key_risks=money_part.key_risks,
+        budget=Budget(currency=outline.currency, lines=lines, contingency_percent=outline.contingency_percent,
+                      funding_sources=money_part.funding_sources, subtotal=outline.subtotal,
+                      contingency=outline.contingency, total=outline.total),
+        success_metrics=people.success_metrics, dependencies=schedule.dependencies, consistency_notes=notes)
 
 
 def to_markdown(p: ProjectPlanDocument) -> str:
@@ -217,4 +146,5 @@ def to_markdown(p: ProjectPlanDocument) -> str:
                 + "\n\n**Funding:**\n\n" + bullets(b.funding_sources)),
         section("Success metrics", table(["Metric", "Target"], [[m.metric, m.target] for m in p.success_metrics])),
         section("Dependencies", table(["Dependency", "Kind"], [[d.description, d.kind] for d in p.dependencies])),
+        section("Consistency with the outline", bullets(p.consistency_notes)) if p.consistency_notes else "",
     )

@@ -32,7 +32,7 @@ class TeamRoster(BaseModel):
     members: list[TeamMember] = Field(description="The roles found, in the order the model gave them.")
 
 
-SYSTEM_PROMPT = """You staff a project plan. From the plan and the related projects, list the roles
+SYSTEM_PROMPT = """You staff a project plan. From the plan, list the roles
 the project cannot succeed without: those that lead, build, approve, fund, and talk to the
 people affected. Use job categories, not names of people. Say how many people each role needs,
 why it is needed, and what goes wrong without it. Size the team to the project: a one-person
@@ -43,8 +43,8 @@ def member_id(position: int) -> str:
     return f"M-{position + 1}"
 
 
-def execute(llm: LLMExecutor, *, plan: str, project_plan: str, related_resources: str) -> TeamRoster:
-    prompt = context(plan=plan, project_plan=project_plan, related_resources=related_resources)
+def execute(llm: LLMExecutor, *, plan: str, project_plan: str) -> TeamRoster:
+    prompt = context(plan=plan, project_plan=project_plan)
     drafts = llm.structured(TeamRoleDrafts, SYSTEM_PROMPT, prompt)
     return TeamRoster(members=[TeamMember(id=member_id(i), **role.model_dump()) for i, role in enumerate(drafts.roles)])
 

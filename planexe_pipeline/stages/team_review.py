@@ -7,7 +7,9 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
 from planexe_pipeline.stages.markdown import context, document, heading, one_line, table
-from planexe_pipeline.stages.team_enrichment import EnrichedMember, MergedTeam
+from planexe_pipeline.stages.team import TeamRoster
+from planexe_pipeline.stages.team_enrichment import (BackgroundAnswers, ContractTypeAnswers, EnrichedMember,
+                                                     EnvironmentAnswers, MergedTeam, merge_team)
 
 
 class TeamFinding(BaseModel):
@@ -45,7 +47,10 @@ def team_table(team: MergedTeam) -> str:
     return table(["Id", "Role", "People", "Contract", "Background", "Equipment", "Facilities"], member_rows(team))
 
 
-def execute(llm: LLMExecutor, plan: str, project_plan: str, team: MergedTeam) -> ReviewedTeam:
+def execute(llm: LLMExecutor, *, plan: str, project_plan: str, roster: TeamRoster, contract: ContractTypeAnswers,
+            background: BackgroundAnswers, environment: EnvironmentAnswers) -> ReviewedTeam:
+    """The three enrichment passes joined to the roster by member id (our code), then reviewed."""
+    team = merge_team(roster, contract, background, environment)
     prompt = context(plan=plan, project_plan=project_plan, proposed_team=team_table(team))
     findings = llm.structured(TeamReviewFindings, SYSTEM_PROMPT, prompt)
     return ReviewedTeam(team=team, review=findings)
@@ -80,9 +85,9 @@ def _member_section(m: EnrichedMember) -> list[str]:
             "**Background:** " + flagged(m.background.background_story, m.background.defaulted)]
 
 
-def team_markdown(result: ReviewedTeam) -> str:
+def team_markdown(reviewed: ReviewedTeam) -> str:
     """034: the team chapter of the plan, one section per member, then the review."""
     blocks: list[str] = []
-    for member in result.team.members:
+    for member in reviewed.team.members:
         blocks += _member_section(member)
-    return document("Team", *blocks, heading("Review", 3), *review_blocks(result.review, 4))
+    return document("Team", *blocks, heading("Review", 3), *review_blocks(reviewed.review, 4))

@@ -1,10 +1,9 @@
 """The work breakdown: phases (level 1), their tasks (level 2), and the tree our code numbers.
 
 The model proposes phases and tasks; our code numbers them by position (phases T-1..,
-tasks T-1.1..), so ids are stable and never taken from what the model wrote. A level-2 task
-names its phase by the id we showed it; an id we did not show is read as "same phase as the
-task before" (models list tasks phase by phase), and a phase left without tasks gets one
-task of its own so every phase has work to estimate, decompose and schedule.
+tasks T-1.1..), so ids are stable and never taken from what the model wrote. Level 2 is
+one call per phase, all at the same time, merged in phase order; a phase left without tasks
+gets one task of its own so every phase has work to estimate, decompose and schedule.
 """
 
 from __future__ import annotations
@@ -13,10 +12,10 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
+from planexe_pipeline.errors import InputError
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import bounded
-from planexe_pipeline.stages.answer_ids import normalise_id
-from planexe_pipeline.stages.markdown import bullets, context, document, heading, one_line
+from planexe_pipeline.stages.markdown import bullets, condensed_context, context, document, one_line
 from planexe_pipeline.stages.schedule import DatedSchedule, ScheduleTask, compute_schedule
 
 MAX_PHASES = 8
@@ -105,88 +104,69 @@ def level1_to_markdown(level1: WBSLevel1) -> str:
                     phases_text(level1))
 
 
-# -- level 2 ----------------------------------------------------------------------------------
+# -- level 2: one call per phase ---------------------------------------------------------------
 class Level2TaskAnswer(BaseModel):
-    phase_id: str = Field(description="Id of the phase the task belongs to, exactly as listed (e.g. T-2).")
     title: str = Field(description="Task name starting with a verb, e.g. 'Commission the grid study'.")
     description: str = Field(description="What is done and what it produces, in one or two sentences.",
                              json_schema_extra=bounded(chars=300))
 
 
-class Level2Answer(BaseModel):
+class PhaseTasksAnswer(BaseModel):
     tasks: list[Level2TaskAnswer] = Field(
-        description="Tasks of every phase, listed phase by phase in the order they would start.",
-        # Soft: what the prompt asks at most, above the standard workload's width; tasks come phase
-        # by phase, so a trim shortens the last phase, and the note says so.
-        json_schema_extra=bounded(ASKED_LEVEL2_TASKS, width="wbs_level2_tasks", soft=True))
+        description="Three to six tasks of this phase, in the order work would start.",
+        # Soft: what the prompt asks at most; a trim drops the last tasks of the phase, and the note says so.
+        json_schema_extra=bounded(ASKED_TASKS_PER_PHASE, width="wbs_tasks_per_phase", soft=True))
 
 
 class Level2Task(BaseModel):
-    phase_id: str = Field(description="Phase id after our mapping.")
+    phase_id: str = Field(description="The phase, by our id.")
     title: str
     description: str
-    phase_guessed: bool = Field(default=False, description="The model named no known phase; ours was inferred.")
 
 
-class WBSLevel2(BaseModel):
+class PhaseTasks(BaseModel):
+    """One phase's tasks: an item of the level-2 fan-out."""
+
+    phase_id: str
     tasks: list[Level2Task] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
 
-LEVEL2_SYSTEM_PROMPT = """You break each phase of a project into its main tasks (level 2 of the work breakdown).
-For every listed phase give three to six tasks a team lead could own and estimate, each
-starting with a verb and producing something checkable. Name the phase of each task by its
-id exactly as listed, and list the tasks phase by phase in the order work would start.
-Use the data collection notes to include the surveys, studies and approvals the plan needs."""
+LEVEL2_SYSTEM_PROMPT = """You break one phase of a project into its main tasks (level 2 of the work breakdown).
+Give three to six tasks a team lead could own and estimate, each starting with a verb and
+producing something checkable, in the order work would start. Stay within this phase: the
+other phases are listed so that their work is left to them."""
 
 
-def map_level2(level1: WBSLevel1, answer: Level2Answer) -> WBSLevel2:
-    known = [p.id for p in level1.phases]
-    tasks: list[Level2Task] = []
-    notes: list[str] = []
-    previous = known[0]
-    for raw in answer.tasks:
-        if not one_line(raw.title):
-            notes.append("dropped a task with no title")
-            continue
-        pid = normalise_id(raw.phase_id)
-        guessed = pid not in known
-        if guessed:
-            notes.append(f"task '{one_line(raw.title)[:60]}' named unknown phase '{one_line(raw.phase_id)[:20]}'; "
-                         f"put in {previous}")
-            pid = previous
-        if len(tasks) == MAX_LEVEL2_TASKS:
-            notes.append(f"kept the first {MAX_LEVEL2_TASKS} tasks; dropped the rest")
-            break
-        tasks.append(Level2Task(phase_id=pid, title=one_line(raw.title), description=raw.description,
-                                phase_guessed=guessed))
-        previous = pid
-    return WBSLevel2(tasks=tasks, notes=notes)
-
-
-def execute_level2(llm: LLMExecutor, *, plan: str, project_plan: str, level1: WBSLevel1,
-                   data_collection: str) -> WBSLevel2:
-    user = context(plan=plan, phases=phases_text(level1), project_plan=project_plan, data_collection=data_collection)
-    return map_level2(level1, llm.structured(Level2Answer, LEVEL2_SYSTEM_PROMPT, user))
-
-
-def level2_to_markdown(level1: WBSLevel1, level2: WBSLevel2) -> str:
-    blocks: list[str] = []
-    for phase in level1.phases:
-        blocks += [heading(f"{phase.id} {phase.title}", 3),
-                   bullets(t.title for t in level2.tasks if t.phase_id == phase.id)]
-    if level2.notes:
-        blocks += ["**Adjustments**", bullets(level2.notes)]
-    return document("Work breakdown: tasks per phase", *blocks)
+def execute_level2(llm: LLMExecutor, phase: Phase, *, plan: str, project_plan: str, level1: WBSLevel1) -> PhaseTasks:
+    others = "\n".join(f"- {p.id}: {p.title}" for p in level1.phases if p.id != phase.id)
+    user = condensed_context(plan=plan, project_plan=project_plan,
+                             tail={"phase_to_break_down": f"{phase.id}: {phase.title}. {one_line(phase.description)}",
+                                   "other_phases": others})
+    answer = llm.structured(PhaseTasksAnswer, LEVEL2_SYSTEM_PROMPT, user)
+    tasks = [Level2Task(phase_id=phase.id, title=one_line(t.title), description=t.description)
+             for t in answer.tasks if one_line(t.title)]
+    dropped = len(answer.tasks) - len(tasks)
+    return PhaseTasks(phase_id=phase.id, tasks=tasks,
+                      notes=[f"phase {phase.id}: dropped {dropped} task{'s' if dropped > 1 else ''} with no title"]
+                      if dropped else [])
 
 
 # -- the numbered tree --------------------------------------------------------------------------
-def build_project12(level1: WBSLevel1, level2: WBSLevel2) -> WBSProject:
-    """Ids by position: the k-th task of phase T-p is T-p.k, whatever the model called it."""
+def build_project12(phase_tasks: list[PhaseTasks], level1: WBSLevel1) -> WBSProject:
+    """The phases' tasks, merged in phase order; ids by position: the k-th task of phase T-p is
+    T-p.k, whatever the model called it. At most MAX_LEVEL2_TASKS in all."""
     phases: list[WBSTask] = []
-    notes = list(level2.notes)
+    notes = [note for item in phase_tasks for note in item.notes]
+    by_phase = {item.phase_id: item.tasks for item in phase_tasks}
+    room = MAX_LEVEL2_TASKS
     for phase in level1.phases:
-        own = [t for t in level2.tasks if t.phase_id == phase.id]
+        own = by_phase.get(phase.id, [])
+        if len(own) > max(room, 1):
+            notes.append(f"phase {phase.id}: kept {max(room, 1)} of its {len(own)} tasks "
+                         f"(at most {MAX_LEVEL2_TASKS} in the plan)")
+            own = own[:max(room, 1)]
+        room -= len(own)
         if not own:
             notes.append(f"phase {phase.id} had no tasks; it is carried out as one task")
             own = [Level2Task(phase_id=phase.id, title=phase.title, description=phase.description)]
@@ -229,6 +209,18 @@ def project_to_markdown(project: WBSProject, title: str) -> str:
 
 
 # -- schedule input -----------------------------------------------------------------------------
+def first_day(fingerprint: dict) -> date:
+    """The schedule's first day: the one the run folder recorded when the run began, so that a
+    resumed run keeps its dates."""
+    recorded = fingerprint.get("start_date")
+    if not recorded:
+        raise InputError("the run folder records no start date: start the plan in a new folder")
+    try:
+        return date.fromisoformat(recorded)
+    except ValueError:
+        raise InputError(f"start date '{recorded}' is not a date: use YYYY-MM-DD") from None
+
+
 def plan_schedule(project: WBSProject, dependencies: list[tuple[str, str]], start: date) -> DatedSchedule:
     """Every WBS node as a schedule task; subtasks of one task run one after another (their
     durations were scaled to add up to the task's estimate), plus the model's dependencies."""

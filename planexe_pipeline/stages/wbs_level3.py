@@ -15,7 +15,8 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import bounded
-from planexe_pipeline.stages.durations import DEFAULT_DURATION_DAYS, DurationEstimates
+from planexe_pipeline.stages.durations import DEFAULT_DURATION_DAYS, DurationChunk, DurationEstimates
+from planexe_pipeline.stages.durations import merge as merge_durations
 from planexe_pipeline.stages.markdown import context, one_line
 from planexe_pipeline.stages.wbs import WBSProject, WBSTask
 
@@ -138,6 +139,13 @@ def task_text(task: TaskToDecompose) -> str:
 def execute(llm: LLMExecutor, plan: str, task: TaskToDecompose) -> Decomposition:
     user = context(plan=plan, task_to_break_down=task_text(task))
     return decompose_answer(task, llm.structured(DecompositionAnswer, SYSTEM_PROMPT, user))
+
+
+def decompose(llm: LLMExecutor, task: WBSTask, *, plan: str, project: WBSProject,
+              durations: DurationChunk) -> Decomposition:
+    """One level-2 task broken down, knowing its estimate from the chunk that holds it."""
+    todo = tasks_to_decompose(project, merge_durations([durations]))
+    return execute(llm, plan, next(t for t in todo if t.id == task.id))
 
 
 def build_project123(project12: WBSProject, durations: DurationEstimates,

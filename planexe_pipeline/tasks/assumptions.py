@@ -1,114 +1,66 @@
-"""Assumptions: where the plan happens, its currency, its risks and the figures it rests on."""
+"""Assumptions: where the plan happens, its currency, its risks and the figures it rests on.
+
+They start from the idea and the plan type, beside the lever chain rather than after it: the
+idea names the place, the scale and the money, and the project plan joins the assumptions with
+the chosen strategy.
+"""
 
 from __future__ import annotations
 
 from planexe_pipeline.report.sections import Section
 from planexe_pipeline.stages import (consolidate_assumptions, currency_strategy, distill_assumptions, identify_risks,
-                                     make_assumptions, physical_locations, plan_type, review_assumptions)
-from planexe_pipeline.tasks.base import LLMTask, PlanTask
-from planexe_pipeline.tasks.framing import PlanType, SelectScenario
-from planexe_pipeline.tasks.setup import Setup
+                                     make_assumptions, physical_locations, review_assumptions)
+from planexe_pipeline.tasks.base import LLMStage, MarkdownStage
+from planexe_pipeline.tasks.framing import PlanType
+from planexe_pipeline.tasks.inputs import Input
+from planexe_pipeline.tasks.setup import PROMPT
 
 __all__ = ["PhysicalLocations", "CurrencyStrategy", "IdentifyRisks", "MakeAssumptions", "DistillAssumptions",
            "ReviewAssumptions", "ConsolidateAssumptions"]
 
 
-class PhysicalLocations(LLMTask):
-    group = "assumptions"
-    number, stem = 12, "physical_locations"
-
-    def requires(self):
-        return {"setup": self.clone(Setup), "plan_type": self.clone(PlanType), "scenario": self.clone(SelectScenario)}
-
-    def run(self):
-        result = physical_locations.execute(self.executor(), self.input_text("setup", "plan"),
-                                            self.input_model("plan_type", plan_type.PlanTypeDecision),
-                                            self.input_text("scenario"))
-        self.write_stage(result, physical_locations.to_markdown(result))
+class PhysicalLocations(LLMStage):
+    number, stem = 14, "physical_locations"
+    inputs = {"plan": PROMPT, "plan_type": Input(PlanType, "whether the plan needs a site at all")}
+    execute, to_markdown = physical_locations.execute, physical_locations.to_markdown
 
 
-class CurrencyStrategy(LLMTask):
-    group = "assumptions"
-    number, stem = 13, "currency_strategy"
-
-    def requires(self):
-        return {"setup": self.clone(Setup), "locations": self.clone(PhysicalLocations)}
-
-    def run(self):
-        result = currency_strategy.execute(self.executor(), self.input_text("setup", "plan"), self.input_text("locations"))
-        self.write_stage(result, currency_strategy.to_markdown(result))
+class CurrencyStrategy(LLMStage):
+    number, stem = 15, "currency_strategy"
+    inputs = {"plan": PROMPT, "locations_md": Input(PhysicalLocations, "the countries the money is spent in")}
+    execute, to_markdown = currency_strategy.execute, currency_strategy.to_markdown
 
 
-class IdentifyRisks(LLMTask):
-    group = "assumptions"
-    number, stem = 14, "identify_risks"
-
-    def requires(self):
-        return {"setup": self.clone(Setup), "scenario": self.clone(SelectScenario),
-                "locations": self.clone(PhysicalLocations), "currency": self.clone(CurrencyStrategy)}
-
-    def run(self):
-        result = identify_risks.execute(self.executor(), plan=self.input_text("setup", "plan"),
-                                        scenario_md=self.input_text("scenario"),
-                                        locations_md=self.input_text("locations"),
-                                        currency_md=self.input_text("currency"))
-        self.write_stage(result, identify_risks.to_markdown(result))
+class IdentifyRisks(LLMStage):
+    number, stem = 16, "identify_risks"
+    inputs = {"plan": PROMPT}
+    execute, to_markdown = identify_risks.execute, identify_risks.to_markdown
 
 
-class MakeAssumptions(LLMTask):
-    group = "assumptions"
-    number, stem = 15, "make_assumptions"
-
-    def requires(self):
-        return {"setup": self.clone(Setup), "locations": self.clone(PhysicalLocations),
-                "currency": self.clone(CurrencyStrategy), "risks": self.clone(IdentifyRisks)}
-
-    def run(self):
-        result = make_assumptions.execute(self.executor(), plan=self.input_text("setup", "plan"),
-                                          locations_md=self.input_text("locations"),
-                                          currency_md=self.input_text("currency"), risks_md=self.input_text("risks"))
-        self.write_stage(result, make_assumptions.to_markdown(result))
+class MakeAssumptions(LLMStage):
+    number, stem = 17, "make_assumptions"
+    inputs = {"plan": PROMPT, "locations_md": Input(PhysicalLocations, "the sites the figures are about"),
+              "currency_md": Input(CurrencyStrategy, "the currency the figures are in"),
+              "risks_md": Input(IdentifyRisks, "the risks the assumptions must allow for")}
+    execute, to_markdown = make_assumptions.execute, make_assumptions.to_markdown
 
 
-class DistillAssumptions(LLMTask):
-    group = "assumptions"
-    number, stem = 16, "distill_assumptions"
-
-    def requires(self):
-        return {"setup": self.clone(Setup), "assumptions": self.clone(MakeAssumptions)}
-
-    def run(self):
-        result = distill_assumptions.execute(self.executor(), self.input_text("setup", "plan"),
-                                             self.input_model("assumptions", make_assumptions.AssumptionList))
-        self.write_stage(result, distill_assumptions.to_markdown(result))
+class DistillAssumptions(LLMStage):
+    number, stem = 18, "distill_assumptions"
+    inputs = {"plan": PROMPT, "assumptions": Input(MakeAssumptions, "every assumption, to condense")}
+    execute, to_markdown = distill_assumptions.execute, distill_assumptions.to_markdown
 
 
-class ReviewAssumptions(LLMTask):
-    group = "assumptions"
-    number, stem = 17, "review_assumptions"
-
-    def requires(self):
-        return {"setup": self.clone(Setup), "distilled": self.clone(DistillAssumptions)}
-
-    def run(self):
-        result = review_assumptions.execute(self.executor(), self.input_text("setup", "plan"),
-                                            self.input_model("distilled", distill_assumptions.DistilledAssumptions))
-        self.write_stage(result, review_assumptions.to_markdown(result))
+class ReviewAssumptions(LLMStage):
+    number, stem = 19, "review_assumptions"
+    inputs = {"plan": PROMPT, "distilled": Input(DistillAssumptions, "the condensed assumptions, to judge")}
+    execute, to_markdown = review_assumptions.execute, review_assumptions.to_markdown
 
 
-class ConsolidateAssumptions(PlanTask):
-    group = "assumptions"
-    number, stem, kinds = 18, "consolidate_assumptions", ("md",)
+class ConsolidateAssumptions(MarkdownStage):
+    number, stem = 20, "consolidate_assumptions"
     section = Section("assumptions", "Assumptions", position=70)
-
-    def requires(self):
-        return {"locations": self.clone(PhysicalLocations), "currency": self.clone(CurrencyStrategy),
-                "risks": self.clone(IdentifyRisks), "distilled": self.clone(DistillAssumptions),
-                "review": self.clone(ReviewAssumptions)}
-
-    def run(self):
-        self.write_text("md", consolidate_assumptions.consolidate(locations_md=self.input_text("locations"),
-                                                                  currency_md=self.input_text("currency"),
-                                                                  risks_md=self.input_text("risks"),
-                                                                  distilled_md=self.input_text("distilled"),
-                                                                  review_md=self.input_text("review")))
+    inputs = {"locations_md": Input(PhysicalLocations, "its section"), "currency_md": Input(CurrencyStrategy, "its section"),
+              "risks_md": Input(IdentifyRisks, "its section"), "distilled_md": Input(DistillAssumptions, "its section"),
+              "review_md": Input(ReviewAssumptions, "its section")}
+    execute = consolidate_assumptions.consolidate

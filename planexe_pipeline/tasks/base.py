@@ -1,8 +1,10 @@
-"""The three task shapes every stage uses: PlanTask, LLMTask, and the fan-out pair.
+"""The task shapes every stage uses: PlanTask, LLMTask and LLMStage (fan-outs: tasks/fanout.py).
 
-A task reads exactly the outputs it requires, calls a stage's pure `execute()`, and writes its
-numbered files in the run folder through Luigi targets (atomic: written to a temporary file,
-renamed when closed), so a killed run never leaves a half file that looks complete.
+A task reads exactly the outputs it declares (`inputs`, tasks/inputs.py), calls a stage's pure
+function, and writes its numbered files in the run folder through Luigi targets (atomic: written
+to a temporary file, renamed when closed), so a killed run never leaves a half file that looks
+complete. Every concrete task is registered where it is defined (`PLAN_TASKS`): the report's
+sections, the edge table and the tests find the tasks there, not in hand-kept lists.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 import os
 import sys
 from functools import cached_property
-from typing import Any, ClassVar, Generic, Sequence, TypeVar
+from typing import Any, Callable, ClassVar, TypeVar
 
 import luigi
 from pydantic import BaseModel
@@ -23,33 +25,13 @@ from planexe_pipeline.llm.limiter import SharedLimiter
 from planexe_pipeline.report.sections import Section
 from planexe_pipeline.settings import retry_policy, pipeline
 from planexe_pipeline.stages.markdown import FLAGS_KEY, with_flags
+from planexe_pipeline.tasks.inputs import Input, check_declaration, keyword_forms, read_as, read_json
 from planexe_pipeline.telemetry import task_events
 
 M = TypeVar("M", bound=BaseModel)
 
-
-def read_output(target: luigi.LocalTarget) -> str:
-    try:
-        with target.open("r") as fh:
-            return fh.read()
-    except UnicodeDecodeError:
-        raise UnreadableOutput(target.path) from None
-
-
-def read_model(target: luigi.LocalTarget, model: type[M]) -> M:
-    text = read_output(target)
-    try:
-        return model.model_validate_json(text)
-    except ValueError:  # invalid JSON and schema violations (pydantic's ValidationError) alike
-        raise UnreadableOutput(target.path) from None
-
-
-def read_json(target: luigi.LocalTarget) -> Any:
-    text = read_output(target)
-    try:
-        return json.loads(text)
-    except ValueError:
-        raise UnreadableOutput(target.path) from None
+# Every task class that writes files of a plan, by task family, in the order they were defined.
+PLAN_TASKS: dict[str, type["PlanTask"]] = {}
 
 
 _said_unreadable: set[str] = set()
@@ -89,13 +71,16 @@ class PlanTask(luigi.Task):
                                  description="First day of the schedule (YYYY-MM-DD); default: the day the run began.")
 
     # The declaration of a stage: its place in dependency order and its name give its files
-    # (NNN-stem.json, NNN-stem.md, one per kind); its section, if any, is part of the report.
+    # (NNN-stem.json, NNN-stem.md, one per kind); its section, if any, is part of the report;
+    # its group is the name of the module that defines it unless it says otherwise.
     number: ClassVar[int]
     stem: ClassVar[str]
     kinds: ClassVar[tuple[str, ...]] = ("json", "md")
-    group: ClassVar[str] = "plan"
+    group: ClassVar[str]
     section: ClassVar[Section | None] = None
     files: ClassVar[dict[str, str]] = {}  # output key -> file name; derived from the above
+    text_output: ClassVar[str] = "md"  # the output a reader annotating `str` gets
+    inputs: ClassVar[dict[str, Input]] = {}  # what it reads (tasks/inputs.py)
     # task family -> Luigi priority, filled by the module that knows the whole graph
     # (pipeline.py); a task outside a plan (a test's own graph) schedules at 0.
     priorities: ClassVar[dict[str, int]] = {}
@@ -126,12 +111,21 @@ class PlanTask(luigi.Task):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        if "group" not in vars(cls):
+            cls.group = cls.__module__.rsplit(".", 1)[-1]
         if "stem" in vars(cls):
             cls.declare_files()
+        if "number" in vars(cls) or "files" in vars(cls):
+            PLAN_TASKS[cls.task_family] = cls
 
     @classmethod
     def declare_files(cls) -> None:
         cls.files = {kind: f"{cls.number:03d}-{cls.stem}.{kind}" for kind in cls.kinds}
+
+    @classmethod
+    def declared_inputs(cls) -> dict[str, Input]:
+        """What the task reads, by name: its requires(), and the edges in the docs."""
+        return cls.inputs
 
     def output(self) -> dict[str, luigi.LocalTarget]:
         return {key: self.target(name) for key, name in self.files.items()}
@@ -181,6 +175,12 @@ class PlanTask(luigi.Task):
         return sorted({t.task_id for t in luigi.task.flatten(self.requires())})
 
     # -- reading inputs ----------------------------------------------------------------------
+    def upstream(self, spec: Input) -> luigi.Task:
+        return self.clone(spec.task) if spec.item is None else self.clone(spec.task, index=spec.item(self.index))
+
+    def requires(self) -> dict[str, luigi.Task]:
+        return {name: self.upstream(spec) for name, spec in self.declared_inputs().items()}
+
     @cached_property
     def _inputs(self) -> Any:
         return super().input()
@@ -190,14 +190,13 @@ class PlanTask(luigi.Task):
         # reads twenty inputs, a fifth of its time on the critical path's last step went there.
         return self._inputs
 
-    def input_text(self, name: str, key: str = "md") -> str:
-        return read_output(self.input()[name][key])
+    def read(self, name: str, form: Any = str) -> Any:
+        """Input `name` as text (`str`), as a pydantic model, or as plain JSON (`dict`)."""
+        return read_as(self.input()[name], self.declared_inputs()[name], form)
 
-    def input_json(self, name: str, key: str = "json") -> Any:
-        return read_json(self.input()[name][key])
-
-    def input_model(self, name: str, model: type[M], key: str = "json") -> M:
-        return read_model(self.input()[name][key], model)
+    def call(self, fn: Callable, *leading: Any) -> Any:
+        """fn(*leading, every other parameter read from the input of the same name)."""
+        return fn(*leading, **{name: self.read(name, form) for name, form in keyword_forms(fn, len(leading))})
 
     # -- writing outputs ---------------------------------------------------------------------
     def write_text(self, key: str, text: str) -> None:
@@ -231,6 +230,32 @@ class PlanTask(luigi.Task):
         return pipeline().fast_fanout_width if self.speed == "fast" else None
 
 
+def declare_stage_functions(cls: type, leading: int, not_for_fn: tuple[str, ...] = ()) -> None:
+    """A task's `execute` and `to_markdown` are the stage's own functions, stored as given."""
+    for attr in ("execute", "to_markdown"):
+        fn = vars(cls).get(attr)
+        if fn is not None and not isinstance(fn, staticmethod):
+            setattr(cls, attr, staticmethod(fn))
+    if "execute" in vars(cls) or "inputs" in vars(cls):
+        execute = getattr(cls, "execute", None)
+        if execute is not None:
+            check_declaration(cls.__name__, execute, leading, cls.inputs, not_for_fn)
+
+
+class MarkdownStage(PlanTask):
+    """A stage made by our code alone: `execute(**inputs) -> str` is its markdown file."""
+
+    kinds = ("md",)
+    execute: ClassVar[Callable[..., str]]
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        declare_stage_functions(cls, leading=0)
+
+    def run(self):
+        self.write_text("md", self.call(self.execute))
+
+
 class LLMTask(PlanTask):
     """A task that makes LLM calls: it holds one slot of the `llm` resource while it runs."""
 
@@ -250,130 +275,24 @@ class LLMTask(PlanTask):
         # A fan-out item's telemetry and failure report name its index.
         executor = LLMExecutor(models, run_dir=self.run_dir, stage=self.task_family, task_id=self.task_id,
                                item=getattr(self, "index", None), policy=retry_policy().policy(),
-                               priority=self.priority)
+                               priority=self.priority, stage_name=self.stem)
         self.__dict__.setdefault("_executors", []).append(executor)  # for the flags of what it kept
         return executor
 
 
-ItemT = TypeVar("ItemT")
+class LLMStage(LLMTask):
+    """One LLM call of a stage: `execute(llm, **inputs)` answers, `to_markdown` renders it."""
 
-
-class FanOutItem(LLMTask, Generic[ItemT]):
-    """One LLM call of a fan-out: item `index` of the list its upstream produced.
-
-    Subclasses declare the stage (`number`, `stem`, `group`: the items go to NNN-stem/, the
-    merge writes NNN-stem.json and .md), the `result_model` they write, the tasks their list
-    comes from (`list_requires`, also what the merge needs to know the width) and any other
-    input (`context_requires`), and implement `all_items()` and `process()`.
-    """
-
-    index = luigi.IntParameter(description="Position of the item in its fan-out list, from 0.")
-
-    stage_dir: ClassVar[str]
-    result_model: ClassVar[type[BaseModel]]
-
-    @classmethod
-    def declare_files(cls) -> None:
-        cls.stage_dir = f"{cls.number:03d}-{cls.stem}"
-
-    def list_requires(self) -> dict[str, luigi.Task]:
-        return {}
-
-    def context_requires(self) -> dict[str, luigi.Task]:
-        return {}
-
-    def requires(self) -> dict[str, luigi.Task]:
-        return {**self.list_requires(), **self.context_requires()}
-
-    def output(self) -> dict[str, luigi.LocalTarget]:
-        return {"json": self.target(os.path.join(self.stage_dir, f"item-{self.index:03d}.json"))}
-
-    def all_items(self) -> Sequence[ItemT]:
-        raise NotImplementedError
-
-    def items(self) -> Sequence[ItemT]:
-        """The fan-out list as the run sees it: capped under --speed fast."""
-        items = list(self.all_items())
-        cap = self.fanout_cap()
-        return items[:cap] if cap is not None else items
-
-    def process(self, item: ItemT) -> BaseModel:
-        raise NotImplementedError
-
-    def check_output(self, target: luigi.LocalTarget) -> None:
-        read_model(target, self.result_model)  # an item's schema is known: check it whole
-
-    def run(self) -> None:
-        items = self.items()
-        if not 0 <= self.index < len(items):
-            raise IndexError(f"{self.task_family} has {len(items)} items; index {self.index} is out of range")
-        self.write_json("json", self.process(items[self.index]))
-
-
-class FanOutMerge(PlanTask):
-    """Runs every item of a fan-out at once and merges their outputs in index order.
-
-    The width is only known once the list exists, so `run()` yields all item tasks in one
-    dynamic-dependency batch (one at a time would serialise them). Luigi re-enters `run()`
-    from the top after the batch, so everything before the yield is a cheap read.
-    """
-
-    item_task: ClassVar[type[FanOutItem]]
-    # Reading a list and merging files takes milliseconds: the plan's worker runs it itself
-    # instead of handing it to a task process (worker.py).
-    runs_in_worker: ClassVar[bool] = True
+    execute: ClassVar[Callable[..., BaseModel]]
+    to_markdown: ClassVar[Callable[[Any], str]]
 
     def __init_subclass__(cls, **kwargs):
-        # A fan-out is declared once, on its items; the merge writes the stage's files, under
-        # the same number and name unless it declares its own (a merge that is a stage of its own).
-        if "item_task" in vars(cls) and "stem" not in vars(cls):
-            cls.number, cls.stem = cls.item_task.number, cls.item_task.stem
-            if "group" not in vars(cls):
-                cls.group = cls.item_task.group
         super().__init_subclass__(**kwargs)
-
-    @cached_property
-    def _probe(self) -> FanOutItem:
-        return self.clone(self.item_task, index=0)
-
-    def requires(self) -> dict[str, luigi.Task]:
-        return self._probe.list_requires()
-
-    def item_tasks(self) -> list[FanOutItem]:
-        return [self.clone(self.item_task, index=i) for i in range(len(self._probe.items()))]
-
-    def merge_requires(self) -> dict[str, luigi.Task]:
-        """Inputs only the merge reads. They are yielded with the items, not required up front,
-        so they never delay the moment the items are discovered and start."""
-        return {}
-
-    def merge_input_model(self, name: str, model: type[M], key: str = "json") -> M:
-        return read_model(self.merge_requires()[name].output()[key], model)
-
-    def dynamic_requires(self) -> list[luigi.Task]:
-        """What run() yields: every item, then the merge-only inputs."""
-        return [*self.item_tasks(), *self.merge_requires().values()]
-
-    def dependency_ids(self) -> list[str]:
-        return sorted({*super().dependency_ids(), *(t.task_id for t in self.dynamic_requires())})
+        declare_stage_functions(cls, leading=1)
 
     def run(self):
-        batch = self.dynamic_requires()
-        if not all(t.complete() for t in batch):
-            task_events.record_end(self, "yielded")  # Luigi suspends us here without an event of its own
-        yield batch
-        items = [t for t in batch if isinstance(t, self.item_task)]
-        self._item_flags = [f"item {t.index}: {flag}" for t in items for flag in _flags_of(t.output()["json"])]
-        self.merge([read_model(t.output()["json"], t.result_model) for t in items])
-
-    def merge(self, results: list[BaseModel]) -> None:
-        raise NotImplementedError
-
-
-def _flags_of(target: luigi.LocalTarget) -> list[str]:
-    """The quality flags an item's file carries; most carry none, and are not parsed for it."""
-    text = read_output(target)
-    return read_json(target).get(FLAGS_KEY, []) if f'"{FLAGS_KEY}"' in text else []
+        result = self.call(self.execute, self.executor())
+        self.write_stage(result, self.to_markdown(result))
 
 
 # Every plan task writes its start and end lines, in whichever process runs it.

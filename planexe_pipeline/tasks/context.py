@@ -1,30 +1,50 @@
-"""Context: the data the plan must collect, drawn from everything known before the WBS."""
+"""Context: the data the plan must collect, drawn from everything known before the WBS.
+
+An outline of the data areas reads the plan, comparable projects, the SWOT, the team and the
+experts' criticism; then one call per area plans its collection, all at the same time.
+"""
 
 from __future__ import annotations
 
 from planexe_pipeline.report.sections import Section
 from planexe_pipeline.stages import data_collection
-from planexe_pipeline.tasks.base import LLMTask
+from planexe_pipeline.stages.data_collection import DataAreaHeading, DataCollectionOutline as OutlineModel
+from planexe_pipeline.tasks.base import LLMStage
 from planexe_pipeline.tasks.experts import ExpertReview, SWOTAnalysis
+from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
+from planexe_pipeline.tasks.inputs import Input
 from planexe_pipeline.tasks.plan import ProjectPlan
-from planexe_pipeline.tasks.team import RelatedResources, TeamMarkdown
+from planexe_pipeline.tasks.team import FindTeamMembers, RelatedResources, TeamMarkdown
 
-__all__ = ["DataCollection"]
+__all__ = ["DataCollectionOutline", "DataAreaItem", "DataCollection"]
 
 
-class DataCollection(LLMTask):
-    group = "context"
-    number, stem = 39, "data_collection"
+class DataCollectionOutline(LLMStage):
+    number, stem = 42, "data_collection_outline"
+    inputs = {"project_plan": Input(ProjectPlan, "the figures and claims that need data"),
+              "related_resources": Input(RelatedResources, "sources from similar projects"),
+              "swot": Input(SWOTAnalysis, "the uncertainties to resolve"),
+              "team": Input(TeamMarkdown, "who can collect what"),
+              "expert_review": Input(ExpertReview, "the questions the experts asked")}
+    execute, to_markdown = data_collection.execute_outline, data_collection.outline_to_markdown
+
+
+class DataAreaItem(FanOutItem[DataAreaHeading]):
+    """One data area's collection plan."""
+
+    number, stem = 43, "data_collection"
+    result_model = data_collection.DataArea
+    items_input = "outline"
+    inputs = {"outline": Input(DataCollectionOutline, "the data areas: one call each"),
+              "project_plan": Input(ProjectPlan, "the figures the area's data must support"),
+              "team": Input(FindTeamMembers, "the roles that can own the work")}
+    execute = data_collection.execute_area
+
+    def all_items(self):
+        return self.read("outline", OutlineModel).areas
+
+
+class DataCollection(FanOutMerge):
+    item_task = DataAreaItem
     section = Section("data-collection", "Data collection", position=120)
-
-    def requires(self):
-        return {"project_plan": self.clone(ProjectPlan), "related_resources": self.clone(RelatedResources),
-                "swot": self.clone(SWOTAnalysis), "team": self.clone(TeamMarkdown),
-                "expert_review": self.clone(ExpertReview)}
-
-    def run(self):
-        result = data_collection.execute(self.executor(), project_plan=self.input_text("project_plan"),
-                                         related_resources=self.input_text("related_resources"),
-                                         swot=self.input_text("swot"), team=self.input_text("team"),
-                                         expert_review=self.input_text("expert_review"))
-        self.write_stage(result, data_collection.to_markdown(result))
+    execute, to_markdown = data_collection.merge, data_collection.to_markdown

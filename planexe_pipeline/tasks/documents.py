@@ -4,123 +4,83 @@ from __future__ import annotations
 
 from planexe_pipeline.report.sections import Section
 from planexe_pipeline.stages import documents, draft_documents
-from planexe_pipeline.stages.documents import Document, FilteredDocuments, IdentifiedDocuments
-from planexe_pipeline.stages.draft_documents import (DraftedDocumentsToCreate, DraftedDocumentsToFind,
-                                                     DraftedDocumentToCreate, DraftedDocumentToFind)
+from planexe_pipeline.stages.documents import Document, FilteredDocuments
+from planexe_pipeline.stages.draft_documents import DraftedDocumentToCreate, DraftedDocumentToFind
 from planexe_pipeline.tasks.assumptions import ConsolidateAssumptions
-from planexe_pipeline.tasks.base import FanOutItem, FanOutMerge, LLMTask, PlanTask
+from planexe_pipeline.tasks.base import LLMStage, MarkdownStage
+from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
+from planexe_pipeline.tasks.inputs import Input
 from planexe_pipeline.tasks.plan import ProjectPlan
-from planexe_pipeline.tasks.setup import Setup
+from planexe_pipeline.tasks.setup import PROMPT
 
 __all__ = ["IdentifyDocuments", "FilterDocumentsToFind", "FilterDocumentsToCreate", "DraftDocumentToFindItem",
            "DraftDocumentsToFind", "DraftDocumentToCreateItem", "DraftDocumentsToCreate", "DocumentsMarkdown"]
 
 
-class IdentifyDocuments(LLMTask):
-    group = "documents"
-    number, stem = 40, "identify_documents"
-
-    def requires(self):
-        return {"setup": self.clone(Setup), "assumptions": self.clone(ConsolidateAssumptions),
-                "project_plan": self.clone(ProjectPlan)}
-
-    def run(self):
-        result = documents.execute_identify(self.executor(), plan=self.input_text("setup", "plan"),
-                                            assumptions=self.input_text("assumptions"),
-                                            project_plan=self.input_text("project_plan"))
-        self.write_stage(result, documents.identify_to_markdown(result))
+class IdentifyDocuments(LLMStage):
+    number, stem = 44, "identify_documents"
+    inputs = {"plan": PROMPT, "assumptions": Input(ConsolidateAssumptions, "the permits, data and figures assumed"),
+              "project_plan": Input(ProjectPlan, "the deliverables and dependencies that need documents")}
+    execute, to_markdown = documents.execute_identify, documents.identify_to_markdown
 
 
-class _FilterDocuments(LLMTask):
-    group = "documents"
-    kind: str
-
-    def requires(self):
-        return {"setup": self.clone(Setup), "identified": self.clone(IdentifyDocuments)}
-
-    def run(self):
-        identified = self.input_model("identified", IdentifiedDocuments)
-        listed = identified.documents_to_find if self.kind == "find" else identified.documents_to_create
-        result = documents.execute_filter(self.executor(), self.input_text("setup", "plan"), listed, self.kind)
-        self.write_stage(result, documents.filter_to_markdown(result))
+IDENTIFIED = Input(IdentifyDocuments, "the documents of its kind, to triage")
 
 
-class FilterDocumentsToFind(_FilterDocuments):
-    kind = "find"
-    number, stem = 41, "filter_documents_to_find"
+class FilterDocumentsToFind(LLMStage):
+    number, stem = 45, "filter_documents_to_find"
+    inputs = {"plan": PROMPT, "identified": IDENTIFIED}
+    execute, to_markdown = documents.execute_filter_to_find, documents.filter_to_markdown
 
 
-class FilterDocumentsToCreate(_FilterDocuments):
-    kind = "create"
-    number, stem = 42, "filter_documents_to_create"
+class FilterDocumentsToCreate(LLMStage):
+    number, stem = 46, "filter_documents_to_create"
+    inputs = {"plan": PROMPT, "identified": IDENTIFIED}
+    execute, to_markdown = documents.execute_filter_to_create, documents.filter_to_markdown
+
+
+# A draft is written for this plan: its idea and its project plan.
+DRAFT_CONTEXT = {"plan": PROMPT, "project_plan": Input(ProjectPlan, "the place, scale, budget and dates to write for")}
 
 
 class DraftDocumentToFindItem(FanOutItem[Document]):
-    group = "documents"
-    number, stem = 43, "draft_documents_to_find"
+    number, stem = 47, "draft_documents_to_find"
     result_model = DraftedDocumentToFind
-
-    def list_requires(self):
-        return {"filtered": self.clone(FilterDocumentsToFind)}
-
-    def context_requires(self):
-        return {"setup": self.clone(Setup), "project_plan": self.clone(ProjectPlan)}
+    items_input = "filtered"
+    inputs = {"filtered": Input(FilterDocumentsToFind, "the documents kept, one draft each"), **DRAFT_CONTEXT}
+    execute = draft_documents.draft_document_to_find
 
     def all_items(self):
-        return self.input_model("filtered", FilteredDocuments).kept
-
-    def process(self, item: Document):
-        return draft_documents.draft_document_to_find(self.executor(), self.input_text("setup", "plan"),
-                                                      self.input_text("project_plan"), item)
+        return self.read("filtered", FilteredDocuments).kept
 
 
 class DraftDocumentsToFind(FanOutMerge):
     item_task = DraftDocumentToFindItem
-
-    def merge(self, results):
-        merged = DraftedDocumentsToFind(documents=results)
-        self.write_stage(merged, draft_documents.find_to_markdown(merged))
+    execute, to_markdown = draft_documents.merge_to_find, draft_documents.find_to_markdown
 
 
 class DraftDocumentToCreateItem(FanOutItem[Document]):
-    group = "documents"
-    number, stem = 44, "draft_documents_to_create"
+    number, stem = 48, "draft_documents_to_create"
     result_model = DraftedDocumentToCreate
-
-    def list_requires(self):
-        return {"filtered": self.clone(FilterDocumentsToCreate)}
-
-    def context_requires(self):
-        return {"setup": self.clone(Setup), "project_plan": self.clone(ProjectPlan)}
+    items_input = "filtered"
+    inputs = {"filtered": Input(FilterDocumentsToCreate, "the documents kept, one draft each"), **DRAFT_CONTEXT}
+    execute = draft_documents.draft_document_to_create
 
     def all_items(self):
-        return self.input_model("filtered", FilteredDocuments).kept
-
-    def process(self, item: Document):
-        return draft_documents.draft_document_to_create(self.executor(),
-                                                        self.input_text("setup", "plan"),
-                                                        self.input_text("project_plan"), item)
+        return self.read("filtered", FilteredDocuments).kept
 
 
 class DraftDocumentsToCreate(FanOutMerge):
     item_task = DraftDocumentToCreateItem
-
-    def merge(self, results):
-        merged = DraftedDocumentsToCreate(documents=results)
-        self.write_stage(merged, draft_documents.create_to_markdown(merged))
+    execute, to_markdown = draft_documents.merge_to_create, draft_documents.create_to_markdown
 
 
-class DocumentsMarkdown(PlanTask):
+class DocumentsMarkdown(MarkdownStage):
     """Both drafted lists as the plan's documents chapter (from the json: it nests the
     headings one level deeper than the two merge sections do)."""
 
-    group = "documents"
-    number, stem, kinds = 45, "documents", ("md",)
+    number, stem = 49, "documents"
     section = Section("documents", "Documents", position=130)
-
-    def requires(self):
-        return {"find": self.clone(DraftDocumentsToFind), "create": self.clone(DraftDocumentsToCreate)}
-
-    def run(self):
-        self.write_text("md", draft_documents.documents_markdown(
-            self.input_model("find", DraftedDocumentsToFind), self.input_model("create", DraftedDocumentsToCreate)))
+    inputs = {"find": Input(DraftDocumentsToFind, "the drafted documents to find"),
+              "create": Input(DraftDocumentsToCreate, "the drafted documents to create")}
+    execute = draft_documents.documents_markdown

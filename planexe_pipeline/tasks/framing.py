@@ -1,4 +1,9 @@
-"""Framing: purpose, plan type, strategic levers and scenarios."""
+"""Framing: purpose, plan type, strategic levers and scenarios.
+
+Purpose, plan type and the levers each read the idea alone, so they start together; the lever
+chain (levers, their triage, one enrichment call per lever, the vital few, the scenarios and
+the choice among them) is the plan's opening chain.
+"""
 
 from __future__ import annotations
 
@@ -6,139 +11,89 @@ from planexe_pipeline.report.sections import Section
 from planexe_pipeline.stages import (candidate_scenarios, deduplicate_levers, enrich_levers, identify_purpose,
                                      plan_type, potential_levers, scenarios, select_scenario, strategic_decisions,
                                      vital_few_levers)
-from planexe_pipeline.tasks.base import LLMTask, PlanTask
-from planexe_pipeline.tasks.setup import Setup
+from planexe_pipeline.stages.deduplicate_levers import DeduplicatedLevers
+from planexe_pipeline.stages.potential_levers import Lever
+from planexe_pipeline.tasks.base import LLMStage, MarkdownStage
+from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
+from planexe_pipeline.tasks.inputs import Input
+from planexe_pipeline.tasks.setup import PROMPT
 
-__all__ = ["IdentifyPurpose", "PlanType", "PotentialLevers", "DeduplicateLevers", "EnrichLevers", "VitalFewLevers",
-           "StrategicDecisionsMarkdown", "CandidateScenarios", "SelectScenario", "ScenariosMarkdown"]
+__all__ = ["IdentifyPurpose", "PlanType", "PotentialLevers", "DeduplicateLevers", "EnrichLeverItem", "EnrichLevers",
+           "VitalFewLevers", "StrategicDecisionsMarkdown", "CandidateScenarios", "SelectScenario", "ScenariosMarkdown"]
 
 
-class IdentifyPurpose(LLMTask):
-    group = "framing"
-    number, stem = 2, "identify_purpose"
+class IdentifyPurpose(LLMStage):
+    number, stem = 4, "identify_purpose"
     section = Section("purpose", "Purpose", position=30)
-
-    def requires(self):
-        return {"setup": self.clone(Setup)}
-
-    def run(self):
-        result = identify_purpose.execute(self.executor(), self.input_text("setup", "plan"))
-        self.write_stage(result, identify_purpose.to_markdown(result))
+    inputs = {"plan": PROMPT}
+    execute, to_markdown = identify_purpose.execute, identify_purpose.to_markdown
 
 
-class PlanType(LLMTask):
-    group = "framing"
-    number, stem = 3, "plan_type"
-
-    def requires(self):
-        return {"setup": self.clone(Setup), "purpose": self.clone(IdentifyPurpose)}
-
-    def run(self):
-        result = plan_type.execute(self.executor(), self.input_text("setup", "plan"), self.input_text("purpose"))
-        self.write_stage(result, plan_type.to_markdown(result))
+class PlanType(LLMStage):
+    number, stem = 5, "plan_type"
+    inputs = {"plan": PROMPT}
+    execute, to_markdown = plan_type.execute, plan_type.to_markdown
 
 
-class PotentialLevers(LLMTask):
-    group = "framing"
-    number, stem = 4, "potential_levers"
-
-    def requires(self):
-        return {"setup": self.clone(Setup), "purpose": self.clone(IdentifyPurpose), "plan_type": self.clone(PlanType)}
-
-    def run(self):
-        result = potential_levers.execute(self.executor(), plan=self.input_text("setup", "plan"),
-                                          purpose_md=self.input_text("purpose"),
-                                          plan_type_md=self.input_text("plan_type"))
-        self.write_stage(result, potential_levers.to_markdown(result))
+class PotentialLevers(LLMStage):
+    number, stem = 6, "potential_levers"
+    inputs = {"plan": PROMPT}
+    execute, to_markdown = potential_levers.execute, potential_levers.to_markdown
 
 
-class DeduplicateLevers(LLMTask):
-    group = "framing"
-    number, stem = 5, "deduplicate_levers"
-
-    def requires(self):
-        return {"setup": self.clone(Setup), "levers": self.clone(PotentialLevers)}
-
-    def run(self):
-        result = deduplicate_levers.execute(self.executor(), self.input_text("setup", "plan"),
-                                            self.input_model("levers", potential_levers.PotentialLeverList))
-        self.write_stage(result, deduplicate_levers.to_markdown(result))
+class DeduplicateLevers(LLMStage):
+    number, stem = 7, "deduplicate_levers"
+    inputs = {"plan": PROMPT, "potential": Input(PotentialLevers, "every lever, to keep, merge or remove")}
+    execute, to_markdown = deduplicate_levers.execute, deduplicate_levers.to_markdown
 
 
-class EnrichLevers(LLMTask):
-    group = "framing"
-    number, stem = 6, "enrich_levers"
+class EnrichLeverItem(FanOutItem[Lever]):
+    """One kept lever analysed: what is at stake, and which other levers it helps or hinders."""
 
-    def requires(self):
-        return {"setup": self.clone(Setup), "levers": self.clone(DeduplicateLevers)}
+    number, stem = 8, "enrich_levers"
+    result_model = enrich_levers.LeverEnrichment
+    items_input = "deduplicated"
+    inputs = {"plan": PROMPT,
+              "deduplicated": Input(DeduplicateLevers, "the kept levers: one call each, the others as context")}
+    execute = enrich_levers.execute
 
-    def run(self):
-        result = enrich_levers.execute(self.executor(), self.input_text("setup", "plan"),
-                                       self.input_model("levers", deduplicate_levers.DeduplicatedLevers))
-        self.write_stage(result, enrich_levers.to_markdown(result))
-
-
-class VitalFewLevers(LLMTask):
-    group = "framing"
-    number, stem = 7, "vital_few_levers"
-
-    def requires(self):
-        return {"setup": self.clone(Setup), "levers": self.clone(EnrichLevers)}
-
-    def run(self):
-        result = vital_few_levers.execute(self.executor(), self.input_text("setup", "plan"),
-                                          self.input_model("levers", enrich_levers.EnrichedLevers))
-        self.write_stage(result, vital_few_levers.to_markdown(result))
+    def all_items(self):
+        return self.read("deduplicated", DeduplicatedLevers).levers
 
 
-class StrategicDecisionsMarkdown(PlanTask):
-    group = "framing"
-    number, stem, kinds = 8, "strategic_decisions", ("md",)
+class EnrichLevers(FanOutMerge):
+    item_task = EnrichLeverItem
+    execute, to_markdown = enrich_levers.merge, enrich_levers.to_markdown
+
+
+class VitalFewLevers(LLMStage):
+    number, stem = 9, "vital_few_levers"
+    inputs = {"plan": PROMPT, "enriched": Input(EnrichLevers, "each lever with what is at stake, to pick from")}
+    execute, to_markdown = vital_few_levers.execute, vital_few_levers.to_markdown
+
+
+class StrategicDecisionsMarkdown(MarkdownStage):
+    number, stem = 10, "strategic_decisions"
     section = Section("strategic-decisions", "Strategic decisions", position=50)
-
-    def requires(self):
-        return {"vital": self.clone(VitalFewLevers)}
-
-    def run(self):
-        vital = self.input_model("vital", vital_few_levers.VitalLevers)
-        self.write_text("md", strategic_decisions.to_markdown(vital))
+    inputs = {"vital": Input(VitalFewLevers, "the vital levers and why they matter")}
+    execute = strategic_decisions.to_markdown
 
 
-class CandidateScenarios(LLMTask):
-    group = "framing"
-    number, stem = 9, "candidate_scenarios"
-
-    def requires(self):
-        return {"setup": self.clone(Setup), "vital": self.clone(VitalFewLevers)}
-
-    def run(self):
-        result = candidate_scenarios.execute(self.executor(), self.input_text("setup", "plan"),
-                                             self.input_model("vital", vital_few_levers.VitalLevers))
-        self.write_stage(result, candidate_scenarios.to_markdown(result))
+class CandidateScenarios(LLMStage):
+    number, stem = 11, "candidate_scenarios"
+    inputs = {"plan": PROMPT, "vital": Input(VitalFewLevers, "the vital levers, whose options a scenario picks")}
+    execute, to_markdown = candidate_scenarios.execute, candidate_scenarios.to_markdown
 
 
-class SelectScenario(LLMTask):
-    group = "framing"
-    number, stem = 10, "select_scenario"
-
-    def requires(self):
-        return {"setup": self.clone(Setup), "candidates": self.clone(CandidateScenarios)}
-
-    def run(self):
-        result = select_scenario.execute(self.executor(), self.input_text("setup", "plan"),
-                                         self.input_model("candidates", candidate_scenarios.CandidateScenarioSet))
-        self.write_stage(result, select_scenario.to_markdown(result))
+class SelectScenario(LLMStage):
+    number, stem = 12, "select_scenario"
+    inputs = {"plan": PROMPT, "candidates": Input(CandidateScenarios, "the scenarios to choose from")}
+    execute, to_markdown = select_scenario.execute, select_scenario.to_markdown
 
 
-class ScenariosMarkdown(PlanTask):
-    group = "framing"
-    number, stem, kinds = 11, "scenarios", ("md",)
+class ScenariosMarkdown(MarkdownStage):
+    number, stem = 13, "scenarios"
     section = Section("scenarios", "Scenarios", position=60)
-
-    def requires(self):
-        return {"candidates": self.clone(CandidateScenarios), "selection": self.clone(SelectScenario)}
-
-    def run(self):
-        self.write_text("md", scenarios.to_markdown(
-            self.input_model("candidates", candidate_scenarios.CandidateScenarioSet),
-            self.input_model("selection", select_scenario.ScenarioSelection)))
+    inputs = {"candidates": Input(CandidateScenarios, "every scenario, for the comparison table"),
+              "selection": Input(SelectScenario, "which scenario was chosen and why")}
+    execute = scenarios.to_markdown

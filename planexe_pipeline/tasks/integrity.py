@@ -11,7 +11,7 @@ from __future__ import annotations
 import luigi
 
 from planexe_pipeline.errors import UnreadableOutput
-from planexe_pipeline.tasks.base import FanOutMerge
+from planexe_pipeline.tasks.fanout import FanOutMerge
 
 
 def unreadable_tasks(root: luigi.Task) -> list[luigi.Task]:

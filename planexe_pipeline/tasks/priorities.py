@@ -3,7 +3,7 @@
 When LLM slots are scarce, the scheduler starts the runnable task with the highest priority.
 Giving each task the expected length of the longest chain from it to the end of the plan
 makes the long chains start first, so the short side branches fill the gaps instead of
-delaying the critical path. Expected lengths come from the simulator's latency model, which
+delaying the critical path. Expected lengths come from the latency model (latency.py), which
 was taken from measured hosted-model latencies.
 
 The table is computed from the graph of a root task by the module that owns the whole graph
@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import luigi
 
-from planexe_pipeline.llm.simulator import expected_latency
-from planexe_pipeline.tasks.base import FanOutMerge, LLMTask
+from planexe_pipeline.latency import expected_seconds
+from planexe_pipeline.tasks.base import LLMTask
+from planexe_pipeline.tasks.fanout import FanOutMerge
 
 
 def _deps(task: luigi.Task) -> list[luigi.Task]:
@@ -24,6 +25,11 @@ def _deps(task: luigi.Task) -> list[luigi.Task]:
         deps.append(task.clone(task.item_task, index=0))  # the dynamic edges, known by class
         deps.extend(task.merge_requires().values())
     return deps
+
+
+def expected_call_seconds(cls: type) -> float:
+    """Expected seconds of a task class's own LLM call; code takes none worth counting."""
+    return expected_seconds(cls.stem) if issubclass(cls, LLMTask) else 0.0
 
 
 def remaining_path_seconds(root: luigi.Task) -> dict[str, float]:
@@ -36,7 +42,7 @@ def remaining_path_seconds(root: luigi.Task) -> dict[str, float]:
         if task.task_family in seen:
             continue
         seen.add(task.task_family)
-        cost[task.task_family] = expected_latency(task.task_family) if isinstance(task, LLMTask) else 0.0
+        cost[task.task_family] = expected_call_seconds(type(task))
         for dep in _deps(task):
             downstream.setdefault(dep.task_family, set()).add(task.task_family)
             stack.append(dep)
@@ -51,5 +57,12 @@ def remaining_path_seconds(root: luigi.Task) -> dict[str, float]:
     return {family: remaining(family) for family in cost}
 
 
-def priority_table(remaining: dict[str, float]) -> dict[str, int]:
-    return {family: int(round(seconds)) for family, seconds in remaining.items()}
+# Above any remaining path: a step of our own code (a merge, a chapter, the report) takes
+# milliseconds and only unlocks work, so when a task process comes free it goes before any LLM
+# call. Behind a fan-out's calls, a merge that waited its turn held up every task after it.
+CODE_FIRST = 100_000
+
+
+def priority_table(remaining: dict[str, float], llm_families: set[str]) -> dict[str, int]:
+    return {family: int(round(seconds)) + (0 if family in llm_families else CODE_FIRST)
+            for family, seconds in remaining.items()}

@@ -1,9 +1,10 @@
 """planexe-pipeline bench: one standard workload at several worker counts, in one invocation.
 
 Each run is a fresh run folder and a fresh process (`planexe-pipeline run`), on the offline
-simulator with the latency model of DESIGN.md scaled by --time-scale and the typical fan-out
-widths, so the ratio between runs measures the pipeline's shape and Luigi's scheduling, not
-the machine. Numbers come from each run's telemetry.
+simulator with a latency model (latency.py: each stage's measured range, or time to first token
+plus output tokens over a rate) scaled by --time-scale and the typical fan-out widths, so the
+ratio between runs measures the pipeline's shape and Luigi's scheduling, not the machine.
+Numbers come from each run's telemetry.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from planexe_pipeline.telemetry.critical_path import final_executions, slot_lowe
 from planexe_pipeline.telemetry.events import Event, LLMCallEvent, of_kind
 from planexe_pipeline.telemetry.overhead import PARTS
 from planexe_pipeline.telemetry.stats import load_events, stats_from_events
+from planexe_pipeline.telemetry.status_check import StatusWatcher, accuracy_at
 
 BENCH_MODEL = "bench-simulated"
 
@@ -44,6 +46,9 @@ class BenchRun:
     # worker count's capacity, not the cost of scheduling.
     busy_per_task_ms: float | None = None
     path_stages: list[dict] | None = None  # the critical path task by task, in seconds
+    status_at_40: dict | None = None  # `status` at 40% of the makespan against what happened (--status-check)
+    cpu_s: float | None = None  # the run's CPU seconds, tasks and run process
+    path_depth: int | None = None  # LLM calls on the critical path, one after another
 
 
 def path_stages(events: list[Event], task_ids: list[str]) -> list[dict]:
@@ -82,12 +87,17 @@ def overhead_per_task_ms(stats, workers: int) -> float:
 
 
 def run_once(root: Path, config_path: Path, prompt_id: str, workers: int, llm_slots: int,
-             start_date: str, suffix: str = "") -> BenchRun:
+             start_date: str, suffix: str = "", status_check: bool = False) -> BenchRun:
     run_dir = root / f"workers-{workers}-slots-{llm_slots}{suffix}"
     cmd = [sys.executable, "-m", "planexe_pipeline", "run", "--prompt-id", prompt_id, "--run-dir", str(run_dir),
            "--workers", str(workers), "--llm-slots", str(llm_slots), "--llm", BENCH_MODEL,
            "--llm-config", str(config_path), "--speed", "full", "--start-date", start_date]
+    watcher = StatusWatcher(run_dir) if status_check else None
+    if watcher:
+        watcher.start()
     done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if watcher:
+        watcher.stop()
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise PipelineError(f"bench run with {workers} workers failed ({last}); see {run_dir}")
@@ -100,8 +110,9 @@ def run_once(root: Path, config_path: Path, prompt_id: str, workers: int, llm_sl
         overhead_per_task_ms=round(overhead_per_task_ms(stats, workers), 1), tasks=stats.tasks,
         bound_s=round(max(stats.critical_path_seconds, stats.llm_seconds / llm_slots), 3),
         slot_bound_s=round(slot_lower_bound(events, llm_slots), 3), run_dir=str(run_dir),
-        overhead=stats.overhead, path_stages=path_stages(events, stats.critical_path),
-        busy_per_task_ms=_busy_per_task_ms(stats.overhead))
+        overhead=stats.overhead, path_stages=(path := path_stages(events, stats.critical_path)),
+        path_depth=sum(1 for row in path if row["llm_s"] > 0), busy_per_task_ms=_busy_per_task_ms(stats.overhead),
+        cpu_s=round(stats.cpu_seconds, 2), status_at_40=accuracy_at(watcher.looks, events) if watcher else None)
 
 
 def _busy_per_task_ms(overhead: dict | None) -> float | None:
@@ -113,7 +124,7 @@ def _busy_per_task_ms(overhead: dict | None) -> float | None:
 def run_bench(workers_list: list[int], *, llm_slots: int | None = None, time_scale: float = 0.02,
               prompt_id: str = "solar-farm-denmark", out_dir: Path | None = None, seed: int = 42,
               start_date: str = "2027-01-04", repeat: int = 1, latency_model: str = "stage_ranges",
-              progress=print) -> dict:
+              status_check: bool = False, progress=print) -> dict:
     """Every worker count `repeat` times, interleaved (1, 16, 1, 16, ...), so that each repetition's
     ratio compares runs made under the same load; the summary gives median, min and max."""
     root = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="planexe-bench-"))
@@ -131,7 +142,8 @@ def run_bench(workers_list: list[int], *, llm_slots: int | None = None, time_sca
             label = f"repeat {round_no}/{repeat} " if repeat > 1 else ""
             progress(f"bench: {label}workers={workers} llm_slots={slots} time_scale={time_scale} ...")
             run = run_once(root, config_path, prompt_id, workers, slots, start_date,
-                           suffix=f"-r{round_no}" if repeat > 1 else "")
+                           suffix=f"-r{round_no}" if repeat > 1 else "",
+                           status_check=status_check and workers == max(workers_list))
             progress(f"bench: {label}workers={workers} makespan {run.makespan_s:.2f}s")
             round_runs.append(run)
         runs += round_runs
@@ -149,8 +161,26 @@ def run_bench(workers_list: list[int], *, llm_slots: int | None = None, time_sca
     }
 
 
+LATENCY_MODELS = ("stage_ranges", "tokens")
+
+
+def run_bench_models(models: tuple[str, ...], workers_list: list[int], *, out_dir: Path | None = None,
+                     **options) -> dict:
+    """The bench once per latency model: one result, or each by its model's name."""
+    if len(models) == 1:
+        return run_bench(workers_list, out_dir=out_dir, latency_model=models[0], **options)
+    root = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="planexe-bench-"))
+    return {model: run_bench(workers_list, out_dir=root / model, latency_model=model, **options) for model in models}
+
+
+def format_bench_models(result: dict) -> str:
+    if "runs" in result:
+        return format_bench(result)
+    return "\n\n".join(f"== latency model: {model} ==\n{format_bench(one)}" for model, one in result.items())
+
+
 _RATIO_KEYS = ("speedup", "ceiling", "efficiency", "makespan_over_bound", "makespan_over_slot_bound")
-_RUN_KEYS = ("makespan_s", "critical_path_s", "sum_llm_s", "overhead_per_task_ms", "busy_per_task_ms")
+_RUN_KEYS = ("makespan_s", "critical_path_s", "sum_llm_s", "overhead_per_task_ms", "busy_per_task_ms", "path_depth")
 
 
 def _ratios(runs: list[BenchRun]) -> dict:
@@ -217,7 +247,8 @@ def format_overhead_parts(runs: list[dict]) -> str:
 def format_path(run: dict) -> str:
     """The critical path of one run, stage by stage, in seconds (and in the latency model's
     units before --time-scale, where a long answer shows as many output tokens)."""
-    lines = [f"critical path at {run['workers']} workers, {run['critical_path_s']:.2f} s, stage by stage:",
+    lines = [f"critical path at {run['workers']} workers, {run['critical_path_s']:.2f} s, "
+             f"{run.get('path_depth')} LLM calls deep, stage by stage:",
              f"  {'stage':<34} {'seconds':>8} {'LLM s':>7} {'tokens out':>10}"]
     for row in run.get("path_stages") or []:
         name = row["stage"] + (f" #{row['item']}" if row["item"] is not None else "")
@@ -242,6 +273,9 @@ def format_bench(result: dict) -> str:
     lines.append(f"ceiling (makespan at {runs[0]['workers']} / critical path at {largest}): "
                  f"{_spread_text(summary['ceiling'], 'x')}: no schedule of this graph beats it")
     lines.append(f"efficiency (critical path / makespan) at {largest}: {_spread_text(summary['efficiency'])}")
+    at_depth = summary["by_workers"][str(largest)].get("path_depth")
+    if at_depth:
+        lines.append(f"critical path depth at {largest}: {_spread_text(at_depth, ' LLM calls')}")
     at = summary["by_workers"][str(largest)]
     lines.append(f"overhead per task on the critical path at {largest}: {_spread_text(at['overhead_per_task_ms'], ' ms')}")
     lines.append(f"  of which waiting for a free task process (all {largest} busy): {_spread_text(at['busy_per_task_ms'], ' ms')}")
@@ -250,5 +284,13 @@ def format_bench(result: dict) -> str:
                  f"makespan / slot bound: {_spread_text(summary['makespan_over_slot_bound'])}")
     at_largest = sorted((r for r in runs if r["workers"] == largest), key=lambda r: r["makespan_s"])
     lines.append(format_path(at_largest[len(at_largest) // 2]))  # the run of median makespan
+    for r in runs:
+        check = r.get("status_at_40")
+        if check:
+            lines.append(f"status at {check['share_of_makespan'] * 100:.0f}% of the makespan ({r['workers']} workers): "
+                         f"ETA {check['eta_s']} s, actually left {check['actual_left_s']} s (error "
+                         f"{(check['eta_error'] or 0) * 100:+.0f}%); progress {check['progress']}, tasks "
+                         f"{check['tasks_done']} done ({check['tasks_done_by_then']} in telemetry) of "
+                         f"{check['tasks_expected']} expected ({check['tasks_in_plan']} in the plan)")
     lines.append(f"run folders: {result['out_dir']}")
     return "\n".join(lines)

@@ -14,84 +14,19 @@ kind this reader does not know, or without the fields that identify it, is skipp
 
 from __future__ import annotations
 
-import dataclasses
 import fcntl
 import json
-import math
 import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterable, Mapping, TypeVar
+from typing import Any, Iterable, TypeVar
+
+from planexe_pipeline.telemetry.event_base import EVENT_KINDS, Event, event_kind
+
+__all__ = ["EVENT_KINDS", "Event", "event_kind"]  # the base lives in event_base.py; readers import it from here
 
 TELEMETRY_DIR = "telemetry"
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        return None
-    return float(value)
-
-
-def _whole(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _texts(value: Any) -> tuple[str, ...]:
-    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, (list, tuple)) else ()
-
-
-# How a field of each annotated type is read from a line that may not match it.
-_READERS: dict[str, Callable[[Any], Any]] = {
-    "float | None": _number, "int | None": _whole, "str | None": _text, "bool": bool,
-    "tuple[str, ...]": _texts, "str": _text,
-}
-
-
-@dataclass(frozen=True, kw_only=True)
-class Event:
-    """One telemetry line. `start`/`end` are Unix seconds; `end` is None while still open."""
-
-    kind: ClassVar[str]
-    # Fields a line must carry (of the right type) to be read at all.
-    required: ClassVar[tuple[str, ...]] = ()
-
-    start: float | None = None
-    end: float | None = None
-    status: str | None = None
-
-    @property
-    def seconds(self) -> float:
-        return max(0.0, self.end - self.start) if self.start is not None and self.end is not None else 0.0
-
-    def to_record(self) -> dict[str, Any]:
-        return {"kind": self.kind, **dataclasses.asdict(self)}
-
-    @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> "Event | None":
-        values: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
-            if f.name not in record or record[f.name] is None:
-                continue
-            value = _READERS[str(f.type)](record[f.name])
-            if value is not None:
-                values[f.name] = value
-        if any(name not in values for name in cls.required):
-            return None
-        return cls(**values)
-
-
-E = TypeVar("E", bound=type[Event])
-EVENT_KINDS: dict[str, type[Event]] = {}
-
-
-def event_kind(cls: E) -> E:
-    EVENT_KINDS[cls.kind] = cls
-    return cls
 
 
 @event_kind
@@ -117,6 +52,12 @@ class TaskEvent(Event):
     dispatched_at: float | None = None
     process_started: float | None = None
     handler_s: float | None = None
+    # End lines: CPU seconds the task used in its process, and that process's peak resident memory
+    # while it ran the task (telemetry/resources.py).
+    cpu_s: float | None = None
+    peak_rss_bytes: int | None = None
+    # The task execution's span in the run's trace (both lines; telemetry/correlation.py).
+    span_id: str | None = None
 
     @property
     def is_end(self) -> bool:
@@ -151,6 +92,12 @@ class LLMCallEvent(Event):
     finish_reason: str | None = None  # the provider's: stop, length (cut by the output limit), content_filter...
     repairs: int | None = None  # near misses mended: JSON syntax (llm/answer_json.py) and soft rules
     flags: int | None = None  # degenerate places of the answer kept (llm/degeneracy.py)
+    error_type: str | None = None  # the exception's class name, for a trace's `error.type`
+    provider: str | None = None  # the model entry's class: Simulated, OpenAILike, Ollama
+    request_model: str | None = None  # the model as the provider knows it (the entry's `model` argument)
+    parent_span_id: str | None = None  # the span of the task execution that made the call
+    # The prompt (system, then user), only when a trace is asked to carry it (correlation.py).
+    messages: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -173,10 +120,30 @@ class RunEvent(Event):
     workers: int | None = None
     llm_slots: int | None = None
     pid: int | None = None
+    run_id: str | None = None  # the run's correlation id: its trace id (telemetry/correlation.py)
+    scaled_out: bool = False  # one of the workers of a central scheduler, sharing the folder unlocked
+    speed: str | None = None  # the run's --speed, which the task graph depends on
+    # End lines: CPU seconds of the `run` process itself (its worker, merges, progress), and its peak
+    # resident memory; the task processes' own are on their task lines.
+    cpu_s: float | None = None
+    peak_rss_bytes: int | None = None
     # The models the run was asked to use, in order, and the config naming them where one was
     # given: what a resume without --llm goes on with.
     models: tuple[str, ...] = ()
     llm_config: str | None = None
+
+
+@event_kind
+@dataclass(frozen=True, kw_only=True)
+class ResourceSampleEvent(Event):
+    """Memory of one host's processes of a run at `start`: the `run` process and its task processes."""
+
+    kind = "resources"
+    required = ("start",)
+
+    memory_bytes: int | None = None  # proportional (PSS) where the system tells it: shared pages counted once
+    processes: int | None = None
+    worker: int | None = None  # the `run` process whose processes these are
 
 
 @event_kind
@@ -288,6 +255,20 @@ class ProviderQuotaEvent(ProviderEvent):
 
     reset_at: float | None = None
     source: str | None = None
+
+
+@event_kind
+@dataclass(frozen=True, kw_only=True)
+class AlertEvent(Event):
+    """How one alert went (telemetry/alerts.py): sent, or given up after its tries."""
+
+    kind = "alert"
+    required = ("start",)
+
+    state: str | None = None  # the run's state it told: done, failed, stalled
+    target: str | None = None  # url or command; never the URL itself
+    attempts: int | None = None
+    error: str | None = None
 
 
 def last_models(run_dir: str | os.PathLike) -> tuple[tuple[str, ...], str | None]:

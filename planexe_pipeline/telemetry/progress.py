@@ -16,7 +16,6 @@ from typing import TextIO
 
 import luigi
 
-from planexe_pipeline.llm.simulator import expected_latency
 from planexe_pipeline.telemetry.events import EventFollower, TaskEvent
 
 
@@ -25,6 +24,8 @@ class RunProgress:
     run_dir: str
     # task family -> expected seconds from its start to the end of the plan (pipeline.py).
     remaining: dict[str, float] = field(default_factory=dict)
+    # task family -> expected seconds of its own LLM call (0 for code), from the latency model.
+    expected: dict[str, float] = field(default_factory=dict)
     out: TextIO | None = None  # None: whatever sys.stdout is when a line is printed
     interval_s: float = 0.2
     started_at: float = field(default_factory=time.time)
@@ -124,7 +125,7 @@ class RunProgress:
         if not ends:
             return None
         measured = sum(e.seconds for e in ends)
-        expected = sum(expected_latency(e.task_family) for e in ends)
+        expected = sum(self.expected.get(e.task_family, 0.0) for e in ends)
         scale = measured / expected if expected else 0.0
         pending = [family for task_id, family in known.items() if task_id not in done_ids]
         return max((self.remaining.get(f, 0.0) for f in pending), default=0.0) * scale

@@ -11,10 +11,10 @@ from typing import Any, Iterable, Mapping
 
 from planexe_pipeline.telemetry.critical_path import final_executions, run_critical_path
 from planexe_pipeline.telemetry.events import (
-    Event, LLMCallEvent, ProviderLimitEvent, ProviderWaitEvent, RunEvent, TakeoverEvent, TaskEvent, of_kind,
-    read_events,
+    Event, LLMCallEvent, ProviderLimitEvent, ProviderWaitEvent, ResourceSampleEvent, RunEvent, TakeoverEvent,
+    TaskEvent, of_kind, read_events,
 )
-from planexe_pipeline.telemetry.overhead import format_breakdown, overhead_breakdown
+from planexe_pipeline.telemetry.overhead import overhead_breakdown
 
 # Two lines of one execution carry the same start; allow float noise from serialisation.
 _SAME_START = 1e-3
@@ -45,6 +45,8 @@ class TaskExecution:
     worker: int | None
     # "<pid>@<host>" of the lost worker whose run of this task this one replaced.
     taken_over_from: str | None = None
+    cpu_s: float | None = None  # CPU seconds, and the peak memory of its process while it ran
+    peak_rss_bytes: int | None = None
 
     @property
     def seconds(self) -> float:
@@ -82,7 +84,8 @@ def task_executions(events: list[Event]) -> list[TaskExecution]:
     def add(event: TaskEvent, end: float, status: str) -> None:
         executions.append(TaskExecution(
             event.task_id, event.task_family, event.group or group_of.get(event.task_family, ""),
-            event.item, event.start, end, status, event.ran_on))
+            event.item, event.start, end, status, event.ran_on, cpu_s=event.cpu_s,
+            peak_rss_bytes=event.peak_rss_bytes))
 
     for event in tasks:
         if event.is_end:
@@ -133,6 +136,24 @@ def llm_in_flight(events: Iterable[Event]) -> list[tuple[float, int]]:
     return steps
 
 
+# A host's last sample older than this no longer counts: its worker ended (or died) in between.
+SAMPLE_STALE_S = 10.0
+
+
+def memory_over_time(events: Iterable[Event]) -> list[tuple[float, int]]:
+    """(time, memory of the run's processes on every host) at each sample: each worker's latest
+    sample, added up, as long as it is recent."""
+    latest: dict[int | None, tuple[float, int]] = {}
+    points: list[tuple[float, int]] = []
+    for sample in sorted(of_kind(events, ResourceSampleEvent), key=lambda e: e.start or 0):
+        if sample.start is None or sample.memory_bytes is None:
+            continue
+        latest[sample.worker] = (sample.start, sample.memory_bytes)
+        points.append((sample.start, sum(size for at, size in latest.values()
+                                         if at >= sample.start - SAMPLE_STALE_S)))
+    return points
+
+
 def _union_length(intervals: Iterable[tuple[float, float]]) -> float:
     total, reach = 0.0, -math.inf
     for start, end in sorted(intervals):
@@ -159,6 +180,8 @@ class StageStats:
     span_seconds: float = 0.0  # first start to last end: how long the stage was "on"
     llm_seconds: float = 0.0
     provider_wait_seconds: float = 0.0  # waiting for a provider's limit before calls went out
+    cpu_seconds: float = 0.0  # summed over executions, in the processes that ran them
+    peak_rss_bytes: int | None = None  # the largest of its executions' process peaks
     input_tokens: int = 0
     output_tokens: int = 0
     tokens_estimated: bool = False
@@ -203,11 +226,22 @@ class RunStats:
     overhead: dict[str, Any] | None = None
     provider_wait_seconds: float = 0.0
     provider_limits: list[int] = field(default_factory=list)  # the shared limit, in the order it changed
+    task_cpu_seconds: float = 0.0  # CPU of the tasks, in whichever process ran them
+    run_cpu_seconds: float = 0.0  # CPU of the `run` processes themselves: worker, merges, display
+    peak_task_rss_bytes: int | None = None  # the largest peak of a process while it ran one task
+    # The most memory the run's processes held at once (PSS, summed over each host's processes, the
+    # hosts' latest samples added up), from the `resources` samples.
+    peak_memory_bytes: int | None = None
+
+    @property
+    def cpu_seconds(self) -> float:
+        return self.task_cpu_seconds + self.run_cpu_seconds
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         for stage in data["stages"]:
             stage.pop("first_start", None)
+        data["cpu_seconds"] = self.cpu_seconds
         return data
 
 
@@ -249,6 +283,9 @@ def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "",
         row.failed += run.status == "failed"
         if run.status != "incomplete":
             row.task_seconds += run.seconds
+        row.cpu_seconds += run.cpu_s or 0.0
+        if run.peak_rss_bytes is not None:
+            row.peak_rss_bytes = max(row.peak_rss_bytes or 0, run.peak_rss_bytes)
         row.first_start = min(row.first_start, run.start)
     for family, runs in task_ids.items():
         stages[family].tasks = len(runs)
@@ -327,73 +364,13 @@ def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "",
         overhead=overhead_breakdown(events, path.task_ids).summary() if path.task_ids else None,
         provider_wait_seconds=sum(row.provider_wait_seconds for row in ordered),
         provider_limits=[e.limit for e in of_kind(events, ProviderLimitEvent)],
+        task_cpu_seconds=sum(row.cpu_seconds for row in ordered),
+        run_cpu_seconds=sum(e.cpu_s or 0.0 for e in of_kind(events, RunEvent) if e.event == "end"),
+        peak_task_rss_bytes=max((row.peak_rss_bytes for row in ordered if row.peak_rss_bytes is not None),
+                                default=None),
+        peak_memory_bytes=max((level for _, level in memory_over_time(events)), default=None),
     )
 
 
 def compute_stats(run_dir: str | os.PathLike, llm_config: Mapping[str, Any] | None = None) -> RunStats:
     return stats_from_events(load_events(run_dir), run_dir, llm_config)
-
-
-def _money(value: float | None) -> str:
-    return "-" if value is None else f"${value:.4f}"
-
-
-def ratio_text(value: float | None, suffix: str, missing: str = "-") -> str:
-    return missing if value is None else f"{value:.2f}{suffix}"
-
-
-def format_stats(stats: RunStats) -> str:
-    """A fixed-width table per stage, then the run's totals, for a terminal or a log."""
-    header = ["stage", "group", "tasks", "calls", "attempts", "retries", "errors", "repairs", "flags",
-              "task s", "span s", "LLM s", "wait s", "tokens in", "tokens out", "cost"]
-    rows = [header]
-    for row in stats.stages:
-        mark = "~" if row.tokens_estimated else ""
-        rows.append([row.family, row.group, str(row.tasks), str(row.calls), str(row.attempts),
-                     str(row.retries), str(row.errors), str(row.repairs), str(row.flags), f"{row.task_seconds:.1f}",
-                     f"{row.span_seconds:.1f}", f"{row.llm_seconds:.1f}", f"{row.provider_wait_seconds:.1f}",
-                     f"{mark}{row.input_tokens}", f"{mark}{row.output_tokens}", _money(row.cost)])
-    mark = "~" if stats.tokens_estimated else ""
-    rows.append(["total", "", str(stats.tasks), str(stats.llm_calls), str(stats.attempts),
-                 str(stats.retries), str(stats.errors), str(stats.repairs), str(stats.flags), f"{stats.task_seconds:.1f}",
-                 f"{stats.makespan_seconds:.1f}", f"{stats.llm_seconds:.1f}", f"{stats.provider_wait_seconds:.1f}",
-                 f"{mark}{stats.input_tokens}", f"{mark}{stats.output_tokens}", _money(stats.cost)])
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-
-    def line(cells: list[str]) -> str:
-        # Names left, numbers right, so digits of the same magnitude line up.
-        return "  ".join(c.ljust(w) if i < 2 else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-
-    rule = "-" * len(line(header))
-    table = [line(rows[0]), rule, *map(line, rows[1:-1]), rule, line(rows[-1])]
-    workers = ", ".join(f"{worker}: {n}" for worker, n in stats.tasks_per_worker.items())
-    summary = [
-        ("makespan", f"{stats.makespan_seconds:.1f} s over {stats.runs} run(s)"),
-        ("critical path", f"{stats.critical_path_seconds:.1f} s ({len(stats.critical_path)} tasks)"),
-        ("efficiency", ratio_text(stats.efficiency, " (critical path / makespan)")),
-        ("speedup", ratio_text(stats.speedup, "x over one worker")),
-        ("sum of LLM time", f"{stats.llm_seconds:.1f} s"),
-        ("LLM calls in flight", f"max {stats.max_llm_in_flight}"
-         + (f" of {stats.llm_slots} slots" if stats.llm_slots else "")),
-        ("tasks", f"{stats.tasks} ({stats.executions} executions, {stats.tasks_failed} failed)"),
-        ("tasks per worker", workers or "-"),
-    ]
-    for takeover in stats.taken_over:
-        name = takeover.task_family + ("" if takeover.item is None else f" [{takeover.item}]")
-        summary.append(("taken over", f"{name} from worker {takeover.from_worker}@{takeover.from_host} by "
-                        f"{takeover.worker}@{takeover.host}, {ratio_text(takeover.lost_for_s, ' s')} after it began there"))
-    if stats.provider_limits:
-        limits = stats.provider_limits
-        summary.append(("provider limit", f"{limits[-1]} at the end (from {limits[0]}, lowest {min(limits)}, "
-                                          f"{len(limits) - 1} changes); wait s: time calls waited for it"))
-    if stats.repairs or stats.flags:
-        summary.append(("answers", f"{stats.repairs} near misses mended, {stats.flags} degenerate places flagged "
-                                   "(each named in llm_repairs/)"))
-    if stats.tokens_estimated:
-        summary.append(("tokens", "~ marks counts estimated from text length"))
-    label_width = max(len(label) for label, _ in summary)
-    lines = table + [""] + [f"{label.ljust(label_width)}  {value}" for label, value in summary]
-    if stats.overhead:
-        lines += ["", format_breakdown(stats.overhead)]
-    return "\n".join(lines)

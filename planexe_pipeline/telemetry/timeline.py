@@ -15,9 +15,10 @@ from typing import Callable
 
 from planexe_pipeline.telemetry.events import Event, ProviderLimitEvent, of_kind
 from planexe_pipeline.telemetry.stats import (
-    RunStats, TaskExecution, llm_in_flight, load_events, ratio_text, run_intervals, stats_from_events,
+    RunStats, TaskExecution, llm_in_flight, load_events, memory_over_time, run_intervals, stats_from_events,
     task_executions,
 )
+from planexe_pipeline.telemetry.stats_table import ratio_text
 
 # One colour per stage group, in pipeline order, readable under dark text.
 GROUP_COLOURS = {
@@ -33,6 +34,8 @@ WIDTH, LEFT, RIGHT = 1200, 64, 28
 PLOT = WIDTH - LEFT - RIGHT
 LANE, BAR = 24, 18
 CURVE = 120
+MEMORY = 80
+_MB = 1024 * 1024
 
 CSS = """
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#1d2327;background:#fff}
@@ -96,18 +99,22 @@ def _seconds_label(value: float) -> str:
 
 
 def _svg(executions: list[TaskExecution], steps: list[tuple[float, int]], stats: RunStats,
-         t0: float, t1: float, limits: dict[str, list[tuple[float, int]]] | None = None) -> str:
+         t0: float, t1: float, limits: dict[str, list[tuple[float, int]]] | None = None,
+         memory: list[tuple[float, int]] | None = None) -> str:
     span = max(t1 - t0, 1e-9)
     lanes = assign_lanes(executions)
     gantt_top = 10
     gantt_bottom = gantt_top + (max(lanes, default=-1) + 1) * LANE
     curve_top = gantt_bottom + 56
     curve_bottom = curve_top + CURVE
+    # Memory beside the calls in flight, on the same time axis: what the concurrency costs.
+    memory_top = curve_bottom + 48
+    bottom = memory_top + MEMORY if memory else curve_bottom
 
     def x(t: float) -> float:
         return LEFT + (t - t0) / span * PLOT
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {curve_bottom + 40}" '
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {bottom + 40}" '
            'role="img" aria-label="task timeline">',
            f'<rect x="{LEFT}" y="{gantt_top}" width="{PLOT}" height="{gantt_bottom - gantt_top}" '
            'fill="#fbfcfd"/>']
@@ -116,14 +123,16 @@ def _svg(executions: list[TaskExecution], steps: list[tuple[float, int]], stats:
     for index in range(int(span / step + 1e-9) + 1):
         tick = index * step  # multiplied, not accumulated, so labels never drift to 2.9999
         tx = _fmt(x(t0 + tick))
-        out.append(f'<line class="grid" x1="{tx}" x2="{tx}" y1="{gantt_top}" y2="{curve_bottom}" '
+        out.append(f'<line class="grid" x1="{tx}" x2="{tx}" y1="{gantt_top}" y2="{bottom}" '
                    'stroke="#e9edf0"/>')
-        for y in (gantt_bottom + 14, curve_bottom + 15):
+        for y in (gantt_bottom + 14, bottom + 15):
             out.append(f'<text x="{tx}" y="{y}" text-anchor="middle">{tick:.{decimals}f}</text>')
-    out.append(f'<text x="{LEFT + PLOT}" y="{curve_bottom + 32}" text-anchor="end">'
+    out.append(f'<text x="{LEFT + PLOT}" y="{bottom + 32}" text-anchor="end">'
                'time since start (s)</text>')
     out += _gantt(executions, lanes, set(stats.critical_path), stats.critical_path, x, gantt_top)
     out += _curve(steps, stats, x, t0, t1, curve_top, curve_bottom, limits or {})
+    if memory:
+        out += _memory_curve(memory, x, t0, t1, memory_top, bottom)
     out.append("</svg>")
     return "\n".join(out)
 
@@ -227,6 +236,28 @@ def _curve(steps: list[tuple[float, int]], stats: RunStats, x: Callable[[float],
     return out
 
 
+def _memory_curve(points: list[tuple[float, int]], x: Callable[[float], float], t0: float, t1: float,
+                  top: float, bottom: float) -> list[str]:
+    """The memory of the run's processes (PSS, MB) at each sample, as a line."""
+    most = max(size for _, size in points) / _MB
+    ceiling = max(_nice_step(most, 4) * 4, 1.0)
+
+    def y(megabytes: float) -> str:
+        return _fmt(bottom - megabytes / ceiling * MEMORY)
+
+    out = [f'<text x="{LEFT}" y="{top - 10}" font-weight="600">Memory of the run\'s processes (MB, PSS)</text>']
+    for level in (0.0, ceiling / 2, ceiling):
+        out.append(f'<line x1="{LEFT}" x2="{LEFT + PLOT}" y1="{y(level)}" y2="{y(level)}" stroke="#eef1f3"/>')
+        out.append(f'<text x="{LEFT - 8}" y="{_fmt(float(y(level)) + 4)}" text-anchor="end">{level:.0f}</text>')
+    line = "".join(f"{'M' if i == 0 else 'L'}{_fmt(x(min(max(t, t0), t1)))},{y(size / _MB)}"
+                   for i, (t, size) in enumerate(points))
+    out.append(f'<path class="memory" d="{line}" fill="none" stroke="#6a3d9a" stroke-width="1.5">'
+               f'<title>peak {most:.0f} MB</title></path>')
+    out.append(f'<line x1="{LEFT}" x2="{LEFT}" y1="{top}" y2="{bottom}" stroke="#9aa5ad"/>')
+    out.append(f'<line x1="{LEFT}" x2="{LEFT + PLOT}" y1="{bottom}" y2="{bottom}" stroke="#9aa5ad"/>')
+    return out
+
+
 def _cards(stats: RunStats) -> str:
     cards = [
         ("makespan", f"{stats.makespan_seconds:.1f} s"),
@@ -241,6 +272,9 @@ def _cards(stats: RunStats) -> str:
     ]
     if stats.cost is not None:
         cards.append(("estimated cost", f"${stats.cost:.4f}"))
+    cards.append(("CPU", f"{stats.cpu_seconds:.1f} s"))
+    if stats.peak_memory_bytes:
+        cards.append(("peak memory", f"{stats.peak_memory_bytes / _MB:.0f} MB"))
     return "".join(f'<div class="card"><b>{escape(value)}</b><span>{escape(label)}</span></div>'
                    for label, value in cards)
 
@@ -261,19 +295,25 @@ def _legend(executions: list[TaskExecution]) -> str:
     return '<div class="legend">' + "".join(items) + "</div>"
 
 
+def _megabytes(value: int | None) -> str:
+    return "–" if value is None else f"{value / _MB:.0f}"
+
+
 def _stage_table(stats: RunStats) -> str:
     rows = []
     for row in stats.stages:
         swatch = f'<i class="sw" style="background:{GROUP_COLOURS.get(row.group, OTHER_COLOUR)}"></i>'
         rows.append(f"<tr><td>{swatch}{escape(row.family)}</td><td>{row.tasks}</td><td>{row.calls}</td>"
                     f"<td>{row.retries}</td><td>{row.task_seconds:.1f}</td><td>{row.span_seconds:.1f}</td>"
-                    f"<td>{row.llm_seconds:.1f}</td><td>{row.input_tokens}</td><td>{row.output_tokens}</td></tr>")
+                    f"<td>{row.llm_seconds:.1f}</td><td>{row.cpu_seconds:.2f}</td><td>{_megabytes(row.peak_rss_bytes)}</td>"
+                    f"<td>{row.input_tokens}</td><td>{row.output_tokens}</td></tr>")
     mark = " (estimated)" if stats.tokens_estimated else ""
     return ("<table><thead><tr><th>stage</th><th>tasks</th><th>calls</th><th>retries</th><th>task s</th>"
-            f"<th>span s</th><th>LLM s</th><th>tokens in{mark}</th><th>tokens out{mark}</th></tr></thead>"
+            f"<th>span s</th><th>LLM s</th><th>CPU s</th><th>peak MB</th><th>tokens in{mark}</th><th>tokens out{mark}</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody><tfoot><tr><td>total</td><td>{stats.tasks}</td>"
             f"<td>{stats.llm_calls}</td><td>{stats.retries}</td><td>{stats.task_seconds:.1f}</td>"
             f"<td>{stats.makespan_seconds:.1f}</td><td>{stats.llm_seconds:.1f}</td>"
+            f"<td>{stats.task_cpu_seconds:.2f}</td><td>{_megabytes(stats.peak_task_rss_bytes)}</td>"
             f"<td>{stats.input_tokens}</td><td>{stats.output_tokens}</td></tr></tfoot></table>")
 
 
@@ -303,7 +343,7 @@ def render_timeline_html(run_dir: str | os.PathLike) -> str:
         f'<p class="sub">{escape(" · ".join(settings))}. Hover a bar for its stage, item and duration.</p>',
         f'<div class="cards">{_cards(stats)}</div>',
         _legend(executions),
-        _svg(executions, steps, stats, t0, t1, provider_limit_steps(events)),
+        _svg(executions, steps, stats, t0, t1, provider_limit_steps(events), memory_over_time(events)),
         _stage_table(stats),
         "</body></html>",
         "",

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from planexe_pipeline.stages import wbs
 from planexe_pipeline.stages.documents import Document
-from planexe_pipeline.stages.wbs import Level1Answer, Level2Answer, Level2TaskAnswer, PhaseAnswer
+from support.files import plan_file
+from planexe_pipeline.stages.wbs import Level1Answer, Level2TaskAnswer, PhaseAnswer, PhaseTasksAnswer
 
 PROMPT = ("Open a sourdough bakery with a small cafe in Lyon, France. Budget 300,000 EUR, opening within "
           "nine months, supplying three restaurants with bread every morning.\n")
@@ -30,16 +31,14 @@ class FakeLLM:
 
 # -- run folder with hand-written upstream outputs ------------------------------------------------
 def upstream_folder(path: Path) -> str:
-    """What Setup, ConsolidateAssumptions, ProjectPlan and DataCollection would have written."""
+    """What Setup, ConsolidateAssumptions and ProjectPlan would have written."""
     files = {
-        "001-plan.txt": PROMPT,
-        "001-plan_fingerprint.json": json.dumps({"prompt_sha256": hashlib.sha256(PROMPT.encode()).hexdigest(),
-                                                 "speed": "full", "start_date": "2026-01-05"}),
-        "018-consolidate_assumptions.md": "## Assumptions\n\n- The bakery rents a 120 m2 shop in Croix-Rousse.\n",
-        "020-project_plan.json": "{}",
-        "020-project_plan.md": "## Project plan\n\n- Lease premises, fit out the bakery, hire two bakers.\n",
-        "039-data_collection.json": "{}",
-        "039-data_collection.md": "## Data collection\n\n- Footfall counts and shop rents in Lyon.\n",
+        plan_file("Setup", "plan"): PROMPT,
+        plan_file("Setup", "fingerprint"): json.dumps({"prompt_sha256": hashlib.sha256(PROMPT.encode()).hexdigest(),
+                                                       "speed": "full", "start_date": "2026-01-05"}),
+        plan_file("ConsolidateAssumptions", "md"): "## Assumptions\n\n- The bakery rents a 120 m2 shop in Croix-Rousse.\n",
+        plan_file("ProjectPlan"): "{}",
+        plan_file("ProjectPlan", "md"): "## Project plan\n\n- Lease premises, fit out the bakery, hire two bakers.\n",
     }
     for name, text in files.items():
         (path / name).write_text(text, encoding="utf-8")
@@ -62,23 +61,27 @@ def item_files(folder: Path) -> list[str]:
 
 
 def wbs_answers():
+    """Level 1's answer, and each phase's level-2 answer by phase id (the third phase gets none)."""
     level1 = Level1Answer(project_title="Bakery", final_deliverable="An open bakery", phases=[
         PhaseAnswer(title="T-7 Permits", description="Permits granted"),
         PhaseAnswer(title="Fit-out", description="Kitchen ready"),
         PhaseAnswer(title="Launch", description="Doors open"),
     ])
-    level2 = Level2Answer(tasks=[
-        Level2TaskAnswer(phase_id="T-2", title="T-9.9 Install the oven", description="d"),
-        Level2TaskAnswer(phase_id="t-1", title="File the permit", description="d"),
-        Level2TaskAnswer(phase_id="Phase X", title="Order flour", description="d"),  # unknown: previous phase (T-1)
-        Level2TaskAnswer(phase_id="T-2", title="Paint the shop", description="d"),
-        Level2TaskAnswer(phase_id="T-1", title="Meet the inspector", description="d"),
-    ])
+    level2 = {
+        "T-1": PhaseTasksAnswer(tasks=[Level2TaskAnswer(title="File the permit", description="d"),
+                                       Level2TaskAnswer(title=" ", description="no title: dropped"),
+                                       Level2TaskAnswer(title="Order flour", description="d"),
+                                       Level2TaskAnswer(title="Meet the inspector", description="d")]),
+        "T-2": PhaseTasksAnswer(tasks=[Level2TaskAnswer(title="T-9.9 Install the oven", description="d"),
+                                       Level2TaskAnswer(title="Paint the shop", description="d")]),
+        "T-3": PhaseTasksAnswer(tasks=[]),
+    }
     return level1, level2
 
 
 def project12():
     a1, a2 = wbs_answers()
     level1 = wbs.number_phases(a1)
-    return wbs.build_project12(level1, wbs.map_level2(level1, a2))
-
+    items = [wbs.execute_level2(FakeLLM(a2[phase.id]), phase, plan=PROMPT, project_plan="plan", level1=level1)
+             for phase in level1.phases]
+    return wbs.build_project12(items, level1)

@@ -19,6 +19,8 @@ the valid JSON the server would have written (to wrap it in a code fence, say). 
 carries `Retry-After: 0.05`; a hang accepts the request and never answers until the server
 stops; a 401 echoes the bearer token it got in its error message, as some providers do, so
 the tests can check that the key is scrubbed. `server.latency_s` delays every answer.
+`server.headers` go out with every answer (a provider's `x-ratelimit-*`, say); with
+`server.models` set, a chat request for another model gets a 404, as a wrong model name does.
 Every request is counted (`server.requests`, `server.count(path)`) and `server.peak_in_flight`
 is the most chat requests it was serving at once.
 
@@ -78,6 +80,8 @@ class FakeOpenAIServer:
         self.requests: list[dict[str, Any]] = []  # {"path", "body", "headers"} in arrival order
         self.model_name = "fake-model"
         self.latency_s = 0.0
+        self.headers: dict[str, str] = {}  # sent with every answer
+        self.models: set[str] | None = None  # None: any model name is served
         self.context_window: int | None = None  # in tokens of 4 characters; None = any prompt fits
         self.trained_context = 8192  # what /api/show reports
         self.in_flight = 0
@@ -106,6 +110,9 @@ class FakeOpenAIServer:
                     return self._json(200, {"model_info": {"llama.context_length": server.trained_context}, "details": {}})
                 if self.path not in ("/v1/chat/completions", "/api/chat"):
                     return self._json(404, {"error": {"message": f"no route {self.path}"}})
+                if server.models is not None and body.get("model") not in server.models:
+                    return self._json(404, {"error": {"message": f"The model `{body.get('model')}` does not exist",
+                                                      "type": "invalid_request_error", "code": "model_not_found"}})
                 with server._lock:
                     server.in_flight += 1
                     server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
@@ -185,7 +192,7 @@ class FakeOpenAIServer:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
-                for key, value in (headers or {}).items():
+                for key, value in {**server.headers, **(headers or {})}.items():
                     self.send_header(key, value)
                 self.end_headers()
                 self.wfile.write(data)

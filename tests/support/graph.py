@@ -5,7 +5,8 @@ from __future__ import annotations
 import luigi
 
 from planexe_pipeline.pipeline import FullPlan
-from planexe_pipeline.tasks.base import FanOutItem, FanOutMerge, PlanTask
+from planexe_pipeline.tasks.base import PlanTask
+from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
 
 TEMPLATE_RUN = "/nonexistent-graph-run"
 
@@ -41,7 +42,9 @@ def declared_files(families, fan_out_width: int) -> set[str]:
     for family in families:
         cls = task_class(family)
         if issubclass(cls, FanOutItem):
-            files |= {f"{cls.stage_dir}/item-{i:03d}.json" for i in range(fan_out_width)}
+            # A static list that --speed fast does not cap (a plan's parts) is written whole.
+            width = fan_out_width if cls.capped_when_fast else len(cls(run_dir=TEMPLATE_RUN, index=0).all_items())
+            files |= {f"{cls.stage_dir}/item-{i:03d}.json" for i in range(width)}
         else:
             files |= set(cls.files.values())
     return files

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import luigi
 
+from planexe_pipeline.stages.durations import DurationEstimate, DurationEstimates
 from planexe_pipeline.stages.schedule import ScheduleTask, compute_schedule
+from planexe_pipeline.stages.task_dependencies import TaskDependencies, TaskDependency
 from planexe_pipeline.stages.wbs import WBSProject, WBSTask
 
 PLAN = ("Open a sourdough bakery in Lyon with a wood-fired oven, selling to cafes and weekend markets, "
@@ -47,6 +49,23 @@ def wbs_project() -> WBSProject:
                 WBSTask(id="T-2.1.1", title="Install the oven", duration_days=5)])])])
 
 
+def wbs_level2() -> WBSProject:
+    """The same plan down to level 2: what the executive summary dates its timeline from."""
+    project = wbs_project()
+    return project.model_copy(update={"phases": [
+        phase.model_copy(update={"children": [t.model_copy(update={"children": [], "duration_days": None})
+                                              for t in phase.children]}) for phase in project.phases]})
+
+
+def estimates() -> DurationEstimates:
+    return DurationEstimates(estimates=[DurationEstimate(task_id="T-1.1", title="Lease", duration_days=10),
+                                        DurationEstimate(task_id="T-2.1", title="Oven works", duration_days=5)])
+
+
+def dependencies() -> TaskDependencies:
+    return TaskDependencies(dependencies=[TaskDependency(task_id="T-2.1", title="Oven works", depends_on=["T-1.1"])])
+
+
 def prepopulate(run_dir, tasks, speed: str = "full") -> None:
     """Every output of `tasks` as an upstream stage would leave it: Luigi takes them as done."""
     for task in tasks:
@@ -64,6 +83,12 @@ def prepopulate(run_dir, tasks, speed: str = "full") -> None:
                 text = wbs_project().model_dump_json()
             elif name == "Schedule" and key == "json":
                 text = small_schedule().model_dump_json()
+            elif name == "WBSProject12" and key == "json":
+                text = wbs_level2().model_dump_json()
+            elif name == "DurationEstimates" and key == "json":
+                text = estimates().model_dump_json()
+            elif name == "TaskDependencies" and key == "json":
+                text = dependencies().model_dump_json()
             elif key == "md":
                 text = (f"## {name} title\n\nBody of {name}: the Lyon sourdough bakery.\n\n"
                         f"### Detail of {name}\n\nMore about the wood-fired oven.\n")

@@ -1,0 +1,216 @@
+"""planexe-pipeline status: where a run stands and what is left, from its folder alone.
+
+What is done, in flight and failed comes from the telemetry (telemetry/run_state.py). What is
+left comes from the task graph, walked from the root as the scheduler walks it: a fan-out's width
+is read from its list once the run has written it, and until then taken as the standard
+workload's typical width (the median of WIDTHS, capped as --speed caps it). So nothing here
+names a stage or counts tasks: a stage added to the graph is expected as soon as it is in it.
+
+- progress: done work over all expected work, each task weighted by its expected seconds (the
+  latency model's; a step without an LLM call weighs a twentieth of an average call), a task in
+  flight counted for the part of its expected time it has run.
+- eta_s: the longest chain of what is left, each call's expected seconds scaled by how this run's
+  calls compare with the model so far, a call in flight counted for what it has left; or, when
+  the slots (or the provider's current limit) are fewer than the calls left can use, the calls'
+  seconds over the slots, if that is longer. Unknown (null) until the run's first call is done.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import luigi
+
+from planexe_pipeline.llm.schema_rules import WIDTHS
+from planexe_pipeline.pipeline import EXPECTED_SECONDS, FullPlan
+from planexe_pipeline.prompt_input import FINGERPRINT_FILE
+from planexe_pipeline.tasks.base import LLMTask
+from planexe_pipeline.tasks.fanout import FanOutMerge
+from planexe_pipeline.telemetry.events import Event, EventFollower
+from planexe_pipeline.telemetry.live_view import LiveView, status_lines
+from planexe_pipeline.telemetry.run_state import Outlook, RunState, run_state, status_dict, status_of_finished
+
+Key = tuple[str, "int | None"]  # (stage, item): the same in any spelling of the run folder's path
+STANDARD_WIDTH = round(statistics.median(WIDTHS.values()))
+LOCAL_STEP_WEIGHT = 1 / 20
+# A call past its expected time still has this share of it to go, not nothing.
+OVERDUE_SHARE = 0.1
+# A graph with guessed widths is walked again (to read the lists written since) at most this often.
+REWALK_S = 5.0
+
+
+@dataclass(frozen=True)
+class Node:
+    key: Key
+    llm: bool
+    expected_s: float  # the latency model's, before scaling
+    deps: tuple[Key, ...]
+
+
+@dataclass
+class ExpectedGraph:
+    nodes: dict[Key, Node]
+    estimated: list[str] = field(default_factory=list)  # fan-outs whose width is not known yet
+
+    @property
+    def llm_calls(self) -> int:
+        return sum(node.llm for node in self.nodes.values())
+
+
+def _key(task: luigi.Task) -> Key:
+    return task.task_family, getattr(task, "index", None)
+
+
+def _items(merge: FanOutMerge) -> tuple[list[luigi.Task], bool]:
+    """The merge's item tasks, and whether their number is known (else estimated)."""
+    try:
+        return merge.item_tasks(), True
+    except Exception:  # the list is not written yet (or not readable yet): estimate its width
+        cap = merge.clone(merge.item_task, index=0).fanout_cap()
+        width = STANDARD_WIDTH if cap is None else min(cap, STANDARD_WIDTH)
+        return [merge.clone(merge.item_task, index=i) for i in range(width)], False
+
+
+def expected_graph(root: luigi.Task) -> ExpectedGraph:
+    """Every task the plan will run, with the edges the scheduler will see, fan-outs included."""
+    graph = ExpectedGraph({})
+    stack = [root]
+    while stack:
+        task = stack.pop()
+        key = _key(task)
+        if key in graph.nodes:
+            continue
+        deps = list(luigi.task.flatten(task.requires()))
+        if isinstance(task, FanOutMerge):
+            items, known = _items(task)
+            if not known:
+                graph.estimated.append(task.task_family)
+            deps += items + list(task.merge_requires().values())
+        llm = isinstance(task, LLMTask)
+        graph.nodes[key] = Node(key, llm, EXPECTED_SECONDS.get(task.task_family, 0.0) if llm else 0.0,
+                                tuple(dict.fromkeys(_key(d) for d in deps)))
+        stack.extend(deps)
+    return graph
+
+
+def run_speed(run_dir: str | os.PathLike, state: RunState) -> str:
+    if state.speed:
+        return state.speed
+    try:  # runs made before the start line named its speed
+        return json.loads((Path(run_dir) / FINGERPRINT_FILE).read_text())["speed"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "full"
+
+
+def outlook(graph: ExpectedGraph, state: RunState, now: float) -> Outlook:
+    nodes = graph.nodes
+    done = {key for key in nodes if key in state.done_keys}
+    running = {(f.stage, f.item): f.since for f in state.in_flight}
+    measured = sum(s for _, s in state.finished_llm)
+    modelled = sum(EXPECTED_SECONDS.get(family, 0.0) for family, _ in state.finished_llm)
+    scale = measured / modelled if modelled > 0 and measured > 0 else None
+
+    calls = [n.expected_s for n in nodes.values() if n.llm] or [1.0]
+    local_weight = statistics.mean(calls) * LOCAL_STEP_WEIGHT
+    total = finished = 0.0
+    left: dict[Key, float] = {}  # seconds each task not done still needs
+    for key, node in nodes.items():
+        weight = node.expected_s if node.llm else local_weight
+        total += weight
+        if key in done:
+            finished += weight
+            continue
+        expected = node.expected_s * scale if scale is not None else None
+        if key in running and expected:
+            ran = max(0.0, now - running[key])
+            finished += weight * min(ran / expected, 0.95)
+            left[key] = max(expected - ran, expected * OVERDUE_SHARE)
+        else:
+            left[key] = expected or 0.0
+    progress = 1.0 if state.plan_complete else (finished / total if total else 0.0)
+    eta = None
+    if state.plan_complete:
+        eta = 0.0
+    elif scale is not None and state.state in ("running", "stalled"):
+        eta = max(_longest_chain(nodes, left), _slot_bound(nodes, left, state))
+    return Outlook(round(progress, 4), len(nodes), len(done), graph.llm_calls,
+                   None if eta is None else round(eta, 2), sorted(graph.estimated))
+
+
+def _longest_chain(nodes: dict[Key, Node], left: dict[Key, float]) -> float:
+    downstream: dict[Key, list[Key]] = {}
+    for key, node in nodes.items():
+        for dep in node.deps:
+            downstream.setdefault(dep, []).append(key)
+    memo: dict[Key, float] = {}
+
+    def chain(key: Key) -> float:
+        if key not in memo:
+            memo[key] = left.get(key, 0.0) + max((chain(d) for d in downstream.get(key, ())), default=0.0)
+        return memo[key]
+
+    return max((chain(key) for key in left), default=0.0)
+
+
+def _slot_bound(nodes: dict[Key, Node], left: dict[Key, float], state: RunState) -> float:
+    slots = [n for n in (state.llm_slots, state.provider_limit) if n]
+    return sum(s for key, s in left.items() if nodes[key].llm) / min(slots) if slots else 0.0
+
+
+class StatusTracker:
+    """A run's status, read again as its telemetry grows: each look reads what is new."""
+
+    def __init__(self, run_dir: str | os.PathLike, stall_after_s: float | None = None):
+        self.run_dir = str(run_dir)
+        self.stall_after_s = stall_after_s
+        self._follower = EventFollower(run_dir)
+        self._lines: list[tuple[str, Event]] = []
+        self._graph: ExpectedGraph | None = None
+        self._graph_done = -1
+        self._walked_at = 0.0
+
+    def snapshot(self, now: float | None = None) -> dict:
+        now = time.time() if now is None else now
+        self._lines += self._follower.new_events()
+        state = run_state(self.run_dir, self._lines, now=now, stall_after_s=self.stall_after_s)
+        if state.plan_complete:
+            return status_of_finished(state)
+        # Walk the graph again only when a width is still a guess and a task finished since.
+        stale = (self._graph is not None and self._graph.estimated and len(state.tasks_done) != self._graph_done
+                 and time.monotonic() - self._walked_at >= REWALK_S)
+        if self._graph is None or stale:
+            root = FullPlan(run_dir=self.run_dir, speed=run_speed(self.run_dir, state))
+            self._graph, self._graph_done = expected_graph(root), len(state.tasks_done)
+            self._walked_at = time.monotonic()
+        return status_dict(state, outlook(self._graph, state, now), now)
+
+
+def watch(tracker: StatusTracker, interval_s: float, *, as_json: bool, terminal: bool) -> int:
+    """Show the status again every interval_s until the run is no longer going on.
+
+    In a terminal one block is redrawn; elsewhere a line (or a JSON line) each time it changes."""
+    if terminal:
+        view = LiveView(tracker.snapshot, interval_s=interval_s)
+        view.start()
+        try:
+            while tracker.snapshot()["state"] in ("running", "stalled"):
+                time.sleep(interval_s)
+        finally:
+            view.stop()
+        return 0
+    last = None
+    while True:
+        snapshot = tracker.snapshot()
+        text = json.dumps(snapshot, sort_keys=True) if as_json else status_lines(snapshot)[0]
+        changed = text if as_json else (snapshot["state"], snapshot["tasks"]["done"], snapshot["llm_calls"]["done"])
+        if changed != last:
+            print(text, flush=True)
+            last = changed
+        if snapshot["state"] not in ("running", "stalled"):
+            return 0
+        time.sleep(interval_s)

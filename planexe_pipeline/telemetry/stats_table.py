@@ -1,0 +1,81 @@
+"""`planexe-pipeline stats` as text: a fixed-width table per stage, then the run's totals."""
+
+from __future__ import annotations
+
+from planexe_pipeline.telemetry.overhead import format_breakdown
+from planexe_pipeline.telemetry.stats import RunStats
+
+_MB = 1024 * 1024
+
+
+def megabytes(value: int | None) -> str:
+    return "-" if value is None else f"{value / _MB:.0f}"
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"${value:.4f}"
+
+
+def ratio_text(value: float | None, suffix: str, missing: str = "-") -> str:
+    return missing if value is None else f"{value:.2f}{suffix}"
+
+
+def format_stats(stats: RunStats) -> str:
+    """A fixed-width table per stage, then the run's totals, for a terminal or a log."""
+    header = ["stage", "group", "tasks", "calls", "attempts", "retries", "errors", "repairs", "flags",
+              "task s", "span s", "LLM s", "wait s", "CPU s", "peak MB", "tokens in", "tokens out", "cost"]
+    rows = [header]
+    for row in stats.stages:
+        mark = "~" if row.tokens_estimated else ""
+        rows.append([row.family, row.group, str(row.tasks), str(row.calls), str(row.attempts),
+                     str(row.retries), str(row.errors), str(row.repairs), str(row.flags), f"{row.task_seconds:.1f}",
+                     f"{row.span_seconds:.1f}", f"{row.llm_seconds:.1f}", f"{row.provider_wait_seconds:.1f}",
+                     f"{row.cpu_seconds:.2f}", megabytes(row.peak_rss_bytes), f"{mark}{row.input_tokens}", f"{mark}{row.output_tokens}", _money(row.cost)])
+    mark = "~" if stats.tokens_estimated else ""
+    rows.append(["total", "", str(stats.tasks), str(stats.llm_calls), str(stats.attempts),
+                 str(stats.retries), str(stats.errors), str(stats.repairs), str(stats.flags), f"{stats.task_seconds:.1f}",
+                 f"{stats.makespan_seconds:.1f}", f"{stats.llm_seconds:.1f}", f"{stats.provider_wait_seconds:.1f}",
+                 f"{stats.task_cpu_seconds:.2f}", megabytes(stats.peak_task_rss_bytes), f"{mark}{stats.input_tokens}", f"{mark}{stats.output_tokens}", _money(stats.cost)])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        # Names left, numbers right, so digits of the same magnitude line up.
+        return "  ".join(c.ljust(w) if i < 2 else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    rule = "-" * len(line(header))
+    table = [line(rows[0]), rule, *map(line, rows[1:-1]), rule, line(rows[-1])]
+    workers = ", ".join(f"{worker}: {n}" for worker, n in stats.tasks_per_worker.items())
+    summary = [
+        ("makespan", f"{stats.makespan_seconds:.1f} s over {stats.runs} run(s)"),
+        ("critical path", f"{stats.critical_path_seconds:.1f} s ({len(stats.critical_path)} tasks)"),
+        ("efficiency", ratio_text(stats.efficiency, " (critical path / makespan)")),
+        ("speedup", ratio_text(stats.speedup, "x over one worker")),
+        ("sum of LLM time", f"{stats.llm_seconds:.1f} s"),
+        ("LLM calls in flight", f"max {stats.max_llm_in_flight}"
+         + (f" of {stats.llm_slots} slots" if stats.llm_slots else "")),
+        ("tasks", f"{stats.tasks} ({stats.executions} executions, {stats.tasks_failed} failed)"),
+        ("tasks per worker", workers or "-"),
+        ("CPU", f"{stats.cpu_seconds:.1f} s ({stats.task_cpu_seconds:.1f} s in tasks, "
+                f"{stats.run_cpu_seconds:.1f} s in the run process: worker, merges, display)"),
+        ("memory", f"peak {megabytes(stats.peak_memory_bytes)} MB across the run's processes (PSS); "
+                   f"largest task process {megabytes(stats.peak_task_rss_bytes)} MB (peak MB: its resident peak)"),
+    ]
+    for takeover in stats.taken_over:
+        name = takeover.task_family + ("" if takeover.item is None else f" [{takeover.item}]")
+        summary.append(("taken over", f"{name} from worker {takeover.from_worker}@{takeover.from_host} by "
+                        f"{takeover.worker}@{takeover.host}, {ratio_text(takeover.lost_for_s, ' s')} after it began there"))
+    if stats.provider_limits:
+        limits = stats.provider_limits
+        summary.append(("provider limit", f"{limits[-1]} at the end (from {limits[0]}, lowest {min(limits)}, "
+                                          f"{len(limits) - 1} changes); wait s: time calls waited for it"))
+    if stats.repairs or stats.flags:
+        summary.append(("answers", f"{stats.repairs} near misses mended, {stats.flags} degenerate places flagged "
+                                   "(each named in llm_repairs/)"))
+    if stats.tokens_estimated:
+        summary.append(("tokens", "~ marks counts estimated from text length"))
+    label_width = max(len(label) for label, _ in summary)
+    lines = table + [""] + [f"{label.ljust(label_width)}  {value}" for label, value in summary]
+    if stats.overhead:
+        lines += ["", format_breakdown(stats.overhead)]
+    return "\n".join(lines)

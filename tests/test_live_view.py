@@ -1,0 +1,44 @@
+"""The live view: one block redrawn in a terminal, drawn from a status snapshot; plain lines elsewhere."""
+
+from __future__ import annotations
+
+import io
+import time
+
+from planexe_pipeline.telemetry.live_view import LiveView, is_terminal, status_lines
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def snapshot(state: str = "running") -> dict:
+    now = time.time()
+    return {"run_dir": "run/x", "run_id": "ab" * 16, "state": state, "progress": 0.42,
+            "tasks": {"done": 40, "expected": 111}, "llm_calls": {"done": 30, "expected": 93, "in_flight": 2},
+            "in_flight": [{"stage": "WBSLevel2", "item": None, "since": now - 2, "llm": True, "host": "h"},
+                          {"stage": "ExpertCriticismItem", "item": 3, "since": now - 1, "llm": True, "host": "h"}],
+            "llm_slots": 8, "provider_limit": 4, "provider_wait_s": 12.5, "eta_s": 75.0, "started": now - 60,
+            "ended": None, "last_progress_at": now - 1, "failure": None, "widths_estimated": [],
+            "last_finished": [{"stage": "PlanType", "item": None, "seconds": 3.2, "ended": now - 5}], "now": now}
+
+
+def test_in_a_terminal_the_block_shows_progress_eta_limit_waiting_and_tasks():
+    out = Terminal()
+    view = LiveView(lambda: snapshot(), out=out, interval_s=0.05)
+    view.start()
+    time.sleep(0.2)
+    view.stop()
+    text = out.getvalue()
+    for shown in ("42%", "ETA 1m15s", "in flight 2 / provider limit 4 (slots 8)", "waiting on the provider 12.5s",
+                  "WBSLevel2", "ExpertCriticismItem #3", "PlanType 3.20s"):
+        assert shown in text, shown
+    assert "\x1b[" in text, "redrawn with the terminal's control sequences"
+
+
+def test_elsewhere_the_status_is_plain_lines():
+    assert not is_terminal(io.StringIO()) and is_terminal(Terminal())
+    lines = status_lines(snapshot())
+    assert lines[0].startswith("run/x: running 42%: 40/111 tasks, 30/93 LLM calls, 2 in flight (provider limit 4")
+    assert "\x1b[" not in "\n".join(lines)

@@ -1,0 +1,142 @@
+"""planexe-pipeline status: a finished plan read from its telemetry alone, and the same plan's
+telemetry cut at a moment of its run, which is then a running (or stalled, or stopped) plan."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support.plan_runs import REPO, cli_env, run_to_end, write_llm_config
+
+from planexe_pipeline.status import StatusTracker
+from planexe_pipeline.telemetry.critical_path import final_executions
+from planexe_pipeline.telemetry.events import LLMCallEvent, RunEvent, TaskEvent, read_events
+from planexe_pipeline.telemetry.run_state import read_run_state
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("status")
+    config = write_llm_config(folder / "llm.json", {"sim": {"seed": 42, "time_scale": 0.004}})
+    run = run_to_end(folder / "run", config, ["sim"])
+    assert run.proc.returncode == 0, run.stderr
+    return run.run_dir
+
+
+def status_json(run_dir: Path, *extra: str) -> dict:
+    done = subprocess.run([sys.executable, "-m", "planexe_pipeline", "status", str(run_dir), "--json", *extra],
+                          cwd=REPO, env=cli_env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_a_finished_plan_is_done_with_every_task_and_call_counted(finished):
+    status = status_json(finished)
+    events = read_events(finished)
+    tasks = {e.task_id for e in events if isinstance(e, TaskEvent)}
+    calls = sum(1 for e in events if isinstance(e, LLMCallEvent) and e.ok)
+    assert status["state"] == "done" and status["progress"] == 1.0 and status["eta_s"] == 0.0
+    assert status["tasks"] == {"done": len(tasks), "expected": len(tasks)}
+    assert status["llm_calls"]["done"] == status["llm_calls"]["expected"] == calls
+    assert status["failure"] is None and status["in_flight"] == []
+    assert status["run_id"] == next(e.run_id for e in events if isinstance(e, RunEvent))
+
+
+def test_the_task_graph_expects_what_the_finished_plan_ran(finished):
+    """The walk from the root, with the widths the run wrote, expects exactly the tasks that ran."""
+    from planexe_pipeline.pipeline import FullPlan
+    from planexe_pipeline.status import expected_graph
+
+    graph = expected_graph(FullPlan(run_dir=str(finished), speed="fast"))
+    ran = {(e.task_family, e.item) for e in final_executions(read_events(finished)).values()}
+    assert set(graph.nodes) == ran and graph.estimated == []
+    assert graph.llm_calls == sum(1 for e in read_events(finished, LLMCallEvent) if e.ok)
+
+
+def test_a_finished_plan_is_read_without_importing_the_graph(finished):
+    probe = ("import sys; from planexe_pipeline.cli import main; main(['status', sys.argv[1]]); "
+             "assert 'planexe_pipeline.pipeline' not in sys.modules, 'the graph was imported'")
+    done = subprocess.run([sys.executable, "-c", probe, str(finished)], cwd=REPO, env=cli_env(),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "done 100%" in done.stdout
+
+
+def cut_at(run_dir: Path, to: Path, fraction: float, pid: int) -> float:
+    """A copy of the run's telemetry as it stood at `fraction` of its makespan, its run owned by `pid`."""
+    events = read_events(run_dir)
+    run = next(e for e in events if isinstance(e, RunEvent) and e.event == "end")
+    moment = run.start + fraction * (run.end - run.start)
+    folder = to / "telemetry"
+    folder.mkdir(parents=True)
+    for path in (run_dir / "telemetry").glob("events-*.jsonl"):
+        kept = []
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            if record.get("kind") == "run":
+                if record.get("event") == "end":
+                    continue
+                record["pid"] = pid
+            if (record.get("end") or record.get("start") or 0) > moment:
+                continue
+            if record.get("kind") == "task":
+                record["worker"] = pid
+            kept.append(json.dumps(record))
+        (folder / path.name).write_text("\n".join(kept) + "\n")
+    for item in run_dir.iterdir():  # the plan files, for the fan-out lists (some are ahead of the cut)
+        if item.name != "telemetry" and item.is_file():
+            (to / item.name).write_bytes(item.read_bytes())
+    return moment
+
+
+def test_a_run_cut_midway_is_running_with_what_is_done_in_flight_and_left(finished, tmp_path):
+    moment = cut_at(finished, tmp_path, 0.5, os.getpid())
+    status = StatusTracker(tmp_path, stall_after_s=3600).snapshot(now=moment)
+    ended = [e for e in final_executions(read_events(tmp_path)).values()]
+    assert status["state"] == "running"
+    assert status["tasks"]["done"] == len(ended) < status["tasks"]["expected"]
+    assert 0.0 < status["progress"] < 1.0
+    assert status["in_flight"], "calls that started before the moment and ended after it"
+    assert status["eta_s"] is not None and status["eta_s"] > 0
+    assert status["last_progress_at"] <= moment
+
+
+def test_no_progress_for_longer_than_the_stall_limit_is_stalled(finished, tmp_path):
+    moment = cut_at(finished, tmp_path, 0.5, os.getpid())
+    state = read_run_state(tmp_path, now=moment + 120, stall_after_s=60)
+    assert state.state == "stalled"
+
+
+def test_a_run_whose_process_is_gone_is_stopped_and_says_how_to_resume(finished, tmp_path):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    cut_at(finished, tmp_path, 0.5, gone.pid)
+    status = StatusTracker(tmp_path).snapshot()
+    assert status["state"] == "stopped" and status["eta_s"] is None
+    assert status["in_flight"] == []
+    assert status["failure"]["recoverable"] is True
+    assert status["failure"]["resume"] == f"planexe-pipeline run --run-dir {tmp_path}"
+
+
+def test_a_failed_step_is_named_with_its_reason(finished, tmp_path):
+    cut_at(finished, tmp_path, 0.5, 999_999_999)
+    line = {"kind": "task", "event": "end", "task_family": "PlanType", "task_id": "PlanType_x", "start": 1.0,
+            "end": 2.0, "status": "failed", "error": "PlanType: every model failed (sim: ValueError: bad)"}
+    with open(next((tmp_path / "telemetry").glob("events-*.jsonl")), "a") as fh:
+        fh.write(json.dumps({**line, "start": 9e9, "end": 9e9 + 1}) + "\n")
+    status = StatusTracker(tmp_path).snapshot()
+    assert status["state"] == "failed"
+    assert status["failure"]["step"] == "PlanType" and "every model failed" in status["failure"]["reason"]
+    assert status["failure"]["recoverable"] is True
+
+
+def test_status_of_a_folder_without_a_run_says_so(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "planexe_pipeline", "status", str(tmp_path)], cwd=REPO,
+                          env=cli_env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "run the plan first" in done.stderr
