@@ -15,8 +15,8 @@ MODEL_DIR=${REAL_MODEL_DIR:-$SERVER_VENV/models}
 OUT=${REAL_OUT:-run/real-model-check}
 PORT=${REAL_PORT:-8765}
 MODES=${REAL_MODES:-json_object_schema prompt}
-# Per mode. The fast plan is 55 calls; at the 20-60 s a call Gemma 3 270M takes on 2 cores
-# (one call at a time: the server serves one), a whole plan needs about 40 minutes.
+# Per mode. The fast plan is 62 calls; at the 50 s a call Gemma 3 270M takes on average on 2
+# cores (one call at a time: the server answers one), a whole plan needs about 50-60 minutes.
 MINUTES=${REAL_MINUTES:-60}
 NICE=${REAL_NICE:-19}
 PROMPT_ID=${REAL_PROMPT_ID:-solar-farm-denmark}
