@@ -10,11 +10,11 @@ from pathlib import Path
 
 import luigi
 import pytest
-from pydantic import BaseModel
 
 from planexe_pipeline.stages.markdown import FLAGS_KEY, document, with_flags
 from planexe_pipeline.tasks.assumptions import CurrencyStrategy, IdentifyRisks
-from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
+from planexe_pipeline.tasks.experts import ExpertsFound, FindExpertsItem
+from planexe_pipeline.tasks.plan import ProjectPlan
 from support.bakery_prompt import PROMPT
 
 pytest.importorskip("llama_index.llms.openai_like")
@@ -60,47 +60,28 @@ def test_sections_without_flags_are_left_byte_for_byte():
     assert with_flags(section, []) is section
 
 
-class Levers(BaseModel):
-    levers: list[str]
-
-
-def draft_levers(llm, item: str) -> Levers:
-    return llm.structured(Levers, "You list strategic levers.", f"# Plan\n\nA solar farm: {item}.")
-
-
-def merge_levers(results: list[Levers]) -> Levers:
-    return Levers(levers=[lever for result in results for lever in result.levers])
-
-
-class FlaggedLeverItem(FanOutItem[str]):
-    number, stem, group = 990, "flagged_levers", "test"
-    result_model = Levers
-    execute = draft_levers
-
-    def all_items(self) -> list[str]:
-        return ["grid", "land", "panels"]
-
-
-class FlaggedLevers(FanOutMerge):
-    item_task = FlaggedLeverItem
-    execute = merge_levers
-
-    @staticmethod
-    def to_markdown(merged: Levers) -> str:
-        return document("Levers", *merged.levers)
+def repeat_the_first_item(valid: str) -> str:
+    """The answer the server would give, with its first list's items all alike: a loop."""
+    data = json.loads(valid)
+    key = next(k for k, v in data.items() if isinstance(v, list) and len(v) >= 3)
+    data[key] = [data[key][0]] * len(data[key])
+    return json.dumps(data)
 
 
 def test_a_merge_carries_the_flags_of_its_items(tmp_path, fake_openai_server):
-    looping = json.dumps({"levers": ["Grid link"] * 6})
-    fake_openai_server.answer_next(looping, looping)  # one item's answer and its retry; the others are fine
     run_dir = tmp_path / "run"
-    assert luigi.build([FlaggedLevers(run_dir=str(run_dir), **fake_model(tmp_path, fake_openai_server.url))],
-                       local_scheduler=True, workers=1)
-    items = [json.loads((run_dir / "990-flagged_levers" / f"item-{i:03d}.json").read_text()) for i in range(3)]
+    params = {"run_dir": str(run_dir), "prompt": PROMPT, **fake_model(tmp_path, fake_openai_server.url)}
+    assert luigi.build([ProjectPlan(**params)], local_scheduler=True, workers=1)
+    # One expert query's answer and its retry loop; the other query's answer is fine.
+    fake_openai_server.answer_next(repeat_the_first_item, repeat_the_first_item)
+    assert luigi.build([ExpertsFound(**params)], local_scheduler=True, workers=1)
+
+    items = [json.loads(path.read_text()) for path in sorted((run_dir / FindExpertsItem.stage_dir).iterdir())]
     flagged = [i for i, item in enumerate(items) if FLAGS_KEY in item]
-    assert len(flagged) == 1
+    assert len(items) == 2 and len(flagged) == 1
     (index,) = flagged
-    assert items[index][FLAGS_KEY] == ["levers: 5 of its 6 items repeat an earlier one"]
-    merged = json.loads((run_dir / "990-flagged_levers.json").read_text())
-    assert merged[FLAGS_KEY] == [f"item {index}: levers: 5 of its 6 items repeat an earlier one"]
-    assert f"> - item {index}: levers: 5 of its 6 items" in (run_dir / "990-flagged_levers.md").read_text()
+    (flag,) = items[index][FLAGS_KEY]
+    assert "items repeat an earlier one" in flag
+    merged = json.loads((run_dir / ExpertsFound.files["json"]).read_text())
+    assert merged[FLAGS_KEY] == [f"item {index}: {flag}"]
+    assert f"> - item {index}: {flag}" in (run_dir / ExpertsFound.files["md"]).read_text()
