@@ -24,11 +24,13 @@ keywords, so its items resemble each other, and its plans must never be flagged.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 from planexe_pipeline.llm.schema_rules import ID_CHARS, PROSE_CHARS, string_bound
+from planexe_pipeline.telemetry.events import LLMCallEvent, read_events
 
 NEAR_DUPLICATE = 0.8
 LOOP_MAX_WORDS = 12
@@ -238,3 +240,14 @@ def _grouped(found: list[Finding]) -> list[Finding]:
             merged.append(Finding(f"{path} (in {len(members)} items)", first.what,
                                   min(1.0, sum(f.weight for f in members))))
     return merged
+
+
+def within_retry_budget(run_dir: str | os.PathLike | None, share: float) -> bool:
+    """Whether a degenerate answer may be asked again: while the run's failed attempts stay
+    within `share` of its attempts (the first always), as its telemetry counts them; read only
+    when an answer is degenerate."""
+    if share <= 0 or share >= 1 or run_dir is None:
+        return share > 0
+    attempts = read_events(run_dir, LLMCallEvent)
+    # This attempt fails and one more is made: two attempts and one retry more than recorded.
+    return sum(not a.ok for a in attempts) + 1 <= max(1.0, share * (len(attempts) + 2))

@@ -33,11 +33,12 @@ from planexe_pipeline.llm.budget import ModelSettings
 from planexe_pipeline.llm.calls import StructuredCall
 from planexe_pipeline.llm.config import ModelEntry, redact
 from planexe_pipeline.llm.context import CallContext, current_call
+from planexe_pipeline.llm.degeneracy import within_retry_budget
 from planexe_pipeline.llm.limiter import Lease, PatienceExhausted, ProviderQuotaExhausted, SharedLimiter
 from planexe_pipeline.llm.rate_limits import rate_limit_of
 from planexe_pipeline.llm.structured import DegenerateAnswer, SchemaValidationError
 from planexe_pipeline.telemetry.correlation import capture_content, task_span
-from planexe_pipeline.telemetry.events import LLMCallEvent, append_event, read_events
+from planexe_pipeline.telemetry.events import LLMCallEvent, append_event
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
@@ -202,14 +203,7 @@ class LLMExecutor:
                                                        messages=_messages(system_prompt, user_prompt))).value
 
     def _may_ask_again(self) -> bool:
-        """Whether a degenerate answer may be asked again: while the run's failed attempts stay
-        within the policy's share of its attempts (the first always), read from the telemetry."""
-        share = self.policy.degenerate_retry_share
-        if share <= 0 or share >= 1 or self.run_dir is None:
-            return share > 0
-        attempts = read_events(self.run_dir, LLMCallEvent)
-        # This attempt fails and one more is made: two attempts and one retry more than recorded.
-        return sum(not a.ok for a in attempts) + 1 <= max(1.0, share * (len(attempts) + 2))
+        return within_retry_budget(self.run_dir, self.policy.degenerate_retry_share)
 
     def _keep_repairs(self, result: Any) -> Any:
         """What was mended, and what was kept although degenerate, goes to the stage's notes,
