@@ -8,13 +8,16 @@ STAMP := $(VENV)/.installed
 PROMPT_FILE ?=
 PROMPT_ID ?= solar-farm-denmark
 RUN_DIR ?=
-WORKERS ?= 16
+WORKERS ?=
 LLM ?=
 SPEED ?=
 
-RUN_ARGS := --workers $(WORKERS)
+RUN_ARGS :=
 ifneq ($(SPEED),)
 RUN_ARGS += --speed $(SPEED)
+endif
+ifneq ($(WORKERS),)
+RUN_ARGS += --workers $(WORKERS)
 endif
 ifneq ($(PROMPT_FILE),)
 RUN_ARGS += --prompt-file $(PROMPT_FILE)
@@ -63,7 +66,7 @@ real-model-check: $(STAMP)
 trace-check: $(STAMP)
 	bash scripts/trace_check.sh
 
-# The generated docs (docs/edges.md) and the reviewed edge snapshot of the tests.
+# The generated docs (docs/edges.md, docs/cli.md) and the reviewed edge snapshot of the tests.
 docs: $(STAMP)
 	$(BIN)/python scripts/write_docs.py
 

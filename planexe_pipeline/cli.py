@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from planexe_pipeline import __version__
+from planexe_pipeline import __version__, defaults
 from planexe_pipeline.errors import InputError, PipelineError
 
 DISTRIBUTION = "planexe-pipeline"
@@ -71,14 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--prompt-id", metavar="ID", help="a sample prompt (see 'planexe-pipeline prompts')")
     run.add_argument("--run-dir", metavar="DIR",
                      help="run folder (default: run/<timestamp>); an existing one resumes with what it recorded")
-    run.add_argument("--workers", type=_positive_int, default=16, help="Luigi worker processes (default 16)")
+    run.add_argument("--workers", type=_positive_int, default=defaults.WORKERS,
+                     help=f"Luigi worker processes (default {defaults.WORKERS})")
     run.add_argument("--llm-slots", type=_positive_int, help="LLM calls in flight at most (default: [resources] llm)")
     run.add_argument("--speed", choices=["fast", "full"],
-                     help="fast: every fan-out capped at 2 items (default: full, or what the --run-dir recorded)")
+                     help=f"fast: every fan-out capped at {defaults.FAST_FANOUT_WIDTH} items "
+                          "(default: full, or what the --run-dir recorded)")
     run.add_argument("--start-date", metavar="YYYY-MM-DD",
                      help="first day of the schedule (default: today, or what the --run-dir recorded)")
     run.add_argument("--scheduler-host", metavar="HOST", help="use a central luigid instead of the local scheduler")
-    run.add_argument("--scheduler-port", type=_positive_int, default=8082, metavar="PORT")
+    run.add_argument("--scheduler-port", type=_positive_int, default=defaults.SCHEDULER_PORT, metavar="PORT",
+                     help="port of that luigid")
     run.add_argument("--verbose", action="store_true", help="show Luigi's own log")
     run.add_argument("--notify-url", metavar="URL",
                      help="POST a JSON alert here when the run is done, failed or stalled "
@@ -112,16 +115,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(stats)
 
     scheduler = sub.add_parser("scheduler", help="run Luigi's central scheduler (luigid) with its visualiser")
-    scheduler.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    scheduler.add_argument("--port", type=_positive_int, default=8082, help="port (default 8082)")
+    scheduler.add_argument("--host", default=defaults.SCHEDULER_HOST,
+                           help=f"address to listen on (default {defaults.SCHEDULER_HOST})")
+    scheduler.add_argument("--port", type=_positive_int, default=defaults.SCHEDULER_PORT,
+                           help=f"port (default {defaults.SCHEDULER_PORT})")
     scheduler.add_argument("--state-dir", default="luigi-state", metavar="DIR", help="state and logs (default luigi-state)")
     scheduler.add_argument("--llm-slots", type=_positive_int, help="LLM calls in flight across all workers (default: [resources] llm)")
 
     bench = sub.add_parser("bench", help="time the standard workload at several worker counts")
-    bench.add_argument("--workers-list", default="1,16", metavar="N,N,...", help="worker counts to run (default 1,16)")
+    workers_list = ",".join(map(str, defaults.BENCH_WORKERS))
+    bench.add_argument("--workers-list", default=workers_list, metavar="N,N,...",
+                       help=f"worker counts to run (default {workers_list})")
     bench.add_argument("--llm-slots", type=_positive_int, help="cap LLM calls in flight (default: as many as workers)")
-    bench.add_argument("--time-scale", type=float, default=0.02, help="multiplies the latency model (default 0.02)")
-    bench.add_argument("--prompt-id", default="solar-farm-denmark", help="sample prompt of the workload")
+    bench.add_argument("--time-scale", type=float, default=defaults.BENCH_TIME_SCALE,
+                       help=f"multiplies the latency model (default {defaults.BENCH_TIME_SCALE})")
+    bench.add_argument("--prompt-id", default=defaults.SAMPLE_PROMPT_ID, help="sample prompt of the workload")
     bench.add_argument("--out-dir", metavar="DIR", help="where the run folders go (default: a temporary folder)")
     bench.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     bench.add_argument("--provider-limit", type=_positive_int, metavar="N",
@@ -138,9 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--status-check", action="store_true",
                        help="watch each run at the largest worker count with `status` and report how right its "
                             "ETA and progress were at 40%% of the makespan")
-    bench.add_argument("--seed", type=int, default=42,
+    bench.add_argument("--seed", type=int, default=defaults.BENCH_SEED,
                        help="the simulator's seed, which draws each call's latency from its range: another seed "
-                            "is another draw of the same workload (default 42, the standard one)")
+                            f"is another draw of the same workload (default {defaults.BENCH_SEED}, the standard one)")
     return parser
 
 
@@ -280,7 +288,7 @@ def cmd_scheduler(args) -> int:
 
 def cmd_bench(args) -> int:
     from planexe_pipeline.prompts.catalog import get_prompt
-    from planexe_pipeline.telemetry.bench import LATENCY_MODELS, format_bench_models, run_bench_models
+    from planexe_pipeline.bench.workload import LATENCY_MODELS, format_bench_models, run_bench_models
 
     try:
         workers_list = [int(w) for w in args.workers_list.split(",") if w.strip()]
@@ -306,11 +314,20 @@ def cmd_bench(args) -> int:
 
 
 def _provider_bench(args) -> int:
-    from planexe_pipeline.telemetry.provider_bench import format_provider_bench, run_provider_bench, run_rate_bench
+    from planexe_pipeline.bench.provider import format_provider_bench, run_provider_bench, run_rate_bench
 
     if args.provider_rpm is not None and (args.provider_rpm <= 0 or args.provider_minute_s <= 0):
         raise InputError("--provider-rpm and --provider-minute-s must be more than 0")
-    common = {"time_scale": args.time_scale, "prompt_id": args.prompt_id,
+    # Each provider benchmark sets its own worker counts, slots and latency model.
+    mode = "--provider-limit" if args.provider_limit else "--provider-rpm"
+    unused = {"--workers-list": "workers_list", "--llm-slots": "llm_slots", "--latency-model": "latency_model",
+              "--status-check": "status_check", **({} if args.provider_limit else {"--repeat": "repeat"})}
+    plain = build_parser().parse_args(["bench"])
+    given = [flag for flag, dest in unused.items() if getattr(args, dest) != getattr(plain, dest)]
+    if given:
+        raise InputError(f"{', '.join(given)} {'has' if len(given) == 1 else 'have'} no effect with {mode}: "
+                         "drop it, or bench the standard workload without the provider options")
+    common = {"time_scale": args.time_scale, "prompt_id": args.prompt_id, "seed": args.seed,
               "out_dir": Path(args.out_dir) if args.out_dir else None,
               "progress": lambda line: print(line, file=sys.stderr)}
     if args.provider_limit:

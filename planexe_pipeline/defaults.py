@@ -1,8 +1,11 @@
-"""The run defaults the package carries: planexe_pipeline/luigi.cfg, read before any other file.
+"""Every default of a run, in one place: the command line, the config, the bench and the tests
+read them here.
 
-Luigi reads its config files in the order of its list of config paths (its system
-files, then ./luigi.cfg, then LUIGI_CONFIG_PATH appended when luigi.configuration is
-imported), a later file overriding an earlier one key by key. Putting the packaged file first
+The settings a luigi.cfg can change are in the packaged planexe_pipeline/luigi.cfg, read before
+any other file (a test keeps the values below and that file equal). Luigi reads its config files
+in the order of its list of config paths (its system files, then ./luigi.cfg, then
+LUIGI_CONFIG_PATH appended when luigi.configuration is imported), a later file overriding an
+earlier one key by key. Putting the packaged file first
 makes it the lowest priority, so an installed package runs with the same `[resources] llm`,
 `[retcode]` and `[retry_policy]` as a checkout while every local file still wins.
 """
@@ -16,6 +19,19 @@ from luigi.configuration import LuigiConfigParser
 from planexe_pipeline.luigi_internals import config_paths
 
 PACKAGED_CONFIG = Path(__file__).resolve().with_name("luigi.cfg")
+
+WORKERS = 16  # Luigi worker processes of a run
+LLM_SLOTS = 8  # [resources] llm: LLM calls in flight at most
+FAST_FANOUT_WIDTH = 2  # [pipeline] fast_fanout_width: items of every fan-out under --speed fast
+SCHEDULER_HOST = "127.0.0.1"  # luigid's address, for `planexe-pipeline scheduler` and its workers
+SCHEDULER_PORT = 8082
+# The standard workload of `planexe-pipeline bench`: the simulator's latencies scaled down 50x,
+# one seed's draw of them, the sample prompt of `make run-plan`, a fixed first day.
+BENCH_WORKERS = (1, WORKERS)
+BENCH_TIME_SCALE = 0.02
+BENCH_SEED = 42
+SAMPLE_PROMPT_ID = "solar-farm-denmark"
+BENCH_START_DATE = "2027-01-04"
 
 
 def load_packaged_defaults() -> None:

@@ -18,4 +18,5 @@ globals().update(PLAN_TASKS)
 REMAINING_SECONDS = remaining_path_seconds(FullPlan(run_dir="/nonexistent-template-run"))
 # Expected seconds of each task's own LLM call: what the progress display scales its ETA by.
 EXPECTED_SECONDS = {family: expected_call_seconds(cls) for family, cls in PLAN_TASKS.items()}
-PlanTask.priorities = priority_table(REMAINING_SECONDS, {f for f, cls in PLAN_TASKS.items() if issubclass(cls, LLMTask)})
+LLM_FAMILIES = {family for family, cls in PLAN_TASKS.items() if issubclass(cls, LLMTask)}
+PlanTask.priorities = priority_table(REMAINING_SECONDS, LLM_FAMILIES)

@@ -13,6 +13,7 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from planexe_pipeline import defaults
 from planexe_pipeline.errors import InputError
 from planexe_pipeline.llm.config import load_llm_config, parse_model_list, resolve_models
 from planexe_pipeline.prompt_input import PLAN_FILE, check_prompt, check_run_folder, check_start_date, read_fingerprint
@@ -31,7 +32,7 @@ class RunRequest:
     llm_slots: int | None = None
     start_date: str | None = None
     scheduler_host: str | None = None
-    scheduler_port: int = 8082
+    scheduler_port: int = defaults.SCHEDULER_PORT
     verbose: bool = False
     progress: bool = True
     notify_url: str | None = None  # alerts: else PLANEXE_NOTIFY_URL, else [notify] url

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import luigi
 
+from planexe_pipeline import defaults
 from planexe_pipeline.llm.executor import RetryPolicy
 
 
 class pipeline(luigi.Config):  # noqa: N801 - luigi names config sections after the class
     llm = luigi.Parameter(default="simulated", description="Comma-separated model names, tried in order.")
     experts_to_criticise = luigi.IntParameter(default=4, description="Experts that get a criticism call each.")
-    fast_fanout_width = luigi.IntParameter(default=2, description="Fan-out width cap under --speed fast.")
+    fast_fanout_width = luigi.IntParameter(default=defaults.FAST_FANOUT_WIDTH, description="Fan-out width cap under --speed fast.")
     max_prompt_chars = luigi.IntParameter(default=8000, description="Longest prompt accepted.")
 
 

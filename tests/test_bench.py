@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from planexe_pipeline.cli import main
-from planexe_pipeline.telemetry import bench
+from planexe_pipeline.bench import workload as bench
 from planexe_pipeline.telemetry.critical_path import slot_lower_bound
 from planexe_pipeline.telemetry.events import TaskEvent
 

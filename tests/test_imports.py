@@ -97,6 +97,20 @@ def test_the_import_graph_has_no_cycle():
     assert find_cycle(graph) is None, " -> ".join(find_cycle(graph) or [])
 
 
+def part_of(module: str) -> str:
+    """The package's part a module belongs to: its subpackage (llm, tasks, ...) or its own top-level module."""
+    return module.split(".")[1] if module.count(".") else module
+
+
+def test_no_two_parts_of_the_package_import_each_other():
+    graph, _ = import_graph()
+    parts: dict[str, set[str]] = {}
+    for module, imported in graph.items():
+        parts.setdefault(part_of(module), set()).update(part_of(m) for m in imported if part_of(m) != part_of(module))
+    assert {"errors", "redaction"} <= parts["llm"] and "llm" not in parts["telemetry"], "the walk must see real parts"
+    assert find_cycle(parts) is None, " -> ".join(find_cycle(parts) or [])
+
+
 def test_the_cycle_finder_finds_one():
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) is None

@@ -16,9 +16,10 @@ from planexe_pipeline.llm.config import (
     default_config_path,
     load_llm_config,
     parse_model_list,
-    redact,
     resolve_models,
 )
+from planexe_pipeline import redaction
+from planexe_pipeline.redaction import redact
 from planexe_pipeline.llm.simulator import SimulatedLLM
 
 
@@ -269,7 +270,7 @@ def test_redact_scrubs_substituted_secrets(tmp_path, monkeypatch):
 
 
 def test_redact_prefers_the_longest_secret(monkeypatch):
-    monkeypatch.setattr(cfg, "_secrets", set())
+    monkeypatch.setattr(redaction, "_secrets", set())
     monkeypatch.setenv("PLX_SHORT", "abc")
     monkeypatch.setenv("PLX_LONG", "abcdef")
     cfg._substitute({"a": "${PLX_SHORT}", "b": "${PLX_LONG}"})

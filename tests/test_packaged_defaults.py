@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import configparser
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from planexe_pipeline import defaults
 from planexe_pipeline.cli import main
 from planexe_pipeline.defaults import PACKAGED_CONFIG
+from planexe_pipeline.settings import pipeline
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -32,7 +35,15 @@ def test_the_repository_copy_and_the_packaged_defaults_are_equal():
 
 
 def test_the_packaged_defaults_apply_in_a_folder_without_luigi_cfg(tmp_path):
-    assert effective(tmp_path) == "8 30 5"
+    assert effective(tmp_path) == f"{defaults.LLM_SLOTS} 30 5"
+
+
+def test_the_packaged_config_states_the_defaults_of_the_code():
+    config = configparser.ConfigParser()
+    config.read(PACKAGED_CONFIG)
+    assert config.getint("resources", "llm") == defaults.LLM_SLOTS
+    assert config.getint("pipeline", "fast_fanout_width", fallback=defaults.FAST_FANOUT_WIDTH) == \
+        defaults.FAST_FANOUT_WIDTH == pipeline().fast_fanout_width
 
 
 def test_a_local_luigi_cfg_overrides_key_by_key_and_luigi_config_path_overrides_both(tmp_path):

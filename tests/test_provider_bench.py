@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from planexe_pipeline.cli import main
-from planexe_pipeline.telemetry.provider_bench import ProviderRun, _summary, format_provider_bench
+from planexe_pipeline.bench.provider import ProviderRun, _summary, format_provider_bench
 
 
 def test_summary_compares_each_variant_with_the_slots_n_run_of_its_round():
@@ -23,3 +25,14 @@ def test_summary_compares_each_variant_with_the_slots_n_run_of_its_round():
 def test_bad_rates_are_refused_in_one_line(capsys):
     assert main(["bench", "--provider-rpm", "0"]) == 2
     assert "--provider-rpm" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, named", [
+    (["--provider-limit", "4", "--workers-list", "1,8"], "--workers-list has no effect with --provider-limit"),
+    (["--provider-rpm", "30", "--repeat", "3", "--latency-model", "tokens"],
+     "--latency-model, --repeat have no effect with --provider-rpm"),
+])
+def test_a_flag_the_provider_benchmarks_do_not_use_is_refused_not_ignored(argv, named, capsys):
+    assert main(["bench", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and named in err

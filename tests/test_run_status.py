@@ -73,6 +73,10 @@ def cut_at(run_dir: Path, to: Path, fraction: float, pid: int) -> float:
     events = read_events(run_dir)
     run = next(e for e in events if isinstance(e, RunEvent) and e.event == "end")
     moment = run.start + fraction * (run.end - run.start)
+    # The middle of the LLM call nearest that moment: a cut between two calls would have none in flight.
+    calls = [e for e in events if isinstance(e, LLMCallEvent) and e.start and e.end]
+    nearest = min(calls, key=lambda e: abs((e.start + e.end) / 2 - moment))
+    moment = (nearest.start + nearest.end) / 2
     folder = to / "telemetry"
     folder.mkdir(parents=True)
     for path in (run_dir / "telemetry").glob("events-*.jsonl"):

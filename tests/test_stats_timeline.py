@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from planexe_pipeline.telemetry.stats import compute_stats, task_executions, load_events
+from planexe_pipeline.telemetry.stats import TaskExecution, compute_stats, load_events, task_executions
 from planexe_pipeline.telemetry.stats_table import format_stats
-from planexe_pipeline.telemetry.timeline import assign_lanes, render_timeline_html, write_timeline
+from planexe_pipeline.telemetry.timeline import (PALETTE, assign_lanes, group_colours, render_timeline_html,
+                                                 write_timeline)
 
 SMALL_RUN = Path(__file__).parent / "data" / "telemetry_small"
 PRICED = {"simulated": {"pricing": {"input_per_million": 3.0, "output_per_million": 15.0}}}
@@ -259,3 +260,13 @@ def test_write_timeline_to_a_chosen_path(tmp_path):
     target = write_timeline(SMALL_RUN, tmp_path / "out" / "t.html")
     assert target == tmp_path / "out" / "t.html" and target.read_text().startswith("<!DOCTYPE html>")
     assert not (SMALL_RUN / "timeline.html").exists()
+
+
+def test_groups_get_colours_in_the_order_the_run_started_them_a_new_group_included():
+    def run(group, start):
+        return TaskExecution(task_id=f"{group}-{start}", family=group.title(), group=group, item=None,
+                             start=start, end=start + 1, status="ok", worker=None)
+
+    colours = group_colours([run("plan", 3.0), run("framing", 1.0), run("checks", 2.0), run("framing", 5.0)])
+    assert list(colours) == ["framing", "checks", "plan"]
+    assert list(colours.values()) == list(PALETTE[:3])

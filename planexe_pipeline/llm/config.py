@@ -24,6 +24,7 @@ from planexe_pipeline.errors import ConfigError
 from planexe_pipeline.llm.budget import DEFAULT_MAX_OUTPUT_TOKENS, OLLAMA_NUM_CTX, ModelSettings
 from planexe_pipeline.llm.structured import MODES
 from planexe_pipeline.llm.limiter import ProviderLimits, endpoint_key
+from planexe_pipeline.redaction import redact, remember_secret
 
 CONFIG_ENV_VAR = "PLANEXE_LLM_CONFIG"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -57,17 +58,6 @@ _CLASS_DEFAULTS: dict[str, dict[str, Any]] = {
 # The native structured output of each class: the provider enforces the schema.
 DEFAULT_STRUCTURED_OUTPUT: dict[str, str] = {"Simulated": "prompt", "OpenAILike": "json_schema",
                                              "Ollama": "ollama_format"}
-
-_secrets: set[str] = set()
-
-
-def redact(text: str) -> str:
-    """Replace every secret substituted from the environment by '***'."""
-    for secret in sorted(_secrets, key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
 
 @dataclass(frozen=True)
 class ModelEntry:
@@ -174,7 +164,7 @@ def _substitute(value: Any) -> Any:
     if isinstance(value, str):
         def repl(m: re.Match) -> str:
             secret = os.environ[m.group(1)]
-            _secrets.add(secret)
+            remember_secret(secret)
             return secret
         return _ENV_REF.sub(repl, value)
     if isinstance(value, dict):

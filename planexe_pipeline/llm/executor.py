@@ -31,12 +31,13 @@ from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception
 from planexe_pipeline.errors import LLMCallFailed, ProviderQuotaError
 from planexe_pipeline.llm.budget import ModelSettings
 from planexe_pipeline.llm.calls import StructuredCall
-from planexe_pipeline.llm.config import ModelEntry, redact
+from planexe_pipeline.llm.config import ModelEntry
 from planexe_pipeline.llm.context import CallContext, current_call
 from planexe_pipeline.llm.degeneracy import within_retry_budget
 from planexe_pipeline.llm.limiter import Lease, PatienceExhausted, ProviderQuotaExhausted, SharedLimiter
 from planexe_pipeline.llm.rate_limits import rate_limit_of
 from planexe_pipeline.llm.structured import DegenerateAnswer, SchemaValidationError
+from planexe_pipeline.redaction import redact
 from planexe_pipeline.telemetry.correlation import capture_content, task_span
 from planexe_pipeline.telemetry.events import LLMCallEvent, append_event
 

@@ -19,12 +19,13 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.errors import PipelineError
 from planexe_pipeline.llm.budget import PromptTooLarge
 from planexe_pipeline.llm.calls import StructuredCall
-from planexe_pipeline.llm.config import ModelEntry, load_llm_config, redact, resolve_models
+from planexe_pipeline.llm.config import ModelEntry, load_llm_config, resolve_models
 from planexe_pipeline.llm.context import CallContext, current_call
 from planexe_pipeline.llm.executor import status_code_of
 from planexe_pipeline.llm.rate_limits import RATE_LIMIT_STATUS, headers_of, rate_limit_headers
 from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.llm.structured import RefusedAnswer, SchemaValidationError, TokenUsage, TruncatedAnswer
+from planexe_pipeline.redaction import redact
 
 STAGE = "CheckModel"  # the call's stage, for the simulator's latency draw
 SYSTEM_PROMPT = "You check that a connection works."

@@ -18,6 +18,7 @@ from typing import Any, Callable, ClassVar, TypeVar
 import luigi
 from pydantic import BaseModel
 
+from planexe_pipeline import defaults
 from planexe_pipeline.errors import UnreadableOutput
 from planexe_pipeline.llm.config import load_llm_config, parse_model_list, resolve_models
 from planexe_pipeline.llm.executor import LLMExecutor, NamedModel
@@ -268,7 +269,7 @@ class LLMTask(PlanTask):
         entries = resolve_models(self.model_names(), load_llm_config(self.llm_config or None))
         # Every process of the run (and every host sharing the run folder) meets each provider
         # through one shared limit, which starts at the run's LLM slots.
-        slots = luigi.configuration.get_config().getint("resources", "llm", 8)
+        slots = luigi.configuration.get_config().getint("resources", "llm", defaults.LLM_SLOTS)
         models = [NamedModel.from_entry(e, SharedLimiter(self.run_dir, endpoint=e.endpoint(), model=e.name,
                                                          cap=slots, limits=e.limits)
                                         if e.limits.adaptive or e.limits.stated else None) for e in entries]

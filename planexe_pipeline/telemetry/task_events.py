@@ -14,7 +14,7 @@ import time
 
 import luigi
 
-from planexe_pipeline.llm.config import redact
+from planexe_pipeline.redaction import redact
 from planexe_pipeline.telemetry.correlation import begin_task_span, end_task_span
 from planexe_pipeline.telemetry.events import TaskEvent, append_event
 from planexe_pipeline.telemetry.resources import TaskMeter

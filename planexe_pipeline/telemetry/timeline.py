@@ -20,13 +20,21 @@ from planexe_pipeline.telemetry.stats import (
 )
 from planexe_pipeline.telemetry.stats_table import ratio_text
 
-# One colour per stage group, in pipeline order, readable under dark text.
-GROUP_COLOURS = {
-    "framing": "#80b1d3", "assumptions": "#fdb462", "plan": "#fb8072", "governance": "#bc80bd",
-    "team": "#8dd3c7", "experts": "#b3de69", "context": "#ffe066", "documents": "#f4a6c8",
-    "wbs": "#a6a1e0", "synthesis": "#66c2a5", "report": "#c7c7c7",
-}
+# Colours readable under dark text, given to the stage groups in the order the run started them:
+# the groups are the tasks' own (their modules), so a new one needs no entry here.
+PALETTE = ("#80b1d3", "#fdb462", "#fb8072", "#bc80bd", "#8dd3c7", "#b3de69", "#ffe066", "#f4a6c8", "#a6a1e0",
+           "#66c2a5", "#c7c7c7", "#d9b38c", "#9ecae1", "#fdd0a2")
 OTHER_COLOUR = "#e0e0e0"
+
+
+def group_colours(executions: list[TaskExecution]) -> dict[str, str]:
+    """Each group of the run, in the order its first task started, with its colour."""
+    first: dict[str, float] = {}
+    for run in executions:
+        if run.group:
+            first[run.group] = min(first.get(run.group, run.start), run.start)
+    ordered = sorted(first, key=lambda group: (first[group], group))
+    return {group: PALETTE[i % len(PALETTE)] for i, group in enumerate(ordered)}
 # Executions that did no lasting work: a merge that yielded its items, a killed task.
 FADED = {"yielded", "superseded", "incomplete"}
 
@@ -99,7 +107,7 @@ def _seconds_label(value: float) -> str:
 
 
 def _svg(executions: list[TaskExecution], steps: list[tuple[float, int]], stats: RunStats,
-         t0: float, t1: float, limits: dict[str, list[tuple[float, int]]] | None = None,
+         t0: float, t1: float, colours: dict[str, str], limits: dict[str, list[tuple[float, int]]] | None = None,
          memory: list[tuple[float, int]] | None = None) -> str:
     span = max(t1 - t0, 1e-9)
     lanes = assign_lanes(executions)
@@ -129,7 +137,7 @@ def _svg(executions: list[TaskExecution], steps: list[tuple[float, int]], stats:
             out.append(f'<text x="{tx}" y="{y}" text-anchor="middle">{tick:.{decimals}f}</text>')
     out.append(f'<text x="{LEFT + PLOT}" y="{bottom + 32}" text-anchor="end">'
                'time since start (s)</text>')
-    out += _gantt(executions, lanes, set(stats.critical_path), stats.critical_path, x, gantt_top)
+    out += _gantt(executions, lanes, set(stats.critical_path), stats.critical_path, x, gantt_top, colours)
     out += _curve(steps, stats, x, t0, t1, curve_top, curve_bottom, limits or {})
     if memory:
         out += _memory_curve(memory, x, t0, t1, memory_top, bottom)
@@ -138,7 +146,7 @@ def _svg(executions: list[TaskExecution], steps: list[tuple[float, int]], stats:
 
 
 def _gantt(executions: list[TaskExecution], lanes: list[int], critical: set[str],
-           critical_order: list[str], x: Callable[[float], float], top: float) -> list[str]:
+           critical_order: list[str], x: Callable[[float], float], top: float, colours: dict[str, str]) -> list[str]:
     out = [f'<text x="{LEFT - 8}" y="{_fmt(top + lane * LANE + LANE / 2 + 4)}" text-anchor="end">'
            f'slot {lane + 1}</text>' for lane in range(max(lanes, default=-1) + 1)]
     boxes: dict[str, tuple[float, float, float]] = {}
@@ -148,7 +156,7 @@ def _gantt(executions: list[TaskExecution], lanes: list[int], critical: set[str]
         by = top + lane * LANE + (LANE - BAR) / 2
         is_critical = run.status == "ok" and run.task_id in critical
         classes = ["bar", f"group-{run.group or 'other'}", f"status-{run.status}"]
-        style = [f'fill="{GROUP_COLOURS.get(run.group, OTHER_COLOUR)}"']
+        style = [f'fill="{colours.get(run.group, OTHER_COLOUR)}"']
         if is_critical:
             classes.append("critical")
             style.append('stroke="#111" stroke-width="2.2"')
@@ -279,11 +287,9 @@ def _cards(stats: RunStats) -> str:
                    for label, value in cards)
 
 
-def _legend(executions: list[TaskExecution]) -> str:
-    present = {run.group for run in executions}
-    groups = [g for g in GROUP_COLOURS if g in present] + sorted(present - set(GROUP_COLOURS))
-    items = [f'<span><i class="sw" style="background:{GROUP_COLOURS.get(g, OTHER_COLOUR)}"></i>'
-             f'{escape(g or "other")}</span>' for g in groups]
+def _legend(executions: list[TaskExecution], colours: dict[str, str]) -> str:
+    items = [f'<span><i class="sw" style="background:{colour}"></i>{escape(group)}</span>'
+             for group, colour in colours.items()]
     items.append('<span><i class="sw crit"></i>critical path</span>')
     statuses = {run.status for run in executions}
     if statuses & FADED:
@@ -299,10 +305,10 @@ def _megabytes(value: int | None) -> str:
     return "–" if value is None else f"{value / _MB:.0f}"
 
 
-def _stage_table(stats: RunStats) -> str:
+def _stage_table(stats: RunStats, colours: dict[str, str]) -> str:
     rows = []
     for row in stats.stages:
-        swatch = f'<i class="sw" style="background:{GROUP_COLOURS.get(row.group, OTHER_COLOUR)}"></i>'
+        swatch = f'<i class="sw" style="background:{colours.get(row.group, OTHER_COLOUR)}"></i>'
         rows.append(f"<tr><td>{swatch}{escape(row.family)}</td><td>{row.tasks}</td><td>{row.calls}</td>"
                     f"<td>{row.retries}</td><td>{row.task_seconds:.1f}</td><td>{row.span_seconds:.1f}</td>"
                     f"<td>{row.llm_seconds:.1f}</td><td>{row.cpu_seconds:.2f}</td><td>{_megabytes(row.peak_rss_bytes)}</td>"
@@ -321,6 +327,7 @@ def render_timeline_html(run_dir: str | os.PathLike) -> str:
     events = load_events(run_dir)
     stats = stats_from_events(events, run_dir)
     executions = task_executions(events)
+    colours = group_colours(executions)
     steps = llm_in_flight(events)
     intervals = run_intervals(events)
     t0 = min([run.start for run in executions] + [s for s, _ in intervals] + [t for t, _ in steps])
@@ -342,9 +349,9 @@ def render_timeline_html(run_dir: str | os.PathLike) -> str:
         f"<h1>Run timeline: {escape(name)}</h1>",
         f'<p class="sub">{escape(" · ".join(settings))}. Hover a bar for its stage, item and duration.</p>',
         f'<div class="cards">{_cards(stats)}</div>',
-        _legend(executions),
-        _svg(executions, steps, stats, t0, t1, provider_limit_steps(events), memory_over_time(events)),
-        _stage_table(stats),
+        _legend(executions, colours),
+        _svg(executions, steps, stats, t0, t1, colours, provider_limit_steps(events), memory_over_time(events)),
+        _stage_table(stats, colours),
         "</body></html>",
         "",
     ])

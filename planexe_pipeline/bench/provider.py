@@ -23,6 +23,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from planexe_pipeline import defaults
 from planexe_pipeline.llm.schema_rules import WIDTHS
 from planexe_pipeline.llm.simulator import SimulatedLLM
 from planexe_pipeline.telemetry.stats import compute_stats
@@ -80,9 +81,10 @@ def run_variant(root: Path, variant: str, limit: int, *, time_scale: float, seed
                        seen["refused"], seen["peak_after_refusal"], str(run_dir))
 
 
-def run_provider_bench(limit: int, *, time_scale: float = 0.02, prompt_id: str = "solar-farm-denmark",
-                       out_dir: Path | None = None, seed: int = 42, start_date: str = "2027-01-04",
-                       repeat: int = 1, workers: int = 16, requests_per_minute: float = 0,
+def run_provider_bench(limit: int, *, time_scale: float = defaults.BENCH_TIME_SCALE,
+                       prompt_id: str = defaults.SAMPLE_PROMPT_ID, out_dir: Path | None = None,
+                       seed: int = defaults.BENCH_SEED, start_date: str = defaults.BENCH_START_DATE,
+                       repeat: int = 1, workers: int = defaults.WORKERS, requests_per_minute: float = 0,
                        minute_s: float = 60.0, progress=print) -> dict:
     root = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="planexe-provider-bench-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -102,9 +104,11 @@ def run_provider_bench(limit: int, *, time_scale: float = 0.02, prompt_id: str =
             "runs": [asdict(r) for r in runs], "summary": _summary(runs), "out_dir": str(root)}
 
 
-def run_rate_bench(requests_per_minute: float, *, minute_s: float = 60.0, time_scale: float = 0.02,
-                   prompt_id: str = "solar-farm-denmark", out_dir: Path | None = None, seed: int = 42,
-                   start_date: str = "2027-01-04", workers: int = 16, progress=print) -> dict:
+def run_rate_bench(requests_per_minute: float, *, minute_s: float = 60.0,
+                   time_scale: float = defaults.BENCH_TIME_SCALE, prompt_id: str = defaults.SAMPLE_PROMPT_ID,
+                   out_dir: Path | None = None, seed: int = defaults.BENCH_SEED,
+                   start_date: str = defaults.BENCH_START_DATE, workers: int = defaults.WORKERS,
+                   progress=print) -> dict:
     """The standard workload against a provider enforcing a request rate that the model entry
     states: 429 answers (there should be none) and the makespan against calls / rate."""
     root = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="planexe-rate-bench-"))

@@ -17,13 +17,14 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from planexe_pipeline import defaults
 from planexe_pipeline.errors import PipelineError
 from planexe_pipeline.llm.schema_rules import WIDTHS
 from planexe_pipeline.telemetry.critical_path import final_executions, slot_lower_bound
 from planexe_pipeline.telemetry.events import Event, LLMCallEvent, of_kind
 from planexe_pipeline.telemetry.overhead import PARTS
 from planexe_pipeline.telemetry.stats import load_events, stats_from_events
-from planexe_pipeline.telemetry.status_check import StatusWatcher, accuracy_at
+from planexe_pipeline.bench.status_check import StatusWatcher, accuracy_at
 
 BENCH_MODEL = "bench-simulated"
 
@@ -121,9 +122,9 @@ def _busy_per_task_ms(overhead: dict | None) -> float | None:
     return round(overhead["parts_total_ms"].get("busy", 0.0) / overhead["path_tasks"], 1)
 
 
-def run_bench(workers_list: list[int], *, llm_slots: int | None = None, time_scale: float = 0.02,
-              prompt_id: str = "solar-farm-denmark", out_dir: Path | None = None, seed: int = 42,
-              start_date: str = "2027-01-04", repeat: int = 1, latency_model: str = "stage_ranges",
+def run_bench(workers_list: list[int], *, llm_slots: int | None = None, time_scale: float = defaults.BENCH_TIME_SCALE,
+              prompt_id: str = defaults.SAMPLE_PROMPT_ID, out_dir: Path | None = None, seed: int = defaults.BENCH_SEED,
+              start_date: str = defaults.BENCH_START_DATE, repeat: int = 1, latency_model: str = "stage_ranges",
               status_check: bool = False, progress=print) -> dict:
     """Every worker count `repeat` times, interleaved (1, 16, 1, 16, ...), so that each repetition's
     ratio compares runs made under the same load; the summary gives median, min and max."""
