@@ -10,9 +10,12 @@ PROMPT_ID ?= solar-farm-denmark
 RUN_DIR ?=
 WORKERS ?=
 LLM ?=
-SPEED ?= full
+SPEED ?=
 
-RUN_ARGS := --speed $(SPEED)
+RUN_ARGS :=
+ifneq ($(SPEED),)
+RUN_ARGS += --speed $(SPEED)
+endif
 ifneq ($(WORKERS),)
 RUN_ARGS += --workers $(WORKERS)
 endif
@@ -52,10 +55,11 @@ bench: $(STAMP)
 	$(BIN)/planexe-pipeline bench --repeat 3 --latency-model both --json run/bench.json
 
 # Optional, outside `make test`: builds llama-cpp-python's server (about 10 minutes) in its own
-# .venv-real, serves Gemma 3 270M on 127.0.0.1 and runs the fast plan in each structured-output
-# mode under a time limit (REAL_MINUTES per mode). Results: run/real-model-check/.
-real-model-check:
-	bash scripts/real_model_check.sh
+# .venv-real, serves Gemma 3 270M on 127.0.0.1 and runs the fast plan from .venv in each
+# structured-output mode under a time limit (REAL_MINUTES per mode, default 60: a whole fast
+# plan). Results: run/real-model-check/.
+real-model-check: $(STAMP)
+	PIPELINE_VENV=$(VENV) bash scripts/real_model_check.sh
 
 # Optional, outside `make test`: Arize Phoenix (from the registry, in its own .venv-phoenix) on
 # 127.0.0.1, a fast plan traced into it, and what it received, counted from its own API.

@@ -69,12 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--prompt", metavar="TEXT", help="the idea, one paragraph")
     source.add_argument("--prompt-file", metavar="FILE", help="a UTF-8 text file holding the idea")
     source.add_argument("--prompt-id", metavar="ID", help="a sample prompt (see 'planexe-pipeline prompts')")
-    run.add_argument("--run-dir", metavar="DIR", help="run folder (default: run/<timestamp>); an existing one resumes")
+    run.add_argument("--run-dir", metavar="DIR",
+                     help="run folder (default: run/<timestamp>); an existing one resumes with what it recorded")
     run.add_argument("--workers", type=_positive_int, default=defaults.WORKERS,
                      help=f"Luigi worker processes (default {defaults.WORKERS})")
     run.add_argument("--llm-slots", type=_positive_int, help="LLM calls in flight at most (default: [resources] llm)")
-    run.add_argument("--speed", choices=["fast", "full"], default="full", help=f"fast: every fan-out capped at {defaults.FAST_FANOUT_WIDTH} items")
-    run.add_argument("--start-date", metavar="YYYY-MM-DD", help="first day of the schedule (default: today)")
+    run.add_argument("--speed", choices=["fast", "full"],
+                     help=f"fast: every fan-out capped at {defaults.FAST_FANOUT_WIDTH} items "
+                          "(default: full, or what the --run-dir recorded)")
+    run.add_argument("--start-date", metavar="YYYY-MM-DD",
+                     help="first day of the schedule (default: today, or what the --run-dir recorded)")
     run.add_argument("--scheduler-host", metavar="HOST", help="use a central luigid instead of the local scheduler")
     run.add_argument("--scheduler-port", type=_positive_int, default=defaults.SCHEDULER_PORT, metavar="PORT",
                      help="port of that luigid")
@@ -183,6 +187,9 @@ def cmd_run(args) -> int:
         scheduler_host=args.scheduler_host, scheduler_port=args.scheduler_port, verbose=args.verbose,
         lock=not args.scheduler_host, notify_url=args.notify_url, notify_command=args.notify_command,
     ))
+    if request.resumed:
+        print(request.resumed, flush=True)
+
     def announce(cap: int | None) -> None:
         print(f"Plan run in {request.run_dir}: models {', '.join(request.models)}, {request.workers} workers, "
               f"LLM cap {_cap_text(cap)}, speed {request.speed}", flush=True)

@@ -38,11 +38,26 @@ def check_prompt(text: str, max_chars: int) -> str:
 
 def fingerprint(prompt: str, speed: str, start_date: str | None = None) -> dict:
     """What identifies a run folder. start_date is recorded here once, so a resumed run
-    schedules from the same day; the schedule reads it from this file."""
+    schedules from the same day; the schedule reads it from this file. (The models a run used
+    are in its telemetry: the same plan from another model must be the same files.)"""
     record = {"prompt_sha256": hashlib.sha256(prompt.encode("utf-8")).hexdigest(), "speed": speed}
     if start_date is not None:
         record["start_date"] = start_date
     return record
+
+
+def read_fingerprint(run_dir: str | os.PathLike) -> dict | None:
+    """What the folder recorded when its run began, or None for a folder with no plan yet."""
+    path = Path(run_dir) / FINGERPRINT_FILE
+    if not path.exists():
+        return None
+    try:
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        recorded = None
+    if not isinstance(recorded, dict):
+        raise RunFolderMismatch(f"run folder {run_dir} has an unreadable {FINGERPRINT_FILE}: use a new --run-dir")
+    return recorded
 
 
 def check_start_date(value: str) -> str:
@@ -52,20 +67,23 @@ def check_start_date(value: str) -> str:
         raise InputError(f"start date '{value}' is not a date: use YYYY-MM-DD") from None
 
 
-def check_run_folder(run_dir: str | os.PathLike, prompt: str | None, speed: str) -> None:
-    """Refuse a run folder that already holds a plan of another prompt or speed."""
-    path = Path(run_dir) / FINGERPRINT_FILE
-    if not path.exists():
+def check_run_folder(run_dir: str | os.PathLike, prompt: str | None, speed: str,
+                     start_date: str | None = None) -> None:
+    """Refuse a run folder that already holds a plan of another prompt, speed or start date."""
+    recorded = read_fingerprint(run_dir)
+    if recorded is None:
         return
-    try:
-        recorded = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        raise RunFolderMismatch(f"run folder {run_dir} has an unreadable {FINGERPRINT_FILE}: use a new --run-dir") from None
     if prompt is not None and recorded.get("prompt_sha256") != fingerprint(prompt, speed)["prompt_sha256"]:
         raise RunFolderMismatch(
             f"run folder {run_dir} holds a plan for another prompt: use a new --run-dir, or rerun without a prompt to resume it"
         )
     if recorded.get("speed") != speed:
         raise RunFolderMismatch(
-            f"run folder {run_dir} was started with --speed {recorded.get('speed')}: pass the same --speed or use a new --run-dir"
+            f"run folder {run_dir} was started with --speed {recorded.get('speed')}: pass the same --speed "
+            "or use a new --run-dir"
+        )
+    if start_date is not None and recorded.get("start_date") not in (None, start_date):
+        raise RunFolderMismatch(
+            f"run folder {run_dir} schedules from {recorded['start_date']}: pass the same --start-date "
+            "or use a new --run-dir"
         )

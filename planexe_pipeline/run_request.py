@@ -1,5 +1,9 @@
 """Checking a run request: every check that can fail on bad input runs before anything is
-written, so a refused run leaves the run folder exactly as it was."""
+written, so a refused run leaves the run folder exactly as it was. A request on a folder that
+holds a run resumes it with what the folder recorded, for whatever the command line leaves out:
+the prompt, speed and start date of its fingerprint, the models of its last run (telemetry).
+A prompt, speed or start date that contradicts the folder is refused; other models are not:
+another --llm is how a run goes on after a model ran out of quota."""
 
 from __future__ import annotations
 
@@ -12,8 +16,9 @@ from pathlib import Path
 from planexe_pipeline import defaults
 from planexe_pipeline.errors import InputError
 from planexe_pipeline.llm.config import load_llm_config, parse_model_list, resolve_models
-from planexe_pipeline.prompt_input import PLAN_FILE, check_prompt, check_run_folder, check_start_date
+from planexe_pipeline.prompt_input import PLAN_FILE, check_prompt, check_run_folder, check_start_date, read_fingerprint
 from planexe_pipeline.settings import pipeline
+from planexe_pipeline.telemetry.events import last_models
 
 
 @dataclass
@@ -23,7 +28,7 @@ class RunRequest:
     models: list[str] = field(default_factory=list)
     llm_config: str | None = None
     workers: int = 16
-    speed: str = "full"
+    speed: str | None = None  # None: the folder's, or full for a new one
     llm_slots: int | None = None
     start_date: str | None = None
     scheduler_host: str | None = None
@@ -33,6 +38,7 @@ class RunRequest:
     notify_url: str | None = None  # alerts: else PLANEXE_NOTIFY_URL, else [notify] url
     notify_command: str | None = None
     lock: bool = True
+    resumed: str | None = None  # set by prepare() for a folder that holds a run: what it took from it
 
 
 def default_run_dir() -> Path:
@@ -45,18 +51,50 @@ def prepare(request: RunRequest) -> RunRequest:
         raise InputError(f"--workers must be at least 1, got {request.workers}")
     if request.llm_slots is not None and request.llm_slots < 1:
         raise InputError(f"--llm-slots must be at least 1, got {request.llm_slots}")
-    models = request.models or parse_model_list(pipeline().llm)
-    resolve_models(models, load_llm_config(request.llm_config))
     run_dir = request.run_dir or default_run_dir()
+    recorded = read_fingerprint(run_dir) or {}
+    if recorded:
+        recorded_models, recorded_config = last_models(run_dir)
+        recorded.update(models=list(recorded_models), llm_config=recorded_config)
+    llm_config = request.llm_config or recorded.get("llm_config")
+    models = request.models or recorded.get("models") or parse_model_list(pipeline().llm)
+    resolve_models(models, load_llm_config(llm_config))
     prompt = check_prompt(request.prompt, pipeline().max_prompt_chars) if request.prompt is not None else None
     if prompt is None and not (run_dir / PLAN_FILE).exists():
         raise InputError("no prompt given: pass --prompt TEXT, --prompt-file FILE or --prompt-id ID "
                          "(or --run-dir of an earlier run to resume it)")
     start_date = check_start_date(request.start_date) if request.start_date else None
-    check_run_folder(run_dir, prompt, request.speed)
+    speed = request.speed or recorded.get("speed") or "full"
+    check_run_folder(run_dir, prompt, speed, start_date)
     _check_writable(run_dir)
-    return RunRequest(**{**request.__dict__, "prompt": prompt, "run_dir": run_dir, "models": models,
-                         "start_date": start_date})
+    prepared = RunRequest(**{**request.__dict__, "prompt": prompt, "run_dir": run_dir, "models": models,
+                             "llm_config": llm_config, "speed": speed,
+                             "start_date": start_date or recorded.get("start_date")})
+    if recorded:
+        prepared.resumed = _resume_line(request, prepared, recorded)
+    return prepared
+
+
+def _resume_line(given: RunRequest, prepared: RunRequest, recorded: dict) -> str:
+    """What a resumed run works with, in one line, saying where each part came from."""
+    def source(was_given: bool) -> str:
+        return "given" if was_given else "recorded"
+
+    models = ", ".join(prepared.models)
+    if given.models and recorded.get("models") and given.models != recorded["models"]:
+        models += f" (given; recorded: {', '.join(recorded['models'])})"
+    elif not given.models and not recorded.get("models"):
+        models += " (the defaults: the folder recorded none)"
+    else:
+        models += f" ({source(bool(given.models))})"
+    parts = [f"prompt from {PLAN_FILE}" if given.prompt is None else "prompt (given, the same)",
+             f"speed {prepared.speed} ({source(given.speed is not None)})"]
+    if prepared.start_date:
+        parts.append(f"start date {prepared.start_date} ({source(given.start_date is not None)})")
+    parts.append(f"models {models}")
+    if prepared.llm_config:
+        parts.append(f"model config {prepared.llm_config} ({source(given.llm_config is not None)})")
+    return f"Resuming {prepared.run_dir} with what it recorded: {'; '.join(parts)}"
 
 
 def _check_writable(run_dir: Path) -> None:

@@ -88,7 +88,10 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
         identity = claim_run_id(run_dir, scaled_out=bool(request.scheduler_host))
         run_line = {"workers": request.workers, "llm_slots": slots, "pid": os.getpid(), "run_id": identity.run_id,
                     "scaled_out": bool(request.scheduler_host), "speed": request.speed}
-        append_event(run_dir, RunEvent(event="start", start=started, status="running", **run_line))
+        # The models (and their config) a resume without --llm goes on with.
+        append_event(run_dir, RunEvent(event="start", start=started, status="running", models=tuple(request.models),
+                                       llm_config=os.path.abspath(request.llm_config) if request.llm_config else None,
+                                       **run_line))
         watch = RunWatch(request, identity, out=out)
         watch.start()
         try:

@@ -28,10 +28,13 @@ class retry_policy(luigi.Config):  # noqa: N801 - not "llm_...": luigi would rea
     validation_retries = luigi.IntParameter(default=_DEFAULT_RETRY.validation_retries)
     patience_s = luigi.FloatParameter(default=_DEFAULT_RETRY.patience_s,
                                       description="Seconds of waiting for a provider's rate limit, per call.")
+    degenerate_retry_share = luigi.FloatParameter(
+        default=_DEFAULT_RETRY.degenerate_retry_share,
+        description="Degenerate answers are asked again while the run's retries stay within this share of its attempts.")
 
     def policy(self) -> RetryPolicy:
         return RetryPolicy(self.max_attempts_per_model, self.initial_wait_s, self.max_wait_s,
-                           self.jitter_s, self.validation_retries, self.patience_s)
+                           self.jitter_s, self.validation_retries, self.patience_s, self.degenerate_retry_share)
 
 
 class scale_out(luigi.Config):  # noqa: N801 - luigi names config sections after the class

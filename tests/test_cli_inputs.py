@@ -151,7 +151,7 @@ def test_run_folder_of_another_speed(capsys, run_dir):
     run_dir.mkdir()
     (run_dir / "001-plan_fingerprint.json").write_text(json.dumps(fingerprint("Open a bakery in Lyon.\n", "fast")))
     before = snapshot(run_dir)
-    refused(capsys, run_args(run_dir, "--prompt", "Open a bakery in Lyon."), "--speed fast", 2)
+    refused(capsys, run_args(run_dir, "--prompt", "Open a bakery in Lyon.", "--speed", "full"), "--speed fast", 2)
     assert snapshot(run_dir) == before
 
 

@@ -122,7 +122,10 @@ def test_no_stage_has_an_unbounded_worst_case():
 
 
 def levers(count: int) -> str:
-    data = json.loads(answer_for([{"role": "user", "content": "Solar farm"}], schema=provider_schema(LeverDrafts)))
+    # A prompt of several keywords: from "Solar farm" alone the simulator's writer gives one lever
+    # three identical options, an answer now flagged as degenerate (llm/degeneracy.py).
+    prompt = "Build a solar farm near Aarhus with a grid connection, a land lease and a panel supplier."
+    data = json.loads(answer_for([{"role": "user", "content": prompt}], schema=provider_schema(LeverDrafts)))
     data["levers"] = (data["levers"] * count)[:count]
     return json.dumps(data)
 

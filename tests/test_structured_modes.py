@@ -31,6 +31,12 @@ class Levers(BaseModel):
     levers: list[Lever] = Field(min_length=1)
 
 
+class SummarisedLevers(Levers):
+    """A list, then a field after it: an answer cut in the list has no valid part to keep."""
+
+    summary: str
+
+
 PROMPT = "Find the strategic levers of a 5 MW solar farm in Denmark."
 
 
@@ -122,7 +128,7 @@ def test_a_truncated_answer_is_retried_with_a_larger_budget_then_named(tmp_path,
                           m={"context_window": 16384, "max_output_tokens": 1500, "ollama": ollama})
     fake_openai_server.fail_next(2, "length")
     with pytest.raises(LLMCallFailed) as exc:
-        executor(config, ["m"], tmp_path).structured(Levers, "s", PROMPT)
+        executor(config, ["m"], tmp_path).structured(SummarisedLevers, "s", PROMPT)
     message = str(exc.value)
     assert "cut at 54 output tokens" in message and "max_output_tokens" in message
     assert "not valid" not in message, "a truncation is not reported as invalid JSON"
@@ -134,10 +140,10 @@ def test_a_truncated_answer_is_retried_with_a_larger_budget_then_named(tmp_path,
 
 
 def test_a_truncation_the_window_cannot_absorb_is_not_retried(tmp_path, fake_openai_server):
-    config = write_config(tmp_path, fake_openai_server.url, m={"context_window": 1300, "max_output_tokens": 1024})
+    config = write_config(tmp_path, fake_openai_server.url, m={"context_window": 1400, "max_output_tokens": 1024})
     fake_openai_server.fail_next(1, "length")
     with pytest.raises(LLMCallFailed, match="cut at 54 output tokens"):
-        executor(config, ["m"], tmp_path).structured(Levers, "s", PROMPT)
+        executor(config, ["m"], tmp_path).structured(SummarisedLevers, "s", PROMPT)
     assert fake_openai_server.count() == 1
 
 

@@ -111,7 +111,7 @@ def test_append_event_writes_one_sorted_json_line(tmp_path):
     assert text.count("\n") == 1
     assert json.loads(text) == {"kind": "run", "event": "start", "start": 1.5, "end": None, "status": None,
                                 "workers": 4, "llm_slots": None, "pid": 9, "run_id": None, "scaled_out": False,
-                                "speed": None, "cpu_s": None, "peak_rss_bytes": None}
+                                "speed": None, "cpu_s": None, "peak_rss_bytes": None, "models": [], "llm_config": None}
     assert list(json.loads(text)) == sorted(json.loads(text))
 
 

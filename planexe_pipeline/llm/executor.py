@@ -7,7 +7,8 @@ stops every caller until the provider's reset and lowers the limit. A limit that
 within the patience (a daily quota) hands over to the next model at once. Other transient
 errors (408/5xx, timeouts, connection resets) are retried a fixed number of times with
 exponential backoff plus jitter, capped; an answer that does not validate against the schema
-gets one more try on the same model; anything else hands over to the next model.
+gets one more try on the same model, and so does a degenerate answer (llm/degeneracy.py), with
+varied sampling; anything else hands over to the next model.
 After the last model: LLMCallFailed naming the stage, item, every model and why, and the file
 where the last raw answer was saved, or, when every model is out of quota, one line naming the
 models and the moments they reset. Every attempt is one telemetry line.
@@ -32,9 +33,10 @@ from planexe_pipeline.llm.budget import ModelSettings
 from planexe_pipeline.llm.calls import StructuredCall
 from planexe_pipeline.llm.config import ModelEntry
 from planexe_pipeline.llm.context import CallContext, current_call
+from planexe_pipeline.llm.degeneracy import within_retry_budget
 from planexe_pipeline.llm.limiter import Lease, PatienceExhausted, ProviderQuotaExhausted, SharedLimiter
 from planexe_pipeline.llm.rate_limits import rate_limit_of
-from planexe_pipeline.llm.structured import SchemaValidationError
+from planexe_pipeline.llm.structured import DegenerateAnswer, SchemaValidationError
 from planexe_pipeline.redaction import redact
 from planexe_pipeline.telemetry.correlation import capture_content, task_span
 from planexe_pipeline.telemetry.events import LLMCallEvent, append_event
@@ -79,6 +81,9 @@ class RetryPolicy:
     jitter_s: float = 1.0
     validation_retries: int = 1
     patience_s: float = 600.0  # waiting for a provider's rate limit, per call and model
+    # A degenerate answer is asked again while the run's retries stay within this share of its
+    # attempts (the first always): a small model that loops on most calls would double the run.
+    degenerate_retry_share: float = 0.1
 
     def wait_s(self, exc: BaseException | None, failures: int, rng: random.Random) -> float:
         if isinstance(exc, SchemaValidationError):
@@ -143,6 +148,7 @@ class LLMExecutor:
         self._sleep, self._async_sleep = sleep, async_sleep
         self._rng = rng or random.Random()
         self.priority = priority  # who goes first when the provider's limit is the bottleneck
+        self.flags: list[str] = []  # degenerate places of the answers kept: the stage's files show them
 
     # -- public API -------------------------------------------------------------------------
     def run(self, fn: Callable[[Any], T], tokens: int = 0, messages: tuple[str, ...] = ()) -> T:
@@ -186,24 +192,32 @@ class LLMExecutor:
 
     def structured(self, output_cls: type[M], system_prompt: str, user_prompt: str) -> M:
         """The call every stage makes: a validated pydantic model, via the retry policy."""
-        call = StructuredCall(output_cls, system_prompt, user_prompt, stage=self.stage)
+        call = StructuredCall(output_cls, system_prompt, user_prompt, stage=self.stage,
+                              may_ask_again=self._may_ask_again)
         return self._keep_repairs(self.run(call.sync, tokens=call.estimated_tokens(),
                                            messages=_messages(system_prompt, user_prompt))).value
 
     async def astructured(self, output_cls: type[M], system_prompt: str, user_prompt: str) -> M:
-        call = StructuredCall(output_cls, system_prompt, user_prompt, stage=self.stage)
+        call = StructuredCall(output_cls, system_prompt, user_prompt, stage=self.stage,
+                              may_ask_again=self._may_ask_again)
         return self._keep_repairs(await self.run_async(call.run_async, tokens=call.estimated_tokens(),
                                                        messages=_messages(system_prompt, user_prompt))).value
 
+    def _may_ask_again(self) -> bool:
+        return within_retry_budget(self.run_dir, self.policy.degenerate_retry_share)
+
     def _keep_repairs(self, result: Any) -> Any:
-        """What the soft rules mended goes to the stage's notes, beside its failure reports."""
-        repairs = getattr(result, "repairs", ())
-        if repairs and self.run_dir is not None:
+        """What was mended, and what was kept although degenerate, goes to the stage's notes,
+        beside its failure reports; the flags also to the stage's own files (tasks/base.py)."""
+        flags = getattr(result, "flags", ())
+        self.flags.extend(flags)
+        lines = [*getattr(result, "repairs", ()), *(f"flagged: {flag}" for flag in flags)]
+        if lines and self.run_dir is not None:
             item = f"item-{self.item:03d}" if self.item is not None else "single"
             path = self.run_dir / "llm_repairs" / f"{self.stage}-{item}.txt"
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("a", encoding="utf-8") as fh:
-                fh.writelines(f"{redact(line)}\n" for line in repairs)
+                fh.writelines(f"{redact(line)}\n" for line in lines)
         return result
 
     # -- one attempt ------------------------------------------------------------------------
@@ -212,6 +226,8 @@ class LLMExecutor:
 
         def stop(rs: RetryCallState) -> bool:
             exc = rs.outcome.exception()
+            if isinstance(exc, DegenerateAnswer):
+                return state.degenerate > 1
             if isinstance(exc, SchemaValidationError):
                 return state.invalid > policy.validation_retries
             if rate_limit_of(exc) is not None:
@@ -311,6 +327,7 @@ class LLMExecutor:
             status="error" if exc else "ok", error=_describe(exc) if exc else None,
             finish_reason=getattr(result, "finish_reason", None) or getattr(exc, "finish_reason", None),
             repairs=len(getattr(result, "repairs", ())),
+            flags=len(getattr(result, "flags", ())),
             error_type=type(exc).__name__ if exc else None, provider=model.provider,
             request_model=model.request_model, parent_span_id=task_span(self.task_id), messages=state.messages,
         ))
@@ -364,6 +381,7 @@ class _ModelState:
         self.messages = messages
         self.transient = 0
         self.invalid = 0
+        self.degenerate = 0
         self.rate_limited = 0
         self.waited_s = 0.0  # waiting the provider asked for, against the patience
         self.rate_limit_wait_s = 0.0  # what the last rate-limit answer asks of this caller
@@ -377,7 +395,9 @@ class _ModelState:
         return max(self.waited_s, since)
 
     def count(self, exc: BaseException) -> None:
-        if isinstance(exc, SchemaValidationError):
+        if isinstance(exc, DegenerateAnswer):  # not an invalid answer: its retry is its own
+            self.degenerate += 1
+        elif isinstance(exc, SchemaValidationError):
             self.invalid += 1
         elif rate_limit_of(exc) is not None:
             self.rate_limited += 1
@@ -389,5 +409,5 @@ class _ModelState:
     def summary(self, name: str, exc: BaseException) -> str:
         if isinstance(exc, PatienceExhausted):
             return f"{name}: rate limited for longer than the patience ({exc})"
-        tries = self.transient + self.invalid + self.rate_limited
+        tries = self.transient + self.invalid + self.degenerate + self.rate_limited
         return f"{name}: {_describe(exc)} after {max(tries, 1)} {'try' if tries <= 1 else 'tries'}"

@@ -14,7 +14,9 @@ entry says which one it speaks:
 We build the request and read the answer ourselves instead of `structured_predict`, to keep
 the raw answer (saved when every model fails), the provider's token usage (telemetry) and its
 finish reason: an answer cut by the output limit is a truncation, not "invalid JSON", and a
-refusal is named as one. Near misses of soft rules are mended (schema_rules.repair).
+refusal is named as one. Near misses are mended and named: of JSON syntax (answer_json.py),
+and of soft rules (schema_rules.repair); a cut answer keeps the items it finished where they
+are enough (answer_json.salvage_cut).
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from typing import Any, Generic, TypeVar
 
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole
 from llama_index.core.output_parsers.pydantic import PYDANTIC_FORMAT_TMPL
-from llama_index.core.output_parsers.utils import extract_json_str
 from pydantic import BaseModel, ValidationError
 
-from planexe_pipeline.llm.schema_rules import prompt_schema, provider_schema, repair
+from planexe_pipeline.llm.answer_json import UnclosedJSON, read_json, salvage_cut
+from planexe_pipeline.llm.schema_rules import full_schema, prompt_schema, provider_schema, repair
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -37,6 +39,12 @@ TRUNCATED = "length"
 REFUSED = "content_filter"
 _PROVIDER_INSTRUCTION = "Answer with one JSON object that follows the schema given with this request."
 _TOOLS_INSTRUCTION = "Answer by calling the function {name} once, with every argument filled in."
+# A degenerate answer's retry samples differently: warmer, with another seed, and penalised for
+# repeating itself (presence_penalty: OpenAI-style servers; repeat_penalty: Ollama's option).
+VARIED_TEMPERATURE = 0.8
+VARIED_SEED = 7919
+VARIED_PRESENCE_PENALTY = 0.6
+VARIED_REPEAT_PENALTY = 1.3
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,7 @@ class StructuredResult(Generic[M]):
     usage: TokenUsage
     finish_reason: str | None = None
     repairs: tuple[str, ...] = field(default_factory=tuple)
+    flags: tuple[str, ...] = field(default_factory=tuple)  # degenerate places kept: the plan says so
 
 
 class SchemaValidationError(ValueError):
@@ -76,6 +85,10 @@ class TruncatedAnswer(SchemaValidationError):
         super().__init__(message, raw_text, usage, TRUNCATED)
         self.budget = budget
         self.retryable = retryable
+
+
+class DegenerateAnswer(SchemaValidationError):
+    """Valid for the schema, useless to a reader (llm/degeneracy.py): asked again, sampled otherwise."""
 
 
 class RefusedAnswer(Exception):
@@ -140,6 +153,17 @@ def with_output_budget(llm: Any, budget: int | None) -> tuple[Any, dict[str, Any
     return llm, {"max_tokens": budget}
 
 
+def with_varied_sampling(llm: Any, attempt: int) -> tuple[Any, dict[str, Any]]:
+    """(llm, kwargs) that sample unlike the first try, with a seed of this attempt's own; Ollama
+    takes them as options of the client, every other client as part of the request."""
+    if is_ollama(llm):
+        options = {**(llm.additional_kwargs or {}), "temperature": VARIED_TEMPERATURE,
+                   "seed": VARIED_SEED + attempt, "repeat_penalty": VARIED_REPEAT_PENALTY}
+        return llm.model_copy(update={"additional_kwargs": options}), {}
+    return llm, {"temperature": VARIED_TEMPERATURE, "seed": VARIED_SEED + attempt,
+                 "presence_penalty": VARIED_PRESENCE_PENALTY}
+
+
 # -- the answer ----------------------------------------------------------------------------
 def estimate_tokens(text: str) -> int:
     # ~4 characters per token for English prose, the usual rule of thumb.
@@ -195,15 +219,35 @@ def answer_text(response: ChatResponse) -> str:
     return response.message.content or ""
 
 
+def _validated(output_cls: type[M], data: Any, notes: list[str]) -> tuple[M, list[str]]:
+    mended, soft = repair(output_cls, data)
+    return output_cls.model_validate(mended), notes + soft
+
+
 def parse_answer(output_cls: type[M], raw_text: str, usage: TokenUsage | None = None) -> tuple[M, list[str]]:
-    """The validated model, after the soft rules mended what they may; and what they changed."""
+    """The validated model, after the near misses were mended; and one line per mend."""
     try:
-        data = json.loads(extract_json_str(raw_text))
-        mended, notes = repair(output_cls, data)
-        return output_cls.model_validate(mended), notes
+        return _validated(output_cls, *read_json(raw_text))
     except (ValidationError, ValueError) as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SchemaValidationError(f"answer is not valid {output_cls.__name__} JSON: {first_line}", raw_text, usage) from None
+
+
+def salvage(output_cls: type[M], raw_text: str) -> tuple[M, list[str]] | None:
+    """What an answer cut by the output limit finished, if that is a valid answer: the whole
+    object where it closed in time, else the object less the item it was writing."""
+    try:
+        return _validated(output_cls, *read_json(raw_text))
+    except UnclosedJSON:
+        pass
+    except (ValidationError, ValueError):
+        return None
+    for data, note in salvage_cut(raw_text, full_schema(output_cls)):
+        try:
+            return _validated(output_cls, data, [note])
+        except (ValidationError, ValueError):
+            continue
+    return None
 
 
 def read_response(output_cls: type[M], response: ChatResponse, messages: list[ChatMessage], *,
@@ -213,6 +257,9 @@ def read_response(output_cls: type[M], response: ChatResponse, messages: list[Ch
     usage = usage_of(response, messages)
     reason = finish_reason_of(response)
     if reason == TRUNCATED:
+        kept = salvage(output_cls, raw_text)
+        if kept is not None:
+            return StructuredResult(kept[0], raw_text, usage, reason, tuple(kept[1]))
         cut_at = usage.output_tokens if not usage.estimated else budget
         raise TruncatedAnswer(f"the {output_cls.__name__} answer was cut at {cut_at} output tokens "
                               f"(finish_reason length); raise {budget_setting}", raw_text, usage, budget, can_grow)

@@ -42,6 +42,24 @@ def document(title: str, *blocks: str) -> str:
     return "\n\n".join([heading(title), *[b.strip() for b in blocks if b and b.strip()]]) + "\n"
 
 
+# The key under which a stage's JSON lists the degenerate places of the answers it kept.
+FLAGS_KEY = "quality_flags"
+
+
+def with_flags(markdown: str, flags: Sequence[str]) -> str:
+    """A section written from an answer that stayed degenerate says so under its title
+    (llm/degeneracy.py); without flags the section is left as it was, byte for byte."""
+    if not flags:
+        return markdown
+    note = "\n".join(["> **Quality flag:** the model's answer looked degenerate here, and was kept as the best "
+                      "it gave; read this section with care.", ">",
+                      *(f"> - {one_line(flag)}" for flag in flags)])
+    title, _, rest = markdown.partition("\n")
+    if not title.startswith("#"):
+        return f"{note}\n\n{markdown}"
+    return f"{title}\n\n{note}\n\n{rest.lstrip(chr(10))}"
+
+
 def context(**sections: str) -> str:
     """The user message of a call: the plan first (the model reads it first), then each
     upstream section it needs, under a heading named after the argument. A section longer than

@@ -25,6 +25,7 @@ from planexe_pipeline.llm.executor import LLMExecutor, NamedModel
 from planexe_pipeline.llm.limiter import SharedLimiter
 from planexe_pipeline.report.sections import Section
 from planexe_pipeline.settings import retry_policy, pipeline
+from planexe_pipeline.stages.markdown import FLAGS_KEY, with_flags
 from planexe_pipeline.tasks.inputs import Input, check_declaration, keyword_forms, read_as, read_json
 from planexe_pipeline.telemetry import task_events
 
@@ -206,13 +207,21 @@ class PlanTask(luigi.Task):
     def write_json(self, key: str, data: Any) -> None:
         if isinstance(data, BaseModel):
             data = data.model_dump(mode="json")
+        if isinstance(data, dict) and self.quality_flags():
+            data = {**data, FLAGS_KEY: self.quality_flags()}
         self.write_text(key, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
     def write_stage(self, result: BaseModel, markdown: str | None = None) -> None:
         """The usual pair: the stage's model as JSON, and its markdown section."""
         self.write_json("json", result)
         if markdown is not None and "md" in self.files:
-            self.write_text("md", markdown.rstrip() + "\n")
+            self.write_text("md", with_flags(markdown, self.quality_flags()).rstrip() + "\n")
+
+    def quality_flags(self) -> list[str]:
+        """Degenerate places of the LLM answers this task kept (llm/degeneracy.py), and of the
+        items a merge merged: its files flag them where a reader will see them."""
+        return [*(flag for executor in self.__dict__.get("_executors", ()) for flag in executor.flags),
+                *self.__dict__.get("_item_flags", ())]
 
     # -- run-wide settings -------------------------------------------------------------------
     def model_names(self) -> list[str]:
@@ -265,9 +274,11 @@ class LLMTask(PlanTask):
                                                          cap=slots, limits=e.limits)
                                         if e.limits.adaptive or e.limits.stated else None) for e in entries]
         # A fan-out item's telemetry and failure report name its index.
-        return LLMExecutor(models, run_dir=self.run_dir, stage=self.task_family, task_id=self.task_id,
-                           item=getattr(self, "index", None), policy=retry_policy().policy(),
-                           priority=self.priority, stage_name=self.stem)
+        executor = LLMExecutor(models, run_dir=self.run_dir, stage=self.task_family, task_id=self.task_id,
+                               item=getattr(self, "index", None), policy=retry_policy().policy(),
+                               priority=self.priority, stage_name=self.stem)
+        self.__dict__.setdefault("_executors", []).append(executor)  # for the flags of what it kept
+        return executor
 
 
 class LLMStage(LLMTask):

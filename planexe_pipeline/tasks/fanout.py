@@ -16,8 +16,9 @@ from typing import Any, Callable, ClassVar, Generic, Sequence, TypeVar
 import luigi
 from pydantic import BaseModel
 
+from planexe_pipeline.stages.markdown import FLAGS_KEY
 from planexe_pipeline.tasks.base import LLMTask, PlanTask, declare_stage_functions
-from planexe_pipeline.tasks.inputs import Input, check_declaration, read_as, read_model
+from planexe_pipeline.tasks.inputs import Input, check_declaration, read_as, read_json, read_model, read_output
 from planexe_pipeline.telemetry import task_events
 
 ItemT = TypeVar("ItemT")
@@ -139,8 +140,14 @@ class FanOutMerge(PlanTask):
             task_events.record_end(self, "yielded")  # Luigi suspends us here without an event of its own
         yield batch
         items = [t for t in batch if isinstance(t, self.item_task)]
+        self._item_flags = [f"item {t.index}: {flag}" for t in items for flag in _flags_of(t.output()["json"])]
         self.merge([read_model(t.output()["json"], t.result_model) for t in items])
 
     def merge(self, results: list[BaseModel]) -> None:
         merged = self.call(self.execute, results)
         self.write_stage(merged, self.to_markdown(merged))
+
+
+def _flags_of(target: luigi.LocalTarget) -> list[str]:
+    """The quality flags an item's file carries (tasks/base.py); most carry none, and are not parsed for it."""
+    return read_json(target).get(FLAGS_KEY, []) if f'"{FLAGS_KEY}"' in read_output(target) else []

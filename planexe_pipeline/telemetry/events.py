@@ -90,7 +90,8 @@ class LLMCallEvent(Event):
     tokens_estimated: bool = False
     error: str | None = None
     finish_reason: str | None = None  # the provider's: stop, length (cut by the output limit), content_filter...
-    repairs: int | None = None  # near misses the soft rules mended (llm/schema_rules.py)
+    repairs: int | None = None  # near misses mended: JSON syntax (llm/answer_json.py) and soft rules
+    flags: int | None = None  # degenerate places of the answer kept (llm/degeneracy.py)
     error_type: str | None = None  # the exception's class name, for a trace's `error.type`
     provider: str | None = None  # the model entry's class: Simulated, OpenAILike, Ollama
     request_model: str | None = None  # the model as the provider knows it (the entry's `model` argument)
@@ -126,6 +127,10 @@ class RunEvent(Event):
     # resident memory; the task processes' own are on their task lines.
     cpu_s: float | None = None
     peak_rss_bytes: int | None = None
+    # The models the run was asked to use, in order, and the config naming them where one was
+    # given: what a resume without --llm goes on with.
+    models: tuple[str, ...] = ()
+    llm_config: str | None = None
 
 
 @event_kind
@@ -264,6 +269,13 @@ class AlertEvent(Event):
     target: str | None = None  # url or command; never the URL itself
     attempts: int | None = None
     error: str | None = None
+
+
+def last_models(run_dir: str | os.PathLike) -> tuple[tuple[str, ...], str | None]:
+    """(models, llm config) of the latest run of the folder that recorded them; ((), None) if none did."""
+    starts = [e for e in read_events(run_dir, "run") if e.event == "start" and e.models and e.start is not None]
+    latest = max(starts, key=lambda e: e.start, default=None)
+    return (latest.models, latest.llm_config) if latest else ((), None)
 
 
 def telemetry_dir(run_dir: str | os.PathLike) -> Path:

@@ -174,6 +174,8 @@ class StageStats:
     attempts: int = 0
     retries: int = 0
     errors: int = 0
+    repairs: int = 0  # near misses mended in the answers kept (llm/answer_json.py, soft rules)
+    flags: int = 0  # degenerate places of the answers kept, flagged in the plan (llm/degeneracy.py)
     task_seconds: float = 0.0  # summed over executions: the worker time this stage held
     span_seconds: float = 0.0  # first start to last end: how long the stage was "on"
     llm_seconds: float = 0.0
@@ -199,6 +201,8 @@ class RunStats:
     attempts: int
     retries: int
     errors: int
+    repairs: int
+    flags: int
     input_tokens: int
     output_tokens: int
     tokens_estimated: bool
@@ -295,6 +299,9 @@ def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "",
         row.attempts += 1
         row.calls += attempt.ok
         row.errors += not attempt.ok
+        if attempt.ok:
+            row.repairs += attempt.repairs or 0
+            row.flags += attempt.flags or 0
         row.llm_seconds += attempt.call_seconds
         row.input_tokens += attempt.input_tokens or 0
         row.output_tokens += attempt.output_tokens or 0
@@ -333,6 +340,8 @@ def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "",
         attempts=sum(row.attempts for row in ordered),
         retries=sum(row.retries for row in ordered),
         errors=sum(row.errors for row in ordered),
+        repairs=sum(row.repairs for row in ordered),
+        flags=sum(row.flags for row in ordered),
         input_tokens=sum(row.input_tokens for row in ordered),
         output_tokens=sum(row.output_tokens for row in ordered),
         tokens_estimated=any(row.tokens_estimated for row in ordered),

@@ -22,18 +22,18 @@ def ratio_text(value: float | None, suffix: str, missing: str = "-") -> str:
 
 def format_stats(stats: RunStats) -> str:
     """A fixed-width table per stage, then the run's totals, for a terminal or a log."""
-    header = ["stage", "group", "tasks", "calls", "attempts", "retries", "errors",
+    header = ["stage", "group", "tasks", "calls", "attempts", "retries", "errors", "repairs", "flags",
               "task s", "span s", "LLM s", "wait s", "CPU s", "peak MB", "tokens in", "tokens out", "cost"]
     rows = [header]
     for row in stats.stages:
         mark = "~" if row.tokens_estimated else ""
         rows.append([row.family, row.group, str(row.tasks), str(row.calls), str(row.attempts),
-                     str(row.retries), str(row.errors), f"{row.task_seconds:.1f}",
+                     str(row.retries), str(row.errors), str(row.repairs), str(row.flags), f"{row.task_seconds:.1f}",
                      f"{row.span_seconds:.1f}", f"{row.llm_seconds:.1f}", f"{row.provider_wait_seconds:.1f}",
                      f"{row.cpu_seconds:.2f}", megabytes(row.peak_rss_bytes), f"{mark}{row.input_tokens}", f"{mark}{row.output_tokens}", _money(row.cost)])
     mark = "~" if stats.tokens_estimated else ""
     rows.append(["total", "", str(stats.tasks), str(stats.llm_calls), str(stats.attempts),
-                 str(stats.retries), str(stats.errors), f"{stats.task_seconds:.1f}",
+                 str(stats.retries), str(stats.errors), str(stats.repairs), str(stats.flags), f"{stats.task_seconds:.1f}",
                  f"{stats.makespan_seconds:.1f}", f"{stats.llm_seconds:.1f}", f"{stats.provider_wait_seconds:.1f}",
                  f"{stats.task_cpu_seconds:.2f}", megabytes(stats.peak_task_rss_bytes), f"{mark}{stats.input_tokens}", f"{mark}{stats.output_tokens}", _money(stats.cost)])
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
@@ -69,6 +69,9 @@ def format_stats(stats: RunStats) -> str:
         limits = stats.provider_limits
         summary.append(("provider limit", f"{limits[-1]} at the end (from {limits[0]}, lowest {min(limits)}, "
                                           f"{len(limits) - 1} changes); wait s: time calls waited for it"))
+    if stats.repairs or stats.flags:
+        summary.append(("answers", f"{stats.repairs} near misses mended, {stats.flags} degenerate places flagged "
+                                   "(each named in llm_repairs/)"))
     if stats.tokens_estimated:
         summary.append(("tokens", "~ marks counts estimated from text length"))
     label_width = max(len(label) for label, _ in summary)

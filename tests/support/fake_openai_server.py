@@ -13,7 +13,9 @@ It answers
 Faults are queued per test: `server.fail_next(n, "429" | "500" | "hang" | "401" | "length" |
 "filter")`. "length" answers the first half of the JSON with finish_reason `length` (Ollama:
 done_reason), as an answer cut by the output limit; "filter" answers finish_reason
-`content_filter`. A 429
+`content_filter`. Crafted answers are queued the same way: `server.answer_next(text_or_fn, ...,
+finish_reason=...)` answers the next requests with those texts instead, a function being given
+the valid JSON the server would have written (to wrap it in a code fence, say). A 429
 carries `Retry-After: 0.05`; a hang accepts the request and never answers until the server
 stops; a 401 echoes the bearer token it got in its error message, as some providers do, so
 the tests can check that the key is scrubbed. `server.latency_s` delays every answer.
@@ -38,7 +40,7 @@ import threading
 import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable
 
 from planexe_pipeline.llm.sim_content import requested_schema, write_answer
 from planexe_pipeline.llm.sim_provider import ProviderBudget, ProviderRefusal
@@ -73,6 +75,7 @@ class FakeOpenAIServer:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: deque[str] = deque()
+        self._crafted: deque[tuple[str | Callable[[str], str], str]] = deque()
         self._stopping = threading.Event()
         self.requests: list[dict[str, Any]] = []  # {"path", "body", "headers"} in arrival order
         self.model_name = "fake-model"
@@ -147,6 +150,10 @@ class FakeOpenAIServer:
                                                       "type": "invalid_request_error"}})
                 content = answer_for(body.get("messages") or [], schema=requested_schema(body))
                 reason = {"length": "length", "filter": "content_filter"}.get(fault or "", "stop")
+                crafted = server._next_crafted()
+                if crafted is not None:
+                    text, reason = crafted
+                    content = text(content) if callable(text) else text
                 if fault == "length":
                     content = content[: len(content) // 2]
                 tools = body.get("tools") or []
@@ -207,6 +214,16 @@ class FakeOpenAIServer:
             raise ValueError(f"unknown fault {kind!r}: use one of {FAULTS}")
         with self._lock:
             self._faults.extend([kind] * n)
+
+    def answer_next(self, *answers: str | Callable[[str], str], finish_reason: str = "stop") -> None:
+        """The next chat requests are answered with these texts, one each, in order (a function
+        is given the valid JSON the server would have answered, and returns the text)."""
+        with self._lock:
+            self._crafted.extend((answer, finish_reason) for answer in answers)
+
+    def _next_crafted(self) -> tuple[str | Callable[[str], str], str] | None:
+        with self._lock:
+            return self._crafted.popleft() if self._crafted else None
 
     def _admit(self, body: dict) -> str | None:
         """A lease under the provider's budget, or ProviderRefusal (a 429 with reset headers)."""
