@@ -34,6 +34,7 @@ from planexe_pipeline.llm.calls import StructuredCall
 from planexe_pipeline.llm.config import ModelEntry
 from planexe_pipeline.llm.context import CallContext, current_call
 from planexe_pipeline.llm.degeneracy import within_retry_budget
+from planexe_pipeline.llm.failures import is_transient
 from planexe_pipeline.llm.limiter import Lease, PatienceExhausted, ProviderQuotaExhausted, SharedLimiter
 from planexe_pipeline.llm.rate_limits import rate_limit_of
 from planexe_pipeline.llm.structured import DegenerateAnswer, SchemaValidationError
@@ -43,29 +44,6 @@ from planexe_pipeline.telemetry.events import LLMCallEvent, append_event
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
-
-_TRANSIENT_NAMES = frozenset({
-    "APITimeoutError", "APIConnectionError", "RateLimitError", "InternalServerError",
-    "ConnectError", "ConnectTimeout", "ReadTimeout", "WriteTimeout", "PoolTimeout", "ReadError",
-    "RemoteProtocolError", "ServiceUnavailableError",
-})
-
-
-def status_code_of(exc: BaseException) -> int | None:
-    code = getattr(exc, "status_code", None)
-    if code is None:
-        code = getattr(getattr(exc, "response", None), "status_code", None)
-    return code if isinstance(code, int) else None
-
-
-def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, (TimeoutError, ConnectionError, asyncio.TimeoutError)):
-        return True
-    code = status_code_of(exc)
-    if code is not None:
-        return code in (408, 409, 429) or 500 <= code < 600
-    return any(cls.__name__ in _TRANSIENT_NAMES for cls in type(exc).__mro__)
-
 
 def retry_after_of(exc: BaseException, now: Callable[[], float] = time.time) -> float | None:
     """Seconds the provider asked us to wait (any reset hint of llm/rate_limits.py), if any."""

@@ -21,7 +21,7 @@ from planexe_pipeline.llm.budget import PromptTooLarge
 from planexe_pipeline.llm.calls import StructuredCall
 from planexe_pipeline.llm.config import ModelEntry, load_llm_config, resolve_models
 from planexe_pipeline.llm.context import CallContext, current_call
-from planexe_pipeline.llm.executor import status_code_of
+from planexe_pipeline.llm.failures import status_code_of
 from planexe_pipeline.llm.rate_limits import RATE_LIMIT_STATUS, headers_of, rate_limit_headers
 from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.llm.structured import RefusedAnswer, SchemaValidationError, TokenUsage, TruncatedAnswer

@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
+from planexe_pipeline.llm.failures import is_rate_limit_type, status_code_of
+
 # 503 is "overloaded" when it says when to come back; without a hint it is an ordinary error.
 RATE_LIMIT_STATUS = 429
 _BACKPRESSURE_STATUS = frozenset({429, 503})
@@ -145,10 +147,8 @@ def rate_limit_of(exc: BaseException, now: Callable[[], float] = time.time) -> R
     """The rate-limit answer an error carries, or None if it is not one.
 
     A 429 always is one (a hint or not); a 503 only when it says when to come back."""
-    code = getattr(exc, "status_code", None)
-    if code is None:
-        code = getattr(getattr(exc, "response", None), "status_code", None)
-    if code not in _BACKPRESSURE_STATUS and type(exc).__name__ != "RateLimitError":
+    code = status_code_of(exc)
+    if code not in _BACKPRESSURE_STATUS and not is_rate_limit_type(exc):
         return None
     t = now()
     asked = getattr(exc, "retry_after", None)  # clients (and the simulator) that parsed it already
@@ -158,7 +158,7 @@ def rate_limit_of(exc: BaseException, now: Callable[[], float] = time.time) -> R
     else:
         reset_at, source = reset_at_of(headers_of(exc), t)
     no_credit = _error_code(exc) in _NO_CREDIT_CODES
-    if reset_at is None and code != RATE_LIMIT_STATUS and not no_credit and type(exc).__name__ != "RateLimitError":
+    if reset_at is None and code != RATE_LIMIT_STATUS and not no_credit and not is_rate_limit_type(exc):
         return None
     return RateLimitAnswer(reset_at, source, no_credit, None if reset_at is None else round(max(0.0, reset_at - t), 6))
 
