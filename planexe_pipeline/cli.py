@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default: full, or what the --run-dir recorded)")
     run.add_argument("--start-date", metavar="YYYY-MM-DD",
                      help="first day of the schedule (default: today, or what the --run-dir recorded)")
+    run.add_argument("--no-screen", action="store_true", help="plan the prompt as given, without screening it first")
     run.add_argument("--scheduler-host", metavar="HOST", help="use a central luigid instead of the local scheduler")
     run.add_argument("--scheduler-port", type=_positive_int, default=defaults.SCHEDULER_PORT, metavar="PORT",
                      help="port of that luigid")
@@ -186,6 +187,7 @@ def cmd_run(args) -> int:
         workers=args.workers, speed=args.speed, llm_slots=args.llm_slots, start_date=args.start_date,
         scheduler_host=args.scheduler_host, scheduler_port=args.scheduler_port, verbose=args.verbose,
         lock=not args.scheduler_host, notify_url=args.notify_url, notify_command=args.notify_command,
+        screen=not args.no_screen,
     ))
     if request.resumed:
         print(request.resumed, flush=True)
@@ -214,7 +216,8 @@ def cmd_run(args) -> int:
         return 0
     for failure in outcome.failures or ["the run did not finish; rerun with --verbose to see Luigi's log"]:
         print(f"error: {failure} [run {outcome.run_id}]", file=sys.stderr)
-    print(f"Everything finished so far is kept; rerun with --run-dir {outcome.run_dir} to resume.", file=sys.stderr)
+    if not outcome.ended_by_task:
+        print(f"Everything finished so far is kept; rerun with --run-dir {outcome.run_dir} to resume.", file=sys.stderr)
     return 1
 
 

@@ -43,3 +43,12 @@ class ProviderQuotaError(LLMCallFailed):
 
     def __init__(self, message: str):
         super().__init__(self.prefix + message)
+
+
+class PromptUnusable(PipelineError):
+    """The screening judged the prompt unusable: the run stops, keeping what was written.
+
+    Its message is the run's one line (the verdict, the reason, what to change in the prompt),
+    not a stage's, and starts with `prefix`."""
+
+    prefix = "the prompt is unusable"

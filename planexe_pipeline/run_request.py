@@ -39,6 +39,7 @@ class RunRequest:
     notify_command: str | None = None
     lock: bool = True
     resumed: str | None = None  # set by prepare() for a folder that holds a run: what it took from it
+    screen: bool = True  # screen the prompt first (ScreenPrompt); --no-screen plans it as given
 
 
 def default_run_dir() -> Path:

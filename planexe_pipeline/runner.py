@@ -15,7 +15,7 @@ from pathlib import Path
 
 import luigi
 
-from planexe_pipeline.errors import ProviderQuotaError
+from planexe_pipeline.errors import PromptUnusable, ProviderQuotaError
 from planexe_pipeline.llm.config import LLM_CLASSES, load_llm_config, resolve_models
 from planexe_pipeline.pipeline import FullPlan, Report
 from planexe_pipeline.run_folder import RunFolderLock, remove_interrupted_writes
@@ -27,7 +27,7 @@ from planexe_pipeline.telemetry.correlation import claim_run_id, close_run_id
 from planexe_pipeline.telemetry.events import Event, RunEvent, TaskEvent, append_event, failed_tasks, read_events
 from planexe_pipeline.telemetry.resources import cpu_seconds, peak_memory_bytes
 from planexe_pipeline.telemetry.stats import stats_from_events
-from planexe_pipeline.worker import TimedWorkerFactory
+from planexe_pipeline.worker import RunStopped, TimedWorkerFactory
 
 REPORT_FILE = Report.files["html"]
 PLAN_MARKDOWN = Report.files["md"]
@@ -41,6 +41,9 @@ class RunOutcome:
     failures: list[str]
     summary: dict
     run_id: str = ""  # the run's correlation id, its trace id when tracing is on
+    # A task whose failure ends the run at once (an unusable prompt): its line says what to do,
+    # and a plain rerun would only stop the same way.
+    ended_by_task: bool = False
 
 
 # Modules a provider's client imports lazily on its first request (the openai client's resources).
@@ -64,7 +67,7 @@ def warm_providers(models: list[str], llm_config: str | None) -> None:
 def build_root(request: RunRequest) -> luigi.Task:
     return FullPlan(run_dir=str(request.run_dir), speed=request.speed, llm=",".join(request.models),
                     llm_config=request.llm_config or "", prompt=request.prompt or "",
-                    start_date=request.start_date or "")
+                    start_date=request.start_date or "", no_screen=not request.screen)
 
 
 def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None] | None = None) -> RunOutcome:
@@ -103,7 +106,7 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
                              "worker_scheduler_factory": shared}
             else:
                 scheduler = {"local_scheduler": True, "worker_scheduler_factory": local}
-            stopped_early = None
+            stopped_early, ended_by_task = None, False
             try:
                 result = luigi.build([root, *unreadable_tasks(root)], workers=request.workers, detailed_summary=True,
                                      # Our own one-line errors say what failed; Luigi's tracebacks
@@ -112,6 +115,8 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
             except SchedulerGone as exc:
                 stopped_early = f"{exc}: start it again on the same --state-dir"
                 ok = False
+            except RunStopped:
+                ok, ended_by_task = False, True  # the task's own failure line (telemetry) says why
             else:
                 if shared:
                     stopped_early = shared.worker.stuck if shared.worker else None
@@ -132,7 +137,8 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
     failures += [stopped_early] if stopped_early else []
     summary = summarize(events, ended - started, slots)
     watch.finish(ok, summary)
-    return RunOutcome(ok, run_dir, ended - started, list(dict.fromkeys(failures)), summary, identity.run_id)
+    return RunOutcome(ok, run_dir, ended - started, list(dict.fromkeys(failures)), summary, identity.run_id,
+                      ended_by_task)
 
 
 class _LocalSchedulerFactory(TimedWorkerFactory):
@@ -194,9 +200,9 @@ def cap_warning(cap: int | None, request: RunRequest) -> str | None:
 
 def _failure_line(end: TaskEvent) -> str:
     error = end.error or "failed"
-    # LLM failures already start with the stage's name; others get it in front. A quota is the
-    # run's, not a stage's: its one line stands for every task that met it.
-    if error.startswith((end.task_family, ProviderQuotaError.prefix)):
+    # LLM failures already start with the stage's name; others get it in front. A quota or an
+    # unusable prompt is the run's, not a stage's: its one line stands for the whole run.
+    if error.startswith((end.task_family, ProviderQuotaError.prefix, PromptUnusable.prefix)):
         return error
     return f"{end.task_family}: {error}"
 

@@ -12,11 +12,19 @@ from __future__ import annotations
 import time
 
 import luigi.worker
-from luigi.scheduler import DISABLED, PENDING
+from luigi.scheduler import DISABLED, FAILED, PENDING
 
 from planexe_pipeline.dispatch_clock import PROCESS_STAMP, DispatchClock, StampingQueue
 from planexe_pipeline.luigi_internals import SchedulerHooks, WorkerHooks, WorkerSchedulerFactory, run_in_this_process
 from planexe_pipeline.worker_pool import PooledTaskProcess, TaskProcessPool
+
+
+class RunStopped(Exception):
+    """A task whose failure ends the run (`stops_run_on_failure`, e.g. an unusable prompt) failed.
+
+    Raised out of the worker's loop, as Ctrl-C is: Luigi's worker then terminates the tasks in
+    flight, whose outputs are written whole or not at all, and the run ends on the task's own
+    failure line."""
 
 
 class TimedWorker(WorkerHooks):
@@ -30,6 +38,7 @@ class TimedWorker(WorkerHooks):
         self._pool = TaskProcessPool(lambda task: WorkerHooks.make_task_process(self, task), self.result_queue)
         self._pending: set[str] = set()  # told to the scheduler as PENDING, with their dependencies
         self._handling_result = False
+        self._stopped_by: str | None = None  # the task family whose failure ends the run
 
     # -- processes ----------------------------------------------------------------------------
     @property
@@ -76,9 +85,16 @@ class TimedWorker(WorkerHooks):
             self._pending.add(task_id)
         else:
             self._pending.discard(task_id)
+        if status == FAILED and self._handling_result:
+            task = self.scheduled_tasks.get(task_id)
+            if getattr(task, "stops_run_on_failure", False):
+                self._stopped_by = task.task_family
 
     def on_handling_result(self, handling: bool) -> None:
         self._handling_result = handling
+        if not handling and self._stopped_by:
+            # The failure is told to the scheduler; nothing more is dispatched or waited for.
+            raise RunStopped(f"{self._stopped_by} failed, which ends the run")
 
     def keep_dependency(self, dependency) -> bool:
         # Luigi adds the items a merge yields by walking each item's whole upstream graph again,

@@ -35,7 +35,9 @@ def section_texts() -> dict[str, str]:
 
 def test_report_sections_follow_the_declared_reading_order():
     keys = [s.key for s in report_sections()]
-    assert keys[:3] == ["executive-summary", "pitch", "purpose"], "the decision-maker's pages first"
+    assert keys[:4] == ["prompt-screening", "executive-summary", "pitch", "purpose"], \
+        "whether the prompt could be planned, then the decision-maker's pages"
+    assert keys[-2:] == ["directives", "self-audit"], "the plan's checks of itself last"
     assert keys.index("wbs") < keys.index("schedule-table") < keys.index("review")
     for field in ("key", "title", "position"):
         values = [getattr(s, field) for s in report_sections()]

@@ -4,8 +4,10 @@ Given the JSON schema a caller asked for (as PydanticOutputParser puts it in the
 the user message, build an instance: strings become short plan-like sentences made of the
 prompt's keywords, ids are taken from ids that appear in the prompt (so an answer about
 "T-1.2" really names T-1.2), list widths come from the simulator's width settings where the
-schema marks a list with "x-width". Everything is drawn from one seeded Random, so the same
-(seed, prompt) always gives the same answer.
+schema marks a list with "x-width"; where the schema offers a choice of shapes (a union), the
+first is written, or the last for a prompt the simulator was told to judge unusable (a stage's
+verdict offers its favourable shape first). Everything is drawn from one seeded Random, so the
+same (seed, prompt) always gives the same answer.
 """
 
 from __future__ import annotations
@@ -118,7 +120,8 @@ HOSTILE_PAYLOADS = [
 
 class AnswerWriter:
     def __init__(self, rng: random.Random, words: list[str], ids: list[str], widths: dict[str, int],
-                 hostile: bool = False, length: float = 1.0):
+                 hostile: bool = False, length: float = 1.0, last_alternative: bool = False):
+        self.last_alternative = last_alternative
         self.hostile = hostile
         self.length = length
         self.rng = rng
@@ -170,7 +173,7 @@ class AnswerWriter:
         for key in ("anyOf", "oneOf"):
             if key in schema:
                 options = [s for s in schema[key] if self.resolve(s).get("type") != "null"] or schema[key]
-                return self.value(options[0], name, index, own_id)
+                return self.value(options[-1 if self.last_alternative else 0], name, index, own_id)
         if "allOf" in schema and len(schema["allOf"]) == 1:
             return self.value(schema["allOf"][0], name, index, own_id)
         kind = schema.get("type", "object" if "properties" in schema else "string")
@@ -267,11 +270,16 @@ def requested_schema(request: dict[str, Any]) -> dict | None:
     return None
 
 
+def judged_unusable(user_text: str, unusable_prompts: list[str]) -> bool:
+    """Whether a prompt holds one of the markers of prompts to judge unusable."""
+    return any(marker and marker in user_text for marker in unusable_prompts)
+
+
 def write_answer(schema: dict, user_text: str, rng: random.Random, widths: dict[str, int],
-                 hostile: bool = False, length: float = 1.0) -> Any:
+                 hostile: bool = False, length: float = 1.0, unusable: bool = False) -> Any:
     # Words from the leading section only (the plan, in our prompts): later sections are earlier
     # answers, and drawing words from them would echo simulated prose back into itself.
     lead = re.split(r"\n# ", user_text, maxsplit=1)[0]
-    writer = AnswerWriter(rng, keywords(lead), ids_in(user_text), widths, hostile, length)
+    writer = AnswerWriter(rng, keywords(lead), ids_in(user_text), widths, hostile, length, last_alternative=unusable)
     writer.defs = schema.get("$defs", {})
     return writer.value(schema, "root")

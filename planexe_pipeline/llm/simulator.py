@@ -36,7 +36,7 @@ from planexe_pipeline.latency import OUTPUT_TOKENS_PER_S, TIME_TO_FIRST_TOKEN_S,
 from planexe_pipeline.llm.context import current_call
 from planexe_pipeline.llm.schema_rules import WIDTHS
 from planexe_pipeline.llm.shared_state import locked_json
-from planexe_pipeline.llm.sim_content import requested_schema, write_answer
+from planexe_pipeline.llm.sim_content import judged_unusable, requested_schema, write_answer
 from planexe_pipeline.llm.sim_provider import RESET_HEADERS, ProviderBudget, ProviderRefusal
 from planexe_pipeline.llm.structured import estimate_tokens
 
@@ -74,6 +74,10 @@ class SimulatedLLM(CustomLLM):
                                    description="Stages (task families) that always get malformed JSON: a model that cannot do them.")
     hostile_text: bool = Field(default=False,
                                description="Write markup, script and path payloads into every text field, as a hostile answer would.")
+    unusable_prompts: list[str] = Field(
+        default_factory=list,
+        description="Markers (substrings) of prompts to judge unusable: a call whose user message holds one answers "
+                    "the last shape a union offers instead of the first, as a stage's verdict offers 'usable' first.")
     widths: dict[str, int] = Field(default_factory=lambda: dict(WIDTHS))
     section_length: float = Field(default=1.0, gt=0.0,
                                   description="Multiplies the sentences of every text written: 4 = sections four times longer.")
@@ -165,9 +169,11 @@ class SimulatedLLM(CustomLLM):
                 match = _SCHEMA_MARKER.search(m.content or "")
                 schema = json.loads(match.group(1)) if match else schema
         user_text = "\n".join(m.content or "" for m in messages if m.role == MessageRole.USER)
+        unusable = judged_unusable(user_text, self.unusable_prompts)
         if schema is None:
-            return write_answer({"type": "string"}, user_text, rng, self.widths, self.hostile_text, self.section_length)
-        answer = write_answer(schema, user_text, rng, self.widths, self.hostile_text, self.section_length)
+            return write_answer({"type": "string"}, user_text, rng, self.widths, self.hostile_text, self.section_length,
+                                unusable)
+        answer = write_answer(schema, user_text, rng, self.widths, self.hostile_text, self.section_length, unusable)
         return json.dumps(answer, ensure_ascii=False, indent=1)
 
     # -- llama-index LLM interface ----------------------------------------------------------

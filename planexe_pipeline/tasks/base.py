@@ -62,14 +62,16 @@ class PlanTask(luigi.Task):
     run_dir = luigi.Parameter(description="Folder of this plan run; every output goes there.")
     speed = luigi.ChoiceParameter(choices=["fast", "full"], default="full",
                                   description="fast caps every fan-out at [pipeline] fast_fanout_width items.")
-    # Read once by Setup, or to run and fall back between models: they change no output's
-    # identity, so they stay out of task ids and a resumed run may pass others.
+    # Read once by Setup (and ScreenPrompt), or to run and fall back between models: they change
+    # no output's identity, so they stay out of task ids and a resumed run may pass others.
     llm = luigi.Parameter(default="", significant=False, description="Models to try in order, comma-separated.")
     llm_config = luigi.Parameter(default="", significant=False, description="Path of llm_config.json.")
     prompt_file = luigi.Parameter(default="", significant=False, description="File holding the plan prompt.")
     prompt = luigi.Parameter(default="", significant=False, description="The plan prompt itself.")
     start_date = luigi.Parameter(default="", significant=False,
                                  description="First day of the schedule (YYYY-MM-DD); default: the day the run began.")
+    no_screen = luigi.BoolParameter(default=False, significant=False,
+                                    description="Plan the prompt without screening it first (ScreenPrompt).")
 
     # The declaration of a stage: its place in dependency order and its name give its files
     # (NNN-stem.json, NNN-stem.md, one per kind); its section, if any, is part of the report;
@@ -82,6 +84,9 @@ class PlanTask(luigi.Task):
     files: ClassVar[dict[str, str]] = {}  # output key -> file name; derived from the above
     text_output: ClassVar[str] = "md"  # the output a reader annotating `str` gets
     inputs: ClassVar[dict[str, Input]] = {}  # what it reads (tasks/inputs.py)
+    # A failure of this task ends the whole run at once, the calls in flight included (worker.py),
+    # instead of leaving the tasks that do not need it to run on.
+    stops_run_on_failure: ClassVar[bool] = False
     # task family -> Luigi priority, filled by the module that knows the whole graph
     # (pipeline.py); a task outside a plan (a test's own graph) schedules at 0.
     priorities: ClassVar[dict[str, int]] = {}

@@ -20,6 +20,7 @@ __all__ = ["RelatedResources", "FindTeamMembers", "EnrichContractType", "EnrichB
 
 class RelatedResources(LLMStage):
     number, stem = 31, "related_resources"
+    section = Section("related-resources", "Related resources", position=115)
     inputs = {"plan": PROMPT, "project_plan": Input(ProjectPlan, "what the project does, to find projects like it")}
     execute, to_markdown = related_resources.execute, related_resources.to_markdown
 

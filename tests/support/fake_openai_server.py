@@ -42,7 +42,7 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
-from planexe_pipeline.llm.sim_content import requested_schema, write_answer
+from planexe_pipeline.llm.sim_content import judged_unusable, requested_schema, write_answer
 from planexe_pipeline.llm.sim_provider import ProviderBudget, ProviderRefusal
 from planexe_pipeline.llm.schema_rules import WIDTHS
 from planexe_pipeline.llm.simulator import _SCHEMA_MARKER
@@ -54,9 +54,10 @@ RETRY_AFTER = "0.05"
 FAULTS = ("429", "500", "hang", "401", "length", "filter")
 
 
-def answer_for(messages: list[dict[str, Any]], seed: int = 7, schema: dict | None = None) -> str:
+def answer_for(messages: list[dict[str, Any]], seed: int = 7, schema: dict | None = None,
+               unusable_prompts: list[str] = ()) -> str:
     """JSON text valid for the request's schema (else the one in the system message), as
-    SimulatedLLM._content builds it."""
+    SimulatedLLM._content builds it (a prompt holding one of `unusable_prompts` judged unusable)."""
     transcript = "\n".join(f"{m.get('role')}: {m.get('content') or ''}" for m in messages)
     rng = random.Random(int.from_bytes(hashlib.sha256(f"{seed}\n{transcript}".encode()).digest()[:8], "big"))
     user_text = "\n".join(m.get("content") or "" for m in messages if m.get("role") == "user")
@@ -64,7 +65,8 @@ def answer_for(messages: list[dict[str, Any]], seed: int = 7, schema: dict | Non
         for m in messages:
             match = _SCHEMA_MARKER.search(m.get("content") or "") if m.get("role") == "system" else None
             schema = json.loads(match.group(1)) if match else schema
-    return json.dumps(write_answer(schema or {"type": "string"}, user_text, rng, WIDTHS))
+    return json.dumps(write_answer(schema or {"type": "string"}, user_text, rng, WIDTHS,
+                                   unusable=judged_unusable(user_text, list(unusable_prompts))))
 
 
 def prompt_chars(body: dict) -> int:
@@ -80,6 +82,7 @@ class FakeOpenAIServer:
         self.requests: list[dict[str, Any]] = []  # {"path", "body", "headers"} in arrival order
         self.model_name = "fake-model"
         self.latency_s = 0.0
+        self.unusable_prompts: list[str] = []  # markers of prompts answered as unusable (the simulator's knob)
         self.headers: dict[str, str] = {}  # sent with every answer
         self.models: set[str] | None = None  # None: any model name is served
         self.context_window: int | None = None  # in tokens of 4 characters; None = any prompt fits
@@ -148,7 +151,8 @@ class FakeOpenAIServer:
                 if server.context_window and prompt_chars(body) / 4 > server.context_window:
                     return self._json(400, {"error": {"message": "prompt exceeds the context window",
                                                       "type": "invalid_request_error"}})
-                content = answer_for(body.get("messages") or [], schema=requested_schema(body))
+                content = answer_for(body.get("messages") or [], schema=requested_schema(body),
+                                     unusable_prompts=server.unusable_prompts)
                 reason = {"length": "length", "filter": "content_filter"}.get(fault or "", "stop")
                 crafted = server._next_crafted()
                 if crafted is not None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import luigi
 
 from planexe_pipeline.stages.durations import DurationEstimate, DurationEstimates
+from planexe_pipeline.stages.prompt_screening import ScreeningResult
 from planexe_pipeline.stages.schedule import ScheduleTask, compute_schedule
 from planexe_pipeline.stages.task_dependencies import TaskDependencies, TaskDependency
 from planexe_pipeline.stages.wbs import WBSProject, WBSTask
@@ -89,6 +90,8 @@ def prepopulate(run_dir, tasks, speed: str = "full") -> None:
                 text = estimates().model_dump_json()
             elif name == "TaskDependencies" and key == "json":
                 text = dependencies().model_dump_json()
+            elif name == "ScreenPrompt" and key == "json":  # a finished screening is a usable verdict
+                text = ScreeningResult(verdict="usable", goal="Open the bakery.").model_dump_json()
             elif key == "md":
                 text = (f"## {name} title\n\nBody of {name}: the Lyon sourdough bakery.\n\n"
                         f"### Detail of {name}\n\nMore about the wood-fired oven.\n")

@@ -1,0 +1,130 @@
+"""Checks: the plan checks its prompt and itself.
+
+Two calls read the prompt alone and start with the first stages: the screening (can this be
+planned at all?) and the user's directives. Nothing of the plan waits for either, so they cost
+the critical path nothing; an unusable verdict stops the run at once (the worker stops a run on
+a failed task that says so). At the end, two fan-outs judge the finished plan: one call per
+directive (honoured, softened, contradicted...) and one per check of a fixed checklist. Both
+read the plan through sections that are done before the last synthesis calls (the project plan,
+the schedule, the assumptions, the roster), never the executive summary or the Q&A, so their
+items and merges end before the plan's own last step.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import ClassVar
+
+from planexe_pipeline.errors import PromptUnusable, UnreadableOutput
+from planexe_pipeline.report.sections import Section
+from planexe_pipeline.stages import directive_adherence, directives, prompt_screening, self_audit
+from planexe_pipeline.stages.directives import Directive, DirectiveList
+from planexe_pipeline.stages.prompt_screening import ScreeningResult
+from planexe_pipeline.stages.self_audit import AuditCheck
+from planexe_pipeline.tasks.assumptions import ConsolidateAssumptions
+from planexe_pipeline.tasks.base import LLMStage
+from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
+from planexe_pipeline.tasks.inputs import Input, read_model
+from planexe_pipeline.tasks.plan import ProjectPlan
+from planexe_pipeline.tasks.setup import PROMPT
+from planexe_pipeline.tasks.team import FindTeamMembers
+from planexe_pipeline.tasks.wbs import Schedule
+
+__all__ = ["ScreenPrompt", "ExtractDirectives", "DirectiveAdherenceItem", "DirectiveAdherence", "SelfAuditItem",
+           "SelfAudit"]
+
+
+class ScreenPrompt(LLMStage):
+    """Usable or not, from the prompt alone; an unusable verdict fails this task and stops the run.
+
+    The verdict is written either way. An unusable one on file is not a finished step: a rerun of
+    the folder stops again with the same verdict, read back rather than asked again, unless the
+    run is told not to screen (`no_screen`), which then records that the plan was made anyway."""
+
+    number, stem = 2, "screen_prompt"
+    section = Section("prompt-screening", "Prompt screening", position=5)
+    inputs = {"plan": PROMPT}
+    execute, to_markdown = prompt_screening.execute, prompt_screening.to_markdown
+    stops_run_on_failure: ClassVar[bool] = True
+
+    @property
+    def priority(self) -> int:  # type: ignore[override]
+        # Its verdict can end the run: it takes the first free LLM slot, however few there are.
+        return max(self.priorities.values(), default=0) + 1
+
+    def recorded(self) -> ScreeningResult | None:
+        """The verdict already in the run folder, if there is one that reads back."""
+        target = self.output()["json"]
+        if not os.path.exists(target.path):
+            return None
+        try:
+            return read_model(target, ScreeningResult)
+        except UnreadableOutput:
+            return None
+
+    def complete(self) -> bool:
+        if not super().complete():
+            return False
+        recorded = self.recorded()
+        return recorded is not None and not recorded.stops_the_run()
+
+    def run(self):
+        result = self.recorded()  # None, or an unusable verdict: anything else is a finished step
+        if self.no_screen:
+            result = prompt_screening.skipped() if result is None else result.model_copy(update={"planned_anyway": True})
+        elif result is None:
+            result = self.call(self.execute, self.executor())
+        self.write_stage(result, self.to_markdown(result))
+        if result.stops_the_run():
+            raise PromptUnusable(prompt_screening.unusable_line(result))
+
+
+class ExtractDirectives(LLMStage):
+    number, stem = 3, "directives"
+    inputs = {"plan": PROMPT}
+    execute, to_markdown = directives.execute, directives.to_markdown
+
+
+# What the checks of the finished plan judge it by: sections done before the plan's last calls.
+FINISHED_PLAN = {"plan": PROMPT,
+                 "project_plan": Input(ProjectPlan, "the goal, scope, budget and milestones to judge"),
+                 "schedule": Input(Schedule, "the dates: deadlines met or missed"),
+                 "assumptions": Input(ConsolidateAssumptions, "the figures, places and risks the plan rests on"),
+                 "team": Input(FindTeamMembers, "the roles that own the work and the risks")}
+
+
+class DirectiveAdherenceItem(FanOutItem[Directive]):
+    """One directive judged against the finished plan."""
+
+    number, stem = 63, "directive_adherence"
+    result_model = directive_adherence.DirectiveAdherence
+    items_input = "directives"
+    inputs = {"directives": Input(ExtractDirectives, "the user's directives: one call each"), **FINISHED_PLAN}
+    execute = directive_adherence.execute
+
+    def all_items(self):
+        return self.read("directives", DirectiveList).directives
+
+
+class DirectiveAdherence(FanOutMerge):
+    item_task = DirectiveAdherenceItem
+    section = Section("directives", "Directives honoured", position=190)
+    execute, to_markdown = directive_adherence.merge, directive_adherence.to_markdown
+
+
+class SelfAuditItem(FanOutItem[AuditCheck]):
+    """One check of the fixed checklist put to the finished plan; the list is ours, so it is static."""
+
+    number, stem = 64, "self_audit"
+    result_model = self_audit.AuditItem
+    inputs = FINISHED_PLAN
+    execute = self_audit.execute
+
+    def all_items(self):
+        return self_audit.CHECKLIST
+
+
+class SelfAudit(FanOutMerge):
+    item_task = SelfAuditItem
+    section = Section("self-audit", "Self-audit", position=200)
+    execute, to_markdown = self_audit.merge, self_audit.to_markdown
