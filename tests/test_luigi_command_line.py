@@ -54,3 +54,19 @@ def test_a_bad_model_entry_stops_the_plan_before_its_first_file(tmp_path):
     assert done.returncode == 30, (done.returncode, done.stderr[-2000:])
     assert "model 'blind' names no context window" in done.stderr
     assert sorted(p.name for p in (tmp_path / "run").glob("0*")) == []  # not even the prompt
+
+
+def test_no_screen_from_the_luigi_command_line_plans_a_prompt_the_screening_stops(tmp_path):
+    config = tmp_path / "llm_config.json"
+    config.write_text(json.dumps({"models": {"judge": {"class": "Simulated", "arguments": {
+        "time_scale": 0, "unusable_prompts": ["asdf"]}}}}))
+    run = tmp_path / "run"
+    stopped = luigi_run("ScreenPrompt", "--run-dir", str(run), "--prompt", "asdf qwerty", "--llm", "judge",
+                        "--llm-config", str(config))
+    assert stopped.returncode == 30, (stopped.returncode, stopped.stderr[-2000:])
+    assert "the prompt is unusable" in stopped.stderr
+    assert json.loads((run / plan_file("ScreenPrompt")).read_text())["verdict"] == "unusable"
+    planned = luigi_run("ScreenPrompt", "--run-dir", str(run), "--llm", "judge", "--llm-config", str(config),
+                        "--no-screen")
+    assert planned.returncode == 0, planned.stderr[-2000:]
+    assert json.loads((run / plan_file("ScreenPrompt")).read_text())["planned_anyway"] is True

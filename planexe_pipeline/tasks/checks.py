@@ -49,8 +49,10 @@ class ScreenPrompt(LLMStage):
 
     @property
     def priority(self) -> int:  # type: ignore[override]
-        # Its verdict can end the run: it takes the first free LLM slot, however few there are.
-        return max(self.priorities.values(), default=0) + 1
+        # Its verdict can end the run, so it starts with the first calls whatever the slots: right
+        # after the head of the plan's longest chain, which it must not hold up (dispatched first,
+        # its process was forked before that head's, ~20 ms later on the critical path).
+        return max(self.priorities.values(), default=0) - 1
 
     def recorded(self) -> ScreeningResult | None:
         """The verdict already in the run folder, if there is one that reads back."""

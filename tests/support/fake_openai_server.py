@@ -19,6 +19,9 @@ the valid JSON the server would have written (to wrap it in a code fence, say). 
 carries `Retry-After: 0.05`; a hang accepts the request and never answers until the server
 stops; a 401 echoes the bearer token it got in its error message, as some providers do, so
 the tests can check that the key is scrubbed. `server.latency_s` delays every answer.
+`server.unusable_prompts` judges prompts holding one of its markers unusable, as the simulator's
+knob of that name does; `server.answer_with(messages, schema)` answers in a test's own way
+(None: the usual answer).
 `server.headers` go out with every answer (a provider's `x-ratelimit-*`, say); with
 `server.models` set, a chat request for another model gets a 404, as a wrong model name does.
 Every request is counted (`server.requests`, `server.count(path)`) and `server.peak_in_flight`
@@ -83,6 +86,8 @@ class FakeOpenAIServer:
         self.model_name = "fake-model"
         self.latency_s = 0.0
         self.unusable_prompts: list[str] = []  # markers of prompts answered as unusable (the simulator's knob)
+        # A test's own judge: (messages, schema) -> the answer's JSON text, or None for the usual answer.
+        self.answer_with: Callable[[list[dict[str, Any]], dict | None], str | None] | None = None
         self.headers: dict[str, str] = {}  # sent with every answer
         self.models: set[str] | None = None  # None: any model name is served
         self.context_window: int | None = None  # in tokens of 4 characters; None = any prompt fits
@@ -151,8 +156,9 @@ class FakeOpenAIServer:
                 if server.context_window and prompt_chars(body) / 4 > server.context_window:
                     return self._json(400, {"error": {"message": "prompt exceeds the context window",
                                                       "type": "invalid_request_error"}})
-                content = answer_for(body.get("messages") or [], schema=requested_schema(body),
-                                     unusable_prompts=server.unusable_prompts)
+                messages, schema = body.get("messages") or [], requested_schema(body)
+                content = (server.answer_with(messages, schema) if server.answer_with else None) or answer_for(
+                    messages, schema=schema, unusable_prompts=server.unusable_prompts)
                 reason = {"length": "length", "filter": "content_filter"}.get(fault or "", "stop")
                 crafted = server._next_crafted()
                 if crafted is not None:
