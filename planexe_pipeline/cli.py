@@ -216,7 +216,7 @@ def cmd_run(args) -> int:
         return 0
     for failure in outcome.failures or ["the run did not finish; rerun with --verbose to see Luigi's log"]:
         print(f"error: {failure} [run {outcome.run_id}]", file=sys.stderr)
-    if not outcome.ended_by_task:
+    if not outcome.prompt_unusable:
         print(f"Everything finished so far is kept; rerun with --run-dir {outcome.run_dir} to resume.", file=sys.stderr)
     return 1
 

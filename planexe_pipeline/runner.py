@@ -41,9 +41,12 @@ class RunOutcome:
     failures: list[str]
     summary: dict
     run_id: str = ""  # the run's correlation id, its trace id when tracing is on
-    # A task whose failure ends the run at once (an unusable prompt): its line says what to do,
-    # and a plain rerun would only stop the same way.
-    ended_by_task: bool = False
+
+    @property
+    def prompt_unusable(self) -> bool:
+        """Stopped by the screening's verdict: its line says what to do, and a plain rerun of the
+        folder would stop the same way."""
+        return any(failure.startswith(PromptUnusable.prefix) for failure in self.failures)
 
 
 # Modules a provider's client imports lazily on its first request (the openai client's resources).
@@ -106,7 +109,7 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
                              "worker_scheduler_factory": shared}
             else:
                 scheduler = {"local_scheduler": True, "worker_scheduler_factory": local}
-            stopped_early, ended_by_task = None, False
+            stopped_early = None
             try:
                 result = luigi.build([root, *unreadable_tasks(root)], workers=request.workers, detailed_summary=True,
                                      # Our own one-line errors say what failed; Luigi's tracebacks
@@ -116,7 +119,7 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
                 stopped_early = f"{exc}: start it again on the same --state-dir"
                 ok = False
             except RunStopped:
-                ok, ended_by_task = False, True  # the task's own failure line (telemetry) says why
+                ok = False  # the task's own failure line (its telemetry) says why
             else:
                 if shared:
                     stopped_early = shared.worker.stuck if shared.worker else None
@@ -137,8 +140,7 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
     failures += [stopped_early] if stopped_early else []
     summary = summarize(events, ended - started, slots)
     watch.finish(ok, summary)
-    return RunOutcome(ok, run_dir, ended - started, list(dict.fromkeys(failures)), summary, identity.run_id,
-                      ended_by_task)
+    return RunOutcome(ok, run_dir, ended - started, list(dict.fromkeys(failures)), summary, identity.run_id)
 
 
 class _LocalSchedulerFactory(TimedWorkerFactory):

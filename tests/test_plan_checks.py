@@ -14,8 +14,10 @@ from planexe_pipeline.stages import directive_adherence, directives, prompt_scre
 from planexe_pipeline.stages.directive_adherence import DirectiveAdherence, merge, overall_percent
 from planexe_pipeline.stages.directives import Directive, DirectiveList
 from planexe_pipeline.stages.prompt_screening import ScreeningResult, unusable_line
+from planexe_pipeline.tasks.base import LLMTask
 from planexe_pipeline.tasks.checks import FINISHED_PLAN, ScreenPrompt
-from support.graph import walk  # imports the pipeline, which fills the priority table
+from planexe_pipeline.tasks.fanout import FanOutItem
+from support.graph import task_class, walk  # imports the pipeline, which fills the priority table
 from support.stage_checks import simulator
 from support.synthesis_folder import small_schedule
 
@@ -179,3 +181,12 @@ def test_the_screening_starts_right_after_the_head_of_the_longest_chain():
     screening = ScreenPrompt(run_dir="/nonexistent-run").priority
     firsts = {f: ScreenPrompt.priorities[f] for f, deps in GRAPH.items() if deps == {"Setup"} and f != "ScreenPrompt"}
     assert sorted(firsts.values())[-1] > screening > sorted(firsts.values())[-2], firsts
+
+
+def test_with_slots_scarce_the_checks_of_the_finished_plan_yield_to_every_call_of_the_plan():
+    checks = {"ScreenPrompt", "ExtractDirectives", "DirectiveAdherenceItem", "SelfAuditItem"}
+    plan_calls = [f for f in GRAPH if issubclass(task_class(f), LLMTask) and f not in checks]
+    lowest = min(task_class(f)(run_dir="/r", **({"index": 0} if issubclass(task_class(f), FanOutItem) else {})).priority
+                 for f in plan_calls)
+    for family in ("DirectiveAdherenceItem", "SelfAuditItem"):
+        assert task_class(family)(run_dir="/r", index=0).priority < lowest, family

@@ -87,6 +87,19 @@ class ExtractDirectives(LLMStage):
     execute, to_markdown = directives.execute, directives.to_markdown
 
 
+class AfterThePlan:
+    """A check's call yields an LLM slot to the plan's own calls of the same urgency.
+
+    Its remaining path (its call, then the report) ties with the plan's last calls: the Q&A,
+    the premortem, a data area. Its items were added to the scheduler first (a static list is
+    yielded at the start), so on a tie they went first; with slots scarce that delayed the plan's
+    last call itself."""
+
+    @property
+    def priority(self) -> int:  # type: ignore[override]
+        return super().priority - 1
+
+
 # What the checks of the finished plan judge it by: sections done before the plan's last calls.
 FINISHED_PLAN = {"plan": PROMPT,
                  "project_plan": Input(ProjectPlan, "the goal, scope, budget and milestones to judge"),
@@ -95,7 +108,7 @@ FINISHED_PLAN = {"plan": PROMPT,
                  "team": Input(FindTeamMembers, "the roles that own the work and the risks")}
 
 
-class DirectiveAdherenceItem(FanOutItem[Directive]):
+class DirectiveAdherenceItem(AfterThePlan, FanOutItem[Directive]):
     """One directive judged against the finished plan."""
 
     number, stem = 63, "directive_adherence"
@@ -114,7 +127,7 @@ class DirectiveAdherence(FanOutMerge):
     execute, to_markdown = directive_adherence.merge, directive_adherence.to_markdown
 
 
-class SelfAuditItem(FanOutItem[AuditCheck]):
+class SelfAuditItem(AfterThePlan, FanOutItem[AuditCheck]):
     """One check of the fixed checklist put to the finished plan; the list is ours, so it is static."""
 
     number, stem = 64, "self_audit"
