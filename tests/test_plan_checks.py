@@ -19,7 +19,7 @@ from planexe_pipeline.tasks.checks import FINISHED_PLAN, ScreenPrompt
 from planexe_pipeline.tasks.fanout import FanOutItem
 from support.graph import task_class, walk  # imports the pipeline, which fills the priority table
 from support.stage_checks import simulator
-from support.synthesis_folder import small_schedule
+from support.synthesis_folder import dependencies, estimates, wbs_level2
 
 PLAN = "Build a 5 MW solar farm near Esbjerg in Denmark by 2028, without diesel generators, for under DKK 40 million."
 GRAPH = walk()
@@ -130,11 +130,13 @@ def test_no_directive_no_table():
 
 # -- the self-audit ----------------------------------------------------------------------------
 
-def test_the_checklist_is_ours_fixed_and_each_check_reads_only_inputs_the_task_declares():
+def test_the_checklist_is_ours_fixed_and_each_check_reads_sections_the_task_provides():
     assert [c.id for c in self_audit.CHECKLIST] == [f"A-{i}" for i in range(1, len(self_audit.CHECKLIST) + 1)]
     assert len(self_audit.CHECKLIST) >= 8
     for check in self_audit.CHECKLIST:
-        assert check.reads and set(check.reads) <= set(FINISHED_PLAN) - {"plan"}, check.id
+        assert check.reads and set(check.reads) <= set(self_audit.SECTIONS), check.id
+    dates = {"project", "durations", "dependencies", "fingerprint"}  # the schedule, dated by our code
+    assert set(FINISHED_PLAN) == {"plan", *(set(self_audit.SECTIONS) - {"schedule"}), *dates}
 
 
 class Recorder:
@@ -151,7 +153,8 @@ class Recorder:
 
 def test_each_check_sees_its_own_sections_and_its_question_last():
     recorder = Recorder()
-    sections = dict(plan=PLAN, project_plan="## Project plan\n\nPLAN-TEXT", schedule=small_schedule(),
+    sections = dict(plan=PLAN, project_plan="## Project plan\n\nPLAN-TEXT", project=wbs_level2(),
+                    durations=estimates(), dependencies=dependencies(), fingerprint={"start_date": "2027-01-04"},
                     assumptions="## Assumptions\n\nASSUMPTIONS-TEXT", team="## Team\n\nTEAM-TEXT")
     items = [self_audit.execute(recorder, check, **sections) for check in self_audit.CHECKLIST]
     assert [i.id for i in self_audit.merge(items).items] == [c.id for c in self_audit.CHECKLIST]
@@ -172,9 +175,10 @@ def test_screening_and_directives_read_the_prompt_alone_and_only_the_report_wait
 def test_the_checks_of_the_finished_plan_do_not_wait_for_the_last_synthesis_calls():
     late = {"ExecutiveSummary", "QuestionsAnswers", "Premortem", "PlanReview", "ReviewPlanItem", "Pitch",
             "ConsolidateGovernance", "DataCollection", "DocumentsMarkdown"}
+    level3 = {"WBSLevel3Item", "WBSProject123", "Schedule"}  # dated from level 2, as the summary is
     for family in ("DirectiveAdherenceItem", "DirectiveAdherence", "SelfAuditItem", "SelfAudit"):
-        assert not (late & upstream(family)), family
-        assert "Schedule" in upstream(family) and "ProjectPlan" in upstream(family)
+        assert not ((late | level3) & upstream(family)), family
+        assert {"ProjectPlan", "DurationEstimates", "TaskDependencies"} <= upstream(family), family
 
 
 def test_the_screening_starts_right_after_the_head_of_the_longest_chain():
@@ -183,10 +187,11 @@ def test_the_screening_starts_right_after_the_head_of_the_longest_chain():
     assert sorted(firsts.values())[-1] > screening > sorted(firsts.values())[-2], firsts
 
 
-def test_with_slots_scarce_the_checks_of_the_finished_plan_yield_to_every_call_of_the_plan():
+def test_with_slots_scarce_a_check_yields_to_the_plans_calls_of_the_same_urgency():
     checks = {"ScreenPrompt", "ExtractDirectives", "DirectiveAdherenceItem", "SelfAuditItem"}
+    table = ScreenPrompt.priorities
     plan_calls = [f for f in GRAPH if issubclass(task_class(f), LLMTask) and f not in checks]
-    lowest = min(task_class(f)(run_dir="/r", **({"index": 0} if issubclass(task_class(f), FanOutItem) else {})).priority
-                 for f in plan_calls)
     for family in ("DirectiveAdherenceItem", "SelfAuditItem"):
-        assert task_class(family)(run_dir="/r", index=0).priority < lowest, family
+        ties = [f for f in plan_calls if table[f] == table[family]]
+        assert "QuestionsAnswers" in ties, "the plan's last call is as urgent as a check, by the table"
+        assert all(task_class(family)(run_dir="/r", index=0).priority < table[f] for f in ties), family

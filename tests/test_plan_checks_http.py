@@ -150,7 +150,7 @@ def test_an_unusable_prompt_stops_the_run_with_one_line_and_a_rerun_stops_the_sa
     fake_openai_server.unusable_prompts = ["asdf"]
     run_dir = tmp_path / "run"
     done = run_cli(run_dir, config, "--prompt", "asdf asdf qwerty test")
-    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    errors = [line.split(" [run ")[0] for line in done.stderr.splitlines() if line.startswith("error:")]
     assert done.returncode == 1, done.stderr[-2000:]
     assert len(errors) == 1 and errors[0].startswith("error: the prompt is unusable ("), done.stderr
     assert "Change the prompt: " in errors[0] and "--no-screen" in errors[0]
@@ -160,5 +160,6 @@ def test_an_unusable_prompt_stops_the_run_with_one_line_and_a_rerun_stops_the_sa
     assert screening_requests(fake_openai_server) == 1
 
     again = run_cli(run_dir, config)  # the same folder, resumed
-    assert again.returncode == 1 and [line for line in again.stderr.splitlines() if line.startswith("error:")] == errors
+    assert again.returncode == 1
+    assert [line.split(" [run ")[0] for line in again.stderr.splitlines() if line.startswith("error:")] == errors
     assert screening_requests(fake_openai_server) == 1, "the kept verdict is read back, not asked again"

@@ -1,7 +1,8 @@
 """DirectiveAdherence: whether the finished plan honours each directive the user gave.
 
 One call per directive (directives.py), all at the same time, each judging that directive
-against the plan, its schedule, its assumptions and its team, with evidence quoted from them.
+against the plan, its dates (the level-2 tasks dated, as the executive summary dates them), its
+assumptions and its team, with evidence quoted from them.
 The merge is our code: the directives worst first (a contradicted one at the top), and one
 overall percentage, each directive weighted by its importance.
 """
@@ -15,9 +16,11 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.directives import Directive, DirectiveList
-from planexe_pipeline.stages.executive_summary import schedule_digest
+from planexe_pipeline.stages.durations import DurationEstimates
+from planexe_pipeline.stages.executive_summary import level2_schedule, schedule_digest
 from planexe_pipeline.stages.markdown import condensed_context, document, heading, one_line, table
-from planexe_pipeline.stages.schedule import DatedSchedule
+from planexe_pipeline.stages.task_dependencies import TaskDependencies
+from planexe_pipeline.stages.wbs import WBSProject
 
 Rating = Literal["fully honoured", "partially honoured", "softened", "ignored", "contradicted", "unsolicited caveat"]
 
@@ -63,11 +66,13 @@ a caveat the user did not ask for. Quote the plan's own words as evidence, namin
 they come from, and say in one sentence what is wrong. Judge this directive only."""
 
 
-def execute(llm: LLMExecutor, directive: Directive, *, plan: str, project_plan: str, schedule: DatedSchedule,
-            assumptions: str, team: str) -> DirectiveAdherence:
+def execute(llm: LLMExecutor, directive: Directive, *, plan: str, project_plan: str, project: WBSProject,
+            durations: DurationEstimates, dependencies: TaskDependencies, fingerprint: dict, assumptions: str,
+            team: str) -> DirectiveAdherence:
     asked = f"{directive.id} ({directive.kind}, {directive.importance}): {one_line(directive.statement)}"
+    schedule = schedule_digest(level2_schedule(project, durations, dependencies, fingerprint))
     user = condensed_context(plan=plan, project_plan=project_plan, assumptions=assumptions, team=team,
-                             tail={"schedule": schedule_digest(schedule), "directive": asked})
+                             tail={"schedule": schedule, "directive": asked})
     answer = llm.structured(AdherenceAnswer, SYSTEM_PROMPT, user)
     return DirectiveAdherence(directive=directive, **answer.model_dump())
 

@@ -14,18 +14,24 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
-from planexe_pipeline.stages.executive_summary import schedule_digest
+from planexe_pipeline.stages.durations import DurationEstimates
+from planexe_pipeline.stages.executive_summary import level2_schedule, schedule_digest
 from planexe_pipeline.stages.markdown import bullets, condensed_context, document, heading, one_line, table
-from planexe_pipeline.stages.schedule import DatedSchedule
+from planexe_pipeline.stages.task_dependencies import TaskDependencies
+from planexe_pipeline.stages.wbs import WBSProject
 
 Finding = Literal["no problem", "minor problem", "serious problem"]
+
+
+# What a check may read beside the prompt; "schedule" is the plan's dates, as a digest.
+SECTIONS = ("project_plan", "schedule", "assumptions", "team")
 
 
 class AuditCheck(BaseModel):
     id: str = Field(description="Our id of the check, A-1.., in checklist order.")
     flaw: str = Field(description="The flaw looked for, in a few words.")
     question: str = Field(description="The question put to the plan.")
-    # The sections the check reads beside the prompt (the names of execute()'s inputs).
+    # The sections the check reads beside the prompt, of SECTIONS.
     reads: tuple[str, ...]
 
 
@@ -89,10 +95,12 @@ words or ids as evidence; a finding without evidence is worthless. Call it a ser
 only when the plan cannot be trusted on this point until it is fixed, and say what would fix it."""
 
 
-def execute(llm: LLMExecutor, check: AuditCheck, *, plan: str, project_plan: str, schedule: DatedSchedule,
-            assumptions: str, team: str) -> AuditItem:
+def execute(llm: LLMExecutor, check: AuditCheck, *, plan: str, project_plan: str, project: WBSProject,
+            durations: DurationEstimates, dependencies: TaskDependencies, fingerprint: dict, assumptions: str,
+            team: str) -> AuditItem:
     sections = {"project_plan": project_plan, "assumptions": assumptions, "team": team}
-    tail = {"schedule": schedule_digest(schedule)} if "schedule" in check.reads else {}
+    tail = ({"schedule": schedule_digest(level2_schedule(project, durations, dependencies, fingerprint))}
+            if "schedule" in check.reads else {})
     user = condensed_context(plan=plan, **{name: text for name, text in sections.items() if name in check.reads},
                              tail={**tail, "check": f"{check.flaw}: {check.question}"})
     answer = llm.structured(AuditAnswer, SYSTEM_PROMPT, user)

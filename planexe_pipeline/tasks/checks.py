@@ -6,8 +6,8 @@ the critical path nothing; an unusable verdict stops the run at once (the worker
 a failed task that says so). At the end, two fan-outs judge the finished plan: one call per
 directive (honoured, softened, contradicted...) and one per check of a fixed checklist. Both
 read the plan through sections that are done before the last synthesis calls (the project plan,
-the schedule, the assumptions, the roster), never the executive summary or the Q&A, so their
-items and merges end before the plan's own last step.
+the dates of the level-2 tasks, the assumptions, the roster), never the executive summary or the
+Q&A, so their items and merges end before the plan's own last step.
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ from planexe_pipeline.tasks.base import LLMStage
 from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
 from planexe_pipeline.tasks.inputs import Input, read_model
 from planexe_pipeline.tasks.plan import ProjectPlan
-from planexe_pipeline.tasks.setup import PROMPT
+from planexe_pipeline.tasks.priorities import CODE_FIRST
+from planexe_pipeline.tasks.setup import PROMPT, Setup
 from planexe_pipeline.tasks.team import FindTeamMembers
-from planexe_pipeline.tasks.wbs import Schedule
+from planexe_pipeline.tasks.wbs import DurationEstimates, TaskDependencies, WBSProject12
 
 __all__ = ["ScreenPrompt", "ExtractDirectives", "DirectiveAdherenceItem", "DirectiveAdherence", "SelfAuditItem",
            "SelfAudit"]
@@ -52,7 +53,7 @@ class ScreenPrompt(LLMStage):
         # Its verdict can end the run, so it starts with the first calls whatever the slots: right
         # after the head of the plan's longest chain, which it must not hold up (dispatched first,
         # its process was forked before that head's, ~20 ms later on the critical path).
-        return max(self.priorities.values(), default=0) - 1
+        return max((p for p in self.priorities.values() if p < CODE_FIRST), default=0) - 1
 
     def recorded(self) -> ScreeningResult | None:
         """The verdict already in the run folder, if there is one that reads back."""
@@ -101,9 +102,14 @@ class AfterThePlan:
 
 
 # What the checks of the finished plan judge it by: sections done before the plan's last calls.
+# The dates come from the level-2 tasks, as the executive summary's do: level 3 splits each task's
+# estimate without moving it, and waiting for it would put its 24 calls before the checks.
 FINISHED_PLAN = {"plan": PROMPT,
                  "project_plan": Input(ProjectPlan, "the goal, scope, budget and milestones to judge"),
-                 "schedule": Input(Schedule, "the dates: deadlines met or missed"),
+                 "project": Input(WBSProject12, "the phases and tasks, to date: deadlines met or missed"),
+                 "durations": Input(DurationEstimates, "how long each task takes, to date"),
+                 "dependencies": Input(TaskDependencies, "which task waits for which, to date"),
+                 "fingerprint": Input(Setup, "the first day of the schedule", output="fingerprint"),
                  "assumptions": Input(ConsolidateAssumptions, "the figures, places and risks the plan rests on"),
                  "team": Input(FindTeamMembers, "the roles that own the work and the risks")}
 
