@@ -20,7 +20,7 @@ from planexe_pipeline.worker_pool import PooledTaskProcess, TaskProcessPool
 
 
 class RunStopped(Exception):
-    """A task whose failure ends the run (`stops_run_on_failure`, e.g. an unusable prompt) failed.
+    """A task whose failure ends the run (its `failure_ends_run()`: an unusable prompt) failed.
 
     Raised out of the worker's loop, as Ctrl-C is: Luigi's worker then terminates the tasks in
     flight, whose outputs are written whole or not at all, and the run ends on the task's own
@@ -87,7 +87,8 @@ class TimedWorker(WorkerHooks):
             self._pending.discard(task_id)
         if status == FAILED and self._handling_result:
             task = self.scheduled_tasks.get(task_id)
-            if getattr(task, "stops_run_on_failure", False):
+            ends_run = getattr(task, "failure_ends_run", None)
+            if ends_run is not None and ends_run():
                 self._stopped_by = task.task_family
 
     def on_handling_result(self, handling: bool) -> None:

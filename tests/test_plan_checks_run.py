@@ -137,3 +137,15 @@ def test_a_kill_in_the_middle_of_the_self_audit_redoes_no_finished_item(tmp_path
     audited = {name: data for name, data in plan_files(run_dir).items() if name.startswith(written)}
     expected = {name: data for name, data in plan_files(reference).items() if name.startswith(written)}
     assert len(expected) == len(CHECKLIST) + 4 and not differing(expected, audited), differing(expected, audited)
+
+
+def test_a_screening_call_that_fails_is_an_ordinary_failure_not_a_verdict(tmp_path):
+    config = write_llm_config(tmp_path / "llm_config.json", {
+        "cannot-screen": {"seed": 42, "time_scale": 0, "fail_stages": ["ScreenPrompt"]}})
+    run_dir = tmp_path / "run"
+    done = run_cli(run_dir, config, "cannot-screen", "--prompt-id", "solar-farm-denmark")
+    assert done.returncode == 1
+    assert [line.split(":")[1].strip() for line in error_lines(done)] == ["ScreenPrompt"], done.stderr
+    assert "rerun with --run-dir" in done.stderr, "a model that failed: the usual way to resume"
+    assert not (run_dir / plan_file("ScreenPrompt")).exists() and not (run_dir / DONE).exists()
+    assert (run_dir / plan_file("SelfAudit")).is_file(), "the stages that do not need the screening ran on"

@@ -84,9 +84,6 @@ class PlanTask(luigi.Task):
     files: ClassVar[dict[str, str]] = {}  # output key -> file name; derived from the above
     text_output: ClassVar[str] = "md"  # the output a reader annotating `str` gets
     inputs: ClassVar[dict[str, Input]] = {}  # what it reads (tasks/inputs.py)
-    # A failure of this task ends the whole run at once, the calls in flight included (worker.py),
-    # instead of leaving the tasks that do not need it to run on.
-    stops_run_on_failure: ClassVar[bool] = False
     # task family -> Luigi priority, filled by the module that knows the whole graph
     # (pipeline.py); a task outside a plan (a test's own graph) schedules at 0.
     priorities: ClassVar[dict[str, int]] = {}
@@ -170,6 +167,12 @@ class PlanTask(luigi.Task):
     @property
     def priority(self) -> int:  # type: ignore[override]
         return self.priorities.get(self.task_family, 0)
+
+    def failure_ends_run(self) -> bool:
+        """Whether the failure this task just had ends the whole run at once, the calls in flight
+        included (worker.py), instead of leaving the tasks that do not need it to run on. Asked
+        by the worker, after the failure."""
+        return False
 
     def telemetry_fields(self) -> dict[str, Any]:
         """What every task line of this task says about it."""

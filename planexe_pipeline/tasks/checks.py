@@ -2,8 +2,8 @@
 
 Two calls read the prompt alone and start with the first stages: the screening (can this be
 planned at all?) and the user's directives. Nothing of the plan waits for either, so they cost
-the critical path nothing; an unusable verdict stops the run at once (the worker stops a run on
-a failed task that says so). At the end, two fan-outs judge the finished plan: one call per
+the critical path nothing; an unusable verdict stops the run at once (the worker ends a run on
+a failure that its task says ends it). At the end, two fan-outs judge the finished plan: one call per
 directive (honoured, softened, contradicted...) and one per check of a fixed checklist. Both
 read the plan through sections that are done before the last synthesis calls (the project plan,
 the dates of the level-2 tasks, the assumptions, the roster), never the executive summary or the
@@ -13,7 +13,6 @@ Q&A, so their items and merges end before the plan's own last step.
 from __future__ import annotations
 
 import os
-from typing import ClassVar
 
 from planexe_pipeline.errors import PromptUnusable, UnreadableOutput
 from planexe_pipeline.report.sections import Section
@@ -46,7 +45,6 @@ class ScreenPrompt(LLMStage):
     section = Section("prompt-screening", "Prompt screening", position=5)
     inputs = {"plan": PROMPT}
     execute, to_markdown = prompt_screening.execute, prompt_screening.to_markdown
-    stops_run_on_failure: ClassVar[bool] = True
 
     @property
     def priority(self) -> int:  # type: ignore[override]
@@ -64,6 +62,11 @@ class ScreenPrompt(LLMStage):
             return read_model(target, ScreeningResult)
         except UnreadableOutput:
             return None
+
+    def failure_ends_run(self) -> bool:
+        # The verdict, not a model that failed to give one: that failure is any task's.
+        recorded = self.recorded()
+        return recorded is not None and recorded.stops_the_run()
 
     def complete(self) -> bool:
         if not super().complete():
