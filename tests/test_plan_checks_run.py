@@ -49,10 +49,12 @@ def seed_screening_first() -> int:
     return next(s for s in range(1000) if latency(s, "ScreenPrompt") + 8 <= min(latency(s, f) for f in others))
 
 
-def run_cli(run_dir: Path, config: Path, model: str, *extra: str, workers: str = "8",
-            speed: str = "fast") -> subprocess.CompletedProcess:
+NEW_RUN = ("--speed", "fast", "--start-date", "2027-01-04")  # a resumed run takes both from its folder
+
+
+def run_cli(run_dir: Path, config: Path, model: str, *extra: str, workers: str = "8") -> subprocess.CompletedProcess:
     argv = [sys.executable, "-m", "planexe_pipeline", "run", "--run-dir", str(run_dir), "--llm-config", str(config),
-            "--llm", model, "--workers", workers, "--speed", speed, "--start-date", "2027-01-04", *extra]
+            "--llm", model, "--workers", workers, *extra]
     return subprocess.run(argv, cwd=REPO, env=cli_env(), capture_output=True, text=True, timeout=180)
 
 
@@ -67,7 +69,7 @@ def test_an_unusable_prompt_stops_at_its_first_call_and_no_screen_plans_it_anywa
         "judge": {"seed": seed, "time_scale": TIME_SCALE, "unusable_prompts": [MARKER]},
         "judge-instant": {"seed": seed, "time_scale": 0, "unusable_prompts": [MARKER]}})
     run_dir = tmp_path / "run"
-    done = run_cli(run_dir, config, "judge", "--prompt", f"{MARKER} dolor sit amet")
+    done = run_cli(run_dir, config, "judge", "--prompt", f"{MARKER} dolor sit amet", *NEW_RUN)
     assert done.returncode == 1, done.stderr[-2000:]
     assert len(error_lines(done)) == 1 and error_lines(done)[0].startswith("error: the prompt is unusable ("), done.stderr
 
@@ -111,7 +113,7 @@ def test_a_kill_in_the_middle_of_the_self_audit_redoes_no_finished_item(tmp_path
                                                               "instant": {"seed": 42, "time_scale": 0}})
     reference = tmp_path / "reference"
     audit_folder(reference)
-    assert run_cli(reference, config, "instant", workers="2", speed="full").returncode == 0
+    assert run_cli(reference, config, "instant", workers="2").returncode == 0
 
     run_dir = tmp_path / "run"
     audit_folder(run_dir)
@@ -128,7 +130,7 @@ def test_a_kill_in_the_middle_of_the_self_audit_redoes_no_finished_item(tmp_path
     finished = set(item_ends(run_dir))
     assert 2 <= len(finished) < len(CHECKLIST) and not (run_dir / plan_file("SelfAudit")).exists(), "killed mid-fan-out"
 
-    resumed = run_cli(run_dir, config, "instant", workers="2", speed="full")
+    resumed = run_cli(run_dir, config, "instant", workers="2")
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     ends = item_ends(run_dir)
     assert len(ends) == len(set(ends)) == len(CHECKLIST), "every item ended ok once: none finished was done again"
@@ -143,7 +145,7 @@ def test_a_screening_call_that_fails_is_an_ordinary_failure_not_a_verdict(tmp_pa
     config = write_llm_config(tmp_path / "llm_config.json", {
         "cannot-screen": {"seed": 42, "time_scale": 0, "fail_stages": ["ScreenPrompt"]}})
     run_dir = tmp_path / "run"
-    done = run_cli(run_dir, config, "cannot-screen", "--prompt-id", "solar-farm-denmark")
+    done = run_cli(run_dir, config, "cannot-screen", "--prompt-id", "solar-farm-denmark", *NEW_RUN)
     assert done.returncode == 1
     assert [line.split(":")[1].strip() for line in error_lines(done)] == ["ScreenPrompt"], done.stderr
     assert "rerun with --run-dir" in done.stderr, "a model that failed: the usual way to resume"
