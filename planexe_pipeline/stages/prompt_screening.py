@@ -32,8 +32,8 @@ class UnusablePrompt(BaseModel):
     problem: Problem = Field(description="What makes the prompt unusable.")
     reason: str = Field(description="One sentence: what in the prompt shows that problem.",
                         json_schema_extra=bounded(chars=240))
-    what_to_change: str = Field(description="One sentence to the user: what to write instead so the idea can be planned.",
-                                json_schema_extra=bounded(chars=240))
+    what_to_change: str = Field(json_schema_extra=bounded(chars=240),
+                                description="One sentence to the user: what to write instead so the idea can be planned.")
 
 
 class ScreeningAnswer(BaseModel):

@@ -3,11 +3,11 @@
 Two calls read the prompt alone and start with the first stages: the screening (can this be
 planned at all?) and the user's directives. Nothing of the plan waits for either, so they cost
 the critical path nothing; an unusable verdict stops the run at once (the worker ends a run on
-a failure that its task says ends it). At the end, two fan-outs judge the finished plan: one call per
-directive (honoured, softened, contradicted...) and one per check of a fixed checklist. Both
-read the plan through sections that are done before the last synthesis calls (the project plan,
-the dates of the level-2 tasks, the assumptions, the roster), never the executive summary or the
-Q&A, so their items and merges end before the plan's own last step.
+a failure that its task says ends it). At the end, two fan-outs judge the finished plan: one
+call per directive (honoured, softened, contradicted...) and one per check of a fixed
+checklist. Both read the plan through sections that are done before the last synthesis calls
+(the project plan, the dates of the level-2 tasks, the assumptions, the roster), never the
+executive summary or the Q&A, so their items and merges end before the plan's own last step.
 """
 
 from __future__ import annotations
@@ -77,7 +77,8 @@ class ScreenPrompt(LLMStage):
     def run(self):
         result = self.recorded()  # None, or an unusable verdict: anything else is a finished step
         if self.no_screen:
-            result = prompt_screening.skipped() if result is None else result.model_copy(update={"planned_anyway": True})
+            result = (prompt_screening.skipped() if result is None
+                      else result.model_copy(update={"planned_anyway": True}))
         elif result is None:
             result = self.call(self.execute, self.executor())
         self.write_stage(result, self.to_markdown(result))
