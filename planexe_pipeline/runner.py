@@ -15,7 +15,7 @@ from pathlib import Path
 
 import luigi
 
-from planexe_pipeline.errors import PromptUnusable, ProviderQuotaError
+from planexe_pipeline.errors import PromptUnusable, failure_kind
 from planexe_pipeline.llm.config import LLM_CLASSES, load_llm_config, resolve_models
 from planexe_pipeline.pipeline import FullPlan, Report
 from planexe_pipeline.run_folder import RunFolderLock, remove_interrupted_writes
@@ -41,12 +41,13 @@ class RunOutcome:
     failures: list[str]
     summary: dict
     run_id: str = ""  # the run's correlation id, its trace id when tracing is on
+    failure_kinds: tuple[str, ...] = ()  # of the failed tasks' lines, as errors.py names them
 
     @property
     def prompt_unusable(self) -> bool:
         """Stopped by the screening's verdict: its line says what to do, and a plain rerun of the
         folder would stop the same way."""
-        return any(failure.startswith(PromptUnusable.prefix) for failure in self.failures)
+        return PromptUnusable.kind in self.failure_kinds
 
 
 # Modules a provider's client imports lazily on its first request (the openai client's resources).
@@ -136,11 +137,13 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
                                        cpu_s=round(cpu_seconds(), 3), peak_rss_bytes=peak_memory_bytes(), **run_line))
         close_run_id(run_dir, identity)
     events = [e for e in read_events(run_dir) if (e.start or 0) >= started]
-    failures = [_failure_line(e) for e in failed_tasks(events)]
+    failed = failed_tasks(events)
+    failures = [_failure_line(e) for e in failed]
     failures += [stopped_early] if stopped_early else []
     summary = summarize(events, ended - started, slots)
     watch.finish(ok, summary)
-    return RunOutcome(ok, run_dir, ended - started, list(dict.fromkeys(failures)), summary, identity.run_id)
+    return RunOutcome(ok, run_dir, ended - started, list(dict.fromkeys(failures)), summary, identity.run_id,
+                      tuple(e.error_kind or "defect" for e in failed))
 
 
 class _LocalSchedulerFactory(TimedWorkerFactory):
@@ -202,9 +205,10 @@ def cap_warning(cap: int | None, request: RunRequest) -> str | None:
 
 def _failure_line(end: TaskEvent) -> str:
     error = end.error or "failed"
-    # LLM failures already start with the stage's name; others get it in front. A quota or an
-    # unusable prompt is the run's, not a stage's: its one line stands for the whole run.
-    if error.startswith((end.task_family, ProviderQuotaError.prefix, PromptUnusable.prefix)):
+    # LLM failures already name their stage; others get it in front. A quota or an unusable
+    # prompt is the run's, not a stage's: its one line stands for the whole run.
+    kind = failure_kind(end.error_kind)
+    if kind.names_its_stage or kind.stands_for_the_run:
         return error
     return f"{end.task_family}: {error}"
 

@@ -131,7 +131,8 @@ def test_a_run_whose_process_is_gone_is_stopped_and_says_how_to_resume(finished,
 def test_a_failed_step_is_named_with_its_reason(finished, tmp_path):
     cut_at(finished, tmp_path, 0.5, 999_999_999)
     line = {"kind": "task", "event": "end", "task_family": "PlanType", "task_id": "PlanType_x", "start": 1.0,
-            "end": 2.0, "status": "failed", "error": "PlanType: every model failed (sim: ValueError: bad)"}
+            "end": 2.0, "status": "failed", "error": "PlanType: every model failed (sim: ValueError: bad)",
+            "error_kind": "llm"}
     with open(next((tmp_path / "telemetry").glob("events-*.jsonl")), "a") as fh:
         fh.write(json.dumps({**line, "start": 9e9, "end": 9e9 + 1}) + "\n")
     status = StatusTracker(tmp_path).snapshot()
@@ -144,3 +145,15 @@ def test_status_of_a_folder_without_a_run_says_so(tmp_path):
     done = subprocess.run([sys.executable, "-m", "planexe_pipeline", "status", str(tmp_path)], cwd=REPO,
                           env=cli_env(), capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "run the plan first" in done.stderr
+
+
+@pytest.mark.parametrize("kind, recoverable", [("llm", True), ("quota", True), ("unreadable", True),
+                                               ("prompt_unusable", False), ("defect", False), (None, False)])
+def test_whether_a_rerun_gets_past_a_failure_is_its_kind_not_its_words(finished, tmp_path, kind, recoverable):
+    cut_at(finished, tmp_path, 0.5, 999_999_999)
+    line = {"kind": "task", "event": "end", "task_family": "PlanType", "task_id": "PlanType_x", "start": 9e9,
+            "end": 9e9 + 1, "status": "failed", "error": "PlanType: every model failed (rate limited)",
+            "error_kind": kind}
+    with open(next((tmp_path / "telemetry").glob("events-*.jsonl")), "a") as fh:
+        fh.write(json.dumps(line) + "\n")
+    assert StatusTracker(tmp_path).snapshot()["failure"]["recoverable"] is recoverable

@@ -154,3 +154,4 @@ def test_a_new_kind_of_line_is_one_declaration(tmp_path):
         assert isinstance(event, ProviderWait) and event.model == "m" and event.seconds == 3.0
     finally:
         del EVENT_KINDS["test_provider_wait"]
+

@@ -47,6 +47,7 @@ class TaskEvent(Event):
     worker: int | None = None  # the `run` (or luigi) process whose worker ran it; older lines lack it
     deps: tuple[str, ...] = ()  # every task it read, dynamic dependencies included (end lines)
     error: str | None = None
+    error_kind: str | None = None  # failed end lines: the failure's kind (errors.py), "defect" for any other
     # Start lines: when the worker dispatched the task, and when its process began on it
     # (planexe_pipeline/worker.py). End lines: what the line itself cost after `end`.
     dispatched_at: float | None = None

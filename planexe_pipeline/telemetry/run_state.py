@@ -17,18 +17,13 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Iterable
 
-from planexe_pipeline.errors import ProviderQuotaError
+from planexe_pipeline.errors import failure_kind
 from planexe_pipeline.telemetry.critical_path import final_executions
 from planexe_pipeline.telemetry.events import (
     Event, EventFollower, LLMCallEvent, ProviderLimitEvent, ProviderWaitEvent, RunEvent, TaskEvent, host_label,
 )
 
 STATES = ("running", "done", "failed", "stopped", "stalled")
-# Failures a rerun can get past: a provider that failed or ran out of quota (another --llm, or
-# later; the words of LLMCallFailed's and ProviderQuotaError's lines), a damaged file (redone).
-# Anything else is a defect to report.
-_RECOVERABLE_SIGNS = ("every model failed", ProviderQuotaError.prefix, "is unreadable", "rate limited")
-
 
 @dataclass(frozen=True)
 class InFlight:
@@ -93,14 +88,10 @@ def _alive(pid: int | None, host: str) -> bool:
     return True
 
 
-def _recoverable(reason: str) -> bool:
-    return any(sign in reason for sign in _RECOVERABLE_SIGNS)
-
-
 def _failure(end: TaskEvent, run_dir: str) -> Failure:
     step = end.task_family + (f" item {end.item}" if end.item is not None else "")
     reason = end.error or "failed"
-    return Failure(step=step, reason=reason, recoverable=_recoverable(reason),
+    return Failure(step=step, reason=reason, recoverable=failure_kind(end.error_kind).recoverable,
                    resume=f"planexe-pipeline run --run-dir {run_dir}")
 
 

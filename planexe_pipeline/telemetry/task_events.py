@@ -45,7 +45,7 @@ def record_start(task: luigi.Task) -> None:
                                       span_id=begin_task_span(task.task_id)))
 
 
-def record_end(task: luigi.Task, status: str, error: str | None = None) -> None:
+def record_end(task: luigi.Task, status: str, error: str | None = None, error_kind: str | None = None) -> None:
     now = time.time()
     start = _started.pop(task.task_id, now)
     cpu_s, peak_rss_bytes = _meter.end(task.task_id)
@@ -54,7 +54,8 @@ def record_end(task: luigi.Task, status: str, error: str | None = None) -> None:
     except Exception:  # an end line without edges beats no end line
         deps = []
     append_event(task.run_dir, _event(task, event="end", start=start, end=now, status=status, deps=tuple(deps),
-                                      error=error or None, cpu_s=cpu_s, peak_rss_bytes=peak_rss_bytes,
+                                      error=error or None, error_kind=error_kind, cpu_s=cpu_s,
+                                      peak_rss_bytes=peak_rss_bytes,
                                       span_id=end_task_span(task.task_id),
                                       handler_s=round(time.time() - now, 6)))  # this line's cost after `end`
 
@@ -69,4 +70,5 @@ def record_success(task: luigi.Task) -> None:
 
 
 def record_failure(task: luigi.Task, exc: BaseException) -> None:
-    record_end(task, "failed", describe_failure(exc))
+    # The kind a pipeline error declares (errors.py); anything else is a defect.
+    record_end(task, "failed", describe_failure(exc), getattr(exc, "kind", "defect"))
