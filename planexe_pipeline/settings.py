@@ -5,7 +5,7 @@ from __future__ import annotations
 import luigi
 
 from planexe_pipeline import defaults
-from planexe_pipeline.llm.executor import RetryPolicy
+from planexe_pipeline.llm.retry_policy import RetryPolicy
 
 
 class pipeline(luigi.Config):  # noqa: N801 - luigi names config sections after the class

@@ -18,8 +18,8 @@ from planexe_pipeline.errors import LLMCallFailed
 from planexe_pipeline.llm.executor import (
     NamedModel,
     RetryPolicy,
-    retry_after_of,
 )
+from planexe_pipeline.llm.retry_policy import retry_after_of
 from planexe_pipeline.llm.failures import is_transient
 from planexe_pipeline.llm.structured import SchemaValidationError
 from support.executor_fakes import (Answer, FixedRng, Flaky, INVALID, ScriptedLLM, VALID, llm_lines, make, status_error)

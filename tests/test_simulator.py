@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.context import CallContext, current_call
-from planexe_pipeline.llm.executor import retry_after_of
+from planexe_pipeline.llm.retry_policy import retry_after_of
 from planexe_pipeline.llm.failures import is_transient
 from planexe_pipeline.llm.schema_rules import WIDTHS
 from planexe_pipeline.latency import DEFAULT_RANGE, GOVERNANCE_RANGE, STAGE_RANGES, expected_seconds, stage_range
