@@ -230,7 +230,7 @@ def test_faults_are_deterministic_and_a_retry_can_succeed():
 
 
 # -- latency -----------------------------------------------------------------------------------
-DESIGN_RANGES = {  # the measured ranges of hosted models, by the stage's declared name
+MEASURED_RANGES = {  # the measured ranges of hosted models, by the stage's declared name
     "draft_documents_to_find": (10, 30), "draft_documents_to_create": (10, 30), "expert_criticism": (15, 45),
     "find_experts": (20, 40), "estimate_durations": (10, 25), "wbs_level3": (8, 20),
     "governance_phase2_bodies": (20, 30), "identify_purpose": (10, 30), "review_plan": (10, 30),
@@ -238,10 +238,10 @@ DESIGN_RANGES = {  # the measured ranges of hosted models, by the stage's declar
 
 
 def test_latency_ranges_match_the_design():
-    for stage, expected in DESIGN_RANGES.items():
+    for stage, expected in MEASURED_RANGES.items():
         assert stage_range(stage) == expected, stage
     assert GOVERNANCE_RANGE == (20, 30) and DEFAULT_RANGE == (10, 30)
-    assert set(STAGE_RANGES) <= set(DESIGN_RANGES)
+    assert set(STAGE_RANGES) <= set(MEASURED_RANGES)
     assert expected_seconds("expert_criticism") == 30
 
 
@@ -260,7 +260,7 @@ def test_latency_is_drawn_by_the_declared_name_so_a_renamed_task_keeps_it():
 @pytest.mark.parametrize("time_scale", [1.0, 0.02, 0.0])
 def test_planned_latency_is_within_the_range_times_time_scale(time_scale):
     llm = SimulatedLLM(seed=4, time_scale=time_scale)
-    for stage, (low, high) in DESIGN_RANGES.items():
+    for stage, (low, high) in MEASURED_RANGES.items():
         draws = []
         for item in (None, *range(15)):
             token = current_call.set(CallContext("AnyTask", item, 1, name=stage))
