@@ -12,6 +12,7 @@ from planexe_pipeline.tasks.edges import edge_lines, edges_markdown
 from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
 from support.graph import TEMPLATE_RUN as RUN
 from support.graph import declared_files, task_class, walk
+from support.graph import upstream as upstream_of
 
 GRAPH = walk()
 REPO = Path(__file__).resolve().parent.parent
@@ -47,13 +48,7 @@ def test_every_task_of_the_plan_is_registered_and_every_registered_task_is_in_th
 
 
 def upstream(family: str) -> set[str]:
-    seen, stack = set(), [family]
-    while stack:
-        for dep in GRAPH[stack.pop()]:
-            if dep not in seen:
-                seen.add(dep)
-                stack.append(dep)
-    return seen
+    return upstream_of(GRAPH, family)
 
 
 def test_governance_phases_4_to_6_need_phases_2_and_3_only():

@@ -18,6 +18,7 @@ from planexe_pipeline.tasks.base import LLMTask
 from planexe_pipeline.tasks.checks import FINISHED_PLAN, ScreenPrompt
 from planexe_pipeline.tasks.fanout import FanOutItem
 from support.graph import task_class, walk  # imports the pipeline, which fills the priority table
+from support.graph import upstream as upstream_of
 from support.stage_checks import simulator
 from support.synthesis_folder import dependencies, estimates, wbs_level2
 
@@ -26,13 +27,7 @@ GRAPH = walk()
 
 
 def upstream(family: str) -> set[str]:
-    seen, stack = set(), [family]
-    while stack:
-        for dep in GRAPH[stack.pop()]:
-            if dep not in seen:
-                seen.add(dep)
-                stack.append(dep)
-    return seen
+    return upstream_of(GRAPH, family)
 
 
 # -- screening -------------------------------------------------------------------------------

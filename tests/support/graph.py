@@ -32,6 +32,17 @@ def walk(root: luigi.Task | None = None) -> dict[str, set[str]]:
     return edges
 
 
+def upstream(graph: dict[str, set[str]], family: str) -> set[str]:
+    """Every family `family` depends on, directly or not."""
+    seen, stack = set(), [family]
+    while stack:
+        for dep in graph[stack.pop()]:
+            if dep not in seen:
+                seen.add(dep)
+                stack.append(dep)
+    return seen
+
+
 def task_class(family: str) -> type[PlanTask]:
     return luigi.task_register.Register.get_task_cls(family)
 
