@@ -26,7 +26,8 @@ PRIVATE_MEMBERS: tuple[tuple[object, str], ...] = (
     (luigi.worker.Worker, "_get_work"), (luigi.worker.Worker, "_run_task"),
     (luigi.worker.Worker, "_create_task_process"), (luigi.worker.Worker, "_keep_alive"),
     (luigi.worker.TaskProcess, "use_multiprocessing"), (luigi.worker, "TaskStatusReporter"),
-    (luigi.scheduler.Scheduler, "_upstream_status"), (luigi.rpc.RemoteScheduler, "_fetch"),
+    (luigi.scheduler.Scheduler, "_upstream_status"), (luigi.scheduler.Scheduler, "_rank"),
+    (luigi.rpc.RemoteScheduler, "_fetch"),
     (luigi.rpc, "_urljoin"), (luigi.interface, "_WorkerSchedulerFactory"),
     (luigi.configuration.LuigiConfigParser, "_config_paths"),
 )
@@ -173,6 +174,14 @@ class SchedulerHooks(luigi.scheduler.Scheduler):
 
     def upstream_status(self, task_id, upstream_status_table) -> str:
         return super()._upstream_status(task_id, upstream_status_table)
+
+    def rank(self, task) -> tuple:
+        """Which runnable task is handed out first (the largest): by default its priority, then
+        the earliest added."""
+        return super()._rank(task)
+
+    def _rank(self, task):
+        return self.rank(task)
 
     def plan_upstream_status(self, task_id, upstream_status_table) -> str:
         """Hook: the status that counts against a pending task from upstream."""

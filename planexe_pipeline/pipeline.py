@@ -6,7 +6,7 @@ its own from the luigi command line.
 
 from __future__ import annotations
 
-from planexe_pipeline.tasks.base import PLAN_TASKS, LLMTask, PlanTask
+from planexe_pipeline.tasks.base import PLAN_TASKS, PlanTask
 from planexe_pipeline.tasks.priorities import expected_call_seconds, priority_table, remaining_path_seconds
 from planexe_pipeline.tasks.report import FullPlan, Report
 
@@ -18,5 +18,4 @@ globals().update(PLAN_TASKS)
 REMAINING_SECONDS = remaining_path_seconds(FullPlan(run_dir="/nonexistent-template-run"))
 # Expected seconds of each task's own LLM call: what the progress display scales its ETA by.
 EXPECTED_SECONDS = {family: expected_call_seconds(cls) for family, cls in PLAN_TASKS.items()}
-LLM_FAMILIES = {family for family, cls in PLAN_TASKS.items() if issubclass(cls, LLMTask)}
-PlanTask.priorities = priority_table(REMAINING_SECONDS, LLM_FAMILIES)
+PlanTask.priorities = priority_table(REMAINING_SECONDS)

@@ -30,10 +30,10 @@ import luigi.server
 from luigi.setup_logging import DaemonLogging
 from luigi.task_status import DISABLED, DONE, FAILED, PENDING
 
-from planexe_pipeline.luigi_internals import (RetryingRemoteScheduler, SchedulerHooks, WorkerSchedulerFactory)
+from planexe_pipeline.luigi_internals import (RetryingRemoteScheduler, WorkerSchedulerFactory)
 from planexe_pipeline.settings import scale_out
 from planexe_pipeline.telemetry.events import EventFollower, TakeoverEvent, TaskEvent, append_event, host_label
-from planexe_pipeline.worker import TimedWorker
+from planexe_pipeline.worker import StepsBeforeCalls, TimedWorker
 
 # Nothing of the plan pending or running in luigid's view while the plan is not complete: luigid
 # forgot the plan (restarted without its state). Telling it the plan again fixes that; past
@@ -65,7 +65,7 @@ class PatientRemoteScheduler(RetryingRemoteScheduler):
                              "([scale_out] scheduler_patience)")
 
 
-class PlanScheduler(SchedulerHooks):
+class PlanScheduler(StepsBeforeCalls):
     """luigid as `planexe-pipeline scheduler` runs it."""
 
     def __init__(self, *args, **kwargs):

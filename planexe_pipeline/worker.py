@@ -165,7 +165,18 @@ class TimedWorker(WorkerHooks):
 LOCAL_WAIT_INTERVAL_S = 0.5
 
 
-class LocalPlanScheduler(SchedulerHooks):
+class StepsBeforeCalls(SchedulerHooks):
+    """A step of our own code (a merge, a chapter, the report: a task that holds no LLM slot)
+    takes milliseconds and only unlocks work, so of the tasks ready to run it is handed out before
+    any LLM call; behind a fan-out's calls, a merge that waited its turn held up every task after
+    it. Among the calls, priority (the remaining path) decides, as in Luigi. Not a priority of its
+    own: Luigi passes priorities on to everything upstream, which would rank every task alike."""
+
+    def rank(self, task) -> tuple:
+        return (not task.resources, *super().rank(task))
+
+
+class LocalPlanScheduler(StepsBeforeCalls):
     """Luigi's local scheduler, less two walks of every task on every get_work call.
 
     The worker asks for work after each result, and each time the scheduler pruned (a walk that

@@ -11,7 +11,9 @@ import time
 import luigi
 from luigi.scheduler import Scheduler
 
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.cli import main
+from planexe_pipeline.scaleout import PlanScheduler
+from planexe_pipeline.telemetry.events import TaskEvent, read_events
 from planexe_pipeline.worker import LocalPlanScheduler, TimedWorkerFactory
 
 
@@ -198,3 +200,20 @@ def test_items_a_merge_yields_are_added_without_checking_inputs_the_scheduler_kn
     assert build([Merge(folder=str(tmp_path)), Context(folder=str(tmp_path))], tmp_path, workers=4).status.name == "SUCCESS"
     in_worker = (tmp_path / "context-checks.txt").read_text().split().count(str(os.getpid()))
     assert in_worker == 1, f"{in_worker} checks in the worker: the first walk's, then none per item"
+
+
+def test_a_step_of_our_own_is_handed_out_before_any_llm_call_and_calls_go_by_priority():
+    for scheduler in (LocalPlanScheduler(), PlanScheduler()):
+        scheduler.add_task(worker="w", task_id="urgent-call", priority=300, resources={"llm": 1})
+        scheduler.add_task(worker="w", task_id="later-call", priority=20, resources={"llm": 1})
+        scheduler.add_task(worker="w", task_id="merge", priority=0)
+        handed = [scheduler.get_work(worker="w")["task_id"] for _ in range(3)]
+        assert handed == ["merge", "urgent-call", "later-call"], type(scheduler).__name__
+
+
+def test_the_screening_is_the_second_call_of_a_run_with_one_worker(tmp_path):
+    run_dir = tmp_path / "run"
+    assert main(["run", "--prompt-id", "bakery-lyon", "--run-dir", str(run_dir), "--speed", "fast",
+                 "--workers", "1", "--llm", "simulated-instant"]) == 0
+    calls = [e.task_family for e in read_events(run_dir) if isinstance(e, TaskEvent) and e.event == "start" and e.llm]
+    assert calls.index("ScreenPrompt") == 1, calls[:4]

@@ -25,7 +25,6 @@ from planexe_pipeline.tasks.base import LLMStage
 from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
 from planexe_pipeline.tasks.inputs import Input, read_model
 from planexe_pipeline.tasks.plan import ProjectPlan
-from planexe_pipeline.tasks.priorities import CODE_FIRST
 from planexe_pipeline.tasks.setup import PROMPT, Setup
 from planexe_pipeline.tasks.team import FindTeamMembers
 from planexe_pipeline.tasks.wbs import DurationEstimates, TaskDependencies, WBSProject12
@@ -51,7 +50,7 @@ class ScreenPrompt(LLMStage):
         # Its verdict can end the run, so it starts with the first calls whatever the slots: right
         # after the head of the plan's longest chain, which it must not hold up (dispatched first,
         # its process was forked before that head's, ~20 ms later on the critical path).
-        return max((p for p in self.priorities.values() if p < CODE_FIRST), default=0) - 1
+        return max(self.priorities.values(), default=0) - 1
 
     def recorded(self) -> ScreeningResult | None:
         """The verdict already in the run folder, if there is one that reads back."""

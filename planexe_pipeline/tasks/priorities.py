@@ -57,12 +57,7 @@ def remaining_path_seconds(root: luigi.Task) -> dict[str, float]:
     return {family: remaining(family) for family in cost}
 
 
-# Above any remaining path: a step of our own code (a merge, a chapter, the report) takes
-# milliseconds and only unlocks work, so when a task process comes free it goes before any LLM
-# call. Behind a fan-out's calls, a merge that waited its turn held up every task after it.
-CODE_FIRST = 100_000
-
-
-def priority_table(remaining: dict[str, float], llm_families: set[str]) -> dict[str, int]:
-    return {family: int(round(seconds)) + (0 if family in llm_families else CODE_FIRST)
-            for family, seconds in remaining.items()}
+def priority_table(remaining: dict[str, float]) -> dict[str, int]:
+    # Luigi raises a task's priority to its dependents' (it passes priorities upstream), which a
+    # remaining path allows: an upstream task has at least as much left as anything after it.
+    return {family: int(round(seconds)) for family, seconds in remaining.items()}
