@@ -30,6 +30,16 @@ def upstream(family: str) -> set[str]:
     return upstream_of(GRAPH, family)
 
 
+class CannedAnswer:
+    """Stands for the executor: answers every call with one model instance."""
+
+    def __init__(self, answer):
+        self.answer = answer
+
+    def structured(self, output_cls, system_prompt, user_prompt):
+        return self.answer
+
+
 # -- screening -------------------------------------------------------------------------------
 
 def test_the_simulator_finds_every_sample_prompt_usable():
@@ -61,6 +71,8 @@ def test_the_unusable_line_is_one_printable_line_with_verdict_reason_and_change(
     (ScreeningResult(verdict="unusable", problem="too short", reason="r", what_to_change="c"), "The run stopped here."),
     (ScreeningResult(verdict="unusable", problem="too short", reason="r", what_to_change="c", planned_anyway=True),
      "made anyway"),
+    (ScreeningResult(verdict="unusable", problem="no actionable goal", reason="no 100% sure",
+                     what_to_change="no 100% sure", unfounded=True), "no reason to act on"),
 ])
 def test_the_screening_section_says_what_happened(result, says):
     markdown = prompt_screening.to_markdown(result)
@@ -70,6 +82,20 @@ def test_the_screening_section_says_what_happened(result, says):
 def test_only_an_unusable_verdict_not_planned_anyway_stops_the_run():
     assert [ScreeningResult(verdict=v).stops_the_run() for v in ("usable", "unusable", "skipped")] == [False, True, False]
     assert not ScreeningResult(verdict="unusable", planned_anyway=True).stops_the_run()
+    assert not ScreeningResult(verdict="unusable", unfounded=True).stops_the_run()
+
+
+@pytest.mark.parametrize("reason, what_to_change, acted_on", [
+    ("no 100% sure", "no 100% sure", False),  # what a 270M model answered: nothing to act on
+    ("It says only 'test' and names no project.", "It says only 'test' and names no project.", False),
+    ("It says only 'test' and names no project.", "Describe the project, where and by when.", True),
+    ("Too short.", "Describe the project, where and by when.", False),
+])
+def test_an_unusable_verdict_stops_the_run_only_when_it_says_why_and_what_to_do(reason, what_to_change, acted_on):
+    answer = prompt_screening.ScreeningAnswer(screening=prompt_screening.UnusablePrompt(
+        verdict="unusable", problem="no actionable goal", reason=reason, what_to_change=what_to_change))
+    result = prompt_screening.execute(CannedAnswer(answer), plan="Build a solar farm in Denmark.")
+    assert result.verdict == "unusable" and result.stops_the_run() is acted_on
 
 
 # -- directives and how the plan honours them ----------------------------------------------------

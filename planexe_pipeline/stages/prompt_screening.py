@@ -4,7 +4,9 @@ One short call at the very start, beside the first stages. The answer is one of 
 usable (with the goal the model read), or unusable (with the problem, the reason, and what to
 change in the prompt). An unusable verdict stops the run with one line built from that answer
 (`unusable_line`); the verdict is kept in the run folder, so a rerun of the same folder gives
-the same verdict without asking again.
+the same verdict without asking again. A verdict that does not say why in words of its own (a
+small model's "no 100% sure" for the reason and again for what to change) is kept and shown, but
+stops nothing: a run is not ended on a judgement that gives the user nothing to act on.
 """
 
 from __future__ import annotations
@@ -52,9 +54,11 @@ class ScreeningResult(BaseModel):
     what_to_change: str = ""
     # An unusable prompt planned anyway because the run was told not to screen (--no-screen).
     planned_anyway: bool = False
+    # An unusable verdict whose reason or remedy says nothing of its own: shown, not acted on.
+    unfounded: bool = False
 
     def stops_the_run(self) -> bool:
-        return self.verdict == "unusable" and not self.planned_anyway
+        return self.verdict == "unusable" and not self.planned_anyway and not self.unfounded
 
 
 SYSTEM_PROMPT = """You screen a request for a project plan before any planning starts.
@@ -72,7 +76,17 @@ def execute(llm: LLMExecutor, plan: str) -> ScreeningResult:
     if isinstance(answer, UsablePrompt):
         return ScreeningResult(verdict="usable", goal=answer.goal)
     return ScreeningResult(verdict="unusable", problem=answer.problem, reason=answer.reason,
-                           what_to_change=answer.what_to_change)
+                           what_to_change=answer.what_to_change,
+                           unfounded=not founded(answer.reason, answer.what_to_change))
+
+
+FEWEST_WORDS = 4  # a reason or a remedy the user can act on says at least this much
+
+
+def founded(reason: str, what_to_change: str) -> bool:
+    """Whether an unusable verdict says why, and what to do, in words of its own."""
+    words = [one_line(text).lower().split() for text in (reason, what_to_change)]
+    return all(len(w) >= FEWEST_WORDS for w in words) and words[0] != words[1]
 
 
 def skipped() -> ScreeningResult:
@@ -97,6 +111,10 @@ def to_markdown(result: ScreeningResult) -> str:
         return document("Prompt screening", table(["", ""], [["Verdict", "usable"], ["Goal", result.goal]]))
     rows = [["Verdict", f"unusable ({result.problem})"], ["Reason", result.reason],
             ["What to change", result.what_to_change]]
-    note = ("The plan was made anyway, as the run was told not to screen (`--no-screen`)." if result.planned_anyway
-            else "The run stopped here.")
+    if result.unfounded:
+        note = "The verdict gave no reason to act on, so the plan was made anyway."
+    elif result.planned_anyway:
+        note = "The plan was made anyway, as the run was told not to screen (`--no-screen`)."
+    else:
+        note = "The run stopped here."
     return document("Prompt screening", table(["", ""], rows), note)
