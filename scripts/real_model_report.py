@@ -9,6 +9,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from planexe_pipeline.tasks.report import Report
 from planexe_pipeline.telemetry.events import LLMCallEvent, read_events
 from planexe_pipeline.telemetry.stats import stats_from_events
 
@@ -72,7 +73,7 @@ def main(run_dir: Path) -> None:
         for line in path.read_text(encoding="utf-8").splitlines():
             print(f"  {'flag' if line.startswith('flagged: ') else 'repair'} {path.stem}: "
                   f"{line.removeprefix('flagged: ')[:200]}")
-    report = run_dir / "060-report.html"
+    report = run_dir / Report.files["html"]
     print(f"  report: {report}" if report.exists() else "  report: not written (the plan did not reach its end)")
 
 
