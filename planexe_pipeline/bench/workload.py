@@ -276,6 +276,8 @@ def format_bench(result: dict) -> str:
     lines.append(f"efficiency (critical path / makespan) at {largest}: {_spread_text(summary['efficiency'])}")
     at_depth = summary["by_workers"][str(largest)].get("path_depth")
     if at_depth:
+        # A median of two whole depths can be whole yet a float: "14 LLM calls", not "14.0".
+        at_depth = {key: int(v) if isinstance(v, float) and v.is_integer() else v for key, v in at_depth.items()}
         lines.append(f"critical path depth at {largest}: {_spread_text(at_depth, ' LLM calls')}")
     at = summary["by_workers"][str(largest)]
     lines.append(f"overhead per task on the critical path at {largest}: {_spread_text(at['overhead_per_task_ms'], ' ms')}")
