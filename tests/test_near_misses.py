@@ -18,15 +18,9 @@ from planexe_pipeline.llm.executor import LLMExecutor, NamedModel, RetryPolicy
 from planexe_pipeline.telemetry.events import read_events
 from planexe_pipeline.telemetry.stats import stats_from_events
 from planexe_pipeline.telemetry.stats_table import format_stats
-from support.fakes import Sleeps
+from support.fakes import Lever, Sleeps
 
 pytest.importorskip("llama_index.llms.openai_like")
-
-
-class Lever(BaseModel):
-    name: str = Field(description="Short name.")
-    description: str
-    weight: int = Field(ge=1, le=5)
 
 
 class Levers(BaseModel):

@@ -15,16 +15,10 @@ from planexe_pipeline.llm.config import load_llm_config, resolve_models
 from planexe_pipeline.llm.executor import LLMExecutor, NamedModel, RetryPolicy
 from planexe_pipeline.llm.schema_rules import GRAMMAR_MAX_CHARS, provider_schema
 from planexe_pipeline.telemetry.events import read_events
-from support.fakes import Sleeps
+from support.fakes import Lever, Sleeps
 
 pytest.importorskip("llama_index.llms.openai_like")
 pytest.importorskip("llama_index.llms.ollama")
-
-
-class Lever(BaseModel):
-    name: str = Field(description="Short name.")
-    description: str
-    weight: int = Field(ge=1, le=5)
 
 
 class Levers(BaseModel):
