@@ -41,6 +41,17 @@ class _Member(multiprocessing.Process):
     def send(self, order: tuple | None) -> None:
         self._outbox.send(order)
 
+    def dismiss(self) -> None:
+        """Exit once the task in hand (if any) is done. Closing our end as well means a member
+        that never got the order (Ctrl-C between its fork and its first order) or got half of one
+        reads the end of its inbox and exits, instead of waiting for orders while this process,
+        exiting, waits for it."""
+        try:
+            self._outbox.send(None)
+        except OSError:
+            pass  # it died meanwhile
+        self._outbox.close()
+
     def run(self) -> None:  # in the member
         # Ctrl-C reaches the whole process group. The worker stops the run: it terminates the
         # members still running a task and tells the idle ones to exit. Here it only printed a
@@ -116,6 +127,9 @@ class TaskProcessPool:
         self._result_queue = result_queue
         self._idle: list[_Member] = []
         self._busy: dict[str, _Member] = {}
+        # Every member ever forked: an interruption can land between a fork and the member's
+        # entry in _idle or _busy, and multiprocessing joins every live member when we exit.
+        self._forked: list[_Member] = []
         self.forks = 0
         self.forks_ahead = 0
 
@@ -136,6 +150,7 @@ class TaskProcessPool:
         # Objects that exist now are never collected in the member, so its garbage collector
         # does not touch (and copy) the pages it shares with this process.
         gc.freeze()
+        self._forked.append(member)
         member.start()
         self.forks += 1
         return member
@@ -163,11 +178,8 @@ class TaskProcessPool:
 
         Waiting would add their exits (a third of a second for 16 on 2 cores) to the run's end;
         multiprocessing reaps them later, at the latest when this process exits."""
-        members = self._idle + list(self._busy.values())
+        members, self._forked = self._forked, []
         self._idle, self._busy = [], {}
         for member in members:
             if member.is_alive():
-                try:
-                    member.send(None)
-                except OSError:
-                    pass  # it died meanwhile
+                member.dismiss()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ from planexe_pipeline.cli import main
 from planexe_pipeline.scaleout import PlanScheduler
 from planexe_pipeline.telemetry.events import TaskEvent, read_events
 from planexe_pipeline.worker import LocalPlanScheduler, TimedWorkerFactory
+from planexe_pipeline.worker_pool import TaskProcessPool
 
 
 class Note(luigi.Task):
@@ -217,3 +219,22 @@ def test_the_screening_is_the_second_call_of_a_run_with_one_worker(tmp_path):
                  "--workers", "1", "--llm", "simulated-instant"]) == 0
     calls = [e.task_family for e in read_events(run_dir) if isinstance(e, TaskEvent) and e.event == "start" and e.llm]
     assert calls.index("ScreenPrompt") == 1, calls[:4]
+
+
+def no_task_process(task):
+    raise AssertionError("no task is handed out here")
+
+
+def test_a_member_forked_but_never_handed_a_task_exits_when_the_pool_closes():
+    # Ctrl-C can land between a member's fork and its entry among the idle or busy members. Such a
+    # member waited for orders forever, and the run, exiting, waited for it (multiprocessing joins
+    # every live child at exit): the run hung after printing that it was interrupted.
+    pool = TaskProcessPool(no_task_process, multiprocessing.Queue())
+    stray = pool._fork()
+    idle = pool._fork()
+    pool._idle.append(idle)
+    pool.close()
+    for member in (stray, idle):
+        member.join(timeout=10)
+        assert not member.is_alive(), "a member of a closed pool is still waiting for orders"
+        assert member.exitcode == 0
