@@ -162,6 +162,12 @@ def _slot_bound(nodes: dict[Key, Node], left: dict[Key, float], state: RunState)
     return sum(s for key, s in left.items() if nodes[key].llm) / min(slots) if slots else 0.0
 
 
+def _root_end(state: RunState) -> float | None:
+    """When the plan's last task ended ok in the current run, if it has."""
+    ended = [end for end, family, _, _ in state.finished_families if family == FullPlan.task_family]
+    return ended[-1] if ended else None
+
+
 class StatusTracker:
     """A run's status, read again as its telemetry grows: each look reads what is new."""
 
@@ -178,6 +184,12 @@ class StatusTracker:
         now = time.time() if now is None else now
         self._lines += self._follower.new_events()
         state = run_state(self.run_dir, self._lines, now=now, stall_after_s=self.stall_after_s)
+        root_end = _root_end(state)
+        if root_end is not None and state.state in ("running", "stalled"):
+            # The plan is complete; its run is still writing its end line. The live view draws its
+            # last frame then: counted against the graph last walked (a width guessed a moment
+            # before), it read "running 98%, 149/151 tasks" above the run's "Done".
+            state.state, state.ended = "done", root_end
         if state.plan_complete:
             return status_of_finished(state)
         # Walk the graph again only when a width is still a guess and a task finished since.

@@ -69,14 +69,16 @@ def test_a_finished_plan_is_read_without_importing_the_graph(finished):
 
 
 def cut_at(run_dir: Path, to: Path, fraction: float, pid: int) -> float:
-    """A copy of the run's telemetry as it stood at `fraction` of its makespan, its run owned by `pid`."""
+    """A copy of the run's telemetry as it stood at `fraction` of its makespan, its run owned by
+    `pid`; at fraction 1, all of it but the run's end line."""
     events = read_events(run_dir)
     run = next(e for e in events if isinstance(e, RunEvent) and e.event == "end")
     moment = run.start + fraction * (run.end - run.start)
-    # The middle of the LLM call nearest that moment: a cut between two calls would have none in flight.
-    calls = [e for e in events if isinstance(e, LLMCallEvent) and e.start and e.end]
-    nearest = min(calls, key=lambda e: abs((e.start + e.end) / 2 - moment))
-    moment = (nearest.start + nearest.end) / 2
+    if fraction < 1:
+        # The middle of the LLM call nearest that moment: a cut between two calls would have none in flight.
+        calls = [e for e in events if isinstance(e, LLMCallEvent) and e.start and e.end]
+        nearest = min(calls, key=lambda e: abs((e.start + e.end) / 2 - moment))
+        moment = (nearest.start + nearest.end) / 2
     folder = to / "telemetry"
     folder.mkdir(parents=True)
     for path in (run_dir / "telemetry").glob("events-*.jsonl"):
@@ -109,6 +111,15 @@ def test_a_run_cut_midway_is_running_with_what_is_done_in_flight_and_left(finish
     assert status["in_flight"], "calls that started before the moment and ended after it"
     assert status["eta_s"] is not None and status["eta_s"] > 0
     assert status["last_progress_at"] <= moment
+
+
+def test_a_plan_whose_last_task_ended_is_done_while_its_run_writes_its_end_line(finished, tmp_path):
+    # The live view draws its last frame then: it read "running 98%, 149/151 tasks" above "Done".
+    moment = cut_at(finished, tmp_path, 1.0, os.getpid())
+    status = StatusTracker(tmp_path, stall_after_s=3600).snapshot(now=moment)
+    ran = len(final_executions(read_events(tmp_path)))
+    assert status["state"] == "done" and status["progress"] == 1.0
+    assert status["tasks"] == {"done": ran, "expected": ran}
 
 
 def test_no_progress_for_longer_than_the_stall_limit_is_stalled(finished, tmp_path):
