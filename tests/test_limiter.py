@@ -109,6 +109,16 @@ def test_clean_windows_add_one_up_to_the_refused_level_then_probe_rarely(tmp_pat
     assert limit_of(lim) == 4, "the refused level is tried again only every few windows"
     busy_window()
     assert limit_of(lim) == 5
+    held = [lim.acquire() for _ in range(5)]
+    lim.release(held[-1], rate_limited=True)  # the probe refused: back to 4, not half of 5
+    for lease in held[:-1]:
+        lim.release(lease)
+    assert limit_of(lim) == 4
+    for _ in range(2 * PROBE_WINDOWS - 1):
+        busy_window()
+    assert limit_of(lim) == 4, "a refused probe doubles the wait for the next"
+    busy_window()
+    assert limit_of(lim) == 5
 
 
 def test_answers_when_the_limit_is_not_in_use_do_not_raise_it(tmp_path):

@@ -13,7 +13,8 @@ every worker process of the run, and every host sharing the run folder, sees one
   flight when the refused call went out, not a cap that was never used;
 - a window of clean answers (as many as the limit, each while the limit was in full use)
   adds one, up to the level that was last refused; going past that level is tried only every few windows, so the limit settles
-  below the provider's capacity instead of cycling through refusals;
+  below the provider's capacity instead of cycling through refusals; a refused try goes back
+  to the level below it, not to half, and the next try waits twice as many windows;
 - while the provider asked to wait nobody sends, then the waiting calls go out in priority
   order as the limit admits them, each after its own jitter (no thundering herd);
 - `requests_per_minute` is paced evenly, `tokens_per_minute` by a sliding minute of the
@@ -33,7 +34,7 @@ import random
 import re
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -50,8 +51,10 @@ LEASE_S = 900.0
 # A waiter refreshes itself at least this often; one not seen for WAITER_STALE_S has gone.
 POLL_MAX_S = 0.5
 WAITER_STALE_S = 5.0
-# Windows of clean answers at the last refused level before trying one more.
+# Windows of clean answers at the last refused level before trying one more; each probe refused
+# doubles the wait for the next, up to the most.
 PROBE_WINDOWS = 4
+MAX_PROBE_WINDOWS = 32
 # Pace a little under a stated budget: requests reach the provider with some jitter (process
 # scheduling, the network), and a sliding window does not forgive a request that arrives early.
 PACE_MARGIN = 1.02
@@ -152,7 +155,8 @@ class SharedLimiter:
     # -- the state ------------------------------------------------------------------------------
     def _fresh(self, st: dict[str, Any], now: float) -> dict[str, Any]:
         if st.get("cap") is None:
-            st.update(cap=self.cap, limit=self.cap, epoch=0, clean=0, ceiling=None, probe=0, leases={},
+            st.update(cap=self.cap, limit=self.cap, epoch=0, clean=0, ceiling=None, probe=0, probed_from=None,
+                      probe_every=PROBE_WINDOWS, leases={},
                       waiters={}, blocked_until=0.0, next_request_at=0.0, sent_tokens=[], quota=None)
             self._event(ProviderLimitEvent, now, limit=self.cap, previous=None, reason="start")
         st["leases"] = prune(st.get("leases", {}), now)
@@ -265,6 +269,11 @@ class SharedLimiter:
             return
         with locked_json(self.path) as st:
             st = self._fresh(st, now)
+            # A refusal comes back at once, so the provider refused with about as many in flight as
+            # hold a lease now. The count at admission alone misleads: calls admitted just after
+            # this one often reach the provider first, and the refused call was admitted with 1 or 2
+            # in flight where the provider saw 5; halving that took the limit to 1.
+            in_flight = max(lease.in_flight, len(st["leases"]))
             st["leases"].pop(lease.key, None)
             if rate_limited and not self.limits.adaptive:
                 return
@@ -272,7 +281,7 @@ class SharedLimiter:
                 if come_back_at and come_back_at > st["blocked_until"]:
                     st["blocked_from"], st["blocked_until"] = now, come_back_at
                 if lease.epoch == st["epoch"]:
-                    self._decrease(st, lease, now)
+                    self._decrease(st, replace(lease, in_flight=in_flight), now)
             elif clean and lease.epoch == st["epoch"]:  # answers to calls sent before a decrease tell nothing
                 self._clean_answer(st, now)
 
@@ -289,8 +298,16 @@ class SharedLimiter:
 
     def _decrease(self, st: dict[str, Any], lease: Lease, now: float) -> None:
         previous = st["limit"]
-        st["ceiling"] = lease.in_flight
-        st["limit"] = max(1, min(previous, lease.in_flight) // 2)
+        if st.get("probed_from") is not None:
+            # A probe one past the last clean level was refused: the provider's capacity is where
+            # it was. Back to that level, not half of it (halving cost a second of ramp a probe,
+            # 18% of a plan against a provider admitting 4), and probe half as often.
+            st["ceiling"], st["limit"] = previous, st["probed_from"]
+            st["probe_every"] = min(2 * st.get("probe_every", PROBE_WINDOWS), MAX_PROBE_WINDOWS)
+        else:
+            st["ceiling"] = lease.in_flight
+            st["limit"] = max(1, min(previous, lease.in_flight) // 2)
+        st["probed_from"] = None
         st["epoch"] += 1
         st["clean"] = st["probe"] = 0
         self._event(ProviderLimitEvent, now, limit=st["limit"], previous=previous, reason="rate limited")
@@ -305,14 +322,18 @@ class SharedLimiter:
             return
         st["clean"] = 0
         if st["ceiling"] is not None and st["limit"] >= st["ceiling"]:
-            st["ceiling"] = None  # a clean window at the refused level: that refusal was a passing one
+            # A clean window at the refused level: that refusal was a passing one.
+            st["ceiling"] = st["probed_from"] = None
+            st["probe_every"] = PROBE_WINDOWS
         if st["limit"] >= st["cap"]:
             return
-        if st["ceiling"] is not None and st["limit"] + 1 >= st["ceiling"]:
+        probing = st["ceiling"] is not None and st["limit"] + 1 >= st["ceiling"]
+        if probing:
             st["probe"] += 1
-            if st["probe"] < PROBE_WINDOWS:
+            if st["probe"] < st.get("probe_every", PROBE_WINDOWS):
                 return
             st["probe"] = 0
+        st["probed_from"] = st["limit"] if probing else None
         previous, st["limit"] = st["limit"], st["limit"] + 1
         self._event(ProviderLimitEvent, now, limit=st["limit"], previous=previous, reason="clean window")
 
