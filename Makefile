@@ -54,7 +54,7 @@ run-plan: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/planexe-pipeline bench --repeat 3 --latency-model both --json run/bench.json
 
-# Optional, outside `make test`: builds llama-cpp-python's server (about 10 minutes) in its own
+# Optional, outside `make test`: builds llama-cpp-python's server (3-4 minutes on 2 cores) in its own
 # .venv-real, serves Gemma 3 270M on 127.0.0.1 and runs the fast plan from .venv in each
 # structured-output mode under a time limit (REAL_MINUTES per mode, default 60: a whole fast
 # plan). Results: run/real-model-check/.
