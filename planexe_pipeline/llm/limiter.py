@@ -34,7 +34,7 @@ import random
 import re
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -281,7 +281,7 @@ class SharedLimiter:
                 if come_back_at and come_back_at > st["blocked_until"]:
                     st["blocked_from"], st["blocked_until"] = now, come_back_at
                 if lease.epoch == st["epoch"]:
-                    self._decrease(st, replace(lease, in_flight=in_flight), now)
+                    self._decrease(st, in_flight, now)
             elif clean and lease.epoch == st["epoch"]:  # answers to calls sent before a decrease tell nothing
                 self._clean_answer(st, now)
 
@@ -294,9 +294,9 @@ class SharedLimiter:
             if come_back_at and come_back_at > st["blocked_until"]:
                 st["blocked_from"], st["blocked_until"] = now, come_back_at
             if fresh:
-                self._decrease(st, Lease("", 0, st["cap"], 0.0, 0.0), now)
+                self._decrease(st, st["cap"], now)
 
-    def _decrease(self, st: dict[str, Any], lease: Lease, now: float) -> None:
+    def _decrease(self, st: dict[str, Any], in_flight: int, now: float) -> None:
         previous = st["limit"]
         if st.get("probed_from") is not None:
             # A probe one past the last clean level was refused: the provider's capacity is where
@@ -305,8 +305,8 @@ class SharedLimiter:
             st["ceiling"], st["limit"] = previous, st["probed_from"]
             st["probe_every"] = min(2 * st.get("probe_every", PROBE_WINDOWS), MAX_PROBE_WINDOWS)
         else:
-            st["ceiling"] = lease.in_flight
-            st["limit"] = max(1, min(previous, lease.in_flight) // 2)
+            st["ceiling"] = in_flight
+            st["limit"] = max(1, min(previous, in_flight) // 2)
         st["probed_from"] = None
         st["epoch"] += 1
         st["clean"] = st["probe"] = 0
