@@ -130,7 +130,6 @@ class TaskProcessPool:
         # Every member ever forked: an interruption can land between a fork and the member's
         # entry in _idle or _busy, and multiprocessing joins every live member when we exit.
         self._forked: list[_Member] = []
-        self.forks = 0
         self.forks_ahead = 0
 
     def assign(self, task: luigi.Task) -> _Member:
@@ -152,8 +151,11 @@ class TaskProcessPool:
         gc.freeze()
         self._forked.append(member)
         member.start()
-        self.forks += 1
         return member
+
+    @property
+    def forks(self) -> int:
+        return len(self._forked)
 
     @property
     def size(self) -> int:
@@ -178,8 +180,7 @@ class TaskProcessPool:
 
         Waiting would add their exits (a third of a second for 16 on 2 cores) to the run's end;
         multiprocessing reaps them later, at the latest when this process exits."""
-        members, self._forked = self._forked, []
         self._idle, self._busy = [], {}
-        for member in members:
+        for member in self._forked:
             if member.is_alive():
                 member.dismiss()
