@@ -15,7 +15,7 @@ from pathlib import Path
 
 import luigi
 
-from planexe_pipeline.errors import PromptUnusable, failure_kind
+from planexe_pipeline.errors import Defect, PromptUnusable, failure_kind
 from planexe_pipeline.llm.config import LLM_CLASSES, load_llm_config, resolve_models
 from planexe_pipeline.pipeline import FullPlan, Report
 from planexe_pipeline.run_folder import RunFolderLock, remove_interrupted_writes
@@ -143,7 +143,7 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
     summary = summarize(events, ended - started, slots)
     watch.finish(ok, summary)
     return RunOutcome(ok, run_dir, ended - started, list(dict.fromkeys(failures)), summary, identity.run_id,
-                      tuple(e.error_kind or "defect" for e in failed))
+                      tuple(e.error_kind or Defect.kind for e in failed))
 
 
 class _LocalSchedulerFactory(TimedWorkerFactory):

@@ -14,6 +14,7 @@ import time
 
 import luigi
 
+from planexe_pipeline.errors import Defect
 from planexe_pipeline.redaction import redact
 from planexe_pipeline.telemetry.correlation import begin_task_span, end_task_span
 from planexe_pipeline.telemetry.events import TaskEvent, append_event
@@ -71,4 +72,4 @@ def record_success(task: luigi.Task) -> None:
 
 def record_failure(task: luigi.Task, exc: BaseException) -> None:
     # The kind a pipeline error declares (errors.py); anything else is a defect.
-    record_end(task, "failed", describe_failure(exc), getattr(exc, "kind", "defect"))
+    record_end(task, "failed", describe_failure(exc), getattr(exc, "kind", Defect.kind))
