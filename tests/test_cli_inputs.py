@@ -141,7 +141,7 @@ def test_run_folder_of_another_prompt(capsys, run_dir):
     run_dir.mkdir()
     (run_dir / "001-plan.txt").write_text("Build a solar farm in Denmark.\n")
     (run_dir / "001-plan_fingerprint.json").write_text(json.dumps(fingerprint("Build a solar farm in Denmark.\n", "full")))
-    (run_dir / "002-identify_purpose.json").write_text('{"kept": true}')
+    (run_dir / "004-identify_purpose.json").write_text('{"kept": true}')
     before = snapshot(run_dir)
     refused(capsys, run_args(run_dir, "--prompt", "Open a bakery in Lyon."), "holds a plan for another prompt", 2)
     assert snapshot(run_dir) == before

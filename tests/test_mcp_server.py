@@ -202,7 +202,7 @@ def test_bad_input_is_refused_in_one_line_and_nothing_is_written(tmp_path, confi
                 "absolute file": await client.refusal("plan_file", run_id="handmade", name="/etc/passwd"),
                 "file with ..": await client.refusal("plan_file", run_id="handmade", name="../../secret.txt"),
                 "file through a link": await client.refusal("plan_file", run_id="handmade", name="escape.txt"),
-                "missing file": await client.refusal("plan_file", run_id="handmade", name="020-project_plan.json"),
+                "missing file": await client.refusal("plan_file", run_id="handmade", name="023-project_plan.json"),
                 "unknown run": await client.refusal("plan_status", run_id="no-such-run"),
                 "unknown sample": await client.refusal("plan_create", sample_id="no-such-sample"),
                 "empty prompt": await client.refusal("plan_create", prompt=""),

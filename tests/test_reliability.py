@@ -133,7 +133,7 @@ def test_killed_five_times_then_resumed_gives_the_same_plan_and_repeats_only_cal
         kills.append({"at": point, "ended_ok": done, "in_flight": in_flight, "temps": temps})
         if not planted:
             # What a SIGKILL mid-write leaves: Luigi's temp file. The next run must remove it.
-            planted = ["020-project_plan.json-luigi-tmp-000000042", "051-wbs_level3/item-001.json-luigi-tmp-000000043"]
+            planted = ["023-project_plan.json-luigi-tmp-000000042", "055-wbs_level3/item-001.json-luigi-tmp-000000043"]
             for rel in planted:
                 (run_dir / rel).parent.mkdir(parents=True, exist_ok=True)
                 (run_dir / rel).write_text('{"half": ')

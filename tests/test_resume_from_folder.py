@@ -13,19 +13,32 @@ import pytest
 from planexe_pipeline.cli import main
 from planexe_pipeline.prompt_input import fingerprint
 from planexe_pipeline.run_request import RunRequest, prepare
+from planexe_pipeline.tasks.fanout import FanOutItem
+from planexe_pipeline.tasks.synthesis import QuestionsAnswers
 from planexe_pipeline.telemetry.events import RunEvent, append_event
+from support.graph import task_class, walk
 from support.plan_runs import differing, plan_files
 
 # A seed of its own: a resume on any other model would write other words.
 CONFIG = {"models": {"own-seed": {"class": "Simulated", "arguments": {"seed": 5, "time_scale": 0}}}}
-# Written late in a plan: removing them leaves a run that stopped before its end.
-LATE = ("058-questions_answers", "059-premortem", "060-plan.md", "060-report.html", "999-pipeline_complete.txt")
 
 
-def remove_the_end(run_dir: Path) -> None:
-    for path in run_dir.iterdir():
-        if path.name.startswith(LATE):
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
+def late_names() -> set[str]:
+    """The files and fan-out folders of every task of the plan from QuestionsAnswers on, as the
+    tasks declare them: LLM answers, the checks of the plan, the report and the end marker."""
+    late = [task_class(family) for family in walk()]
+    late = [cls for cls in late if getattr(cls, "number", 0) >= QuestionsAnswers.number]
+    return {name for cls in late for name in ([cls.stage_dir] if issubclass(cls, FanOutItem) else cls.files.values())}
+
+
+def remove_the_end(run_dir: Path) -> list[str]:
+    """A run that stopped before its end: every late file removed (each must have been written)."""
+    removed = sorted(late_names())
+    for name in removed:
+        path = run_dir / name
+        assert path.exists(), f"{name} is declared but the finished plan has no such file"
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    return removed
 
 
 @pytest.mark.slow
@@ -37,7 +50,8 @@ def test_run_dir_alone_resumes_with_the_recorded_speed_date_and_models(tmp_path,
     assert main(["run", "--prompt-id", "bakery-lyon", "--run-dir", str(run_dir), "--speed", speed, "--workers", "4",
                  "--llm", "own-seed", "--llm-config", str(config), "--start-date", "2027-03-01"]) == 0
     finished = plan_files(run_dir)
-    remove_the_end(run_dir)
+    removed = remove_the_end(run_dir)
+    assert len(removed) >= 10 and any(name.endswith(".json") for name in removed), removed
     capsys.readouterr()
 
     assert main(["run", "--run-dir", str(run_dir), "--workers", "4"]) == 0

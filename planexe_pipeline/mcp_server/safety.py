@@ -54,7 +54,7 @@ def run_folder(root: Path, run_id: object) -> Path:
 def file_in_run(run_dir: Path, name: object) -> Path:
     """A file (or folder) of a run by its name relative to the run folder, or an alias of FILE_ALIASES."""
     if not isinstance(name, str) or not name.strip():
-        raise InputError("no file name given: pass 'report', 'plan', a file name such as '020-project_plan.json', "
+        raise InputError("no file name given: pass 'report', 'plan', a file name such as '023-project_plan.json', "
                          "or '.' to list the run's files")
     text = FILE_ALIASES.get(name.strip(), name.strip())
     if "\x00" in text or "\\" in text:
@@ -62,7 +62,7 @@ def file_in_run(run_dir: Path, name: object) -> Path:
     relative = PurePosixPath(text)
     if relative.is_absolute():
         raise InputError(f"file name '{shown(name)}' is an absolute path: pass a name relative to the run folder, "
-                         "such as 'report' or '020-project_plan.json'")
+                         "such as 'report' or '023-project_plan.json'")
     if ".." in relative.parts:
         raise InputError(f"file name '{shown(name)}' leaves the run folder ('..'): pass a name inside it")
     if any(part.startswith(".") for part in relative.parts if part != "."):

@@ -225,7 +225,7 @@ def build_server(root: Root, llm_config: str | None) -> MCPServer:
     def plan_file(
         run_id: RunId,
         name: Annotated[str, Field(description="'report' (HTML), 'plan' (markdown), a file of the run folder such "
-                                               "as '020-project_plan.json', or a folder ('.') to list it.")],
+                                               "as '023-project_plan.json', or a folder ('.') to list it.")],
         offset: Annotated[int, Field(description="Byte offset to read from: 0, or a next_offset returned.")] = 0,
         max_bytes: Annotated[int | None, Field(description="Page size in bytes; default and most: the server's "
                                                            "max_file_bytes.")] = None,

@@ -67,7 +67,7 @@ def review_blocks(review: TeamReviewFindings, level: int) -> list[str]:
 
 
 def to_markdown(result: ReviewedTeam) -> str:
-    """033: the review itself, with the merged team as a table it refers to."""
+    """ReviewTeam's section: the review itself, with the merged team as a table it refers to."""
     return document("Team Review", *review_blocks(result.review, 3), heading("Team reviewed", 3), team_table(result.team))
 
 
@@ -86,7 +86,7 @@ def _member_section(m: EnrichedMember) -> list[str]:
 
 
 def team_markdown(reviewed: ReviewedTeam) -> str:
-    """034: the team chapter of the plan, one section per member, then the review."""
+    """TeamMarkdown's file: the team chapter of the plan, one section per member, then the review."""
     blocks: list[str] = []
     for member in reviewed.team.members:
         blocks += _member_section(member)
