@@ -66,7 +66,8 @@ real-model-check: $(STAMP)
 trace-check: $(STAMP)
 	bash scripts/trace_check.sh
 
-# The generated docs (docs/edges.md, docs/cli.md) and the reviewed edge snapshot of the tests.
+# The generated docs (docs/edges.md, docs/cli.md), the reviewed edge snapshot of the tests, and
+# the packaged luigi.cfg with its repository copy, written from the defaults in the code.
 docs: $(STAMP)
 	$(BIN)/python scripts/write_docs.py
 

@@ -35,6 +35,7 @@ PRIVATE_MEMBERS: tuple[tuple[object, str], ...] = (
 WORKER_ATTRIBUTES = ("_running_tasks", "_scheduled_tasks", "_task_result_queue", "_config", "_scheduler", "_id")
 SCHEDULER_ATTRIBUTES = ("_state", "_config")
 REMOTE_SCHEDULER_ATTRIBUTES = ("_fetcher", "_url", "_connect_timeout")
+PARAMETER_ATTRIBUTES = ("_default",)  # checked on a Parameter made for the check
 
 WorkerSchedulerFactory = luigi.interface._WorkerSchedulerFactory
 
@@ -53,7 +54,13 @@ def missing_members(worker: Any = None, scheduler: Any = None, remote: Any = Non
                               (remote, REMOTE_SCHEDULER_ATTRIBUTES)):
         if instance is not None:
             found += [f"{type(instance).__mro__[-2].__name__}.{m}" for m in members if not hasattr(instance, m)]
+    found += [f"Parameter.{m}" for m in PARAMETER_ATTRIBUTES if not hasattr(luigi.Parameter(default=""), m)]
     return found
+
+
+def declared_default(parameter: luigi.Parameter) -> Any:
+    """The default a luigi.Config parameter is declared with (not what a config file sets)."""
+    return parameter._default
 
 
 def config_paths() -> list[str]:
