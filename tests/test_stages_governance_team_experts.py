@@ -57,12 +57,10 @@ def test_team_stages_assign_member_ids_and_review_the_merged_team():
     roster_md = team.to_markdown(roster)
     assert_section(roster_md, "Team Members")
 
-    contract = team_enrichment.execute_contract_type(llm, PLAN, roster_md)
-    background = team_enrichment.execute_background(llm, PLAN, roster_md)
-    environment = team_enrichment.execute_environment(llm, PLAN, roster_md)
-    assert_section(team_enrichment.contract_type_to_markdown(contract), "Team Contract Types")
-    assert_section(team_enrichment.background_to_markdown(background), "Team Backgrounds")
-    assert_section(team_enrichment.environment_to_markdown(environment), "Team Work Environment")
+    contract, background, environment = (p.execute(llm, PLAN, roster_md) for p in team_enrichment.PASSES)
+    assert_section(team_enrichment.CONTRACT_TYPE.to_markdown(contract), "Team Contract Types")
+    assert_section(team_enrichment.BACKGROUND.to_markdown(background), "Team Backgrounds")
+    assert_section(team_enrichment.ENVIRONMENT.to_markdown(environment), "Team Work Environment")
 
     merged = merge_team(roster, contract, background, environment)
     assert [m.id for m in merged.members] == [m.id for m in roster.members]

@@ -9,7 +9,8 @@ a member nobody answered for gets a default flagged `defaulted: true`.
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, Field
 
@@ -45,10 +46,6 @@ the project needs the role, the skills market, and the budget. Answer once per m
 using the ids exactly as given, with a one-sentence justification."""
 
 
-def execute_contract_type(llm: LLMExecutor, plan: str, team: str) -> ContractTypeAnswers:
-    return llm.structured(ContractTypeAnswers, CONTRACT_SYSTEM_PROMPT, context(plan=plan, team_members=team))
-
-
 # -- pass 2: background ---------------------------------------------------------------------
 class BackgroundAnswer(BaseModel):
     member_id: str = Field(description=_MEMBER_ID)
@@ -66,10 +63,6 @@ For every member id in the roster describe, in two or three sentences, the kind 
 would do the job well on this particular project: training, years and kind of experience,
 local knowledge, and what they bring that others on the team do not. Profiles are fictional
 illustrations, never real people. Answer once per member id, using the ids exactly as given."""
-
-
-def execute_background(llm: LLMExecutor, plan: str, team: str) -> BackgroundAnswers:
-    return llm.structured(BackgroundAnswers, BACKGROUND_SYSTEM_PROMPT, context(plan=plan, team_members=team))
 
 
 # -- pass 3: work environment ---------------------------------------------------------------
@@ -91,23 +84,33 @@ must provide. Be specific to this project, since these needs become budget lines
 per member id, using the ids exactly as given."""
 
 
-def execute_environment(llm: LLMExecutor, plan: str, team: str) -> EnvironmentAnswers:
-    return llm.structured(EnvironmentAnswers, ENVIRONMENT_SYSTEM_PROMPT, context(plan=plan, team_members=team))
+# -- the passes ----------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True, eq=False)  # eq=False: hashed by identity, as its task's functions are
+class EnrichmentPass:
+    """One pass over the roster: what it asks, the answer it takes, and the table of its file.
 
+    `execute` and `to_markdown` are its task's stage functions (tasks/team.py); the merge joins
+    each pass's answers to the roster by member id into the member's field named `field`."""
 
-# -- markdown of one pass -------------------------------------------------------------------
-def contract_type_to_markdown(result: ContractTypeAnswers) -> str:
-    rows = [[a.member_id, a.contract_type.replace("_", " "), a.justification] for a in result.answers]
-    return document("Team Contract Types", table(["Member", "Contract type", "Justification"], rows))
+    field: str  # of EnrichedMember, and the name ReviewTeam reads this pass's answers by
+    label: str  # of an answer the merge dropped
+    answers: type[BaseModel]  # {answers: [one per member id]}
+    system_prompt: str
+    info: type[BaseModel]  # what the merged member holds: the answer less its member id
+    default: BaseModel  # what a member nobody answered for holds, flagged `defaulted`
+    title: str
+    columns: tuple[str, ...]  # the table's columns after "Member"
+    row: Callable[[Any], list[str]]  # one answer's cells after its member id
 
+    def execute(self, llm: LLMExecutor, plan: str, team: str) -> BaseModel:
+        return llm.structured(self.answers, self.system_prompt, context(plan=plan, team_members=team))
 
-def background_to_markdown(result: BackgroundAnswers) -> str:
-    return document("Team Backgrounds", table(["Member", "Background"], [[a.member_id, a.background_story] for a in result.answers]))
+    def to_markdown(self, result: Any) -> str:
+        rows = [[a.member_id, *self.row(a)] for a in result.answers]
+        return document(self.title, table(["Member", *self.columns], rows))
 
-
-def environment_to_markdown(result: EnvironmentAnswers) -> str:
-    rows = [[a.member_id, a.equipment_needs, a.facility_needs] for a in result.answers]
-    return document("Team Work Environment", table(["Member", "Equipment", "Facilities"], rows))
+    def info_of(self, answer: Any | None) -> BaseModel:
+        return self.info(**answer.model_dump(exclude={"member_id"})) if answer is not None else self.default
 
 
 # -- merge by member id ---------------------------------------------------------------------
@@ -139,28 +142,31 @@ class MergedTeam(BaseModel):
     dropped_answers: list[str] = Field(default_factory=list, description="Answers not used, and why.")
 
 
-DEFAULT_CONTRACT = ContractInfo(contract_type="undecided", defaulted=True,
-                                justification="No answer was given for this role; decide when hiring.")
-DEFAULT_BACKGROUND = BackgroundInfo(background_story="No profile was given for this role.", defaulted=True)
-DEFAULT_ENVIRONMENT = EnvironmentInfo(equipment_needs="Not assessed.", facility_needs="Not assessed.", defaulted=True)
+CONTRACT_TYPE = EnrichmentPass(
+    field="contract", label="contract type", answers=ContractTypeAnswers, system_prompt=CONTRACT_SYSTEM_PROMPT,
+    info=ContractInfo, default=ContractInfo(contract_type="undecided", defaulted=True,
+                                            justification="No answer was given for this role; decide when hiring."),
+    title="Team Contract Types", columns=("Contract type", "Justification"),
+    row=lambda a: [a.contract_type.replace("_", " "), a.justification])
+BACKGROUND = EnrichmentPass(
+    field="background", label="background", answers=BackgroundAnswers, system_prompt=BACKGROUND_SYSTEM_PROMPT,
+    info=BackgroundInfo, default=BackgroundInfo(background_story="No profile was given for this role.", defaulted=True),
+    title="Team Backgrounds", columns=("Background",), row=lambda a: [a.background_story])
+ENVIRONMENT = EnrichmentPass(
+    field="environment", label="environment", answers=EnvironmentAnswers, system_prompt=ENVIRONMENT_SYSTEM_PROMPT,
+    info=EnvironmentInfo,
+    default=EnvironmentInfo(equipment_needs="Not assessed.", facility_needs="Not assessed.", defaulted=True),
+    title="Team Work Environment", columns=("Equipment", "Facilities"),
+    row=lambda a: [a.equipment_needs, a.facility_needs])
+PASSES = (CONTRACT_TYPE, BACKGROUND, ENVIRONMENT)
 
 
 def merge_team(roster: TeamRoster, contract: ContractTypeAnswers, background: BackgroundAnswers,
                environment: EnvironmentAnswers) -> MergedTeam:
+    answered = {"contract": contract, "background": background, "environment": environment}
     ids = [m.id for m in roster.members]
-    contracts = map_answers(ids, contract.answers, lambda a: a.member_id)
-    backgrounds = map_answers(ids, background.answers, lambda a: a.member_id)
-    environments = map_answers(ids, environment.answers, lambda a: a.member_id)
-    members = []
-    for m in roster.members:
-        c, b, e = contracts.get(m.id), backgrounds.get(m.id), environments.get(m.id)
-        members.append(EnrichedMember(
-            **m.model_dump(),
-            contract=ContractInfo(contract_type=c.contract_type, justification=c.justification) if c else DEFAULT_CONTRACT,
-            background=BackgroundInfo(background_story=b.background_story) if b else DEFAULT_BACKGROUND,
-            environment=(EnvironmentInfo(equipment_needs=e.equipment_needs, facility_needs=e.facility_needs)
-                         if e else DEFAULT_ENVIRONMENT),
-        ))
-    dropped = ([f"contract type: {d}" for d in contracts.dropped] + [f"background: {d}" for d in backgrounds.dropped]
-               + [f"environment: {d}" for d in environments.dropped])
+    found = {p.field: map_answers(ids, answered[p.field].answers, lambda a: a.member_id) for p in PASSES}
+    members = [EnrichedMember(**m.model_dump(), **{p.field: p.info_of(found[p.field].get(m.id)) for p in PASSES})
+               for m in roster.members]
+    dropped = [f"{p.label}: {d}" for p in PASSES for d in found[p.field].dropped]
     return MergedTeam(members=members, dropped_answers=dropped)

@@ -38,19 +38,19 @@ ROSTER_TEXT = Input(FindTeamMembers, "the roles to describe, by member id")
 class EnrichContractType(LLMStage):
     number, stem = 33, "enrich_team_contract_type"
     inputs = {"plan": PROMPT, "team": ROSTER_TEXT}
-    execute, to_markdown = team_enrichment.execute_contract_type, team_enrichment.contract_type_to_markdown
+    execute, to_markdown = team_enrichment.CONTRACT_TYPE.execute, team_enrichment.CONTRACT_TYPE.to_markdown
 
 
 class EnrichBackground(LLMStage):
     number, stem = 34, "enrich_team_background"
     inputs = {"plan": PROMPT, "team": ROSTER_TEXT}
-    execute, to_markdown = team_enrichment.execute_background, team_enrichment.background_to_markdown
+    execute, to_markdown = team_enrichment.BACKGROUND.execute, team_enrichment.BACKGROUND.to_markdown
 
 
 class EnrichEnvironment(LLMStage):
     number, stem = 35, "enrich_team_environment"
     inputs = {"plan": PROMPT, "team": ROSTER_TEXT}
-    execute, to_markdown = team_enrichment.execute_environment, team_enrichment.environment_to_markdown
+    execute, to_markdown = team_enrichment.ENVIRONMENT.execute, team_enrichment.ENVIRONMENT.to_markdown
 
 
 class ReviewTeam(LLMStage):
