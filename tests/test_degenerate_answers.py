@@ -16,7 +16,7 @@ from planexe_pipeline.llm.executor import LLMExecutor, NamedModel, RetryPolicy
 from planexe_pipeline.llm.schema_rules import full_schema
 from planexe_pipeline.llm.structured import VARIED_TEMPERATURE
 from planexe_pipeline.stages import identify_risks, plan_type
-from planexe_pipeline.stages.markdown import context
+from planexe_pipeline.stages.markdown import user_prompt
 from planexe_pipeline.telemetry.events import LLMCallEvent, append_events, read_events
 from planexe_pipeline.telemetry.stats import stats_from_events
 from support.fakes import Sleeps
@@ -26,7 +26,7 @@ pytest.importorskip("llama_index.llms.ollama")
 
 PLAN = ("Build a 5 MW ground-mounted solar farm on leased farmland near Aarhus, Denmark, connected to the "
         "regional grid, financed by a cooperative of local households and a green bank loan.")
-USER = context(plan=PLAN, selected_scenario="Cooperative ownership with a fixed-price power purchase agreement.")
+USER = user_prompt(plan=PLAN, selected_scenario="Cooperative ownership with a fixed-price power purchase agreement.")
 
 
 def risk(title: str, description: str, mitigation: str, **extra) -> dict:
@@ -152,7 +152,7 @@ def test_a_useless_reasoning_is_caught_in_the_plan_type_stage(tmp_path, fake_ope
     crafted = json.dumps({"plan_type": "physical", "reasoning": reasoning, "physical_needs": ["farmland", "panels"]})
     fake_openai_server.answer_next(crafted, crafted)
     llm = executor(tmp_path, fake_openai_server.url)
-    llm.structured(plan_type.PlanTypeDecision, plan_type.SYSTEM_PROMPT, context(plan=PLAN))
+    llm.structured(plan_type.PlanTypeDecision, plan_type.SYSTEM_PROMPT, user_prompt(plan=PLAN))
     assert llm.flags == [f"reasoning: says nothing ('{reasoning}')"]
 
 

@@ -15,7 +15,7 @@ from planexe_pipeline.llm.executor import LLMExecutor, NamedModel
 from planexe_pipeline.llm.schema_rules import SOFT, provider_schema, repair, worst_case_tokens
 from planexe_pipeline.llm.structured import SchemaValidationError, build_messages, estimate_tokens, parse_answer
 from planexe_pipeline.stages.condense import SECTION_CHARS, outline
-from planexe_pipeline.stages.markdown import context
+from planexe_pipeline.stages.markdown import user_prompt
 from planexe_pipeline.stages.project_plan_outline import OutlineAnswer
 from planexe_pipeline.stages.review_plan import ReviewAnswer
 from planexe_pipeline.telemetry.events import read_events
@@ -102,4 +102,4 @@ def test_an_outline_is_bounded_whatever_the_length_of_the_section():
     assert "The lead secures permits early." in condensed and "more lines in the full section" in condensed
     longer = outline(section.replace("early. ", "early. " * 4))
     assert longer.rsplit("\n", 1)[0] == condensed.rsplit("\n", 1)[0], "sections four times longer, the same outline"
-    assert len(context(plan="p", team=section)) < 6200, "no section is sent whole beyond its limit"
+    assert len(user_prompt(plan="p", team=section)) < 6200, "no section is sent whole beyond its limit"

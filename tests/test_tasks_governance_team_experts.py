@@ -11,7 +11,7 @@ import luigi.execution_summary
 from planexe_pipeline.settings import pipeline
 from planexe_pipeline.stages import expert_criticism, experts
 from planexe_pipeline.tasks.fanout import FanOutItem
-from planexe_pipeline.tasks.context import DataCollection
+from planexe_pipeline.tasks.data_collection import DataCollection
 from planexe_pipeline.tasks.experts import ExpertCriticismItem, ExpertReview, ExpertsFound, FindExpertsItem
 from planexe_pipeline.tasks.governance import (
     ConsolidateGovernance, GovernancePhase2Bodies, GovernancePhase3ImplPlan,

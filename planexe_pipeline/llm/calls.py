@@ -130,7 +130,7 @@ class StructuredCall(Generic[M]):
 
 
 def _plan_section(user_prompt: str) -> str:
-    """The plan's own text, where the prompt leads with it (stages/markdown.context puts it first
+    """The plan's own text, where the prompt leads with it (stages/markdown.user_prompt puts it first
     under "# Plan"); the sections after it are earlier answers, which an answer may well repeat."""
     if not user_prompt.startswith("# Plan\n"):
         return ""

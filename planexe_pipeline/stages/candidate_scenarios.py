@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
-from planexe_pipeline.stages.markdown import context, document, heading, table
+from planexe_pipeline.stages.markdown import user_prompt, document, heading, table
 from planexe_pipeline.stages.answer_ids import map_answers
 from planexe_pipeline.stages.potential_levers import levers_brief
 from planexe_pipeline.stages.vital_few_levers import MAX_VITAL, VitalLevers
@@ -73,7 +73,7 @@ Give each a telling name and summarise what it gains and what it gives up."""
 
 def execute(llm: LLMExecutor, plan: str, vital: VitalLevers) -> CandidateScenarioSet:
     answer = llm.structured(ScenarioAnswers, SYSTEM_PROMPT,
-                            context(plan=plan, vital_levers=levers_brief(v.lever for v in vital.levers)))
+                            user_prompt(plan=plan, vital_levers=levers_brief(v.lever for v in vital.levers)))
     return build_scenarios(vital, answer)
 
 

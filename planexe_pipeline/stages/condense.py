@@ -9,7 +9,7 @@ headings, the ids and titles of its items, the first sentence of each paragraph,
 table cell, and never more than a fixed number of characters per section. The outline is
 built by our code from the section's markdown, so it is deterministic and bounded whatever
 the model wrote. Any other section is sent whole up to SECTION_LIMIT_CHARS, and outlined
-beyond (markdown.context), so that no prompt grows with the length of what a model wrote.
+beyond (markdown.user_prompt), so that no prompt grows with the length of what a model wrote.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
-from planexe_pipeline.stages.markdown import context, document, heading, table
+from planexe_pipeline.stages.markdown import user_prompt, document, heading, table
 
 
 class CurrencyUse(BaseModel):
@@ -30,7 +30,7 @@ exposure and say how to limit it. A plan within one country usually needs only i
 
 
 def execute(llm: LLMExecutor, plan: str, locations_md: str) -> CurrencyPlan:
-    return llm.structured(CurrencyPlan, SYSTEM_PROMPT, context(plan=plan, physical_locations=locations_md))
+    return llm.structured(CurrencyPlan, SYSTEM_PROMPT, user_prompt(plan=plan, physical_locations=locations_md))
 
 
 def to_markdown(result: CurrencyPlan) -> str:

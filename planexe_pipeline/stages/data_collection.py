@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
-from planexe_pipeline.stages.markdown import bullets, condensed_context, document, heading, one_line, table
+from planexe_pipeline.stages.markdown import bullets, condensed_user_prompt, document, heading, one_line, table
 
 
 class DataAreaHeading(BaseModel):
@@ -62,7 +62,7 @@ the team owns the work. Be specific to this plan and this area."""
 
 def execute_outline(llm: LLMExecutor, *, project_plan: str, related_resources: str, swot: str, team: str,
                     expert_review: str) -> DataCollectionOutline:
-    prompt = condensed_context(project_plan=project_plan, related_resources=related_resources, swot_analysis=swot,
+    prompt = condensed_user_prompt(project_plan=project_plan, related_resources=related_resources, swot_analysis=swot,
                                team=team, expert_review=expert_review)
     return llm.structured(DataCollectionOutline, OUTLINE_SYSTEM_PROMPT, prompt)
 
@@ -73,7 +73,7 @@ def outline_to_markdown(outline: DataCollectionOutline) -> str:
 
 
 def execute_area(llm: LLMExecutor, area: DataAreaHeading, *, project_plan: str, team: str) -> DataArea:
-    prompt = condensed_context(project_plan=project_plan, team=team,
+    prompt = condensed_user_prompt(project_plan=project_plan, team=team,
                                tail={"data_area": f"{one_line(area.title)}: {one_line(area.rationale)}"})
     work = llm.structured(DataAreaWork, AREA_SYSTEM_PROMPT, prompt)
     return DataArea(**area.model_dump(), **work.model_dump())

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import bounded
-from planexe_pipeline.stages.markdown import context, document, heading, table
+from planexe_pipeline.stages.markdown import user_prompt, document, heading, table
 from planexe_pipeline.stages.answer_ids import map_answers, normalise_id
 from planexe_pipeline.stages.potential_levers import MAX_LEVERS, Lever, PotentialLeverList, levers_brief, options_text
 
@@ -56,7 +56,7 @@ Prefer merging over keeping near-duplicates. Judge every listed id once and just
 
 def execute(llm: LLMExecutor, plan: str, potential: PotentialLeverList) -> DeduplicatedLevers:
     answer = llm.structured(LeverDecisionAnswers, SYSTEM_PROMPT,
-                            context(plan=plan, levers=levers_brief(potential.levers)))
+                            user_prompt(plan=plan, levers=levers_brief(potential.levers)))
     return apply_decisions(potential, answer)
 
 

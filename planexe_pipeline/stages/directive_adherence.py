@@ -18,7 +18,7 @@ from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.directives import Directive, DirectiveList
 from planexe_pipeline.stages.durations import DurationEstimates
 from planexe_pipeline.stages.executive_summary import level2_schedule, schedule_digest
-from planexe_pipeline.stages.markdown import condensed_context, document, heading, one_line, table
+from planexe_pipeline.stages.markdown import condensed_user_prompt, document, heading, one_line, table
 from planexe_pipeline.stages.task_dependencies import TaskDependencies
 from planexe_pipeline.stages.wbs import WBSProject
 
@@ -71,7 +71,7 @@ def execute(llm: LLMExecutor, directive: Directive, *, plan: str, project_plan: 
             team: str) -> DirectiveAdherence:
     asked = f"{directive.id} ({directive.kind}, {directive.importance}): {one_line(directive.statement)}"
     schedule = schedule_digest(level2_schedule(project, durations, dependencies, fingerprint))
-    user = condensed_context(plan=plan, project_plan=project_plan, assumptions=assumptions, team=team,
+    user = condensed_user_prompt(plan=plan, project_plan=project_plan, assumptions=assumptions, team=team,
                              tail={"schedule": schedule, "directive": asked})
     answer = llm.structured(AdherenceAnswer, SYSTEM_PROMPT, user)
     return DirectiveAdherence(directive=directive, **answer.model_dump())

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import SOFT, bounded
 from planexe_pipeline.stages.make_assumptions import MAX_ASSUMPTIONS, AssumptionList
-from planexe_pipeline.stages.markdown import context, document, table
+from planexe_pipeline.stages.markdown import user_prompt, document, table
 from planexe_pipeline.stages.answer_ids import map_id_list
 
 KEY_ASSUMPTIONS = 8  # the most the prompt asks for
@@ -51,7 +51,7 @@ def assumptions_brief(assumptions: AssumptionList) -> str:
 
 def execute(llm: LLMExecutor, plan: str, assumptions: AssumptionList) -> DistilledAssumptions:
     answer = llm.structured(KeyAssumptionAnswers, SYSTEM_PROMPT,
-                            context(plan=plan, assumptions=assumptions_brief(assumptions)))
+                            user_prompt(plan=plan, assumptions=assumptions_brief(assumptions)))
     known = [a.id for a in assumptions.assumptions]
     key = []
     for n, draft in enumerate(answer.key_assumptions, start=1):

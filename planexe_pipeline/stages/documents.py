@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import WIDTHS, bounded
 from planexe_pipeline.stages.answer_ids import map_answers
-from planexe_pipeline.stages.markdown import context, document, heading, one_line, table
+from planexe_pipeline.stages.markdown import user_prompt, document, heading, one_line, table
 
 FIND_PREFIX = "DF"
 FILTERED_DOCUMENTS = max(WIDTHS["documents_to_find"], WIDTHS["documents_to_create"])  # one kind per filter
@@ -82,7 +82,7 @@ def number_documents(answer: IdentifiedDocumentsAnswer) -> IdentifiedDocuments:
 
 
 def execute_identify(llm: LLMExecutor, *, plan: str, assumptions: str, project_plan: str) -> IdentifiedDocuments:
-    user = context(plan=plan, assumptions=assumptions, project_plan=project_plan)
+    user = user_prompt(plan=plan, assumptions=assumptions, project_plan=project_plan)
     return number_documents(llm.structured(IdentifiedDocumentsAnswer, IDENTIFY_SYSTEM_PROMPT, user))
 
 
@@ -160,7 +160,7 @@ def execute_filter(llm: LLMExecutor, plan: str, documents: list[Document],
     if not documents:
         return FilteredDocuments(kind=kind)  # nothing to judge: no call
     label = "documents_to_find" if kind == "find" else "documents_to_create"
-    user = context(plan=plan, **{label: documents_table(documents)})
+    user = user_prompt(plan=plan, **{label: documents_table(documents)})
     return apply_verdicts(documents, kind, llm.structured(FilterAnswer, FILTER_SYSTEM_PROMPT, user))
 
 

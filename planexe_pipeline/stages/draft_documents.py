@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
 from planexe_pipeline.stages.documents import Document
-from planexe_pipeline.stages.markdown import bullets, condensed_context, document, heading, one_line
+from planexe_pipeline.stages.markdown import bullets, condensed_user_prompt, document, heading, one_line
 
 # -- documents to find --------------------------------------------------------------------------
 class FindBrief(BaseModel):
@@ -42,7 +42,7 @@ if it cannot be had in time. Be specific to this plan; no generic research advic
 
 
 def draft_document_to_find(llm: LLMExecutor, doc: Document, *, plan: str, project_plan: str) -> DraftedDocumentToFind:
-    user = condensed_context(plan=plan, project_plan=project_plan, tail={"document_to_find": _document_text(doc)})
+    user = condensed_user_prompt(plan=plan, project_plan=project_plan, tail={"document_to_find": _document_text(doc)})
     return DraftedDocumentToFind(document=doc, brief=llm.structured(FindBrief, FIND_SYSTEM_PROMPT, user))
 
 
@@ -74,7 +74,7 @@ List the key facts, decisions and commitments it must contain, and who approves 
 
 def draft_document_to_create(llm: LLMExecutor, doc: Document, *, plan: str,
                              project_plan: str) -> DraftedDocumentToCreate:
-    user = condensed_context(plan=plan, project_plan=project_plan, tail={"document_to_create": _document_text(doc)})
+    user = condensed_user_prompt(plan=plan, project_plan=project_plan, tail={"document_to_create": _document_text(doc)})
     return DraftedDocumentToCreate(document=doc, draft=llm.structured(CreateDraft, CREATE_SYSTEM_PROMPT, user))
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.answer_ids import map_answers
-from planexe_pipeline.stages.markdown import bullets, context, document, one_line, table
+from planexe_pipeline.stages.markdown import bullets, user_prompt, document, one_line, table
 from planexe_pipeline.stages.wbs import WBSProject
 
 CHUNK_SIZE = 3
@@ -103,7 +103,7 @@ def tasks_text(chunk: list[TaskToEstimate]) -> str:
 
 def execute(llm: LLMExecutor, chunk: list[TaskToEstimate], *, plan: str) -> DurationChunk:
     # Only the asked ids appear in the prompt: an id the model sees is an id it may answer.
-    user = context(plan=plan, tasks_to_estimate=tasks_text(chunk))
+    user = user_prompt(plan=plan, tasks_to_estimate=tasks_text(chunk))
     return map_estimates(chunk, llm.structured(DurationsAnswer, SYSTEM_PROMPT, user))
 
 

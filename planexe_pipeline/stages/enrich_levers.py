@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.deduplicate_levers import DeduplicatedLevers
-from planexe_pipeline.stages.markdown import context, document, heading, table
+from planexe_pipeline.stages.markdown import user_prompt, document, heading, table
 from planexe_pipeline.stages.answer_ids import map_answers
 from planexe_pipeline.stages.potential_levers import Lever, lever_brief, levers_brief, options_text
 
@@ -54,7 +54,7 @@ show the chosen option is working. Be concrete; do not restate the options."""
 
 def execute(llm: LLMExecutor, lever: Lever, *, plan: str, deduplicated: DeduplicatedLevers) -> LeverEnrichment:
     others = [other for other in deduplicated.levers if other.id != lever.id]
-    user = context(plan=plan, lever_to_analyse=lever_brief(lever), other_levers=levers_brief(others))
+    user = user_prompt(plan=plan, lever_to_analyse=lever_brief(lever), other_levers=levers_brief(others))
     answer = llm.structured(LeverEnrichmentAnswer, SYSTEM_PROMPT, user)
     return LeverEnrichment(lever_id=lever.id, **answer.model_dump())
 

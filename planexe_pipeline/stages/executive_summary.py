@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import bounded
-from planexe_pipeline.stages.markdown import bullets, condensed_context, document, heading, one_line, table
+from planexe_pipeline.stages.markdown import bullets, condensed_user_prompt, document, heading, one_line, table
 from planexe_pipeline.stages.durations import DurationEstimates
 from planexe_pipeline.stages.schedule import DatedSchedule
 from planexe_pipeline.stages.task_dependencies import TaskDependencies
@@ -88,7 +88,7 @@ def execute(llm: LLMExecutor, *, plan: str, project_plan: str, assumptions: str,
             durations: DurationEstimates, dependencies: TaskDependencies, fingerprint: dict, pitch: str,
             review: str) -> ExecutiveSummaryResult:
     schedule = level2_schedule(project, durations, dependencies, fingerprint)
-    user = condensed_context(plan=plan, project_plan=project_plan, assumptions=assumptions,
+    user = condensed_user_prompt(plan=plan, project_plan=project_plan, assumptions=assumptions,
                              governance_bodies=governance_bodies, team=team, expert_review=expert_review,
                              documents_to_find=documents_to_find, documents_to_create=documents_to_create,
                              pitch=pitch, plan_review=review, tail={"schedule": schedule_digest(schedule)})

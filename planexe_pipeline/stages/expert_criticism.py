@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
 from planexe_pipeline.stages.experts import Expert
-from planexe_pipeline.stages.markdown import bullets, condensed_context, document, heading, one_line, table
+from planexe_pipeline.stages.markdown import bullets, condensed_user_prompt, document, heading, one_line, table
 
 
 class CritiqueIssue(BaseModel):
@@ -46,7 +46,7 @@ def expert_brief(expert: Expert) -> str:
 
 
 def execute(llm: LLMExecutor, expert: Expert, *, plan: str, project_plan: str, swot: str) -> ExpertCriticismResult:
-    prompt = condensed_context(plan=plan, project_plan=project_plan, swot_analysis=swot,
+    prompt = condensed_user_prompt(plan=plan, project_plan=project_plan, swot_analysis=swot,
                                tail={"expert": expert_brief(expert)})
     critique = llm.structured(ExpertCritique, SYSTEM_PROMPT, prompt)
     return ExpertCriticismResult(expert_id=expert.id, expert_title=expert.expert_title, critique=critique)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
-from planexe_pipeline.stages.markdown import bullets, condensed_context, document, heading, one_line, table
+from planexe_pipeline.stages.markdown import bullets, condensed_user_prompt, document, heading, one_line, table
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ them, and where such a person can be found."""
 
 
 def execute(llm: LLMExecutor, angle: QueryAngle, *, plan: str, project_plan: str) -> ExpertQueryResult:
-    prompt = condensed_context(plan=plan, project_plan=project_plan, tail={"focus": angle.focus})
+    prompt = condensed_user_prompt(plan=plan, project_plan=project_plan, tail={"focus": angle.focus})
     found = llm.structured(ExpertCandidates, SYSTEM_PROMPT, prompt)
     return ExpertQueryResult(angle=angle.key, experts=found.experts)
 

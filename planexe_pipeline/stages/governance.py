@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, NAME_CHARS, bounded
-from planexe_pipeline.stages.markdown import bullets, context, document, heading, one_line, table
+from planexe_pipeline.stages.markdown import bullets, user_prompt, document, heading, one_line, table
 
 
 # -- phase 1: audit -----------------------------------------------------------------------
@@ -36,7 +36,7 @@ how decisions are made. Keep every item to one or two sentences."""
 
 
 def execute_audit(llm: LLMExecutor, plan: str, project_plan: str) -> GovernanceAudit:
-    return llm.structured(GovernanceAudit, AUDIT_SYSTEM_PROMPT, context(plan=plan, project_plan=project_plan))
+    return llm.structured(GovernanceAudit, AUDIT_SYSTEM_PROMPT, user_prompt(plan=plan, project_plan=project_plan))
 
 
 def audit_to_markdown(result: GovernanceAudit) -> str:
@@ -77,7 +77,7 @@ controls each body owns."""
 
 
 def execute_bodies(llm: LLMExecutor, *, plan: str, project_plan: str, audit: str) -> GovernanceBodies:
-    prompt = context(plan=plan, project_plan=project_plan, governance_audit=audit)
+    prompt = user_prompt(plan=plan, project_plan=project_plan, governance_audit=audit)
     return llm.structured(GovernanceBodies, BODIES_SYSTEM_PROMPT, prompt)
 
 
@@ -122,7 +122,7 @@ start, the outputs it leaves behind and what it depends on."""
 
 
 def execute_impl_plan(llm: LLMExecutor, *, plan: str, project_plan: str, bodies: str) -> GovernanceImplementationPlan:
-    prompt = context(plan=plan, project_plan=project_plan, governance_bodies=bodies)
+    prompt = user_prompt(plan=plan, project_plan=project_plan, governance_bodies=bodies)
     return llm.structured(GovernanceImplementationPlan, IMPL_PLAN_SYSTEM_PROMPT, prompt)
 
 
@@ -155,7 +155,7 @@ it stays unresolved. Only name bodies and roles that exist in the governance giv
 
 
 def execute_escalation(llm: LLMExecutor, bodies: str, impl_plan: str) -> DecisionEscalationMatrix:
-    prompt = context(governance_bodies=bodies, governance_implementation_plan=impl_plan)
+    prompt = user_prompt(governance_bodies=bodies, governance_implementation_plan=impl_plan)
     return llm.structured(DecisionEscalationMatrix, ESCALATION_SYSTEM_PROMPT, prompt)
 
 
@@ -189,7 +189,7 @@ how that change is decided. Assign owners only among the bodies and roles given.
 
 
 def execute_monitoring(llm: LLMExecutor, bodies: str, impl_plan: str) -> MonitoringPlan:
-    prompt = context(governance_bodies=bodies, governance_implementation_plan=impl_plan)
+    prompt = user_prompt(governance_bodies=bodies, governance_implementation_plan=impl_plan)
     return llm.structured(MonitoringPlan, MONITORING_SYSTEM_PROMPT, prompt)
 
 
@@ -223,7 +223,7 @@ ask, and sum up in two or three sentences."""
 
 
 def execute_extra(llm: LLMExecutor, bodies: str, impl_plan: str) -> GovernanceExtra:
-    prompt = context(governance_bodies=bodies, governance_implementation_plan=impl_plan)
+    prompt = user_prompt(governance_bodies=bodies, governance_implementation_plan=impl_plan)
     return llm.structured(GovernanceExtra, EXTRA_SYSTEM_PROMPT, prompt)
 
 

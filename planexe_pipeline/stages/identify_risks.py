@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import SOFT, bounded
-from planexe_pipeline.stages.markdown import context, document, table
+from planexe_pipeline.stages.markdown import user_prompt, document, table
 
 Level = Literal["low", "medium", "high"]
 Category = Literal["regulatory", "financial", "technical", "operational", "market", "environmental",
@@ -52,7 +52,7 @@ and the early warning sign to watch. Avoid generic risks that fit any project.""
 
 
 def execute(llm: LLMExecutor, plan: str) -> RiskRegister:
-    answer = llm.structured(RiskAnswers, SYSTEM_PROMPT, context(plan=plan))
+    answer = llm.structured(RiskAnswers, SYSTEM_PROMPT, user_prompt(plan=plan))
     return RiskRegister(risks=[Risk(id=f"R-{n}", **r.model_dump()) for n, r in enumerate(answer.risks, start=1)],
                         summary=answer.summary)
 

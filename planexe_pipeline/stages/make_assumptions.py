@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import SOFT, bounded
-from planexe_pipeline.stages.markdown import context, document, table
+from planexe_pipeline.stages.markdown import user_prompt, document, table
 
 Category = Literal["budget", "timeline", "resources", "market", "regulatory", "technical", "location", "financing",
                    "operations"]
@@ -45,7 +45,7 @@ can be checked. Use the risks and locations given; do not invent a different pro
 
 
 def execute(llm: LLMExecutor, *, plan: str, locations_md: str, currency_md: str, risks_md: str) -> AssumptionList:
-    answer = llm.structured(AssumptionAnswers, SYSTEM_PROMPT, context(plan=plan, physical_locations=locations_md,
+    answer = llm.structured(AssumptionAnswers, SYSTEM_PROMPT, user_prompt(plan=plan, physical_locations=locations_md,
                                                                        currency=currency_md, risks=risks_md))
     return AssumptionList(assumptions=[Assumption(id=f"A-{n}", **a.model_dump())
                                        for n, a in enumerate(answer.assumptions, start=1)])

@@ -60,7 +60,7 @@ def with_flags(markdown: str, flags: Sequence[str]) -> str:
     return f"{title}\n\n{note}\n\n{rest.lstrip(chr(10))}"
 
 
-def context(**sections: str) -> str:
+def user_prompt(**sections: str) -> str:
     """The user message of a call: the plan first (the model reads it first), then each
     upstream section it needs, under a heading named after the argument. A section longer than
     SECTION_LIMIT_CHARS is sent as its outline, so that no prompt grows without bound."""
@@ -72,7 +72,7 @@ def context(**sections: str) -> str:
     return "\n\n".join(parts)
 
 
-def condensed_context(*, plan: str = "", tail: dict[str, str] | None = None, **sections: str) -> str:
-    """`context()` with every section outlined (stages/condense.py): the plan (the user's own
+def condensed_user_prompt(*, plan: str = "", tail: dict[str, str] | None = None, **sections: str) -> str:
+    """`user_prompt()` with every section outlined (stages/condense.py): the plan (the user's own
     words) and the `tail` (what this call asks, built by our code) stay whole."""
-    return context(plan=plan, **{name: outline(text) for name, text in sections.items()}, **(tail or {}))
+    return user_prompt(plan=plan, **{name: outline(text) for name, text in sections.items()}, **(tail or {}))

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
-from planexe_pipeline.stages.markdown import bullets, context, document, heading, table
+from planexe_pipeline.stages.markdown import bullets, user_prompt, document, heading, table
 from planexe_pipeline.stages.plan_type import PlanTypeDecision
 
 
@@ -48,7 +48,7 @@ def execute(llm: LLMExecutor, plan: str, plan_type: PlanTypeDecision) -> Physica
     if plan_type.plan_type == "digital" and not any(need.strip() for need in plan_type.physical_needs):
         return PhysicalLocations(needs_physical_site=False, location_requirements=[], candidates=[],
                                  summary="The plan is digital; it needs no physical site. " + plan_type.reasoning)
-    answer = llm.structured(LocationAnswer, SYSTEM_PROMPT, context(plan=plan, plan_type=plan_type.reasoning))
+    answer = llm.structured(LocationAnswer, SYSTEM_PROMPT, user_prompt(plan=plan, plan_type=plan_type.reasoning))
     return PhysicalLocations(needs_physical_site=True, **answer.model_dump())
 
 

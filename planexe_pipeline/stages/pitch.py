@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, NAME_CHARS, bounded
-from planexe_pipeline.stages.markdown import bullets, condensed_context, document, heading, one_line, table
+from planexe_pipeline.stages.markdown import bullets, condensed_user_prompt, document, heading, one_line, table
 
 
 class StakeholderBenefit(BaseModel):
@@ -43,7 +43,7 @@ and end with one concrete request. Keep sentences short; avoid hype words."""
 
 
 def execute(llm: LLMExecutor, *, plan: str, project_plan: str) -> Pitch:
-    user = condensed_context(plan=plan, project_plan=project_plan)
+    user = condensed_user_prompt(plan=plan, project_plan=project_plan)
     return llm.structured(Pitch, SYSTEM_PROMPT, user)
 
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import NAME_CHARS, bounded
-from planexe_pipeline.stages.markdown import bullets, context, document, heading, table
+from planexe_pipeline.stages.markdown import bullets, user_prompt, document, heading, table
 
 
 class PlanTypeDecision(BaseModel):
@@ -29,7 +29,7 @@ List the concrete physical needs you see and explain your reasoning briefly."""
 
 
 def execute(llm: LLMExecutor, plan: str) -> PlanTypeDecision:
-    return llm.structured(PlanTypeDecision, SYSTEM_PROMPT, context(plan=plan))
+    return llm.structured(PlanTypeDecision, SYSTEM_PROMPT, user_prompt(plan=plan))
 
 
 def to_markdown(result: PlanTypeDecision) -> str:

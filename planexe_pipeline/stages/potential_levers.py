@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
-from planexe_pipeline.stages.markdown import context, document, one_line, table
+from planexe_pipeline.stages.markdown import user_prompt, document, one_line, table
 
 MAX_LEVERS = 12  # the prompt asks for eight to twelve
 OPTIONS_PER_LEVER = 3
@@ -56,7 +56,7 @@ Say what each choice changes. Offer eight to twelve levers that do not overlap."
 
 
 def execute(llm: LLMExecutor, plan: str) -> PotentialLeverList:
-    drafts = llm.structured(LeverDrafts, SYSTEM_PROMPT, context(plan=plan))
+    drafts = llm.structured(LeverDrafts, SYSTEM_PROMPT, user_prompt(plan=plan))
     return PotentialLeverList(levers=[
         Lever(id=f"L-{n}", name=d.name, question=d.question, options=d.options[:OPTIONS_PER_LEVER],
               consequences=d.consequences)

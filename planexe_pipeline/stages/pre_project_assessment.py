@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
-from planexe_pipeline.stages.markdown import bullets, context, document, heading, table
+from planexe_pipeline.stages.markdown import bullets, user_prompt, document, heading, table
 
 Verdict = Literal["go", "go_with_conditions", "not_yet"]
 
@@ -40,7 +40,7 @@ whether the budget, timeline and resources fit together."""
 
 
 def execute(llm: LLMExecutor, plan: str, assumptions_md: str) -> PreProjectAssessment:
-    return llm.structured(PreProjectAssessment, SYSTEM_PROMPT, context(plan=plan, assumptions=assumptions_md))
+    return llm.structured(PreProjectAssessment, SYSTEM_PROMPT, user_prompt(plan=plan, assumptions=assumptions_md))
 
 
 def to_markdown(result: PreProjectAssessment) -> str:

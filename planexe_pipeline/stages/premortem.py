@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, SOFT, bounded
-from planexe_pipeline.stages.markdown import bullets, condensed_context, document, heading, one_line, table
+from planexe_pipeline.stages.markdown import bullets, condensed_user_prompt, document, heading, one_line, table
 
 Level = Literal["low", "medium", "high"]
 
@@ -55,7 +55,7 @@ month by month, and the mitigations to start now."""
 
 
 def execute(llm: LLMExecutor, *, plan: str, assumptions: str, project_plan: str) -> PremortemResult:
-    user = condensed_context(plan=plan, assumptions=assumptions, project_plan=project_plan)
+    user = condensed_user_prompt(plan=plan, assumptions=assumptions, project_plan=project_plan)
     answer = llm.structured(PremortemAnswer, SYSTEM_PROMPT, user)
     modes = [FailureMode(id=f"FM-{i}", **mode.model_dump()) for i, mode in enumerate(answer.failure_modes, 1)]
     return PremortemResult(failure_narrative=answer.failure_narrative, failure_modes=modes)

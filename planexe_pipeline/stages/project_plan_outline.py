@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import SOFT, bounded
 from planexe_pipeline.stages import select_scenario, strategic_decisions
-from planexe_pipeline.stages.markdown import bullets, context, document, table
+from planexe_pipeline.stages.markdown import bullets, user_prompt, document, table
 from planexe_pipeline.stages.select_scenario import ScenarioSelection
 from planexe_pipeline.stages.vital_few_levers import VitalLevers
 
@@ -104,7 +104,7 @@ def money(amount: float, currency: str) -> str:
 
 def execute(llm: LLMExecutor, *, plan: str, vital: VitalLevers, selection: ScenarioSelection, assumptions: str,
             assessment: str) -> ProjectPlanOutline:
-    answer = llm.structured(OutlineAnswer, SYSTEM_PROMPT, context(
+    answer = llm.structured(OutlineAnswer, SYSTEM_PROMPT, user_prompt(
         plan=plan, strategic_decisions=strategic_decisions.to_markdown(vital),
         selected_scenario=select_scenario.to_markdown(selection), assumptions=assumptions,
         pre_project_assessment=assessment))

@@ -18,7 +18,7 @@ from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
 from planexe_pipeline.stages import select_scenario, strategic_decisions
 from planexe_pipeline.stages.condense import outline as condensed
-from planexe_pipeline.stages.markdown import context, one_line
+from planexe_pipeline.stages.markdown import user_prompt, one_line
 from planexe_pipeline.stages.project_plan_outline import ProjectPlanOutline, figures_brief, money
 from planexe_pipeline.stages.select_scenario import ScenarioSelection
 from planexe_pipeline.stages.vital_few_levers import VitalLevers
@@ -181,7 +181,7 @@ def execute(llm: LLMExecutor, part: PlanPart, *, plan: str, outline: ProjectPlan
                  "assumptions": lambda: assumptions, "pre_project_assessment": lambda: assessment}
     # Right after the idea, the part's own list: the ids it answers are the first its prompt shows.
     listing = {part.listing[0]: part.listing[1](outline)} if part.listing else {}
-    user = context(plan=plan, **listing, outline=figures_brief(outline),
+    user = user_prompt(plan=plan, **listing, outline=figures_brief(outline),
                    **{name: condensed(available[name]()) for name in part.reads})
     answer = llm.structured(part.answer, SYSTEM_PROMPT.format(ask=part.ask), user)
     return PlanPartResult(part=part.key, **{part.key: answer})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.stages.markdown import condensed_context, document, heading, one_line
+from planexe_pipeline.stages.markdown import condensed_user_prompt, document, heading, one_line
 
 MIN_QUESTIONS = 5
 MAX_QUESTIONS = 8
@@ -33,7 +33,7 @@ answer a question, say what is unknown rather than guessing."""
 
 
 def execute(llm: LLMExecutor, *, plan: str, project_plan: str, executive_summary: str) -> QuestionsAnswersResult:
-    user = condensed_context(plan=plan, project_plan=project_plan, executive_summary=executive_summary)
+    user = condensed_user_prompt(plan=plan, project_plan=project_plan, executive_summary=executive_summary)
     result = llm.structured(QuestionsAnswersResult, SYSTEM_PROMPT, user)
     return QuestionsAnswersResult(questions=result.questions[:MAX_QUESTIONS])
 

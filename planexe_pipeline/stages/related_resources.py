@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
-from planexe_pipeline.stages.markdown import bullets, context, document, heading, one_line, table
+from planexe_pipeline.stages.markdown import bullets, user_prompt, document, heading, one_line, table
 
 
 class SimilarProject(BaseModel):
@@ -35,7 +35,7 @@ relevant here. End with the sources the team should consult for more evidence.""
 
 
 def execute(llm: LLMExecutor, plan: str, project_plan: str) -> RelatedResourceList:
-    return llm.structured(RelatedResourceList, SYSTEM_PROMPT, context(plan=plan, project_plan=project_plan))
+    return llm.structured(RelatedResourceList, SYSTEM_PROMPT, user_prompt(plan=plan, project_plan=project_plan))
 
 
 def to_markdown(result: RelatedResourceList) -> str:

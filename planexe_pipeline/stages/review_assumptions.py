@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
 from planexe_pipeline.stages.distill_assumptions import KEY_ASSUMPTIONS, DistilledAssumptions
-from planexe_pipeline.stages.markdown import bullets, context, document, heading, table
+from planexe_pipeline.stages.markdown import bullets, user_prompt, document, heading, table
 from planexe_pipeline.stages.answer_ids import map_answers
 
 Verdict = Literal["sound", "questionable", "unrealistic"]
@@ -58,7 +58,7 @@ when you can). Then list important assumptions that are missing and give an over
 def execute(llm: LLMExecutor, plan: str, distilled: DistilledAssumptions) -> AssumptionReview:
     brief = "\n".join(f"- {k.id} {k.statement} Value: {k.value}. Confidence {k.confidence_percent}%."
                       for k in distilled.key_assumptions)
-    answer = llm.structured(ReviewAnswer, SYSTEM_PROMPT, context(plan=plan, key_assumptions=brief))
+    answer = llm.structured(ReviewAnswer, SYSTEM_PROMPT, user_prompt(plan=plan, key_assumptions=brief))
     return apply_review(distilled, answer)
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
-from planexe_pipeline.stages.markdown import bullets, condensed_context, document, heading, one_line
+from planexe_pipeline.stages.markdown import bullets, condensed_user_prompt, document, heading, one_line
 
 
 class ReviewQuestion(BaseModel):
@@ -67,7 +67,7 @@ say what is missing, and make each recommendation an action someone could start 
 
 def execute(llm: LLMExecutor, question: ReviewQuestion, *, plan: str, project_plan: str, wbs: str, team: str,
             expert_review: str, pitch: str) -> ReviewItem:
-    user = condensed_context(plan=plan, project_plan=project_plan, work_breakdown=wbs, team=team,
+    user = condensed_user_prompt(plan=plan, project_plan=project_plan, work_breakdown=wbs, team=team,
                              expert_review=expert_review, pitch=pitch,
                              tail={"review_question": f"{question.topic}: {question.question}"})
     answer = llm.structured(ReviewAnswer, SYSTEM_PROMPT, user)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.stages.candidate_scenarios import CandidateScenarioSet, Scenario, choices_table
-from planexe_pipeline.stages.markdown import context, document, heading, table
+from planexe_pipeline.stages.markdown import user_prompt, document, heading, table
 from planexe_pipeline.stages.answer_ids import normalise_id
 
 
@@ -42,7 +42,7 @@ def scenarios_brief(candidates: CandidateScenarioSet) -> str:
 
 
 def execute(llm: LLMExecutor, plan: str, candidates: CandidateScenarioSet) -> ScenarioSelection:
-    answer = llm.structured(SelectionAnswer, SYSTEM_PROMPT, context(plan=plan, scenarios=scenarios_brief(candidates)))
+    answer = llm.structured(SelectionAnswer, SYSTEM_PROMPT, user_prompt(plan=plan, scenarios=scenarios_brief(candidates)))
     return apply_selection(candidates, answer)
 
 

@@ -16,7 +16,7 @@ from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
 from planexe_pipeline.stages.durations import DurationEstimates
 from planexe_pipeline.stages.executive_summary import level2_schedule, schedule_digest
-from planexe_pipeline.stages.markdown import bullets, condensed_context, document, heading, one_line, table
+from planexe_pipeline.stages.markdown import bullets, condensed_user_prompt, document, heading, one_line, table
 from planexe_pipeline.stages.task_dependencies import TaskDependencies
 from planexe_pipeline.stages.wbs import WBSProject
 
@@ -101,7 +101,7 @@ def execute(llm: LLMExecutor, check: AuditCheck, *, plan: str, project_plan: str
     sections = {"project_plan": project_plan, "assumptions": assumptions, "team": team}
     tail = ({"schedule": schedule_digest(level2_schedule(project, durations, dependencies, fingerprint))}
             if "schedule" in check.reads else {})
-    user = condensed_context(plan=plan, **{name: text for name, text in sections.items() if name in check.reads},
+    user = condensed_user_prompt(plan=plan, **{name: text for name, text in sections.items() if name in check.reads},
                              tail={**tail, "check": f"{check.flaw}: {check.question}"})
     answer = llm.structured(AuditAnswer, SYSTEM_PROMPT, user)
     return AuditItem(id=check.id, flaw=check.flaw, question=check.question, answer=answer)

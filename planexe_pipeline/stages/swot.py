@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import bounded
-from planexe_pipeline.stages.markdown import bullets, context, document, heading
+from planexe_pipeline.stages.markdown import bullets, user_prompt, document, heading
 
 # Every SWOT list: a handful of one-sentence points (soft: a longer list keeps its first six).
 POINTS = bounded(6, chars=200, soft=True)
@@ -42,7 +42,7 @@ and list the assumptions, missing information and open questions."""
 
 
 def execute(llm: LLMExecutor, *, plan: str, purpose: str, project_plan: str) -> SWOT:
-    return llm.structured(SWOT, SYSTEM_PROMPT, context(plan=plan, purpose=purpose, project_plan=project_plan))
+    return llm.structured(SWOT, SYSTEM_PROMPT, user_prompt(plan=plan, purpose=purpose, project_plan=project_plan))
 
 
 def to_markdown(result: SWOT) -> str:

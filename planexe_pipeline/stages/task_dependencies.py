@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.answer_ids import map_answers, map_id_list
-from planexe_pipeline.stages.markdown import bullets, context, document, table
+from planexe_pipeline.stages.markdown import bullets, user_prompt, document, table
 from planexe_pipeline.stages.wbs import ASKED_LEVEL2_TASKS, MAX_PHASES, WBSProject, outline
 
 MAX_DEPENDS_ON = 6
@@ -89,7 +89,7 @@ def map_dependencies(project: WBSProject, answer: DependenciesAnswer) -> TaskDep
 
 
 def execute(llm: LLMExecutor, plan: str, project: WBSProject) -> TaskDependencies:
-    user = context(plan=plan, work_breakdown=outline(project))
+    user = user_prompt(plan=plan, work_breakdown=outline(project))
     return map_dependencies(project, llm.structured(DependenciesAnswer, SYSTEM_PROMPT, user))
 
 

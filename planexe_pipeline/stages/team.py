@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import bounded
-from planexe_pipeline.stages.markdown import context, document, table
+from planexe_pipeline.stages.markdown import user_prompt, document, table
 
 
 class TeamRoleDraft(BaseModel):
@@ -44,7 +44,7 @@ def member_id(position: int) -> str:
 
 
 def execute(llm: LLMExecutor, *, plan: str, project_plan: str) -> TeamRoster:
-    prompt = context(plan=plan, project_plan=project_plan)
+    prompt = user_prompt(plan=plan, project_plan=project_plan)
     drafts = llm.structured(TeamRoleDrafts, SYSTEM_PROMPT, prompt)
     return TeamRoster(members=[TeamMember(id=member_id(i), **role.model_dump()) for i, role in enumerate(drafts.roles)])
 

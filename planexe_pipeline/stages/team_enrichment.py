@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import WIDTHS, bounded
 from planexe_pipeline.stages.answer_ids import map_answers
-from planexe_pipeline.stages.markdown import context, document, table
+from planexe_pipeline.stages.markdown import user_prompt, document, table
 from planexe_pipeline.stages.team import TeamMember, TeamRoster
 
 _MEMBER_ID = "The team member's id exactly as given in the roster, e.g. M-2."
@@ -103,7 +103,7 @@ class EnrichmentPass:
     row: Callable[[Any], list[str]]  # one answer's cells after its member id
 
     def execute(self, llm: LLMExecutor, plan: str, team: str) -> BaseModel:
-        return llm.structured(self.answers, self.system_prompt, context(plan=plan, team_members=team))
+        return llm.structured(self.answers, self.system_prompt, user_prompt(plan=plan, team_members=team))
 
     def to_markdown(self, result: Any) -> str:
         rows = [[a.member_id, *self.row(a)] for a in result.answers]

@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
-from planexe_pipeline.stages.markdown import context, document, heading, one_line, table
+from planexe_pipeline.stages.markdown import user_prompt, document, heading, one_line, table
 from planexe_pipeline.stages.team import TeamRoster
 from planexe_pipeline.stages.team_enrichment import (BackgroundAnswers, ContractTypeAnswers, EnrichedMember,
                                                      EnvironmentAnswers, MergedTeam, merge_team)
@@ -51,7 +51,7 @@ def execute(llm: LLMExecutor, *, plan: str, project_plan: str, roster: TeamRoste
             background: BackgroundAnswers, environment: EnvironmentAnswers) -> ReviewedTeam:
     """The three enrichment passes joined to the roster by member id (our code), then reviewed."""
     team = merge_team(roster, contract, background, environment)
-    prompt = context(plan=plan, project_plan=project_plan, proposed_team=team_table(team))
+    prompt = user_prompt(plan=plan, project_plan=project_plan, proposed_team=team_table(team))
     findings = llm.structured(TeamReviewFindings, SYSTEM_PROMPT, prompt)
     return ReviewedTeam(team=team, review=findings)
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.enrich_levers import EnrichedLever, EnrichedLevers
-from planexe_pipeline.stages.markdown import context, document, table
+from planexe_pipeline.stages.markdown import user_prompt, document, table
 from planexe_pipeline.stages.answer_ids import map_answers, map_id_list
 from planexe_pipeline.stages.potential_levers import MAX_LEVERS, levers_brief, options_text
 
@@ -52,7 +52,7 @@ Say for each why it is vital, then summarise what the chosen levers decide toget
 
 def execute(llm: LLMExecutor, plan: str, enriched: EnrichedLevers) -> VitalLevers:
     briefs = "\n\n".join(f"{levers_brief([lv])}\n  At stake: {lv.description}" for lv in enriched.levers)
-    answer = llm.structured(VitalPickAnswers, SYSTEM_PROMPT, context(plan=plan, levers=briefs))
+    answer = llm.structured(VitalPickAnswers, SYSTEM_PROMPT, user_prompt(plan=plan, levers=briefs))
     return apply_picks(enriched, answer)
 
 

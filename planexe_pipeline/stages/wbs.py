@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.errors import InputError
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import bounded
-from planexe_pipeline.stages.markdown import bullets, condensed_context, context, document, one_line
+from planexe_pipeline.stages.markdown import bullets, condensed_user_prompt, user_prompt, document, one_line
 from planexe_pipeline.stages.schedule import DatedSchedule, ScheduleTask, compute_schedule
 
 MAX_PHASES = 8
@@ -91,7 +91,7 @@ def number_phases(answer: Level1Answer) -> WBSLevel1:
 
 
 def execute_level1(llm: LLMExecutor, plan: str, project_plan: str) -> WBSLevel1:
-    answer = llm.structured(Level1Answer, LEVEL1_SYSTEM_PROMPT, context(plan=plan, project_plan=project_plan))
+    answer = llm.structured(Level1Answer, LEVEL1_SYSTEM_PROMPT, user_prompt(plan=plan, project_plan=project_plan))
     return number_phases(answer)
 
 
@@ -140,7 +140,7 @@ other phases are listed so that their work is left to them."""
 
 def execute_level2(llm: LLMExecutor, phase: Phase, *, plan: str, project_plan: str, level1: WBSLevel1) -> PhaseTasks:
     others = "\n".join(f"- {p.id}: {p.title}" for p in level1.phases if p.id != phase.id)
-    user = condensed_context(plan=plan, project_plan=project_plan,
+    user = condensed_user_prompt(plan=plan, project_plan=project_plan,
                              tail={"phase_to_break_down": f"{phase.id}: {phase.title}. {one_line(phase.description)}",
                                    "other_phases": others})
     answer = llm.structured(PhaseTasksAnswer, LEVEL2_SYSTEM_PROMPT, user)

@@ -17,7 +17,7 @@ from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.durations import DEFAULT_DURATION_DAYS, DurationChunk, DurationEstimates
 from planexe_pipeline.stages.durations import merge as merge_durations
-from planexe_pipeline.stages.markdown import context, one_line
+from planexe_pipeline.stages.markdown import user_prompt, one_line
 from planexe_pipeline.stages.wbs import WBSProject, WBSTask
 
 MAX_SUBTASKS = 8
@@ -137,7 +137,7 @@ def task_text(task: TaskToDecompose) -> str:
 
 
 def execute(llm: LLMExecutor, plan: str, task: TaskToDecompose) -> Decomposition:
-    user = context(plan=plan, task_to_break_down=task_text(task))
+    user = user_prompt(plan=plan, task_to_break_down=task_text(task))
     return decompose_answer(task, llm.structured(DecompositionAnswer, SYSTEM_PROMPT, user))
 
 

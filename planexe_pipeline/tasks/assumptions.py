@@ -13,7 +13,7 @@ from planexe_pipeline.stages import (consolidate_assumptions, currency_strategy,
 from planexe_pipeline.tasks.base import LLMStage, MarkdownStage
 from planexe_pipeline.tasks.framing import PlanType
 from planexe_pipeline.tasks.inputs import Input
-from planexe_pipeline.tasks.setup import PROMPT
+from planexe_pipeline.tasks.setup import IDEA
 
 __all__ = ["PhysicalLocations", "CurrencyStrategy", "IdentifyRisks", "MakeAssumptions", "DistillAssumptions",
            "ReviewAssumptions", "ConsolidateAssumptions"]
@@ -21,25 +21,25 @@ __all__ = ["PhysicalLocations", "CurrencyStrategy", "IdentifyRisks", "MakeAssump
 
 class PhysicalLocations(LLMStage):
     number, stem = 14, "physical_locations"
-    inputs = {"plan": PROMPT, "plan_type": Input(PlanType, "whether the plan needs a site at all")}
+    inputs = {"plan": IDEA, "plan_type": Input(PlanType, "whether the plan needs a site at all")}
     execute, to_markdown = physical_locations.execute, physical_locations.to_markdown
 
 
 class CurrencyStrategy(LLMStage):
     number, stem = 15, "currency_strategy"
-    inputs = {"plan": PROMPT, "locations_md": Input(PhysicalLocations, "the countries the money is spent in")}
+    inputs = {"plan": IDEA, "locations_md": Input(PhysicalLocations, "the countries the money is spent in")}
     execute, to_markdown = currency_strategy.execute, currency_strategy.to_markdown
 
 
 class IdentifyRisks(LLMStage):
     number, stem = 16, "identify_risks"
-    inputs = {"plan": PROMPT}
+    inputs = {"plan": IDEA}
     execute, to_markdown = identify_risks.execute, identify_risks.to_markdown
 
 
 class MakeAssumptions(LLMStage):
     number, stem = 17, "make_assumptions"
-    inputs = {"plan": PROMPT, "locations_md": Input(PhysicalLocations, "the sites the figures are about"),
+    inputs = {"plan": IDEA, "locations_md": Input(PhysicalLocations, "the sites the figures are about"),
               "currency_md": Input(CurrencyStrategy, "the currency the figures are in"),
               "risks_md": Input(IdentifyRisks, "the risks the assumptions must allow for")}
     execute, to_markdown = make_assumptions.execute, make_assumptions.to_markdown
@@ -47,13 +47,13 @@ class MakeAssumptions(LLMStage):
 
 class DistillAssumptions(LLMStage):
     number, stem = 18, "distill_assumptions"
-    inputs = {"plan": PROMPT, "assumptions": Input(MakeAssumptions, "every assumption, to condense")}
+    inputs = {"plan": IDEA, "assumptions": Input(MakeAssumptions, "every assumption, to condense")}
     execute, to_markdown = distill_assumptions.execute, distill_assumptions.to_markdown
 
 
 class ReviewAssumptions(LLMStage):
     number, stem = 19, "review_assumptions"
-    inputs = {"plan": PROMPT, "distilled": Input(DistillAssumptions, "the condensed assumptions, to judge")}
+    inputs = {"plan": IDEA, "distilled": Input(DistillAssumptions, "the condensed assumptions, to judge")}
     execute, to_markdown = review_assumptions.execute, review_assumptions.to_markdown
 
 

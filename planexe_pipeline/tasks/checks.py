@@ -25,7 +25,7 @@ from planexe_pipeline.tasks.base import LLMStage
 from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
 from planexe_pipeline.tasks.inputs import Input, read_model
 from planexe_pipeline.tasks.plan import ProjectPlan
-from planexe_pipeline.tasks.setup import PROMPT, Setup
+from planexe_pipeline.tasks.setup import IDEA, Setup
 from planexe_pipeline.tasks.team import FindTeamMembers
 from planexe_pipeline.tasks.wbs import DurationEstimates, TaskDependencies, WBSProject12
 
@@ -42,7 +42,7 @@ class ScreenPrompt(LLMStage):
 
     number, stem = 2, "screen_prompt"
     section = Section("prompt-screening", "Prompt screening", position=5)
-    inputs = {"plan": PROMPT}
+    inputs = {"plan": IDEA}
     execute, to_markdown = prompt_screening.execute, prompt_screening.to_markdown
 
     @property
@@ -87,7 +87,7 @@ class ScreenPrompt(LLMStage):
 
 class ExtractDirectives(LLMStage):
     number, stem = 3, "directives"
-    inputs = {"plan": PROMPT}
+    inputs = {"plan": IDEA}
     execute, to_markdown = directives.execute, directives.to_markdown
 
 
@@ -107,7 +107,7 @@ class AfterThePlan:
 # What the checks of the finished plan judge it by: sections done before the plan's last calls.
 # The dates come from the level-2 tasks, as the executive summary's do: level 3 splits each task's
 # estimate without moving it, and waiting for it would put its 24 calls before the checks.
-FINISHED_PLAN = {"plan": PROMPT,
+FINISHED_PLAN = {"plan": IDEA,
                  "project_plan": Input(ProjectPlan, "the goal, scope, budget and milestones to judge"),
                  "project": Input(WBSProject12, "the phases and tasks, to date: deadlines met or missed"),
                  "durations": Input(DurationEstimates, "how long each task takes, to date"),

@@ -11,7 +11,7 @@ from planexe_pipeline.tasks.base import LLMStage, MarkdownStage
 from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
 from planexe_pipeline.tasks.inputs import Input
 from planexe_pipeline.tasks.plan import ProjectPlan
-from planexe_pipeline.tasks.setup import PROMPT
+from planexe_pipeline.tasks.setup import IDEA
 
 __all__ = ["IdentifyDocuments", "FilterDocumentsToFind", "FilterDocumentsToCreate", "DraftDocumentToFindItem",
            "DraftDocumentsToFind", "DraftDocumentToCreateItem", "DraftDocumentsToCreate", "DocumentsMarkdown"]
@@ -19,7 +19,7 @@ __all__ = ["IdentifyDocuments", "FilterDocumentsToFind", "FilterDocumentsToCreat
 
 class IdentifyDocuments(LLMStage):
     number, stem = 44, "identify_documents"
-    inputs = {"plan": PROMPT, "assumptions": Input(ConsolidateAssumptions, "the permits, data and figures assumed"),
+    inputs = {"plan": IDEA, "assumptions": Input(ConsolidateAssumptions, "the permits, data and figures assumed"),
               "project_plan": Input(ProjectPlan, "the deliverables and dependencies that need documents")}
     execute, to_markdown = documents.execute_identify, documents.identify_to_markdown
 
@@ -29,18 +29,18 @@ IDENTIFIED = Input(IdentifyDocuments, "the documents of its kind, to triage")
 
 class FilterDocumentsToFind(LLMStage):
     number, stem = 45, "filter_documents_to_find"
-    inputs = {"plan": PROMPT, "identified": IDENTIFIED}
+    inputs = {"plan": IDEA, "identified": IDENTIFIED}
     execute, to_markdown = documents.execute_filter_to_find, documents.filter_to_markdown
 
 
 class FilterDocumentsToCreate(LLMStage):
     number, stem = 46, "filter_documents_to_create"
-    inputs = {"plan": PROMPT, "identified": IDENTIFIED}
+    inputs = {"plan": IDEA, "identified": IDENTIFIED}
     execute, to_markdown = documents.execute_filter_to_create, documents.filter_to_markdown
 
 
 # A draft is written for this plan: its idea and its project plan.
-DRAFT_CONTEXT = {"plan": PROMPT, "project_plan": Input(ProjectPlan, "the place, scale, budget and dates to write for")}
+DRAFT_CONTEXT = {"plan": IDEA, "project_plan": Input(ProjectPlan, "the place, scale, budget and dates to write for")}
 
 
 class DraftDocumentToFindItem(FanOutItem[Document]):

@@ -11,7 +11,7 @@ from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
 from planexe_pipeline.tasks.framing import IdentifyPurpose
 from planexe_pipeline.tasks.inputs import Input
 from planexe_pipeline.tasks.plan import ProjectPlan
-from planexe_pipeline.tasks.setup import PROMPT
+from planexe_pipeline.tasks.setup import IDEA
 
 __all__ = ["SWOTAnalysis", "FindExpertsItem", "ExpertsFound", "ExpertCriticismItem", "ExpertReview"]
 
@@ -19,13 +19,13 @@ __all__ = ["SWOTAnalysis", "FindExpertsItem", "ExpertsFound", "ExpertCriticismIt
 class SWOTAnalysis(LLMStage):
     number, stem = 38, "swot_analysis"
     section = Section("swot", "SWOT analysis", position=100)
-    inputs = {"plan": PROMPT, "purpose": Input(IdentifyPurpose, "the kind of plan, which sets the SWOT's lens"),
+    inputs = {"plan": IDEA, "purpose": Input(IdentifyPurpose, "the kind of plan, which sets the SWOT's lens"),
               "project_plan": Input(ProjectPlan, "the plan whose strengths and weaknesses are weighed")}
     execute, to_markdown = swot.execute, swot.to_markdown
 
 
 # What an expert is found for: the plan itself.
-EXPERT_CONTEXT = {"plan": PROMPT, "project_plan": Input(ProjectPlan, "the plan under review")}
+EXPERT_CONTEXT = {"plan": IDEA, "project_plan": Input(ProjectPlan, "the plan under review")}
 
 
 class FindExpertsItem(FanOutItem[QueryAngle]):

@@ -16,7 +16,7 @@ from planexe_pipeline.stages.potential_levers import Lever
 from planexe_pipeline.tasks.base import LLMStage, MarkdownStage
 from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
 from planexe_pipeline.tasks.inputs import Input
-from planexe_pipeline.tasks.setup import PROMPT
+from planexe_pipeline.tasks.setup import IDEA
 
 __all__ = ["IdentifyPurpose", "PlanType", "PotentialLevers", "DeduplicateLevers", "EnrichLeverItem", "EnrichLevers",
            "VitalFewLevers", "StrategicDecisionsMarkdown", "CandidateScenarios", "SelectScenario", "ScenariosMarkdown"]
@@ -25,25 +25,25 @@ __all__ = ["IdentifyPurpose", "PlanType", "PotentialLevers", "DeduplicateLevers"
 class IdentifyPurpose(LLMStage):
     number, stem = 4, "identify_purpose"
     section = Section("purpose", "Purpose", position=30)
-    inputs = {"plan": PROMPT}
+    inputs = {"plan": IDEA}
     execute, to_markdown = identify_purpose.execute, identify_purpose.to_markdown
 
 
 class PlanType(LLMStage):
     number, stem = 5, "plan_type"
-    inputs = {"plan": PROMPT}
+    inputs = {"plan": IDEA}
     execute, to_markdown = plan_type.execute, plan_type.to_markdown
 
 
 class PotentialLevers(LLMStage):
     number, stem = 6, "potential_levers"
-    inputs = {"plan": PROMPT}
+    inputs = {"plan": IDEA}
     execute, to_markdown = potential_levers.execute, potential_levers.to_markdown
 
 
 class DeduplicateLevers(LLMStage):
     number, stem = 7, "deduplicate_levers"
-    inputs = {"plan": PROMPT, "potential": Input(PotentialLevers, "every lever, to keep, merge or remove")}
+    inputs = {"plan": IDEA, "potential": Input(PotentialLevers, "every lever, to keep, merge or remove")}
     execute, to_markdown = deduplicate_levers.execute, deduplicate_levers.to_markdown
 
 
@@ -53,7 +53,7 @@ class EnrichLeverItem(FanOutItem[Lever]):
     number, stem = 8, "enrich_levers"
     result_model = enrich_levers.LeverEnrichment
     items_input = "deduplicated"
-    inputs = {"plan": PROMPT,
+    inputs = {"plan": IDEA,
               "deduplicated": Input(DeduplicateLevers, "the kept levers: one call each, the others as context")}
     execute = enrich_levers.execute
 
@@ -68,7 +68,7 @@ class EnrichLevers(FanOutMerge):
 
 class VitalFewLevers(LLMStage):
     number, stem = 9, "vital_few_levers"
-    inputs = {"plan": PROMPT, "enriched": Input(EnrichLevers, "each lever with what is at stake, to pick from")}
+    inputs = {"plan": IDEA, "enriched": Input(EnrichLevers, "each lever with what is at stake, to pick from")}
     execute, to_markdown = vital_few_levers.execute, vital_few_levers.to_markdown
 
 
@@ -81,13 +81,13 @@ class StrategicDecisionsMarkdown(MarkdownStage):
 
 class CandidateScenarios(LLMStage):
     number, stem = 11, "candidate_scenarios"
-    inputs = {"plan": PROMPT, "vital": Input(VitalFewLevers, "the vital levers, whose options a scenario picks")}
+    inputs = {"plan": IDEA, "vital": Input(VitalFewLevers, "the vital levers, whose options a scenario picks")}
     execute, to_markdown = candidate_scenarios.execute, candidate_scenarios.to_markdown
 
 
 class SelectScenario(LLMStage):
     number, stem = 12, "select_scenario"
-    inputs = {"plan": PROMPT, "candidates": Input(CandidateScenarios, "the scenarios to choose from")}
+    inputs = {"plan": IDEA, "candidates": Input(CandidateScenarios, "the scenarios to choose from")}
     execute, to_markdown = select_scenario.execute, select_scenario.to_markdown
 
 

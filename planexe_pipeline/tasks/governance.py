@@ -11,7 +11,7 @@ from planexe_pipeline.stages import governance as stage
 from planexe_pipeline.tasks.base import LLMStage, PlanTask
 from planexe_pipeline.tasks.inputs import Input
 from planexe_pipeline.tasks.plan import ProjectPlan
-from planexe_pipeline.tasks.setup import PROMPT
+from planexe_pipeline.tasks.setup import IDEA
 
 __all__ = ["GovernancePhase1Audit", "GovernancePhase2Bodies", "GovernancePhase3ImplPlan",
            "GovernancePhase4DecisionEscalation", "GovernancePhase5Monitoring", "GovernancePhase6Extra",
@@ -22,20 +22,20 @@ PROJECT_PLAN = Input(ProjectPlan, "what is governed: scope, budget, stakeholders
 
 class GovernancePhase1Audit(LLMStage):
     number, stem = 24, "governance_phase1_audit"
-    inputs = {"plan": PROMPT, "project_plan": PROJECT_PLAN}
+    inputs = {"plan": IDEA, "project_plan": PROJECT_PLAN}
     execute, to_markdown = stage.execute_audit, stage.audit_to_markdown
 
 
 class GovernancePhase2Bodies(LLMStage):
     number, stem = 25, "governance_phase2_bodies"
-    inputs = {"plan": PROMPT, "project_plan": PROJECT_PLAN,
+    inputs = {"plan": IDEA, "project_plan": PROJECT_PLAN,
               "audit": Input(GovernancePhase1Audit, "the weak points the bodies must watch")}
     execute, to_markdown = stage.execute_bodies, stage.bodies_to_markdown
 
 
 class GovernancePhase3ImplPlan(LLMStage):
     number, stem = 26, "governance_phase3_impl_plan"
-    inputs = {"plan": PROMPT, "project_plan": PROJECT_PLAN,
+    inputs = {"plan": IDEA, "project_plan": PROJECT_PLAN,
               "bodies": Input(GovernancePhase2Bodies, "the bodies to set up")}
     execute, to_markdown = stage.execute_impl_plan, stage.impl_plan_to_markdown
 

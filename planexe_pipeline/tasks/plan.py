@@ -15,7 +15,7 @@ from planexe_pipeline.tasks.base import LLMStage
 from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
 from planexe_pipeline.tasks.framing import SelectScenario, VitalFewLevers
 from planexe_pipeline.tasks.inputs import Input
-from planexe_pipeline.tasks.setup import PROMPT
+from planexe_pipeline.tasks.setup import IDEA
 
 __all__ = ["PreProjectAssessment", "ProjectPlanOutline", "ProjectPlanPartItem", "ProjectPlan"]
 
@@ -28,7 +28,7 @@ ASSUMPTIONS = Input(ConsolidateAssumptions, "the figures and risks to respect")
 
 class PreProjectAssessment(LLMStage):
     number, stem = 21, "pre_project_assessment"
-    inputs = {"plan": PROMPT, "assumptions_md": Input(ConsolidateAssumptions, "the assumptions to test before starting")}
+    inputs = {"plan": IDEA, "assumptions_md": Input(ConsolidateAssumptions, "the assumptions to test before starting")}
     execute, to_markdown = pre_project_assessment.execute, pre_project_assessment.to_markdown
 
 
@@ -37,7 +37,7 @@ ASSESSMENT = Input(PreProjectAssessment, "what must be settled first")
 
 class ProjectPlanOutline(LLMStage):
     number, stem = 22, "project_plan_outline"
-    inputs = {"plan": PROMPT, **STRATEGY, "assumptions": ASSUMPTIONS, "assessment": ASSESSMENT}
+    inputs = {"plan": IDEA, **STRATEGY, "assumptions": ASSUMPTIONS, "assessment": ASSESSMENT}
     execute, to_markdown = project_plan_outline.execute, project_plan_outline.to_markdown
 
 
@@ -47,7 +47,7 @@ class ProjectPlanPartItem(FanOutItem[PlanPart]):
     number, stem = 23, "project_plan"
     result_model = project_plan_parts.PlanPartResult
     capped_when_fast = False
-    inputs = {"plan": PROMPT,
+    inputs = {"plan": IDEA,
               "outline": Input(ProjectPlanOutline, "the figures and items every part must agree with"),
               **STRATEGY, "assumptions": ASSUMPTIONS, "assessment": ASSESSMENT}
     execute = project_plan_parts.execute

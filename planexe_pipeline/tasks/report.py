@@ -15,7 +15,7 @@ from planexe_pipeline.stages.schedule import DatedSchedule
 from planexe_pipeline.stages.wbs import WBSProject
 from planexe_pipeline.tasks.base import PLAN_TASKS, PlanTask
 from planexe_pipeline.tasks.inputs import Input
-from planexe_pipeline.tasks.setup import PROMPT
+from planexe_pipeline.tasks.setup import IDEA
 
 __all__ = ["Report", "FullPlan"]
 
@@ -36,7 +36,7 @@ class Report(PlanTask):
 
     @classmethod
     def declared_inputs(cls) -> dict[str, Input]:
-        return {"setup": PROMPT, **{task.section.key: Input(task, f"the section '{task.section.title}'")
+        return {"setup": IDEA, **{task.section.key: Input(task, f"the section '{task.section.title}'")
                                     for task in section_tasks()}}
 
     def run(self):

@@ -46,4 +46,4 @@ class Setup(PlanTask):
 
 
 # The idea as the user wrote it: nearly every prompt starts from it.
-PROMPT = Input(Setup, "the idea as the user wrote it")
+IDEA = Input(Setup, "the idea as the user wrote it")

@@ -16,7 +16,7 @@ from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
 from planexe_pipeline.tasks.governance import GovernancePhase2Bodies
 from planexe_pipeline.tasks.inputs import Input
 from planexe_pipeline.tasks.plan import ProjectPlan
-from planexe_pipeline.tasks.setup import PROMPT, Setup
+from planexe_pipeline.tasks.setup import IDEA, Setup
 from planexe_pipeline.tasks.team import FindTeamMembers
 from planexe_pipeline.tasks.wbs import DurationEstimates, TaskDependencies, WBSProject12
 
@@ -28,7 +28,7 @@ PROJECT_PLAN = Input(ProjectPlan, "the plan itself: goal, scope, budget, milesto
 class Pitch(LLMStage):
     number, stem = 58, "pitch"
     section = Section("pitch", "Pitch", position=20)
-    inputs = {"plan": PROMPT, "project_plan": PROJECT_PLAN}
+    inputs = {"plan": IDEA, "project_plan": PROJECT_PLAN}
     execute, to_markdown = pitch.execute, pitch.to_markdown
 
 
@@ -37,7 +37,7 @@ class ReviewPlanItem(FanOutItem[review_plan.ReviewQuestion]):
 
     number, stem = 59, "review_plan"
     result_model = review_plan.ReviewItem
-    inputs = {"plan": PROMPT, "project_plan": PROJECT_PLAN,
+    inputs = {"plan": IDEA, "project_plan": PROJECT_PLAN,
               "wbs": Input(WBSProject12, "the tasks the answers cite"),
               "team": Input(FindTeamMembers, "the roles the answers cite"),
               "expert_review": Input(ExpertReview, "the experts' objections"),
@@ -59,7 +59,7 @@ class ExecutiveSummary(LLMStage):
     section = Section("executive-summary", "Executive summary", position=10)
     # The timeline enters as the level-2 tasks, their estimates and dependencies: the stage dates
     # them and condenses them to dates and the critical path, without waiting for level 3.
-    inputs = {"plan": PROMPT, "project_plan": PROJECT_PLAN,
+    inputs = {"plan": IDEA, "project_plan": PROJECT_PLAN,
               "assumptions": Input(ConsolidateAssumptions, "the assumptions a reader must know"),
               "governance_bodies": Input(GovernancePhase2Bodies, "who decides"),
               "team": Input(FindTeamMembers, "who does the work: the roles"),
@@ -78,7 +78,7 @@ class ExecutiveSummary(LLMStage):
 class QuestionsAnswers(LLMStage):
     number, stem = 61, "questions_answers"
     section = Section("questions-answers", "Questions and answers", position=170)
-    inputs = {"plan": PROMPT, "project_plan": PROJECT_PLAN,
+    inputs = {"plan": IDEA, "project_plan": PROJECT_PLAN,
               "executive_summary": Input(ExecutiveSummary, "the plan in brief, which the questions probe")}
     execute, to_markdown = questions_answers.execute, questions_answers.to_markdown
 
@@ -86,6 +86,6 @@ class QuestionsAnswers(LLMStage):
 class Premortem(LLMStage):
     number, stem = 62, "premortem"
     section = Section("premortem", "Premortem", position=180)
-    inputs = {"plan": PROMPT, "assumptions": Input(ConsolidateAssumptions, "the assumptions that could fail"),
+    inputs = {"plan": IDEA, "assumptions": Input(ConsolidateAssumptions, "the assumptions that could fail"),
               "project_plan": Input(ProjectPlan, "the plan imagined failed")}
     execute, to_markdown = premortem.execute, premortem.to_markdown

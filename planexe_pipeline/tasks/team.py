@@ -12,7 +12,7 @@ from planexe_pipeline.stages import related_resources, team, team_enrichment, te
 from planexe_pipeline.tasks.base import LLMStage, MarkdownStage
 from planexe_pipeline.tasks.inputs import Input
 from planexe_pipeline.tasks.plan import ProjectPlan
-from planexe_pipeline.tasks.setup import PROMPT
+from planexe_pipeline.tasks.setup import IDEA
 
 __all__ = ["RelatedResources", "FindTeamMembers", "EnrichContractType", "EnrichBackground", "EnrichEnvironment",
            "ReviewTeam", "TeamMarkdown"]
@@ -21,13 +21,13 @@ __all__ = ["RelatedResources", "FindTeamMembers", "EnrichContractType", "EnrichB
 class RelatedResources(LLMStage):
     number, stem = 31, "related_resources"
     section = Section("related-resources", "Related resources", position=115)
-    inputs = {"plan": PROMPT, "project_plan": Input(ProjectPlan, "what the project does, to find projects like it")}
+    inputs = {"plan": IDEA, "project_plan": Input(ProjectPlan, "what the project does, to find projects like it")}
     execute, to_markdown = related_resources.execute, related_resources.to_markdown
 
 
 class FindTeamMembers(LLMStage):
     number, stem = 32, "find_team_members"
-    inputs = {"plan": PROMPT, "project_plan": Input(ProjectPlan, "the work the team must deliver")}
+    inputs = {"plan": IDEA, "project_plan": Input(ProjectPlan, "the work the team must deliver")}
     execute, to_markdown = team.execute, team.to_markdown
 
 
@@ -37,25 +37,25 @@ ROSTER_TEXT = Input(FindTeamMembers, "the roles to describe, by member id")
 
 class EnrichContractType(LLMStage):
     number, stem = 33, "enrich_team_contract_type"
-    inputs = {"plan": PROMPT, "team": ROSTER_TEXT}
+    inputs = {"plan": IDEA, "team": ROSTER_TEXT}
     execute, to_markdown = team_enrichment.CONTRACT_TYPE.execute, team_enrichment.CONTRACT_TYPE.to_markdown
 
 
 class EnrichBackground(LLMStage):
     number, stem = 34, "enrich_team_background"
-    inputs = {"plan": PROMPT, "team": ROSTER_TEXT}
+    inputs = {"plan": IDEA, "team": ROSTER_TEXT}
     execute, to_markdown = team_enrichment.BACKGROUND.execute, team_enrichment.BACKGROUND.to_markdown
 
 
 class EnrichEnvironment(LLMStage):
     number, stem = 35, "enrich_team_environment"
-    inputs = {"plan": PROMPT, "team": ROSTER_TEXT}
+    inputs = {"plan": IDEA, "team": ROSTER_TEXT}
     execute, to_markdown = team_enrichment.ENVIRONMENT.execute, team_enrichment.ENVIRONMENT.to_markdown
 
 
 class ReviewTeam(LLMStage):
     number, stem = 36, "review_team"
-    inputs = {"plan": PROMPT, "project_plan": Input(ProjectPlan, "what the team must deliver"),
+    inputs = {"plan": IDEA, "project_plan": Input(ProjectPlan, "what the team must deliver"),
               "roster": Input(FindTeamMembers, "the roles, joined with the passes by member id"),
               "contract": Input(EnrichContractType, "each member's contract type"),
               "background": Input(EnrichBackground, "each member's profile"),

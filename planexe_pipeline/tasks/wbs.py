@@ -14,7 +14,7 @@ from planexe_pipeline.tasks.base import LLMStage, PlanTask
 from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
 from planexe_pipeline.tasks.inputs import Input
 from planexe_pipeline.tasks.plan import ProjectPlan
-from planexe_pipeline.tasks.setup import PROMPT, Setup
+from planexe_pipeline.tasks.setup import IDEA, Setup
 
 __all__ = ["WBSLevel1", "WBSLevel2Item", "WBSProject12", "TaskDependencies", "EstimateDurationsItem", "DurationEstimates",
            "WBSLevel3Item", "WBSProject123", "Schedule"]
@@ -22,7 +22,7 @@ __all__ = ["WBSLevel1", "WBSLevel2Item", "WBSProject12", "TaskDependencies", "Es
 
 class WBSLevel1(LLMStage):
     number, stem = 50, "wbs_level1"
-    inputs = {"plan": PROMPT, "project_plan": Input(ProjectPlan, "the deliverables and milestones to split into phases")}
+    inputs = {"plan": IDEA, "project_plan": Input(ProjectPlan, "the deliverables and milestones to split into phases")}
     execute, to_markdown = wbs.execute_level1, wbs.level1_to_markdown
 
 
@@ -32,7 +32,7 @@ class WBSLevel2Item(FanOutItem[Phase]):
     number, stem = 51, "wbs_level2"
     result_model = PhaseTasks
     items_input = "level1"
-    inputs = {"plan": PROMPT, "project_plan": Input(ProjectPlan, "the scope the phase's tasks must cover"),
+    inputs = {"plan": IDEA, "project_plan": Input(ProjectPlan, "the scope the phase's tasks must cover"),
               "level1": Input(WBSLevel1, "the phases: one call each, the others so as to stay within its own")}
     execute = wbs.execute_level2
 
@@ -56,7 +56,7 @@ WBS12 = Input(WBSProject12, "the level-2 tasks, by id")
 
 class TaskDependencies(LLMStage):
     number, stem = 53, "task_dependencies"
-    inputs = {"plan": PROMPT, "project": WBS12}
+    inputs = {"plan": IDEA, "project": WBS12}
     execute, to_markdown = task_dependencies.execute, task_dependencies.to_markdown
 
 
@@ -66,7 +66,7 @@ class EstimateDurationsItem(FanOutItem[list]):
     number, stem = 54, "estimate_durations"
     result_model = DurationChunk
     items_input = "wbs12"
-    inputs = {"wbs12": WBS12, "plan": PROMPT}
+    inputs = {"wbs12": WBS12, "plan": IDEA}
     execute = durations.execute
 
     def all_items(self):
@@ -92,7 +92,7 @@ class WBSLevel3Item(FanOutItem[WBSTask]):
     number, stem = 55, "wbs_level3"
     result_model = Decomposition
     items_input = "project"
-    inputs = {"project": WBS12, "plan": PROMPT,
+    inputs = {"project": WBS12, "plan": IDEA,
               "durations": Input(EstimateDurationsItem, "the estimate of this task", item=_chunk_of)}
     execute = wbs_level3.decompose
 

@@ -1,4 +1,4 @@
-"""Context: the data the plan must collect, drawn from everything known before the WBS.
+"""Data collection: the data the plan must collect, drawn from everything known before the WBS.
 
 An outline of the data areas reads the plan, comparable projects, the SWOT, the team and the
 experts' criticism; then one call per area plans its collection, all at the same time.
