@@ -8,7 +8,7 @@ from planexe_pipeline.cli import main
 from planexe_pipeline.tasks.fanout import FanOutMerge
 from planexe_pipeline.telemetry.events import DispatchEvent, TaskEvent, WorkerEvent, parse_events, read_events
 from planexe_pipeline.telemetry.overhead import PARTS, overhead_breakdown
-from planexe_pipeline.telemetry.stats import compute_stats
+from planexe_pipeline.telemetry.stats import compute_stats, stats_from_events
 from planexe_pipeline.telemetry.stats_table import format_stats
 from support.graph import task_class, walk
 
@@ -54,6 +54,35 @@ def test_each_gap_is_split_at_the_stamps_of_its_last_input_and_its_own_process()
     assert breakdown.lead_in_ms == pytest.approx(100.0) and breakdown.tail_ms == pytest.approx(10.0)
     assert breakdown.merge_redispatch_ms == pytest.approx(12.0)
     assert breakdown.per_task_ms() == pytest.approx((30 + 12 + 100 + 10) / 3)
+
+
+def test_a_resumed_run_measures_each_run_s_own_time_not_the_pause_between_them():
+    # Run 1 ends 0.1 s after A; 100 s later run 2 resumes the folder and runs B, which reads A.
+    events = [{"kind": "run", "event": "start", "start": 0.0},
+              *execution("A", 0.1, 1.0, dispatched=0.05, process=0.08), dispatch("A", 0.05, received=1.004),
+              {"kind": "run", "event": "end", "start": 0.0, "end": 1.1},
+              {"kind": "run", "event": "start", "start": 101.0},
+              *execution("B", 101.2, 102.0, deps=["A"], dispatched=101.15, process=101.18),
+              dispatch("B", 101.15, received=102.002),
+              {"kind": "run", "event": "end", "start": 101.0, "end": 102.1}]
+    breakdown = overhead_breakdown(parse_events(events))
+    (gap,) = breakdown.gaps
+    # A's end to run 1's end, then run 2's start to B's start: not the 100 s between the runs.
+    assert gap.gap_ms == pytest.approx(100.0 + 200.0)
+    assert gap.parts_ms["scheduler"] == pytest.approx(96.0 + 150.0), "the pause falls inside this part"
+    assert sum(gap.parts_ms.values()) == pytest.approx(gap.gap_ms)
+    assert breakdown.lead_in_ms == pytest.approx(100.0) and breakdown.tail_ms == pytest.approx(100.0)
+    stats = stats_from_events(parse_events(events))
+    assert stats.makespan_seconds == pytest.approx(1.1 + 1.1)
+    assert stats.overhead["per_task_ms"] == pytest.approx((300.0 + 100.0 + 100.0) / 2)
+
+
+def test_a_rerun_that_had_nothing_to_do_adds_its_own_span_to_the_tail_not_the_pause():
+    events = [{"kind": "run", "event": "start", "start": 0.0}, *execution("A", 0.1, 1.0),
+              {"kind": "run", "event": "end", "start": 0.0, "end": 1.1},
+              {"kind": "run", "event": "start", "start": 101.0},
+              {"kind": "run", "event": "end", "start": 101.0, "end": 101.5}]
+    assert overhead_breakdown(parse_events(events)).tail_ms == pytest.approx(100.0 + 500.0)
 
 
 def test_waiting_for_a_free_task_process_is_capacity_not_scheduling():

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from planexe_pipeline.telemetry.events import Event, TaskEvent, of_kind
+from planexe_pipeline.telemetry.events import Event, RunEvent, TaskEvent, of_kind
 
 
 @dataclass(frozen=True)
@@ -173,3 +173,49 @@ def slot_lower_bound(events: Iterable[Event], slots: int) -> float:
         bound = max(bound, tau + later_work / slots)
         later_work -= duration
     return bound
+
+
+# -- the runs' own time ------------------------------------------------------------------------
+def timestamps(events: Iterable[Event]) -> list[float]:
+    return sorted(t for e in events for t in (e.start, e.end) if t is not None)
+
+
+def run_intervals(events: list[Event]) -> list[tuple[float, float]]:
+    """(start, end) of each `planexe-pipeline run` invocation; a killed one ends at its last line."""
+    runs = of_kind(events, RunEvent)
+    starts = sorted({run.start for run in runs if run.start is not None})
+    ends = {round(run.start, 3): run.end for run in runs
+            if run.event == "end" and run.start is not None and run.end is not None}
+    stamps = timestamps(events)
+    intervals = []
+    for index, start in enumerate(starts):
+        end = ends.get(round(start, 3))
+        if end is None:
+            following = starts[index + 1] if index + 1 < len(starts) else math.inf
+            end = max([t for t in stamps if start <= t < following], default=start)
+        intervals.append((start, end))
+    return intervals
+
+
+def merged(intervals: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The union of the intervals, as disjoint intervals in order."""
+    spans: list[tuple[float, float]] = []
+    for start, end in sorted(intervals):
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], end))
+        else:
+            spans.append((start, end))
+    return spans
+
+
+def union_length(intervals: Iterable[tuple[float, float]]) -> float:
+    return sum(end - start for start, end in merged(intervals))
+
+
+def time_in_runs(spans: list[tuple[float, float]] | None, start: float, end: float) -> float:
+    """Seconds from start to end that some run was running (`spans`: merged run intervals). A
+    resumed run's folder holds the pauses between its runs: they are no run's time, neither
+    work nor overhead. None: the telemetry names no run, all of it counts."""
+    if spans is None:
+        return max(0.0, end - start)
+    return sum(max(0.0, min(e, end) - max(s, start)) for s, e in spans)

@@ -15,7 +15,8 @@ by the stamps the worker (planexe_pipeline.worker) and the task processes leave:
 
 The lead-in (run start to the first task) and the tail (last task to run end) complete the
 makespan. A merge's final run is the second dispatch of a fan-out merge: its gaps are also
-summed apart.
+summed apart. A folder resumed by a later run holds the pause between the runs: every span is
+measured in the runs' own time, so a pause is no part's, as it is no part of the makespan.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-from planexe_pipeline.telemetry.critical_path import final_executions, run_critical_path
+from planexe_pipeline.telemetry.critical_path import (final_executions, merged, run_critical_path, run_intervals,
+                                                      time_in_runs)
 from planexe_pipeline.telemetry.events import DispatchEvent, Event, RunEvent, TaskEvent, of_kind
 
 PARTS = ("telemetry", "hand-off", "fan-out", "busy", "scheduler", "fork", "checks", "unsplit")
@@ -96,22 +98,24 @@ def overhead_breakdown(events: Iterable[Event], path: Sequence[str] | None = Non
     runs = of_kind(events, RunEvent)
     run_start = min((e.start for e in runs if e.start is not None), default=None)
     run_end = max((e.end for e in runs if e.end is not None), default=None)
+    spans = merged(run_intervals(events)) or None
     breakdown = OverheadBreakdown(
         path_tasks=len(path),
-        lead_in_ms=max(0.0, finals[path[0]].start - run_start) * 1000 if path and run_start is not None else 0.0,
-        tail_ms=max(0.0, run_end - finals[path[-1]].end) * 1000 if path and run_end is not None else 0.0)
+        lead_in_ms=time_in_runs(spans, run_start, finals[path[0]].start) * 1000
+        if path and run_start is not None else 0.0,
+        tail_ms=time_in_runs(spans, finals[path[-1]].end, run_end) * 1000 if path and run_end is not None else 0.0)
     for task_id in path[1:]:
         inputs = deps.get(task_id) or set()
         if not inputs:
             continue
         last = max(inputs, key=lambda d: (finals[d].end, d))
         breakdown.gaps.append(_split(finals[task_id], finals[last], stamps(task_id), stamps(last)[1],
-                                     merge=task_id in merges))
+                                     merge=task_id in merges, spans=spans))
     return breakdown
 
 
 def _split(own: TaskEvent, last: TaskEvent, own_stamps: tuple[TaskEvent | None, DispatchEvent | None],
-           last_dispatch: DispatchEvent | None, merge: bool) -> TaskGap:
+           last_dispatch: DispatchEvent | None, merge: bool, spans: list[tuple[float, float]] | None) -> TaskGap:
     start_line, dispatch = own_stamps
     # Each stamp is a point on the way from the input's end to this start, taken in order (so no
     # part is negative); the time up to a point that follows a missing stamp is "unsplit".
@@ -131,9 +135,10 @@ def _split(own: TaskEvent, last: TaskEvent, own_stamps: tuple[TaskEvent | None, 
             missing = True
             continue
         point = min(max(point, cursor), own.start)
-        parts["unsplit" if missing else part] += (point - cursor) * 1000
+        parts["unsplit" if missing else part] += time_in_runs(spans, cursor, point) * 1000
         cursor, missing = point, False
-    return TaskGap(own.task_id, own.task_family, last.task_id, (own.start - last.end) * 1000, parts, merge)
+    return TaskGap(own.task_id, own.task_family, last.task_id, time_in_runs(spans, last.end, own.start) * 1000,
+                   parts, merge)
 
 
 def format_breakdown(summary: Mapping[str, Any]) -> str:

@@ -9,7 +9,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from planexe_pipeline.telemetry.critical_path import final_executions, run_critical_path
+from planexe_pipeline.telemetry.critical_path import (final_executions, run_critical_path, run_intervals, timestamps,
+                                                      union_length)
 from planexe_pipeline.telemetry.events import (
     Event, LLMCallEvent, ProviderLimitEvent, ProviderWaitEvent, ResourceSampleEvent, RunEvent, TakeoverEvent,
     TaskEvent, of_kind, read_events,
@@ -53,27 +54,6 @@ class TaskExecution:
         return max(0.0, self.end - self.start)
 
 
-def _timestamps(events: Iterable[Event]) -> list[float]:
-    return sorted(t for e in events for t in (e.start, e.end) if t is not None)
-
-
-def run_intervals(events: list[Event]) -> list[tuple[float, float]]:
-    """(start, end) of each `planexe-pipeline run` invocation; a killed one ends at its last line."""
-    runs = of_kind(events, RunEvent)
-    starts = sorted({run.start for run in runs if run.start is not None})
-    ends = {round(run.start, 3): run.end for run in runs
-            if run.event == "end" and run.start is not None and run.end is not None}
-    stamps = _timestamps(events)
-    intervals = []
-    for index, start in enumerate(starts):
-        end = ends.get(round(start, 3))
-        if end is None:
-            following = starts[index + 1] if index + 1 < len(starts) else math.inf
-            end = max([t for t in stamps if start <= t < following], default=start)
-        intervals.append((start, end))
-    return intervals
-
-
 def task_executions(events: list[Event]) -> list[TaskExecution]:
     tasks = of_kind(events, TaskEvent)
     group_of = {e.task_family: e.group for e in tasks if e.group}
@@ -98,7 +78,7 @@ def task_executions(events: list[Event]) -> list[TaskExecution]:
     for event in tasks:
         all_starts.setdefault(event.task_id, []).append(event.start)
     intervals = run_intervals(events)
-    last_stamp = max(_timestamps(events), default=0.0)
+    last_stamp = max(timestamps(events), default=0.0)
     for event in tasks:
         if event.event != "start":
             continue
@@ -152,15 +132,6 @@ def memory_over_time(events: Iterable[Event]) -> list[tuple[float, int]]:
         points.append((sample.start, sum(size for at, size in latest.values()
                                          if at >= sample.start - SAMPLE_STALE_S)))
     return points
-
-
-def _union_length(intervals: Iterable[tuple[float, float]]) -> float:
-    total, reach = 0.0, -math.inf
-    for start, end in sorted(intervals):
-        if end > reach:
-            total += end - max(start, reach)
-            reach = end
-    return total
 
 
 @dataclass
@@ -318,7 +289,7 @@ def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "",
     intervals = run_intervals(events)
     if intervals:
         done = [(x.start, x.end) for x in executions]
-        makespan = _union_length(intervals + done)
+        makespan = union_length(intervals + done)
     elif executions:
         makespan = max(x.end for x in executions) - min(x.start for x in executions)
     else:

@@ -13,10 +13,10 @@ from html import escape
 from pathlib import Path
 from typing import Callable
 
+from planexe_pipeline.telemetry.critical_path import run_intervals
 from planexe_pipeline.telemetry.events import Event, ProviderLimitEvent, of_kind
 from planexe_pipeline.telemetry.stats import (
-    RunStats, TaskExecution, llm_in_flight, load_events, memory_over_time, run_intervals, stats_from_events,
-    task_executions,
+    RunStats, TaskExecution, llm_in_flight, load_events, memory_over_time, stats_from_events, task_executions,
 )
 from planexe_pipeline.telemetry.stats_table import ratio_text
 
