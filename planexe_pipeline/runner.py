@@ -16,7 +16,7 @@ from pathlib import Path
 import luigi
 
 from planexe_pipeline.errors import Defect, PromptUnusable, failure_kind
-from planexe_pipeline.llm.config import LLM_CLASSES, load_llm_config, resolve_models
+from planexe_pipeline.llm.config import load_llm_config, resolve_models
 from planexe_pipeline.pipeline import FullPlan, Report
 from planexe_pipeline.run_folder import RunFolderLock, remove_interrupted_writes
 from planexe_pipeline.run_request import RunRequest
@@ -50,18 +50,13 @@ class RunOutcome:
         return PromptUnusable.kind in self.failure_kinds
 
 
-# Modules a provider's client imports lazily on its first request (the openai client's resources).
-_FIRST_CALL_IMPORTS = {"OpenAILike": ("openai.resources",)}
-
-
 def warm_providers(models: list[str], llm_config: str | None) -> None:
     """Import the run's provider clients in this process, before Luigi forks a process per task.
 
     Forked task processes inherit them; otherwise each one imported openai and llama-index
     again inside its first LLM attempt (about 1.5 s of CPU a task, counted as call time)."""
     for entry in resolve_models(models, load_llm_config(llm_config)):
-        module, _, _ = LLM_CLASSES[entry.class_name]
-        for name in (module, *_FIRST_CALL_IMPORTS.get(entry.class_name, ())):
+        for name in (entry.model_class.module, *entry.model_class.first_call_imports):
             try:
                 importlib.import_module(name)
             except ImportError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -122,7 +123,8 @@ def test_ollama_in_the_tools_mode_is_refused(capsys, run_dir, tmp_path):
 def test_a_bad_model_entry_stops_the_run_before_anything_is_written(capsys, run_dir, tmp_path, monkeypatch,
                                                                      entry, expected):
     # The ollama extra as if it were not installed.
-    monkeypatch.setitem(llm_config.LLM_CLASSES, "Ollama", ("planexe_missing_extra.ollama", "Ollama", "ollama"))
+    monkeypatch.setitem(llm_config.MODEL_CLASSES, "Ollama", dataclasses.replace(
+        llm_config.MODEL_CLASSES["Ollama"], module="planexe_missing_extra.ollama"))
     config = tmp_path / "llm_config.json"
     config.write_text(json.dumps({"models": {"bad": entry}}))
     refused(capsys, ["run", "--run-dir", str(run_dir), "--prompt", "Open a bakery in Lyon.", "--llm", "bad",

@@ -10,7 +10,6 @@ import email.utils
 import random
 import time
 
-import httpx
 import openai
 import pytest
 
@@ -20,28 +19,9 @@ from planexe_pipeline.llm.executor import (
     RetryPolicy,
 )
 from planexe_pipeline.llm.retry_policy import retry_after_of
-from planexe_pipeline.llm.failures import is_transient
+from planexe_pipeline.llm.failures import provider_failure
 from planexe_pipeline.llm.structured import SchemaValidationError
 from support.executor_fakes import (Answer, FixedRng, Flaky, INVALID, ScriptedLLM, VALID, llm_lines, make, status_error)
-
-
-# -- classification ----------------------------------------------------------------------------
-@pytest.mark.parametrize("exc, transient", [
-    (TimeoutError("t"), True),
-    (ConnectionResetError("reset"), True),
-    (asyncio.TimeoutError(), True),
-    (status_error(openai.RateLimitError, 429), True),
-    (status_error(openai.InternalServerError, 503), True),
-    (status_error(openai.BadRequestError, 400), False),
-    (status_error(openai.AuthenticationError, 401), False),
-    (openai.APITimeoutError(request=httpx.Request("POST", "http://x")), True),
-    (openai.APIConnectionError(request=httpx.Request("POST", "http://x")), True),
-    (httpx.ReadTimeout("slow"), True),
-    (ValueError("bad"), False),
-    (SchemaValidationError("bad", raw_text="{}"), False),
-])
-def test_is_transient(exc, transient):
-    assert is_transient(exc) is transient
 
 
 # -- fallback ----------------------------------------------------------------------------------
@@ -152,6 +132,11 @@ def test_retry_after_ms_header_wins(tmp_path):
     assert sleeps.waits == pytest.approx([1.5], abs=0.01)
 
 
+def refusal(headers: dict):
+    """A 429 as it leaves the provider boundary (llm/failures.py)."""
+    return provider_failure(status_error(openai.RateLimitError, 429, headers))
+
+
 @pytest.fixture
 def far_from_utc(monkeypatch):
     """A local zone 5 hours off UTC, so a date read as local time would be caught."""
@@ -165,12 +150,12 @@ def far_from_utc(monkeypatch):
 def test_retry_after_http_date(tmp_path, far_from_utc):
     now = 1_700_000_000.0
     date = email.utils.formatdate(now + 7, usegmt=True)
-    assert retry_after_of(status_error(openai.RateLimitError, 429, {"Retry-After": date}), now=lambda: now) == 7.0
+    assert retry_after_of(refusal({"Retry-After": date}), now=lambda: now) == 7.0
     # the same in the "-0000" form, which parses to a naive datetime: still UTC, not local time
     naive = email.utils.formatdate(now + 7, usegmt=False)
-    assert retry_after_of(status_error(openai.RateLimitError, 429, {"Retry-After": naive}), now=lambda: now) == 7.0
+    assert retry_after_of(refusal({"Retry-After": naive}), now=lambda: now) == 7.0
     past = email.utils.formatdate(now - 60, usegmt=True)
-    assert retry_after_of(status_error(openai.RateLimitError, 429, {"Retry-After": past}), now=lambda: now) == 0.0
+    assert retry_after_of(refusal({"Retry-After": past}), now=lambda: now) == 0.0
 
     executor, sleeps = make([("m", None)], tmp_path, rng=FixedRng(0.0))
     in_7s = email.utils.formatdate(time.time() + 7, usegmt=True)  # whole seconds: 6 < wait <= 7
@@ -179,8 +164,8 @@ def test_retry_after_http_date(tmp_path, far_from_utc):
 
 
 def test_garbled_retry_after_falls_back_to_backoff(tmp_path):
-    assert retry_after_of(status_error(openai.RateLimitError, 429, {"Retry-After": "soon-ish"})) is None
-    assert retry_after_of(status_error(openai.RateLimitError, 429, {"Retry-After-Ms": "x"})) is None
+    assert retry_after_of(refusal({"Retry-After": "soon-ish"})) is None
+    assert retry_after_of(refusal({"Retry-After-Ms": "x"})) is None
     assert retry_after_of(ValueError("no response at all")) is None
     policy = RetryPolicy(initial_wait_s=1.0, jitter_s=0.0)
     executor, sleeps = make([("m", None)], tmp_path, policy=policy)

@@ -104,7 +104,7 @@ def test_one_telemetry_line_per_attempt_with_documented_fields(tmp_path):
         assert before <= line.start <= line.end <= after
         assert line.duration_s == pytest.approx(line.end - line.start, abs=1e-5)
     failed, ok = lines
-    assert failed.status == "error" and failed.error == "TimeoutError: slow provider"
+    assert failed.status == "error" and failed.error == "ProviderTimeout: TimeoutError: slow provider"
     assert failed.input_tokens is None and failed.output_tokens is None and failed.tokens_estimated is False
     assert ok.status == "ok" and ok.error is None
     # ScriptedLLM reports no usage: the counts are estimated from the text (~4 chars a token)

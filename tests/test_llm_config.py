@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import json
 from pathlib import Path
 
@@ -11,7 +13,7 @@ from planexe_pipeline.errors import ConfigError
 from planexe_pipeline.llm import config as cfg
 from planexe_pipeline.llm.config import (
     CONFIG_ENV_VAR,
-    LLM_CLASSES,
+    MODEL_CLASSES,
     config_path,
     default_config_path,
     load_llm_config,
@@ -46,7 +48,7 @@ def test_shipped_config_loads_and_every_entry_names_a_known_class():
     assert "simulated" in config
     for name, entry in config.items():
         assert entry.name == name
-        assert entry.class_name in LLM_CLASSES, f"{name}: unknown class {entry.class_name}"
+        assert entry.class_name in MODEL_CLASSES, f"{name}: unknown class {entry.class_name}"
         assert isinstance(entry.arguments, dict)
 
 
@@ -58,12 +60,11 @@ def test_every_shipped_entry_can_be_built_when_its_keys_are_set(monkeypatch):
             monkeypatch.setenv(var, f"test-value-for-{var}")
     for name, entry in config.items():
         llm = entry.create()
-        module_name, attr, _ = LLM_CLASSES[entry.class_name]
-        assert type(llm).__name__ == attr, name
-        if entry.class_name == "Simulated":
-            assert isinstance(llm, SimulatedLLM)
+        model_class = entry.model_class
+        assert isinstance(llm, getattr(importlib.import_module(model_class.module), model_class.attribute)), name
+        if isinstance(llm, SimulatedLLM):
             assert llm.seed == entry.arguments["seed"]
-        if entry.class_name == "OpenAILike":
+        if model_class.client_defaults.get("max_retries") == 0:
             assert llm.max_retries == 0, "provider retries must be off: the executor retries"
             assert llm.timeout == entry.arguments["timeout"]
 
@@ -129,7 +130,7 @@ def test_missing_class(tmp_path):
         load_llm_config(path)
     message = one_line(exc)
     assert "'broken'" in message and str(path) in message and '"class"' in message
-    assert all(name in message for name in LLM_CLASSES)
+    assert all(name in message for name in MODEL_CLASSES)
 
 
 def test_unknown_class(tmp_path):
@@ -221,11 +222,12 @@ def test_a_mode_the_class_cannot_send_is_refused(tmp_path, cls, mode):
         load_llm_config(path)
     message = one_line(exc)
     assert f"'{mode}'" in message and cls in message
-    assert all(f"{m}" in message for m in cfg.CLASS_MODES[cls]), "names what would work"
+    assert all(f"{m}" in message for m in cfg.MODEL_CLASSES[cls].modes), "names what would work"
 
 
 def test_a_class_whose_extra_is_missing_is_named_before_any_call(tmp_path, monkeypatch):
-    monkeypatch.setitem(cfg.LLM_CLASSES, "OpenAILike", ("planexe_missing_extra.openai_like", "OpenAILike", "openai"))
+    monkeypatch.setitem(cfg.MODEL_CLASSES, "OpenAILike", dataclasses.replace(
+        cfg.MODEL_CLASSES["OpenAILike"], module="planexe_missing_extra.openai_like"))
     path = write_config(tmp_path / "llm.json", {"m": {"class": "OpenAILike", "context_window": 8192,
                                                       "arguments": {"model": "m"}}})
     with pytest.raises(ConfigError) as exc:

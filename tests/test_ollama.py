@@ -78,8 +78,8 @@ def test_async_path(tmp_path, config_file, fake_openai_server):
     assert line.status == "ok" and line.tokens_estimated is False
 
 
-@pytest.mark.parametrize("fault", ["500", "429"])
-def test_server_errors_are_retried(tmp_path, config_file, fake_openai_server, fault):
+@pytest.mark.parametrize("fault, kind", [("500", "ProviderHTTPError"), ("429", "ProviderRateLimited")])
+def test_server_errors_are_retried(tmp_path, config_file, fake_openai_server, fault, kind):
     fake_openai_server.fail_next(2, fault)
     executor, sleeps = executor_for(config_file, tmp_path)
     assert executor.structured(Experts, "s", PROMPT).experts
@@ -87,7 +87,7 @@ def test_server_errors_are_retried(tmp_path, config_file, fake_openai_server, fa
     assert sleeps.waits == [1.0, 2.0]  # Ollama's client drops headers: plain backoff
     lines = read_events(tmp_path, kind="llm_call")
     assert [line.status for line in lines] == ["error", "error", "ok"]
-    assert lines[0].error.startswith("ResponseError")
+    assert lines[0].error.startswith(f"{kind}: ResponseError") and lines[0].error_type == kind
 
 
 def test_hang_is_cut_by_request_timeout_and_retried(tmp_path, config_file, fake_openai_server):
@@ -96,6 +96,6 @@ def test_hang_is_cut_by_request_timeout_and_retried(tmp_path, config_file, fake_
     assert executor.structured(Experts, "s", PROMPT).experts
     assert sleeps.waits == [1.0]
     hung, ok = read_events(tmp_path, kind="llm_call")
-    assert hung.error.startswith("ReadTimeout")
+    assert hung.error.startswith("ProviderTimeout: ReadTimeout")
     assert TIMEOUT_S * 0.9 <= hung.duration_s < TIMEOUT_S * 3
     assert ok.status == "ok"

@@ -107,7 +107,7 @@ def test_429_waits_what_retry_after_asks_then_succeeds(tmp_path, config_file, fa
     assert fake_openai_server.count("/v1/chat/completions") == 2, "the client must not retry on its own"
     lines = read_events(tmp_path, kind="llm_call")
     assert [(line.attempt, line.status) for line in lines] == [(1, "error"), (2, "ok")]
-    assert lines[0].error.startswith("RateLimitError")
+    assert lines[0].error.startswith("ProviderRateLimited: RateLimitError")
 
 
 def test_500_is_retried_with_backoff(tmp_path, config_file, fake_openai_server):
@@ -126,7 +126,7 @@ def test_hang_is_cut_by_the_configured_timeout_and_retried(tmp_path, config_file
     assert sleeps.waits == [1.0], "a timeout is transient: backoff, then the same model again"
     assert fake_openai_server.count("/v1/chat/completions") == 2
     hung, ok = read_events(tmp_path, kind="llm_call")
-    assert hung.status == "error" and hung.error.startswith("APITimeoutError")
+    assert hung.status == "error" and hung.error.startswith("ProviderTimeout: APITimeoutError")
     assert TIMEOUT_S * 0.9 <= hung.duration_s < TIMEOUT_S * 3
     assert ok.status == "ok"
 

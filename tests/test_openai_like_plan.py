@@ -67,7 +67,7 @@ def test_fast_plan_over_http_counts_real_tokens_survives_429s_and_leaks_no_key(t
     assert not any(e.tokens_estimated for e in calls)
     assert all(e.tokens_estimated is False for e in ok)
     errors = [e for e in calls if e.status == "error"]
-    assert all(e.error.startswith("RateLimitError") for e in errors), [e.error for e in errors]
+    assert all(e.error.startswith("ProviderRateLimited: RateLimitError") for e in errors), [e.error for e in errors]
     # Each rate-limited call got its answer on a later attempt of the same logical call.
     for e in errors:
         assert any(o.task_id == e.task_id and o.item == e.item and o.attempt > e.attempt

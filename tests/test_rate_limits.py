@@ -8,6 +8,7 @@ import httpx
 import openai
 import pytest
 
+from planexe_pipeline.llm.failures import provider_failure
 from planexe_pipeline.llm.rate_limits import parse_duration, rate_limit_of
 from planexe_pipeline.llm.sim_provider import openai_duration
 from support.executor_fakes import status_error
@@ -16,7 +17,7 @@ NOW = 1_800_000_000.0
 
 
 def answer(headers: dict, status: int = 429, cls=openai.RateLimitError):
-    return rate_limit_of(status_error(cls, status, headers), now=lambda: NOW)
+    return rate_limit_of(provider_failure(status_error(cls, status, headers)), now=lambda: NOW)
 
 
 @pytest.mark.parametrize("text, seconds", [
@@ -70,7 +71,7 @@ def test_an_account_without_credit_is_a_quota_whatever_the_headers():
     request = httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
     exc = openai.RateLimitError("no credit", response=httpx.Response(429, request=request),
                                 body={"error": {"code": "insufficient_quota", "message": "no credit"}})
-    assert rate_limit_of(exc).is_quota(NOW, patience_s=600)
+    assert rate_limit_of(provider_failure(exc)).is_quota(NOW, patience_s=600)
 
 
 def test_garbled_hints_mean_no_hint():

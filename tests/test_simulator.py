@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.context import CallContext, current_call
 from planexe_pipeline.llm.retry_policy import retry_after_of
-from planexe_pipeline.llm.failures import is_transient
+from planexe_pipeline.llm.failures import ProviderRateLimited, ProviderTimeout, is_transient, provider_failure
 from planexe_pipeline.llm.schema_rules import WIDTHS
 from planexe_pipeline.latency import DEFAULT_RANGE, GOVERNANCE_RANGE, STAGE_RANGES, expected_seconds, stage_range
 from planexe_pipeline.llm.simulator import SimulatedLLM, SimulatedRateLimitError, SimulatedTimeoutError
@@ -169,8 +169,9 @@ def test_rate_limit_fault_carries_scaled_retry_after():
     with pytest.raises(SimulatedRateLimitError) as exc:
         call_at(llm, "IdentifyPurpose")
     assert exc.value.retry_after == pytest.approx(0.002)
-    assert is_transient(exc.value)
-    assert retry_after_of(exc.value) == pytest.approx(0.002)
+    failure = provider_failure(exc.value)
+    assert isinstance(failure, ProviderRateLimited) and is_transient(failure)
+    assert retry_after_of(failure) == pytest.approx(0.002)
 
 
 def test_malformed_json_fault_fails_parsing():
@@ -187,7 +188,8 @@ def test_timeout_fault():
     llm = SimulatedLLM(timeout_rate=1.0, time_scale=0.0)
     with pytest.raises(SimulatedTimeoutError) as exc:
         call_at(llm, "IdentifyPurpose")
-    assert isinstance(exc.value, TimeoutError) and is_transient(exc.value)
+    failure = provider_failure(exc.value)
+    assert isinstance(failure, ProviderTimeout) and is_transient(failure)
 
 
 @pytest.mark.parametrize("knob, expected", [

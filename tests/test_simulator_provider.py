@@ -71,6 +71,7 @@ def provider(tmp_path, **limits) -> SimulatedLLM:
 def test_calls_beyond_the_in_flight_limit_get_429_with_retry_after_across_processes(tmp_path):
     import multiprocessing
 
+    from planexe_pipeline.llm.failures import provider_failure
     from planexe_pipeline.llm.rate_limits import rate_limit_of
     from planexe_pipeline.llm.sim_provider import ProviderRefusal
 
@@ -81,7 +82,7 @@ def test_calls_beyond_the_in_flight_limit_get_429_with_retry_after_across_proces
             ask(llm)
             outcomes.put("ok")
         except ProviderRefusal as exc:
-            outcomes.put(rate_limit_of(exc).asked_s)
+            outcomes.put(rate_limit_of(provider_failure(exc)).asked_s)
 
     ctx = multiprocessing.get_context("fork")
     outcomes = ctx.Queue()
@@ -101,6 +102,7 @@ def test_calls_beyond_the_in_flight_limit_get_429_with_retry_after_across_proces
 
 @pytest.mark.parametrize("header", ["retry-after", "retry-after-ms", "x-ratelimit-reset-requests", "x-ratelimit-reset"])
 def test_requests_per_minute_refusals_say_when_the_window_frees_in_each_header_form(tmp_path, header):
+    from planexe_pipeline.llm.failures import provider_failure
     from planexe_pipeline.llm.rate_limits import rate_limit_of
     from planexe_pipeline.llm.sim_provider import ProviderRefusal
 
@@ -109,7 +111,7 @@ def test_requests_per_minute_refusals_say_when_the_window_frees_in_each_header_f
         ask(llm)
     with pytest.raises(ProviderRefusal) as refused:
         ask(llm)
-    assert 28.0 <= rate_limit_of(refused.value).asked_s <= 30.5
+    assert 28.0 <= rate_limit_of(provider_failure(refused.value)).asked_s <= 30.5
 
 
 def test_tokens_per_minute_count_prompt_and_answer(tmp_path):
@@ -123,6 +125,7 @@ def test_tokens_per_minute_count_prompt_and_answer(tmp_path):
 
 
 def test_a_used_up_daily_quota_says_remaining_zero_and_a_reset_hours_away(tmp_path):
+    from planexe_pipeline.llm.failures import provider_failure
     from planexe_pipeline.llm.rate_limits import rate_limit_of
     from planexe_pipeline.llm.sim_provider import ProviderRefusal
 
@@ -131,5 +134,5 @@ def test_a_used_up_daily_quota_says_remaining_zero_and_a_reset_hours_away(tmp_pa
     with pytest.raises(ProviderRefusal) as refused:
         ask(llm)
     assert refused.value.headers["x-ratelimit-remaining-requests"] == "0"
-    answer = rate_limit_of(refused.value)
+    answer = rate_limit_of(provider_failure(refused.value))
     assert answer.is_quota(time.time(), patience_s=600) and answer.asked_s == pytest.approx(6 * 3600, abs=2)

@@ -79,10 +79,10 @@ def test_a_plan_sends_its_trace_to_an_otlp_collector_with_the_run_id_as_trace_id
 def test_a_call_span_names_the_finish_reason_and_the_error_type():
     from planexe_pipeline.telemetry.otel_export import _llm_attributes
 
-    ok = LLMCallEvent(task_family="PlanType", start=1.0, end=2.0, status="ok", model="gpt", provider="OpenAILike",
+    ok = LLMCallEvent(task_family="PlanType", start=1.0, end=2.0, status="ok", model="gpt", provider="openai",
                       request_model="gpt-4o-mini", input_tokens=10, output_tokens=5, finish_reason="stop")
     failed = LLMCallEvent(task_family="PlanType", start=1.0, end=2.0, status="error", model="gpt",
-                          provider="Ollama", error_type="ReadTimeout", error="ReadTimeout: slow")
+                          provider="ollama", error_type="ReadTimeout", error="ReadTimeout: slow")
     assert _llm_attributes(ok)["gen_ai.response.finish_reasons"] == ("stop",)
     assert _llm_attributes(ok)["gen_ai.provider.name"] == "openai"
     assert _llm_attributes(ok)["gen_ai.request.model"] == "gpt-4o-mini" and "error.type" not in _llm_attributes(ok)

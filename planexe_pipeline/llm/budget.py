@@ -21,9 +21,10 @@ from planexe_pipeline.errors import ConfigError
 
 DEFAULT_MAX_OUTPUT_TOKENS = 4096  # an answer's budget unless its entry says otherwise
 MIN_OUTPUT_TOKENS = 1024  # the smallest budget a call asks for, however small its schema
-# num_ctx an Ollama entry sends: the plan's largest prompt (at most 12,000 tokens, see the
-# README) plus the largest answer budget, instead of the model's trained maximum.
-OLLAMA_NUM_CTX = 16_384
+# The window an entry whose client sends it to its server (Ollama's num_ctx) sends at most: the
+# plan's largest prompt (at most 12,000 tokens, see the README) plus the largest answer budget,
+# instead of the model's trained maximum.
+SENT_WINDOW_CAP = 16_384
 BYTES_PER_TOKEN = 3
 PER_MESSAGE_TOKENS = 4  # role and separators of the chat template
 
@@ -37,6 +38,11 @@ class ModelSettings:
     context_window: int | None = None
     max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS
     window_required: bool = False  # entries must know their window; ad-hoc test models need not
+    # What the entry's class can do (llm/config.py ModelClass): where a window the entry does not
+    # state comes from ("stated": nowhere, "asked": the client asks its server, "held": the client
+    # knows its own), and whether the answer's budget and sampling are options of the client.
+    window_source: str = "stated"
+    options_in_client: bool = False
 
 
 class PromptTooLarge(Exception):
@@ -56,15 +62,15 @@ def prompt_tokens(messages: Sequence[ChatMessage], request: dict[str, Any]) -> i
 
 
 def context_window_of(llm: Any, settings: ModelSettings) -> int | None:
-    """The entry's window, else the one the client holds (Ollama's, read from its server on
-    first use; the simulator's own), else None where no window is required."""
+    """The entry's window, else the one its client knows (asked from its server on first use, as
+    Ollama's; or its own, as the simulator's), else None where no window is required."""
     if settings.context_window:
         return settings.context_window
-    if type(llm).__name__ == "Ollama" and llm.context_window == -1:
+    if settings.window_source == "asked" and llm.context_window == -1:
         # Asks the server for the model's trained window, then sends no more than the plan needs.
-        llm.context_window = min(llm.get_context_window(), OLLAMA_NUM_CTX)
+        llm.context_window = min(llm.get_context_window(), SENT_WINDOW_CAP)
     held = getattr(llm, "context_window", None)
-    if type(llm).__name__ in ("Ollama", "SimulatedLLM") and isinstance(held, int) and held > 0:
+    if settings.window_source != "stated" and isinstance(held, int) and held > 0:
         return held
     if settings.window_required:
         raise ConfigError(f"model '{settings.name}' names no context window: add \"context_window\": N "

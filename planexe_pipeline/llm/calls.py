@@ -77,10 +77,11 @@ class StructuredCall(Generic[M]):
         budget = self._budgets.get(settings.name, self.first_budget(settings))
         check_fits(stage=self.stage, model=settings.name, needed=needed, budget=budget, window=window)
         grown = int(budget * GROWTH) if window is None else min(int(budget * GROWTH), window - needed)
-        client, budget_kwargs = with_output_budget(llm, budget)
+        client, budget_kwargs = with_output_budget(llm, budget, options_in_client=settings.options_in_client)
         sampling: dict[str, Any] = {}
         if self._degenerate is not None:
-            client, sampling = with_varied_sampling(client, current_call.get().attempt)
+            client, sampling = with_varied_sampling(client, current_call.get().attempt,
+                                                    options_in_client=settings.options_in_client)
         return settings, client, messages, {**request, **budget_kwargs, **sampling}, budget, grown
 
     def _read(self, settings: ModelSettings, response, messages, budget: int, grown: int) -> StructuredResult[M]:

@@ -18,10 +18,10 @@ import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from planexe_pipeline.errors import ConfigError
-from planexe_pipeline.llm.budget import DEFAULT_MAX_OUTPUT_TOKENS, OLLAMA_NUM_CTX, ModelSettings
+from planexe_pipeline.llm.budget import DEFAULT_MAX_OUTPUT_TOKENS, SENT_WINDOW_CAP, ModelSettings
 from planexe_pipeline.llm.structured import MODES
 from planexe_pipeline.llm.limiter import ProviderLimits, endpoint_key
 from planexe_pipeline.redaction import redact, remember_secret
@@ -29,35 +29,58 @@ from planexe_pipeline.redaction import redact, remember_secret
 CONFIG_ENV_VAR = "PLANEXE_LLM_CONFIG"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
-# class name -> (module, attribute, pip extra that provides it)
-LLM_CLASSES: dict[str, tuple[str, str, str | None]] = {
-    "Simulated": ("planexe_pipeline.llm.simulator", "SimulatedLLM", None),
-    "OpenAILike": ("llama_index.llms.openai_like", "OpenAILike", "openai"),
-    "Ollama": ("llama_index.llms.ollama", "Ollama", "ollama"),
+@dataclass(frozen=True, kw_only=True)
+class ModelClass:
+    """A "class" of llm_config.json: where its client is, and what that client can do. Whatever
+    the pipeline does otherwise for one provider than for another is a field here, read through
+    the entry (ModelEntry.model_class), never a test of a class's name."""
+
+    module: str
+    attribute: str
+    extra: str | None  # the pip extra that installs the client
+    api: str  # the API its client speaks, as a trace names it (gen_ai.provider.name)
+    # The structured-output modes the client can send (OpenAI's client refuses Ollama's `format`,
+    # and Ollama's drops a `response_format` without a word: the answer would be unconstrained),
+    # and its native one, where the provider enforces the schema.
+    modes: tuple[str, ...]
+    default_mode: str
+    refused_modes: Mapping[str, str] = field(default_factory=dict)  # mode -> why the client cannot send it
+    # Where the window comes from when the entry states none: "stated" (nowhere: an
+    # OpenAI-compatible server does not say it, so the entry must), "asked" (the client asks its
+    # server on first use) or "held" (the client knows its own).
+    window_source: str = "stated"
+    # The client sends the window to its server, which sizes its memory by it (Ollama's num_ctx):
+    # it is capped at what the plan needs instead of the model's trained maximum.
+    sends_window: bool = False
+    # The answer's budget and the sampling of a retry are options of the client (Ollama's
+    # num_predict, temperature, seed, repeat_penalty), not arguments of the request.
+    options_in_client: bool = False
+    # How check-model hands the client an HTTP client that keeps the responses: "httpx" (as
+    # `http_client`), "ollama" (an ollama client of the same settings, as `client`), or None.
+    http_client: str | None = None
+    # Retries belong to our executor (one policy, one telemetry line per attempt), so the
+    # provider clients must not retry behind its back.
+    client_defaults: Mapping[str, Any] = field(default_factory=dict)
+    first_call_imports: tuple[str, ...] = ()  # modules its client imports on its first request
+    simulated: bool = False  # the offline simulator: each entry a provider of its own, its minute scalable
+
+
+MODEL_CLASSES: dict[str, ModelClass] = {
+    "Simulated": ModelClass(module="planexe_pipeline.llm.simulator", attribute="SimulatedLLM", extra=None,
+                            api="planexe.simulator",
+                            modes=MODES, default_mode="prompt", window_source="held", simulated=True),
+    "OpenAILike": ModelClass(module="llama_index.llms.openai_like", attribute="OpenAILike", extra="openai", api="openai",
+                             modes=("json_schema", "json_object_schema", "tools", "prompt"), default_mode="json_schema",
+                             http_client="httpx", first_call_imports=("openai.resources",),
+                             client_defaults={"max_retries": 0, "is_chat_model": True, "timeout": 120.0}),
+    "Ollama": ModelClass(module="llama_index.llms.ollama", attribute="Ollama", extra="ollama", api="ollama",
+                         modes=("ollama_format", "prompt"), default_mode="ollama_format",
+                         # The ollama client rebuilds a tool's parameters from its own model, which
+                         # keeps each parameter's type, items, description and enum only.
+                         refused_modes={"tools": "its client drops nested fields and bounds from a tool's parameters"},
+                         window_source="asked", sends_window=True, options_in_client=True, http_client="ollama",
+                         client_defaults={"request_timeout": 120.0}),
 }
-
-# The structured-output modes each class's client can send: OpenAI's client refuses Ollama's
-# `format`, and Ollama's drops a `response_format` without a word (the answer would be unconstrained).
-CLASS_MODES: dict[str, tuple[str, ...]] = {
-    "Simulated": MODES,
-    "OpenAILike": ("json_schema", "json_object_schema", "tools", "prompt"),
-    "Ollama": ("ollama_format", "prompt"),
-}
-
-# Classes whose client learns its context window itself (Ollama asks its server, the simulator
-# has its own); an OpenAI-compatible server does not say it, so such an entry must.
-WINDOW_FROM_CLIENT = frozenset({"Simulated", "Ollama"})
-
-# Retries belong to our executor (one policy, one telemetry line per attempt), so the
-# provider clients must not retry behind its back.
-_CLASS_DEFAULTS: dict[str, dict[str, Any]] = {
-    "OpenAILike": {"max_retries": 0, "is_chat_model": True, "timeout": 120.0},
-    "Ollama": {"request_timeout": 120.0},
-}
-
-# The native structured output of each class: the provider enforces the schema.
-DEFAULT_STRUCTURED_OUTPUT: dict[str, str] = {"Simulated": "prompt", "OpenAILike": "json_schema",
-                                             "Ollama": "ollama_format"}
 
 @dataclass(frozen=True)
 class ModelEntry:
@@ -70,21 +93,28 @@ class ModelEntry:
     context_window: int | None = None
     max_output_tokens: int | None = None
 
+    @property
+    def model_class(self) -> ModelClass:
+        return MODEL_CLASSES[self.class_name]
+
     def window(self) -> int | None:
-        """The window the pipeline plans with: Ollama's num_ctx is capped to what the plan needs."""
+        """The window the pipeline plans with: one the client sends its server is capped to what
+        the plan needs."""
         window = self.context_window or self.arguments.get("context_window")
         window = window if isinstance(window, int) and window > 0 else None
-        if self.class_name == "Ollama" and window:
-            return min(window, OLLAMA_NUM_CTX)
+        if self.model_class.sends_window and window:
+            return min(window, SENT_WINDOW_CAP)
         return window
 
     def settings(self) -> ModelSettings:
         return ModelSettings(
             name=self.name,
-            structured_output=self.structured_output or DEFAULT_STRUCTURED_OUTPUT[self.class_name],
+            structured_output=self.structured_output or self.model_class.default_mode,
             context_window=self.window(),
             max_output_tokens=self.max_output_tokens or DEFAULT_MAX_OUTPUT_TOKENS,
             window_required=True,
+            window_source=self.model_class.window_source,
+            options_in_client=self.model_class.options_in_client,
         )
     limits: ProviderLimits = ProviderLimits()  # what the entry states about its provider's limits
 
@@ -93,7 +123,7 @@ class ModelEntry:
         Each simulated entry is a provider of its own."""
         address = self.arguments.get("api_base") or self.arguments.get("base_url") or ""
         model = self.arguments.get("model") or self.arguments.get("model_name") or ""
-        if self.class_name == "Simulated":
+        if self.model_class.simulated:
             address, model = self.name, model or self.name
         return endpoint_key(class_name=self.class_name, api_base=str(address), model=str(model))
 
@@ -113,33 +143,33 @@ class ModelEntry:
     def check(self) -> None:
         """What can be known of the entry before it is called, so that a run stops before it
         writes anything: its class's client is installed and its context window is known."""
-        module_name = LLM_CLASSES[self.class_name][0]
+        module_name = self.model_class.module
         try:
             installed = importlib.util.find_spec(module_name) is not None
         except ImportError:  # a parent package is missing
             installed = False
         if not installed:
             raise self._missing_extra()
-        if self.class_name not in WINDOW_FROM_CLIENT and self.window() is None:
+        if self.model_class.window_source == "stated" and self.window() is None:
             raise ConfigError(f"model '{self.name}' names no context window: add \"context_window\": N "
                               f"(the server's window in tokens) to its entry in llm_config.json")
 
     def _missing_extra(self) -> ConfigError:
-        extra = LLM_CLASSES[self.class_name][2]
+        extra = self.model_class.extra
         return ConfigError(f"model '{self.name}' uses class {self.class_name}, which needs the '{extra}' extra: "
                            f"pip install 'planexe-pipeline[{extra}]'")
 
     def create(self, **client_arguments: Any):
         """Instantiate the llama-index LLM this entry describes; `client_arguments` (objects such
         as an HTTP client, not settings) go to the class beside the entry's own arguments."""
-        module_name, attr, _ = LLM_CLASSES[self.class_name]
+        model_class = self.model_class
         try:
-            cls = getattr(importlib.import_module(module_name), attr)
+            cls = getattr(importlib.import_module(model_class.module), model_class.attribute)
         except ImportError:
             raise self._missing_extra() from None
-        arguments = {**_CLASS_DEFAULTS.get(self.class_name, {}), **self.resolved_arguments(), **client_arguments}
-        if self.class_name == "Ollama" and self.window():
-            arguments["context_window"] = self.window()  # sent as num_ctx
+        arguments = {**model_class.client_defaults, **self.resolved_arguments(), **client_arguments}
+        if model_class.sends_window and self.window():
+            arguments["context_window"] = self.window()  # sent to the server (Ollama's num_ctx)
         try:
             return cls(**arguments)
         except Exception as exc:  # pydantic validation of the provider's own fields
@@ -201,17 +231,17 @@ def load_llm_config(path: str | os.PathLike | None = None) -> dict[str, ModelEnt
     entries = {}
     for name, spec in models.items():
         if not isinstance(spec, dict) or "class" not in spec:
-            raise ConfigError(f"model '{name}' in {source} has no \"class\": use one of {', '.join(LLM_CLASSES)}")
-        if spec["class"] not in LLM_CLASSES:
+            raise ConfigError(f"model '{name}' in {source} has no \"class\": use one of {', '.join(MODEL_CLASSES)}")
+        if spec["class"] not in MODEL_CLASSES:
             raise ConfigError(
-                f"model '{name}' in {source} has unknown class '{spec['class']}': use one of {', '.join(LLM_CLASSES)}"
+                f"model '{name}' in {source} has unknown class '{spec['class']}': use one of {', '.join(MODEL_CLASSES)}"
             )
         arguments = spec.get("arguments", {})
         if not isinstance(arguments, dict):
             raise ConfigError(f"model '{name}' in {source}: \"arguments\" must be an object")
         # A simulated provider's minute may be scaled (its minute_s argument), so tests and the
         # bench can meet per-minute budgets in seconds; a real provider's minute is 60 s.
-        minute_s = arguments.get("minute_s", 60.0) if spec["class"] == "Simulated" else 60.0
+        minute_s = arguments.get("minute_s", 60.0) if MODEL_CLASSES[spec["class"]].simulated else 60.0
         limits = ProviderLimits.from_spec(spec, name=name, source=str(source), minute_s=float(minute_s))
         entries[name] = ModelEntry(name, spec["class"], arguments, spec.get("pricing"), spec.get("comment", ""),
                                    **_call_settings(name, spec, source), limits=limits)
@@ -223,16 +253,13 @@ def _call_settings(name: str, spec: dict, source: Path) -> dict[str, Any]:
     if mode is not None and mode not in MODES:
         raise ConfigError(f"model '{name}' in {source} has unknown structured_output '{mode}': "
                           f"use one of {', '.join(MODES)}")
-    if mode == "tools" and spec.get("class") == "Ollama":
-        # The ollama client rebuilds a tool's parameters from its own model, which keeps each
-        # parameter's type, items, description and enum only: nested objects lose their fields
-        # and every bound is dropped, so the model would be asked for a schema we did not mean.
-        raise ConfigError(f"model '{name}' in {source}: structured_output 'tools' is not supported for class "
-                          f"Ollama (its client drops nested fields and bounds from a tool's parameters); "
-                          f"use \"ollama_format\"")
-    if mode is not None and mode not in CLASS_MODES[spec["class"]]:
+    model_class = MODEL_CLASSES[spec["class"]]
+    if mode in model_class.refused_modes:
+        raise ConfigError(f"model '{name}' in {source}: structured_output '{mode}' is not supported for class "
+                          f"{spec['class']} ({model_class.refused_modes[mode]}); use \"{model_class.default_mode}\"")
+    if mode is not None and mode not in model_class.modes:
         raise ConfigError(f"model '{name}' in {source}: structured_output '{mode}' is not one class {spec['class']} "
-                          f"can send: use one of {', '.join(CLASS_MODES[spec['class']])}")
+                          f"can send: use one of {', '.join(model_class.modes)}")
     numbers = {}
     for key in ("context_window", "max_output_tokens"):
         value = spec.get(key)
@@ -248,7 +275,7 @@ def parse_model_list(value: str | list[str] | tuple[str, ...]) -> list[str]:
 
 
 def uses_simulator(names: list[str], config: dict[str, ModelEntry]) -> bool:
-    return any(config[n].class_name == "Simulated" for n in names if n in config)
+    return any(config[n].model_class.simulated for n in names if n in config)
 
 
 def resolve_models(names: list[str], config: dict[str, ModelEntry]) -> list[ModelEntry]:

@@ -34,7 +34,7 @@ from planexe_pipeline.llm.calls import StructuredCall
 from planexe_pipeline.llm.config import ModelEntry
 from planexe_pipeline.llm.context import CallContext, current_call
 from planexe_pipeline.llm.degeneracy import within_retry_budget
-from planexe_pipeline.llm.failures import is_transient
+from planexe_pipeline.llm.failures import is_transient, provider_failures
 from planexe_pipeline.llm.limiter import Lease, PatienceExhausted, ProviderQuotaExhausted, SharedLimiter
 from planexe_pipeline.llm.rate_limits import rate_limit_of
 from planexe_pipeline.llm.retry_policy import RetryPolicy
@@ -54,14 +54,14 @@ class NamedModel:
     factory: Callable[[], Any]
     settings: ModelSettings = field(default_factory=ModelSettings)
     limiter: SharedLimiter | None = None  # the endpoint's limit, shared by the run's callers
-    provider: str | None = None  # the entry's class, and the model as its provider knows it: for traces
+    provider: str | None = None  # the API its class speaks, and the model as its provider knows it: for traces
     request_model: str | None = None
     _llm: Any = field(default=None, repr=False)
 
     @classmethod
     def from_entry(cls, entry: ModelEntry, limiter: SharedLimiter | None = None) -> "NamedModel":
         model = entry.arguments.get("model") or entry.arguments.get("model_name")
-        return cls(entry.name, entry.create, entry.settings(), limiter, provider=entry.class_name,
+        return cls(entry.name, entry.create, entry.settings(), limiter, provider=entry.model_class.api,
                    request_model=model if isinstance(model, str) else None)
 
     @classmethod
@@ -208,14 +208,16 @@ class LLMExecutor:
 
     @contextlib.contextmanager
     def _attempt(self, model: NamedModel, state: "_ModelState", attempts: Iterator[int], lease: Lease | None):
-        """One attempt under its lease: the call context the simulator reads, the attempt's
-        telemetry line, and what the answer tells the limiter."""
+        """One attempt under its lease: the call context the simulator reads, the provider's
+        failure mapped to ours (llm/failures.py), the attempt's telemetry line, and what the answer
+        tells the limiter."""
         attempt = next(attempts)
         token = current_call.set(CallContext(self.stage, self.item, attempt, model.settings, self.stage_name))
         outcome = _Outcome()
         start = time.time()
         try:
-            yield outcome
+            with provider_failures():
+                yield outcome
         except Exception as exc:
             state.count(exc)
             self._record(model, state, attempt, start, None, exc)

@@ -1,14 +1,24 @@
-"""What kind of failure a provider call ended in, by the exception's type, not its name.
+"""Provider failures, mapped once from each client's own exceptions into the kinds of ours.
 
-Transient failures (timeouts, dropped connections, 408/409/429/5xx answers) are tried again;
-anything else moves on to the next model. The provider clients' own exception types are named
-here once: httpx's (which every client uses underneath) and, when its extra is installed,
-openai's.
+Every call into a provider's client runs inside `provider_failures()` (each attempt of the
+executor, and check-model's one call): what the client raises leaves it as one of the kinds
+below, the client's own exception kept as its cause. As httpx maps its transport's errors into
+a tree of its own, everything past that boundary (retries, rate limits, check-model's words,
+telemetry) reads these kinds and their fields, never a client's class or its name; the clients'
+exception types (httpx's, which every client uses underneath, openai's and ollama's where their
+extras are installed, and Python's own socket errors) are named here only.
+
+    ProviderFailure              another failure of a provider client: the next model is tried
+    +-- ProviderTimeout          no answer within the client's timeout                (transient)
+    +-- ProviderUnreachable      no connection, or one dropped before the answer      (transient)
+    +-- ProviderHTTPError        an HTTP error status (transient: 408, 409, 5xx)
+        +-- ProviderRateLimited  429, or a client's rate-limit error                  (transient)
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
+from typing import Any, Iterator, Mapping
 
 import httpx
 
@@ -16,31 +26,144 @@ try:  # the [openai] extra; without it no call can raise its errors
     import openai
 except ImportError:  # pragma: no cover - the test environment installs every extra
     openai = None
+try:  # the [ollama] extra
+    import ollama
+except ImportError:  # pragma: no cover
+    ollama = None
 
 TRANSIENT_STATUS = frozenset({408, 409, 429})
-TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
-    TimeoutError, ConnectionError, asyncio.TimeoutError,
-    httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError,
-    *((openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError)
-      if openai is not None else ()),
-)
-# A rate-limit answer by its type, for clients that raise one without a status code on it.
+RATE_LIMIT_STATUS = 429
+
+# Each family of client exceptions, by type. An exception that carries an HTTP error status is an
+# answer (ProviderHTTPError) whatever its type: openai's APIStatusError, ollama's ResponseError,
+# httpx's HTTPStatusError, and the simulator's refusals all do.
+TIMEOUT_TYPES: tuple[type[BaseException], ...] = (
+    TimeoutError, httpx.TimeoutException, *((openai.APITimeoutError,) if openai is not None else ()))
+UNREACHABLE_TYPES: tuple[type[BaseException], ...] = (
+    ConnectionError, httpx.NetworkError, httpx.RemoteProtocolError,
+    *((openai.APIConnectionError,) if openai is not None else ()))
 RATE_LIMIT_TYPES: tuple[type[BaseException], ...] = (openai.RateLimitError,) if openai is not None else ()
+CLIENT_TYPES: tuple[type[BaseException], ...] = (
+    httpx.HTTPError, *((openai.OpenAIError,) if openai is not None else ()),
+    *((ollama.RequestError, ollama.ResponseError) if ollama is not None else ()))
 
 
-def status_code_of(exc: BaseException) -> int | None:
-    code = getattr(exc, "status_code", None)
-    if code is None:
-        code = getattr(getattr(exc, "response", None), "status_code", None)
-    return code if isinstance(code, int) else None
+class ProviderFailure(Exception):
+    """A provider call failed; `cause` (also `__cause__`) is what its client raised."""
+
+    transient = False
+
+    def __init__(self, cause: BaseException, *, status_code: int | None = None,
+                 headers: Mapping[str, str] | None = None, error_code: str = "", retry_after: float | None = None):
+        text = str(cause).strip()
+        super().__init__(f"{type(cause).__name__}: {text.splitlines()[0] if text else 'no message'}")
+        self.cause = cause
+        self.status_code = status_code
+        self.headers: dict[str, str] = dict(headers or {})  # the response's, names lower-cased
+        self.error_code = error_code  # the provider's own code for the error ("insufficient_quota")
+        self.retry_after = retry_after  # seconds to wait, where the client read them already
+        self.message = _message_of(cause)  # the provider's own words where it sent some
+
+
+class ProviderTimeout(ProviderFailure):
+    transient = True
+
+
+class ProviderUnreachable(ProviderFailure):
+    transient = True
+
+
+class ProviderHTTPError(ProviderFailure):
+    @property
+    def transient(self) -> bool:  # type: ignore[override]
+        code = self.status_code
+        return code is None or code in TRANSIENT_STATUS or 500 <= code < 600
+
+
+class ProviderRateLimited(ProviderHTTPError):
+    pass
+
+
+def provider_failure(exc: BaseException) -> ProviderFailure | None:
+    """What kind of provider failure `exc` is, or None when no provider client raised it (our
+    own errors: an answer that fails its schema, a prompt too large, a bug)."""
+    if isinstance(exc, ProviderFailure):
+        return exc
+    status = _status_of(exc)
+    if status is not None:
+        kind = ProviderRateLimited if status == RATE_LIMIT_STATUS or isinstance(exc, RATE_LIMIT_TYPES) \
+            else ProviderHTTPError
+    elif isinstance(exc, RATE_LIMIT_TYPES):
+        kind = ProviderRateLimited
+    elif isinstance(exc, TIMEOUT_TYPES):  # before UNREACHABLE: openai's timeout is a connection error
+        kind = ProviderTimeout
+    elif isinstance(exc, UNREACHABLE_TYPES):
+        kind = ProviderUnreachable
+    elif isinstance(exc, CLIENT_TYPES):
+        kind = ProviderFailure
+    else:
+        return None
+    return kind(exc, status_code=status, headers=_headers_of(exc), error_code=_error_code(exc),
+                retry_after=_retry_after(exc))
+
+
+@contextlib.contextmanager
+def provider_failures() -> Iterator[None]:
+    """Around a call into a provider's client: what it raises leaves as a ProviderFailure."""
+    try:
+        yield
+    except Exception as exc:
+        failure = provider_failure(exc)
+        if failure is None or failure is exc:
+            raise
+        raise failure from exc
 
 
 def is_transient(exc: BaseException) -> bool:
-    code = status_code_of(exc)
-    if code is not None:
-        return code in TRANSIENT_STATUS or 500 <= code < 600
-    return isinstance(exc, TRANSIENT_TYPES)
+    """A failure worth trying again on the same model."""
+    return isinstance(exc, ProviderFailure) and exc.transient
 
 
-def is_rate_limit_type(exc: BaseException) -> bool:
-    return isinstance(exc, RATE_LIMIT_TYPES)
+# -- what a client's exception carries ------------------------------------------------------
+def _status_of(exc: BaseException) -> int | None:
+    response = getattr(exc, "response", None)
+    code = getattr(exc, "status_code", None)
+    if not isinstance(code, int) and isinstance(response, httpx.Response):
+        code = response.status_code
+    return code if isinstance(code, int) and not isinstance(code, bool) and code >= 400 else None
+
+
+def _headers_of(exc: BaseException) -> dict[str, str]:
+    response = getattr(exc, "response", None)
+    headers = response.headers if isinstance(response, httpx.Response) else getattr(exc, "headers", None)
+    try:
+        return {str(k).lower(): str(v) for k, v in (headers or {}).items()}
+    except (AttributeError, TypeError):
+        return {}
+
+
+def _body_error(exc: BaseException) -> Any:
+    body = getattr(exc, "body", None)
+    return body.get("error", body) if isinstance(body, dict) else body
+
+
+def _error_code(exc: BaseException) -> str:
+    error = _body_error(exc)
+    if isinstance(error, dict):
+        return str(error.get("code") or error.get("type") or "")
+    code = getattr(exc, "code", "")
+    return code if isinstance(code, str) else ""
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    asked = getattr(exc, "retry_after", None)
+    return max(0.0, float(asked)) if isinstance(asked, (int, float)) and not isinstance(asked, bool) else None
+
+
+def _message_of(exc: BaseException) -> str:
+    """The provider's own message where its error carries one (openai's body, ollama's `error`),
+    else the exception's first line."""
+    error = _body_error(exc)
+    message = error.get("message") if isinstance(error, dict) else getattr(exc, "error", None)
+    text = str(message if isinstance(message, str) and message else exc or type(exc).__name__)
+    return (text.splitlines() or [type(exc).__name__])[0][:200]

@@ -21,8 +21,9 @@ from planexe_pipeline.llm.budget import PromptTooLarge
 from planexe_pipeline.llm.calls import StructuredCall
 from planexe_pipeline.llm.config import ModelEntry, load_llm_config, resolve_models
 from planexe_pipeline.llm.context import CallContext, current_call
-from planexe_pipeline.llm.failures import status_code_of
-from planexe_pipeline.llm.rate_limits import RATE_LIMIT_STATUS, headers_of, rate_limit_headers
+from planexe_pipeline.llm.failures import (ProviderFailure, ProviderHTTPError, ProviderRateLimited, ProviderTimeout,
+                                           ProviderUnreachable, provider_failures)
+from planexe_pipeline.llm.rate_limits import rate_limit_headers
 from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.llm.structured import RefusedAnswer, SchemaValidationError, TokenUsage, TruncatedAnswer
 from planexe_pipeline.redaction import redact
@@ -30,9 +31,6 @@ from planexe_pipeline.redaction import redact
 STAGE = "CheckModel"  # the call's stage, for the simulator's latency draw
 SYSTEM_PROMPT = "You check that a connection works."
 USER_PROMPT = "Answer with the word ready."
-_TIMEOUT_NAMES = frozenset({"APITimeoutError", "ReadTimeout", "ConnectTimeout", "WriteTimeout", "PoolTimeout",
-                            "TimeoutException"})
-_UNREACHABLE_NAMES = frozenset({"APIConnectionError", "ConnectError", "RemoteProtocolError", "ReadError"})
 
 
 class ModelCheckFailed(PipelineError):
@@ -70,7 +68,7 @@ class ModelCheck:
 
 def describe(entry: ModelEntry) -> str:
     """The entry's class, model and address as written in the config (a ${VAR} stays a name)."""
-    if entry.class_name == "Simulated":
+    if entry.model_class.simulated:
         return f"{entry.name} (the offline simulator)"
     args = entry.arguments
     model = args.get("model") or args.get("model_name") or "?"
@@ -101,9 +99,9 @@ class _Responses:
 def _watched_client(entry: ModelEntry, responses: _Responses) -> Any:
     """The entry's client, built as a run builds it, with an HTTP client that keeps the responses."""
     hooks = {"response": [responses]}
-    if entry.class_name == "OpenAILike":
+    if entry.model_class.http_client == "httpx":
         return entry.create(http_client=httpx.Client(event_hooks=hooks, follow_redirects=True))
-    if entry.class_name == "Ollama":
+    if entry.model_class.http_client == "ollama":
         plain = entry.create()
         # The client the class would build for itself, with the hook added (ollama passes extra
         # keywords to httpx).
@@ -124,7 +122,8 @@ def check_model(name: str, llm_config: str | None = None) -> ModelCheck:
     token = current_call.set(CallContext(STAGE, None, 1, settings))
     start = time.perf_counter()
     try:
-        result = call.sync(llm)
+        with provider_failures():
+            result = call.sync(llm)
     except PipelineError:
         raise
     except Exception as exc:
@@ -139,39 +138,34 @@ def check_model(name: str, llm_config: str | None = None) -> ModelCheck:
 
 def _failure_line(entry: ModelEntry, mode: str, exc: BaseException, responses: _Responses) -> str:
     where = describe(entry)
-    status = status_code_of(exc)
-    headers = rate_limit_headers(responses.headers() or headers_of(exc))
-    said = _scrub(entry, _message_of(exc))
-    names = {cls.__name__ for cls in type(exc).__mro__}
+    provider = exc if isinstance(exc, ProviderFailure) else None
+    status = exc.status_code if isinstance(exc, ProviderHTTPError) else None
+    headers = rate_limit_headers(responses.headers() or (provider.headers if provider else {}))
+    said = _scrub(entry, provider.message if provider else _first_line(exc))
     if isinstance(exc, (TruncatedAnswer, RefusedAnswer, PromptTooLarge)):
         return f"{where}: {said}"  # each says what to change
     if isinstance(exc, SchemaValidationError):
         return (f"{where} answered, but not as structured output '{mode}' asks ({said}): try another "
                 f"\"structured_output\" for it in llm_config.json")
-    if status is None and (isinstance(exc, TimeoutError) or names & _TIMEOUT_NAMES):
+    if isinstance(exc, ProviderTimeout):
         return f"{where} did not answer within its timeout: is the server busy or the address wrong? ({said})"
-    if status is None and (isinstance(exc, ConnectionError) or names & _UNREACHABLE_NAMES):
+    if isinstance(exc, ProviderUnreachable):
         return f"{where} cannot be reached ({said}): start the server, or fix its address in llm_config.json"
     if status in (401, 403):
         keys = ", ".join(f"${v}" for v in entry.env_vars()) or "its \"api_key\""
         return f"{where} refused the key (HTTP {status}: {said}): check {keys}"
     if status == 404:
         return f"{where} answered HTTP 404 ({said}): check its \"model\" name and its address in llm_config.json"
-    if status == RATE_LIMIT_STATUS:
+    if isinstance(exc, ProviderRateLimited):
         told = "; ".join(f"{k}: {v}" for k, v in headers.items()) or "no rate-limit headers"
         return f"{where} is rate limited now (HTTP 429; {told}): try again later"
     if status is not None:
         return f"{where} answered HTTP {status} ({said}): the server's log says why; try again later"
-    return f"{where} failed: {type(exc).__name__}: {said}"
+    return f"{where} failed: {type(provider.cause if provider else exc).__name__}: {said}"
 
 
-def _message_of(exc: BaseException) -> str:
-    """The provider's own message where its error carries one, else the exception's first line."""
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        body = body.get("error", body)
-    message = body.get("message") if isinstance(body, dict) else None
-    text = str(message or exc or type(exc).__name__)
+def _first_line(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
     return (text.splitlines() or [type(exc).__name__])[0][:200]
 
 

@@ -16,10 +16,9 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from planexe_pipeline.llm.failures import is_rate_limit_type, status_code_of
+from planexe_pipeline.llm.failures import ProviderHTTPError, ProviderRateLimited
 
 # 503 is "overloaded" when it says when to come back; without a hint it is an ordinary error.
-RATE_LIMIT_STATUS = 429
 _BACKPRESSURE_STATUS = frozenset({429, 503})
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 # Epoch values above this are milliseconds (1e11 s is the year 5138; 1e11 ms is 1973).
@@ -84,17 +83,6 @@ def parse_reset_epoch(text: str, now: float) -> float | None:
     return now + max(0.0, value)
 
 
-def headers_of(exc: BaseException) -> Mapping[str, str]:
-    """Response headers of a provider error (httpx response, or an `headers` attribute), lower-cased."""
-    headers = getattr(getattr(exc, "response", None), "headers", None)
-    if headers is None:
-        headers = getattr(exc, "headers", None)
-    try:
-        return {str(k).lower(): str(v) for k, v in (headers or {}).items()}
-    except (AttributeError, TypeError):
-        return {}
-
-
 def rate_limit_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """The headers that speak of rate limits (`x-ratelimit-*`, the IETF draft's `ratelimit-*`,
     `retry-after`, `retry-after-ms`), lower-cased, in the order given."""
@@ -134,31 +122,21 @@ def reset_at_of(headers: Mapping[str, str], now: float) -> tuple[float | None, s
     return None, ""
 
 
-def _error_code(exc: BaseException) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        body = body.get("error", body)
-        if isinstance(body, dict):
-            return str(body.get("code") or body.get("type") or "")
-    return str(getattr(exc, "code", "") or "")
-
-
 def rate_limit_of(exc: BaseException, now: Callable[[], float] = time.time) -> RateLimitAnswer | None:
-    """The rate-limit answer an error carries, or None if it is not one.
+    """The rate-limit answer a provider failure (llm/failures.py) carries, or None if it is not one.
 
     A 429 always is one (a hint or not); a 503 only when it says when to come back."""
-    code = status_code_of(exc)
-    if code not in _BACKPRESSURE_STATUS and not is_rate_limit_type(exc):
+    if not isinstance(exc, ProviderHTTPError):
+        return None
+    limited = isinstance(exc, ProviderRateLimited)
+    if exc.status_code not in _BACKPRESSURE_STATUS and not limited:
         return None
     t = now()
-    asked = getattr(exc, "retry_after", None)  # clients (and the simulator) that parsed it already
-    if isinstance(asked, (int, float)) and not isinstance(asked, bool):
-        reset_at, source = t + max(0.0, float(asked)), "retry-after"
-        return RateLimitAnswer(reset_at, source, _error_code(exc) in _NO_CREDIT_CODES, max(0.0, float(asked)))
-    else:
-        reset_at, source = reset_at_of(headers_of(exc), t)
-    no_credit = _error_code(exc) in _NO_CREDIT_CODES
-    if reset_at is None and code != RATE_LIMIT_STATUS and not no_credit and not is_rate_limit_type(exc):
+    no_credit = exc.error_code in _NO_CREDIT_CODES
+    if exc.retry_after is not None:  # clients (and the simulator) that parsed it already
+        return RateLimitAnswer(t + exc.retry_after, "retry-after", no_credit, exc.retry_after)
+    reset_at, source = reset_at_of(exc.headers, t)
+    if reset_at is None and not limited and not no_credit:
         return None
     return RateLimitAnswer(reset_at, source, no_credit, None if reset_at is None else round(max(0.0, reset_at - t), 6))
 

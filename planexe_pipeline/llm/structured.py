@@ -119,10 +119,6 @@ def build_messages(output_cls: type[BaseModel], system_prompt: str, user_prompt:
     return [ChatMessage(role=MessageRole.SYSTEM, content=system), ChatMessage(role=MessageRole.USER, content=user_prompt)]
 
 
-def is_ollama(llm: Any) -> bool:
-    return type(llm).__name__ == "Ollama"
-
-
 def request_kwargs(output_cls: type[BaseModel], mode: str) -> dict[str, Any]:
     """What the chat call carries besides the messages, in the mode's dialect. (`tools` is
     OpenAI's: the config refuses it for Ollama, whose client drops nested schemas from tools.)"""
@@ -142,21 +138,21 @@ def request_kwargs(output_cls: type[BaseModel], mode: str) -> dict[str, Any]:
     return {}
 
 
-def with_output_budget(llm: Any, budget: int | None) -> tuple[Any, dict[str, Any]]:
-    """(llm, kwargs) that cap the answer at `budget` tokens: Ollama takes it as an option of
-    the client (`num_predict`), every other client as the `max_tokens` of the request."""
+def with_output_budget(llm: Any, budget: int | None, *, options_in_client: bool = False) -> tuple[Any, dict[str, Any]]:
+    """(llm, kwargs) that cap the answer at `budget` tokens: a client that takes options of its
+    own (Ollama's) as `num_predict`, every other client as the `max_tokens` of the request."""
     if budget is None:
         return llm, {}
-    if is_ollama(llm):
+    if options_in_client:
         options = {**(llm.additional_kwargs or {}), "num_predict": budget}
         return llm.model_copy(update={"additional_kwargs": options}), {}
     return llm, {"max_tokens": budget}
 
 
-def with_varied_sampling(llm: Any, attempt: int) -> tuple[Any, dict[str, Any]]:
-    """(llm, kwargs) that sample unlike the first try, with a seed of this attempt's own; Ollama
-    takes them as options of the client, every other client as part of the request."""
-    if is_ollama(llm):
+def with_varied_sampling(llm: Any, attempt: int, *, options_in_client: bool = False) -> tuple[Any, dict[str, Any]]:
+    """(llm, kwargs) that sample unlike the first try, with a seed of this attempt's own: as
+    options of a client that takes its own (Ollama's), else as part of the request."""
+    if options_in_client:
         options = {**(llm.additional_kwargs or {}), "temperature": VARIED_TEMPERATURE,
                    "seed": VARIED_SEED + attempt, "repeat_penalty": VARIED_REPEAT_PENALTY}
         return llm.model_copy(update={"additional_kwargs": options}), {}

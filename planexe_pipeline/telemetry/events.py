@@ -94,7 +94,7 @@ class LLMCallEvent(Event):
     repairs: int | None = None  # near misses mended: JSON syntax (llm/answer_json.py) and soft rules
     flags: int | None = None  # degenerate places of the answer kept (llm/degeneracy.py)
     error_type: str | None = None  # the exception's class name, for a trace's `error.type`
-    provider: str | None = None  # the model entry's class: Simulated, OpenAILike, Ollama
+    provider: str | None = None  # the API the model entry's class speaks: openai, ollama, planexe.simulator
     request_model: str | None = None  # the model as the provider knows it (the entry's `model` argument)
     parent_span_id: str | None = None  # the span of the task execution that made the call
     # The prompt (system, then user), only when a trace is asked to carry it (correlation.py).

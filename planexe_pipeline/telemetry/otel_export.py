@@ -37,8 +37,6 @@ except ImportError:  # the extra is not installed: tracing stays off, and says s
     ReadableSpan = None
 
 ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
-# gen_ai.provider.name per model entry class: the API each speaks.
-PROVIDER_NAMES = {"OpenAILike": "openai", "Ollama": "ollama", "Simulated": "planexe.simulator"}
 SERVICE_NAME = "planexe-pipeline"
 FINAL_EXPORT_S = 5.0  # at most this long at the run's end for what is left to export
 
@@ -65,7 +63,7 @@ def _ns(seconds: float) -> int:
 def _llm_attributes(call: LLMCallEvent) -> dict[str, Any]:
     attributes: dict[str, Any] = {
         "gen_ai.operation.name": "chat",
-        "gen_ai.provider.name": PROVIDER_NAMES.get(call.provider or "", (call.provider or "unknown").lower()),
+        "gen_ai.provider.name": call.provider or "unknown",  # the API of the entry's class (llm/config.py)
         "gen_ai.request.model": call.request_model or call.model or "unknown",
         "planexe.stage": call.task_family, "planexe.model_entry": call.model or "",
         "planexe.attempt": call.attempt or 0, "planexe.tokens_estimated": call.tokens_estimated,
