@@ -5,8 +5,8 @@ executor, and check-model's one call): what the client raises leaves it as one o
 below, the client's own exception kept as its cause. As httpx maps its transport's errors into
 a tree of its own, everything past that boundary (retries, rate limits, check-model's words,
 telemetry) reads these kinds and their fields, never a client's class or its name; the clients'
-exception types (httpx's, which every client uses underneath, openai's and ollama's where their
-extras are installed, and Python's own socket errors) are named here only.
+exception types (httpx's, which every client uses underneath, openai's and ollama's once a
+client has imported them, and Python's own socket errors) are named here only.
 
     ProviderFailure              another failure of a provider client: the next model is tried
     +-- ProviderTimeout          no answer within the client's timeout                (transient)
@@ -18,34 +18,42 @@ extras are installed, and Python's own socket errors) are named here only.
 from __future__ import annotations
 
 import contextlib
+import sys
 from typing import Any, Iterator, Mapping
 
 import httpx
 
-try:  # the [openai] extra; without it no call can raise its errors
-    import openai
-except ImportError:  # pragma: no cover - the test environment installs every extra
-    openai = None
-try:  # the [ollama] extra
-    import ollama
-except ImportError:  # pragma: no cover
-    ollama = None
-
 TRANSIENT_STATUS = frozenset({408, 409, 429})
 RATE_LIMIT_STATUS = 429
+
+
+def _client_types(module: str, *names: str) -> tuple[type[BaseException], ...]:
+    """Exception classes of a client's package once a client imported it: before that, none of
+    its calls has run, so none can have been raised (and a run on the simulator never imports
+    openai or ollama for their exceptions' sake: openai takes about a second to import)."""
+    loaded = sys.modules.get(module)
+    return tuple(getattr(loaded, name) for name in names) if loaded is not None else ()
+
 
 # Each family of client exceptions, by type. An exception that carries an HTTP error status is an
 # answer (ProviderHTTPError) whatever its type: openai's APIStatusError, ollama's ResponseError,
 # httpx's HTTPStatusError, and the simulator's refusals all do.
-TIMEOUT_TYPES: tuple[type[BaseException], ...] = (
-    TimeoutError, httpx.TimeoutException, *((openai.APITimeoutError,) if openai is not None else ()))
-UNREACHABLE_TYPES: tuple[type[BaseException], ...] = (
-    ConnectionError, httpx.NetworkError, httpx.RemoteProtocolError,
-    *((openai.APIConnectionError,) if openai is not None else ()))
-RATE_LIMIT_TYPES: tuple[type[BaseException], ...] = (openai.RateLimitError,) if openai is not None else ()
-CLIENT_TYPES: tuple[type[BaseException], ...] = (
-    httpx.HTTPError, *((openai.OpenAIError,) if openai is not None else ()),
-    *((ollama.RequestError, ollama.ResponseError) if ollama is not None else ()))
+def timeout_types() -> tuple[type[BaseException], ...]:
+    return TimeoutError, httpx.TimeoutException, *_client_types("openai", "APITimeoutError")
+
+
+def unreachable_types() -> tuple[type[BaseException], ...]:
+    return (ConnectionError, httpx.NetworkError, httpx.RemoteProtocolError,
+            *_client_types("openai", "APIConnectionError"))
+
+
+def rate_limit_types() -> tuple[type[BaseException], ...]:
+    return _client_types("openai", "RateLimitError")
+
+
+def client_types() -> tuple[type[BaseException], ...]:
+    return (httpx.HTTPError, *_client_types("openai", "OpenAIError"),
+            *_client_types("ollama", "RequestError", "ResponseError"))
 
 
 class ProviderFailure(Exception):
@@ -91,15 +99,15 @@ def provider_failure(exc: BaseException) -> ProviderFailure | None:
         return exc
     status = _status_of(exc)
     if status is not None:
-        kind = ProviderRateLimited if status == RATE_LIMIT_STATUS or isinstance(exc, RATE_LIMIT_TYPES) \
+        kind = ProviderRateLimited if status == RATE_LIMIT_STATUS or isinstance(exc, rate_limit_types()) \
             else ProviderHTTPError
-    elif isinstance(exc, RATE_LIMIT_TYPES):
+    elif isinstance(exc, rate_limit_types()):
         kind = ProviderRateLimited
-    elif isinstance(exc, TIMEOUT_TYPES):  # before UNREACHABLE: openai's timeout is a connection error
+    elif isinstance(exc, timeout_types()):  # before unreachable: openai's timeout is a connection error
         kind = ProviderTimeout
-    elif isinstance(exc, UNREACHABLE_TYPES):
+    elif isinstance(exc, unreachable_types()):
         kind = ProviderUnreachable
-    elif isinstance(exc, CLIENT_TYPES):
+    elif isinstance(exc, client_types()):
         kind = ProviderFailure
     else:
         return None
