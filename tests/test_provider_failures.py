@@ -84,7 +84,8 @@ def test_what_no_provider_client_raised_is_not_a_provider_failure(exc):
 
 
 def test_the_mapping_keeps_what_the_answer_said():
-    exc = openai.RateLimitError("Error code: 429", body={"error": {"code": "insufficient_quota", "message": "no credit"}},
+    body = {"error": {"code": "insufficient_quota", "message": "no credit"}}
+    exc = openai.RateLimitError("Error code: 429", body=body,
                                 response=httpx.Response(429, headers={"Retry-After": "7", "X-Request-Id": "r1"},
                                                         request=REQUEST))
     failure = provider_failure(exc)

@@ -42,7 +42,8 @@ def scenarios_brief(candidates: CandidateScenarioSet) -> str:
 
 
 def execute(llm: LLMExecutor, plan: str, candidates: CandidateScenarioSet) -> ScenarioSelection:
-    answer = llm.structured(SelectionAnswer, SYSTEM_PROMPT, user_prompt(plan=plan, scenarios=scenarios_brief(candidates)))
+    prompt = user_prompt(plan=plan, scenarios=scenarios_brief(candidates))
+    answer = llm.structured(SelectionAnswer, SYSTEM_PROMPT, prompt)
     return apply_selection(candidates, answer)
 
 
