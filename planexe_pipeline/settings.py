@@ -67,4 +67,7 @@ class mcp(luigi.Config):  # noqa: N801 - luigi names config sections after the c
     max_workers = luigi.IntParameter(default=32, description="Most worker processes a client may ask for a plan.")
     max_file_bytes = luigi.IntParameter(
         default=1048576, description="Largest page of a file plan_file returns, and largest file served as a resource.")
+    page_bytes = luigi.IntParameter(
+        default=32768, description="The page plan_file returns when a client names no max_bytes: an agent "
+                                   "reads a plan a part at a time, not 100 KB in one answer.")
     max_wait_s = luigi.FloatParameter(default=300.0, description="Longest a plan_wait call blocks, in seconds.")

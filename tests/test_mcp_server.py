@@ -31,7 +31,8 @@ MODELS = {
     "broken": {"seed": 42, "time_scale": 0, "fail_stages": ["SWOTAnalysis"]},
 }
 TOOLS = {"plan_create", "plan_status", "plan_wait", "plan_stop", "plan_resume", "plan_list", "plan_file",
-         "example_prompts", "models"}
+         "plan_summary", "example_prompts", "models"}
+PAGE_BYTES = 32768  # [mcp] page_bytes: a default page of plan_file, the whole answer as a client reads it
 SAMPLE = "solar-farm-denmark"
 
 
@@ -61,18 +62,24 @@ def test_a_fast_plan_is_made_waited_for_and_read(tmp_path, config):
             created = await client.call("plan_create", **plan("instant"))
             run_id = created["run_id"]
             assert created["state"] in ("starting", "running") and (root / run_id).parent == root
-            waits, status = 0, created
+            # Every change, but no more often than once a second: the calls are bounded by the time.
+            waits, status, began = 0, created, time.monotonic()
             while status["state"] not in ("done", "failed", "stopped"):
-                status = await client.call("plan_wait", run_id=run_id, timeout_s=30, since=status["change"])
+                status = await client.call("plan_wait", run_id=run_id, timeout_s=30, since=status["change"],
+                                           min_interval_s=1)
                 assert status["changed"], status  # a wait returns on a change, not on its timeout
+                assert status["waited_s"] >= 1 or status["state"] == "done", status
                 waits += 1
+            assert waits <= time.monotonic() - began + 1, f"{waits} waits at least a second apart"
             assert status["state"] == "done" and status["progress"] == 1.0 and status["exit_code"] == 0, status
             assert (root / run_id / "timeline.html").is_file(), "done before the run wrote its last file"
             assert "plan_file" in status["hint"]
 
-            report = await client.call("plan_file", run_id=run_id, name="report")
+            report = await client.call("plan_file", run_id=run_id, name="report", max_bytes=1 << 20)
             assert report["name"] == "070-report.html" and report["next_offset"] is None
             assert report["content"].rstrip().endswith("</html>")
+            first = await client.call("plan_file", run_id=run_id, name="report")  # a default page: 32 KB
+            assert first["next_offset"] is not None and report["content"].startswith(first["content"])
             pages, offset = [], 0
             while offset is not None:
                 page = await client.call("plan_file", run_id=run_id, name="plan", offset=offset, max_bytes=4096)
@@ -90,6 +97,47 @@ def test_a_fast_plan_is_made_waited_for_and_read(tmp_path, config):
 
     waits = anyio.run(scenario)
     print(f"done after {waits} plan_wait calls")
+
+
+@pytest.mark.slow
+def test_an_agent_waits_for_a_full_plan_in_a_few_calls_and_reads_it_in_small_pieces(tmp_path, config):
+    root = tmp_path / "root"
+
+    async def scenario():
+        async with connect_stdio(root, config) as client:
+            status = await client.call("plan_create", **plan("paced", "full"))
+            run_id, waits = status["run_id"], 0
+            while status["state"] not in ("done", "failed", "stopped"):
+                status = await client.call("plan_wait", run_id=run_id, since=status["change"], until="done")
+                waits += 1
+            assert status["state"] == "done" and status["reached"] and status["tasks"]["done"] > 100, status
+
+            on_disk = (root / run_id / "070-plan.md").read_bytes()
+            pages, offset = [], 0
+            while offset is not None:
+                result = await client.session.call_tool("plan_file", {"run_id": run_id, "name": "plan", "offset": offset})
+                pages.append(result.structured_content)
+                assert len(result.content[0].text.encode()) <= PAGE_BYTES, (len(pages), len(result.content[0].text))
+                offset = pages[-1]["next_offset"]
+                assert offset is None or str(offset) in pages[-1]["hint"], pages[-1]["hint"]
+            assert "".join(page["content"] for page in pages).encode() == on_disk and len(pages) >= 3
+
+            result = await client.session.call_tool("plan_summary", {"run_id": run_id})
+            summary = result.structured_content
+            return waits, len(on_disk), len(pages), summary, len(result.content[0].text.encode())
+
+    waits, plan_bytes, pages, summary, summary_bytes = anyio.run(scenario)
+    print(f"done after {waits} plan_wait calls; plan.md {plan_bytes} bytes in {pages} pages; summary {summary_bytes} bytes")
+    assert waits <= 10
+    assert summary_bytes < 2048 and len(json.dumps(summary)) < 2048, summary
+    assert summary["title"].startswith("Project plan: ") and summary["goal"] and summary["duration"]["months"] >= 1
+    assert summary["budget"]["total"] > 0 and summary["models"] == ["paced"]
+    assert any(flag.startswith("simulated:") for flag in summary["flags"]), summary["flags"]
+    # Each section's offset is where plan_file reads it from: its heading.
+    on_disk = (root / summary["run_id"] / "070-plan.md").read_bytes()
+    assert len(summary["sections"]) > 15
+    for title, offset in summary["sections"].items():
+        assert on_disk[offset:].startswith(f"## {title}\n".encode()), title
 
 
 @pytest.mark.slow
@@ -217,6 +265,9 @@ def test_bad_input_is_refused_in_one_line_and_nothing_is_written(tmp_path, confi
                 "workers not a number": await client.refusal("plan_create", prompt="A bakery.", workers="many"),
                 "wait too long": await client.refusal("plan_wait", run_id="handmade", timeout_s=1e9),
                 "bad page": await client.refusal("plan_file", run_id="handmade", name="001-plan.txt", max_bytes=1),
+                "wait for nothing": await client.refusal("plan_wait", run_id="handmade", until="forever"),
+                "negative interval": await client.refusal("plan_wait", run_id="handmade", min_interval_s=-1),
+                "summary of no run": await client.refusal("plan_summary", run_id="no-such-run"),
             }
             assert tree(root) == before, "a refused call wrote something"
             return refusals
@@ -231,8 +282,36 @@ def test_bad_input_is_refused_in_one_line_and_nothing_is_written(tmp_path, confi
     assert "has no file" in refusals["missing file"] and "unknown sample id" in refusals["unknown sample"]
     assert "empty" in refusals["empty prompt"] and "empty" in refusals["blank prompt"]
     assert "over the limit" in refusals["long prompt"] and "unknown model 'no-such-model'" in refusals["unknown model"]
+    assert "until must be one of change, end" in refusals["wait for nothing"]
+    assert "min_interval_s must be from 0" in refusals["negative interval"]
     assert sorted(p.name for p in root.iterdir()) == [".mcp", "handmade"]
     assert not list((root / ".mcp" / "jobs").iterdir())
+
+
+def test_models_says_whether_a_local_server_answered_and_does_not_call_a_hosted_one(tmp_path, fake_openai_server):
+    dead = f"http://127.0.0.1:{free_port()}"
+    local = {"model": "m", "api_key": "not-needed", "context_window": 8192}
+    config = tmp_path / "llm_config.json"
+    config.write_text(json.dumps({"models": {
+        "sim": {"class": "Simulated", "arguments": {"time_scale": 0}},
+        "up": {"class": "OpenAILike", "arguments": {**local, "api_base": fake_openai_server.url + "/v1"}},
+        "down": {"class": "OpenAILike", "arguments": {**local, "api_base": dead + "/v1"}},
+        "ollama-down": {"class": "Ollama", "arguments": {"model": "m", "base_url": dead}},
+        "hosted": {"class": "OpenAILike", "arguments": {**local, "api_base": "https://api.example.invalid/v1"}},
+    }}))
+
+    async def scenario():
+        async with connect_stdio(tmp_path / "root", config) as client:
+            return {m["name"]: m for m in (await client.call("models"))["models"]}
+
+    models = anyio.run(scenario)
+    checks = {name: (m["endpoint_check"], m["ready"]) for name, m in models.items()}
+    assert checks == {"sim": (None, True), "up": ("answered", True), "down": ("no answer", False),
+                      "ollama-down": ("no answer", False), "hosted": ("not checked", True)}, checks
+    assert dead in models["down"]["why_not_ready"] and "start it" in models["down"]["why_not_ready"]
+    assert f"{dead}/api/tags" in models["ollama-down"]["why_not_ready"]
+    # The server that is up was asked for its model list, never sent a model call.
+    assert fake_openai_server.chat_requests() == []
 
 
 @pytest.mark.slow

@@ -31,7 +31,7 @@ from planexe_pipeline.defaults import WORKERS
 from planexe_pipeline.errors import InputError, PipelineError
 from planexe_pipeline.llm.config import load_llm_config
 from planexe_pipeline.mcp_server.run_queue import Job, Root, dispatch, stop, submit, wait_for_end
-from planexe_pipeline.mcp_server.safety import check_models, check_plan_request, check_workers
+from planexe_pipeline.mcp_server.safety import check_models, check_plan_request, check_workers, shown
 from planexe_pipeline.mcp_server.views import FINAL_STATES, RunViews, sample_prompts
 from planexe_pipeline.prompt_input import FINGERPRINT_FILE, PLAN_FILE
 from planexe_pipeline.settings import mcp
@@ -42,9 +42,10 @@ STOP_WAIT_S = 30.0
 
 INSTRUCTIONS = """Makes project plans from a one-paragraph idea (about 100 LLM calls each).
 plan_create returns a run_id at once; the plan runs in the background and survives this server.
-plan_wait blocks until its state or progress changes: call it again until the state is done,
-failed or stopped. Then plan_file with name 'plan' (markdown) or 'report' (HTML). A stopped or
-failed plan continues with plan_resume; status.failure says why it failed."""
+plan_wait with until 'end' blocks until it is done, failed or stopped (call it again after a
+timeout). Then plan_summary for its outline, and plan_file with name 'plan' (markdown, page by
+page) or 'report' (HTML). A stopped or failed plan continues with plan_resume; status.failure
+says why it failed."""
 
 RunId = Annotated[str, Field(description="A run id that plan_create or plan_list returned.")]
 
@@ -85,6 +86,36 @@ async def one_line_errors(ctx, call_next):
             if isinstance(block, dict) and isinstance(block.get("text"), str):
                 block["text"] = one_line(block["text"])
     return result
+
+
+class WaitFor:
+    """What a plan_wait waits for, checked once when it is asked: `until` a change, the end or a
+    state, a change no sooner than `min_interval_s`, and no longer than `timeout_s`."""
+
+    TARGETS = ("change", "end", "running", *FINAL_STATES)
+
+    def __init__(self, until: str, min_interval_s: float, timeout_s: float, max_wait_s: float):
+        if until not in self.TARGETS:
+            raise InputError(f"until must be one of {', '.join(self.TARGETS)}, got {shown(until)}")
+        for name, value in (("timeout_s", timeout_s), ("min_interval_s", min_interval_s)):
+            if isinstance(value, bool) or not 0 <= value <= max_wait_s:
+                raise InputError(f"{name} must be from 0 to {max_wait_s:g} seconds, got {value}")
+        self.until, self.min_interval_s, self.timeout_s = until, min_interval_s, timeout_s
+
+    def reached(self, status: dict, token: str) -> bool:
+        if self.until == "change":
+            return status["change"] != token
+        if self.until == "end":
+            return status["state"] in FINAL_STATES
+        return status["state"] == self.until
+
+    def over(self, status: dict, token: str, waited_s: float) -> bool:
+        """A plan that ended will not change again, whatever was asked for."""
+        if status["state"] in FINAL_STATES or waited_s >= self.timeout_s:
+            return True
+        if self.until == "change":
+            return self.reached(status, token) and waited_s >= self.min_interval_s
+        return self.reached(status, token)
 
 
 def new_run_id(root: Root) -> str:
@@ -148,28 +179,31 @@ def build_server(root: Root, llm_config: str | None) -> MCPServer:
         timeout_s: Annotated[float, Field(description="Longest wait in seconds (at most the server's max_wait_s).")] = 60.0,
         since: Annotated[str | None, Field(description="The change token of a status seen before: returns at "
                                                        "once if the plan moved since. Default: now.")] = None,
+        until: Annotated[str, Field(description="What to wait for: 'change' (any change of state or progress), "
+                                                "'end' (done, failed or stopped), or a state: 'running', 'done', "
+                                                "'failed', 'stopped'. Waiting for the end costs the fewest calls.")] = "change",
+        min_interval_s: Annotated[float, Field(description="With until 'change': return no sooner than this many "
+                                                           "seconds after the call; the changes meanwhile come "
+                                                           "as one answer.")] = 0.0,
         ctx: Context = None,
     ) -> dict[str, Any]:
         """Block until the plan's state or progress changes (a task or an LLM call finishes, it starts,
-        ends or stalls), or until timeout_s. Returns plan_status's answer plus changed (false on timeout)
-        and waited_s. Returns at once for a plan that is done, failed or stopped."""
-        limit = mcp().max_wait_s
-        if isinstance(timeout_s, bool) or not 0 <= timeout_s <= limit:
-            raise InputError(f"timeout_s must be from 0 to {limit:g} seconds, got {timeout_s}")
+        ends or stalls), or until what `until` names, or until timeout_s. Returns plan_status's answer
+        plus changed (it moved since `since`), reached (what `until` asked for happened) and waited_s.
+        Returns at once for a plan that is done, failed or stopped. To wait for a plan to finish in a
+        few calls: until 'end' (or 'done') with a long timeout_s."""
+        wait = WaitFor(until, min_interval_s, timeout_s, mcp().max_wait_s)
         began = anyio.current_time()
         current = await anyio.to_thread.run_sync(views.status, run_id)
         token = since or current["change"]
         reported = -1.0
-        while current["change"] == token and current["state"] not in FINAL_STATES:
-            left = began + timeout_s - anyio.current_time()
-            if left <= 0:
-                break
-            await anyio.sleep(min(WAIT_POLL_S, left))
+        while not wait.over(current, token, anyio.current_time() - began):
+            await anyio.sleep(max(0.0, min(WAIT_POLL_S, began + timeout_s - anyio.current_time())))
             current = await anyio.to_thread.run_sync(views.status, run_id)
             if ctx is not None and current["progress"] > reported:
                 reported = current["progress"]
                 await ctx.report_progress(reported, 1.0, f"{current['state']}: {reported:.0%}")
-        return {**current, "changed": current["change"] != token,
+        return {**current, "changed": current["change"] != token, "reached": wait.reached(current, token),
                 "waited_s": round(anyio.current_time() - began, 2)}
 
     @server.tool()
@@ -235,6 +269,15 @@ def build_server(root: Root, llm_config: str | None) -> MCPServer:
         return views.read_file(run_id, name, offset, max_bytes)
 
     @server.tool()
+    @refusals
+    def plan_summary(run_id: RunId) -> dict[str, Any]:
+        """A plan in under 2 KB: title, goal, duration (months, first and last day), budget (total,
+        currency, contingency), the models that wrote it, its sections with the byte offset in the
+        plan's markdown where each begins (plan_file reads from there), and flags a reader must know
+        (simulated text, an incomplete plan, answers flagged as degenerate)."""
+        return views.summary(run_id)
+
+    @server.tool()
     def example_prompts() -> dict[str, Any]:
         """Sample ideas to plan: id (for plan_create's sample_id), title, tags and the prompt text."""
         return {"prompts": sample_prompts()}
@@ -243,8 +286,10 @@ def build_server(root: Root, llm_config: str | None) -> MCPServer:
     @refusals
     def models() -> dict[str, Any]:
         """The models a plan may use: name, class, structured_output mode, context_window,
-        max_output_tokens, model, endpoint (without credentials), ready (and why_not_ready, e.g. an
-        unset key variable), comment; and the default list."""
+        max_output_tokens, model, endpoint (without credentials), endpoint_check ('answered' or
+        'no answer': a server on this machine or network was asked for its model list, 1 s at most;
+        'not checked': a hosted one), ready (and why_not_ready: an unset key variable, a local server
+        that did not answer), comment; and the default list."""
         return views.models()
 
     def resource(name: str):

@@ -9,12 +9,15 @@ to call next.
 from __future__ import annotations
 
 import codecs
+import json
 import mimetypes
 import threading
 from pathlib import Path
 
 from planexe_pipeline.errors import InputError, PipelineError
 from planexe_pipeline.llm.config import load_llm_config, parse_model_list, resolve_models
+from planexe_pipeline.llm.endpoint_probe import NO_ANSWER, check_endpoints, listing_url
+from planexe_pipeline.mcp_server.plan_summary import plan_summary
 from planexe_pipeline.mcp_server.run_queue import Job, Root, process_alive, queue_position
 from planexe_pipeline.mcp_server.safety import RUN_ID, file_in_run, public_address, run_folder, shown
 from planexe_pipeline.prompt_input import PLAN_FILE
@@ -35,12 +38,13 @@ def _hint(status: dict) -> str:
         return (f"waiting for a free slot: number {status['queue_position']} in the queue, at most "
                 f"{status['max_running']} running at once; plan_wait returns when it starts")
     if state in ("starting", "running"):
-        return "plan_wait blocks until the state or the progress changes"
+        return "plan_wait with until 'end' returns once it is done, failed or stopped; until 'change' at each step"
     if state == "stalled":
         return (f"nothing finished for {status['stall_after_s']:.0f} s: the provider may be slow or down; "
                 "keep waiting, or plan_stop now and plan_resume later (or with other models)")
     if state == "done":
-        return f"read the plan: plan_file with name 'plan' (markdown) or 'report' (HTML), or resource planexe://runs/{run_id}/plan"
+        return (f"read the plan: plan_summary for its outline, plan_file with name 'plan' (markdown) or 'report' "
+                f"(HTML), page by page, or resource planexe://runs/{run_id}/plan")
     if state == "stopped":
         return "plan_resume continues it where it stopped; finished steps are kept"
     failure = status.get("failure") or {}
@@ -175,25 +179,30 @@ class RunViews:
             raise InputError(f"run {run_id} has no file '{shown(name)}': pass 'report', 'plan', or a name that "
                              "plan_file with name '.' lists")
         limit = mcp().max_file_bytes
-        page = limit if max_bytes is None else max_bytes
+        page = min(mcp().page_bytes, limit) if max_bytes is None else max_bytes
         if not isinstance(page, int) or isinstance(page, bool) or not 1024 <= page <= limit:
             raise InputError(f"max_bytes must be a whole number from 1024 to {limit}, got {shown(max_bytes)}")
         size = path.stat().st_size
         if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= size:
             raise InputError(f"offset must be a whole number from 0 to the file's size ({size}), got {shown(offset)}")
-        with open(path, "rb") as handle:
-            handle.seek(offset)
-            chunk = handle.read(page)
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        try:
-            content = decoder.decode(chunk, final=offset + len(chunk) >= size)
-        except UnicodeDecodeError:
-            raise InputError(f"'{relative}' from offset {offset} is not UTF-8 text: pass 0 or a next_offset "
-                             "that plan_file returned") from None
-        end = offset + len(chunk) - len(decoder.getstate()[0])
-        return {"run_id": run_id, "name": relative, "bytes": size, "offset": offset, "content": content,
-                "next_offset": end if end < size else None,
-                "mime_type": mimetypes.guess_type(relative)[0] or "text/plain"}
+        answer = _page(run_id, path, relative, offset, page, size)
+        if max_bytes is None:
+            # A page by default is the whole answer as a client reads it (JSON, the text escaped
+            # in it) within page_bytes: the text is cut by what the rest of the answer takes.
+            for _ in range(4):
+                over = len(json.dumps(answer, indent=2, ensure_ascii=False).encode()) - page
+                if over <= 0:
+                    break
+                answer = _page(run_id, path, relative, offset, (answer["next_offset"] or size) - offset - over, size)
+        return answer
+
+    def summary(self, run_id: str) -> dict:
+        state = self.status(run_id)["state"]  # refuses a run that does not exist
+        summary = {"run_id": run_id, "state": state,
+                   **plan_summary(run_folder(self.root.path, run_id), state, self.llm_config)}
+        if summary["sections"]:
+            summary["hint"] = "plan_file with name 'plan' and a section's offset reads the plan from that section"
+        return summary
 
     def whole_file(self, run_id: str, name: str) -> str:
         """A file in one piece, for an MCP resource: refused when over max_file_bytes."""
@@ -216,6 +225,7 @@ class RunViews:
     def models(self) -> dict:
         config = load_llm_config(self.llm_config)
         default = parse_model_list(pipeline().llm)
+        checks = check_endpoints(list(config.values()))
         models = []
         for name, entry in config.items():
             try:
@@ -225,13 +235,39 @@ class RunViews:
                 why_not = str(exc)
             settings = entry.settings()
             arguments = entry.arguments
+            endpoint = public_address(arguments.get("api_base") or arguments.get("base_url"))
+            check = checks[name]
+            if why_not is None and check.outcome == NO_ANSWER:
+                why_not = (f"model '{name}': its server at {public_address(listing_url(entry))} did not answer "
+                           f"({check.why}): start it, or fix its address in llm_config.json")
             models.append({
                 "name": name, "class": entry.class_name, "structured_output": settings.structured_output,
                 "context_window": settings.context_window, "max_output_tokens": settings.max_output_tokens,
                 "model": str(arguments.get("model") or arguments.get("model_name") or "") or None,
-                "endpoint": public_address(arguments.get("api_base") or arguments.get("base_url")),
+                "endpoint": endpoint, "endpoint_check": check.outcome if entry.class_name != "Simulated" else None,
                 "ready": why_not is None, "why_not_ready": why_not, "comment": entry.comment})
         return {"default": default, "models": models}
+
+
+def _page(run_id: str, path: Path, relative: str, offset: int, page: int, size: int) -> dict:
+    """Up to `page` bytes of the file from `offset`, as whole UTF-8 characters."""
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        chunk = handle.read(max(page, 4))
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        content = decoder.decode(chunk, final=offset + len(chunk) >= size)
+    except UnicodeDecodeError:
+        raise InputError(f"'{relative}' from offset {offset} is not UTF-8 text: pass 0 or a next_offset "
+                         "that plan_file returned") from None
+    end = offset + len(chunk) - len(decoder.getstate()[0])
+    answer = {"run_id": run_id, "name": relative, "bytes": size, "offset": offset, "content": content,
+              "next_offset": end if end < size else None,
+              "mime_type": mimetypes.guess_type(relative)[0] or "text/plain"}
+    if end < size:
+        answer["hint"] = (f"bytes {offset}-{end - 1} of {size}: call plan_file with offset {end} for the next "
+                          "page (max_bytes sets the page size)")
+    return answer
 
 
 def sample_prompts() -> list[dict]:
