@@ -31,8 +31,9 @@ from planexe_pipeline.defaults import WORKERS
 from planexe_pipeline.errors import InputError, PipelineError
 from planexe_pipeline.llm.config import load_llm_config
 from planexe_pipeline.mcp_server.run_queue import Job, Root, dispatch, stop, submit, wait_for_end
-from planexe_pipeline.mcp_server.safety import check_models, check_plan_request, check_workers, shown
-from planexe_pipeline.mcp_server.views import FINAL_STATES, RunViews, sample_prompts
+from planexe_pipeline.mcp_server.safety import check_models, check_plan_request, check_workers
+from planexe_pipeline.mcp_server.views import RunViews, sample_prompts
+from planexe_pipeline.mcp_server.waiting import WaitFor
 from planexe_pipeline.prompt_input import FINGERPRINT_FILE, PLAN_FILE
 from planexe_pipeline.settings import mcp
 
@@ -86,36 +87,6 @@ async def one_line_errors(ctx, call_next):
             if isinstance(block, dict) and isinstance(block.get("text"), str):
                 block["text"] = one_line(block["text"])
     return result
-
-
-class WaitFor:
-    """What a plan_wait waits for, checked once when it is asked: `until` a change, the end or a
-    state, a change no sooner than `min_interval_s`, and no longer than `timeout_s`."""
-
-    TARGETS = ("change", "end", "running", *FINAL_STATES)
-
-    def __init__(self, until: str, min_interval_s: float, timeout_s: float, max_wait_s: float):
-        if until not in self.TARGETS:
-            raise InputError(f"until must be one of {', '.join(self.TARGETS)}, got {shown(until)}")
-        for name, value in (("timeout_s", timeout_s), ("min_interval_s", min_interval_s)):
-            if isinstance(value, bool) or not 0 <= value <= max_wait_s:
-                raise InputError(f"{name} must be from 0 to {max_wait_s:g} seconds, got {value}")
-        self.until, self.min_interval_s, self.timeout_s = until, min_interval_s, timeout_s
-
-    def reached(self, status: dict, token: str) -> bool:
-        if self.until == "change":
-            return status["change"] != token
-        if self.until == "end":
-            return status["state"] in FINAL_STATES
-        return status["state"] == self.until
-
-    def over(self, status: dict, token: str, waited_s: float) -> bool:
-        """A plan that ended will not change again, whatever was asked for."""
-        if status["state"] in FINAL_STATES or waited_s >= self.timeout_s:
-            return True
-        if self.until == "change":
-            return self.reached(status, token) and waited_s >= self.min_interval_s
-        return self.reached(status, token)
 
 
 def new_run_id(root: Root) -> str:
