@@ -16,6 +16,8 @@ FINGERPRINT_FILE = "001-plan_fingerprint.json"
 
 def read_prompt_file(path: str | os.PathLike) -> str:
     p = Path(path)
+    if p.is_dir():
+        raise InputError(f"prompt file {p} is a folder: pass a text file to --prompt-file")
     if not p.is_file():
         raise InputError(f"prompt file {p} does not exist: pass an existing file to --prompt-file")
     data = p.read_bytes()

@@ -61,6 +61,11 @@ def test_prompt_file_missing(capsys, run_dir, tmp_path):
     assert not run_dir.exists()
 
 
+def test_prompt_file_that_is_a_folder(capsys, run_dir, tmp_path):
+    refused(capsys, run_args(run_dir, "--prompt-file", str(tmp_path)), f"prompt file {tmp_path} is a folder", 2)
+    assert not run_dir.exists()
+
+
 def test_prompt_file_not_utf8(capsys, run_dir, tmp_path):
     bad = tmp_path / "latin1.txt"
     bad.write_bytes("Ouvrir une boulangerie à Lyon, près de la gare".encode("latin-1"))
