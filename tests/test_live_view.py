@@ -42,3 +42,17 @@ def test_elsewhere_the_status_is_plain_lines():
     lines = status_lines(snapshot())
     assert lines[0].startswith("run/x: running 42%: 40/111 tasks, 30/93 LLM calls, 2 in flight (provider limit 4")
     assert "\x1b[" not in "\n".join(lines)
+
+
+def test_a_stopped_run_says_it_stopped_and_how_to_resume_not_where_it_failed():
+    stopped = {**snapshot("stopped"), "in_flight": [], "failure": {
+        "step": "-", "reason": "the run process ended before the plan was complete (killed, interrupted or its "
+                               "machine lost)", "recoverable": True, "resume": "planexe-pipeline run --run-dir run/x"}}
+    lines = status_lines(stopped)
+    assert "  stopped: the run process ended before the plan was complete (killed, interrupted or its machine lost)" \
+        in lines, lines
+    assert "  resume: planexe-pipeline run --run-dir run/x (finished steps are kept)" in lines
+    assert not any("failed" in line or " -:" in line for line in lines), lines
+    failed = {**stopped, "state": "failed", "failure": {**stopped["failure"], "step": "SWOTAnalysis",
+                                                         "reason": "every model failed"}}
+    assert "  failed at SWOTAnalysis: every model failed" in status_lines(failed)

@@ -68,10 +68,15 @@ def status_lines(snapshot: dict) -> list[str]:
         lines.append(f"  widths not known yet (estimated): {', '.join(snapshot['widths_estimated'])}")
     failure = snapshot.get("failure")
     if failure:
-        lines.append(f"  failed at {failure['step']}: {failure['reason']}")
-        lines.append(f"  {'recoverable' if failure['recoverable'] else 'not recoverable by a rerun alone'}; "
-                     f"resume: {failure['resume']}")
+        lines.append(f"  {snapshot['state']}{_at(failure)}: {failure['reason']}")
+        lines.append(f"  resume: {failure['resume']} (finished steps are kept)" if failure["recoverable"] else
+                     f"  not recoverable by a rerun alone: fix the cause, then resume: {failure['resume']}")
     return lines
+
+
+def _at(failure: dict) -> str:
+    """Where a run failed; a run that was stopped (interrupted, killed) names no step ("-")."""
+    return f" at {failure['step']}" if failure.get("step") not in (None, "", "-") else ""
 
 
 def status_block(snapshot: dict) -> Group:
@@ -100,7 +105,7 @@ def status_block(snapshot: dict) -> Group:
                           style="green"))
     failure = snapshot.get("failure")
     if failure and state != "running":
-        parts.append(Text(f"{failure['step']}: {failure['reason']}", style="red"))
+        parts.append(Text(f"{state}{_at(failure)}: {failure['reason']}", style="red"))
     return Group(*parts)
 
 
