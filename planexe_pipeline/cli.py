@@ -189,10 +189,10 @@ def cmd_run(args) -> int:
         lock=not args.scheduler_host, notify_url=args.notify_url, notify_command=args.notify_command,
         screen=not args.no_screen,
     ))
-    if request.resumed:
-        print(request.resumed, flush=True)
-
     def announce(cap: int | None) -> None:
+        # Said once the run holds its folder: a run refused for a busy folder prints only that.
+        if request.resumed:
+            print(request.resumed, flush=True)
         print(f"Plan run in {request.run_dir}: models {', '.join(request.models)}, {request.workers} workers, "
               f"LLM cap {_cap_text(cap)}, speed {request.speed}", flush=True)
         print(limits_line(request, cap), flush=True)
@@ -241,6 +241,8 @@ def cmd_check_model(args) -> int:
 
 def _existing_run(run_dir: str) -> Path:
     path = Path(run_dir)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{path} is a file, not a run folder: pass the folder of a run")
     if not path.is_dir():
         raise InputError(f"run folder {path} does not exist: pass the folder of a run")
     return path

@@ -53,6 +53,7 @@ def prepare(request: RunRequest) -> RunRequest:
     if request.llm_slots is not None and request.llm_slots < 1:
         raise InputError(f"--llm-slots must be at least 1, got {request.llm_slots}")
     run_dir = request.run_dir or default_run_dir()
+    _check_folder_path(run_dir)
     recorded = read_fingerprint(run_dir) or {}
     if recorded:
         recorded_models, recorded_config = last_models(run_dir)
@@ -96,6 +97,18 @@ def _resume_line(given: RunRequest, prepared: RunRequest, recorded: dict) -> str
     if prepared.llm_config:
         parts.append(f"model config {prepared.llm_config} ({source(given.llm_config is not None)})")
     return f"Resuming {prepared.run_dir} with what it recorded: {'; '.join(parts)}"
+
+
+def _check_folder_path(run_dir: Path) -> None:
+    """A file where the run folder (or a folder above it) would be is said as such: mkdir's own
+    words ("File exists", "Not a directory") read as a permission problem."""
+    for path in (run_dir, *run_dir.parents):
+        if path.is_dir():
+            return
+        if path.exists():
+            where = "is a file" if path == run_dir else f"cannot be made: {path} is a file"
+            raise InputError(f"run folder {run_dir} {where}, not a folder: pass a new folder to --run-dir, "
+                             "or the folder of a run to resume it")
 
 
 def _check_writable(run_dir: Path) -> None:

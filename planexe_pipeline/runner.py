@@ -79,11 +79,11 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
         luigi.configuration.get_config().set("resources", "llm", str(request.llm_slots))
     local = None if request.scheduler_host else _LocalSchedulerFactory(str(run_dir))
     slots = llm_cap_of(local.scheduler.resource_list()) if local else _luigid_llm_cap(request)
-    if on_start:
-        on_start(slots)
     lock = RunFolderLock(run_dir) if request.lock else None
     started = time.time()
     with lock or contextlib.nullcontext():
+        if on_start:
+            on_start(slots)
         if lock:
             # Scaled-out runs share the folder unlocked: they leave another worker's files alone.
             remove_interrupted_writes(run_dir)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from planexe_pipeline.cli import main
 from planexe_pipeline.llm import config as llm_config
 from planexe_pipeline.prompt_input import fingerprint
+from planexe_pipeline.run_folder import RunFolderLock
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -162,11 +164,38 @@ def test_run_folder_of_another_speed(capsys, run_dir):
     assert snapshot(run_dir) == before
 
 
-def test_run_folder_not_writable(capsys, tmp_path):
+def test_run_folder_that_is_a_file(capsys, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    refused(capsys, run_args(blocker / "run", "--prompt", "Open a bakery in Lyon."), "is not writable", 2)
+    line = refused(capsys, run_args(blocker, "--prompt", "Open a bakery in Lyon."), f"run folder {blocker} is a file", 2)
+    assert "not writable" not in line and "File exists" not in line
+    refused(capsys, run_args(blocker / "run", "--prompt", "Open a bakery in Lyon."), f"{blocker} is a file", 2)
+    refused(capsys, ["status", str(blocker)], f"{blocker} is a file, not a run folder", 2)
     assert blocker.read_text() == "not a folder"
+
+
+def test_run_folder_not_writable(capsys, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    if os.access(locked, os.W_OK):
+        pytest.skip("running as a user that writes anywhere (root)")
+    refused(capsys, run_args(locked / "run", "--prompt", "Open a bakery in Lyon."), "is not writable", 2)
+
+
+def test_a_run_on_a_busy_folder_prints_nothing_before_its_refusal(capsys, run_dir):
+    prompt = "Open a bakery in Lyon.\n"
+    run_dir.mkdir()
+    (run_dir / "001-plan.txt").write_text(prompt)
+    (run_dir / "001-plan_fingerprint.json").write_text(json.dumps(fingerprint(prompt, "fast")))
+    with RunFolderLock(run_dir):  # another run holds the folder
+        before = snapshot(run_dir)
+        code = main(run_args(run_dir))
+        after = snapshot(run_dir)
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "", out  # no "Resuming ...", no "Plan run in ...", no provider limits
+    assert err.splitlines() == [f"planexe-pipeline: error: run folder {run_dir} is being run by another process "
+                                "right now: wait for it to finish, or use another --run-dir"], err
+    assert after == before
 
 
 def test_no_prompt_and_no_earlier_run(capsys, run_dir):
