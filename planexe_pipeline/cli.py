@@ -234,8 +234,12 @@ def cmd_prompts(args) -> int:
 
 def cmd_check_model(args) -> int:
     from planexe_pipeline.llm.model_check import check_model
+    from planexe_pipeline.settings import retry_policy
 
-    print("\n".join(check_model(args.llm, args.llm_config).lines()))
+    def retrying(why: str, seconds: float) -> None:
+        print(f"retry: {why}; trying again in {seconds:.1f} s, as a run would", flush=True)
+
+    print("\n".join(check_model(args.llm, args.llm_config, retry_policy().policy(), retrying).lines()))
     return 0
 
 

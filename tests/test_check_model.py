@@ -1,11 +1,13 @@
-"""`planexe-pipeline check-model --llm NAME`: one structured call, as a run sends it, against the
-fake server on 127.0.0.1; each way an endpoint can be wrong is one line and a non-zero exit."""
+"""`planexe-pipeline check-model --llm NAME`: one structured call, as a run sends it and retries it,
+against the fake server on 127.0.0.1; each way an endpoint can be wrong is one line and a non-zero
+exit. The run's retry policy is shortened here to milliseconds and 3 attempts."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import luigi
 import pytest
 from support.fake_openai_server import COMPLETION_TOKENS, PROMPT_TOKENS
 from support.scale_out import free_port
@@ -32,6 +34,26 @@ def openai_entry(url: str, timeout: float = 5, **extra) -> dict:
         "timeout": timeout}}
 
 
+ATTEMPTS = 3
+
+
+@pytest.fixture(autouse=True)
+def quick_retries():
+    """[retry_policy] as a test wants it: the attempts a run makes, the waits in milliseconds."""
+    settings = luigi.configuration.get_config()
+    quick = {"max_attempts_per_model": str(ATTEMPTS), "initial_wait_s": "0.01", "max_wait_s": "0.05",
+             "jitter_s": "0", "patience_s": "0.5"}
+    before = {key: settings.get("retry_policy", key, None) for key in quick}
+    for key, value in quick.items():
+        settings.set("retry_policy", key, value)
+    yield
+    for key, value in before.items():
+        if value is None:
+            settings.remove_option("retry_policy", key)
+        else:
+            settings.set("retry_policy", key, value)
+
+
 @pytest.fixture
 def config(tmp_path, monkeypatch, fake_openai_server) -> str:
     monkeypatch.setenv("CHECK_KEY", KEY)
@@ -55,10 +77,10 @@ def check(capsys, *argv: str) -> tuple[int, list[str], list[str]]:
     return code, captured.out.splitlines(), captured.err.splitlines()
 
 
-def failed(capsys, *argv: str) -> tuple[int, str]:
-    """A refusal: a non-zero exit, nothing on stdout, one line on stderr (never the key)."""
+def failed(capsys, *argv: str, retried: int = 0) -> tuple[int, str]:
+    """A refusal: a non-zero exit, one line on stderr (never the key); on stdout only the retries."""
     code, out, err = check(capsys, *argv)
-    assert code != 0 and out == [], out
+    assert code != 0 and len(out) == retried and all(line.startswith("retry: attempt ") for line in out), out
     assert len(err) == 1, err
     assert KEY not in err[0]
     return code, err[0]
@@ -108,17 +130,37 @@ def test_the_simulator_answers_with_estimated_tokens(capsys, config):
     assert any(line.startswith("tokens: ") and line.endswith("(estimated)") for line in out)
 
 
-def test_a_dead_endpoint_is_one_line(capsys, config):
-    code, line = failed(capsys, "--llm", "dead", "--llm-config", config)
+def test_a_dead_endpoint_is_one_line_after_the_tries_a_run_makes(capsys, config):
+    code, line = failed(capsys, "--llm", "dead", "--llm-config", config, retried=ATTEMPTS - 1)
     assert code == 1
     assert "cannot be reached" in line and "127.0.0.1" in line and "llm_config.json" in line
+    assert line.endswith(f"(after {ATTEMPTS} attempts, as a run makes them)")
 
 
 def test_an_endpoint_that_never_answers_is_cut_by_the_entrys_timeout(capsys, config, fake_openai_server):
-    fake_openai_server.fail_next(1, "hang")
-    code, line = failed(capsys, "--llm", "impatient", "--llm-config", config)
+    fake_openai_server.fail_next(ATTEMPTS, "hang")
+    code, line = failed(capsys, "--llm", "impatient", "--llm-config", config, retried=ATTEMPTS - 1)
     assert code == 1
     assert "did not answer within its timeout" in line
+
+
+@pytest.mark.parametrize("fault", ["500", "429", "hang"])
+def test_a_transient_fault_is_tried_again_as_a_run_tries_it(capsys, config, fake_openai_server, fault):
+    fake_openai_server.fail_next(ATTEMPTS - 1, fault)  # a run gets through these: the check does too
+    code, out, err = check(capsys, "--llm", "impatient", "--llm-config", config)
+    assert code == 0, err
+    assert [line for line in out if line.startswith("retry: ")] == [
+        line for line in out if line.startswith("retry: attempt ") and "as a run would" in line]
+    assert len([line for line in out if line.startswith("retry: ")]) == ATTEMPTS - 1, out
+    assert any(line.startswith(f"attempts: {ATTEMPTS} (retried as a run retries: ") for line in out), out
+    assert out[-1] == "ok: model 'impatient' answered valid JSON for the schema"
+    assert fake_openai_server.count() == ATTEMPTS
+
+
+def test_the_shipped_faulty_simulator_passes_the_check_as_a_run_on_it_succeeds(capsys):
+    code, out, err = check(capsys, "--llm", "simulated-faulty")
+    assert code == 0, err
+    assert any(line.startswith("attempts: ") for line in out), "its first attempt did not fail: nothing was tested"
 
 
 def test_a_wrong_model_name_is_one_line(capsys, config, fake_openai_server):
@@ -136,21 +178,23 @@ def test_a_bad_key_is_one_line_that_names_its_variable_not_its_value(capsys, con
 
 
 def test_a_rate_limited_endpoint_says_when_to_come_back(capsys, config, fake_openai_server):
-    fake_openai_server.fail_next(1, "429")
-    code, line = failed(capsys, "--llm", "fake", "--llm-config", config)
+    fake_openai_server.fail_next(1000, "429")  # longer than the patience a run has for it
+    code, out, err = check(capsys, "--llm", "fake", "--llm-config", config)
+    assert code == 1 and len(err) == 1 and all(line.startswith("retry: attempt ") for line in out), (out, err)
+    line = err[0]
     assert code == 1
     assert "HTTP 429" in line and "retry-after: 0.05" in line
 
 
 def test_an_answer_cut_by_the_output_limit_names_the_setting_to_raise(capsys, config, fake_openai_server):
-    fake_openai_server.fail_next(1, "length")  # half the JSON, finish_reason length
-    code, line = failed(capsys, "--llm", "fake", "--llm-config", config)
+    fake_openai_server.fail_next(ATTEMPTS, "length")  # half the JSON, finish_reason length, on the retry too
+    code, line = failed(capsys, "--llm", "fake", "--llm-config", config, retried=1)  # one retry, a larger budget
     assert code == 1
     assert "was cut at" in line and '"max_output_tokens"' in line
 
 
 def test_an_answer_that_is_not_the_schema_names_the_mode(capsys, config):
-    code, line = failed(capsys, "--llm", "sim-malformed", "--llm-config", config)
+    code, line = failed(capsys, "--llm", "sim-malformed", "--llm-config", config, retried=1)  # validation_retries
     assert code == 1
     assert "not as structured output 'prompt' asks" in line and '"structured_output"' in line
 

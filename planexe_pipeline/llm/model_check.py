@@ -1,29 +1,32 @@
 """`planexe-pipeline check-model`: one small structured call to one model entry, as a run makes it.
 
 The call is a plan's call in miniature (StructuredCall: the entry's structured-output mode, its
-output budget, its window), sent once, without the executor's retries and fallbacks, so that a
-dead endpoint, a wrong model name or a refused key is said in one line at once. The client is
-given an HTTP client that keeps every response, so the rate-limit headers a provider sends are
-shown when it says yes, not only when it says no.
+output budget, its window), through the executor under the run's retry policy, on this entry
+alone (no fallback): a model that a run gets through a rate limit or a timeout passes the check
+too, and one that fails is said in one line, after the tries a run would make (a wrong model
+name or a refused key is not tried again: it fails at once). The client is given an HTTP client
+that keeps every response, so the rate-limit headers a provider sends are shown when it says
+yes, not only when it says no.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import httpx
 from pydantic import BaseModel, Field
 
-from planexe_pipeline.errors import PipelineError
+from planexe_pipeline.errors import LLMCallFailed, PipelineError
 from planexe_pipeline.llm.budget import PromptTooLarge
 from planexe_pipeline.llm.calls import StructuredCall
 from planexe_pipeline.llm.config import ModelEntry, load_llm_config, resolve_models
-from planexe_pipeline.llm.context import CallContext, current_call
+from planexe_pipeline.llm.executor import LLMExecutor, NamedModel
 from planexe_pipeline.llm.failures import (ProviderFailure, ProviderHTTPError, ProviderRateLimited, ProviderTimeout,
                                            ProviderUnreachable, provider_failures)
 from planexe_pipeline.llm.rate_limits import rate_limit_headers
+from planexe_pipeline.llm.retry_policy import RetryPolicy
 from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.llm.structured import RefusedAnswer, SchemaValidationError, TokenUsage, TruncatedAnswer
 from planexe_pipeline.redaction import redact
@@ -53,12 +56,16 @@ class ModelCheck:
     usage: TokenUsage
     finish_reason: str | None
     rate_limit_headers: dict[str, str]
+    retried: tuple[str, ...] = ()  # why each earlier attempt failed
 
     def lines(self) -> list[str]:
         counted = "estimated" if self.usage.estimated else "counted by the provider"
         headers = [f"rate-limit header {k}: {v}" for k, v in self.rate_limit_headers.items()]
+        attempts = [f"attempts: {len(self.retried) + 1} (retried as a run retries: {'; '.join(self.retried)})"] \
+            if self.retried else []
         return [f"model: {describe(self.entry)}",
                 f"structured output: {self.mode}",
+                *attempts,
                 f"latency: {self.latency_s:.3f} s",
                 f"tokens: {self.usage.input_tokens} in, {self.usage.output_tokens} out ({counted})",
                 f"finish reason: {self.finish_reason or 'not given'}",
@@ -111,29 +118,57 @@ def _watched_client(entry: ModelEntry, responses: _Responses) -> Any:
     return entry.create()
 
 
-def check_model(name: str, llm_config: str | None = None) -> ModelCheck:
-    """One structured call to model `name`; ConfigError (exit 2) for a bad entry, ModelCheckFailed
-    (exit 1) for an endpoint that does not answer as a run needs."""
+def check_model(name: str, llm_config: str | None = None, policy: RetryPolicy = RetryPolicy(),
+                on_retry: Callable[[str, float], None] | None = None) -> ModelCheck:
+    """One structured call to model `name`, tried as a run tries it (`policy`); ConfigError (exit 2)
+    for a bad entry, ModelCheckFailed (exit 1) for an endpoint that does not answer as a run needs.
+    on_retry(why the attempt failed, seconds until the next) is told before each wait."""
     (entry,) = resolve_models([name], load_llm_config(llm_config))
     settings = entry.settings()
     responses = _Responses()
     llm = _watched_client(entry, responses)
-    call = StructuredCall(CheckAnswer, SYSTEM_PROMPT, USER_PROMPT, stage=STAGE)
-    token = current_call.set(CallContext(STAGE, None, 1, settings))
-    start = time.perf_counter()
+    call = StructuredCall(CheckAnswer, SYSTEM_PROMPT, USER_PROMPT, stage=STAGE,
+                          may_ask_again=lambda: policy.degenerate_retry_share > 0)
+    failures: list[BaseException] = []
+    last_attempt_s = [0.0]
+
+    def attempt(client: Any):
+        start = time.perf_counter()
+        try:
+            # Mapped here, not only by the executor, so the failures kept are of our kinds too.
+            with provider_failures():
+                return call.sync(client)
+        except Exception as exc:
+            failures.append(exc)
+            raise
+        finally:
+            last_attempt_s[0] = time.perf_counter() - start
+
+    def wait(seconds: float) -> None:
+        if on_retry is not None:
+            on_retry(f"attempt {len(failures)} failed ({_short(entry, failures[-1])})", seconds)
+        time.sleep(seconds)
+
+    executor = LLMExecutor([NamedModel(entry.name, lambda: llm, settings)], stage=STAGE, policy=policy, sleep=wait)
     try:
-        with provider_failures():
-            result = call.sync(llm)
-    except PipelineError:
-        raise
-    except Exception as exc:
-        raise ModelCheckFailed(_failure_line(entry, settings.structured_output, exc, responses)) from None
-    finally:
-        current_call.reset(token)
-    wall_s = time.perf_counter() - start
+        result = executor.run(attempt, tokens=call.estimated_tokens())
+    except LLMCallFailed:
+        last = failures[-1] if failures else None
+        if isinstance(last, PipelineError):
+            raise last from None
+        tries = f" (after {len(failures)} attempts, as a run makes them)" if len(failures) > 1 else ""
+        raise ModelCheckFailed(_failure_line(entry, settings.structured_output, last, responses) + tries) from None
     latency = responses.latency_s()
-    return ModelCheck(entry, settings.structured_output, wall_s if latency is None else latency, result.usage,
-                      result.finish_reason, rate_limit_headers(responses.headers()))
+    return ModelCheck(entry, settings.structured_output, last_attempt_s[0] if latency is None else latency,
+                      result.usage, result.finish_reason, rate_limit_headers(responses.headers()),
+                      tuple(_short(entry, exc) for exc in failures))
+
+
+def _short(entry: ModelEntry, exc: BaseException) -> str:
+    if isinstance(exc, ProviderHTTPError) and exc.status_code is not None:
+        return f"HTTP {exc.status_code}"
+    said = exc.message if isinstance(exc, ProviderFailure) else _first_line(exc)
+    return f"{type(exc).__name__}: {_scrub(entry, said)[:80]}"
 
 
 def _failure_line(entry: ModelEntry, mode: str, exc: BaseException, responses: _Responses) -> str:
