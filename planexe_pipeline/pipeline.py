@@ -6,6 +6,7 @@ its own from the luigi command line.
 
 from __future__ import annotations
 
+from planexe_pipeline.luigi_internals import one_line_failures
 from planexe_pipeline.tasks.base import PLAN_TASKS, PlanTask
 from planexe_pipeline.tasks.priorities import expected_call_seconds, priority_table, remaining_path_seconds
 from planexe_pipeline.tasks.report import FullPlan, Report
@@ -19,3 +20,4 @@ REMAINING_SECONDS = remaining_path_seconds(FullPlan(run_dir="/nonexistent-templa
 # Expected seconds of each task's own LLM call: what the progress display scales its ETA by.
 EXPECTED_SECONDS = {family: expected_call_seconds(cls) for family, cls in PLAN_TASKS.items()}
 PlanTask.priorities = priority_table(REMAINING_SECONDS)
+one_line_failures()  # a step run from Luigi's command line that fails on our error ends in that line

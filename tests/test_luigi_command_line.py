@@ -9,6 +9,8 @@ from pathlib import Path
 
 from support.files import plan_file, plan_files
 
+from planexe_pipeline.prompt_input import fingerprint
+
 REPO = Path(__file__).resolve().parent.parent
 LUIGI = [sys.executable, "-c", "import sys, luigi.cmdline; sys.exit(luigi.cmdline.luigi_run())"]
 
@@ -41,8 +43,43 @@ def test_a_failed_task_exits_with_the_task_failed_code(tmp_path):
     done = luigi_run("DeduplicateLevers", "--run-dir", str(tmp_path / "run"), "--prompt", "Open a bakery in Lyon.",
                      "--llm", "cannot-dedupe", "--llm-config", str(config(tmp_path)), "--workers", "2")
     assert done.returncode == 30, (done.returncode, done.stderr[-2000:])  # [retcode] task_failed
+    [line] = said(done)  # the failure's one line, not a traceback
+    assert line.startswith("ERROR: DeduplicateLevers: every model failed (cannot-dedupe: "), line
     assert (tmp_path / "run" / plan_file("PotentialLevers")).is_file()  # what finished is kept
     assert not (tmp_path / "run" / plan_file("DeduplicateLevers")).exists()
+
+
+def said(done: subprocess.CompletedProcess) -> list[str]:
+    """What a run from the luigi command line said on stderr, beside the simulator's note."""
+    return [line for line in done.stderr.splitlines() if "using the offline simulator" not in line]
+
+
+def test_an_item_beyond_its_list_ends_in_one_line(tmp_path):
+    done = luigi_run("DraftDocumentToFindItem", "--index", "7", "--run-dir", str(tmp_path / "run"),
+                     "--prompt", "Open a bakery in Lyon.", "--speed", "fast", "--llm", "good",
+                     "--llm-config", str(config(tmp_path)), "--workers", "2")
+    assert done.returncode == 30, (done.returncode, done.stderr[-2000:])
+    assert said(done) == ["ERROR: DraftDocumentToFindItem: --index 7 is out of range: its list has 2 items at "
+                          "--speed fast (--index 0 to 1)"], done.stderr[-2000:]
+    assert (tmp_path / "run" / plan_file("FilterDocumentsToFind")).is_file()  # its upstream ran and is kept
+
+
+def test_an_item_run_alone_on_a_folder_without_its_upstream_ends_in_one_line(tmp_path):
+    run = tmp_path / "run"
+    alone = luigi_run("DraftDocumentToFindItem", "--index", "0", "--run-dir", str(run), "--llm", "good",
+                      "--llm-config", str(config(tmp_path)))
+    assert alone.returncode == 30, (alone.returncode, alone.stderr[-2000:])
+    assert said(alone) == [f"ERROR: Setup: run folder {run} has no plan yet: pass --prompt-file "
+                           "(or use planexe-pipeline run --prompt)"], alone.stderr[-2000:]
+    # A folder that holds another plan: Luigi's complete() check refuses it, in one line too.
+    run.mkdir(exist_ok=True)
+    (run / "001-plan.txt").write_text("Build a solar farm in Denmark.\n")
+    (run / "001-plan_fingerprint.json").write_text(json.dumps(fingerprint("Build a solar farm in Denmark.\n", "full")))
+    other = luigi_run("DraftDocumentToFindItem", "--index", "0", "--run-dir", str(run), "--prompt", "A bakery.",
+                      "--llm", "good", "--llm-config", str(config(tmp_path)))
+    assert other.returncode != 0 and "Traceback" not in other.stderr, other.stderr[-2000:]
+    assert said(other) == [f"WARNING: Setup(run_dir={run}, speed=full): run folder {run} holds a plan for another "
+                           "prompt: use a new --run-dir, or rerun without a prompt to resume it"], other.stderr
 
 
 def test_a_bad_model_entry_stops_the_plan_before_its_first_file(tmp_path):

@@ -16,6 +16,7 @@ from typing import Any, Callable, ClassVar, Generic, Sequence, TypeVar
 import luigi
 from pydantic import BaseModel
 
+from planexe_pipeline.errors import InputError
 from planexe_pipeline.stages.markdown import FLAGS_KEY
 from planexe_pipeline.tasks.base import LLMTask, PlanTask, declare_stage_functions
 from planexe_pipeline.tasks.inputs import Input, check_declaration, read_as, read_json, read_model, read_output
@@ -66,7 +67,9 @@ class FanOutItem(LLMTask, Generic[ItemT]):
     def run(self) -> None:
         items = self.items()
         if not 0 <= self.index < len(items):
-            raise IndexError(f"{self.task_family} has {len(items)} items; index {self.index} is out of range")
+            which = f"--index 0 to {len(items) - 1}" if items else "none to run"
+            raise InputError(f"--index {self.index} is out of range: its list has {len(items)} items at "
+                             f"--speed {self.speed} ({which})")
         self.write_json("json", self.process(items[self.index]))
 
 
