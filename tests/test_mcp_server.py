@@ -324,8 +324,10 @@ def test_the_same_over_streamable_http(tmp_path, config):
                 assert {t.name for t in (await client.session.list_tools()).tools} == TOOLS
                 run_id = (await client.call("plan_create", **plan("instant")))["run_id"]
                 assert (await client.wait_for_end(run_id))["state"] == "done"
-                page = await client.call("plan_file", run_id=run_id, name="plan")
+                page = await client.call("plan_file", run_id=run_id, name="plan", max_bytes=1 << 20)
                 assert page["content"] == (root / run_id / "070-plan.md").read_text(encoding="utf-8")
+                summary = await client.call("plan_summary", run_id=run_id)
+                assert summary["state"] == "done" and "Schedule" in summary["sections"], summary
                 assert "not a run id" in await client.refusal("plan_status", run_id="../x")
 
         anyio.run(scenario)
