@@ -123,6 +123,9 @@ max_workers = {mcp[max_workers]}
 # The largest page of a file plan_file returns (a client reads longer files page by page), and
 # the largest report or plan served as an MCP resource, in bytes.
 max_file_bytes = {mcp[max_file_bytes]}
+# The page plan_file returns when a client names no max_bytes (an agent reads a long plan a
+# part at a time, not a hundred kilobytes in one answer), in bytes.
+page_bytes = {mcp[page_bytes]}
 # The longest a plan_wait call blocks, in seconds.
 max_wait_s = {mcp[max_wait_s]}
 """
