@@ -63,6 +63,10 @@ class ModelClass:
     client_defaults: Mapping[str, Any] = field(default_factory=dict)
     first_call_imports: tuple[str, ...] = ()  # modules its client imports on its first request
     simulated: bool = False  # the offline simulator: each entry a provider of its own, its minute scalable
+    # Where its server lists its models (a cheap question that tells whether a local server is
+    # up), and the address its client uses when the entry names none.
+    listing_path: str | None = None
+    default_address: str | None = None
 
 
 MODEL_CLASSES: dict[str, ModelClass] = {
@@ -71,7 +75,7 @@ MODEL_CLASSES: dict[str, ModelClass] = {
                             modes=MODES, default_mode="prompt", window_source="held", simulated=True),
     "OpenAILike": ModelClass(module="llama_index.llms.openai_like", attribute="OpenAILike", extra="openai",
                              api="openai", modes=("json_schema", "json_object_schema", "tools", "prompt"), default_mode="json_schema",
-                             http_client="httpx", first_call_imports=("openai.resources",),
+                             http_client="httpx", first_call_imports=("openai.resources",), listing_path="/models",
                              client_defaults={"max_retries": 0, "is_chat_model": True, "timeout": 120.0}),
     "Ollama": ModelClass(module="llama_index.llms.ollama", attribute="Ollama", extra="ollama", api="ollama",
                          modes=("ollama_format", "prompt"), default_mode="ollama_format",
@@ -79,6 +83,7 @@ MODEL_CLASSES: dict[str, ModelClass] = {
                          # keeps each parameter's type, items, description and enum only.
                          refused_modes={"tools": "its client drops nested fields and bounds from a tool's parameters"},
                          window_source="asked", sends_window=True, options_in_client=True, http_client="ollama",
+                         listing_path="/api/tags", default_address="http://localhost:11434",
                          client_defaults={"request_timeout": 120.0}),
 }
 

@@ -21,9 +21,6 @@ from planexe_pipeline.llm.config import ModelEntry
 
 TIMEOUT_S = 1.0
 # Where each class's server lists its models, under the entry's address.
-LISTING_PATHS = {"OpenAILike": "/models", "Ollama": "/api/tags"}
-# The address a class's client uses when the entry names none (llama-index's Ollama default).
-DEFAULT_ADDRESSES = {"Ollama": "http://localhost:11434"}
 ANSWERED, NO_ANSWER, NOT_CHECKED = "answered", "no answer", "not checked"
 # A proxy from the environment would answer for a local server that is not running.
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -49,10 +46,10 @@ def is_local(url: str) -> bool:
 
 def listing_url(entry: ModelEntry) -> str | None:
     """The URL that lists the models of the entry's server, when that server is a local one."""
-    if entry.class_name not in LISTING_PATHS:
+    model_class = entry.model_class
+    if model_class.listing_path is None:
         return None
-    address = entry.arguments.get("api_base") or entry.arguments.get("base_url") \
-        or DEFAULT_ADDRESSES.get(entry.class_name)
+    address = entry.arguments.get("api_base") or entry.arguments.get("base_url") or model_class.default_address
     if isinstance(address, str) and "${" in address:
         try:
             resolved = entry.resolved_arguments()
@@ -61,7 +58,7 @@ def listing_url(entry: ModelEntry) -> str | None:
         address = resolved.get("api_base") or resolved.get("base_url")
     if not isinstance(address, str) or not address.startswith(("http://", "https://")) or not is_local(address):
         return None
-    return address.rstrip("/") + LISTING_PATHS[entry.class_name]
+    return address.rstrip("/") + model_class.listing_path
 
 
 def _get(url: str, timeout_s: float) -> EndpointCheck:

@@ -244,7 +244,7 @@ class RunViews:
                 "name": name, "class": entry.class_name, "structured_output": settings.structured_output,
                 "context_window": settings.context_window, "max_output_tokens": settings.max_output_tokens,
                 "model": str(arguments.get("model") or arguments.get("model_name") or "") or None,
-                "endpoint": endpoint, "endpoint_check": check.outcome if entry.class_name != "Simulated" else None,
+                "endpoint": endpoint, "endpoint_check": None if entry.model_class.simulated else check.outcome,
                 "ready": why_not is None, "why_not_ready": why_not, "comment": entry.comment})
         return {"default": default, "models": models}
 
