@@ -24,7 +24,8 @@ from planexe_pipeline.run_watch import RunWatch
 from planexe_pipeline.scaleout import PlanWorkerFactory, SchedulerGone
 from planexe_pipeline.tasks.integrity import unreadable_tasks
 from planexe_pipeline.telemetry.correlation import claim_run_id, close_run_id
-from planexe_pipeline.telemetry.events import Event, RunEvent, TaskEvent, append_event, failed_tasks, read_events
+from planexe_pipeline.telemetry.events import (Event, RunEvent, TaskEvent, append_event, failed_tasks,
+                                               path_in_run_folder, read_events)
 from planexe_pipeline.telemetry.resources import cpu_seconds, peak_memory_bytes
 from planexe_pipeline.telemetry.stats import stats_from_events
 from planexe_pipeline.worker import RunStopped, TimedWorkerFactory
@@ -92,7 +93,7 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
                     "scaled_out": bool(request.scheduler_host), "speed": request.speed}
         # The models (and their config) a resume without --llm goes on with.
         append_event(run_dir, RunEvent(event="start", start=started, status="running", models=tuple(request.models),
-                                       llm_config=os.path.abspath(request.llm_config) if request.llm_config else None,
+                                       llm_config=path_in_run_folder(run_dir, request.llm_config) if request.llm_config else None,
                                        **run_line))
         watch = RunWatch(request, identity, out=out)
         watch.start()

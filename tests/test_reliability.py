@@ -225,9 +225,9 @@ def test_all_models_failing_at_one_stage_stop_with_one_line_and_a_working_model_
     assert line.startswith("error: SWOTAnalysis: every model failed"), line  # the stage named once, first
     for needed in ("SWOTAnalysis", "model-alpha", "model-beta"):
         assert needed in line, f"{needed!r} not named in: {line}"
-    saved = re.search(r"saved to (\S+?);", line)
+    saved = re.search(r"saved to (\S+?) in the run folder;", line)
     assert saved, f"no saved raw-answer path in: {line}"
-    raw = Path(saved.group(1))
+    raw = run_dir / saved.group(1)
     assert raw.is_file() and raw.parent == run_dir / "llm_failures" and raw.read_text(), raw
 
     before = hashes(run_dir)

@@ -290,10 +290,13 @@ class LLMExecutor:
         saved, last_raw = "", failures.last_raw
         if last_raw is not None and self.run_dir is not None:
             item = f"item-{self.item:03d}" if self.item is not None else "single"
-            path = self.run_dir / "llm_failures" / f"{self.stage}-{item}.txt"
+            name = f"llm_failures/{self.stage}-{item}.txt"
+            path = self.run_dir / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(last_raw, encoding="utf-8")
-            saved = f"; last raw answer saved to {path}"
+            # Named within the run folder: this line goes into its telemetry, which a copy of the
+            # folder keeps.
+            saved = f"; last raw answer saved to {name} in the run folder"
         return LLMCallFailed(f"{where}: every model failed ({'; '.join(failures.reasons)}){saved}; "
                              f"fix the model or pass another with --llm, then run again to resume")
 

@@ -129,7 +129,8 @@ class RunEvent(Event):
     cpu_s: float | None = None
     peak_rss_bytes: int | None = None
     # The models the run was asked to use, in order, and the config naming them where one was
-    # given: what a resume without --llm goes on with.
+    # given: what a resume without --llm goes on with. The config's path is relative to the run
+    # folder (older lines: absolute), so a copied folder names no place of its original.
     models: tuple[str, ...] = ()
     llm_config: str | None = None
 
@@ -273,10 +274,20 @@ class AlertEvent(Event):
 
 
 def last_models(run_dir: str | os.PathLike) -> tuple[tuple[str, ...], str | None]:
-    """(models, llm config) of the latest run of the folder that recorded them; ((), None) if none did."""
+    """(models, llm config) of the latest run of the folder that recorded them; ((), None) if none did.
+    The config's path is usable from here (it was recorded relative to the run folder)."""
     starts = [e for e in read_events(run_dir, "run") if e.event == "start" and e.models and e.start is not None]
     latest = max(starts, key=lambda e: e.start, default=None)
-    return (latest.models, latest.llm_config) if latest else ((), None)
+    if latest is None:
+        return (), None
+    config = os.path.normpath(os.path.join(run_dir, latest.llm_config)) if latest.llm_config else None
+    return latest.models, config
+
+
+def path_in_run_folder(run_dir: str | os.PathLike, path: str | os.PathLike) -> str:
+    """A path as a run folder records it: relative to that folder, so that a copy of the folder
+    (a fork, a backup) names no place of the original."""
+    return os.path.relpath(os.path.abspath(path), os.path.abspath(run_dir))
 
 
 def telemetry_dir(run_dir: str | os.PathLike) -> Path:
