@@ -153,7 +153,7 @@ class RunViews:
                    "title": _title(self.root, run_id), "speed": job.speed if job else None}
         try:
             state = read_run_state(run_dir, stall_after_s=self.stall_after_s)
-            summary.update(state=state.state, tasks_done=len(state.tasks_done), started=state.started, ended=state.ended)
+            summary.update(state=state.state, tasks_done=len(state.done_keys), started=state.started, ended=state.ended)
             snapshot = {"state": state.state, "started": state.started}
         except (ValueError, OSError):
             snapshot = None

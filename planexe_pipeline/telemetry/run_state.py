@@ -70,7 +70,7 @@ class RunState:
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        data["tasks_done"] = len(self.tasks_done)
+        data["tasks_done"] = len(self.done_keys)
         for name in ("finished_families", "done_keys", "finished_llm"):
             data.pop(name)
         return data
@@ -189,8 +189,9 @@ class Outlook:
 
 
 def status_of_finished(state: RunState) -> dict:
-    """A complete plan: everything expected is done, no graph needed."""
-    done = len(state.tasks_done)
+    """A complete plan: everything expected is done, no graph needed. Counted by step and item: a
+    copied or forked folder holds lines of its original under other task ids (they name its path)."""
+    done = len(state.done_keys)
     return status_dict(state, Outlook(1.0, done, done, state.llm_calls_done, 0.0, []), time.time())
 
 
