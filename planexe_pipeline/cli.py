@@ -10,6 +10,7 @@ from pathlib import Path
 
 from planexe_pipeline import __version__, defaults
 from planexe_pipeline.errors import InputError, PipelineError
+from planexe_pipeline.variants.arguments import add_variant_parsers
 
 DISTRIBUTION = "planexe-pipeline"
 
@@ -132,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     mcp.add_argument("--max-running", type=_positive_int, metavar="N",
                      help="plans running at once; the others queue (default: [mcp] max_running)")
     _add_config_arg(mcp)
+
+    add_variant_parsers(sub)
 
     bench = sub.add_parser("bench", help="time the standard workload at several worker counts")
     workers_list = ",".join(map(str, defaults.BENCH_WORKERS))
@@ -371,9 +374,19 @@ def _provider_bench(args) -> int:
     return 0
 
 
+def cmd_fork(args) -> int:
+    from planexe_pipeline.variants.fork import cmd_fork as fork  # a copy: no task graph to import
+    return fork(args)
+
+
+def cmd_diff(args) -> int:
+    from planexe_pipeline.variants.diff_command import cmd_diff as diff
+    return diff(args)
+
+
 COMMANDS = {"run": cmd_run, "prompts": cmd_prompts, "check-model": cmd_check_model, "timeline": cmd_timeline,
             "stats": cmd_stats, "status": cmd_status, "bench": cmd_bench, "scheduler": cmd_scheduler,
-            "mcp": cmd_mcp}
+            "mcp": cmd_mcp, "fork": cmd_fork, "diff": cmd_diff}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from planexe_pipeline.errors import InputError
+
+LOCK_FILE = ".run.lock"
 
 
 class RunFolderLock:
     """One `planexe-pipeline run` per run folder at a time (scaled-out workers share it on purpose)."""
 
     def __init__(self, run_dir: Path):
-        self.path = run_dir / ".run.lock"
+        self.path = run_dir / LOCK_FILE
         self.fd: int | None = None
 
     def __enter__(self) -> "RunFolderLock":
@@ -30,6 +34,27 @@ class RunFolderLock:
         if self.fd is not None:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
+
+
+@contextlib.contextmanager
+def no_run_while(run_dir: Path, doing: str) -> Iterator[None]:
+    """Refuse a folder that a `planexe-pipeline run` holds right now, and keep runs out of it until
+    the block ends (a run that starts meanwhile is refused as for any busy folder). The folder is
+    read, never written: a folder without the lock file has never been run from this machine."""
+    try:
+        fd = os.open(run_dir / LOCK_FILE, os.O_RDONLY)
+    except FileNotFoundError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(f"{run_dir} is being run right now: wait for its run to end (or stop it) "
+                             f"before {doing}") from None
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock
 
 
 def remove_interrupted_writes(run_dir: Path) -> None:
