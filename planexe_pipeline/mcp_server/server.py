@@ -31,11 +31,14 @@ from planexe_pipeline.defaults import WORKERS
 from planexe_pipeline.errors import InputError, PipelineError
 from planexe_pipeline.llm.config import load_llm_config
 from planexe_pipeline.mcp_server.run_queue import Job, Root, dispatch, stop, submit, wait_for_end
-from planexe_pipeline.mcp_server.safety import check_models, check_plan_request, check_workers
+from planexe_pipeline.mcp_server.safety import check_models, check_plan_request, check_workers, run_folder
 from planexe_pipeline.mcp_server.views import RunViews, sample_prompts
 from planexe_pipeline.mcp_server.waiting import WaitFor
 from planexe_pipeline.prompt_input import FINGERPRINT_FILE, PLAN_FILE
 from planexe_pipeline.settings import mcp
+from planexe_pipeline.variants.diff import diff_plans, text_lines
+from planexe_pipeline.variants.diff_html import render_diff_html
+from planexe_pipeline.variants.fork import fork_plan
 
 DISPATCH_EVERY_S = 2.0
 WAIT_POLL_S = 0.25
@@ -247,6 +250,30 @@ def build_server(root: Root, llm_config: str | None) -> MCPServer:
         plan's markdown where each begins (plan_file reads from there), and flags a reader must know
         (simulated text, an incomplete plan, answers flagged as degenerate)."""
         return views.summary(run_id)
+
+    @server.tool()
+    @refusals
+    def plan_fork(run_id: RunId) -> dict[str, Any]:
+        """A new plan sharing every finished step of run_id, which it records as its parent: revise the
+        fork and resume it, then plan_diff it with its parent (which stays as it was). Returns the
+        fork's status (its own run_id) and parent. Refused for a plan that is running."""
+        fork_id = new_run_id(root)
+        fork_plan(run_folder(root.path, run_id), root.run_dir(fork_id))
+        return {**views.status(fork_id), "parent": run_id}
+
+    @server.tool()
+    @refusals
+    def plan_diff(
+        run_id_a: Annotated[str, Field(description="A finished plan: the earlier one, or the parent.")],
+        run_id_b: Annotated[str, Field(description="Another finished plan: the later one, or the fork.")],
+        html: Annotated[bool, Field(description="Also return the diff as one self-contained HTML page.")] = False,
+    ) -> dict[str, Any]:
+        """What plan B does differently from plan A: figures (scenario, duration, budget, counts: a, b,
+        delta), sections (status, lines added and removed, a line diff), items added, removed and changed
+        per list (risks, documents, WBS tasks, team members, ...), files changed; text: the same to read."""
+        diff = diff_plans(run_folder(root.path, run_id_a), run_folder(root.path, run_id_b),
+                          a_label=run_id_a, b_label=run_id_b)
+        return {**diff.to_dict(), "text": "\n".join(text_lines(diff)), **({"html": render_diff_html(diff)} if html else {})}
 
     @server.tool()
     def example_prompts() -> dict[str, Any]:
