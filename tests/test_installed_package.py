@@ -53,3 +53,11 @@ def test_the_luigi_command_line_from_an_empty_folder_overlaps_llm_calls(installe
     assert (run_dir / "999-pipeline_complete.txt").is_file()
     # Without the packaged [resources] llm, Luigi would allow one call at a time.
     assert 1 < peak_in_flight(run_dir) <= PACKAGED_CAP
+
+
+def test_the_wheel_carries_the_page_templates(installed):
+    # A template left out of the package data fails only when its page is written.
+    check = ("from importlib.resources import files; "
+             "print(all((files('planexe_pipeline') / t).is_file() "
+             "for t in ('report/templates/report.html.j2', 'variants/templates/diff.html.j2')))")
+    assert installed.run(installed.python, "-c", check).stdout.strip() == "True"

@@ -33,6 +33,8 @@ def test_an_agent_forks_a_plan_and_diffs_the_fork_with_its_parent(tmp_path):
             parent = (await client.call("plan_create", sample_id="bakery-lyon", models=["instant"], speed="fast",
                                         workers=4, start_date=START_DATE))["run_id"]
             assert (await client.wait_for_end(parent))["state"] == "done"
+            for path in (root / parent).rglob("*"):  # run by the server's job, with its absolute paths
+                assert not path.is_file() or str(tmp_path).encode() not in path.read_bytes(), path
 
             fork = await client.call("plan_fork", run_id=parent)
             assert fork["parent"] == parent and fork["run_id"] != parent and fork["state"] == "done", fork
