@@ -5,6 +5,7 @@ plans do differently (as text, JSON and one escaped HTML page). Bad input: one l
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -123,6 +124,7 @@ def test_a_copied_run_folder_names_no_path_of_the_original_and_is_a_plan_of_its_
 @pytest.mark.slow
 def test_a_fork_shares_the_finished_work_and_records_its_parent(finished, tmp_path, capsys):
     fork = tmp_path / "a" / "fork"
+    fork.mkdir(parents=True)  # an empty folder is as good as none
     assert main(["fork", str(finished), str(fork)]) == 0
     assert "planexe-pipeline diff" in capsys.readouterr().out
     lineage = json.loads((fork / LINEAGE_FILE).read_text())
@@ -207,12 +209,14 @@ def test_the_page_and_the_terminal_show_plan_text_inert(finished, tmp_path, caps
     purpose = json.loads((hostile / plan_file("IdentifyPurpose")).read_text())
     purpose["topic"] = f"Bakery {SCRIPT}"
     (hostile / plan_file("IdentifyPurpose")).write_text(json.dumps(purpose))
+    (hostile / plan_file("FilterDocumentsToCreate")).write_text('{"kept": 3}')  # a hand edit out of shape
     with open(hostile / plan_file("Pitch", "md"), "a") as pitch:
         pitch.write(f"\n{SCRIPT}\n<img src=x onerror=alert(2)>\n")
     page = tmp_path / "page.html"
     assert main(["diff", str(finished), str(hostile), "--html", str(page)]) == 0
     text = capsys.readouterr().out
     assert "\x1b" not in text and "+ Flood <script>" in text  # shown as words, never a terminal command
+    assert "  documents to create: unreadable in B" in text and re.search(r"Documents to create: \d+ -> unreadable", text)
     html = page.read_text()
     assert "<script" not in html.lower() and "<img" not in html.lower()
     assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 3  # title, risk, pitch line

@@ -63,8 +63,14 @@ class ItemChange:
     changed: tuple[str, ...] = ()
 
     @property
+    def unreadable_in(self) -> str:
+        """'A', 'B', 'A and B' for a list whose file is missing or out of shape there, else ''."""
+        return " and ".join(side for side, count in (("A", self.a_count), ("B", self.b_count)) if count is None)
+
+    @property
     def any(self) -> bool:
-        return bool(self.added or self.removed or self.changed) or self.a_count != self.b_count
+        """Whether there is anything to say about the list."""
+        return bool(self.added or self.removed or self.changed or self.unreadable_in) or self.a_count != self.b_count
 
 
 @dataclass
@@ -169,17 +175,19 @@ def text_lines(diff: PlanDiff) -> list[str]:
         return lines + ["The two plans are the same: every file of their steps is byte-identical."]
     lines += ["", "Headline figures (A -> B):"]
     for f in diff.figures:
-        a, b = plain(f.a if f.a is not None else "unreadable", 50), plain(f.b if f.b is not None else "unreadable", 50)
-        lines.append(f"  {f.name}: {a} -> {b}" + (f" ({f.delta})" if f.delta else "") if f.changed
-                     else f"  {f.name}: {a} (same)")
+        a, b = (plain(value if value is not None else "unreadable", 50) for value in (f.a, f.b))
+        if not f.changed:
+            lines.append(f"  {f.name}: {a} (same)")
+        else:
+            lines.append(f"  {f.name}: {a} -> {b}" + (f" ({f.delta})" if f.delta else ""))
     changed = [s for s in diff.sections if s.status != "same"]
     lines += ["", f"Sections: {len(changed)} of {len(diff.sections)} changed"]
     for s in changed:
         lines.append(f"  ~ {s.title}: +{s.added} -{s.removed} lines" if s.status == "changed" else f"  {s.title}: {s.status}")
     lines += ["", "Items (+ added in B, - removed, ~ changed):"]
     for item in diff.items:
-        if item.a_count is None or item.b_count is None:
-            lines.append(f"  {item.name}: unreadable in {'A' if item.a_count is None else 'B'}")
+        if item.unreadable_in:
+            lines.append(f"  {item.name}: unreadable in {item.unreadable_in}")
             continue
         if not item.any:
             continue
@@ -189,7 +197,7 @@ def text_lines(diff: PlanDiff) -> list[str]:
             lines += [f"    {mark} {plain(name)}" for name in names[:SHOWN_ITEMS]]
             if len(names) > SHOWN_ITEMS:
                 lines.append(f"    {mark} ... and {len(names) - SHOWN_ITEMS} more (see --html)")
-    if not any(item.any or item.a_count is None or item.b_count is None for item in diff.items):
+    if not any(item.any for item in diff.items):
         lines.append("  none")
     lines += ["", f"Files: {diff.files_compared} compared; {len(diff.files_changed)} changed, "
                   f"{len(diff.only_in_a)} only in A, {len(diff.only_in_b)} only in B"]

@@ -28,7 +28,7 @@ def render_diff_html(diff: PlanDiff) -> str:
     changed = [s for s in diff.sections if s.status != "same"]
     return _ENV.get_template("diff.html.j2").render(
         diff=diff, changed_sections=changed, same_sections=[s for s in diff.sections if s.status == "same"],
-        changed_items=[i for i in diff.items if i.any or i.a_count is None or i.b_count is None])
+        changed_items=[i for i in diff.items if i.any])
 
 
 def write_diff_html(diff: PlanDiff, out: Path) -> Path:

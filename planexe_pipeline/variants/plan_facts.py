@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,10 +113,10 @@ def _json(run_dir: Path, task: type[PlanTask]) -> Any:
 def _named_items(data: Any, spec: ItemList) -> dict[str, str] | None:
     try:
         items = _dig(data, spec.path)
+        if not isinstance(items, list):
+            return None
         names = [assemble.one_line(_dig(item, spec.key)) for item in items]
     except (KeyError, TypeError, IndexError):
-        return None
-    if not isinstance(items, list):
         return None
     named: dict[str, str] = {}
     for name, item in zip(names, items):
@@ -164,8 +163,9 @@ def _leading_number(text: str) -> float | None:
     return float(match.group(0).replace(",", "")) if match else None
 
 
-FIGURES: tuple[Callable[[Path], list[Figure]], ...] = (
-    lambda run_dir: [_scenario(run_dir)], _schedule_figures, lambda run_dir: [_budget(run_dir)])
+def _count(spec: ItemList, items: dict[str, str] | None) -> Figure:
+    name = spec.name[:1].upper() + spec.name[1:]
+    return Figure(name, None) if items is None else Figure(name, str(len(items)), len(items))
 
 
 def _title(run_dir: Path) -> str:
@@ -207,10 +207,8 @@ def check_finished_plan(run_dir: Path) -> None:
 def read_plan_facts(run_dir: Path) -> PlanFacts:
     check_finished_plan(run_dir)
     items = {spec.name: _named_items(_json(run_dir, spec.task), spec) for spec in ITEM_LISTS}
-    figures = [figure for read in FIGURES for figure in read(run_dir)]
-    figures += [Figure(spec.name[:1].upper() + spec.name[1:], None if items[spec.name] is None
-                       else str(len(items[spec.name])), None if items[spec.name] is None else len(items[spec.name]))
-                for spec in ITEM_LISTS if spec.headline]
+    figures = [_scenario(run_dir), *_schedule_figures(run_dir), _budget(run_dir),
+               *(_count(spec, items[spec.name]) for spec in ITEM_LISTS if spec.headline)]
     try:
         prompt_sha256 = (read_fingerprint(run_dir) or {}).get("prompt_sha256")
     except InputError:
