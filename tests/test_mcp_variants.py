@@ -16,6 +16,7 @@ from support.plan_runs import START_DATE, write_llm_config
 pytestmark = pytest.mark.timeout(120)
 
 PITCH = plan_file("Pitch", "md")
+PAGE_BYTES = 32768  # [mcp] page_bytes: what an answer should stay within
 
 
 def tree(root: Path) -> dict[str, tuple[int, int]]:
@@ -30,9 +31,11 @@ def test_an_agent_forks_a_plan_and_diffs_the_fork_with_its_parent(tmp_path):
     async def scenario():
         async with connect_stdio(root, config) as client:
             assert {"plan_fork", "plan_diff"} <= {t.name for t in (await client.session.list_tools()).tools}
-            parent = (await client.call("plan_create", sample_id="bakery-lyon", models=["instant"], speed="fast",
-                                        workers=4, start_date=START_DATE))["run_id"]
-            assert (await client.wait_for_end(parent))["state"] == "done"
+            parent, unrelated = [(await client.call("plan_create", sample_id=sample, models=["instant"], speed="fast",
+                                                    workers=4, start_date=START_DATE))["run_id"]
+                                 for sample in ("bakery-lyon", "solar-farm-denmark")]
+            for run_id in (parent, unrelated):
+                assert (await client.wait_for_end(run_id))["state"] == "done"
             for path in (root / parent).rglob("*"):  # run by the server's job, with its absolute paths
                 assert not path.is_file() or str(tmp_path).encode() not in path.read_bytes(), path
 
@@ -41,23 +44,29 @@ def test_an_agent_forks_a_plan_and_diffs_the_fork_with_its_parent(tmp_path):
             child = fork["run_id"]
             assert json.loads((root / child / "lineage.json").read_text())["parent"] == f"../{parent}"
             assert {r["run_id"]: r["state"] for r in (await client.call("plan_list"))["runs"]} == \
-                {parent: "done", child: "done"}
-            same = await client.call("plan_diff", run_id_a=parent, run_id_b=child, html=True)
+                {parent: "done", unrelated: "done", child: "done"}
+            same = await client.call("plan_diff", run_id_a=parent, run_id_b=child)
             assert same["identical"] and same["relation"] == "B is a fork of A; the same prompt", same["relation"]
-            assert same["html"].startswith("<!DOCTYPE html>") and "The two plans are the same" in same["text"]
+            page = await client.call("plan_diff", run_id_a=parent, run_id_b=child, html=True)
+            assert page["html"].startswith("<!DOCTYPE html>") and "The two plans are the same" in page["html"]
 
             pitch = root / child / PITCH  # what an edit of the fork's pitch would leave
             pitch.write_text(pitch.read_text() + "\nA closing line <b>added</b> by hand.\n")
             changed = await client.call("plan_diff", run_id_a=parent, run_id_b=child)
-            assert "html" not in changed and not changed["identical"]
-            assert [s["key"] for s in changed["sections"] if s["status"] != "same"] == ["pitch"]
-            assert changed["files_changed"] == [PITCH]
-            (pitch_section,) = [s for s in changed["sections"] if s["key"] == "pitch"]
+            assert not changed["identical"] and changed["files_changed"] == [PITCH]
+            assert [(s["key"], s["added"]) for s in changed["sections"] if s["status"] != "same"] == [("pitch", 2)]
+            assert "section" in changed["hint"] and "diff" not in changed["sections"][0]
+            pitch_section = await client.call("plan_diff", run_id_a=parent, run_id_b=child, section="pitch")
             assert "+A closing line <b>added</b> by hand." in pitch_section["diff"]
+            other = await client.call("plan_diff", run_id_a=parent, run_id_b=unrelated)
+            assert len(json.dumps(other, indent=2, ensure_ascii=False).encode()) <= PAGE_BYTES, "more than a page"
+            assert other["relation"].endswith("different prompts")
+            assert any(key.endswith("_not_shown") for item in other["items"] for key in item), "no list was cut"
 
             (root / child / DONE).unlink()
             before = tree(root)
-            refusals = [await client.refusal("plan_fork", run_id="../root"),
+            refusals = [await client.refusal("plan_diff", run_id_a=parent, run_id_b=parent, section="nope"),
+                        await client.refusal("plan_fork", run_id="../root"),
                         await client.refusal("plan_fork", run_id="no-such-run"),
                         await client.refusal("plan_diff", run_id_a=parent, run_id_b=child),
                         await client.refusal("plan_diff", run_id_a=parent, run_id_b="/etc")]
@@ -66,5 +75,6 @@ def test_an_agent_forks_a_plan_and_diffs_the_fork_with_its_parent(tmp_path):
 
     refusals = anyio.run(scenario)
     assert all("\n" not in text and "Traceback" not in text for text in refusals), refusals
-    assert "not a run id" in refusals[0] and "is not a folder" in refusals[1]
-    assert "is not a finished plan" in refusals[2] and "not a run id" in refusals[3]
+    assert "is no section of both plans: pass one of" in refusals[0]
+    assert "not a run id" in refusals[1] and "is not a folder" in refusals[2]
+    assert "is not a finished plan" in refusals[3] and "not a run id" in refusals[4]

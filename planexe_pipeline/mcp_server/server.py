@@ -36,13 +36,14 @@ from planexe_pipeline.mcp_server.views import RunViews, sample_prompts
 from planexe_pipeline.mcp_server.waiting import WaitFor
 from planexe_pipeline.prompt_input import FINGERPRINT_FILE, PLAN_FILE
 from planexe_pipeline.settings import mcp
-from planexe_pipeline.variants.diff import diff_plans, text_lines
+from planexe_pipeline.variants.diff import diff_plans
 from planexe_pipeline.variants.diff_html import render_diff_html
 from planexe_pipeline.variants.fork import fork_plan
 
 DISPATCH_EVERY_S = 2.0
 WAIT_POLL_S = 0.25
 STOP_WAIT_S = 30.0
+DIFF_NAMES_KEPT = 25  # of each list in plan_diff's answer, which stays within a page (page_bytes)
 
 INSTRUCTIONS = """Makes project plans from a one-paragraph idea (about 100 LLM calls each).
 plan_create returns a run_id at once; the plan runs in the background and survives this server.
@@ -266,14 +267,25 @@ def build_server(root: Root, llm_config: str | None) -> MCPServer:
     def plan_diff(
         run_id_a: Annotated[str, Field(description="A finished plan: the earlier one, or the parent.")],
         run_id_b: Annotated[str, Field(description="Another finished plan: the later one, or the fork.")],
-        html: Annotated[bool, Field(description="Also return the diff as one self-contained HTML page.")] = False,
+        section: Annotated[str | None, Field(description="A section's key: its line diff instead.")] = None,
+        html: Annotated[bool, Field(description="The diff as one self-contained HTML page instead.")] = False,
     ) -> dict[str, Any]:
-        """What plan B does differently from plan A: figures (scenario, duration, budget, counts: a, b,
-        delta), sections (status, lines added and removed, a line diff), items added, removed and changed
-        per list (risks, documents, WBS tasks, team members, ...), files changed; text: the same to read."""
+        """What plan B does differently from plan A: relation, figures (scenario, duration, budget, counts:
+        a, b, delta), every section's status and lines added and removed, items added, removed and changed
+        per list (risks, documents, WBS tasks, team members, ...; at most 25 names each), files changed.
+        With section: that section's line diff. With html: the page (html, bytes)."""
         diff = diff_plans(run_folder(root.path, run_id_a), run_folder(root.path, run_id_b),
                           a_label=run_id_a, b_label=run_id_b)
-        return {**diff.to_dict(), "text": "\n".join(text_lines(diff)), **({"html": render_diff_html(diff)} if html else {})}
+        if html:
+            page = render_diff_html(diff)
+            if len(page.encode()) > mcp().max_file_bytes:
+                raise InputError(f"the page has {len(page.encode())} bytes, over the limit of {mcp().max_file_bytes}: "
+                                 "read the diff without html, a section at a time")
+            return {"html": page, "bytes": len(page.encode())}
+        if section is not None:
+            return diff.section(section)
+        return {**diff.to_dict(line_diffs=False, names_kept=DIFF_NAMES_KEPT),
+                "hint": "plan_diff with section (a key of sections) gives that section's line diff"}
 
     @server.tool()
     def example_prompts() -> dict[str, Any]:

@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from planexe_pipeline.errors import InputError
 from planexe_pipeline.variants.fork import parent_of
 from planexe_pipeline.variants.plan_facts import ITEM_LISTS, PlanFacts, read_plan_facts
 
@@ -90,12 +91,31 @@ class PlanDiff:
     def identical(self) -> bool:
         return not (self.files_changed or self.only_in_a or self.only_in_b)
 
-    def to_dict(self) -> dict:
+    def to_dict(self, *, line_diffs: bool = True, names_kept: int | None = None) -> dict:
+        """Everything, or a shorter answer (for an agent): without the sections' line diffs, and with
+        at most `names_kept` names in each list of items and files (`<list>_not_shown` counts the rest)."""
         data = asdict(self)
         data["identical"] = self.identical
         for figure, change in zip(data["figures"], self.figures):
             figure["changed"] = change.changed
+        if not line_diffs:
+            for section in data["sections"]:
+                del section["diff"], section["cut"]
+        if names_kept is not None:
+            for holder, key in [*((item, key) for item in data["items"] for key in ("added", "removed", "changed")),
+                                *((data, key) for key in ("files_changed", "only_in_a", "only_in_b"))]:
+                if len(holder[key]) > names_kept:
+                    holder[f"{key}_not_shown"] = len(holder[key]) - names_kept
+                    holder[key] = holder[key][:names_kept]
         return data
+
+    def section(self, key: str) -> dict:
+        """One section's change with its line diff; InputError for a key that is no section of both."""
+        for change in self.sections:
+            if change.key == key:
+                return asdict(change)
+        raise InputError(f"'{plain(key, 40)}' is no section of both plans: pass one of "
+                         f"{', '.join(change.key for change in self.sections)}")
 
 
 def _delta(a: float | None, b: float | None) -> str | None:
