@@ -123,11 +123,13 @@ def test_the_call_is_made_in_the_entrys_own_mode(capsys, config, fake_openai_ser
     assert carried(request["body"]), request["body"]
 
 
-def test_the_simulator_answers_with_estimated_tokens(capsys, config):
+def test_the_simulator_reports_its_tokens_as_a_provider_and_names_no_price(capsys, config):
     code, out, err = check(capsys, "--llm", "sim", "--llm-config", config)
     assert code == 0, err
     assert "structured output: prompt" in out
-    assert any(line.startswith("tokens: ") and line.endswith("(estimated)") for line in out)
+    assert any(line.startswith("tokens: ") and "(0 cached)" in line and line.endswith("(counted by the provider)")
+               for line in out)
+    assert any(line.startswith("price: no price (the offline simulator") for line in out)
 
 
 def test_a_dead_endpoint_is_one_line_after_the_tries_a_run_makes(capsys, config):

@@ -17,6 +17,7 @@ from planexe_pipeline.llm.executor import (
     NamedModel,
     RetryPolicy,
 )
+from planexe_pipeline.llm.pricing import Pricing
 from planexe_pipeline.telemetry.events import read_events
 from support.fakes import Sleeps
 from support.executor_fakes import (Answer, Flaky, ScriptedLLM, TELEMETRY_FIELDS, VALID, llm_lines, make, status_error)
@@ -106,10 +107,12 @@ def test_one_telemetry_line_per_attempt_with_documented_fields(tmp_path):
     failed, ok = lines
     assert failed.status == "error" and failed.error == "ProviderTimeout: TimeoutError: slow provider"
     assert failed.input_tokens is None and failed.output_tokens is None and failed.tokens_estimated is False
+    assert (failed.cost_usd, failed.cost_source) == (None, None)  # no answer: nothing billed, nothing to price
     assert ok.status == "ok" and ok.error is None
     # ScriptedLLM reports no usage: the counts are estimated from the text (~4 chars a token)
     assert ok.tokens_estimated is True
     assert ok.output_tokens == (len(VALID) + 3) // 4
+    assert (ok.cost_usd, ok.cost_source, ok.cached_input_tokens) == (None, "unknown", None)  # an unpriced model
     assert ok.input_tokens > 0
     # every line is one JSON object on its own line
     raw = "".join(p.read_text() for p in (tmp_path / "telemetry").glob("*.jsonl"))
@@ -127,6 +130,44 @@ def test_provider_usage_is_recorded_as_reported(tmp_path):
     executor.structured(Answer, "s", "u")
     (line,) = llm_lines(tmp_path)
     assert (line.input_tokens, line.output_tokens, line.tokens_estimated) == (111, 22, False)
+    assert (line.cached_input_tokens, line.reasoning_tokens) == (None, None)  # the provider did not say
+
+
+@pytest.mark.parametrize("raw, cached", [
+    ({"usage": {"prompt_tokens": 5000, "completion_tokens": 300, "prompt_tokens_details": {"cached_tokens": 4096},
+                "completion_tokens_details": {"reasoning_tokens": 120}}}, 4096),  # OpenAI, OpenRouter, vLLM
+    ({"usage": {"prompt_tokens": 5000, "completion_tokens": 300, "prompt_cache_hit_tokens": 2048}}, 2048),  # DeepSeek
+    ({"usage": {"prompt_tokens": 5000, "completion_tokens": 300}, "timings": {"cache_n": 1500}}, 1500),  # llama.cpp
+    ({"prompt_eval_count": 5000, "eval_count": 300, "prompt_eval_cached_count": 900}, 900),  # Ollama
+])
+def test_cached_tokens_are_read_from_each_providers_counter_and_priced_at_the_cached_rate(tmp_path, raw, cached):
+    class WithUsage(ScriptedLLM):
+        def chat(self, messages, **kwargs):
+            response = super().chat(messages)
+            response.raw = raw
+            return response
+
+    pricing = Pricing("entry", input_per_million=2.0, output_per_million=8.0, cached_input_per_million=0.5)
+    executor = LLMExecutor([NamedModel("m", lambda: WithUsage(VALID), pricing=pricing)], run_dir=tmp_path)
+    executor.structured(Answer, "s", "u")
+    (line,) = llm_lines(tmp_path)
+    assert (line.input_tokens, line.cached_input_tokens, line.output_tokens) == (5000, cached, 300)
+    assert line.cost_source == "entry"
+    assert line.cost_usd == pytest.approx(((5000 - cached) * 2.0 + cached * 0.5 + 300 * 8.0) / 1e6)
+
+
+def test_a_cost_the_provider_reports_stands_over_every_price(tmp_path):
+    class WithCost(ScriptedLLM):
+        def chat(self, messages, **kwargs):
+            response = super().chat(messages)
+            response.raw = {"usage": {"prompt_tokens": 900, "completion_tokens": 80, "cost": 0.00123}}
+            return response
+
+    pricing = Pricing("entry", input_per_million=2.0, output_per_million=8.0)
+    executor = LLMExecutor([NamedModel("m", lambda: WithCost(VALID), pricing=pricing)], run_dir=tmp_path)
+    executor.structured(Answer, "s", "u")
+    (line,) = llm_lines(tmp_path)
+    assert (line.cost_usd, line.cost_source) == (0.00123, "provider")
 
 
 def test_executor_without_run_dir_writes_nothing(tmp_path, monkeypatch):

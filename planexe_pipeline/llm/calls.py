@@ -64,6 +64,13 @@ class StructuredCall(Generic[M]):
         schema = json.dumps(self.output_cls.model_json_schema())
         return count_tokens(self.system_prompt + self.user_prompt + schema) + max(self.worst_case, MIN_OUTPUT_TOKENS)
 
+    def estimate(self, settings: ModelSettings) -> tuple[int, int]:
+        """(input, output) tokens the next attempt on this model may use at most, for the plan's
+        budget: the prompts and the schema counted high, and the whole answer budget it asks for."""
+        schema = json.dumps(self.output_cls.model_json_schema())
+        return (count_tokens(self.system_prompt + self.user_prompt + schema),
+                self._budgets.get(settings.name, self.first_budget(settings)))
+
     def first_budget(self, settings: ModelSettings) -> int:
         return min(max(self.worst_case, MIN_OUTPUT_TOKENS), settings.max_output_tokens)
 

@@ -2,7 +2,8 @@
 
 Beside class and arguments an entry may say how it is asked (`structured_output`, one of
 structured.MODES; default by class), its `context_window` in tokens (else the one in its
-arguments, else asked from an Ollama server) and `max_output_tokens` (an answer's budget).
+arguments, else asked from an Ollama server), `max_output_tokens` (an answer's budget) and its
+`pricing` (llm/pricing.py: rates that stand over the genai-prices table, or the table's name for it).
 
 String arguments may name environment variables as ${VAR}; the values substituted that way
 are remembered as secrets so that `redact()` can scrub them from every error and log line.
@@ -24,6 +25,7 @@ from planexe_pipeline.errors import ConfigError
 from planexe_pipeline.llm.budget import DEFAULT_MAX_OUTPUT_TOKENS, SENT_WINDOW_CAP, ModelSettings
 from planexe_pipeline.llm.structured import MODES
 from planexe_pipeline.llm.limiter import ProviderLimits, endpoint_key
+from planexe_pipeline.llm.pricing import Pricing, pricing_of
 from planexe_pipeline.redaction import redact, remember_secret
 
 CONFIG_ENV_VAR = "PLANEXE_LLM_CONFIG"
@@ -122,6 +124,14 @@ class ModelEntry:
             options_in_client=self.model_class.options_in_client,
         )
     limits: ProviderLimits = ProviderLimits()  # what the entry states about its provider's limits
+
+    def price(self, source: str = "llm_config.json") -> Pricing:
+        """How the entry's calls are priced (llm/pricing.py): its own rates, the table's, or unknown."""
+        model = self.arguments.get("model") or self.arguments.get("model_name")
+        address = self.arguments.get("api_base") or self.arguments.get("base_url")
+        return pricing_of(name=self.name, spec=self.pricing, model=model if isinstance(model, str) else None,
+                          api_base=address if isinstance(address, str) else None,
+                          simulated=self.model_class.simulated, source=source)
 
     def endpoint(self) -> str:
         """The provider endpoint this entry calls (class, address, model; never the key).
@@ -250,6 +260,7 @@ def load_llm_config(path: str | os.PathLike | None = None) -> dict[str, ModelEnt
         limits = ProviderLimits.from_spec(spec, name=name, source=str(source), minute_s=float(minute_s))
         entries[name] = ModelEntry(name, spec["class"], arguments, spec.get("pricing"), spec.get("comment", ""),
                                    **_call_settings(name, spec, source), limits=limits)
+        entries[name].price(str(source))  # a pricing that cannot be read fails here, naming the entry
     return entries
 
 

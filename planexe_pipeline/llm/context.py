@@ -21,6 +21,7 @@ class CallContext:
     attempt: int = 1
     settings: ModelSettings | None = None  # how the model of this attempt is asked
     name: str | None = None  # the stage's declared name (its files' stem): what latencies are keyed by
+    run_dir: str | None = None  # the run it belongs to: the simulated provider's prompt cache is the run's
 
 
 current_call: ContextVar[CallContext] = ContextVar("planexe_current_call", default=CallContext())

@@ -36,8 +36,10 @@ from planexe_pipeline.llm.context import CallContext, current_call
 from planexe_pipeline.llm.degeneracy import within_retry_budget
 from planexe_pipeline.llm.failures import is_transient, provider_failures
 from planexe_pipeline.llm.limiter import Lease, PatienceExhausted, ProviderQuotaExhausted, SharedLimiter
+from planexe_pipeline.llm.pricing import Pricing, call_cost
 from planexe_pipeline.llm.rate_limits import rate_limit_of
 from planexe_pipeline.llm.retry_policy import RetryPolicy
+from planexe_pipeline.llm.spend import BudgetReached, Hold, PlanSpend
 from planexe_pipeline.llm.structured import DegenerateAnswer, SchemaValidationError
 from planexe_pipeline.redaction import redact
 from planexe_pipeline.telemetry.correlation import capture_content, task_span
@@ -45,6 +47,8 @@ from planexe_pipeline.telemetry.events import LLMCallEvent, append_event
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
+# (input, output) tokens an attempt on a model of these settings may use at most: its budget hold.
+Estimate = Callable[[ModelSettings], tuple[int, int]]
 
 @dataclass
 class NamedModel:
@@ -56,13 +60,16 @@ class NamedModel:
     limiter: SharedLimiter | None = None  # the endpoint's limit, shared by the run's callers
     provider: str | None = None  # the API its class speaks, and the model as its provider knows it: for traces
     request_model: str | None = None
+    pricing: Pricing = Pricing("unknown", why_unknown="a model made for this call alone")
+    route: str | None = None  # the route of llm_config.json that chose this model; None: the run's --llm
     _llm: Any = field(default=None, repr=False)
 
     @classmethod
-    def from_entry(cls, entry: ModelEntry, limiter: SharedLimiter | None = None) -> "NamedModel":
+    def from_entry(cls, entry: ModelEntry, limiter: SharedLimiter | None = None,
+                   route: str | None = None) -> "NamedModel":
         model = entry.arguments.get("model") or entry.arguments.get("model_name")
         return cls(entry.name, entry.create, entry.settings(), limiter, provider=entry.model_class.api,
-                   request_model=model if isinstance(model, str) else None)
+                   request_model=model if isinstance(model, str) else None, pricing=entry.price(), route=route)
 
     @classmethod
     def of(cls, name: str, llm: Any, settings: ModelSettings | None = None) -> "NamedModel":
@@ -84,7 +91,8 @@ class LLMExecutor:
                  stage: str = "unknown", task_id: str | None = None, item: int | None = None,
                  policy: RetryPolicy = RetryPolicy(), sleep: Callable[[float], None] = time.sleep,
                  async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 rng: random.Random | None = None, priority: int = 0, stage_name: str | None = None):
+                 rng: random.Random | None = None, priority: int = 0, stage_name: str | None = None,
+                 spend: PlanSpend | None = None):
         if not models:
             raise ValueError("LLMExecutor needs at least one model")
         self.models = list(models)
@@ -96,31 +104,39 @@ class LLMExecutor:
         self._rng = rng or random.Random()
         self.priority = priority  # who goes first when the provider's limit is the bottleneck
         self.flags: list[str] = []  # degenerate places of the answers kept: the stage's files show them
+        # What the plan's calls cost, against its budget if it has one (llm/spend.py).
+        self.spend = spend if spend is not None else (PlanSpend(self.run_dir) if self.run_dir else None)
 
     # -- public API -------------------------------------------------------------------------
-    def run(self, fn: Callable[[Any], T], tokens: int = 0, messages: tuple[str, ...] = ()) -> T:
+    def run(self, fn: Callable[[Any], T], tokens: int = 0, messages: tuple[str, ...] = (),
+            estimate: "Estimate | None" = None) -> T:
         """fn(llm) -> result; tried on each model in turn under the retry policy.
 
         tokens: the call's estimated size, for a model paced to a tokens-per-minute budget.
-        messages: the prompt's text, for telemetry that was asked to carry it."""
+        messages: the prompt's text, for telemetry that was asked to carry it.
+        estimate: (input, output) tokens an attempt on a model may use at most, for the budget."""
         failures, attempts = _CallFailures(), itertools.count(1)  # attempts: per logical call
         for model in self.models:
-            state = _ModelState(tokens, messages)
+            state = _ModelState(tokens, messages, estimate)
             try:
                 retrying = Retrying(sleep=self._sleep, **self._tenacity_args(model, state))
                 return retrying(self._attempt_sync, model, fn, state, attempts)
+            except BudgetReached:
+                raise  # the plan's, not the model's: no other model is tried
             except Exception as exc:
                 failures.add(model.name, state, exc)
         raise self._failed(failures)
 
     async def run_async(self, fn: Callable[[Any], Awaitable[T]], tokens: int = 0,
-                        messages: tuple[str, ...] = ()) -> T:
+                        messages: tuple[str, ...] = (), estimate: "Estimate | None" = None) -> T:
         failures, attempts = _CallFailures(), itertools.count(1)
         for model in self.models:
-            state = _ModelState(tokens, messages)
+            state = _ModelState(tokens, messages, estimate)
             try:
                 retrying = AsyncRetrying(sleep=self._async_sleep, **self._tenacity_args(model, state))
                 return await retrying(self._attempt_async, model, fn, state, attempts)
+            except BudgetReached:
+                raise
             except Exception as exc:
                 failures.add(model.name, state, exc)
         raise self._failed(failures)
@@ -141,13 +157,14 @@ class LLMExecutor:
         """The call every stage makes: a validated pydantic model, via the retry policy."""
         call = StructuredCall(output_cls, system_prompt, user_prompt, stage=self.stage,
                               may_ask_again=self._may_ask_again)
-        return self._keep_repairs(self.run(call.sync, tokens=call.estimated_tokens(),
+        return self._keep_repairs(self.run(call.sync, tokens=call.estimated_tokens(), estimate=call.estimate,
                                            messages=_messages(system_prompt, user_prompt))).value
 
     async def astructured(self, output_cls: type[M], system_prompt: str, user_prompt: str) -> M:
         call = StructuredCall(output_cls, system_prompt, user_prompt, stage=self.stage,
                               may_ask_again=self._may_ask_again)
         return self._keep_repairs(await self.run_async(call.run_async, tokens=call.estimated_tokens(),
+                                                       estimate=call.estimate,
                                                        messages=_messages(system_prompt, user_prompt))).value
 
     def _may_ask_again(self) -> bool:
@@ -207,12 +224,31 @@ class LLMExecutor:
         return lease
 
     @contextlib.contextmanager
-    def _attempt(self, model: NamedModel, state: "_ModelState", attempts: Iterator[int], lease: Lease | None):
+    def _held(self, model: NamedModel, state: "_ModelState") -> Iterator[Hold]:
+        """The attempt's place under the plan's budget (BudgetReached before anything is sent),
+        settled with what the attempt cost when it ends, however it ends."""
+        if self.spend is None:
+            yield Hold(None)
+            return
+        estimate_usd = None
+        if self.spend.budget_usd is not None and state.estimate is not None:
+            tokens_in, tokens_out = state.estimate(model.settings)
+            estimate_usd = model.pricing.cost(input_tokens=tokens_in, output_tokens=tokens_out)
+        hold = self.spend.hold(estimate_usd)
+        try:
+            yield hold
+        finally:
+            self.spend.settle(hold)
+
+    @contextlib.contextmanager
+    def _attempt(self, model: NamedModel, state: "_ModelState", attempts: Iterator[int], lease: Lease | None,
+                 hold: Hold):
         """One attempt under its lease: the call context the simulator reads, the provider's
         failure mapped to ours (llm/failures.py), the attempt's telemetry line, and what the answer
         tells the limiter."""
         attempt = next(attempts)
-        token = current_call.set(CallContext(self.stage, self.item, attempt, model.settings, self.stage_name))
+        token = current_call.set(CallContext(self.stage, self.item, attempt, model.settings, self.stage_name,
+                                             str(self.run_dir) if self.run_dir else None))
         outcome = _Outcome()
         start = time.time()
         try:
@@ -220,14 +256,14 @@ class LLMExecutor:
                 yield outcome
         except Exception as exc:
             state.count(exc)
-            self._record(model, state, attempt, start, None, exc)
+            self._record(model, state, attempt, start, None, exc, hold)
             self._answered(model, lease, state, exc)
             raise
         finally:
             current_call.reset(token)
         if lease is not None:
             model.limiter.release(lease)
-        self._record(model, state, attempt, start, outcome.result, None)
+        self._record(model, state, attempt, start, outcome.result, None, hold)
 
     def _answered(self, model: NamedModel, lease, state: "_ModelState", exc: BaseException) -> None:
         """Tell the limiter how a failed attempt ended; a quota beyond the patience ends the model."""
@@ -249,23 +285,27 @@ class LLMExecutor:
             limiter.release(lease, rate_limited=True, come_back_at=answer.reset_at or now + state.rate_limit_wait_s)
 
     def _attempt_sync(self, model: NamedModel, fn, state: "_ModelState", attempts: Iterator[int]):
-        with self._attempt(model, state, attempts, self._admission(model, state)) as outcome:
-            outcome.result = fn(model.llm())
+        with self._held(model, state) as hold:
+            with self._attempt(model, state, attempts, self._admission(model, state), hold) as outcome:
+                outcome.result = fn(model.llm())
         return outcome.result
 
     async def _attempt_async(self, model: NamedModel, fn, state: "_ModelState", attempts: Iterator[int]):
-        # The limiter waits with a blocking sleep: off the event loop, so other calls go on.
-        lease = await asyncio.to_thread(self._admission, model, state)
-        with self._attempt(model, state, attempts, lease) as outcome:
-            outcome.result = await fn(model.llm())
+        with self._held(model, state) as hold:
+            # The limiter waits with a blocking sleep: off the event loop, so other calls go on.
+            lease = await asyncio.to_thread(self._admission, model, state)
+            with self._attempt(model, state, attempts, lease, hold) as outcome:
+                outcome.result = await fn(model.llm())
         return outcome.result
 
     def _record(self, model: NamedModel, state: "_ModelState", attempt: int, start: float, result: Any,
-                exc: BaseException | None) -> None:
+                exc: BaseException | None, hold: Hold) -> None:
+        usage = getattr(result, "usage", None) or getattr(exc, "usage", None)
+        cost, cost_source = call_cost(model.pricing, usage)
+        hold.cost_usd = cost
         if self.run_dir is None:
             return
         end = time.time()
-        usage = getattr(result, "usage", None) or getattr(exc, "usage", None)
         append_event(self.run_dir, LLMCallEvent(
             task_family=self.stage, task_id=self.task_id, item=self.item,
             model=model.name, attempt=attempt, start=start, end=end,
@@ -273,6 +313,9 @@ class LLMExecutor:
             input_tokens=usage.input_tokens if usage else None,
             output_tokens=usage.output_tokens if usage else None,
             tokens_estimated=bool(usage and usage.estimated),
+            cached_input_tokens=getattr(usage, "cached_input_tokens", None),
+            reasoning_tokens=getattr(usage, "reasoning_tokens", None),
+            cost_usd=None if cost is None else round(cost, 9), cost_source=cost_source, route=model.route,
             status="error" if exc else "ok", error=_describe(exc) if exc else None,
             finish_reason=getattr(result, "finish_reason", None) or getattr(exc, "finish_reason", None),
             repairs=len(getattr(result, "repairs", ())),
@@ -328,9 +371,10 @@ class _CallFailures:
 class _ModelState:
     """Failure counts of one model within one logical call."""
 
-    def __init__(self, tokens: int = 0, messages: tuple[str, ...] = ()) -> None:
+    def __init__(self, tokens: int = 0, messages: tuple[str, ...] = (), estimate: "Estimate | None" = None) -> None:
         self.tokens = tokens
         self.messages = messages
+        self.estimate = estimate
         self.transient = 0
         self.invalid = 0
         self.degenerate = 0

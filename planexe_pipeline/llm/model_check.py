@@ -60,6 +60,7 @@ class ModelCheck:
 
     def lines(self) -> list[str]:
         counted = "estimated" if self.usage.estimated else "counted by the provider"
+        cached = "" if self.usage.cached_input_tokens is None else f" ({self.usage.cached_input_tokens} cached)"
         headers = [f"rate-limit header {k}: {v}" for k, v in self.rate_limit_headers.items()]
         attempts = [f"attempts: {len(self.retried) + 1} (retried as a run retries: {'; '.join(self.retried)})"] \
             if self.retried else []
@@ -67,7 +68,8 @@ class ModelCheck:
                 f"structured output: {self.mode}",
                 *attempts,
                 f"latency: {self.latency_s:.3f} s",
-                f"tokens: {self.usage.input_tokens} in, {self.usage.output_tokens} out ({counted})",
+                f"tokens: {self.usage.input_tokens} in{cached}, {self.usage.output_tokens} out ({counted})",
+                f"price: {self.entry.price().label()}",
                 f"finish reason: {self.finish_reason or 'not given'}",
                 *(headers or ["rate-limit headers: none sent"]),
                 f"ok: model '{self.entry.name}' answered valid JSON for the schema"]

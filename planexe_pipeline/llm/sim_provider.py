@@ -7,15 +7,22 @@ dict, so the simulator can keep it in a file shared by every worker process of a
 provider is one, whoever calls it) and the test server in memory. It also counts what a
 provider would see: requests, refusals, and the most requests in flight, overall and after
 the first refusal.
+
+It also caches prompt prefixes as hosted providers do (PrefixCache): the prompt laid out schema
+first, then the messages in order; a prefix of whole blocks it has seen before is served from the
+cache once it is long enough, and reported as cached input tokens.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 from planexe_pipeline.llm.shared_state import holder, prune
+from planexe_pipeline.llm.sim_content import requested_schema
 
 RESET_HEADERS = ("retry-after", "retry-after-ms", "x-ratelimit-reset-requests", "x-ratelimit-reset")
 LEASE_S = 900.0
@@ -117,3 +124,54 @@ def openai_duration(seconds: float) -> str:
     if minutes:
         return f"{int(minutes)}m{secs:g}s"
     return f"{round(secs, 3):g}s"
+
+
+# -- the prompt cache --------------------------------------------------------------------------
+# OpenAI's: prompts of 1,024 tokens or more, cached in steps of 128 tokens; at four characters a
+# token, 4,096 and 512 characters.
+CACHE_MIN_CHARS = 4096
+CACHE_BLOCK_CHARS = 512
+CHARS_PER_TOKEN = 4
+
+
+def provider_prompt(request: dict[str, Any], messages: Iterable[str]) -> str:
+    """The prompt as a provider lays it out for its cache: the schema the request carries (its
+    response format, format or tool) first, then each message in order."""
+    schema = requested_schema(request)
+    head = json.dumps(schema, sort_keys=True, ensure_ascii=False) if schema else ""
+    return head + "".join(f"\n{text}" for text in messages)
+
+
+@dataclass(frozen=True)
+class PrefixCache:
+    """A provider's prompt cache over a set of seen prefixes (a plain set, or a list in a shared
+    state file): each prefix of whole blocks is known by a hash chained over its blocks.
+
+    Which call finds a prefix cached depends on which arrived first; the total cached over the
+    calls does not: every block of the prompts' prefix tree is paid once, by whichever call
+    reaches it first, and served from the cache to every other."""
+
+    min_chars: int = CACHE_MIN_CHARS
+    block_chars: int = CACHE_BLOCK_CHARS
+
+    def serve(self, seen: set[str], prompt: str) -> int:
+        """Characters of `prompt` served from the cache; its blocks are remembered for later calls."""
+        chain = hashlib.blake2b(digest_size=8)
+        hits, missed = 0, False
+        for start in range(0, len(prompt) - self.block_chars + 1, self.block_chars):
+            chain.update(prompt[start:start + self.block_chars].encode("utf-8"))
+            key = chain.hexdigest()
+            if not missed and key in seen:
+                hits += 1
+            else:
+                missed = True
+                seen.add(key)
+        cached = hits * self.block_chars
+        return cached if cached >= self.min_chars else 0
+
+    def serve_shared(self, state: dict[str, Any], prompt: str) -> int:
+        """serve() over a shared state file's dict (llm/shared_state.py)."""
+        seen = set(state.get("prefixes", ()))
+        cached = self.serve(seen, prompt)
+        state["prefixes"] = sorted(seen)
+        return cached

@@ -5,6 +5,10 @@ latency drawn from the measured ranges of hosted models, and can inject the faul
 models show (rate limits with Retry-After, malformed JSON, timeouts). Content depends only on
 (seed, messages); latency and faults on (seed, stage, item, attempt). So a run is repeatable,
 and a retried call gives the same answer a clean call would.
+
+Each answer reports its usage as an OpenAI-compatible provider does, the prompt tokens served
+from the provider's prompt cache included: the run's prompts meet one cache (sim_provider.
+PrefixCache), kept in the run folder so that every process of the run shares it.
 """
 
 from __future__ import annotations
@@ -37,8 +41,10 @@ from planexe_pipeline.llm.context import current_call
 from planexe_pipeline.llm.schema_rules import WIDTHS
 from planexe_pipeline.llm.shared_state import locked_json
 from planexe_pipeline.llm.sim_content import judged_unusable, requested_schema, write_answer
-from planexe_pipeline.llm.sim_provider import RESET_HEADERS, ProviderBudget, ProviderRefusal
+from planexe_pipeline.llm.sim_provider import (CHARS_PER_TOKEN, RESET_HEADERS, PrefixCache, ProviderBudget,
+                                                ProviderRefusal, provider_prompt)
 from planexe_pipeline.llm.structured import estimate_tokens
+from planexe_pipeline.telemetry.events import telemetry_dir
 
 _SCHEMA_MARKER = re.compile(r"Here's a JSON schema to follow:\s*\n(\{.*\})\s*\n", re.DOTALL)
 
@@ -148,18 +154,38 @@ class SimulatedLLM(CustomLLM):
             latency = self.token_latency(estimate_tokens(text))
         return latency, fault, text
 
-    def _answer(self, text: str | None, fault: str | None, request: dict[str, Any]) -> ChatResponse:
+    def _answer(self, text: str | None, fault: str | None, messages: Sequence[ChatMessage],
+                request: dict[str, Any]) -> ChatResponse:
         if fault == "rate_limit":
             raise SimulatedRateLimitError(self.retry_after_s * self.time_scale)
         if fault == "timeout":
             raise SimulatedTimeoutError(f"simulated timeout after {self.timeout_s * self.time_scale:.2f}s")
         if fault == "malformed":
             text = text[: max(1, len(text) // 2)]  # a reply cut off mid-object
+        usage = self._usage(messages, request, text)
         if request.get("tools"):  # answered as the call of the one tool offered
             call = {"function": {"name": request["tools"][0]["function"]["name"], "arguments": text}}
             return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=""),
-                                raw={"message": {"tool_calls": [call]}})
-        return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text))
+                                raw={"message": {"tool_calls": [call]}, "usage": usage})
+        return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text), raw={"usage": usage})
+
+    def _usage(self, messages: Sequence[ChatMessage], request: dict[str, Any], text: str) -> dict[str, Any]:
+        """The usage block of an OpenAI-compatible answer: the prompt's tokens (as the pipeline
+        estimates them, four characters a token), those served from the prompt cache, the answer's."""
+        prompt_tokens = estimate_tokens("".join(m.content or "" for m in messages))
+        cached = self._cached_chars(provider_prompt(request, [m.content or "" for m in messages]))
+        return {"prompt_tokens": prompt_tokens, "completion_tokens": estimate_tokens(text),
+                "total_tokens": prompt_tokens + estimate_tokens(text),
+                "prompt_tokens_details": {"cached_tokens": min(prompt_tokens, cached // CHARS_PER_TOKEN)}}
+
+    def _cached_chars(self, prompt: str) -> int:
+        """Characters of the prompt the run's prompt cache serves (none outside a run)."""
+        run_dir = current_call.get().run_dir
+        if not run_dir or len(prompt) < PrefixCache().min_chars:
+            return 0
+        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", self.model_name)
+        with locked_json(telemetry_dir(run_dir) / "provider_cache" / f"{safe}-{self.seed}.json") as state:
+            return PrefixCache().serve_shared(state, prompt)
 
     def _content(self, messages: Sequence[ChatMessage], schema: dict | None = None) -> str:
         transcript = "\n".join(f"{m.role.value}: {m.content or ''}" for m in messages)
@@ -183,7 +209,7 @@ class SimulatedLLM(CustomLLM):
         with self._provider_slot(messages, text):
             if latency > 0:
                 time.sleep(latency)
-            return self._answer(text, fault, kwargs)
+            return self._answer(text, fault, messages, kwargs)
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
@@ -191,7 +217,7 @@ class SimulatedLLM(CustomLLM):
         with self._provider_slot(messages, text):
             if latency > 0:
                 await asyncio.sleep(latency)
-            return self._answer(text, fault, kwargs)
+            return self._answer(text, fault, messages, kwargs)
 
     # -- the provider's limits --------------------------------------------------------------
     def provider_budget(self) -> ProviderBudget:

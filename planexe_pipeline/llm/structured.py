@@ -49,9 +49,15 @@ VARIED_REPEAT_PENALTY = 1.3
 
 @dataclass(frozen=True)
 class TokenUsage:
+    """Tokens as the provider reported them (estimated: it reported none). The input counts the
+    cached input too, and the output the reasoning, as providers report and bill them."""
+
     input_tokens: int
     output_tokens: int
     estimated: bool
+    cached_input_tokens: int | None = None  # None: the provider does not say
+    reasoning_tokens: int | None = None
+    cost_usd: float | None = None  # what the provider says the call cost (OpenRouter's usage.cost)
 
 
 @dataclass(frozen=True)
@@ -188,9 +194,28 @@ def usage_of(response: ChatResponse, messages: list[ChatMessage]) -> TokenUsage:
     if prompt_tokens is None:  # Ollama reports eval counts at the top level
         prompt_tokens, completion_tokens = _get(raw, "prompt_eval_count"), _get(raw, "eval_count")
     if isinstance(prompt_tokens, int) and isinstance(completion_tokens, int):
-        return TokenUsage(prompt_tokens, completion_tokens, estimated=False)
+        cost = _get(usage, "cost")
+        return TokenUsage(prompt_tokens, completion_tokens, estimated=False,
+                          cached_input_tokens=_cached_tokens(raw, usage),
+                          reasoning_tokens=_count(_get(_get(usage, "completion_tokens_details"), "reasoning_tokens")),
+                          cost_usd=float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None)
     text_in = "".join(m.content or "" for m in messages)
     return TokenUsage(estimate_tokens(text_in), estimate_tokens(response.message.content or ""), estimated=True)
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _cached_tokens(raw: Any, usage: Any) -> int | None:
+    """Prompt tokens served from the provider's cache, in whichever counter it reports them:
+    OpenAI's `prompt_tokens_details.cached_tokens` (OpenRouter, vLLM, recent llama.cpp), DeepSeek's
+    `prompt_cache_hit_tokens`, llama.cpp's `timings.cache_n`, Ollama's `prompt_eval_cached_count`."""
+    for value in (_get(_get(usage, "prompt_tokens_details"), "cached_tokens"), _get(usage, "prompt_cache_hit_tokens"),
+                  _get(_get(raw, "timings"), "cache_n"), _get(raw, "prompt_eval_cached_count")):
+        if _count(value) is not None:
+            return value
+    return None
 
 
 def finish_reason_of(response: ChatResponse) -> str | None:

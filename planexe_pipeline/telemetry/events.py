@@ -89,6 +89,15 @@ class LLMCallEvent(Event):
     input_tokens: int | None = None
     output_tokens: int | None = None
     tokens_estimated: bool = False
+    # As the provider reported them: input tokens served from its prompt cache (part of
+    # input_tokens), and reasoning tokens (part of output_tokens); None where it does not say.
+    cached_input_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    # What the attempt cost in USD, and where that figure comes from (llm/pricing.py): provider,
+    # table, entry, or unknown (no figure); both None for an attempt that got no answer.
+    cost_usd: float | None = None
+    cost_source: str | None = None
+    route: str | None = None  # the route of llm_config.json that chose the model; None: the run's --llm
     error: str | None = None
     finish_reason: str | None = None  # the provider's: stop, length (cut by the output limit), content_filter...
     repairs: int | None = None  # near misses mended: JSON syntax (llm/answer_json.py) and soft rules

@@ -22,6 +22,7 @@ TELEMETRY_FIELDS = {
     "kind", "task_family", "task_id", "item", "model", "attempt", "start", "end", "duration_s",
     "input_tokens", "output_tokens", "tokens_estimated", "status", "error", "finish_reason", "repairs", "flags",
     "error_type", "provider", "request_model", "parent_span_id", "messages",
+    "cached_input_tokens", "reasoning_tokens", "cost_usd", "cost_source", "route",
 }
 
 

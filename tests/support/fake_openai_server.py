@@ -32,6 +32,13 @@ Provider limits, as a hosted endpoint enforces them: `server.budget = ProviderBu
 answers 429 with the reset headers of its `reset_header` form; `server.provider_state` holds
 what it saw (received, refused, peak in flight after the first refusal). With
 `server.output_tokens_per_s` a long answer takes longer than a short one.
+
+A prompt cache, as hosted providers keep one: with `server.prefix_cache = PrefixCache()`
+(llm/sim_provider.py: the request laid out schema first, then its messages; prompts of 4,096
+characters or more; 512-character blocks) the usage counts four characters a token and reports
+the cached ones as OpenAI does (`prompt_tokens_details.cached_tokens`); `server.prompt_chars` and
+`server.cached_chars` add up what it was sent and served from the cache. `server.usage_cost`
+reports a cost in the usage, as OpenRouter's `usage.cost`.
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
 from planexe_pipeline.llm.sim_content import judged_unusable, requested_schema, write_answer
-from planexe_pipeline.llm.sim_provider import ProviderBudget, ProviderRefusal
+from planexe_pipeline.llm.sim_provider import CHARS_PER_TOKEN, PrefixCache, ProviderBudget, ProviderRefusal, provider_prompt
 from planexe_pipeline.llm.schema_rules import WIDTHS
 from planexe_pipeline.llm.simulator import _SCHEMA_MARKER
 from planexe_pipeline.llm.structured import estimate_tokens
@@ -98,6 +105,11 @@ class FakeOpenAIServer:
         self.provider_state: dict[str, Any] = {}
         self.output_tokens_per_s = 0.0
         self.answer_delays: list[float] = []  # seconds each answer took for its length
+        self.prefix_cache: PrefixCache | None = None
+        self._seen_prefixes: set[str] = set()
+        self.prompt_chars = 0
+        self.cached_chars = 0
+        self.usage_cost: float | None = None
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -193,8 +205,7 @@ class FakeOpenAIServer:
                     "id": f"chatcmpl-{len(server.requests)}", "object": "chat.completion",
                     "created": int(time.time()), "model": body.get("model", server.model_name),
                     "choices": [{"index": 0, "finish_reason": reason, "message": message}],
-                    "usage": {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": COMPLETION_TOKENS,
-                              "total_tokens": PROMPT_TOKENS + COMPLETION_TOKENS},
+                    "usage": server._usage(body),
                 })
 
             def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
@@ -242,6 +253,20 @@ class FakeOpenAIServer:
         prompt = "".join(str(m.get("content") or "") for m in body.get("messages") or [])
         with self._lock:
             return self.budget.admit(self.provider_state, time.time(), estimate_tokens(prompt) + COMPLETION_TOKENS)
+
+    def _usage(self, body: dict) -> dict[str, Any]:
+        usage: dict[str, Any] = {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": COMPLETION_TOKENS}
+        if self.prefix_cache is not None:
+            prompt = provider_prompt(body, [str(m.get("content") or "") for m in body.get("messages") or []])
+            with self._lock:
+                cached = self.prefix_cache.serve(self._seen_prefixes, prompt)
+                self.prompt_chars += len(prompt)
+                self.cached_chars += cached
+            usage["prompt_tokens"] = -(-len(prompt) // CHARS_PER_TOKEN)
+            usage["prompt_tokens_details"] = {"cached_tokens": cached // CHARS_PER_TOKEN}
+        if self.usage_cost is not None:
+            usage["cost"] = self.usage_cost
+        return {**usage, "total_tokens": usage["prompt_tokens"] + usage["completion_tokens"]}
 
     def count(self, path: str | None = None) -> int:
         with self._lock:
