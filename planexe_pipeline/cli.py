@@ -111,10 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--stall-after", type=_positive_float, metavar="S",
                         help="a running plan with no progress for S seconds is stalled (default: [notify] stall_after_s)")
 
-    stats = sub.add_parser("stats", help="calls, retries, time and tokens per stage of a run")
+    stats = sub.add_parser("stats", help="calls, retries, time, tokens and cost per stage of a run")
     stats.add_argument("run_dir", metavar="RUN_DIR")
     stats.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    _add_model_args(stats)
 
     scheduler = sub.add_parser("scheduler", help="run Luigi's central scheduler (luigid) with its visualiser")
     scheduler.add_argument("--host", default=defaults.SCHEDULER_HOST,
@@ -208,7 +207,9 @@ def cmd_run(args) -> int:
     print(f"\n{'Done' if outcome.ok else 'FAILED'} in {outcome.wall_s:.1f}s: {s['tasks_run']} tasks, "
           f"{s['llm_calls']} LLM calls ({s['retries']} retried attempts), "
           f"{s['input_tokens']} tokens in / {s['output_tokens']} out{' (estimated)' if s['tokens_estimated'] else ''}. "
-          f"LLM calls in flight: at most {s['max_llm_in_flight']}, cap {_cap_text(s['llm_cap'])}.")
+          f"LLM calls in flight: at most {s['max_llm_in_flight']}, cap {_cap_text(s['llm_cap'])}."
+          + (f" Cost ${s['cost_usd']:.4f}, {s['cached_input_tokens']} input tokens served from cache."
+             if s["cost_usd"] is not None else ""))
     if outcome.ok:
         from planexe_pipeline.telemetry.timeline import write_timeline
 
@@ -291,12 +292,10 @@ def cmd_status(args) -> int:
 
 
 def cmd_stats(args) -> int:
-    from planexe_pipeline.llm.config import load_llm_config
     from planexe_pipeline.telemetry.stats import compute_stats
     from planexe_pipeline.telemetry.stats_table import format_stats
 
-    pricing = {name: {"pricing": e.pricing} for name, e in load_llm_config(args.llm_config).items() if e.pricing}
-    stats = compute_stats(_existing_run(args.run_dir), pricing)
+    stats = compute_stats(_existing_run(args.run_dir))
     print(json.dumps(stats.to_dict(), indent=2, sort_keys=True) if args.json else format_stats(stats))
     return 0
 

@@ -36,6 +36,8 @@ def alert_payload(snapshot: dict, *, summary: dict | None = None) -> dict:
         "last_progress_at": snapshot.get("last_progress_at"),
         "failed_step": failure.get("step"), "reason": failure.get("reason"),
         "recoverable": failure.get("recoverable"), "resume": failure.get("resume"),
+        "cost_usd": snapshot.get("cost_usd"), "cost_projected_usd": snapshot.get("cost_projected_usd"),
+        "cached_share": snapshot.get("cached_share"),
         "stats": summary or {}, "at": time.time(),
     }
 

@@ -219,6 +219,8 @@ def summarize(events: list[Event], wall_s: float, llm_cap: int | None = None) ->
         "input_tokens": stats.input_tokens,
         "output_tokens": stats.output_tokens,
         "tokens_estimated": stats.tokens_estimated,
+        "cached_input_tokens": stats.cached_input_tokens,
+        "cost_usd": None if stats.cost is None else round(stats.cost, 6),
         "llm_seconds": round(stats.llm_seconds, 2),
         "wall_s": round(wall_s, 2),
         "llm_cap": llm_cap,

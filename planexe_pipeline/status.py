@@ -13,6 +13,9 @@ names a stage or counts tasks: a stage added to the graph is expected as soon as
   calls compare with the model so far, a call in flight counted for what it has left; or, when
   the slots (or the provider's current limit) are fewer than the calls left can use, the calls'
   seconds over the slots, if that is longer. Unknown (null) until the run's first call is done.
+- cost_usd: what the plan's priced calls cost so far, over every run of its folder; and
+  cost_projected_usd: that, plus each LLM call left at what a call of its stage has cost so far
+  (of any stage while its own has none). Unknown (null) until a priced call is answered.
 """
 
 from __future__ import annotations
@@ -139,7 +142,16 @@ def outlook(graph: ExpectedGraph, state: RunState, now: float) -> Outlook:
     elif scale is not None and state.state in ("running", "stalled"):
         eta = max(_longest_chain(nodes, left), _slot_bound(nodes, left, state))
     return Outlook(round(progress, 4), len(nodes), len(done), graph.llm_calls,
-                   None if eta is None else round(eta, 2), sorted(graph.estimated))
+                   None if eta is None else round(eta, 2), sorted(graph.estimated), projected_cost(graph, state))
+
+
+def projected_cost(graph: ExpectedGraph, state: RunState) -> float | None:
+    """Spent, plus every LLM call not done at what a call of its stage has cost so far."""
+    money = state.money
+    if money.cost_usd is None:
+        return None
+    left = [money.per_call(key[0]) for key, node in graph.nodes.items() if node.llm and key not in state.done_keys]
+    return money.cost_usd + sum(cost or 0.0 for cost in left)
 
 
 def _longest_chain(nodes: dict[Key, Node], left: dict[Key, float]) -> float:

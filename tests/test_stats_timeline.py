@@ -19,7 +19,6 @@ from planexe_pipeline.telemetry.timeline import (PALETTE, assign_lanes, group_co
                                                  write_timeline)
 
 SMALL_RUN = Path(__file__).parent / "data" / "telemetry_small"
-PRICED = {"simulated": {"pricing": {"input_per_million": 3.0, "output_per_million": 15.0}}}
 
 
 def raw_lines(run_dir: Path) -> list[dict]:
@@ -49,11 +48,13 @@ def task_lines(task_id, start, end, family="Stage", group="plan", item=None, sta
     return lines
 
 
-def call(task_id, start, end, family="Stage", status="ok", tokens=(100, 50), model="simulated"):
+def call(task_id, start, end, family="Stage", status="ok", tokens=(100, 50), model="simulated", cost=(None, None),
+         cached=None):
     return {"kind": "llm_call", "task_family": family, "task_id": task_id, "item": None, "model": model,
             "attempt": 1, "start": start, "end": end, "duration_s": end - start, "input_tokens": tokens[0],
             "output_tokens": tokens[1], "tokens_estimated": False, "status": status,
-            "error": None if status == "ok" else "rate limited"}
+            "error": None if status == "ok" else "rate limited", "cost_usd": cost[0], "cost_source": cost[1],
+            "cached_input_tokens": cached}
 
 
 # --- stats on the recorded run ----------------------------------------------------------
@@ -91,7 +92,7 @@ def test_parallel_run_bounds():
 
 
 def test_to_dict_is_json_and_format_is_an_aligned_table():
-    stats = compute_stats(SMALL_RUN, PRICED)
+    stats = compute_stats(SMALL_RUN)
     data = json.loads(json.dumps(stats.to_dict()))
     assert data["retries"] == stats.retries and len(data["stages"]) == len(stats.stages)
     text = format_stats(stats)
@@ -103,12 +104,11 @@ def test_to_dict_is_json_and_format_is_an_aligned_table():
     assert "critical path" in text and "makespan" in text
 
 
-def test_cost_is_known_only_when_every_model_is_priced():
-    priced = compute_stats(SMALL_RUN, PRICED)
-    assert priced.cost is not None and priced.cost > 0
-    assert priced.cost == pytest.approx(sum(row.cost for row in priced.stages))
-    assert compute_stats(SMALL_RUN).cost is None
-    assert compute_stats(SMALL_RUN, {"other-model": PRICED["simulated"]}).cost is None
+def test_a_run_of_lines_without_costs_has_no_cost_figure():
+    # Recorded before calls carried their cost: tokens without a price are unpriced, not free.
+    stats = compute_stats(SMALL_RUN)
+    assert stats.cost is None and stats.unpriced > 0
+    assert "unknown" in format_stats(stats).split("\n\n")[0].splitlines()[-1]
 
 
 # --- stats on hand-made telemetry ------------------------------------------------------
@@ -127,12 +127,13 @@ def test_exact_numbers_on_a_hand_made_run(tmp_path):
         *task_lines("B", 1.0, 9.0, family="B", status="failed"),
         *task_lines("B", 3601.0, 3604.0, family="B", deps=["A"]),
         call("A", 1.0, 2.0, family="A", status="error", tokens=(0, 0)),
-        call("A", 2.0, 4.0, family="A", tokens=(1_000_000, 500_000)),  # hands its slot over at 2.0
-        call("B", 1.5, 3.0, family="B"),
-        call("B", 3601.0, 3603.0, family="B", model="unpriced"),
+        call("A", 2.0, 4.0, family="A", tokens=(1_000_000, 500_000), cost=(10.5, "table"),  # hands its slot over at 2.0
+             cached=250_000),
+        call("B", 1.5, 3.0, family="B", cost=(0.25, "provider")),
+        call("B", 3601.0, 3603.0, family="B", model="unpriced", cost=(None, "unknown")),
     ]
     write_run(tmp_path, lines, tail='{"kind": "task", "event": "st')  # a torn last line
-    stats = compute_stats(tmp_path, PRICED)
+    stats = compute_stats(tmp_path)
     assert stats.makespan_seconds == pytest.approx(15.0)
     assert stats.max_llm_in_flight == 2
     assert (stats.llm_calls, stats.attempts, stats.retries, stats.errors) == (3, 4, 1, 1)
@@ -140,8 +141,15 @@ def test_exact_numbers_on_a_hand_made_run(tmp_path):
     assert stats.critical_path == ["A", "B"] and stats.critical_path_seconds == pytest.approx(6.0)
     assert stats.task_seconds == pytest.approx(3.0 + 8.0 + 3.0)
     by_family = {row.family: row for row in stats.stages}
-    assert by_family["A"].cost == pytest.approx(3.0 + 7.5)
-    assert by_family["B"].cost is None and stats.cost is None
+    assert by_family["A"].cost == pytest.approx(10.5) and by_family["A"].cached_share == pytest.approx(0.25)
+    # The unpriced attempt is left out of the figure, and said to be.
+    assert by_family["B"].cost == pytest.approx(0.25) and by_family["B"].unpriced == 1
+    assert stats.cost == pytest.approx(10.75) and stats.unpriced == 1
+    assert stats.cost_sources == {"provider": 1, "table": 1, "unknown": 1}
+    assert stats.cached_share == pytest.approx(250_000 / 1_000_200)
+    text = format_stats(stats)
+    assert text.split("\n\n")[0].splitlines()[-1].endswith(">=$10.7500")
+    assert "1 attempts of unpriced models are not in it" in text
     assert stats.runs == 2 and stats.llm_slots == 2
 
 

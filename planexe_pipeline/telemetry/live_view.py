@@ -44,14 +44,28 @@ def _limit_text(snapshot: dict) -> str:
     return f"slots {slots}" if slots else "slots ?"
 
 
+def money_text(snapshot: dict) -> str:
+    """What the plan's calls cost so far and are projected to cost, and the share of the input the
+    provider's prompt cache served; empty while there is nothing to say."""
+    parts = []
+    if snapshot.get("cost_usd") is not None:
+        projected = snapshot.get("cost_projected_usd")
+        parts.append(f"cost ${snapshot['cost_usd']:.4f}"
+                     + (f" of ~${projected:.4f} projected" if projected is not None else ""))
+    if snapshot.get("cached_share") is not None:
+        parts.append(f"{snapshot['cached_share']:.0%} of input cached")
+    return ", ".join(parts)
+
+
 def summary_line(snapshot: dict) -> str:
-    """One line: state, progress, counts, ETA."""
+    """One line: state, progress, counts, ETA, money."""
     tasks, calls = snapshot["tasks"], snapshot["llm_calls"]
     eta = snapshot.get("eta_s")
     text = (f"{snapshot['state']} {snapshot['progress'] * 100:.0f}%: {tasks['done']}/{tasks['expected']} tasks, "
             f"{calls['done']}/{calls['expected']} LLM calls, {calls['in_flight']} in flight "
             f"({_limit_text(snapshot)}), ETA {_duration(eta) if eta is not None else 'unknown'}")
-    return text
+    money = money_text(snapshot)
+    return f"{text}; {money}" if money else text
 
 
 def status_lines(snapshot: dict) -> list[str]:
@@ -93,7 +107,8 @@ def status_block(snapshot: dict) -> Group:
     parts: list = [head, Text(
         f"tasks {tasks['done']}/{tasks['expected']}   LLM calls {calls['done']}/{calls['expected']}   "
         f"in flight {calls['in_flight']} / {_limit_text(snapshot)}   "
-        f"waiting on the provider {snapshot.get('provider_wait_s', 0.0):.1f}s")]
+        f"waiting on the provider {snapshot.get('provider_wait_s', 0.0):.1f}s"
+        + (f"   {money_text(snapshot)}" if money_text(snapshot) else ""))]
     in_flight = snapshot.get("in_flight", [])
     if in_flight:
         shown = ", ".join(f"{_name(e)} {_duration(now - e['since'])}" for e in in_flight[:SHOWN_IN_FLIGHT])

@@ -74,6 +74,14 @@ def _llm_attributes(call: LLMCallEvent) -> dict[str, Any]:
         attributes["gen_ai.usage.input_tokens"] = call.input_tokens
     if call.output_tokens is not None:
         attributes["gen_ai.usage.output_tokens"] = call.output_tokens
+    # The semantic conventions' name (experimental) for input tokens served from the provider's cache,
+    # which gen_ai.usage.input_tokens includes; they name no cost: ours says its source beside it.
+    for name, value in (("gen_ai.usage.cache_read.input_tokens", call.cached_input_tokens),
+                        ("planexe.usage.reasoning_tokens", call.reasoning_tokens),
+                        ("planexe.cost_usd", call.cost_usd), ("planexe.cost_source", call.cost_source),
+                        ("planexe.route", call.route)):
+        if value is not None:
+            attributes[name] = value
     if call.finish_reason:
         attributes["gen_ai.response.finish_reasons"] = (call.finish_reason,)
     if not call.ok:

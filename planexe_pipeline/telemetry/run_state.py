@@ -34,6 +34,42 @@ class InFlight:
     host: str
 
 
+@dataclass
+class Money:
+    """What a plan's LLM calls cost so far, over every run of its folder (their telemetry lines)."""
+
+    cost_usd: float | None = None  # of the priced attempts; None while none was priced
+    unpriced: int = 0  # answered attempts of models without a price
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    # stage -> (USD of its priced attempts, its answered calls): what one more call of it costs
+    by_stage: dict[str, tuple[float, int]] = field(default_factory=dict)
+
+    def add(self, call: LLMCallEvent) -> None:
+        self.input_tokens += call.input_tokens or 0
+        self.cached_input_tokens += call.cached_input_tokens or 0
+        cost, calls = self.by_stage.get(call.task_family, (0.0, 0))
+        if call.cost_usd is not None:
+            self.cost_usd = (self.cost_usd or 0.0) + call.cost_usd
+            cost += call.cost_usd
+        elif call.cost_source == "unknown":
+            self.unpriced += 1
+        self.by_stage[call.task_family] = (cost, calls + call.ok)
+
+    @property
+    def cached_share(self) -> float | None:
+        return round(self.cached_input_tokens / self.input_tokens, 4) if self.input_tokens else None
+
+    def per_call(self, stage: str) -> float | None:
+        """What one more call of this stage is expected to cost: its own calls' mean so far, else
+        the mean of every call so far; None while nothing priced has been answered."""
+        cost, calls = self.by_stage.get(stage, (0.0, 0))
+        if calls and cost:
+            return cost / calls
+        total = sum(n for _, n in self.by_stage.values())
+        return self.cost_usd / total if self.cost_usd and total else None
+
+
 @dataclass(frozen=True)
 class Failure:
     step: str  # the stage, and its item for a fan-out
@@ -63,6 +99,7 @@ class RunState:
     provider_limit: int | None = None  # the shared adaptive limit in force, when the run has one
     provider_wait_s: float = 0.0  # time calls of the current run waited for the provider
     finished_families: list[tuple[float, str, int | None, float]] = field(default_factory=list)  # (end, stage, item, s)
+    money: "Money" = field(default_factory=lambda: Money())  # what the plan's calls cost, over every run
 
     @property
     def plan_complete(self) -> bool:
@@ -71,7 +108,7 @@ class RunState:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["tasks_done"] = len(self.done_keys)
-        for name in ("finished_families", "done_keys", "finished_llm"):
+        for name in ("finished_families", "done_keys", "finished_llm", "money"):
             data.pop(name)
         return data
 
@@ -121,6 +158,9 @@ def run_state(run_dir: str, lines: Iterable[tuple[str, Event]], *, now: float | 
                      tasks_done=set(finals), done_keys={(e.task_family, e.item) for e in finals.values()})
     state.finished_llm = [(e.task_family, e.seconds) for e in finals.values() if e.llm and (e.start or 0) >= since]
     state.llm_calls_done = sum(1 for e in events if isinstance(e, LLMCallEvent) and e.ok)
+    for event in events:
+        if isinstance(event, LLMCallEvent):
+            state.money.add(event)
     progress_marks = [e.end for e in finals.values() if e.end is not None and e.end >= since]
     progress_marks += [e.end for e in events if isinstance(e, LLMCallEvent) and e.ok and e.end and e.end >= since]
     state.last_progress_at = max(progress_marks, default=since)
@@ -186,13 +226,15 @@ class Outlook:
     llm_calls_expected: int
     eta_s: float | None
     widths_estimated: list[str]
+    cost_projected_usd: float | None = None  # spent, and what the calls left are expected to cost
 
 
 def status_of_finished(state: RunState) -> dict:
     """A complete plan: everything expected is done, no graph needed. Counted by step and item: a
     copied or forked folder holds lines of its original under other task ids (they name its path)."""
     done = len(state.done_keys)
-    return status_dict(state, Outlook(1.0, done, done, state.llm_calls_done, 0.0, []), time.time())
+    return status_dict(state, Outlook(1.0, done, done, state.llm_calls_done, 0.0, [], state.money.cost_usd),
+                       time.time())
 
 
 def status_dict(state: RunState, look: Outlook, now: float) -> dict:
@@ -206,6 +248,9 @@ def status_dict(state: RunState, look: Outlook, now: float) -> dict:
                       for f in state.in_flight],
         "llm_slots": state.llm_slots, "provider_limit": state.provider_limit,
         "provider_wait_s": state.provider_wait_s, "eta_s": look.eta_s,
+        "cost_usd": None if state.money.cost_usd is None else round(state.money.cost_usd, 6),
+        "cost_projected_usd": None if look.cost_projected_usd is None else round(look.cost_projected_usd, 6),
+        "cost_unpriced_calls": state.money.unpriced, "cached_share": state.money.cached_share,
         "started": state.started, "ended": state.ended, "last_progress_at": state.last_progress_at,
         "failure": None if state.failure is None else asdict(state.failure),
         "widths_estimated": look.widths_estimated,

@@ -7,7 +7,7 @@ import os
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 from planexe_pipeline.telemetry.critical_path import (final_executions, run_critical_path, run_intervals, timestamps,
                                                       union_length)
@@ -154,10 +154,16 @@ class StageStats:
     cpu_seconds: float = 0.0  # summed over executions, in the processes that ran them
     peak_rss_bytes: int | None = None  # the largest of its executions' process peaks
     input_tokens: int = 0
+    cached_input_tokens: int = 0  # of input_tokens, served from the provider's prompt cache
     output_tokens: int = 0
     tokens_estimated: bool = False
-    cost: float | None = None
+    cost: float | None = None  # of the attempts priced; None when none was
+    unpriced: int = 0  # attempts that were answered but have no price (their cost is unknown)
     first_start: float = field(default=math.inf, repr=False)
+
+    @property
+    def cached_share(self) -> float | None:
+        return self.cached_input_tokens / self.input_tokens if self.input_tokens else None
 
 
 @dataclass
@@ -189,7 +195,7 @@ class RunStats:
     workers: int | None
     runs: int
     tasks_per_worker: dict[str, int]
-    cost: float | None
+    cost: float | None  # USD of the priced attempts (telemetry/stats: their `cost_usd`); None if none was
     start: float | None
     # Tasks a worker was running when it was lost, run again by another: one dict each.
     taken_over: list[TakeoverEvent] = field(default_factory=list)
@@ -203,6 +209,13 @@ class RunStats:
     # The most memory the run's processes held at once (PSS, summed over each host's processes, the
     # hosts' latest samples added up), from the `resources` samples.
     peak_memory_bytes: int | None = None
+    cached_input_tokens: int = 0
+    unpriced: int = 0  # answered attempts without a price: the cost leaves them out and says so
+    cost_sources: dict[str, int] = field(default_factory=dict)  # attempts by where their cost came from
+
+    @property
+    def cached_share(self) -> float | None:
+        return self.cached_input_tokens / self.input_tokens if self.input_tokens else None
 
     @property
     def cpu_seconds(self) -> float:
@@ -212,33 +225,14 @@ class RunStats:
         data = asdict(self)
         for stage in data["stages"]:
             stage.pop("first_start", None)
+            stage["cached_share"] = (stage["cached_input_tokens"] / stage["input_tokens"]
+                                     if stage["input_tokens"] else None)
         data["cpu_seconds"] = self.cpu_seconds
+        data["cached_share"] = self.cached_share
         return data
 
 
-def _stage_cost(attempts: list[LLMCallEvent], llm_config: Mapping[str, Any] | None) -> float | None:
-    # All or nothing: a total that silently skipped an unpriced model would understate the bill.
-    if llm_config is None:
-        return None
-    cost = 0.0
-    for attempt in attempts:
-        tokens_in, tokens_out = attempt.input_tokens or 0, attempt.output_tokens or 0
-        if not tokens_in and not tokens_out:
-            continue
-        model = llm_config.get(attempt.model) if attempt.model is not None else None
-        pricing = model.get("pricing") if isinstance(model, Mapping) else None
-        if not isinstance(pricing, Mapping):
-            return None
-        try:
-            cost += tokens_in / 1e6 * float(pricing["input_per_million"])
-            cost += tokens_out / 1e6 * float(pricing["output_per_million"])
-        except (KeyError, TypeError, ValueError):
-            return None
-    return cost
-
-
-def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "",
-                      llm_config: Mapping[str, Any] | None = None) -> RunStats:
+def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "") -> RunStats:
     executions = task_executions(events)
     attempts = of_kind(events, LLMCallEvent)
     stages: dict[str, StageStats] = {}
@@ -263,10 +257,8 @@ def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "",
         spans = [(x.start, x.end) for x in executions if x.family == family]
         stages[family].span_seconds = max(e for _, e in spans) - min(s for s, _ in spans)
 
-    attempts_of: dict[str, list[LLMCallEvent]] = {}
     for attempt in attempts:
         row = stage(attempt.task_family)
-        attempts_of.setdefault(row.family, []).append(attempt)
         row.attempts += 1
         row.calls += attempt.ok
         row.errors += not attempt.ok
@@ -275,7 +267,12 @@ def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "",
             row.flags += attempt.flags or 0
         row.llm_seconds += attempt.call_seconds
         row.input_tokens += attempt.input_tokens or 0
+        row.cached_input_tokens += attempt.cached_input_tokens or 0
         row.output_tokens += attempt.output_tokens or 0
+        if attempt.cost_usd is not None:
+            row.cost = (row.cost or 0.0) + attempt.cost_usd
+        elif attempt.cost_source == "unknown" or (attempt.cost_source is None and (attempt.input_tokens or 0)):
+            row.unpriced += 1  # (lines of older runs name no source: tokens without a cost are unpriced)
         row.tokens_estimated |= attempt.tokens_estimated
         if attempt.start is not None:
             row.first_start = min(row.first_start, attempt.start)
@@ -283,7 +280,6 @@ def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "",
         stage(wait.task_family).provider_wait_seconds += max(0.0, wait.duration_s or 0.0)
     for row in stages.values():
         row.retries = row.attempts - row.calls
-        row.cost = _stage_cost(attempts_of.get(row.family, []), llm_config)
     ordered = sorted(stages.values(), key=lambda row: (row.first_start, row.family))
 
     intervals = run_intervals(events)
@@ -329,7 +325,10 @@ def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "",
         runs=len(runs),
         tasks_per_worker={str(w): n for w, n in sorted(Counter(x.worker for x in executions).items(),
                                                          key=lambda item: (str(type(item[0])), item[0]))},
-        cost=None if not costs or None in costs else sum(costs),
+        cost=None if all(c is None for c in costs) else sum(c for c in costs if c is not None),
+        cached_input_tokens=sum(row.cached_input_tokens for row in ordered),
+        unpriced=sum(row.unpriced for row in ordered),
+        cost_sources=dict(sorted(Counter(a.cost_source for a in attempts if a.cost_source).items())),
         start=min(starts, default=None),
         taken_over=of_kind(events, TakeoverEvent),
         overhead=overhead_breakdown(events, path.task_ids).summary() if path.task_ids else None,
@@ -343,5 +342,5 @@ def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "",
     )
 
 
-def compute_stats(run_dir: str | os.PathLike, llm_config: Mapping[str, Any] | None = None) -> RunStats:
-    return stats_from_events(load_events(run_dir), run_dir, llm_config)
+def compute_stats(run_dir: str | os.PathLike) -> RunStats:
+    return stats_from_events(load_events(run_dir), run_dir)

@@ -12,8 +12,15 @@ def megabytes(value: int | None) -> str:
     return "-" if value is None else f"{value / _MB:.0f}"
 
 
-def _money(value: float | None) -> str:
-    return "-" if value is None else f"${value:.4f}"
+def money(value: float | None, unpriced: int = 0) -> str:
+    """A cost, marked as a lower bound where some attempts had no price; '-' where none had one."""
+    if value is None:
+        return "unknown" if unpriced else "-"
+    return f"{'>=' if unpriced else ''}${value:.4f}"
+
+
+def share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
 
 
 def ratio_text(value: float | None, suffix: str, missing: str = "-") -> str:
@@ -23,19 +30,21 @@ def ratio_text(value: float | None, suffix: str, missing: str = "-") -> str:
 def format_stats(stats: RunStats) -> str:
     """A fixed-width table per stage, then the run's totals, for a terminal or a log."""
     header = ["stage", "group", "tasks", "calls", "attempts", "retries", "errors", "repairs", "flags",
-              "task s", "span s", "LLM s", "wait s", "CPU s", "peak MB", "tokens in", "tokens out", "cost"]
+              "task s", "span s", "LLM s", "wait s", "CPU s", "peak MB", "tokens in", "cached", "tokens out", "cost"]
     rows = [header]
     for row in stats.stages:
         mark = "~" if row.tokens_estimated else ""
         rows.append([row.family, row.group, str(row.tasks), str(row.calls), str(row.attempts),
                      str(row.retries), str(row.errors), str(row.repairs), str(row.flags), f"{row.task_seconds:.1f}",
                      f"{row.span_seconds:.1f}", f"{row.llm_seconds:.1f}", f"{row.provider_wait_seconds:.1f}",
-                     f"{row.cpu_seconds:.2f}", megabytes(row.peak_rss_bytes), f"{mark}{row.input_tokens}", f"{mark}{row.output_tokens}", _money(row.cost)])
+                     f"{row.cpu_seconds:.2f}", megabytes(row.peak_rss_bytes), f"{mark}{row.input_tokens}", share(row.cached_share),
+                     f"{mark}{row.output_tokens}", money(row.cost, row.unpriced)])
     mark = "~" if stats.tokens_estimated else ""
     rows.append(["total", "", str(stats.tasks), str(stats.llm_calls), str(stats.attempts),
                  str(stats.retries), str(stats.errors), str(stats.repairs), str(stats.flags), f"{stats.task_seconds:.1f}",
                  f"{stats.makespan_seconds:.1f}", f"{stats.llm_seconds:.1f}", f"{stats.provider_wait_seconds:.1f}",
-                 f"{stats.task_cpu_seconds:.2f}", megabytes(stats.peak_task_rss_bytes), f"{mark}{stats.input_tokens}", f"{mark}{stats.output_tokens}", _money(stats.cost)])
+                 f"{stats.task_cpu_seconds:.2f}", megabytes(stats.peak_task_rss_bytes), f"{mark}{stats.input_tokens}", share(stats.cached_share),
+                 f"{mark}{stats.output_tokens}", money(stats.cost, stats.unpriced)])
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
@@ -74,8 +83,23 @@ def format_stats(stats: RunStats) -> str:
                                    "(each named in llm_repairs/)"))
     if stats.tokens_estimated:
         summary.append(("tokens", "~ marks counts estimated from text length"))
+    summary.append(("cached input", f"{share(stats.cached_share)} of the input tokens were served from the "
+                                    f"provider's prompt cache ({stats.cached_input_tokens} of {stats.input_tokens})"))
+    summary.append(("cost", cost_text(stats)))
     label_width = max(len(label) for label, _ in summary)
     lines = table + [""] + [f"{label.ljust(label_width)}  {value}" for label, value in summary]
     if stats.overhead:
         lines += ["", format_breakdown(stats.overhead)]
     return "\n".join(lines)
+
+
+def cost_text(stats: RunStats) -> str:
+    """The run's cost, and where its figures come from; never a figure for calls nobody priced."""
+    sources = ", ".join(f"{n} {source}" for source, n in stats.cost_sources.items() if source != "unknown")
+    if stats.cost is None:
+        return ("unknown: no model of the run has a price (give its entry a \"pricing\" in llm_config.json)"
+                if stats.unpriced else "-")
+    text = f"${stats.cost:.4f} (attempts priced by: {sources})"
+    if stats.unpriced:
+        text += f"; {stats.unpriced} attempts of unpriced models are not in it"
+    return text

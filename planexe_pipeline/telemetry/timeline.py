@@ -18,7 +18,7 @@ from planexe_pipeline.telemetry.events import Event, ProviderLimitEvent, of_kind
 from planexe_pipeline.telemetry.stats import (
     RunStats, TaskExecution, llm_in_flight, load_events, memory_over_time, stats_from_events, task_executions,
 )
-from planexe_pipeline.telemetry.stats_table import ratio_text
+from planexe_pipeline.telemetry.stats_table import money, ratio_text, share
 
 # Colours readable under dark text, given to the stage groups in the order the run started them:
 # the groups are the tasks' own (their modules), so a new one needs no entry here.
@@ -278,8 +278,11 @@ def _cards(stats: RunStats) -> str:
         ("retries", str(stats.retries)),
         ("max in flight", str(stats.max_llm_in_flight) + (f" / {stats.llm_slots}" if stats.llm_slots else "")),
     ]
-    if stats.cost is not None:
-        cards.append(("estimated cost", f"${stats.cost:.4f}"))
+    if stats.cost is not None or stats.unpriced:
+        cards.append(("cost" + (" of the priced calls" if stats.unpriced and stats.cost is not None else ""),
+                      money(stats.cost, stats.unpriced)))
+    if stats.cached_share is not None:
+        cards.append(("input served from cache", share(stats.cached_share)))
     cards.append(("CPU", f"{stats.cpu_seconds:.1f} s"))
     if stats.peak_memory_bytes:
         cards.append(("peak memory", f"{stats.peak_memory_bytes / _MB:.0f} MB"))
