@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--start-date", metavar="YYYY-MM-DD",
                      help="first day of the schedule (default: today, or what the --run-dir recorded)")
     run.add_argument("--no-screen", action="store_true", help="plan the prompt as given, without screening it first")
+    run.add_argument("--budget", type=_positive_float, metavar="USD",
+                     help="the most the plan may cost: no LLM call starts that could take it past this (what the "
+                          "folder spent counts); every model needs a price (default: [pipeline] budget_usd)")
     run.add_argument("--scheduler-host", metavar="HOST", help="use a central luigid instead of the local scheduler")
     run.add_argument("--scheduler-port", type=_positive_int, default=defaults.SCHEDULER_PORT, metavar="PORT",
                      help="port of that luigid")
@@ -181,6 +184,7 @@ def _prompt_of(args) -> str | None:
 def cmd_run(args) -> int:
     from planexe_pipeline.llm.config import parse_model_list
     from planexe_pipeline.run_request import RunRequest, prepare
+    from planexe_pipeline.run_cost import cost_line
     from planexe_pipeline.runner import PLAN_MARKDOWN, REPORT_FILE, cap_warning, execute, limits_line
 
     request = prepare(RunRequest(
@@ -189,7 +193,7 @@ def cmd_run(args) -> int:
         workers=args.workers, speed=args.speed, llm_slots=args.llm_slots, start_date=args.start_date,
         scheduler_host=args.scheduler_host, scheduler_port=args.scheduler_port, verbose=args.verbose,
         lock=not args.scheduler_host, notify_url=args.notify_url, notify_command=args.notify_command,
-        screen=not args.no_screen,
+        screen=not args.no_screen, budget_usd=args.budget,
     ))
     def announce(cap: int | None) -> None:
         # Said once the run holds its folder: a run refused for a busy folder prints only that.
@@ -198,6 +202,9 @@ def cmd_run(args) -> int:
         print(f"Plan run in {request.run_dir}: models {', '.join(request.models)}, {request.workers} workers, "
               f"LLM cap {_cap_text(cap)}, speed {request.speed}", flush=True)
         print(limits_line(request, cap), flush=True)
+        projected = cost_line(request)
+        if projected:
+            print(projected, flush=True)
         warning = cap_warning(cap, request)
         if warning:
             print(f"planexe-pipeline: {warning}", file=sys.stderr, flush=True)
@@ -220,7 +227,7 @@ def cmd_run(args) -> int:
         return 0
     for failure in outcome.failures or ["the run did not finish; rerun with --verbose to see Luigi's log"]:
         print(f"error: {failure} [run {outcome.run_id}]", file=sys.stderr)
-    if not outcome.prompt_unusable:
+    if not outcome.prompt_unusable and not outcome.budget_reached:
         print(f"Everything finished so far is kept; rerun with --run-dir {outcome.run_dir} to resume.", file=sys.stderr)
     return 1
 

@@ -33,6 +33,12 @@ BENCH_TIME_SCALE = 0.02
 BENCH_SEED = 42
 SAMPLE_PROMPT_ID = "solar-farm-denmark"
 BENCH_START_DATE = "2027-01-04"
+# A call of the standard workload, on average (a full plan: 126 calls, 160,859 input tokens of which
+# 18% come from the prompt cache, 48,845 output tokens): what a plan is projected to cost before
+# any of its calls has answered.
+STANDARD_CALL_INPUT_TOKENS = 1277
+STANDARD_CALL_OUTPUT_TOKENS = 388
+STANDARD_CACHED_SHARE = 0.18
 
 
 def load_packaged_defaults() -> None:

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from planexe_pipeline import defaults
-from planexe_pipeline.errors import InputError
-from planexe_pipeline.llm.config import load_llm_config, parse_model_list, resolve_models
+from planexe_pipeline.errors import ConfigError, InputError
+from planexe_pipeline.llm.config import load_llm_config, load_routes, parse_model_list, resolve_models
 from planexe_pipeline.prompt_input import PLAN_FILE, check_prompt, check_run_folder, check_start_date, read_fingerprint
+from planexe_pipeline.routes import check_routes
 from planexe_pipeline.settings import pipeline
 from planexe_pipeline.telemetry.events import last_models
 
@@ -40,6 +41,7 @@ class RunRequest:
     lock: bool = True
     resumed: str | None = None  # set by prepare() for a folder that holds a run: what it took from it
     screen: bool = True  # screen the prompt first (ScreenPrompt); --no-screen plans it as given
+    budget_usd: float | None = None  # the plan's budget: no call starts that could take its cost past it
 
 
 def default_run_dir() -> Path:
@@ -60,7 +62,13 @@ def prepare(request: RunRequest) -> RunRequest:
         recorded.update(models=list(recorded_models), llm_config=recorded_config)
     llm_config = request.llm_config or recorded.get("llm_config")
     models = request.models or recorded.get("models") or parse_model_list(pipeline().llm)
-    resolve_models(models, load_llm_config(llm_config))
+    config = load_llm_config(llm_config)
+    resolve_models(models, config)
+    routes = load_routes(llm_config)
+    check_routes(routes, config)
+    budget = request.budget_usd if request.budget_usd is not None else pipeline().budget_usd
+    if budget is not None:
+        _check_budget(budget, [*models, *(name for names in routes.values() for name in names)], config)
     prompt = check_prompt(request.prompt, pipeline().max_prompt_chars) if request.prompt is not None else None
     if prompt is None and not (run_dir / PLAN_FILE).exists():
         raise InputError("no prompt given: pass --prompt TEXT, --prompt-file FILE or --prompt-id ID "
@@ -70,11 +78,22 @@ def prepare(request: RunRequest) -> RunRequest:
     check_run_folder(run_dir, prompt, speed, start_date)
     _check_writable(run_dir)
     prepared = RunRequest(**{**request.__dict__, "prompt": prompt, "run_dir": run_dir, "models": models,
-                             "llm_config": llm_config, "speed": speed,
+                             "llm_config": llm_config, "speed": speed, "budget_usd": budget,
                              "start_date": start_date or recorded.get("start_date")})
     if recorded:
         prepared.resumed = _resume_line(request, prepared, recorded)
     return prepared
+
+
+def _check_budget(budget: float, names: list[str], config) -> None:
+    """A budget needs a positive amount, and a price for every model the run may call."""
+    if not budget > 0:
+        raise InputError(f"--budget must be more than 0 USD, got {budget:g}")
+    for name in dict.fromkeys(names):
+        pricing = config[name].price()
+        if not pricing.known:
+            raise ConfigError(f"--budget needs a price for every model the run may call: model '{name}' has "
+                              f"{pricing.label()}")
 
 
 def _resume_line(given: RunRequest, prepared: RunRequest, recorded: dict) -> str:

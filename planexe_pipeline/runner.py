@@ -16,9 +16,11 @@ from pathlib import Path
 import luigi
 
 from planexe_pipeline.errors import Defect, PromptUnusable, failure_kind
+from planexe_pipeline.llm.spend import BudgetReached
 from planexe_pipeline.llm.config import load_llm_config, resolve_models
 from planexe_pipeline.pipeline import FullPlan, Report
 from planexe_pipeline.run_folder import RunFolderLock, remove_interrupted_writes
+from planexe_pipeline.run_cost import budget_line
 from planexe_pipeline.run_request import RunRequest
 from planexe_pipeline.run_watch import RunWatch
 from planexe_pipeline.scaleout import PlanWorkerFactory, SchedulerGone
@@ -50,6 +52,12 @@ class RunOutcome:
         folder would stop the same way."""
         return PromptUnusable.kind in self.failure_kinds
 
+    @property
+    def budget_reached(self) -> bool:
+        """Stopped before a call that could have taken the plan past its budget: its one line says
+        what was spent, what is left and what remains."""
+        return BudgetReached.kind in self.failure_kinds
+
 
 def warm_providers(models: list[str], llm_config: str | None) -> None:
     """Import the run's provider clients in this process, before Luigi forks a process per task.
@@ -78,6 +86,11 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
     run_dir.mkdir(parents=True, exist_ok=True)
     if request.llm_slots is not None:
         luigi.configuration.get_config().set("resources", "llm", str(request.llm_slots))
+    # The task processes forked from this one hold the calls to the plan's budget (llm/spend.py).
+    if request.budget_usd is not None:
+        luigi.configuration.get_config().set("pipeline", "budget_usd", repr(request.budget_usd))
+    elif luigi.configuration.get_config().has_option("pipeline", "budget_usd"):
+        luigi.configuration.get_config().remove_option("pipeline", "budget_usd")
     local = None if request.scheduler_host else _LocalSchedulerFactory(str(run_dir))
     slots = llm_cap_of(local.scheduler.resource_list()) if local else _luigid_llm_cap(request)
     lock = RunFolderLock(run_dir) if request.lock else None
@@ -134,7 +147,9 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
         close_run_id(run_dir, identity)
     events = [e for e in read_events(run_dir) if (e.start or 0) >= started]
     failed = failed_tasks(events)
-    failures = [_failure_line(e) for e in failed]
+    failures = [_failure_line(e) for e in failed if e.error_kind != BudgetReached.kind]
+    if request.budget_usd is not None and any(e.error_kind == BudgetReached.kind for e in failed):
+        failures.insert(0, budget_line(run_dir, request.budget_usd))
     failures += [stopped_early] if stopped_early else []
     summary = summarize(events, ended - started, slots)
     watch.finish(ok, summary)

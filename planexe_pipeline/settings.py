@@ -13,6 +13,8 @@ class pipeline(luigi.Config):  # noqa: N801 - luigi names config sections after 
     experts_to_criticise = luigi.IntParameter(default=4, description="Experts that get a criticism call each.")
     fast_fanout_width = luigi.IntParameter(default=defaults.FAST_FANOUT_WIDTH, description="Fan-out width cap under --speed fast.")
     max_prompt_chars = luigi.IntParameter(default=8000, description="Longest prompt accepted.")
+    budget_usd = luigi.OptionalFloatParameter(default=None, description="The plan's budget in USD (also --budget): "
+                                              "no LLM call starts that could take its cost past it.")
 
 
 _DEFAULT_RETRY = RetryPolicy()

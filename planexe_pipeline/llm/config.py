@@ -285,6 +285,35 @@ def _call_settings(name: str, spec: dict, source: Path) -> dict[str, Any]:
     return {"structured_output": mode, **numbers}
 
 
+def load_routes(path: str | os.PathLike | None = None) -> dict[str, tuple[str, ...]]:
+    """The config's `routes`: a stage (its task family) or a group of stages (its module's name)
+    -> the models its calls are tried on, in order; every other call goes to the run's --llm.
+    Each model must be an entry of the same file (the stages and groups are checked by the plan,
+    which knows them: planexe_pipeline/routes.py)."""
+    source = config_path(path)
+    try:
+        raw = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # load_llm_config says what is wrong with the file
+    routes = raw.get("routes", {}) if isinstance(raw, dict) else {}
+    models = raw.get("models") or {}
+    if not isinstance(routes, dict):
+        raise ConfigError(f"LLM config {source}: \"routes\" must map stages or groups to lists of model names")
+    checked = {}
+    for key, names in routes.items():
+        if key.startswith("_"):
+            continue  # a comment
+        names = [names] if isinstance(names, str) else names
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+            raise ConfigError(f"LLM config {source}: route '{key}' must name a list of models, e.g. [\"a\", \"b\"]")
+        unknown = [n for n in names if n not in models]
+        if unknown:
+            raise ConfigError(f"LLM config {source}: route '{key}' names unknown model '{unknown[0]}': "
+                              f"use one of {', '.join(sorted(models))}")
+        checked[key] = tuple(names)
+    return checked
+
+
 def parse_model_list(value: str | list[str] | tuple[str, ...]) -> list[str]:
     names = value.split(",") if isinstance(value, str) else list(value)
     return [n.strip() for n in names if n and n.strip()]

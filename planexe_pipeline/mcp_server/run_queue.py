@@ -50,6 +50,7 @@ class Job:
     workers: int
     start_date: str | None = None
     llm_config: str | None = None
+    budget_usd: float | None = None  # the plan's budget (--budget): it stops before a call would pass it
     cwd: str = "."  # where the run starts, so the luigi.cfg of the server's folder applies to it
     created: float = field(default_factory=time.time)
     state: str = "queued"  # queued, running, ended
@@ -257,4 +258,6 @@ def run_command(root: Root, job: Job) -> list[str]:
         argv += ["--llm-config", job.llm_config]
     if job.start_date:
         argv += ["--start-date", job.start_date]
+    if job.budget_usd is not None:
+        argv += ["--budget", repr(job.budget_usd)]
     return argv

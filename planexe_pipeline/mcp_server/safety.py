@@ -98,6 +98,15 @@ class PlanRequest:
     speed: str
     workers: int
     start_date: str | None
+    budget_usd: float | None = None
+
+
+def check_budget(budget_usd: float | None) -> float | None:
+    if budget_usd is None:
+        return None
+    if isinstance(budget_usd, bool) or not isinstance(budget_usd, (int, float)) or not budget_usd > 0:
+        raise InputError(f"budget_usd must be a number of USD above 0, got {shown(str(budget_usd))}")
+    return float(budget_usd)
 
 
 def sample_prompt(sample_id: str) -> str:
@@ -122,7 +131,8 @@ def check_workers(workers: object) -> int:
 
 
 def check_plan_request(*, prompt: str | None, sample_id: str | None, models: list[str] | None, speed: str,
-                       workers: int, start_date: str | None, llm_config: str | None) -> PlanRequest:
+                       workers: int, start_date: str | None, llm_config: str | None,
+                       budget_usd: float | None = None) -> PlanRequest:
     if (prompt is None) == (sample_id is None):
         raise InputError("pass either prompt (the idea, a paragraph) or sample_id (see example_prompts), not "
                          f"{'both' if prompt is not None else 'neither'}")
@@ -139,4 +149,5 @@ def check_plan_request(*, prompt: str | None, sample_id: str | None, models: lis
         raise InputError(f"speed must be 'fast' (every fan-out capped at 2 items) or 'full', got '{shown(speed)}'")
     return PlanRequest(prompt=checked, models=check_models(models, llm_config), speed=speed,
                        workers=check_workers(workers),
-                       start_date=check_start_date(start_date) if start_date else None)
+                       start_date=check_start_date(start_date) if start_date else None,
+                       budget_usd=check_budget(budget_usd))

@@ -31,7 +31,8 @@ from planexe_pipeline.defaults import WORKERS
 from planexe_pipeline.errors import InputError, PipelineError
 from planexe_pipeline.llm.config import load_llm_config
 from planexe_pipeline.mcp_server.run_queue import Job, Root, dispatch, stop, submit, wait_for_end
-from planexe_pipeline.mcp_server.safety import check_models, check_plan_request, check_workers, run_folder
+from planexe_pipeline.mcp_server.safety import (check_budget, check_models, check_plan_request, check_workers,
+                                                run_folder)
 from planexe_pipeline.mcp_server.views import RunViews, sample_prompts
 from planexe_pipeline.mcp_server.waiting import WaitFor
 from planexe_pipeline.prompt_input import FINGERPRINT_FILE, PLAN_FILE
@@ -128,14 +129,19 @@ def build_server(root: Root, llm_config: str | None) -> MCPServer:
         speed: Annotated[str, Field(description="'full', or 'fast': every fan-out capped at 2 items.")] = "full",
         workers: Annotated[int, Field(description="Worker processes (LLM calls at once are capped apart).")] = WORKERS,
         start_date: Annotated[str | None, Field(description="First day of the schedule, YYYY-MM-DD; default today.")] = None,
+        budget_usd: Annotated[float | None, Field(description="The most the plan may cost in USD: no LLM call starts "
+                                                              "that could pass it (every model must be priced); the "
+                                                              "plan then fails, and plan_resume with a higher "
+                                                              "budget_usd finishes it.")] = None,
     ) -> dict[str, Any]:
         """Start a plan. Returns at once with its run_id and status (state 'starting', or 'queued' with
         queue_position when max_running plans already run); the plan runs in the background."""
         request = check_plan_request(prompt=prompt, sample_id=sample_id, models=models, speed=speed, workers=workers,
-                                     start_date=start_date, llm_config=llm_config)
+                                     start_date=start_date, llm_config=llm_config, budget_usd=budget_usd)
         run_id = new_run_id(root)
         submit(root, Job(run_id=run_id, models=request.models, speed=request.speed, workers=request.workers,
-                         start_date=request.start_date, llm_config=llm_config, cwd=os.getcwd()), request.prompt)
+                         start_date=request.start_date, llm_config=llm_config, budget_usd=request.budget_usd,
+                         cwd=os.getcwd()), request.prompt)
         return views.status(run_id)
 
     @server.tool()
@@ -203,6 +209,8 @@ def build_server(root: Root, llm_config: str | None) -> MCPServer:
         models: Annotated[list[str] | None, Field(description="Other models to use from now on (after a "
                                                               "provider failed); default: the plan's own.")] = None,
         workers: Annotated[int | None, Field(description="Worker processes; default: the plan's own.")] = None,
+        budget_usd: Annotated[float | None, Field(description="A new budget in USD for the whole plan (what it "
+                                                              "spent counts); default: the plan's own.")] = None,
     ) -> dict[str, Any]:
         """Continue a stopped or failed plan where it ended: finished steps are kept, so the plan comes out
         as an uninterrupted one would. It queues like a new plan. Returns its status."""
@@ -217,6 +225,8 @@ def build_server(root: Root, llm_config: str | None) -> MCPServer:
         job.models = check_models(models or job.models or None, llm_config)
         if workers is not None:
             job.workers = check_workers(workers)
+        if budget_usd is not None:
+            job.budget_usd = check_budget(budget_usd)
         submit(root, job, prompt)
         return views.status(run_id)
 

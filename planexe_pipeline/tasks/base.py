@@ -20,9 +20,10 @@ from pydantic import BaseModel
 
 from planexe_pipeline import defaults
 from planexe_pipeline.errors import UnreadableOutput
-from planexe_pipeline.llm.config import load_llm_config, parse_model_list, resolve_models
+from planexe_pipeline.llm.config import load_llm_config, load_routes, parse_model_list, resolve_models
 from planexe_pipeline.llm.executor import LLMExecutor, NamedModel
 from planexe_pipeline.llm.limiter import SharedLimiter
+from planexe_pipeline.llm.spend import PlanSpend
 from planexe_pipeline.report.sections import Section
 from planexe_pipeline.settings import retry_policy, pipeline
 from planexe_pipeline.stages.markdown import FLAGS_KEY, with_flags
@@ -273,18 +274,30 @@ class LLMTask(PlanTask):
     def telemetry_fields(self) -> dict[str, Any]:
         return {**super().telemetry_fields(), "llm": True}
 
+    def route(self) -> tuple[str | None, list[str]]:
+        """The route of llm_config.json this task's calls take (its stage's, else its group's) and
+        its models; else (None, the run's --llm)."""
+        routes = load_routes(self.llm_config or None)
+        for key in (self.task_family, self.group):
+            if key in routes:
+                return key, list(routes[key])
+        return None, self.model_names()
+
     def executor(self) -> LLMExecutor:
-        entries = resolve_models(self.model_names(), load_llm_config(self.llm_config or None))
+        route, names = self.route()
+        entries = resolve_models(names, load_llm_config(self.llm_config or None))
         # Every process of the run (and every host sharing the run folder) meets each provider
         # through one shared limit, which starts at the run's LLM slots.
         slots = luigi.configuration.get_config().getint("resources", "llm", defaults.LLM_SLOTS)
         models = [NamedModel.from_entry(e, SharedLimiter(self.run_dir, endpoint=e.endpoint(), model=e.name,
                                                          cap=slots, limits=e.limits)
-                                        if e.limits.adaptive or e.limits.stated else None) for e in entries]
+                                        if e.limits.adaptive or e.limits.stated else None, route=route)
+                  for e in entries]
         # A fan-out item's telemetry and failure report name its index.
         executor = LLMExecutor(models, run_dir=self.run_dir, stage=self.task_family, task_id=self.task_id,
                                item=getattr(self, "index", None), policy=retry_policy().policy(),
-                               priority=self.priority, stage_name=self.stem)
+                               priority=self.priority, stage_name=self.stem,
+                               spend=PlanSpend(self.run_dir, pipeline().budget_usd))
         self.__dict__.setdefault("_executors", []).append(executor)  # for the flags of what it kept
         return executor
 
