@@ -94,7 +94,7 @@ def _as_in_a_terminal() -> None:
 
 
 def start_run(run_dir: Path, config: Path, models: list[str], *, prompt_id: str | None = "solar-farm-denmark",
-              env: dict[str, str] | None = None, tag: str = "") -> CliRun:
+              env: dict[str, str] | None = None, tag: str = "", extra: tuple[str, ...] = ()) -> CliRun:
     """Start `planexe-pipeline run` in a new session (so its whole process group can be killed)."""
     argv = [sys.executable, "-m", "planexe_pipeline", "run", "--run-dir", str(run_dir), "--speed", "fast",
             "--workers", WORKERS, "--llm-config", str(config)]
@@ -102,6 +102,7 @@ def start_run(run_dir: Path, config: Path, models: list[str], *, prompt_id: str 
         argv += ["--llm", model]
     if prompt_id is not None:
         argv += ["--prompt-id", prompt_id, "--start-date", START_DATE]
+    argv += list(extra)
     logs = run_dir.parent / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     stem = f"{run_dir.name}{'-' + tag if tag else ''}"
