@@ -25,6 +25,7 @@ from planexe_pipeline.telemetry.events import Event, LLMCallEvent, of_kind
 from planexe_pipeline.telemetry.overhead import PARTS
 from planexe_pipeline.telemetry.stats import load_events, stats_from_events
 from planexe_pipeline.bench.status_check import StatusWatcher, accuracy_at
+from planexe_pipeline.bench.cost import format_cost, workload_cost
 
 BENCH_MODEL = "bench-simulated"
 
@@ -151,6 +152,7 @@ def run_bench(workers_list: list[int], *, llm_slots: int | None = None, time_sca
         ratios.append(_ratios(round_runs))
     summary = _summary(runs, ratios)
     return {
+        "cost": workload_cost(runs[0].run_dir),
         "workload": {"prompt_id": prompt_id, "speed": "full", "time_scale": time_scale, "seed": seed,
                      "widths": dict(WIDTHS), "latency_model": latency_model},
         "repeat": repeat,
@@ -295,5 +297,7 @@ def format_bench(result: dict) -> str:
                          f"{(check['eta_error'] or 0) * 100:+.0f}%); progress {check['progress']}, tasks "
                          f"{check['tasks_done']} done ({check['tasks_done_by_then']} in telemetry) of "
                          f"{check['tasks_expected']} expected ({check['tasks_in_plan']} in the plan)")
+    if result.get("cost"):
+        lines.append(format_cost(result["cost"]))
     lines.append(f"run folders: {result['out_dir']}")
     return "\n".join(lines)
