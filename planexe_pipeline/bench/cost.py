@@ -28,8 +28,11 @@ def _cost(calls: list[LLMCallEvent], pricing_of_call) -> float:
                for call in calls)
 
 
-def workload_cost(run_dir: str | Path) -> dict:
+def workload_cost(run_dir: str | Path) -> dict | None:
+    """None for a run without a call that counted tokens."""
     calls = [call for call in read_events(run_dir, LLMCallEvent) if call.input_tokens or call.output_tokens]
+    if not calls:
+        return None
     input_tokens = sum(call.input_tokens or 0 for call in calls)
     cached = sum(call.cached_input_tokens or 0 for call in calls)
     single = {f"{provider} {model}": round(_cost(calls, lambda _, p=Pricing("table", provider=provider, model=model): p), 6)
@@ -38,7 +41,7 @@ def workload_cost(run_dir: str | Path) -> dict:
     prices = {name: entry.price() for name, entry in config.items()}
     routed = _cost(calls, lambda call: prices[route_of(call.task_family, routes, [ROUTES_DEFAULT])[1][0]])
     return {"input_tokens": input_tokens, "cached_input_tokens": cached, "output_tokens": sum(c.output_tokens or 0 for c in calls),
-            "cached_share": round(cached / input_tokens, 4) if input_tokens else None, "table": TABLE_NAME,
+            "cached_share": round(cached / input_tokens, 4), "table": TABLE_NAME,
             "single_model_usd": single, "routes_usd": round(routed, 6),
             "routes": {key: list(names) for key, names in routes.items()}, "routes_default": ROUTES_DEFAULT}
 
