@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import time
 
-from planexe_pipeline.telemetry.live_view import LiveView, is_terminal, status_lines
+from planexe_pipeline.telemetry.events import LLMCallEvent
+from planexe_pipeline.telemetry.live_view import LiveView, is_terminal, status_lines, summary_line
+from planexe_pipeline.telemetry.run_state import Money
 
 
 class Terminal(io.StringIO):
@@ -56,3 +58,19 @@ def test_a_stopped_run_says_it_stopped_and_how_to_resume_not_where_it_failed():
     failed = {**stopped, "state": "failed", "failure": {**stopped["failure"], "step": "SWOTAnalysis",
                                                          "reason": "every model failed"}}
     assert "  failed at SWOTAnalysis: every model failed" in status_lines(failed)
+
+
+def test_money_so_far_projected_and_the_cached_share_are_shown_and_left_out_when_unknown():
+    money = Money()
+    for family, cost, cached in (("A", 0.02, 300), ("A", 0.04, 0), ("B", None, 100)):
+        money.add(LLMCallEvent(task_family=family, status="ok", input_tokens=1000, cached_input_tokens=cached,
+                               cost_usd=cost, cost_source="table" if cost else "unknown"))
+    assert money.cost_usd == 0.06 and money.unpriced == 1 and money.cached_share == round(400 / 3000, 4)
+    assert money.per_call("A") == 0.03  # its own calls' mean
+    assert money.per_call("C") == 0.02  # none of its own yet: every call's mean
+    seen = {"state": "running", "progress": 0.5, "tasks": {"done": 1, "expected": 2},
+                "llm_calls": {"done": 3, "expected": 6, "in_flight": 0}, "llm_slots": 4, "eta_s": 5.0,
+                "cost_usd": 0.06, "cost_projected_usd": 0.12, "cached_share": 0.1333}
+    assert summary_line(seen).endswith("; cost $0.0600 of ~$0.1200 projected, 13% of input cached")
+    unknown = {**seen, "cost_usd": None, "cost_projected_usd": None, "cached_share": None}
+    assert "cost" not in summary_line(unknown) and "cached" not in summary_line(unknown)

@@ -14,8 +14,8 @@ import pytest
 
 from planexe_pipeline.cli import main
 from planexe_pipeline.errors import InputError
-from planexe_pipeline.mcp_server.run_queue import Job, Root, process_alive, queue_position, stop, submit
-from planexe_pipeline.mcp_server.safety import file_in_run, public_address, run_folder
+from planexe_pipeline.mcp_server.run_queue import Job, Root, process_alive, queue_position, run_command, stop, submit
+from planexe_pipeline.mcp_server.safety import check_budget, file_in_run, public_address, run_folder
 from planexe_pipeline.mcp_server.server import one_line
 from planexe_pipeline.mcp_server.views import RunViews
 
@@ -138,3 +138,13 @@ def test_without_the_mcp_extra_the_command_says_how_to_install_it(tmp_path, monk
     assert capsys.readouterr().err == ("planexe-pipeline: error: the mcp extra is not installed: "
                                        "pip install 'planexe-pipeline[mcp]'\n")
     assert not (tmp_path / "root").exists()
+
+
+def test_a_plans_budget_reaches_its_run_command_and_only_a_positive_amount_is_taken(root):
+    job = Job(run_id="r1", models=["simulated"], speed="fast", workers=2, budget_usd=0.25)
+    argv = run_command(root, job)
+    assert argv[argv.index("--budget") + 1] == "0.25"
+    assert "--budget" not in run_command(root, Job(run_id="r2", models=[], speed="fast", workers=2))
+    for bad in (0, -1.0, True, "1"):
+        with pytest.raises(InputError, match="budget_usd must be a number of USD above 0"):
+            check_budget(bad)
