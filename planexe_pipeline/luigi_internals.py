@@ -269,6 +269,9 @@ class RetryingRemoteScheduler(luigi.rpc.RemoteScheduler):
     def gave_up(self, url: str, patience: float) -> Exception:
         return luigi.rpc.RPCError(f"{url} did not answer for {patience:.0f} s")
 
+    def unanswered(self) -> None:
+        """Hook: a try got no answer (luigid down, starting again, or out of reach)."""
+
     def _fetch(self, url_suffix, body):
         patience = self.patience(url_suffix)
         give_up = time.monotonic() + patience
@@ -276,6 +279,7 @@ class RetryingRemoteScheduler(luigi.rpc.RemoteScheduler):
             try:
                 return self._fetcher.fetch(luigi.rpc._urljoin(self._url, url_suffix), body, self._connect_timeout)
             except self._fetcher.raises:
+                self.unanswered()
                 if time.monotonic() >= give_up:
                     raise self.gave_up(self._url, patience) from None
                 time.sleep(self.every_s)

@@ -11,16 +11,21 @@ Machines die. A worker that stops pinging luigid for `[scale_out] worker_disconn
 seconds is dropped and the tasks it was running go back to pending (`retry_delay` later) for
 the surviving workers; the worker that picks one up records a `takeover` telemetry line. A task
 that failed on its own is not handed out again: every worker stops on it, as a local run does.
-A worker keeps retrying a luigid that went away (restarted on its state folder, it remembers the
-plan) for `scheduler_patience` seconds, then stops with one line.
+A worker keeps retrying a luigid that went away for `scheduler_patience` seconds, then stops with
+one line. A luigid started again may have lost the plan (killed, it saved no state): each worker
+that finds a new luigid (a call that went unanswered, or a new `scheduler_instance` in an answer)
+tells it the tasks it is running, then the whole plan again.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import threading
 import time
+import uuid
 from pathlib import Path
+from typing import Callable
 
 import luigi
 import luigi.interface
@@ -28,7 +33,7 @@ import luigi.rpc
 import luigi.scheduler
 import luigi.server
 from luigi.setup_logging import DaemonLogging
-from luigi.task_status import DISABLED, DONE, FAILED, PENDING
+from luigi.task_status import DISABLED, DONE, FAILED, PENDING, RUNNING
 
 from planexe_pipeline.luigi_internals import (RetryingRemoteScheduler, WorkerSchedulerFactory)
 from planexe_pipeline.settings import scale_out
@@ -36,11 +41,13 @@ from planexe_pipeline.telemetry.events import EventFollower, TakeoverEvent, Task
 from planexe_pipeline.worker import StepsBeforeCalls, TimedWorker
 
 # Nothing of the plan pending or running in luigid's view while the plan is not complete: luigid
-# forgot the plan (restarted without its state). Telling it the plan again fixes that; past
-# STALE_AFTER_S of that, something was given up and waiting cannot help.
+# forgot the plan without a worker noticing it went away. Telling it the plan again fixes that;
+# past STALE_AFTER_S of that, something was given up and waiting cannot help.
 STALE_AFTER_S = 15.0
 TELL_AGAIN_EVERY_S = 2.0
 CHECK_EVERY_S = 0.5
+# In ping and get_work answers of `planexe-pipeline scheduler`: which start of luigid answered.
+INSTANCE_KEY = "scheduler_instance"
 
 
 class SchedulerGone(luigi.rpc.RPCError):
@@ -54,6 +61,33 @@ class PatientRemoteScheduler(RetryingRemoteScheduler):
     def __init__(self, url: str, patience_s: float):
         super().__init__(url)
         self.patience_s = patience_s
+        self._instance: str | None = None
+        self._maybe_restarted = threading.Event()  # set by the keep-alive thread's pings too
+
+    def unanswered(self) -> None:
+        self._maybe_restarted.set()  # it may come back without what it was told
+
+    def ping(self, **kwargs):
+        return self._heard(super().ping(**kwargs))
+
+    def get_work(self, **kwargs):
+        return self._heard(super().get_work(**kwargs))
+
+    def _heard(self, reply):
+        # A luigid started again within a second may never leave a call unanswered.
+        instance = reply.get(INSTANCE_KEY) if isinstance(reply, dict) else None
+        if instance is not None and instance != self._instance:
+            if self._instance is not None:
+                self._maybe_restarted.set()
+            self._instance = instance
+        return reply
+
+    def restarted(self) -> bool:
+        """Whether luigid may have started again, without what it was told, since the last look."""
+        if not self._maybe_restarted.is_set():
+            return False
+        self._maybe_restarted.clear()
+        return True
 
     def patience(self, url_suffix: str) -> float:
         # The keep-alive thread pings every second anyway, under a lock that starting a task also
@@ -76,6 +110,13 @@ class PlanScheduler(StepsBeforeCalls):
         # done but were gone from disk ("Unfulfilled dependency").
         kwargs.setdefault("stable_done_cooldown_secs", 0)
         super().__init__(*args, **kwargs)
+        self.instance = uuid.uuid4().hex
+
+    def ping(self, **kwargs):
+        return {**super().ping(**kwargs), INSTANCE_KEY: self.instance}
+
+    def get_work(self, *args, **kwargs):
+        return {**super().get_work(*args, **kwargs), INSTANCE_KEY: self.instance}
 
     def load(self):
         super().load()
@@ -103,7 +144,8 @@ class PlanScheduler(StepsBeforeCalls):
 
 
 class PlanWorker(TimedWorker):
-    def __init__(self, *args, root: luigi.Task, started: float, **kwargs):
+    def __init__(self, *args, root: luigi.Task, started: float,
+                 scheduler_restarted: Callable[[], bool] = lambda: False, **kwargs):
         super().__init__(*args, run_dir=root.run_dir, **kwargs)
         self._root = root
         self._started = started
@@ -116,6 +158,7 @@ class PlanWorker(TimedWorker):
         self._finished = False
         self._idle_from: float | None = None
         self._told_at = 0.0
+        self._scheduler_restarted = scheduler_restarted
         # Why this worker stopped before the plan was complete, when nothing failed: for the run's summary.
         self.stuck: str | None = None
 
@@ -125,6 +168,35 @@ class PlanWorker(TimedWorker):
             self.scheduler.re_enable_task(task_id)
         return super().run()
 
+    # -- a luigid started again ----------------------------------------------------------------
+    def on_handling_result(self, handling: bool) -> None:
+        if handling:
+            self._tell_again_if_restarted()  # before a merge's items are told as told already
+        super().on_handling_result(handling)
+
+    def ask_for_work(self):
+        self._tell_again_if_restarted()
+        return super().ask_for_work()
+
+    def _tell_again_if_restarted(self) -> None:
+        if self._scheduler_restarted():
+            self._tell_again()
+
+    def _tell_again(self) -> None:
+        # luigid may hold nothing of what this worker told it. The tasks running here are told
+        # first, as running here, lest luigid hand them to another worker; then the whole plan,
+        # every task told again (a merge that yielded goes back to pending, runs again and yields
+        # its items again, and they are told too).
+        self.forget_told()
+        for task_id, process in list(self.running_tasks.items()):
+            task = process.task
+            self.tell_scheduler(worker=self.worker_id, task_id=task_id, status=RUNNING, runnable=True,
+                                family=task.task_family, module=task.task_module, params=task.to_str_params(),
+                                resources=task.process_resources(), priority=task.priority)
+        self._told_at = time.time()
+        self.add(self._root)
+
+    # -- dispatch --------------------------------------------------------------------------------
     def _follow_telemetry(self) -> None:
         for host, event in self._telemetry.new_events():
             if not isinstance(event, TaskEvent):
@@ -175,8 +247,7 @@ class PlanWorker(TimedWorker):
         now = time.time()
         self._idle_from = self._idle_from or now
         if now - self._told_at >= TELL_AGAIN_EVERY_S:
-            self._told_at = now
-            self.add(self._root)
+            self._tell_again()  # luigid holds nothing of the plan: it forgot it
         if now - self._idle_from < STALE_AFTER_S:
             return True
         given_up = sorted({self._scheduler_name(info) for info in self._given_up().values()})
@@ -210,7 +281,7 @@ class PlanWorkerFactory(WorkerSchedulerFactory):
 
     def create_worker(self, scheduler, worker_processes, assistant=False):
         self.worker = PlanWorker(scheduler=scheduler, worker_processes=worker_processes, assistant=True,
-                                 root=self.root, started=self.started)
+                                 root=self.root, started=self.started, scheduler_restarted=scheduler.restarted)
         return self.worker
 
 

@@ -3,8 +3,8 @@
 Three concerns, each in its own place: the clocks on the worker's own steps (dispatch_clock.py),
 the pool of task processes reused from task to task instead of Luigi's fork per task
 (worker_pool.py), and, here, what the worker need not tell the scheduler again: a task it
-already told is pending with its dependencies (`_pending`). Luigi's private steps are reached
-through luigi_internals.py only.
+already told is pending with its dependencies (`_pending`), as long as the scheduler that heard it
+still holds it (`forget_told`). Luigi's private steps are reached through luigi_internals.py only.
 """
 
 from __future__ import annotations
@@ -80,6 +80,11 @@ class TimedWorker(WorkerHooks):
         return PooledTaskProcess(self._pool, task, self.status_reporter(task.task_id), self.worker_config.timeout)
 
     # -- what the scheduler already knows -------------------------------------------------------
+    def forget_told(self) -> None:
+        """The scheduler may have lost what it was told (luigid started again without its state):
+        from now on every task is told again, with its dependencies."""
+        self._pending.clear()
+
     def on_status_told(self, task_id, status):
         if status == PENDING:
             self._pending.add(task_id)

@@ -1,0 +1,171 @@
+"""The scaled-out worker (PlanWorker) against a central scheduler in this process, no luigid.
+
+Luigi's Scheduler is the object luigid serves over HTTP; here the worker calls it directly, on
+small graphs of our own. This checks how the worker finds that luigid started again (by its
+answers, or a call left unanswered) and what it does then: it tells the new one the tasks it runs,
+then the whole plan again, the items of a fan-out it had told the lost one included.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import luigi
+import pytest
+from luigi.task_status import DONE, RUNNING
+from support.scale_out import free_port
+
+from planexe_pipeline.scaleout import INSTANCE_KEY, PatientRemoteScheduler, PlanScheduler, PlanWorker, SchedulerGone
+
+pytestmark = pytest.mark.timeout(60)
+
+
+class RestartableScheduler:
+    """The central scheduler as the worker sees it; `restart()` replaces it with an empty one, as
+    luigid killed with SIGKILL and started again, and tells the worker so once (`restarted`)."""
+
+    def __init__(self, folder: Path, on_get_work=lambda scheduler: None):
+        self._folder = folder
+        self._on_get_work = on_get_work
+        self._restarted = False
+        self.restarts = 0
+        self.current = self._start()
+
+    def _start(self) -> PlanScheduler:
+        return PlanScheduler(state_path=str(self._folder / "never-written.pickle"), prune_on_get_work=True,
+                             record_task_history=False)
+
+    def __getattr__(self, name):
+        return getattr(self.current, name)
+
+    def get_work(self, **kwargs):
+        self._on_get_work(self.current)
+        return self.current.get_work(**kwargs)
+
+    def restart(self) -> None:
+        self.current = self._start()
+        self.restarts += 1
+        self._restarted = True
+
+    def restarted(self) -> bool:
+        told, self._restarted = self._restarted, False
+        return told
+
+
+SCHEDULER: dict[str, RestartableScheduler] = {}  # the test's scheduler, for the task that restarts it
+
+
+class WrittenStep(luigi.Task):
+    run_dir = luigi.Parameter()
+
+    def output(self):
+        return luigi.LocalTarget(str(Path(self.run_dir) / f"{self.task_id}.txt"))
+
+    def write(self) -> None:
+        with self.output().open("w") as out:
+            out.write(self.task_family)
+
+
+class FanOutList(WrittenStep):
+    def run(self):
+        self.write()
+
+
+class FanOutPart(WrittenStep):
+    index = luigi.IntParameter()
+
+    def requires(self):
+        return FanOutList(run_dir=self.run_dir)
+
+    def run(self):
+        if self.index == 0:
+            SCHEDULER["it"].restart()  # the scheduler forgets everything while item 0 runs
+        self.write()
+
+
+class FanOutJoin(WrittenStep):
+    """A fan-out: yields its items in one batch once its list exists, then writes."""
+
+    def requires(self):
+        return FanOutList(run_dir=self.run_dir)
+
+    def run(self):
+        yield [FanOutPart(run_dir=self.run_dir, index=i) for i in range(3)]
+        self.write()
+
+
+class SlowStep(WrittenStep):
+    def run(self):
+        time.sleep(1.5)
+        self.write()
+
+
+class AfterSlowStep(WrittenStep):
+    def requires(self):
+        return SlowStep(run_dir=self.run_dir)
+
+    def run(self):
+        self.write()
+
+
+def run_worker(scheduler, root: luigi.Task, processes: int = 1) -> tuple[PlanWorker, bool, float]:
+    worker = PlanWorker(scheduler=scheduler, worker_processes=processes, assistant=True, root=root,
+                        started=time.time(), scheduler_restarted=scheduler.restarted)
+    began = time.monotonic()
+    with worker:
+        assert worker.add(root)
+        worker.run()
+    return worker, root.complete(), time.monotonic() - began
+
+
+def test_a_scheduler_started_again_without_the_plan_is_told_it_again(tmp_path):
+    """The merge has yielded its items (the worker told the scheduler they are pending) when the
+    scheduler forgets everything. The worker tells the new one the whole plan again; the merge
+    runs again and yields its items again, and the worker tells them again too, though it told the
+    scheduler before: told to a scheduler that was lost is not told."""
+    SCHEDULER["it"] = scheduler = RestartableScheduler(tmp_path)
+    worker, complete, _ = run_worker(scheduler, FanOutJoin(run_dir=str(tmp_path)))
+    assert complete, f"the plan did not complete: {worker.stuck}"
+    assert worker.stuck is None
+    assert scheduler.current.state.get_task(FanOutJoin(run_dir=str(tmp_path)).task_id).status == DONE
+
+
+def test_a_task_running_when_the_scheduler_started_again_is_not_handed_to_another_worker(tmp_path):
+    """The scheduler forgets everything while a task runs in one of the worker's processes. The
+    worker tells the new one that task is running here before it tells the plan again, so another
+    worker that asks for work meanwhile is not handed it (it would run twice)."""
+    slow = SlowStep(run_dir=str(tmp_path))
+    handed_to_other: list[str | None] = []
+
+    def restart_while_slow_runs(s: PlanScheduler) -> None:
+        if SCHEDULER["it"].restarts == 0:
+            task = s.state.get_task(slow.task_id)
+            if task is not None and task.status == RUNNING:
+                SCHEDULER["it"].restart()
+        elif not slow.complete():  # another worker asks for work while the task still runs here
+            handed = s.get_work(worker="other", assistant=True, current_tasks=[])["task_id"]
+            handed_to_other.append(handed)
+            if handed is not None:  # it runs it too, at once
+                slow.write()
+                s.add_task(worker="other", task_id=handed, status=DONE)
+
+    SCHEDULER["it"] = scheduler = RestartableScheduler(tmp_path, on_get_work=restart_while_slow_runs)
+    worker, complete, _ = run_worker(scheduler, AfterSlowStep(run_dir=str(tmp_path)), processes=2)
+    assert complete and worker.stuck is None, worker.stuck
+    assert scheduler.restarts == 1 and handed_to_other, "the scheduler was not started again while the task ran"
+    assert set(handed_to_other) == {None}, f"handed to another worker: {handed_to_other}"
+
+
+def test_a_new_luigid_is_noticed_once_by_its_answers_and_by_a_call_left_unanswered():
+    remote = PatientRemoteScheduler(f"http://127.0.0.1:{free_port()}/", patience_s=0)
+    assert not remote.restarted()
+    remote._heard({"rpc_messages": [], INSTANCE_KEY: "first"})
+    assert not remote.restarted(), "the first luigid a worker meets is not a restart"
+    remote._heard({"rpc_messages": [], INSTANCE_KEY: "first"})
+    assert not remote.restarted()
+    remote._heard({"rpc_messages": [], INSTANCE_KEY: "second"})  # started again within a ping
+    assert remote.restarted() and not remote.restarted(), "told once"
+    with pytest.raises(SchedulerGone):  # nobody listens: it may come back without the plan
+        remote.ping(worker="w")
+    assert remote.restarted()
