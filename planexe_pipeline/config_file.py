@@ -57,6 +57,9 @@ retries = {scale_out[retries]}
 # planexe-pipeline run --scheduler-host: how long luigid may stay unreachable (restarted on its
 # --state-dir, it remembers the plan) before each worker stops.
 scheduler_patience = {scale_out[scheduler_patience]}
+# How long luigid may hand a worker nothing while nothing of the plan runs anywhere and the plan
+# is not complete, before the worker stops with one line saying what the pending tasks wait for.
+no_work_patience = {scale_out[no_work_patience]}
 
 [resources]
 # At most this many LLM calls in flight, across all workers (and, with luigid,

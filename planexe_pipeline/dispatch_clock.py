@@ -36,22 +36,25 @@ PROCESS_STAMP = f"{ProcessStamp.__module__}.{ProcessStamp.__qualname__}"
 
 
 class StampingQueue:
-    """The worker's result queue, noting when the worker took each task's result off it, and
-    giving the worker's idle moments (nothing on the queue yet) to `on_idle`."""
+    """The worker's result queue, noting when the worker took each task's result off it, giving
+    the worker's idle moments (nothing on the queue yet) to `on_idle`, and waiting for a result as
+    long as `wait_s(Luigi's timeout)` says."""
 
-    def __init__(self, queue, on_get: Callable[[str, float], None], on_idle: Callable[[], bool]):
+    def __init__(self, queue, on_get: Callable[[str, float], None], on_idle: Callable[[], bool],
+                 wait_s: Callable[[float | None], float | None] = lambda timeout: timeout):
         self._queue = queue
         self._on_get = on_get
         self._on_idle = on_idle
+        self._wait_s = wait_s
 
     def __getattr__(self, name):  # put, close, join_thread, ...: the queue's own
         return getattr(self._queue, name)
 
-    def get(self, *args, **kwargs):
+    def get(self, block: bool = True, timeout: float | None = None):
         # One step at a time, looking again in between: a result that arrives waits one step at most.
         while self._queue.empty() and self._on_idle():
             pass
-        result = self._queue.get(*args, **kwargs)
+        result = self._queue.get(block, self._wait_s(timeout))
         self._on_get(result[0], time.time())
         return result
 

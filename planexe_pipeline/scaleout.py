@@ -14,7 +14,8 @@ that failed on its own is not handed out again: every worker stops on it, as a l
 A worker keeps retrying a luigid that went away for `scheduler_patience` seconds, then stops with
 one line. A luigid started again may have lost the plan (killed, it saved no state): each worker
 that finds a new luigid (a call that went unanswered, or a new `scheduler_instance` in an answer)
-tells it the tasks it is running, then the whole plan again.
+tells it the tasks it is running, then the whole plan again. A worker luigid hands nothing while
+nothing of the plan runs anywhere backs off and, after `no_work_patience`, stops (no_work.py).
 """
 
 from __future__ import annotations
@@ -36,16 +37,20 @@ from luigi.setup_logging import DaemonLogging
 from luigi.task_status import DISABLED, DONE, FAILED, PENDING, RUNNING
 
 from planexe_pipeline.luigi_internals import (RetryingRemoteScheduler, WorkerSchedulerFactory)
+from planexe_pipeline.no_work import NoWorkWait, plan_counts, waiting_for
 from planexe_pipeline.settings import scale_out
-from planexe_pipeline.telemetry.events import EventFollower, TakeoverEvent, TaskEvent, append_event, host_label
+from planexe_pipeline.telemetry.events import (
+    EventFollower, NoWorkEvent, TakeoverEvent, TaskEvent, append_event, host_label,
+)
 from planexe_pipeline.worker import StepsBeforeCalls, TimedWorker
 
 # Nothing of the plan pending or running in luigid's view while the plan is not complete: luigid
-# forgot the plan without a worker noticing it went away. Telling it the plan again fixes that;
-# past STALE_AFTER_S of that, something was given up and waiting cannot help.
-STALE_AFTER_S = 15.0
+# forgot the plan without a worker noticing it went away. Telling it the plan again fixes that.
 TELL_AGAIN_EVERY_S = 2.0
 CHECK_EVERY_S = 0.5
+# What a worker that runs nothing and gets nothing asks luigid, at most this often: is any task of
+# the plan running anywhere (the tasks running on another worker are not all in its answers).
+LOOK_FOR_RUNNING_EVERY_S = 1.0
 # In ping and get_work answers of `planexe-pipeline scheduler`: which start of luigid answered.
 INSTANCE_KEY = "scheduler_instance"
 
@@ -144,7 +149,7 @@ class PlanScheduler(StepsBeforeCalls):
 
 
 class PlanWorker(TimedWorker):
-    def __init__(self, *args, root: luigi.Task, started: float,
+    def __init__(self, *args, root: luigi.Task, started: float, no_work_patience_s: float,
                  scheduler_restarted: Callable[[], bool] = lambda: False, **kwargs):
         super().__init__(*args, run_dir=root.run_dir, **kwargs)
         self._root = root
@@ -156,15 +161,19 @@ class PlanWorker(TimedWorker):
         self._failed = False
         self._checked_at = 0.0
         self._finished = False
-        self._idle_from: float | None = None
         self._told_at = 0.0
         self._scheduler_restarted = scheduler_restarted
+        self._no_work = NoWorkWait(patience_s=no_work_patience_s, first_pause_s=self.worker_config.wait_interval)
+        self._looked_at = -LOOK_FOR_RUNNING_EVERY_S
+        self._running_anywhere = False
+        self._ends_seen = 0  # task end lines of the plan read so far, from every worker
+        self._ends_at_ask = 0
         # Why this worker stopped before the plan was complete, when nothing failed: for the run's summary.
         self.stuck: str | None = None
 
     def run(self):
         # A new run of the plan is the user asking again: tasks luigid gave up on get another go.
-        for task_id in self._given_up():
+        for task_id in self._plan_tasks(DISABLED):
             self.scheduler.re_enable_task(task_id)
         return super().run()
 
@@ -176,7 +185,11 @@ class PlanWorker(TimedWorker):
 
     def ask_for_work(self):
         self._tell_again_if_restarted()
-        return super().ask_for_work()
+        self._follow_telemetry()
+        self._ends_at_ask = self._ends_seen
+        response = super().ask_for_work()
+        self._no_work.answered(got_task=response.task_id is not None)
+        return response
 
     def _tell_again_if_restarted(self) -> None:
         if self._scheduler_restarted():
@@ -204,6 +217,7 @@ class PlanWorker(TimedWorker):
             if event.event == "start":
                 self._open_runs[event.task_id] = (host, event.worker, event.start)
             elif event.event == "end":
+                self._ends_seen += 1
                 if self._open_runs.get(event.task_id, (None, None, None))[2] == event.start:
                     del self._open_runs[event.task_id]
                 self._failed |= event.failed and (event.start or 0) >= self._started
@@ -228,6 +242,26 @@ class PlanWorker(TimedWorker):
             task_id=task_id, task_family=task.task_family, item=getattr(task, "index", None), from_host=host,
             from_worker=worker, lost_start=lost_start, host=self._me[0], worker=self._me[1], start=time.time()))
 
+    # -- nothing to do ---------------------------------------------------------------------------
+    def result_wait_s(self, timeout: float | None) -> float | None:
+        # A result of this worker's ends the wait at once; one of another worker's, when it is over.
+        self._note_progress()
+        return None if timeout is None else max(timeout, self._no_work.pause_s)
+
+    def _note_progress(self) -> bool:
+        """Whether a task of the plan ended since the last ask (work may be ready): the pause starts over."""
+        self._follow_telemetry()
+        if self._ends_seen == self._ends_at_ask:
+            return False
+        self._no_work.moved()
+        return True
+
+    def _pause(self) -> None:
+        """Wait out the pause, or until a task of the plan ends anywhere."""
+        until = time.monotonic() + self._no_work.pause_s
+        while not self._note_progress() and (left := until - time.monotonic()) > 0:
+            time.sleep(min(left, self.worker_config.wait_interval))
+
     def _plan_finished(self, fresh: bool = False) -> bool:
         now = time.time()
         if fresh or now - self._checked_at >= CHECK_EVERY_S:
@@ -237,37 +271,50 @@ class PlanWorker(TimedWorker):
         return self._finished
 
     def keep_alive(self, get_work_response) -> bool:
+        """Nothing runs here and luigid handed nothing: wait (the pause backs off), or stop."""
         if self._plan_finished():
             return False
-        if get_work_response.n_pending_tasks or get_work_response.running_tasks:
-            self._idle_from = None
-            return True
-        if self._plan_finished(fresh=True):
-            return False
-        now = time.time()
-        self._idle_from = self._idle_from or now
-        if now - self._told_at >= TELL_AGAIN_EVERY_S:
-            self._tell_again()  # luigid holds nothing of the plan: it forgot it
-        if now - self._idle_from < STALE_AFTER_S:
-            return True
-        given_up = sorted({self._scheduler_name(info) for info in self._given_up().values()})
-        if given_up:
-            self.stuck = (f"the central scheduler gave up on {', '.join(given_up)}: it failed or was lost with its "
-                          "worker too often (see the visualiser); run the same command again to retry it")
-        else:
-            self.stuck = (f"the central scheduler has nothing left to run but {self._root.run_dir} is not complete; "
-                          "run the same command again")
-        return False
+        running = bool(get_work_response.running_tasks) or self._plan_running_anywhere()
+        self._no_work.idle(running_anywhere=running)
+        if not running:
+            if self._plan_finished(fresh=True):
+                return False
+            if not get_work_response.n_pending_tasks and time.time() - self._told_at >= TELL_AGAIN_EVERY_S:
+                self._tell_again()  # luigid holds nothing of the plan: it forgot it
+            if self._no_work.report_due():
+                self._record_no_work(gave_up=False)
+            if self._no_work.out_of_patience:
+                self.stuck = self._record_no_work(gave_up=True)
+                return False
+        self._pause()  # then Luigi's loop waits its [worker] wait_interval, and asks again
+        return True
 
-    def _given_up(self) -> dict[str, dict]:
-        listed = self.scheduler.task_list(DISABLED, "")
+    def _plan_running_anywhere(self) -> bool:
+        now = time.monotonic()
+        if now - self._looked_at >= LOOK_FOR_RUNNING_EVERY_S:
+            self._looked_at = now
+            self._running_anywhere = bool(self._plan_tasks(RUNNING))
+        return self._running_anywhere
+
+    def _record_no_work(self, *, gave_up: bool) -> str:
+        """A `no_work` line saying what luigid holds of the plan, and the line itself."""
+        graph = self.scheduler.dep_graph(self._root.task_id, include_done=False)
+        pending, _ = plan_counts(graph)
+        stuck_s = self._no_work.stuck_for_s
+        tasks = "1 task" if pending == 1 else f"{pending} tasks"
+        line = (f"the central scheduler handed this worker nothing for {stuck_s:.0f} s while nothing of the plan ran "
+                f"([scale_out] no_work_patience): {tasks} pending, {waiting_for(graph)}"
+                + ("; run the same command again" if gave_up else ""))
+        now = time.time()
+        append_event(self._root.run_dir, NoWorkEvent(
+            start=now - stuck_s, end=now, worker=self._me[1], host=self._me[0], pending=pending,
+            status="gave_up" if gave_up else "waiting", reason=line))
+        return line
+
+    def _plan_tasks(self, status: str) -> dict[str, dict]:
+        listed = self.scheduler.task_list(status, "")
         return {task_id: info for task_id, info in listed.items()
                 if isinstance(info, dict) and (info.get("params") or {}).get("run_dir") == str(self._root.run_dir)}
-
-    @staticmethod
-    def _scheduler_name(info: dict) -> str:
-        index = (info.get("params") or {}).get("index")
-        return f"{info.get('name')}" + ("" if index is None else f" [{index}]")
 
 
 class PlanWorkerFactory(WorkerSchedulerFactory):
@@ -281,7 +328,9 @@ class PlanWorkerFactory(WorkerSchedulerFactory):
 
     def create_worker(self, scheduler, worker_processes, assistant=False):
         self.worker = PlanWorker(scheduler=scheduler, worker_processes=worker_processes, assistant=True,
-                                 root=self.root, started=self.started, scheduler_restarted=scheduler.restarted)
+                                 root=self.root, started=self.started,
+                                 no_work_patience_s=scale_out().no_work_patience,
+                                 scheduler_restarted=scheduler.restarted)
         return self.worker
 
 

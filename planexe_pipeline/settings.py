@@ -51,6 +51,9 @@ class scale_out(luigi.Config):  # noqa: N801 - luigi names config sections after
         default=2, description="luigid: how often a task lost with its worker runs again before it is given up.")
     scheduler_patience = luigi.FloatParameter(
         default=120.0, description="Workers: seconds luigid may stay unreachable before each worker stops.")
+    no_work_patience = luigi.FloatParameter(
+        default=30.0, description="Workers: seconds luigid may hand a worker nothing while nothing of the plan "
+                                  "runs anywhere and the plan is not complete, before the worker stops.")
 
 
 class observability(luigi.Config):  # noqa: N801 - luigi names config sections after the class

@@ -32,7 +32,7 @@ class TimedWorker(WorkerHooks):
         kwargs.setdefault("task_process_context", PROCESS_STAMP)
         super().__init__(*args, **kwargs)
         self.clock = DispatchClock(run_dir)
-        self.result_queue = StampingQueue(self.result_queue, self._received, self._prepare_member)
+        self.result_queue = StampingQueue(self.result_queue, self._received, self._prepare_member, self.result_wait_s)
         # The pool's members build each task's process with Luigi's own method, on their copy of
         # this worker (they are forked from it).
         self._pool = TaskProcessPool(lambda task: WorkerHooks.make_task_process(self, task), self.result_queue)
@@ -78,6 +78,11 @@ class TimedWorker(WorkerHooks):
             run_in_this_process(process)
             return process
         return PooledTaskProcess(self._pool, task, self.status_reporter(task.task_id), self.worker_config.timeout)
+
+    def result_wait_s(self, timeout: float | None) -> float | None:
+        """How long to wait for a task's result before asking the scheduler for work again (a
+        result ends the wait at once): Luigi's [worker] wait_interval."""
+        return timeout
 
     # -- what the scheduler already knows -------------------------------------------------------
     def forget_told(self) -> None:

@@ -3,7 +3,9 @@
 Luigi's Scheduler is the object luigid serves over HTTP; here the worker calls it directly, on
 small graphs of our own. This checks how the worker finds that luigid started again (by its
 answers, or a call left unanswered) and what it does then: it tells the new one the tasks it runs,
-then the whole plan again, the items of a fan-out it had told the lost one included.
+then the whole plan again, the items of a fan-out it had told the lost one included. And what it
+does when the scheduler hands it nothing: it waits with a pause that backs off, and stops with one
+line only when nothing of the plan runs anywhere for [scale_out] no_work_patience.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import pytest
 from luigi.task_status import DONE, RUNNING
 from support.scale_out import free_port
 
+from planexe_pipeline.no_work import LONGEST_PAUSE_S
 from planexe_pipeline.scaleout import INSTANCE_KEY, PatientRemoteScheduler, PlanScheduler, PlanWorker, SchedulerGone
+from planexe_pipeline.telemetry.events import NoWorkEvent, read_events
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -109,9 +113,36 @@ class AfterSlowStep(WrittenStep):
         self.write()
 
 
-def run_worker(scheduler, root: luigi.Task, processes: int = 1) -> tuple[PlanWorker, bool, float]:
+class NeverWritten(luigi.ExternalTask):
+    run_dir = luigi.Parameter()
+
+    def output(self):
+        return luigi.LocalTarget(str(Path(self.run_dir) / "never.txt"))
+
+
+class WaitsForNeverWritten(WrittenStep):
+    def requires(self):
+        return NeverWritten(run_dir=self.run_dir)
+
+    def run(self):
+        self.write()
+
+
+class RunElsewhere(WrittenStep):
+    """Run by another worker: this one is never handed it."""
+
+
+class WaitsForRunElsewhere(WrittenStep):
+    def requires(self):
+        return RunElsewhere(run_dir=self.run_dir)
+
+    def run(self):
+        self.write()
+
+
+def run_worker(scheduler, root: luigi.Task, patience_s: float, processes: int = 1) -> tuple[PlanWorker, bool, float]:
     worker = PlanWorker(scheduler=scheduler, worker_processes=processes, assistant=True, root=root,
-                        started=time.time(), scheduler_restarted=scheduler.restarted)
+                        started=time.time(), no_work_patience_s=patience_s, scheduler_restarted=scheduler.restarted)
     began = time.monotonic()
     with worker:
         assert worker.add(root)
@@ -125,7 +156,7 @@ def test_a_scheduler_started_again_without_the_plan_is_told_it_again(tmp_path):
     runs again and yields its items again, and the worker tells them again too, though it told the
     scheduler before: told to a scheduler that was lost is not told."""
     SCHEDULER["it"] = scheduler = RestartableScheduler(tmp_path)
-    worker, complete, _ = run_worker(scheduler, FanOutJoin(run_dir=str(tmp_path)))
+    worker, complete, _ = run_worker(scheduler, FanOutJoin(run_dir=str(tmp_path)), patience_s=5)
     assert complete, f"the plan did not complete: {worker.stuck}"
     assert worker.stuck is None
     assert scheduler.current.state.get_task(FanOutJoin(run_dir=str(tmp_path)).task_id).status == DONE
@@ -151,7 +182,7 @@ def test_a_task_running_when_the_scheduler_started_again_is_not_handed_to_anothe
                 s.add_task(worker="other", task_id=handed, status=DONE)
 
     SCHEDULER["it"] = scheduler = RestartableScheduler(tmp_path, on_get_work=restart_while_slow_runs)
-    worker, complete, _ = run_worker(scheduler, AfterSlowStep(run_dir=str(tmp_path)), processes=2)
+    worker, complete, _ = run_worker(scheduler, AfterSlowStep(run_dir=str(tmp_path)), patience_s=5, processes=2)
     assert complete and worker.stuck is None, worker.stuck
     assert scheduler.restarts == 1 and handed_to_other, "the scheduler was not started again while the task ran"
     assert set(handed_to_other) == {None}, f"handed to another worker: {handed_to_other}"
@@ -169,3 +200,44 @@ def test_a_new_luigid_is_noticed_once_by_its_answers_and_by_a_call_left_unanswer
     with pytest.raises(SchedulerGone):  # nobody listens: it may come back without the plan
         remote.ping(worker="w")
     assert remote.restarted()
+
+
+def test_a_worker_handed_nothing_while_nothing_runs_backs_off_and_stops_with_one_line(tmp_path):
+    scheduler = RestartableScheduler(tmp_path)
+    patience_s = 1.5
+    worker, complete, took = run_worker(scheduler, WaitsForNeverWritten(run_dir=str(tmp_path)), patience_s)
+    assert not complete
+    assert patience_s <= took < patience_s + 3, f"stopped after {took:.1f} s, patience {patience_s} s"
+    # One line naming the state: how many tasks pending, and what they wait for.
+    line = worker.stuck
+    assert line and "\n" not in line, line
+    assert "nothing for 2 s" in line and "2 tasks pending" in line and "NeverWritten" in line, line
+    assert "[scale_out] no_work_patience" in line and "run the same command again" in line, line
+    # A few asks a second, not Luigi's fifty: the pause doubles from wait_interval to LONGEST_PAUSE_S.
+    asks = worker.clock.totals["get_work_calls"]
+    assert asks <= 6 + took / LONGEST_PAUSE_S, f"{asks} get_work calls in {took:.1f} s"
+    said = sorted(read_events(tmp_path, NoWorkEvent), key=lambda e: e.end)
+    assert [e.status for e in said] == ["waiting", "gave_up"], said
+    assert said[-1].reason == line and said[-1].pending == 2 and said[-1].seconds >= patience_s
+
+
+def test_a_worker_waiting_on_a_task_another_worker_runs_does_not_give_up(tmp_path):
+    """Handed nothing for twice the patience while another worker runs the task it waits for: not
+    stuck. Once the other worker is done, this one runs what it waited for."""
+    elsewhere = RunElsewhere(run_dir=str(tmp_path))
+    patience_s, done_after_s = 1.0, 2.5
+    began = time.monotonic()
+
+    def other_worker(s: PlanScheduler) -> None:
+        s.ping(worker="other")
+        if time.monotonic() - began >= done_after_s and s.state.get_task(elsewhere.task_id).status == RUNNING:
+            elsewhere.write()
+            s.add_task(worker="other", task_id=elsewhere.task_id, status=DONE)
+
+    scheduler = RestartableScheduler(tmp_path, on_get_work=other_worker)
+    scheduler.add_task(worker="other", task_id=elsewhere.task_id, status=RUNNING, family=elsewhere.task_family,
+                       params={"run_dir": str(tmp_path)}, runnable=True)
+    worker, complete, took = run_worker(scheduler, WaitsForRunElsewhere(run_dir=str(tmp_path)), patience_s)
+    assert complete and worker.stuck is None, worker.stuck
+    assert took >= done_after_s
+    assert not read_events(tmp_path, NoWorkEvent)

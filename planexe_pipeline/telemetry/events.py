@@ -183,6 +183,21 @@ class TakeoverEvent(Event):
 
 @event_kind
 @dataclass(frozen=True, kw_only=True)
+class NoWorkEvent(Event):
+    """A scaled-out worker that luigid handed nothing from `start` to `end` while nothing of the plan
+    ran anywhere: status `waiting`, or `gave_up` (the worker stopped); `reason` says what it saw."""
+
+    kind = "no_work"
+    required = ("start", "end")
+
+    worker: int | None = None  # the `run` process, on host
+    host: str | None = None
+    pending: int | None = None  # tasks of the plan pending in luigid
+    reason: str | None = None
+
+
+@event_kind
+@dataclass(frozen=True, kw_only=True)
 class DispatchEvent(Event):
     """One task execution as the worker saw it: added to the scheduler, dispatched, its process
     started (with one worker: the task ran), its result taken off the queue."""

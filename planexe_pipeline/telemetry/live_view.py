@@ -68,6 +68,14 @@ def summary_line(snapshot: dict) -> str:
     return f"{text}; {money}" if money else text
 
 
+def no_work_text(entry: dict, now: float) -> str:
+    """A scaled-out worker the central scheduler hands nothing while nothing of the plan runs."""
+    what = "stopped: it was handed nothing" if entry["gave_up"] else "handed nothing"
+    until = entry["until"] if entry["gave_up"] else now
+    return (f"worker {entry['worker']}@{entry['host']} {what} for {_duration(until - entry['since'])} while nothing "
+            f"of the plan runs ({entry['pending']} tasks pending in the central scheduler)")
+
+
 def status_lines(snapshot: dict) -> list[str]:
     """The snapshot as plain lines, for `status` without --json."""
     now = snapshot.get("now") or time.time()
@@ -78,6 +86,8 @@ def status_lines(snapshot: dict) -> list[str]:
     for entry in snapshot.get("in_flight", []):
         lines.append(f"  in flight: {_name(entry)} ({'LLM call, ' if entry['llm'] else ''}"
                      f"since {_duration(now - entry['since'])})")
+    for entry in snapshot.get("no_work", []):
+        lines.append(f"  {no_work_text(entry, now)}")
     if snapshot.get("widths_estimated"):
         lines.append(f"  widths not known yet (estimated): {', '.join(snapshot['widths_estimated'])}")
     failure = snapshot.get("failure")
@@ -114,6 +124,8 @@ def status_block(snapshot: dict) -> Group:
         shown = ", ".join(f"{_name(e)} {_duration(now - e['since'])}" for e in in_flight[:SHOWN_IN_FLIGHT])
         more = f" and {len(in_flight) - SHOWN_IN_FLIGHT} more" if len(in_flight) > SHOWN_IN_FLIGHT else ""
         parts.append(Text(f"running: {shown}{more}", style="dim"))
+    for entry in snapshot.get("no_work", []):
+        parts.append(Text(no_work_text(entry, now), style="magenta"))
     finished = snapshot.get("last_finished", [])[-4:]
     if finished:
         parts.append(Text("finished: " + ", ".join(f"{_name(e)} {e['seconds']:.2f}s" for e in reversed(finished)),

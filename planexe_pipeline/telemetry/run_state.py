@@ -20,7 +20,8 @@ from typing import Iterable
 from planexe_pipeline.errors import failure_kind
 from planexe_pipeline.telemetry.critical_path import final_executions
 from planexe_pipeline.telemetry.events import (
-    Event, EventFollower, LLMCallEvent, ProviderLimitEvent, ProviderWaitEvent, RunEvent, TaskEvent, host_label,
+    Event, EventFollower, LLMCallEvent, NoWorkEvent, ProviderLimitEvent, ProviderWaitEvent, RunEvent, TaskEvent,
+    host_label,
 )
 
 STATES = ("running", "done", "failed", "stopped", "stalled")
@@ -71,6 +72,18 @@ class Money:
 
 
 @dataclass(frozen=True)
+class NoWork:
+    """A scaled-out worker luigid hands nothing while nothing of the plan runs (its `no_work` line)."""
+
+    worker: int | None
+    host: str | None
+    since: float
+    until: float  # when the line was written: when the worker stopped, if it gave up
+    pending: int | None
+    gave_up: bool
+
+
+@dataclass(frozen=True)
 class Failure:
     step: str  # the stage, and its item for a fan-out
     reason: str
@@ -94,6 +107,7 @@ class RunState:
     finished_llm: list[tuple[str, float]] = field(default_factory=list)
     llm_calls_done: int = 0  # answered calls, over every run of the folder
     in_flight: list[InFlight] = field(default_factory=list)
+    no_work: list[NoWork] = field(default_factory=list)  # workers stuck since the last progress
     last_progress_at: float | None = None
     failure: Failure | None = None
     provider_limit: int | None = None  # the shared adaptive limit in force, when the run has one
@@ -180,6 +194,10 @@ def run_state(run_dir: str, lines: Iterable[tuple[str, Event]], *, now: float | 
                               for h, e in open_tasks.values() if (h, e.ran_on) in live_hosts),
                              key=lambda f: f.since)
 
+    stuck = {(e.host, e.worker): e for e in events
+             if isinstance(e, NoWorkEvent) and e.start >= since and e.end >= state.last_progress_at}
+    state.no_work = [NoWork(e.worker, e.host, e.start, e.end, e.pending, e.status == "gave_up") for e in stuck.values()]
+
     limits = [e for e in events if isinstance(e, ProviderLimitEvent) and e.limit is not None]
     state.provider_limit = limits[-1].limit if limits else None
     state.provider_wait_s = round(sum(max(0.0, e.duration_s or 0.0) for e in events
@@ -246,6 +264,7 @@ def status_dict(state: RunState, look: Outlook, now: float) -> dict:
                       "in_flight": len(llm_in_flight)},
         "in_flight": [{"stage": f.stage, "item": f.item, "since": round(f.since, 3), "llm": f.llm, "host": f.host}
                       for f in state.in_flight],
+        "no_work": [asdict(w) for w in state.no_work],
         "llm_slots": state.llm_slots, "provider_limit": state.provider_limit,
         "provider_wait_s": state.provider_wait_s, "eta_s": look.eta_s,
         "cost_usd": None if state.money.cost_usd is None else round(state.money.cost_usd, 6),
