@@ -2,9 +2,10 @@
 
 What is done, in flight and failed comes from the telemetry (telemetry/run_state.py). What is
 left comes from the task graph, walked from the root as the scheduler walks it: a fan-out's width
-is read from its list once the run has written it, and until then taken as the standard
-workload's typical width (the median of WIDTHS, capped as --speed caps it). So nothing here
-names a stage or counts tasks: a stage added to the graph is expected as soon as it is in it.
+is read from its list once the run has written it, and until then taken as the median width of
+the plan's lists written so far (FIRST_GUESS_WIDTH before there are any), capped as --speed caps
+it. So nothing here names a stage or counts tasks: a stage added to the graph is expected as
+soon as it is in it.
 
 - progress: done work over all expected work, each task weighted by its expected seconds (the
   latency model's; a step without an LLM call weighs a twentieth of an average call), a task in
@@ -24,12 +25,11 @@ import json
 import os
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import luigi
 
-from planexe_pipeline.llm.schema_rules import WIDTHS
 from planexe_pipeline.pipeline import EXPECTED_SECONDS, FullPlan
 from planexe_pipeline.prompt_input import FINGERPRINT_FILE
 from planexe_pipeline.tasks.base import LLMTask
@@ -39,7 +39,9 @@ from planexe_pipeline.telemetry.live_view import LiveView, status_lines
 from planexe_pipeline.telemetry.run_state import Outlook, RunState, run_state, status_dict, status_of_finished
 
 Key = tuple[str, "int | None"]  # (stage, item): the same in any spelling of the run folder's path
-STANDARD_WIDTH = round(statistics.median(WIDTHS.values()))
+# The width of a fan-out whose list is not written yet, before the plan has written any list:
+# the middle of what the stages ask for (two to eight items).
+FIRST_GUESS_WIDTH = 5
 LOCAL_STEP_WEIGHT = 1 / 20
 # A call past its expected time still has this share of it to go, not nothing.
 OVERDUE_SHARE = 0.1
@@ -69,31 +71,46 @@ def _key(task: luigi.Task) -> Key:
     return task.task_family, getattr(task, "index", None)
 
 
-def _items(merge: FanOutMerge) -> tuple[list[luigi.Task], bool]:
-    """The merge's item tasks, and whether their number is known (else estimated)."""
+def _known_items(merge: FanOutMerge) -> list[luigi.Task] | None:
+    """The merge's item tasks, or None while its list is not written (or not readable) yet."""
     try:
-        return merge.item_tasks(), True
-    except Exception:  # the list is not written yet (or not readable yet): estimate its width
-        cap = merge.clone(merge.item_task, index=0).fanout_cap()
-        width = STANDARD_WIDTH if cap is None else min(cap, STANDARD_WIDTH)
-        return [merge.clone(merge.item_task, index=i) for i in range(width)], False
+        return merge.item_tasks()
+    except Exception:
+        return None
+
+
+def _guessed_items(merge: FanOutMerge, widths: list[int]) -> list[luigi.Task]:
+    width = round(statistics.median(widths)) if widths else FIRST_GUESS_WIDTH
+    cap = merge.clone(merge.item_task, index=0).fanout_cap()
+    return [merge.clone(merge.item_task, index=i) for i in range(width if cap is None else min(cap, width))]
 
 
 def expected_graph(root: luigi.Task) -> ExpectedGraph:
-    """Every task the plan will run, with the edges the scheduler will see, fan-outs included."""
+    """Every task the plan will run, with the edges the scheduler will see, fan-outs included.
+    The items of a list not written yet are added last, as wide as the lists the walk read."""
     graph = ExpectedGraph({})
-    stack = [root]
-    while stack:
+    stack, unwritten, widths = [root], [], []
+    while stack or unwritten:
+        if not stack:
+            merge = unwritten.pop()
+            items = _guessed_items(merge, widths)
+            node = graph.nodes[_key(merge)]
+            graph.nodes[node.key] = replace(node, deps=tuple(dict.fromkeys([*node.deps, *map(_key, items)])))
+            stack.extend(items)
+            continue
         task = stack.pop()
         key = _key(task)
         if key in graph.nodes:
             continue
         deps = list(luigi.task.flatten(task.requires()))
         if isinstance(task, FanOutMerge):
-            items, known = _items(task)
-            if not known:
+            items = _known_items(task)
+            if items is None:
                 graph.estimated.append(task.task_family)
-            deps += items + list(task.merge_requires().values())
+                unwritten.append(task)
+            else:
+                widths.append(len(items))
+            deps += (items or []) + list(task.merge_requires().values())
         llm = isinstance(task, LLMTask)
         graph.nodes[key] = Node(key, llm, EXPECTED_SECONDS.get(task.task_family, 0.0) if llm else 0.0,
                                 tuple(dict.fromkeys(_key(d) for d in deps)))

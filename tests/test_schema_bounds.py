@@ -15,19 +15,21 @@ import pytest
 import planexe_pipeline.stages as stages
 from planexe_pipeline.errors import LLMCallFailed
 from planexe_pipeline.llm.budget import DEFAULT_MAX_OUTPUT_TOKENS, ModelSettings
+from planexe_pipeline.llm.config import load_llm_config, resolve_models
 from planexe_pipeline.llm.calls import StructuredCall
 from planexe_pipeline.llm.executor import LLMExecutor, NamedModel
+from planexe_pipeline.llm.simulator import STANDARD_WIDTHS
 from planexe_pipeline.llm.schema_rules import (
-    FEWEST_ITEMS,
     LIST_BOUND,
     MAX_ITEMS_KEY,
-    WIDTHS,
     full_schema,
     prompt_schema,
     provider_schema,
     worst_case_tokens,
 )
-from planexe_pipeline.stages import deduplicate_levers, durations, team_enrichment, vital_few_levers
+from planexe_pipeline.stages import deduplicate_levers, durations, team, team_enrichment, vital_few_levers
+from planexe_pipeline.stages.candidate_scenarios import ScenarioAnswers
+from planexe_pipeline.stages.physical_locations import LocationAnswer
 from planexe_pipeline.stages.potential_levers import MAX_LEVERS, LeverDrafts
 from planexe_pipeline.stages.task_dependencies import MAX_DEPENDS_ON, DependenciesAnswer
 from planexe_pipeline.stages.project_plan_parts import PARTS
@@ -68,10 +70,14 @@ def lists_of(schema: dict, path: str = ""):
 
 
 def asked(description: str) -> int | None:
-    """The most items a field's description asks for ("Eight to twelve levers" -> 12), or None."""
-    words = [NUMBERS[w] for w in re.findall(r"[a-z]+", description.lower()) if w in NUMBERS]
-    digits = [int(d) for d in re.findall(r"(\d+) to (\d+)", description) for d in d]
-    return max(words + digits, default=None)
+    """The most items a field's description asks for, where it says a count first ("Eight to
+    twelve levers" -> 12, "The two or three risks" -> 3) or sets a ceiling ("up to twelve"), or None."""
+    lowered = description.lower()
+    opening = re.match(r"\W*(?:the |exactly |at most |up to )?(\w+)(?: (?:to|or) (\w+))?", lowered)
+    words = [w for w in opening.groups() if w] if opening else []
+    words += re.findall(r"\b(?:up to|at most) (\w+)", lowered)
+    counts = [NUMBERS.get(w) or (int(w) if w.isdigit() else None) for w in words]
+    return max((c for c in counts if c is not None), default=None)
 
 
 def test_the_stage_answers_are_all_found():
@@ -83,8 +89,8 @@ def test_every_list_declares_a_bound_no_larger_than_its_prompt_asks(model):
     for path, schema in lists_of(full_schema(model)):
         description = schema.get("description", "")
         assert MAX_ITEMS_KEY in schema or schema["maxItems"] < LIST_BOUND, f"{model.__name__}.{path} has no bound"
-        if "x-width" in schema:  # the standard workload's width, or the prompt's ask where larger
-            assert schema["maxItems"] in (WIDTHS[schema["x-width"]], LIST_ASKS.get(f"{model.__name__}.{path}"))
+        if "x-width" in schema:  # the stage's own bound, which the standard workload's width fills
+            assert STANDARD_WIDTHS[schema["x-width"]] <= schema["maxItems"] <= (asked(description) or LIST_BOUND)
             continue
         if f"{model.__name__}.{path}" in ABOVE_THE_ASK:
             assert schema["maxItems"] == ABOVE_THE_ASK[f"{model.__name__}.{path}"]
@@ -93,15 +99,17 @@ def test_every_list_declares_a_bound_no_larger_than_its_prompt_asks(model):
             assert schema["maxItems"] <= MAX_PHASES + ASKED_LEVEL2_TASKS, f"{model.__name__}.{path}"
             continue
         most = asked(description)
-        limit = max(most, FEWEST_ITEMS) if most is not None else 10
-        assert schema["maxItems"] <= limit, f"{model.__name__}.{path}: {schema['maxItems']} > {limit} ({description})"
+        if most is None:
+            assert schema["maxItems"] <= 10, f"{model.__name__}.{path}: {schema['maxItems']} ({description})"
+        else:  # the bound a real model is sent is the count the stage asks for, not a floor above it
+            assert schema["maxItems"] == most, f"{model.__name__}.{path}: {schema['maxItems']} != {most} ({description})"
     assert not re.search(r"x-max-|x-soft", json.dumps(prompt_schema(model))), "bounds never reach the prompt"
 
 
 def test_lists_answering_for_listed_ids_follow_what_is_listed():
     sized = {deduplicate_levers.LeverDecisionAnswers: MAX_LEVERS,
              vital_few_levers.VitalPickAnswers: MAX_LEVERS, durations.DurationsAnswer: durations.CHUNK_SIZE,
-             team_enrichment.ContractTypeAnswers: WIDTHS["team_members"]}
+             team_enrichment.ContractTypeAnswers: team.MAX_MEMBERS}
     for model, bound in sized.items():
         ((_, schema),) = [entry for entry in lists_of(provider_schema(model)) if "[]" not in entry[0]]
         assert schema["maxItems"] == bound, model.__name__
@@ -146,3 +154,22 @@ def test_a_list_longer_than_its_hard_bound_fails_the_answer(tmp_path):
                                             f"{MAX_DEPENDS_ON} allowed"):
         executor.structured(DependenciesAnswer, "s", "u")
     assert not (tmp_path / "llm_repairs").exists()
+
+
+def test_a_real_model_is_sent_the_count_the_stage_asks_for(tmp_path, fake_openai_server):
+    """No floor raised for the simulator's sake: "Exactly three scenarios" is bounded at three in the
+    JSON schema an OpenAI-like endpoint receives, and so is "Three candidate locations"."""
+    pytest.importorskip("llama_index.llms.openai_like")
+    entry = {"class": "OpenAILike", "arguments": {"model": "fake-model", "api_base": fake_openai_server.url + "/v1",
+                                                  "api_key": "k", "context_window": 32768, "timeout": 5}}
+    config = tmp_path / "llm_config.json"
+    config.write_text(json.dumps({"models": {"fake": entry}}))
+    (model,) = resolve_models(["fake"], load_llm_config(config))
+    executor = LLMExecutor([NamedModel.from_entry(model)], run_dir=tmp_path, stage="CandidateScenarios")
+    answer = executor.structured(ScenarioAnswers, "You draft scenarios.", "Open a bakery in Lyon for 180,000 euros.")
+    executor.structured(LocationAnswer, "You find sites.", "Open a bakery in Lyon for 180,000 euros.")
+    scenarios, locations = (request["body"]["response_format"]["json_schema"]["schema"]["properties"]
+                            for request in fake_openai_server.chat_requests())
+    assert scenarios["scenarios"]["maxItems"] == 3 and "Exactly three" in scenarios["scenarios"]["description"]
+    assert locations["candidates"]["maxItems"] == 3
+    assert len(answer.scenarios) == 3

@@ -12,9 +12,8 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.llm.context import CallContext, current_call
 from planexe_pipeline.llm.retry_policy import retry_after_of
 from planexe_pipeline.llm.failures import ProviderRateLimited, ProviderTimeout, is_transient, provider_failure
-from planexe_pipeline.llm.schema_rules import WIDTHS
 from planexe_pipeline.latency import DEFAULT_RANGE, GOVERNANCE_RANGE, STAGE_RANGES, expected_seconds, stage_range
-from planexe_pipeline.llm.simulator import SimulatedLLM, SimulatedRateLimitError, SimulatedTimeoutError
+from planexe_pipeline.llm.simulator import STANDARD_WIDTHS, SimulatedLLM, SimulatedRateLimitError, SimulatedTimeoutError
 from planexe_pipeline.llm.structured import SchemaValidationError, build_messages, structured_chat
 
 PROMPT = "Build a 5 MW solar farm near Esbjerg in Denmark, with grid connection and local permits."
@@ -87,7 +86,7 @@ def test_answers_are_valid_for_a_rich_schema(seed):
     plan = result.value
     assert isinstance(plan, Plan)
     assert plan.phases and all(len(p.risks) >= 2 for p in plan.phases)
-    assert len(plan.team) == WIDTHS["team_members"]
+    assert len(plan.team) == STANDARD_WIDTHS["team_members"]
     for phase in plan.phases:
         assert 100 <= phase.duration_days <= 120
         for risk in phase.risks:
@@ -105,8 +104,8 @@ def test_answers_are_valid_for_several_schemas(model):
 
 
 def test_x_width_follows_the_width_settings():
-    assert len(ask(SimulatedLLM(), Team).value.members) == WIDTHS["team_members"]
-    narrow = SimulatedLLM(widths={**WIDTHS, "team_members": 2})
+    assert len(ask(SimulatedLLM(), Team).value.members) == STANDARD_WIDTHS["team_members"]
+    narrow = SimulatedLLM(widths={**STANDARD_WIDTHS, "team_members": 2})
     assert len(ask(narrow, Team).value.members) == 2
 
 

@@ -24,8 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from planexe_pipeline import defaults
-from planexe_pipeline.llm.schema_rules import WIDTHS
-from planexe_pipeline.llm.simulator import SimulatedLLM
+from planexe_pipeline.llm.simulator import STANDARD_WIDTHS, SimulatedLLM
 from planexe_pipeline.telemetry.stats import compute_stats
 
 VARIANTS = ("slots=N", "slots=4N", "slots=4N adaptive")
@@ -46,7 +45,7 @@ class ProviderRun:
 
 def _variant_config(root: Path, name: str, *, adaptive: bool, limit: int, time_scale: float, seed: int,
                     requests_per_minute: float, minute_s: float) -> tuple[Path, dict]:
-    arguments = {"seed": seed, "time_scale": time_scale, "widths": dict(WIDTHS), "max_concurrent": limit,
+    arguments = {"seed": seed, "time_scale": time_scale, "widths": dict(STANDARD_WIDTHS), "max_concurrent": limit,
                  "requests_per_minute": requests_per_minute, "minute_s": minute_s,
                  "provider_state_dir": str(root / f"{name}-provider"), "model_name": "provider"}
     entry = {"class": "Simulated", "arguments": arguments, "adaptive_limit": adaptive}

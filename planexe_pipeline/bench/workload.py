@@ -19,7 +19,7 @@ from pathlib import Path
 
 from planexe_pipeline import defaults
 from planexe_pipeline.errors import PipelineError
-from planexe_pipeline.llm.schema_rules import WIDTHS
+from planexe_pipeline.llm.simulator import STANDARD_WIDTHS
 from planexe_pipeline.telemetry.critical_path import final_executions, slot_lower_bound
 from planexe_pipeline.telemetry.events import Event, LLMCallEvent, of_kind
 from planexe_pipeline.telemetry.overhead import PARTS
@@ -71,7 +71,7 @@ def path_stages(events: list[Event], task_ids: list[str]) -> list[dict]:
 
 def bench_config(time_scale: float, seed: int, latency_model: str = "stage_ranges") -> dict:
     return {"models": {BENCH_MODEL: {"class": "Simulated", "arguments": {
-        "seed": seed, "time_scale": time_scale, "widths": dict(WIDTHS), "latency_model": latency_model}}}}
+        "seed": seed, "time_scale": time_scale, "widths": dict(STANDARD_WIDTHS), "latency_model": latency_model}}}}
 
 
 def overhead_per_task_ms(stats, workers: int) -> float:
@@ -154,7 +154,7 @@ def run_bench(workers_list: list[int], *, llm_slots: int | None = None, time_sca
     return {
         "cost": workload_cost(runs[0].run_dir),
         "workload": {"prompt_id": prompt_id, "speed": "full", "time_scale": time_scale, "seed": seed,
-                     "widths": dict(WIDTHS), "latency_model": latency_model},
+                     "widths": dict(STANDARD_WIDTHS), "latency_model": latency_model},
         "repeat": repeat,
         "runs": [asdict(r) for r in runs],
         "rounds": ratios,

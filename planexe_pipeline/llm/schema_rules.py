@@ -36,8 +36,9 @@ SOFT_KEY = "x-soft"
 SOFT: dict[str, Any] = {SOFT_KEY: True}
 MAX_ITEMS_KEY = "x-max-items"
 MAX_CHARS_KEY = "x-max-chars"
-# A width-driven list: the simulator writes WIDTHS[its value] items. Unlike the bounds it stays in
-# the prompt's schema, which is where the simulator reads it.
+# A width-driven list: the offline simulator writes as many items as its width setting of that
+# name says (the standard workload's, unless told otherwise). Unlike the bounds it stays in the
+# prompt's schema, which is where the simulator reads it.
 WIDTH_KEY = "x-width"
 _OUR_KEYS = (SOFT_KEY, MAX_ITEMS_KEY, MAX_CHARS_KEY)
 
@@ -49,19 +50,6 @@ PLAIN_CHARS = 400
 _NAME_WORDS = ("name", "title", "label", "role", "heading", "topic", "stakeholder", "owner", "currency")
 _PROSE_WORDS = ("markdown", "summary", "description", "rationale", "narrative", "content", "answer",
                 "explanation", "details", "critique", "pitch", "text", "body", "overview")
-# Items of each width-driven list (a field marked WIDTH_KEY) on the standard workload: what the
-# simulator writes, and the bound of a real model's list.
-WIDTHS: dict[str, int] = {
-    "documents_to_find": 8,
-    "documents_to_create": 8,
-    "experts_per_query": 4,
-    "team_members": 6,
-    "wbs_tasks_per_phase": 6,
-}
-# The smallest list bound a stage declares, even where its prompt asks for two or three items:
-# the offline simulator cannot read a count in a description and writes three to five items, so
-# a smaller bound would trim its answers and change its plans, which must stay byte-identical.
-FEWEST_ITEMS = 5
 # Most items of a list whose field declares no bound: every stage's lists declare theirs
 # (tests/test_schema_bounds.py), so this serves other models only.
 LIST_BOUND = 40
@@ -75,14 +63,14 @@ _FIELD_OVERHEAD_TOKENS = 8  # key, quotes, colon, comma, indentation
 def bounded(items: int | None = None, *, chars: int | None = None, soft: bool = False,
             width: str | None = None, **extra: Any) -> dict[str, Any]:
     """`json_schema_extra` of a field that declares its own bounds: a list's most `items` (a
-    width-driven list: its `width`, one of WIDTHS), and the most `chars` of the field (a string)
+    width-driven list also names its `width`, whose size the simulator is told), and the most
+    `chars` of the field (a string)
     or of each of its items (a list of strings). `soft`: a list longer than `items` is trimmed,
     with a note, instead of failing the answer. `extra`: the field's other schema keywords
     (`minItems`), shown in the prompt as before."""
     declared: dict[str, Any] = dict(extra)
     if width is not None:
         declared[WIDTH_KEY] = width
-        items = WIDTHS[width] if items is None else items
     if items is not None:
         declared[MAX_ITEMS_KEY] = items
     if chars is not None:

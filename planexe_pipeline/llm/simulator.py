@@ -38,7 +38,6 @@ from pydantic import Field
 
 from planexe_pipeline.latency import OUTPUT_TOKENS_PER_S, TIME_TO_FIRST_TOKEN_S, stage_range, token_seconds
 from planexe_pipeline.llm.context import current_call
-from planexe_pipeline.llm.schema_rules import WIDTHS
 from planexe_pipeline.llm.shared_state import locked_json
 from planexe_pipeline.llm.sim_content import judged_unusable, requested_schema, write_answer
 from planexe_pipeline.llm.sim_provider import (CHARS_PER_TOKEN, RESET_HEADERS, PrefixCache, ProviderBudget,
@@ -46,6 +45,16 @@ from planexe_pipeline.llm.sim_provider import (CHARS_PER_TOKEN, RESET_HEADERS, P
 from planexe_pipeline.llm.structured import estimate_tokens
 from planexe_pipeline.telemetry.events import telemetry_dir
 
+# Items of each width-driven list (a field marked schema_rules.WIDTH_KEY) on the standard workload:
+# what the simulator writes unless told other widths. The bench's workload is these.
+STANDARD_WIDTHS: dict[str, int] = {
+    "documents_to_find": 8,
+    "documents_to_create": 8,
+    "experts_per_query": 4,
+    "team_members": 6,
+    "wbs_phases": 4,
+    "wbs_tasks_per_phase": 6,
+}
 _SCHEMA_MARKER = re.compile(r"Here's a JSON schema to follow:\s*\n(\{.*\})\s*\n", re.DOTALL)
 
 
@@ -84,7 +93,8 @@ class SimulatedLLM(CustomLLM):
         default_factory=list,
         description="Markers (substrings) of prompts to judge unusable: a call whose user message holds one answers "
                     "the last shape a union offers instead of the first, as a stage's verdict offers 'usable' first.")
-    widths: dict[str, int] = Field(default_factory=lambda: dict(WIDTHS))
+    widths: dict[str, int] = Field(default_factory=lambda: dict(STANDARD_WIDTHS),
+                                   description="Items of each width-driven list (x-width in a schema) the answers hold.")
     section_length: float = Field(default=1.0, gt=0.0,
                                   description="Multiplies the sentences of every text written: 4 = sections four times longer.")
     context_window: int = Field(default=128_000, gt=0, description="The window the pipeline fits its prompts to.")

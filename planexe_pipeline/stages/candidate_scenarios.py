@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
+from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.markdown import user_prompt, document, heading, table
 from planexe_pipeline.stages.answer_ids import map_answers
 from planexe_pipeline.stages.potential_levers import levers_brief
@@ -42,7 +42,7 @@ class ScenarioAnswer(BaseModel):
 
 class ScenarioAnswers(BaseModel):
     scenarios: list[ScenarioAnswer] = Field(description="Exactly three scenarios: ambitious, balanced, conservative.",
-                                            json_schema_extra=bounded(FEWEST_ITEMS, soft=True))
+                                            json_schema_extra=bounded(3, soft=True))
 
 
 class ChosenOption(BaseModel):

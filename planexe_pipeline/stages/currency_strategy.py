@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
+from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.markdown import user_prompt, document, heading, table
 
 
@@ -17,8 +17,8 @@ class CurrencyUse(BaseModel):
 class CurrencyPlan(BaseModel):
     primary_currency: str = Field(description="ISO 4217 code of the currency the budget is kept in.")
     reason: str = Field(description="Why this currency: where costs fall, where money comes from, how stable it is.")
-    other_currencies: list[CurrencyUse] = Field(description="Other currencies the plan touches; empty if none.",
-                                                json_schema_extra=bounded(FEWEST_ITEMS, soft=True))
+    other_currencies: list[CurrencyUse] = Field(description="At most three other currencies the plan touches; empty if none.",
+                                                json_schema_extra=bounded(3, soft=True))
     exchange_rate_risk: str = Field(description="How exposed the budget is to exchange-rate moves.")
     risk_handling: str = Field(description="How to limit that exposure: contracts, hedging, buffers.")
 

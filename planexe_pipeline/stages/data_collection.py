@@ -11,7 +11,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
+from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.markdown import bullets, condensed_user_prompt, document, heading, one_line, table
 
 
@@ -28,14 +28,14 @@ class DataCollectionOutline(BaseModel):
 
 
 class DataAreaWork(BaseModel):
-    data_to_collect: list[str] = Field(description="The specific figures or facts needed.",
-                                       json_schema_extra=bounded(FEWEST_ITEMS, chars=160, soft=True))
-    sources: list[str] = Field(description="Where they come from: agencies, surveys, suppliers, measurements.",
-                               json_schema_extra=bounded(FEWEST_ITEMS, chars=160, soft=True))
-    simulation_steps: list[str] = Field(description="How to estimate the data before the real figures arrive, with the tools used.",
-                                        json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True))
-    expert_validation_steps: list[str] = Field(description="Which expert or team role checks the data, and how.",
-                                               json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True))
+    data_to_collect: list[str] = Field(description="Three to five specific figures or facts needed.",
+                                       json_schema_extra=bounded(5, chars=160, soft=True))
+    sources: list[str] = Field(description="Two to four sources they come from: agencies, surveys, suppliers, measurements.",
+                               json_schema_extra=bounded(4, chars=160, soft=True))
+    simulation_steps: list[str] = Field(description="Two to four steps to estimate the data before the real figures arrive, with the tools used.",
+                                        json_schema_extra=bounded(4, chars=200, soft=True))
+    expert_validation_steps: list[str] = Field(description="One to three checks: which expert or team role checks the data, and how.",
+                                               json_schema_extra=bounded(3, chars=200, soft=True))
     responsible_role: str = Field(description="The team role that owns collecting it.")
 
 

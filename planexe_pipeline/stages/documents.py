@@ -13,12 +13,13 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import WIDTHS, bounded
+from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.answer_ids import map_answers
 from planexe_pipeline.stages.markdown import user_prompt, document, heading, one_line, table
 
 FIND_PREFIX = "DF"
-FILTERED_DOCUMENTS = max(WIDTHS["documents_to_find"], WIDTHS["documents_to_create"])  # one kind per filter
+MAX_DOCUMENTS = 8  # of each kind: to find, to create
+FILTERED_DOCUMENTS = MAX_DOCUMENTS  # a filter reads one kind
 CREATE_PREFIX = "DC"
 
 
@@ -40,10 +41,10 @@ class DocumentToCreateAnswer(BaseModel):
 class IdentifiedDocumentsAnswer(BaseModel):
     documents_to_find: list[DocumentToFindAnswer] = Field(
         description="Existing documents, data, permits, studies or statistics to obtain, most needed first.",
-        json_schema_extra=bounded(width="documents_to_find", soft=True))
+        json_schema_extra=bounded(MAX_DOCUMENTS, width="documents_to_find", soft=True))
     documents_to_create: list[DocumentToCreateAnswer] = Field(
         description="Documents the project team must write (charters, plans, specifications), most needed first.",
-        json_schema_extra=bounded(width="documents_to_create", soft=True))
+        json_schema_extra=bounded(MAX_DOCUMENTS, width="documents_to_create", soft=True))
 
 
 class Document(BaseModel):

@@ -12,14 +12,14 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
+from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.documents import Document
 from planexe_pipeline.stages.markdown import bullets, condensed_user_prompt, document, heading, one_line
 
 # -- documents to find --------------------------------------------------------------------------
 class FindBrief(BaseModel):
-    where_to_find: list[str] = Field(json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True),
-        description="Concrete places to look, most likely first: named agencies, registries, databases, archives.")
+    where_to_find: list[str] = Field(json_schema_extra=bounded(4, chars=200, soft=True),
+        description="Two to four concrete places to look, most likely first: named agencies, registries, databases, archives.")
     what_to_look_for: list[str] = Field(json_schema_extra=bounded(6, chars=200, soft=True),
         description="The figures, clauses, maps or conditions in it that this plan needs, one per item.")
     steps: list[str] = Field(description="Steps to obtain it, in order, including any request, fee or contact.",

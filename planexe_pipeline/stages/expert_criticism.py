@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
+from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.experts import Expert
 from planexe_pipeline.stages.markdown import bullets, condensed_user_prompt, document, heading, one_line, table
 
@@ -20,8 +20,8 @@ class ExpertCritique(BaseModel):
     assessment: str = Field(description="Two or three sentences: the expert's overall verdict on the plan.")
     issues: list[CritiqueIssue] = Field(description="Three to five issues, most serious first.",
                                         json_schema_extra=bounded(5, soft=True))
-    questions: list[str] = Field(description="Questions the planners must answer before going ahead.",
-                                 json_schema_extra=bounded(FEWEST_ITEMS, chars=240, soft=True))
+    questions: list[str] = Field(description="Two to four questions the planners must answer before going ahead.",
+                                 json_schema_extra=bounded(4, chars=240, soft=True))
 
 
 class ExpertCriticismResult(BaseModel):

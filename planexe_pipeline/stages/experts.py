@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
+from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.markdown import bullets, condensed_user_prompt, document, heading, one_line, table
+
+EXPERTS_PER_QUERY = 4
 
 
 @dataclass(frozen=True)
@@ -40,14 +42,14 @@ class ExpertCandidate(BaseModel):
     expertise: str = Field(description="What this expert knows that the plan needs.")
     why_relevant: str = Field(description="Which part of this plan the expert should examine, and why.")
     questions_to_ask: list[str] = Field(description="Two or three questions to put to the expert.",
-                                        json_schema_extra=bounded(FEWEST_ITEMS, chars=240, soft=True))
+                                        json_schema_extra=bounded(3, chars=240, soft=True))
     how_to_find: str = Field(description="Where such an expert can be found: associations, firms, universities, search terms.")
 
 
 class ExpertCandidates(BaseModel):
     experts: list[ExpertCandidate] = Field(
         description="Experts with different specialities, most useful first.",
-        json_schema_extra=bounded(width="experts_per_query", soft=True),
+        json_schema_extra=bounded(EXPERTS_PER_QUERY, width="experts_per_query", soft=True),
     )
 
 

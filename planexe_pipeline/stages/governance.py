@@ -12,7 +12,7 @@ import re
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, NAME_CHARS, bounded
+from planexe_pipeline.llm.schema_rules import NAME_CHARS, bounded
 from planexe_pipeline.stages.markdown import bullets, user_prompt, document, heading, one_line, table
 
 
@@ -103,10 +103,10 @@ class SetupStep(BaseModel):
                                   json_schema_extra=bounded(chars=NAME_CHARS))
     timeframe: str = Field(description="When, relative to project start, e.g. 'Week 2'.",
                            json_schema_extra=bounded(chars=60))
-    key_outputs: list[str] = Field(description="What exists once the step is done (charter, minutes, register).",
-                                   json_schema_extra=bounded(FEWEST_ITEMS, chars=NAME_CHARS, soft=True))
-    dependencies: list[str] = Field(description="Steps or decisions that must come first; empty if none.",
-                                    json_schema_extra=bounded(FEWEST_ITEMS, chars=NAME_CHARS, soft=True))
+    key_outputs: list[str] = Field(description="One to three things that exist once the step is done (charter, minutes, register).",
+                                   json_schema_extra=bounded(3, chars=NAME_CHARS, soft=True))
+    dependencies: list[str] = Field(description="At most three steps or decisions that must come first; empty if none.",
+                                    json_schema_extra=bounded(3, chars=NAME_CHARS, soft=True))
 
 
 class GovernanceImplementationPlan(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
+from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.markdown import bullets, user_prompt, document, heading, table
 from planexe_pipeline.stages.plan_type import PlanTypeDecision
 
@@ -26,7 +26,7 @@ class LocationAnswer(BaseModel):
     location_requirements: list[str] = Field(description="What any site must offer: space, power, access, zoning, staff.",
                                              json_schema_extra=bounded(6, chars=200, soft=True))
     candidates: list[CandidateLocation] = Field(description="Three candidate locations, the most suitable first.",
-                                                json_schema_extra=bounded(FEWEST_ITEMS, soft=True))
+                                                json_schema_extra=bounded(3, soft=True))
     summary: str = Field(description="Two sentences on where the plan should happen and why.")
 
 

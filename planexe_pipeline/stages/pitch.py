@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, NAME_CHARS, bounded
+from planexe_pipeline.llm.schema_rules import NAME_CHARS, bounded
 from planexe_pipeline.stages.markdown import bullets, condensed_user_prompt, document, heading, one_line, table
 
 
@@ -29,9 +29,9 @@ class Pitch(BaseModel):
     proof_points: list[str] = Field(description="Facts from the plan that make it credible: milestones, team, assets.",
                                     json_schema_extra=bounded(6, chars=240, soft=True))
     risks_acknowledged: list[str] = Field(description="The two or three risks a sceptic raises first, each with the answer.",
-                                          json_schema_extra=bounded(FEWEST_ITEMS, chars=240, soft=True))
-    success_metrics: list[str] = Field(description="How backers will know it worked: measurable outcomes with a date.",
-                                       json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True))
+                                          json_schema_extra=bounded(3, chars=240, soft=True))
+    success_metrics: list[str] = Field(description="Three to five ways backers will know it worked: measurable outcomes with a date.",
+                                       json_schema_extra=bounded(5, chars=200, soft=True))
     call_to_action: str = Field(description="The one thing the audience is asked to do next, in one sentence.")
 
 

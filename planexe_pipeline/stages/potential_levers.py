@@ -11,7 +11,7 @@ from typing import Iterable
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
+from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.markdown import user_prompt, document, one_line, table
 
 MAX_LEVERS = 12  # the prompt asks for eight to twelve
@@ -23,9 +23,8 @@ class LeverDraft(BaseModel):
                       json_schema_extra=bounded(chars=60))
     question: str = Field(description="The decision as one question the sponsor must answer.",
                           json_schema_extra=bounded(chars=130))
-    # Five, not three: the code keeps the first three (see FEWEST_ITEMS for why not three).
     options: list[str] = Field(min_length=OPTIONS_PER_LEVER,
-                               json_schema_extra=bounded(FEWEST_ITEMS, chars=90, soft=True),
+                               json_schema_extra=bounded(OPTIONS_PER_LEVER, chars=90, soft=True),
                                description="Exactly three distinct, realistic options, ordered from most cautious to boldest.")
     consequences: str = Field(description="What changes for cost, time, risk or outcome depending on the option chosen.",
                               json_schema_extra=bounded(chars=180))

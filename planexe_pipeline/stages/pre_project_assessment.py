@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
+from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.markdown import bullets, user_prompt, document, heading, table
 
 Verdict = Literal["go", "go_with_conditions", "not_yet"]
@@ -27,8 +27,8 @@ class PreProjectAssessment(BaseModel):
                                                      json_schema_extra=bounded(8, soft=True))
     preconditions: list[str] = Field(description="What must be true before money or people are committed.",
                                      json_schema_extra=bounded(6, chars=240, soft=True))
-    blocking_issues: list[str] = Field(description="Problems that would stop the project as planned; empty if none.",
-                                       json_schema_extra=bounded(FEWEST_ITEMS, chars=240, soft=True))
+    blocking_issues: list[str] = Field(description="At most three problems that would stop the project as planned; empty if none.",
+                                       json_schema_extra=bounded(3, chars=240, soft=True))
     feasibility: str = Field(description="Whether the budget, timeline and resources assumed are realistic together.")
 
 

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, SOFT, bounded
+from planexe_pipeline.llm.schema_rules import SOFT, bounded
 from planexe_pipeline.stages.markdown import bullets, condensed_user_prompt, document, heading, one_line, table
 
 Level = Literal["low", "medium", "high"]
@@ -26,9 +26,9 @@ class FailureModeAnswer(BaseModel):
     likelihood: Level = Field(json_schema_extra=SOFT, description="How likely this failure is, given the plan as written.")
     impact: Level = Field(json_schema_extra=SOFT, description="How badly it would hurt the project.")
     early_warning_signs: list[str] = Field(description="Two to four observable signals that it is starting to happen.",
-                                           json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True))
+                                           json_schema_extra=bounded(4, chars=200, soft=True))
     mitigations: list[str] = Field(description="Two to four actions, starting now, that make it less likely or less harmful.",
-                                   json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True))
+                                   json_schema_extra=bounded(4, chars=200, soft=True))
 
 
 class PremortemAnswer(BaseModel):

@@ -15,7 +15,7 @@ from typing import Callable, Literal
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
+from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages import select_scenario, strategic_decisions
 from planexe_pipeline.stages.condense import outline as condensed
 from planexe_pipeline.stages.markdown import user_prompt, one_line
@@ -108,8 +108,8 @@ class KeyRisk(BaseModel):
 class MoneyPart(BaseModel):
     budget_notes: list[BudgetNote] = Field(description="One entry per listed cost line.",
                                            json_schema_extra=bounded(10, soft=True))
-    funding_sources: list[str] = Field(description="Where the money comes from.",
-                                       json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True))
+    funding_sources: list[str] = Field(description="One to three sources the money comes from.",
+                                       json_schema_extra=bounded(3, chars=200, soft=True))
     key_risks: list[KeyRisk] = Field(description="The four to six risks that most threaten the goal.",
                                      json_schema_extra=bounded(6, soft=True))
 

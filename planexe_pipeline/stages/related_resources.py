@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
+from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.markdown import bullets, user_prompt, document, heading, one_line, table
 
 
@@ -13,10 +13,10 @@ class SimilarProject(BaseModel):
     project_name: str = Field(description="Name of the project, or a short description of its kind when unsure of the name.")
     location_and_period: str = Field(description="Where and when it ran, e.g. 'Esbjerg, Denmark, 2019-2021'.")
     description: str = Field(description="What it did, in one or two sentences.", json_schema_extra=bounded(chars=300))
-    success_factors: list[str] = Field(description="What made it work, as lessons this plan can copy.",
-                                       json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True))
-    risks_and_lessons: list[str] = Field(description="What went wrong or nearly did, as warnings for this plan.",
-                                         json_schema_extra=bounded(FEWEST_ITEMS, chars=200, soft=True))
+    success_factors: list[str] = Field(description="Two to four things that made it work, as lessons this plan can copy.",
+                                       json_schema_extra=bounded(4, chars=200, soft=True))
+    risks_and_lessons: list[str] = Field(description="Two to four things that went wrong or nearly did, as warnings for this plan.",
+                                         json_schema_extra=bounded(4, chars=200, soft=True))
     relevance: str = Field(description="Why it matters for this plan in particular.")
 
 

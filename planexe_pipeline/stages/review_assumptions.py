@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
+from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.distill_assumptions import KEY_ASSUMPTIONS, DistilledAssumptions
 from planexe_pipeline.stages.markdown import bullets, user_prompt, document, heading, table
 from planexe_pipeline.stages.answer_ids import map_answers
@@ -29,8 +29,8 @@ class AssumptionCheckAnswer(BaseModel):
 class ReviewAnswer(BaseModel):
     checks: list[AssumptionCheckAnswer] = Field(description="One check per listed key assumption.",
                                                 json_schema_extra=bounded(KEY_ASSUMPTIONS, soft=True))
-    missing_assumptions: list[str] = Field(description="Important assumptions the list leaves out.",
-                                           json_schema_extra=bounded(FEWEST_ITEMS, chars=240, soft=True))
+    missing_assumptions: list[str] = Field(description="Two to four important assumptions the list leaves out.",
+                                           json_schema_extra=bounded(4, chars=240, soft=True))
     overall_assessment: str = Field(description="Two or three sentences: how far the plan can rely on these assumptions.")
 
 

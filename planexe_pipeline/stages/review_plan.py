@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
+from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.markdown import bullets, condensed_user_prompt, document, heading, one_line
 
 
@@ -43,7 +43,7 @@ class ReviewAnswer(BaseModel):
     findings: list[str] = Field(description="Three to six concrete observations about the plan, each one sentence.",
                                 json_schema_extra=bounded(6, chars=240, soft=True))
     recommendations: list[str] = Field(description="Two to four actions that would improve the plan, most urgent first.",
-                                       json_schema_extra=bounded(FEWEST_ITEMS, chars=240, soft=True))
+                                       json_schema_extra=bounded(4, chars=240, soft=True))
 
 
 class ReviewItem(BaseModel):

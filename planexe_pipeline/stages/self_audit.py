@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
+from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.durations import DurationEstimates
 from planexe_pipeline.stages.executive_summary import level2_schedule, schedule_digest
 from planexe_pipeline.stages.markdown import bullets, condensed_user_prompt, document, heading, one_line, table
@@ -70,7 +70,7 @@ CHECKLIST: tuple[AuditCheck, ...] = _checklist(
 class AuditAnswer(BaseModel):
     finding: Finding = Field(description="serious problem: the plan cannot be trusted on this point until it is fixed.")
     evidence: list[str] = Field(description="One to five short quotes or ids from the plan that show the finding.",
-                                json_schema_extra=bounded(FEWEST_ITEMS, chars=240, soft=True))
+                                json_schema_extra=bounded(5, chars=240, soft=True))
     explanation: str = Field(description="Two or three sentences: what is wrong, or why nothing is.")
     fix: str = Field(description="The change that would fix it, in one sentence; empty when nothing is wrong.",
                      json_schema_extra=bounded(chars=240))

@@ -8,6 +8,8 @@ from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.markdown import user_prompt, document, table
 
+MAX_MEMBERS = 6
+
 
 class TeamRoleDraft(BaseModel):
     job_category_title: str = Field(description="The role, e.g. 'Grid Connection Engineer' or 'Community Liaison'.")
@@ -20,7 +22,7 @@ class TeamRoleDraft(BaseModel):
 class TeamRoleDrafts(BaseModel):
     roles: list[TeamRoleDraft] = Field(
         description="The roles, most critical first; no two roles with the same job.",
-        json_schema_extra=bounded(width="team_members", soft=True),
+        json_schema_extra=bounded(MAX_MEMBERS, width="team_members", soft=True),
     )
 
 

@@ -15,10 +15,10 @@ from typing import Any, Callable, Literal
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import WIDTHS, bounded
+from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.answer_ids import map_answers
 from planexe_pipeline.stages.markdown import user_prompt, document, table
-from planexe_pipeline.stages.team import TeamMember, TeamRoster
+from planexe_pipeline.stages.team import MAX_MEMBERS, TeamMember, TeamRoster
 
 _MEMBER_ID = "The team member's id exactly as given in the roster, e.g. M-2."
 
@@ -36,7 +36,7 @@ class ContractTypeAnswer(BaseModel):
 
 class ContractTypeAnswers(BaseModel):
     answers: list[ContractTypeAnswer] = Field(description="One answer per member of the roster.",
-                                              json_schema_extra=bounded(WIDTHS["team_members"], soft=True))
+                                              json_schema_extra=bounded(MAX_MEMBERS, soft=True))
 
 
 CONTRACT_SYSTEM_PROMPT = """You decide how each role of a project team should be engaged.
@@ -55,7 +55,7 @@ class BackgroundAnswer(BaseModel):
 
 class BackgroundAnswers(BaseModel):
     answers: list[BackgroundAnswer] = Field(description="One answer per member of the roster.",
-                                            json_schema_extra=bounded(WIDTHS["team_members"], soft=True))
+                                            json_schema_extra=bounded(MAX_MEMBERS, soft=True))
 
 
 BACKGROUND_SYSTEM_PROMPT = """You write short background profiles for the roles of a project team.
@@ -74,7 +74,7 @@ class EnvironmentAnswer(BaseModel):
 
 class EnvironmentAnswers(BaseModel):
     answers: list[EnvironmentAnswer] = Field(description="One answer per member of the roster.",
-                                             json_schema_extra=bounded(WIDTHS["team_members"], soft=True))
+                                             json_schema_extra=bounded(MAX_MEMBERS, soft=True))
 
 
 ENVIRONMENT_SYSTEM_PROMPT = """You plan the working conditions of each role of a project team.

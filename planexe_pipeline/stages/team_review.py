@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import FEWEST_ITEMS, bounded
+from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.markdown import user_prompt, document, heading, one_line, table
 from planexe_pipeline.stages.team import TeamRoster
 from planexe_pipeline.stages.team_enrichment import (BackgroundAnswers, ContractTypeAnswers, EnrichedMember,
@@ -19,10 +19,10 @@ class TeamFinding(BaseModel):
 
 class TeamReviewFindings(BaseModel):
     summary: str = Field(description="Two or three sentences: can this team deliver the plan, and its biggest gap.")
-    omissions: list[TeamFinding] = Field(description="Roles, skills or responsibilities the plan needs and the team lacks.",
-                                         json_schema_extra=bounded(FEWEST_ITEMS, soft=True))
-    potential_improvements: list[TeamFinding] = Field(json_schema_extra=bounded(FEWEST_ITEMS, soft=True),
-        description="Changes to existing roles: merge, split, contract type, headcount, location.")
+    omissions: list[TeamFinding] = Field(description="Two to four roles, skills or responsibilities the plan needs and the team lacks.",
+                                         json_schema_extra=bounded(4, soft=True))
+    potential_improvements: list[TeamFinding] = Field(json_schema_extra=bounded(4, soft=True),
+        description="Two to four changes to existing roles: merge, split, contract type, headcount, location.")
 
 
 class ReviewedTeam(BaseModel):

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.errors import InputError
 from planexe_pipeline.llm.executor import LLMExecutor
-from planexe_pipeline.llm.schema_rules import bounded
+from planexe_pipeline.llm.schema_rules import WIDTH_KEY, bounded
 from planexe_pipeline.stages.markdown import bullets, condensed_user_prompt, user_prompt, document, one_line
 from planexe_pipeline.stages.schedule import DatedSchedule, ScheduleTask, compute_schedule
 
@@ -60,7 +60,7 @@ class Level1Answer(BaseModel):
     project_title: str = Field(description="Short title of the project.")
     final_deliverable: str = Field(description="The one thing that exists when the project is done.")
     phases: list[PhaseAnswer] = Field(description="Four to six phases in the order they start.",
-                                      json_schema_extra={"minItems": 4, "maxItems": ASKED_PHASES})
+                                      json_schema_extra={"minItems": 4, "maxItems": ASKED_PHASES, WIDTH_KEY: "wbs_phases"})
 
 
 class Phase(BaseModel):

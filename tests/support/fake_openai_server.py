@@ -54,8 +54,7 @@ from typing import Any, Callable
 
 from planexe_pipeline.llm.sim_content import judged_unusable, requested_schema, write_answer
 from planexe_pipeline.llm.sim_provider import CHARS_PER_TOKEN, PrefixCache, ProviderBudget, ProviderRefusal, provider_prompt
-from planexe_pipeline.llm.schema_rules import WIDTHS
-from planexe_pipeline.llm.simulator import _SCHEMA_MARKER
+from planexe_pipeline.llm.simulator import STANDARD_WIDTHS, _SCHEMA_MARKER
 from planexe_pipeline.llm.structured import estimate_tokens
 
 PROMPT_TOKENS = 321
@@ -75,7 +74,7 @@ def answer_for(messages: list[dict[str, Any]], seed: int = 7, schema: dict | Non
         for m in messages:
             match = _SCHEMA_MARKER.search(m.get("content") or "") if m.get("role") == "system" else None
             schema = json.loads(match.group(1)) if match else schema
-    return json.dumps(write_answer(schema or {"type": "string"}, user_text, rng, WIDTHS,
+    return json.dumps(write_answer(schema or {"type": "string"}, user_text, rng, STANDARD_WIDTHS,
                                    unusable=judged_unusable(user_text, list(unusable_prompts))))
 
 
