@@ -1,13 +1,18 @@
 """Schema-valid answers for the offline simulator, written from the prompt's own words.
 
 Given the JSON schema a caller asked for (as PydanticOutputParser puts it in the prompt) and
-the user message, build an instance: strings become short plan-like sentences made of the
-prompt's keywords, ids are taken from ids that appear in the prompt (so an answer about
-"T-1.2" really names T-1.2), list widths come from the simulator's width settings where the
-schema marks a list with "x-width"; where the schema offers a choice of shapes (a union), the
-first is written, or the last for a prompt the simulator was told to judge unusable (a stage's
-verdict offers its favourable shape first). Everything is drawn from one seeded Random, so the
-same (seed, prompt) always gives the same answer.
+the user message, build an instance. Strings become plan-like sentences made of the prompt's
+phrases (sim_prose), and a field about money, time, place, people or the goal states the
+prompt's own figure (sim_facts reads them); a currency is the prompt's, a duration in months
+is the prompt's, milestones fall inside it, cost lines add up to the prompt's budget and task
+durations fill its span. Ids are taken from ids that appear in the prompt (so an answer about
+"T-1.2" really names T-1.2). A list holds as many items as its description asks ("Two to four
+..."), or the simulator's width setting where the schema marks a list with "x-width", within
+the schema's own bounds. Where the schema offers a choice of shapes (a union), the first is
+written, or the last for a prompt judged unusable: one with nothing to plan, or one the
+simulator was told to judge so (a stage's verdict offers its favourable shape first).
+Everything is drawn from one seeded Random, so the same (seed, prompt) always gives the same
+answer.
 """
 
 from __future__ import annotations
@@ -15,77 +20,28 @@ from __future__ import annotations
 import math
 import random
 import re
+from functools import lru_cache
 from typing import Any
 
 from planexe_pipeline.llm.schema_rules import WIDTH_KEY
+from planexe_pipeline.llm.sim_facts import PromptFacts, number_value, read_facts
+from planexe_pipeline.llm.sim_prose import SENTENCE_CHARS, Prose, figure_kind
 
 ID_PATTERN = re.compile(r"\b[A-Z]{1,4}-\d{1,4}(?:\.\d{1,4})*\b")
-_WORD = re.compile(r"[A-Za-z][A-Za-z\-]{3,}")
-_STOPWORDS = frozenset(
-    """about above after again against also among because been before being below between both
-    build built but could does doing down during each every from further have having here into
-    itself just more most must need only other over same should some such than that their them
-    then there these they this those through under until very what when where which while with
-    within without would your yours will shall plan project json schema object string array
-    output valid follow answer return field fields type items properties required description
-    title name list number integer boolean null default true false make made give given using
-    used uses each item stage task tasks section below above following based like include the
-    and for are was were has had not nor its our you can may any all per via out off own new
-    roughly covers local first second third keep lets buy target delivered financed leased open
-    want good small large big near mix two three four five six seven eight nine ten hundred
-    thousand million billion months month years year weeks week days day should could start
-    starts run runs create develop launch get set put let use help helps plus each whole idea
-    about around including include includes within under over into onto across able well who
-    her his she him one sixteen twelve eleven twenty thirty forty fifty prepare
-    """.split()
-)
-_CLAUSE = re.compile(r"[^A-Za-z\-\s]+")
-
-_VERBS = ["Establish", "Secure", "Validate", "Track", "Document", "Prioritise", "Confirm", "Review",
-          "Budget for", "Schedule", "Pilot", "Align", "Define", "Monitor", "Negotiate", "Prepare"]
-_SENTENCES = [
-    "{V} the {a} baseline before committing funds to {b}.",
-    "Secure {a} approvals early so that {b} work is not held up.",
-    "Track {a} and {b} weekly against the agreed milestones.",
-    "Confirm the {a} requirements in writing with the people who depend on {b}.",
-    "Keep a contingency for {a}, because its costs are still uncertain.",
-    "Test the {a} assumptions with a small pilot before scaling up {b}.",
-    "Give {a} a single accountable owner who reports its risks every month.",
-    "Record each {a} decision so that the {b} team can act on it without delay.",
-    "Sequence {a} after {b} to avoid rework.",
-    "Measure {a} outcomes with two or three simple indicators.",
-    "Plan for {a} delays by keeping alternatives for {b} on standby.",
-    "Check the rules that apply to {a} early, since permits can take months.",
-    "Agree who owns {a} and how progress on {b} is reported.",
-]
-_NOUNS = ["Plan", "Review", "Framework", "Roadmap", "Strategy", "Assessment", "Programme", "Charter",
-          "Workstream", "Study", "Register", "Protocol"]
-
-
-def keywords(text: str, limit: int = 40) -> list[str]:
-    """Short noun phrases of a text, in order of first appearance: the last two content words
-    of each run between stopwords and punctuation ("ground-mounted solar farm" -> "solar farm"),
-    or a single long word standing alone."""
-    seen: dict[str, None] = {}
-
-    def flush(run: list[str]) -> None:
-        phrase = " ".join(run[-2:]) if len(run) >= 2 else (run[0] if run and len(run[0]) >= 5 else "")
-        if phrase and phrase not in seen:
-            seen[phrase] = None
-        run.clear()
-
-    for clause in _CLAUSE.split(text):
-        run: list[str] = []
-        for word in clause.split():
-            w = word.lower().strip("-")
-            if len(w) >= 3 and w not in _STOPWORDS and not w.endswith("ly"):
-                run.append(w)
-            else:
-                flush(run)
-            if len(seen) >= limit:
-                return list(seen)
-        flush(run)
-    return list(seen) or ["project delivery", "budget"]
+_NUMBER = r"(\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty)"
+# How many items a list's description asks for: "Exactly three", "Two to four", "At most three",
+# "Three candidate locations". A count followed by "per" ("One check per listed ...") is not one.
+_ASKED = re.compile(rf"^\W*(?:the\s+)?(?:(exactly|at most|up to)\s+)?{_NUMBER}(?:\s+(?:to|or)\s+{_NUMBER})?\b"
+                    rf"(?!\s+\w+\s+per\b)", re.IGNORECASE)
+_PROSE_NAMES = ("markdown", "summary", "description", "rationale", "reason", "explanation", "answer", "content",
+                "text", "details", "narrative")
+_TITLE_NAMES = ("name", "title", "label", "role", "heading", "topic")
+_MONEY_NAMES = ("amount", "cost", "budget", "price", "eur", "usd")
+OTHER_CURRENCIES = ("EUR", "USD", "GBP", "CHF")
+# Days a task takes, where the prompt sets no duration; a schedule spans about this many mean
+# tasks, so a prompt's duration scales the days until the schedule fills it.
+_TASK_DAYS = (3, 40)
+_SCHEDULE_IN_TASKS = 3.5
 
 
 def ids_in(text: str) -> list[str]:
@@ -104,6 +60,18 @@ def ids_in(text: str) -> list[str]:
     return [i for i in found if kind(i) == first]
 
 
+def asked_count(description: str) -> tuple[int, int] | None:
+    """(fewest, most) items a list's description asks for, or None where it names no count."""
+    match = _ASKED.match(description or "")
+    if not match:
+        return None
+    low = int(number_value(match.group(2)))
+    high = int(number_value(match.group(3))) if match.group(3) else low
+    if (match.group(1) or "").lower() in ("at most", "up to"):
+        low = 1
+    return (low, high) if low <= high else None
+
+
 # What a hostile or compromised model might write: markup, script, handlers, unsafe links and
 # path tricks. The hostile mode of the simulator appends one to every text it writes.
 HOSTILE_PAYLOADS = [
@@ -119,39 +87,43 @@ HOSTILE_PAYLOADS = [
 
 
 class AnswerWriter:
-    def __init__(self, rng: random.Random, words: list[str], ids: list[str], widths: dict[str, int],
-                 hostile: bool = False, length: float = 1.0, last_alternative: bool = False):
-        self.last_alternative = last_alternative
-        self.hostile = hostile
-        self.length = length
+    def __init__(self, rng: random.Random, facts: PromptFacts, ids: list[str], widths: dict[str, int], *,
+                 hostile: bool = False, length: float = 1.0, unusable: bool = False, prompt: str = ""):
         self.rng = rng
-        self.words = words
+        self.facts = facts
+        self.prose = Prose(rng, facts)
         self.ids = ids
         self.widths = widths
+        self.hostile = hostile
+        self.length = length
+        self.unusable = unusable
+        self.prompt = prompt
+        self.verdict = False  # writing the unusable verdict's own fields
+        self.in_list = 0  # lists the value being written is in
         self.defs: dict[str, Any] = {}
 
     # -- text -------------------------------------------------------------------------------
-    def _pick(self, k: int) -> list[str]:
-        return self.rng.sample(self.words, k) if len(self.words) >= k else [self.rng.choice(self.words) for _ in range(k)]
-
-    def sentence(self) -> str:
-        a, b = self._pick(2)
-        return self.rng.choice(_SENTENCES).format(V=self.rng.choice(_VERBS), a=a, b=b)
-
-    def title(self) -> str:
-        (a,) = self._pick(1)
-        return f"{a.title()} {self.rng.choice(_NOUNS)}"
-
     def text_for(self, name: str, schema: dict) -> str:
         lowered = name.lower()
         max_len = schema.get("maxLength")
-        if any(k in lowered for k in ("name", "title", "label", "role", "heading", "topic")):
-            text = self.title()
-        elif any(k in lowered for k in ("markdown", "summary", "description", "rationale", "reason",
-                                        "explanation", "answer", "content", "text", "details", "narrative")):
-            text = " ".join(self.sentence() for _ in range(max(1, round(self.rng.randint(2, 4) * self.length))))
+        said = self.prose.verdict(name, self.prompt) if self.verdict else None
+        if said is not None:
+            text = said
+        elif "currency" in lowered:  # in a list: another currency the plan touches
+            text = self.facts.currency if not self.in_list else self.rng.choice(
+                [c for c in OTHER_CURRENCIES if c != self.facts.currency])
+        elif lowered in ("country", "city_or_region") and self.facts.places:
+            text = self.prose.place_value(lowered)
+        elif any(k in lowered for k in _TITLE_NAMES) or (max_len and max_len < SENTENCE_CHARS):
+            text = self.prose.title()
         else:
-            text = " ".join(self.sentence() for _ in range(max(1, round(self.length))))
+            count = self.rng.randint(2, 4) if any(k in lowered for k in _PROSE_NAMES) else 1
+            sentences = [self.prose.sentence() for _ in range(max(1, round(count * self.length)))]
+            kind = figure_kind(lowered)
+            figure = self.prose.figure(kind) if kind else None
+            if figure:
+                sentences[0] = figure
+            text = " ".join(sentences)
         if self.hostile:
             text = f"{text} {self.rng.choice(HOSTILE_PAYLOADS)}"
         if max_len:
@@ -169,11 +141,13 @@ class AnswerWriter:
         if "const" in schema:
             return schema["const"]
         if "enum" in schema:
+            if self.verdict and name == "problem":
+                return self.prose.problem(list(schema["enum"]))
             return self.rng.choice(schema["enum"])
         for key in ("anyOf", "oneOf"):
             if key in schema:
                 options = [s for s in schema[key] if self.resolve(s).get("type") != "null"] or schema[key]
-                return self.value(options[-1 if self.last_alternative else 0], name, index, own_id)
+                return self.value(options[-1 if self.unusable else 0], name, index, own_id)
         if "allOf" in schema and len(schema["allOf"]) == 1:
             return self.value(schema["allOf"][0], name, index, own_id)
         kind = schema.get("type", "object" if "properties" in schema else "string")
@@ -191,15 +165,24 @@ class AnswerWriter:
             return self.ids[index % len(self.ids)] if self.ids else f"X-{index + 1}"
         return self.text_for(name, schema)
 
-    def number(self, schema: dict, name: str) -> float:
-        lowered = name.lower()
-        low, high = 1, 10
+    def _range(self, name: str) -> tuple[float, float]:
+        """The range a number is drawn from, by what its name says it holds and the prompt's figures."""
+        lowered, facts = name.lower(), self.facts
+        if "month" in lowered and facts.months:
+            return (facts.months, facts.months) if "duration" in lowered else (1, facts.months)
         if "day" in lowered:
-            low, high = 3, 40
-        elif "percent" in lowered or "probability" in lowered or "confidence" in lowered:
-            low, high = 10, 90
-        elif any(k in lowered for k in ("cost", "budget", "price", "amount", "eur", "usd")):
-            low, high = 5_000, 250_000
+            scale = facts.days / (_SCHEDULE_IN_TASKS * sum(_TASK_DAYS) / 2) if facts.days else 1.0
+            return _TASK_DAYS[0] * scale, _TASK_DAYS[1] * scale
+        if "contingency" in lowered:
+            return 5, 15
+        if "percent" in lowered or "probability" in lowered or "confidence" in lowered:
+            return 10, 90
+        if any(k in lowered for k in _MONEY_NAMES):
+            return (facts.budget * 0.05, facts.budget * 0.3) if facts.budget else (5_000, 250_000)
+        return 1, 10
+
+    def number(self, schema: dict, name: str) -> float:
+        low, high = self._range(name)
         # The schema's own bounds win over the name heuristic. Exclusive bounds step in by 1
         # for integers and by 0.01 for numbers (answers are rounded to 2 decimals), so that
         # e.g. a float in (0, 1) is not pushed to 1 by the integer step.
@@ -223,6 +206,19 @@ class AnswerWriter:
             return self.rng.randint(math.ceil(low), max(math.ceil(low), math.floor(high)))
         return min(max(round(self.rng.uniform(low, high), 2), low), high)
 
+    def width(self, schema: dict, items: dict) -> int:
+        if schema.get(WIDTH_KEY) in self.widths:
+            width = self.widths[schema[WIDTH_KEY]]
+        elif items.get("type") == "object" and ("id" in items.get("properties", {}) or any(
+                p.endswith("_id") for p in items.get("properties", {}))) and self.ids:
+            width = min(len(self.ids), 60)  # one answer per id the prompt asks about
+        elif (asked := asked_count(schema.get("description", ""))) is not None:
+            width = self.rng.randint(*asked)
+        else:
+            width = self.rng.randint(3, 5)
+        width = max(width, schema.get("minItems", 0))
+        return min(width, schema["maxItems"]) if "maxItems" in schema else width
+
     def array(self, schema: dict, name: str, own_id: int | None) -> list:
         items = self.resolve(schema.get("items", {"type": "string"}))
         if items.get("type") == "string" and name.endswith("_ids"):
@@ -230,25 +226,35 @@ class AnswerWriter:
             # simulated dependencies mostly point backwards, as real ones do.
             earlier = self.ids[: own_id] if own_id is not None else self.ids
             return sorted(set(self.rng.sample(earlier, k=min(len(earlier), self.rng.randint(0, 2)))), key=earlier.index)
-        if schema.get(WIDTH_KEY) in self.widths:
-            width = self.widths[schema[WIDTH_KEY]]
-        elif items.get("type") == "object" and ("id" in items.get("properties", {}) or any(
-                p.endswith("_id") for p in items.get("properties", {}))) and self.ids:
-            width = min(len(self.ids), 60)  # one answer per id the prompt asks about
-        else:
-            width = self.rng.randint(3, 5)
-        width = max(width, schema.get("minItems", 0))
-        if "maxItems" in schema:
-            width = min(width, schema["maxItems"])
-        return [self.value(items, name, i) for i in range(width)]
+        self.in_list += 1
+        values = [self.value(items, name, i) for i in range(self.width(schema, items))]
+        self.in_list -= 1
+        return self._share_budget(values)
+
+    def _share_budget(self, values: list) -> list:
+        """Cost lines of one list add up to the prompt's budget, as a model's lines would (a
+        contingency, where the answer has one, comes on top)."""
+        money = [k for k in (values[0] if values and isinstance(values[0], dict) else {})
+                 if any(m in k.lower() for m in _MONEY_NAMES) and isinstance(values[0][k], (int, float))]
+        if not self.facts.budget or len(money) != 1 or len(values) < 2:
+            return values
+        key, target = money[0], self.facts.budget
+        drawn = sum(v[key] for v in values) or 1.0
+        for v in values[1:]:  # rounded to hundreds: a plan's cost lines are estimates
+            v[key] = round(v[key] / drawn * target, -2)
+        values[0][key] = round(target - sum(v[key] for v in values[1:]), 2)
+        return values
 
     def obj(self, schema: dict, index: int) -> dict:
         result: dict[str, Any] = {}
         own_id = None
-        for prop, sub in schema.get("properties", {}).items():
+        properties = schema.get("properties", {})
+        outer, self.verdict = self.verdict, self.unusable and {"reason", "what_to_change"} <= set(properties)
+        for prop, sub in properties.items():
             if prop == "id" or prop.endswith("_id"):
                 own_id = index % len(self.ids) if self.ids else None
             result[prop] = self.value(sub, prop, index, own_id)
+        self.verdict = outer
         return result
 
 
@@ -275,11 +281,23 @@ def judged_unusable(user_text: str, unusable_prompts: list[str]) -> bool:
     return any(marker and marker in user_text for marker in unusable_prompts)
 
 
+def _lead(user_text: str) -> str:
+    # The leading section only (the plan, in our prompts): later sections are earlier answers,
+    # and drawing words from them would echo simulated prose back into itself.
+    lead = re.split(r"\n# ", user_text, maxsplit=1)[0]
+    return re.sub(r"^# [^\n]*\n", "", lead).strip()
+
+
+@lru_cache(maxsize=64)
+def _facts(lead: str) -> PromptFacts:
+    return read_facts(lead)
+
+
 def write_answer(schema: dict, user_text: str, rng: random.Random, widths: dict[str, int],
                  hostile: bool = False, length: float = 1.0, unusable: bool = False) -> Any:
-    # Words from the leading section only (the plan, in our prompts): later sections are earlier
-    # answers, and drawing words from them would echo simulated prose back into itself.
-    lead = re.split(r"\n# ", user_text, maxsplit=1)[0]
-    writer = AnswerWriter(rng, keywords(lead), ids_in(user_text), widths, hostile, length, last_alternative=unusable)
+    lead = _lead(user_text)
+    facts = _facts(lead)
+    writer = AnswerWriter(rng, facts, ids_in(user_text), widths, hostile=hostile, length=length,
+                          unusable=unusable or not facts.plannable, prompt=lead)
     writer.defs = schema.get("$defs", {})
     return writer.value(schema, "root")
