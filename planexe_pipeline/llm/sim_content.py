@@ -103,7 +103,7 @@ class AnswerWriter:
         self.defs: dict[str, Any] = {}
 
     # -- text -------------------------------------------------------------------------------
-    def text_for(self, name: str, schema: dict) -> str:
+    def text_for(self, name: str, schema: dict, index: int = 0) -> str:
         lowered = name.lower()
         max_len = schema.get("maxLength")
         said = self.prose.verdict(name, self.prompt) if self.verdict else None
@@ -119,7 +119,8 @@ class AnswerWriter:
         else:
             count = self.rng.randint(2, 4) if any(k in lowered for k in _PROSE_NAMES) else 1
             sentences = [self.prose.sentence() for _ in range(max(1, round(count * self.length)))]
-            kind = figure_kind(lowered)
+            # A figure opens the field, or the first item of a list of such fields: said once, not per item.
+            kind = figure_kind(lowered) if not self.in_list or index == 0 else None
             figure = self.prose.figure(kind) if kind else None
             if figure:
                 sentences[0] = figure
@@ -163,7 +164,7 @@ class AnswerWriter:
             return self.rng.random() < 0.6
         if kind == "string" and (name == "id" or name.endswith("_id")):
             return self.ids[index % len(self.ids)] if self.ids else f"X-{index + 1}"
-        return self.text_for(name, schema)
+        return self.text_for(name, schema, index)
 
     def _range(self, name: str) -> tuple[float, float]:
         """The range a number is drawn from, by what its name says it holds and the prompt's figures."""
