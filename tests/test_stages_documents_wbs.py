@@ -58,7 +58,9 @@ def test_filter_maps_verdicts_by_our_rule():
         DocumentVerdict(document_id="DF-4", keep=False, importance="low", rationale="later"),
     ])
     result = documents.apply_verdicts(listed, "find", answer)
-    assert [d.id for d in result.kept] == ["DF-1", "DF-3"]  # DF-3 had no verdict: kept, flagged
+    # DF-3 had no verdict: kept, flagged; the kept documents are numbered again without a gap.
+    assert [(d.id, d.title) for d in result.kept] == [("DF-1", listed[0].title), ("DF-2", listed[2].title)]
+    assert [d.drafted_as for d in result.decisions] == ["DF-1", "", "DF-2", ""]
     flagged = {d.document_id for d in result.decisions if d.defaulted}
     assert flagged == {"DF-3"}
     assert len(result.ignored_answers) == 2

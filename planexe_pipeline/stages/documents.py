@@ -123,11 +123,13 @@ class FilterDecision(BaseModel):
     importance: str
     rationale: str
     defaulted: bool = Field(default=False, description="The model gave no verdict for this id; kept by our rule.")
+    drafted_as: str = Field(default="", description="The id the document is drafted under, if kept.")
 
 
 class FilteredDocuments(BaseModel):
     kind: Literal["find", "create"]
-    kept: list[Document] = Field(default_factory=list, description="Documents to draft, in id order.")
+    kept: list[Document] = Field(default_factory=list,
+                                 description="Documents to draft, in id order, numbered again without gaps.")
     decisions: list[FilterDecision] = Field(default_factory=list, description="One per identified document.")
     ignored_answers: list[str] = Field(default_factory=list, description="Verdicts dropped by our id rule.")
 
@@ -140,7 +142,9 @@ Give a verdict for every listed id, exactly as written, with its importance and 
 
 def apply_verdicts(documents: list[Document], kind: Literal["find", "create"], answer: FilterAnswer) -> FilteredDocuments:
     """A document the model gave no valid verdict for is kept, flagged: nothing is left out
-    without a judgement. So an answer with no valid id keeps every document."""
+    without a judgement. So an answer with no valid id keeps every document. The kept documents
+    are the plan's documents: numbered again in order (DF-1, DF-2, ...), so the plan shows no
+    gaps where documents were left out; each decision says which id its document is drafted as."""
     mapping = map_answers([d.id for d in documents], answer.verdicts, lambda v: v.document_id)
     decisions: list[FilterDecision] = []
     for doc in documents:
@@ -151,8 +155,11 @@ def apply_verdicts(documents: list[Document], kind: Literal["find", "create"], a
         else:
             decisions.append(FilterDecision(document_id=doc.id, title=doc.title, keep=verdict.keep, importance=verdict.importance,
                                             rationale=verdict.rationale))
-    keep = {d.document_id for d in decisions if d.keep}
-    return FilteredDocuments(kind=kind, kept=[d for d in documents if d.id in keep], decisions=decisions,
+    prefix = FIND_PREFIX if kind == "find" else CREATE_PREFIX
+    drafted = {d.document_id: f"{prefix}-{n}" for n, d in enumerate((d for d in decisions if d.keep), 1)}
+    return FilteredDocuments(kind=kind, kept=[d.model_copy(update={"id": drafted[d.id]}) for d in documents if d.id in drafted],
+                             decisions=[d.model_copy(update={"drafted_as": drafted.get(d.document_id, "")})
+                                        for d in decisions],
                              ignored_answers=mapping.dropped)
 
 
@@ -175,7 +182,8 @@ def execute_filter_to_create(llm: LLMExecutor, *, plan: str, identified: Identif
 
 def filter_to_markdown(result: FilteredDocuments) -> str:
     title = "Documents to find: triage" if result.kind == "find" else "Documents to create: triage"
-    rows = [[d.document_id, d.title, "yes" if d.keep else "no",
-             d.importance + (" (no verdict)" if d.defaulted else ""), d.rationale] for d in result.decisions]
-    kept = ", ".join(d.id for d in result.kept) or "none"
-    return document(title, f"Kept for drafting: {kept}.", table(["ID", "Document", "Keep", "Importance", "Why"], rows))
+    rows = [[d.document_id, d.title, d.drafted_as or "no", d.importance + (" (no verdict)" if d.defaulted else ""),
+             d.rationale] for d in result.decisions]
+    kept = f"{len(result.kept)} of {len(result.decisions)}" if result.kept else "none"
+    return document(title, f"Kept for drafting: {kept}, numbered again in order.",
+                    table(["ID", "Document", "Drafted as", "Importance", "Why"], rows))
