@@ -133,6 +133,17 @@ def test_gantt_month_labels_do_not_follow_locale():
     assert {"Apr 2025", "May 2025", "Jun 2025"} <= set(svg.text)
 
 
+def test_gantt_month_labels_of_a_year_long_chart_leave_room_for_each_other():
+    d = datetime.date
+    svg = ET.fromstring(render_gantt_svg(GanttChart([GanttBar("a", "A", d(2026, 1, 5), d(2027, 2, 20))])))
+    labels = [(float(t.get("x")), t.text) for t in svg.iter("{http://www.w3.org/2000/svg}text")
+              if t.get("font-weight") == "600"]
+    years = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text") if t.get("class") == "year"]
+    assert years == ["2026", "2027"], "the year below the months, where the chart and each new year start"
+    for (x, text), (next_x, _) in zip(labels, labels[1:]):
+        assert x + 7 * len(text) < next_x, f"'{text}' runs into the next month's label"
+
+
 def test_empty_gantt_says_so():
     markup = render_gantt_svg(GanttChart([]))
     ET.fromstring(markup)

@@ -137,7 +137,9 @@ def _axis(range_start: datetime.date, range_end: datetime.date, px_per_day: floa
             day += datetime.timedelta(days=7)
 
     # Month boundaries and labels; the first label sits at the range start even
-    # mid-month so the reader always knows where the chart begins.
+    # mid-month so the reader always knows where the chart begins. A label is drawn only where
+    # it fits its month ("Mar 2026" would run into "Apr" on a year-long chart); where the year
+    # does not fit, it stands on the row below, at the start and where a new year begins.
     month_start = range_start.replace(day=1)
     while month_start < range_end:
         next_month = _add_month(month_start)
@@ -149,9 +151,12 @@ def _axis(range_start: datetime.date, range_end: datetime.date, px_per_day: floa
                          f'y2="{grid_bottom}" stroke="{COLOR_GRID_MONTH}"/>')
         seg_px = (seg_end - seg_start).days * px_per_day
         label = f"{MONTH_NAMES[month_start.month - 1]} {month_start.year}"
-        if seg_px < 64:
+        if seg_px < _label_px(label):
             label = MONTH_NAMES[month_start.month - 1]
-        if seg_px >= 40:  # a narrower segment would print over the next month's label
+            if week_px < 26 and (seg_start == range_start or month_start.month == 1):  # no week days on that row
+                parts.append(f'<text class="year" x="{_num(x + 4)}" y="{AXIS_HEIGHT - 8}" font-size="10" '
+                             f'fill="{COLOR_MUTED}">{month_start.year}</text>')
+        if seg_px >= _label_px(label):  # a narrower segment would print over the next month's label
             parts.append(f'<text x="{_num(x + 4)}" y="16" font-weight="600" '
                          f'fill="{COLOR_TEXT}">{label}</text>')
         month_start = next_month
@@ -206,6 +211,11 @@ def _legend(top: int) -> str:
         x += 30 + 7 * len(name)
     parts.append("</g>")
     return "".join(parts)
+
+
+def _label_px(label: str) -> float:
+    """Room a month label needs: its offset, about 7 px a character at the axis's size, a gap."""
+    return 4 + 7 * len(label) + 6
 
 
 def _add_month(day: datetime.date) -> datetime.date:
