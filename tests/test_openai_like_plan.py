@@ -15,7 +15,7 @@ from collections import Counter
 
 import pytest
 from support.fake_openai_server import COMPLETION_TOKENS, PROMPT_TOKENS
-from support.files import REPORT_HTML
+from support.files import PLAN_MD, REPORT_HTML
 from support.plan_runs import cli_env, poll, start_run
 
 from planexe_pipeline.telemetry.events import read_events
@@ -82,3 +82,9 @@ def test_fast_plan_over_http_counts_real_tokens_survives_429s_and_leaks_no_key(t
     leaks = [str(p.relative_to(run_dir)) for p in files if KEY.encode() in p.read_bytes()]
     leaks += [name for name, text in (("stdout", run.stdout), ("stderr", run.stderr)) if KEY in text]
     assert not leaks, f"the API key is in: {leaks}"
+
+    # The plan, its report and its timeline name the model that wrote them, and say nothing of a simulator.
+    shown = {name: (run_dir / name).read_text(encoding="utf-8") for name in (PLAN_MD, REPORT_HTML, "timeline.html")}
+    assert "**Written by:** fake-model (OpenAILike)" in shown[PLAN_MD]
+    assert all("fake-model (OpenAILike)" in text for text in shown.values())
+    assert not [name for name, text in shown.items() if "Simulated text" in text or "offline simulator" in text]

@@ -50,7 +50,10 @@ def test_report_sections_follow_the_declared_reading_order():
     assert md.startswith("# Project plan: Bakery\n")
     assert "\n### Detail\n" in md
     html_keys = [s.key for s in assemble.report_sections(report_sections(), section_texts(), for_html=True)]
-    assert html_keys == [k for k in keys if k != "wbs"]
+    assert html_keys == keys, "the page in plan.md's order"
+    parts = {s.key: s.page_part for s in report_sections() if s.page_part}
+    assert parts == {"wbs": "wbs", "schedule-table": "gantt"}
+    assert keys.index("schedule-table") == keys.index("wbs") + 1, "the work breakdown, then its schedule and chart"
     with pytest.raises(KeyError):
         assemble.report_sections(report_sections(), {"pitch": "x"})
 
@@ -95,7 +98,7 @@ def test_assembled_html_renders_every_section():
     parser.feed(page)
     parser.close()
     assert parser.scripts == 0
-    expected = [s.key for s in report_sections() if s.key != "wbs"]
+    expected = [s.key for s in report_sections()]
     assert [i for i in parser.ids if i in expected] == expected
     assert 'href="timeline.html"' in page
 
@@ -134,8 +137,10 @@ def test_report_assembles_a_prepopulated_folder_in_reading_order(tmp_path):
     parser.feed(page)
     parser.close()
     assert "script" not in parser.tags and "&lt;script&gt;" in page
-    keys = [s.key for s in report_sections() if s.key != "wbs"]
+    keys = [s.key for s in report_sections()]
     assert [i for i in parser.ids if i in keys] == keys
-    assert parser.ids.index("premortem") < parser.ids.index("work-breakdown") < parser.ids.index("schedule")
+    assert page.index('id="wbs"') < page.index('class="wbs"') < page.index('id="schedule-table"') < page.index("<svg") \
+        < page.index('id="review"')
     assert 'href="timeline.html"' in page
+    assert "**Written by:** not recorded" in plan and "Simulated text" not in plan, "no telemetry: no model to name"
     assert "T-2.1.1" in page and "Install the oven" in page and "<svg" in page

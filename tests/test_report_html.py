@@ -31,6 +31,10 @@ def _sections() -> list[ReportSection]:
                       f"| Risk | Score |\n|---|---|\n| Delay | 5 |\n\n{ATTR_PAYLOAD}\n\n"
                       "[click](javascript:alert(1)) ![pixel](https://tracker.example/p.png)\n"),
         ReportSection("empty", "Empty section", ""),
+        ReportSection("facts", "Facts", "|  |  |\n|---|---|\n| Verdict | usable |\n| Goal | A bakery |\n\n"
+                      "| Id | Deliverable |\n|---|---|\n| D-1 | Oven |\n| DIR-12 | Lease |\n"),
+        ReportSection("wbs", "Work breakdown structure", "- T-1 Setup (markdown: plan.md only)", page_part="wbs"),
+        ReportSection("schedule-table", "Schedule", "| ID | Task |\n|---|---|\n| T-1 | Setup |\n", page_part="gantt"),
     ]
 
 
@@ -43,6 +47,7 @@ def _render(**overrides) -> str:
         gantt=GanttChart(gantt_bars()),
         links={"Timeline": "timeline.html", "Data": "data/plan.json"},
         meta={"Model": "llama<3>", "Created": "2025-02-10", "Run folder": "run/x"},
+        notice=("Simulated text", "The offline simulator wrote <this> plan."),
     )
     args.update(overrides)
     return render_report_html(**args)
@@ -120,8 +125,40 @@ def test_toc_links_to_every_section_and_every_link_resolves(page):
     for section in _sections():
         assert f"#{section.key}" in toc_hrefs
         assert section.key in ids
-    assert "#work-breakdown" in toc_hrefs and "#schedule" in toc_hrefs
+    assert toc_hrefs == ["#overview"] + [f"#{s.key}" for s in _sections()], "the page in the order given"
     assert all(href[1:] in ids for href in toc_hrefs)
+
+
+def test_the_wbs_and_the_gantt_stand_in_their_sections_in_reading_order(page):
+    sections = [(attrs["id"], path) for tag, attrs, path in page.elements if tag == "section" and attrs.get("id")]
+    assert [key for key, _ in sections][-2:] == ["wbs", "schedule-table"]
+    inside = {tag: attrs for tag, attrs, path in page.elements if tag in ("ul", "svg") and "section" in path}
+    assert "ul" in inside and "svg" in inside
+    wbs_at, chart_at, table_at = (page.html.index(marker) for marker in ('class="wbs"', "<svg", "<td>Setup</td>"))
+    assert page.html.index('id="wbs"') < wbs_at < page.html.index('id="schedule-table"') < chart_at < table_at
+    assert "markdown: plan.md only" not in page.all_text, "the page draws the tree instead of the markdown"
+
+
+def test_a_key_value_table_has_no_empty_header_row(page):
+    tables = [t for tag, t, path in page.elements if tag == "table" and "main" in path]
+    key_values = [t for t in tables if "key-values" in (t.get("class") or "")]
+    assert len(key_values) == 1
+    assert len(page.tags("thead")) == len(tables) - 1, "only the tables with a header row keep one"
+
+
+def test_ids_stay_on_one_line(page):
+    ids = [text for tag, text in page.text_in if tag == "span"]
+    assert {"D-1", "DIR-12", "T-1"} <= set(ids)
+    assert [a for a in page.with_class("span", "id")], "each id in a span that does not wrap"
+    assert ".id { white-space: nowrap; }" in "\n".join(page.styles)
+
+
+def test_the_simulated_notice_stands_under_the_title(page):
+    (note,) = page.with_class("p", "notice")
+    assert note.get("role") == "note"
+    assert "The offline simulator wrote <this> plan." in page.all_text  # escaped like any text
+    assert page.html.index("<h1>") < page.html.index('class="notice"') < page.html.index('<table class="meta">')
+    assert 'class="notice"' not in _render(notice=None)
 
 
 def test_sections_are_rendered_from_markdown(page):
@@ -168,7 +205,8 @@ def test_output_is_deterministic():
 
 @pytest.mark.parametrize("bad", [
     {"sections": _sections() + [ReportSection("risks", "Again", "x")]},
-    {"sections": [ReportSection("schedule", "Clash", "x")]},
+    {"sections": [ReportSection("overview", "Clash", "x")]},
+    {"sections": [ReportSection("chart", "Chart", "x", page_part="pie")]},
     {"links": {"Evil": "javascript:alert(1)"}},
     {"links": {"Elsewhere": "https://example.org/"}},
 ])

@@ -97,6 +97,8 @@ def full_plan(run_dir: Path, prompt: str) -> str:
 def test_the_default_plan_states_the_prompts_figures_in_varied_sentences(tmp_path, prompt, currency, low, high,
                                                                         months, words):
     plan = full_plan(tmp_path, prompt)
+    assert "> **Simulated text.** The offline simulator wrote this plan" in plan
+    assert "**Written by:** the offline simulator" in plan
     budget = re.search(r"^\*\*Budget:\*\* ([A-Z]{3}) ([\d,]+) including contingency$", plan, re.M)
     assert budget and budget.group(1) == currency, "the budget is stated in the prompt's currency"
     assert low <= float(budget.group(2).replace(",", "")) <= high, "within a factor 1.5 of the prompt's budget"

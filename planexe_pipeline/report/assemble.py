@@ -20,6 +20,7 @@ from planexe_pipeline.report.sections import Section
 from planexe_pipeline.stages.markdown import one_line
 from planexe_pipeline.stages.schedule import DatedSchedule
 from planexe_pipeline.stages.wbs import WBSProject, WBSTask
+from planexe_pipeline.telemetry.plan_authors import NOTICE_TITLE, PlanAuthors
 
 
 def report_links(plan_markdown: str) -> dict[str, str]:
@@ -66,21 +67,34 @@ def _headings(markdown: str) -> tuple[tuple[int, int] | None, tuple[tuple[int, i
 
 def report_sections(specs: Sequence[Section], texts: Mapping[str, str], *,
                     for_html: bool = False) -> list[ReportSection]:
-    """The sections in reading order; `texts` maps each section key to its stage markdown."""
+    """The sections in reading order, the same in plan.md and on the page; `texts` maps each
+    section key to its stage markdown."""
     missing = [s.key for s in specs if s.key not in texts]
     if missing:
         raise KeyError(f"report sections missing: {', '.join(missing)}")
-    return [ReportSection(key=s.key, title=(s.html_title or s.title) if for_html else s.title,
+    return [ReportSection(key=s.key, title=s.title, page_part=s.page_part,
                           markdown=normalise_headings(texts[s.key], top_level=1 if for_html else 3))
-            for s in sorted(specs, key=lambda s: s.position) if s.in_html or not for_html]
+            for s in sorted(specs, key=lambda s: s.position)]
 
 
-def plan_markdown(title: str, prompt: str, sections: Iterable[ReportSection]) -> str:
-    """The plan.md of a run: the whole plan as one markdown document, sections under level-2 headings."""
+def notice(authors: PlanAuthors) -> tuple[str, str] | None:
+    """(title, text) of the warning a plan the simulator wrote carries, else None."""
+    text = authors.notice()
+    return (NOTICE_TITLE, text) if text else None
+
+
+def plan_markdown(title: str, prompt: str, sections: Iterable[ReportSection],
+                  authors: PlanAuthors | None = None) -> str:
+    """The plan.md of a run: the whole plan as one markdown document, sections under level-2
+    headings; under the title, the models that wrote it and, for simulated text, the warning."""
     sections = list(sections)
     quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in prompt.strip().splitlines())
     contents = "\n".join(f"{i}. [{s.title}](#{_anchor(s.title)})" for i, s in enumerate(sections, 1))
-    parts = [f"# {one_line(title)}", "## The idea", quoted, "## Contents", contents]
+    byline = []
+    if authors is not None:
+        warning = notice(authors)
+        byline = [f"> **{warning[0]}.** {warning[1]}" if warning else "", f"**Written by:** {authors.line()}"]
+    parts = [f"# {one_line(title)}", *byline, "## The idea", quoted, "## Contents", contents]
     for section in sections:
         parts += [f"## {section.title}", section.markdown.strip()]
     return "\n\n".join(p for p in parts if p) + "\n"
@@ -146,10 +160,11 @@ def wbs_tree(project: WBSProject) -> list[WBSNode]:
     return [node(phase) for phase in project.phases]
 
 
-def report_meta(schedule: DatedSchedule) -> dict[str, str]:
+def report_meta(schedule: DatedSchedule, authors: PlanAuthors | None = None) -> dict[str, str]:
     last_day = max(schedule.start_date, schedule.end_date - datetime.timedelta(days=1))
     days = (schedule.end_date - schedule.start_date).days
     return {
+        **({"Written by": authors.line()} if authors is not None else {}),
         "Start": schedule.start_date.isoformat(),
         "Last day": last_day.isoformat(),
         "Duration": f"{days} calendar days",

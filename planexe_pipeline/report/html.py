@@ -19,6 +19,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 from markupsafe import Markup
 
 from planexe_pipeline.report.gantt_svg import GanttChart, render_gantt_svg
@@ -31,6 +32,7 @@ class ReportSection:
     key: str  # our own slug, used as the HTML id and TOC anchor
     title: str  # our own heading text
     markdown: str  # untrusted: written by an LLM
+    page_part: str = ""  # what the page draws here itself: "wbs" (instead of the markdown), "gantt" (above it)
 
 
 @dataclass(frozen=True)
@@ -41,12 +43,13 @@ class WBSNode:
     children: tuple["WBSNode", ...] = ()
 
 
-# Ids of the built-in parts of the page; a section may not reuse them, or its
-# TOC link would jump to the wrong place.
-WBS_ID = "work-breakdown"
-SCHEDULE_ID = "schedule"
+# The id of the page's own header; a section may not reuse it, or its TOC link would jump there.
 OVERVIEW_ID = "overview"
-_RESERVED_IDS = frozenset({WBS_ID, SCHEDULE_ID, OVERVIEW_ID})
+_RESERVED_IDS = frozenset({OVERVIEW_ID})
+PAGE_PARTS = ("wbs", "gantt")
+# An id of the plan's own (T-1.2, D-3, DIR-12, MS-4): kept on one line wherever it stands, as a
+# narrow table column would otherwise break it after its hyphen ("D-" above "1").
+_PLAN_ID = re.compile(r"\b[A-Z]{1,4}-\d{1,4}(?:\.\d{1,4})*\b")
 
 _TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -103,6 +106,9 @@ def _build_markdown_parser() -> MarkdownIt:
         # Wide LLM tables scroll inside their own box instead of widening the page.
         return '<div class="table-wrap">' + self.renderToken(tokens, idx, options, env)
 
+    def render_text(self, tokens, idx, options, env):
+        return _PLAN_ID.sub(lambda m: f'<span class="id">{m.group(0)}</span>', escapeHtml(tokens[idx].content))
+
     def render_table_close(self, tokens, idx, options, env):
         return self.renderToken(tokens, idx, options, env) + "</div>\n"
 
@@ -110,7 +116,26 @@ def _build_markdown_parser() -> MarkdownIt:
     md.add_render_rule("link_open", render_link_open)
     md.add_render_rule("table_open", render_table_open)
     md.add_render_rule("table_close", render_table_close)
+    md.add_render_rule("text", render_text)
     return md
+
+
+def _key_value_tables(tokens: list) -> list:
+    """A table whose header row is empty is a list of keys and values: drop the empty row (it
+    would show as a blank grey bar) and mark the table, so its first column reads as the keys."""
+    out, i = [], 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token.type == "thead_open":
+            end = next(j for j in range(i, len(tokens)) if tokens[j].type == "thead_close")
+            if all(not t.content.strip() for t in tokens[i:end] if t.type == "inline"):
+                table_open = next(t for t in reversed(out) if t.type == "table_open")
+                table_open.attrJoin("class", "key-values")
+                i = end + 1
+                continue
+        out.append(token)
+        i += 1
+    return out
 
 
 _MARKDOWN = _build_markdown_parser()
@@ -124,7 +149,7 @@ def markdown_to_safe_html(text: str, *, heading_offset: int = 0) -> str:
     are on. `heading_offset` demotes headings (capped at h6) so an LLM's "# Title"
     nests under the report's own section heading instead of competing with it.
     """
-    tokens = _MARKDOWN.parse(text)
+    tokens = _key_value_tables(_MARKDOWN.parse(text))
     if heading_offset:
         for token in tokens:
             if token.type in ("heading_open", "heading_close"):
@@ -165,33 +190,37 @@ _ENV = _make_environment()
 def render_report_html(*, title: str, prompt: str, sections: list[ReportSection],
                        wbs: list[WBSNode], gantt: GanttChart | None,
                        links: dict[str, str] | None = None,
-                       meta: dict[str, str] | None = None) -> str:
+                       meta: dict[str, str] | None = None,
+                       notice: tuple[str, str] | None = None) -> str:
     """One self-contained HTML page: inline CSS, no <script>, no external URL,
-    a TOC linking every section, sections rendered from markdown, the WBS as a
-    nested <ul> and the schedule as an inline SVG Gantt chart.
+    a TOC linking every section, sections rendered from markdown in the order given, the
+    WBS as a nested <ul> in the section marked "wbs" and the schedule as an inline SVG Gantt
+    chart at the top of the section marked "gantt".
 
     `links` are our own relative links shown in the header (e.g. {"Timeline":
-    "timeline.html"}); `meta` is a small key/value table (model, created, run folder).
-    Raises ValueError for duplicate/reserved section keys or a non-relative header link,
-    both of which are bugs in the caller rather than bad LLM output.
+    "timeline.html"}); `meta` is a small key/value table (model, created, run folder);
+    `notice` a (title, text) warning shown above it (simulated text).
+    Raises ValueError for duplicate/reserved section keys, an unknown page part or a
+    non-relative header link, all bugs in the caller rather than bad LLM output.
     """
     seen: set[str] = set()
     for section in sections:
         if section.key in _RESERVED_IDS or section.key in seen:
             raise ValueError(f"section key {section.key!r} is duplicated or reserved")
+        if section.page_part and section.page_part not in PAGE_PARTS:
+            raise ValueError(f"section {section.key!r} asks for an unknown page part {section.page_part!r}")
         seen.add(section.key)
     for label, href in (links or {}).items():
         if not _is_relative_url(href):
             raise ValueError(f"header link {label!r} must be relative, got {href!r}")
 
     rendered_sections = [
-        {"id": s.key, "title": s.title,
-         "body": Markup(markdown_to_safe_html(s.markdown, heading_offset=2))}
+        {"id": s.key, "title": s.title, "part": s.page_part,
+         "body": Markup(markdown_to_safe_html(s.markdown, heading_offset=2)) if s.page_part != "wbs" else ""}
         for s in sections
     ]
     toc = [{"id": OVERVIEW_ID, "title": "Overview"}]
     toc += [{"id": s.key, "title": s.title} for s in sections]
-    toc += [{"id": WBS_ID, "title": "Work breakdown"}, {"id": SCHEDULE_ID, "title": "Schedule"}]
 
     # Our SVG renderer escapes everything itself, so it is marked safe here once.
     gantt_svg = Markup(render_gantt_svg(gantt)) if gantt is not None else None
@@ -207,7 +236,6 @@ def render_report_html(*, title: str, prompt: str, sections: list[ReportSection]
         gantt_count=len(gantt.bars) if gantt is not None else 0,
         links=links or {},
         meta=meta or {},
-        wbs_id=WBS_ID,
-        schedule_id=SCHEDULE_ID,
+        notice=notice,
         overview_id=OVERVIEW_ID,
     )

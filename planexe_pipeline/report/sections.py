@@ -12,6 +12,6 @@ class Section:
     # Reading order, lowest first: the decision-maker's pages, then the plan in the order it
     # was reasoned out, then the checks on it. Steps of 10 leave room to insert a section.
     position: int
-    html_title: str = ""  # where the page's own parts would make the title ambiguous
-    # False where the HTML page draws the content itself (the WBS as a nested list).
-    in_html: bool = True
+    # A part the HTML page draws in this section from the stage's model: "wbs" (the tree, in place
+    # of the markdown) or "gantt" (the chart, above the markdown's table). plan.md has the markdown.
+    page_part: str = ""

@@ -118,8 +118,8 @@ def build_plan(results: list[PlanPartResult], outline: ProjectPlanOutline) -> Pr
 
 def to_markdown(p: ProjectPlanDocument) -> str:
     s, b = p.smart_criteria, p.budget
-    smart = table(["Criterion", ""], [["Specific", s.specific], ["Measurable", s.measurable],
-                                      ["Achievable", s.achievable], ["Relevant", s.relevant], ["Time-bound", s.time_bound]])
+    smart = table(["", ""], [["Specific", s.specific], ["Measurable", s.measurable],  # keys and values: no header
+                             ["Achievable", s.achievable], ["Relevant", s.relevant], ["Time-bound", s.time_bound]])
     budget_rows = [[line.item, money(line.amount, b.currency), line.notes] for line in b.lines]
     budget_rows += [["Subtotal", money(b.subtotal, b.currency), ""],
                     [f"Contingency ({b.contingency_percent:g}%)", money(b.contingency, b.currency), ""],

@@ -16,6 +16,7 @@ from planexe_pipeline.stages.wbs import WBSProject
 from planexe_pipeline.tasks.base import PLAN_TASKS, PlanTask
 from planexe_pipeline.tasks.inputs import Input
 from planexe_pipeline.tasks.setup import IDEA
+from planexe_pipeline.telemetry.plan_authors import read_plan_authors
 
 __all__ = ["Report", "FullPlan"]
 
@@ -46,12 +47,15 @@ class Report(PlanTask):
         # The sections the page draws from models of their own; their tasks declare these keys.
         title = assemble.report_title(self.read("purpose", PlanPurpose).topic)
         schedule = self.read("schedule-table", DatedSchedule)
-        self.write_text("md", assemble.plan_markdown(title, prompt, assemble.report_sections(sections, texts)))
+        # Every answer is in by now: the telemetry names the models that wrote them.
+        authors = read_plan_authors(self.run_dir)
+        self.write_text("md", assemble.plan_markdown(title, prompt, assemble.report_sections(sections, texts), authors))
         self.write_text("html", render_report_html(
             title=title, prompt=prompt.strip(),
             sections=assemble.report_sections(sections, texts, for_html=True),
             wbs=assemble.wbs_tree(self.read("wbs", WBSProject)), gantt=assemble.gantt_chart(schedule),
-            links=assemble.report_links(self.files["md"]), meta=assemble.report_meta(schedule)))
+            links=assemble.report_links(self.files["md"]), meta=assemble.report_meta(schedule, authors),
+            notice=assemble.notice(authors)))
 
 
 class FullPlan(PlanTask):

@@ -103,7 +103,7 @@ class WBSLevel3Item(FanOutItem[WBSTask]):
 class WBSProject123(FanOutMerge):
     item_task = WBSLevel3Item
     number, stem = 56, "wbs_project_level1_level2_level3"
-    section = Section("wbs", "Work breakdown structure", position=140, in_html=False)
+    section = Section("wbs", "Work breakdown structure", position=140, page_part="wbs")
     # The durations of tasks that got no decomposition (--speed fast) come from here; a
     # static requirement would hold back the items until every chunk was estimated.
     merge_inputs = {"durations": Input(DurationEstimates, "the durations of tasks left undecomposed")}
@@ -116,7 +116,7 @@ class WBSProject123(FanOutMerge):
 
 class Schedule(PlanTask):
     number, stem, kinds = 57, "schedule", ("json", "md", "csv", "mmd")
-    section = Section("schedule-table", "Schedule", position=150, html_title="Schedule table")
+    section = Section("schedule-table", "Schedule", position=150, page_part="gantt")
     inputs = {"fingerprint": Input(Setup, "the start date fixed when the run began", output="fingerprint"),
               "project": Input(WBSProject123, "every task with its duration"),
               "dependencies": Input(TaskDependencies, "which task waits for which")}

@@ -15,6 +15,7 @@ from typing import Callable
 
 from planexe_pipeline.telemetry.critical_path import run_intervals
 from planexe_pipeline.telemetry.events import Event, ProviderLimitEvent, of_kind
+from planexe_pipeline.telemetry.plan_authors import NOTICE_TITLE, plan_authors
 from planexe_pipeline.telemetry.stats import (
     RunStats, TaskExecution, llm_in_flight, load_events, memory_over_time, stats_from_events, task_executions,
 )
@@ -49,6 +50,8 @@ CSS = """
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#1d2327;background:#fff}
 h1{font-size:20px;margin:0 0 2px}
 .sub{color:#5f6b73;margin:0 0 16px;font-size:13px}
+.notice{margin:0 0 12px;padding:8px 12px;border:1px solid #e0b252;border-left:6px solid #d48806;background:#fff7e0;
+border-radius:4px;font-size:13px;max-width:1140px}
 .cards{display:flex;flex-wrap:wrap;gap:10px;margin-bottom:18px}
 .card{border:1px solid #dde3e8;border-radius:6px;padding:8px 12px;min-width:112px;background:#f8fafb}
 .card b{display:block;font-size:20px;font-variant-numeric:tabular-nums}
@@ -336,7 +339,8 @@ def render_timeline_html(run_dir: str | os.PathLike) -> str:
     t0 = min([run.start for run in executions] + [s for s, _ in intervals] + [t for t, _ in steps])
     t1 = max([run.end for run in executions] + [e for _, e in intervals] + [t for t, _ in steps])
     started = datetime.fromtimestamp(t0, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-    settings = [f"started {started}", f"{stats.runs} run invocation(s)"]
+    authors = plan_authors(events)
+    settings = [f"plan written by {authors.line()}", f"started {started}", f"{stats.runs} run invocation(s)"]
     if stats.workers:
         settings.append(f"{stats.workers} workers")
     if stats.llm_slots:
@@ -344,12 +348,14 @@ def render_timeline_html(run_dir: str | os.PathLike) -> str:
     settings.append(f"{stats.executions} task executions by {len(stats.tasks_per_worker)} "
                     f"worker{'s' if len(stats.tasks_per_worker) != 1 else ''}")
     name = Path(run_dir).resolve().name or str(run_dir)
+    notice = authors.notice()
     return "\n".join([
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>Timeline – {escape(name)}</title>",
         f"<style>{CSS}</style></head><body>",
         f"<h1>Run timeline: {escape(name)}</h1>",
+        f'<p class="notice" role="note"><strong>{NOTICE_TITLE}.</strong> {escape(notice)}</p>' if notice else "",
         f'<p class="sub">{escape(" · ".join(settings))}. Hover a bar for its stage, item and duration.</p>',
         f'<div class="cards">{_cards(stats)}</div>',
         _legend(executions, colours),

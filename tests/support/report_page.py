@@ -19,6 +19,7 @@ class Page(HTMLParser):
 
     def __init__(self, markup: str):
         super().__init__(convert_charrefs=True)
+        self.html = markup
         self.elements: list[tuple[str, dict[str, str | None], tuple[str, ...]]] = []
         self.text: list[str] = []
         self.text_in: list[tuple[str, str]] = []  # (innermost open tag, text)
