@@ -1,0 +1,36 @@
+"""What `status` expects of a plan before its lists are written: widths from the plan's own lists."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from planexe_pipeline.pipeline import FullPlan
+from planexe_pipeline.stages.documents import FilteredDocuments
+from planexe_pipeline.status import expected_graph
+from planexe_pipeline.tasks.base import PLAN_TASKS
+from support.documents_wbs import docs
+from support.files import plan_file
+
+
+def items_per_fan_out(graph) -> Counter:
+    return Counter(stage for stage, item in graph.nodes if item is not None)
+
+
+def test_a_list_not_written_yet_is_as_wide_as_the_lists_the_plan_has(tmp_path):
+    """The lists known: the static ones (the plan's 4 parts, 10 review questions, 8 audit checks,
+    2 expert queries) and the one list written, 3 documents kept; every other fan-out is guessed
+    at their median, 4."""
+    kept = FilteredDocuments(kind="find", kept=docs("DF", 3))
+    (tmp_path / plan_file("FilterDocumentsToFind")).write_text(kept.model_dump_json(), encoding="utf-8")
+    graph = expected_graph(FullPlan(run_dir=str(tmp_path), speed="full"))
+    widths = items_per_fan_out(graph)
+    guessed = {PLAN_TASKS[family].item_task.__name__ for family in graph.estimated}
+    assert {stage: widths[stage] for stage in widths if stage not in guessed} == {
+        "ProjectPlanPartItem": 4, "ReviewPlanItem": 10, "SelfAuditItem": 8, "FindExpertsItem": 2,
+        "DraftDocumentToFindItem": 3}
+    assert len(guessed) >= 5 and {widths[stage] for stage in guessed} == {4}
+
+
+def test_under_speed_fast_a_guessed_width_is_capped_as_the_run_caps_it(tmp_path):
+    graph = expected_graph(FullPlan(run_dir=str(tmp_path), speed="fast"))
+    assert sorted(set(items_per_fan_out(graph).values())) == [2, 4], "the project plan's four parts are not capped"
