@@ -85,6 +85,6 @@ def test_fast_plan_over_http_counts_real_tokens_survives_429s_and_leaks_no_key(t
 
     # The plan, its report and its timeline name the model that wrote them, and say nothing of a simulator.
     shown = {name: (run_dir / name).read_text(encoding="utf-8") for name in (PLAN_MD, REPORT_HTML, "timeline.html")}
-    assert "**Written by:** fake-model (OpenAILike)" in shown[PLAN_MD]
-    assert all("fake-model (OpenAILike)" in text for text in shown.values())
+    assert "**Written by:** fake-model (openai API)" in shown[PLAN_MD]
+    assert all("fake-model (openai API)" in text for text in shown.values())
     assert not [name for name, text in shown.items() if "Simulated text" in text or "offline simulator" in text]

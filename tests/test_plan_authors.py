@@ -11,8 +11,8 @@ from planexe_pipeline.telemetry.timeline import render_timeline_html
 from support.files import PLAN_MD, REPORT_HTML
 from support.synthesis_folder import build, prepopulate
 
-SIMULATED = dict(model="simulated", provider="Simulated")
-OPENAI = dict(model="fake-openai", provider="OpenAILike", request_model="fake-model")
+SIMULATED = dict(model="simulated", provider="planexe.simulator")
+OPENAI = dict(model="fake-openai", provider="openai", request_model="fake-model")
 
 
 def answers(count: int, **model) -> list[LLMCallEvent]:
@@ -22,14 +22,15 @@ def answers(count: int, **model) -> list[LLMCallEvent]:
 
 def test_the_models_that_answered_are_named_most_answers_first():
     authors = plan_authors(answers(2, **SIMULATED) + answers(5, **OPENAI)
-                           + [LLMCallEvent(start=1.0, end=2.0, status="error", model="refused", provider="OpenAILike")])
-    assert authors.line() == "fake-model (OpenAILike); the offline simulator"
+                           + [LLMCallEvent(start=1.0, end=2.0, status="error", model="refused", provider="openai")])
+    assert authors.line() == "fake-model (openai API); the offline simulator"
     assert authors.simulated and authors.notice().startswith("The offline simulator wrote part of this plan")
 
 
 def test_a_model_is_named_as_its_provider_knows_it_whatever_the_entrys_name():
-    renamed = answers(2, model="gemini", provider="OpenAILike", request_model="google/gemini-2.0-flash-001")
-    assert plan_authors(renamed).line() == "google/gemini-2.0-flash-001 (OpenAILike)"
+    renamed = answers(2, model="gemini", provider="openai", request_model="google/gemini-2.0-flash-001")
+    assert plan_authors(renamed).line() == "google/gemini-2.0-flash-001 (openai API)"
+    # A line written before the field named the API names the class: still the one simulator.
     fast_and_slow = answers(2, model="simulated-instant", provider="Simulated") + answers(1, **SIMULATED)
     assert plan_authors(fast_and_slow).line() == "the offline simulator", "one simulator, whatever its entry"
     assert "wrote this plan" in plan_authors(fast_and_slow).notice()
@@ -65,9 +66,9 @@ def test_a_simulated_plan_says_so_in_plan_md_and_the_report(tmp_path):
 
 def test_a_plan_by_another_model_names_it_without_the_notice(tmp_path):
     plan, page = report_of(tmp_path, answers(3, **OPENAI))
-    assert "**Written by:** fake-model (OpenAILike)" in plan
+    assert "**Written by:** fake-model (openai API)" in plan
     assert NOTICE_TITLE not in plan and 'class="notice"' not in page
-    assert "fake-model (OpenAILike)" in page
+    assert "fake-model (openai API)" in page
 
 
 def run_lines(calls: list[LLMCallEvent]) -> list:
@@ -83,4 +84,4 @@ def test_the_timeline_names_the_models_and_warns_of_simulated_text(tmp_path):
     other = tmp_path / "other"
     append_events(other, run_lines(answers(2, **OPENAI)))
     page = render_timeline_html(other)
-    assert "plan written by fake-model (OpenAILike)" in page and 'class="notice"' not in page
+    assert "plan written by fake-model (openai API)" in page and 'class="notice"' not in page

@@ -1,10 +1,10 @@
 """Which models wrote a plan, read from its telemetry: what the report, plan.md and timeline say.
 
-Every answer a plan kept is an `llm_call` line with status ok, naming the model entry, its class
-and the model as the provider knows it. A plan names the models as a reader knows them (the
+Every answer a plan kept is an `llm_call` line with status ok, naming the model entry, the API
+its class speaks and the model as the provider knows it. A plan names the models as a reader knows them (the
 provider's name for the model, not the entry's name in our config, which is local to whoever ran
 it), so the same model under two entry names writes the same plan. A plan made by the offline
-simulator (class Simulated) says so where it is shown, so that nobody forwards simulated text as a
+simulator says so where it is shown, so that nobody forwards simulated text as a
 plan. Where no answer was recorded (a folder copied without its telemetry), the models the run
 lines asked for are named. The wording lives here, once, so the report and the timeline say the
 same thing.
@@ -18,7 +18,9 @@ from dataclasses import dataclass
 
 from planexe_pipeline.telemetry.events import Event, LLMCallEvent, RunEvent, of_kind, read_events
 
-SIMULATOR_CLASS = "Simulated"
+# The API the simulator's class speaks (llm/config.py); lines written before the field named the
+# API name the class instead.
+SIMULATOR_APIS = ("planexe.simulator", "Simulated")
 SIMULATOR_LABEL = "the offline simulator"
 NOTICE_TITLE = "Simulated text"
 SIMULATED_NOTICE = ("The offline simulator wrote {what}, from the prompt's own words and figures, to show what "
@@ -32,12 +34,13 @@ class ModelUsed:
     answers: int = 0
 
 
-def model_label(name: str, provider: str | None, request_model: str | None) -> str:
-    """The model as the provider knows it, with its kind ('gpt-4o-mini (OpenAILike)'), else the
-    entry's name; every simulator entry is the one offline simulator, whatever its latency."""
-    if provider == SIMULATOR_CLASS:
+def model_label(name: str, api: str | None, request_model: str | None) -> str:
+    """The model as the provider knows it, with the API it was asked over ('gpt-4o-mini (openai
+    API)'), else the entry's name; every simulator entry is the one offline simulator, whatever its
+    latency."""
+    if api in SIMULATOR_APIS:
         return SIMULATOR_LABEL
-    return f"{request_model or name} ({provider})" if provider else (request_model or name)
+    return f"{request_model or name} ({api} API)" if api else (request_model or name)
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ class PlanAuthors:
         return any(m.label == SIMULATOR_LABEL for m in self.models)
 
     def line(self) -> str:
-        """Each model that answered, most answers first: 'the offline simulator', 'gpt-4o-mini (OpenAILike)'."""
+        """Each model that answered, most answers first: 'the offline simulator', 'gpt-4o-mini (openai API)'."""
         return "; ".join(m.label for m in self.models) or "not recorded"
 
     def notice(self) -> str | None:
