@@ -7,7 +7,6 @@ from collections import Counter
 from pathlib import Path
 
 from planexe_pipeline import defaults
-from planexe_pipeline.llm.config import load_llm_config, load_routes
 from planexe_pipeline.llm.spend import spent_usd
 from planexe_pipeline.pipeline import FullPlan
 from planexe_pipeline.routes import project
@@ -21,8 +20,9 @@ def cost_line(request: RunRequest) -> str | None:
     graph = expected_graph(FullPlan(run_dir=str(request.run_dir), speed=request.speed or "full"))
     done = _done_keys(request.run_dir)
     calls = Counter(family for (family, item), node in graph.nodes.items() if node.llm and (family, item) not in done)
-    config = load_llm_config(request.llm_config)
-    projection = project(dict(calls), load_routes(request.llm_config), request.models, config)
+    settings = request.settings
+    config = {entry.name: entry for entry in settings.entries}
+    projection = project(dict(calls), settings.routes, list(settings.models), config)
     if projection.usd is None:
         return None
     spent = spent_usd(request.run_dir)

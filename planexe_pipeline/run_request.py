@@ -3,7 +3,8 @@ written, so a refused run leaves the run folder exactly as it was. A request on 
 holds a run resumes it with what the folder recorded, for whatever the command line leaves out:
 the prompt, speed and start date of its fingerprint, the models of its last run (telemetry).
 A prompt, speed or start date that contradicts the folder is refused; other models are not:
-another --llm is how a run goes on after a model ran out of quota."""
+another --llm is how a run goes on after a model ran out of quota. What comes out is the run's
+settings (run_settings.py), resolved once; the runner records them in the folder."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from planexe_pipeline import defaults
+from planexe_pipeline import defaults, run_settings
 from planexe_pipeline.errors import ConfigError, InputError
-from planexe_pipeline.llm.config import load_llm_config, load_routes, parse_model_list, resolve_models
 from planexe_pipeline.prompt_input import PLAN_FILE, check_prompt, check_run_folder, check_start_date, read_fingerprint
 from planexe_pipeline.routes import check_routes
+from planexe_pipeline.run_settings import RunSettings
 from planexe_pipeline.settings import pipeline
 from planexe_pipeline.telemetry.events import last_models
 
@@ -42,6 +43,7 @@ class RunRequest:
     resumed: str | None = None  # set by prepare() for a folder that holds a run: what it took from it
     screen: bool = True  # screen the prompt first (ScreenPrompt); --no-screen plans it as given
     budget_usd: float | None = None  # the plan's budget: no call starts that could take its cost past it
+    settings: RunSettings | None = None  # set by prepare(): the run's settings, resolved once
 
 
 def default_run_dir() -> Path:
@@ -57,18 +59,15 @@ def prepare(request: RunRequest) -> RunRequest:
     run_dir = request.run_dir or default_run_dir()
     _check_folder_path(run_dir)
     recorded = read_fingerprint(run_dir) or {}
-    if recorded:
-        recorded_models, recorded_config = last_models(run_dir)
+    # The model config the folder's last run was given (recorded relative to the folder): where
+    # another --llm given to a resume is looked up, unless another --llm-config is given too.
+    recorded_models, recorded_config = last_models(run_dir) if recorded else ((), None)
+    settings_record = run_settings.recorded(run_dir, request.llm_config or recorded_config) if recorded else None
+    if settings_record is not None:
+        recorded.update(models=list(settings_record.models), llm_config=recorded_config)
+    elif recorded:  # a folder from before its settings were recorded: the models of its last run
         recorded.update(models=list(recorded_models), llm_config=recorded_config)
     llm_config = request.llm_config or recorded.get("llm_config")
-    models = request.models or recorded.get("models") or parse_model_list(pipeline().llm)
-    config = load_llm_config(llm_config)
-    resolve_models(models, config)
-    routes = load_routes(llm_config)
-    check_routes(routes, config)
-    budget = request.budget_usd if request.budget_usd is not None else pipeline().budget_usd
-    if budget is not None:
-        _check_budget(budget, [*models, *(name for names in routes.values() for name in names)], config)
     prompt = check_prompt(request.prompt, pipeline().max_prompt_chars) if request.prompt is not None else None
     if prompt is None and not (run_dir / PLAN_FILE).exists():
         raise InputError("no prompt given: pass --prompt TEXT, --prompt-file FILE or --prompt-id ID "
@@ -76,10 +75,21 @@ def prepare(request: RunRequest) -> RunRequest:
     start_date = check_start_date(request.start_date) if request.start_date else None
     speed = request.speed or recorded.get("speed") or "full"
     check_run_folder(run_dir, prompt, speed, start_date)
+    settings = run_settings.resolve(
+        models=request.models or ([] if settings_record else recorded.get("models") or []),
+        # Without other models or another config, a resume goes on with the entries the folder recorded.
+        llm_config=llm_config if request.models or request.llm_config or not settings_record else None,
+        speed=speed, start_date=start_date or recorded.get("start_date") or run_settings.today(),
+        screen=request.screen, llm_slots=request.llm_slots, budget_usd=request.budget_usd, prompt=prompt,
+        recorded=settings_record)
+    entries = {entry.name: entry for entry in settings.entries}
+    check_routes(settings.routes, entries)
+    if settings.budget_usd is not None:
+        _check_budget(settings.budget_usd, [e.name for e in settings.entries], entries)
     _check_writable(run_dir)
-    prepared = RunRequest(**{**request.__dict__, "prompt": prompt, "run_dir": run_dir, "models": models,
-                             "llm_config": llm_config, "speed": speed, "budget_usd": budget,
-                             "start_date": start_date or recorded.get("start_date")})
+    prepared = RunRequest(**{**request.__dict__, "prompt": prompt, "run_dir": run_dir, "models": list(settings.models),
+                             "llm_config": llm_config, "speed": speed, "budget_usd": settings.budget_usd,
+                             "settings": settings, "start_date": settings.start_date})
     if recorded:
         prepared.resumed = _resume_line(request, prepared, recorded)
     return prepared
@@ -113,8 +123,9 @@ def _resume_line(given: RunRequest, prepared: RunRequest, recorded: dict) -> str
     if prepared.start_date:
         parts.append(f"start date {prepared.start_date} ({source(given.start_date is not None)})")
     parts.append(f"models {models}")
-    if prepared.llm_config:
-        parts.append(f"model config {prepared.llm_config} ({source(given.llm_config is not None)})")
+    config = prepared.llm_config or (prepared.settings.config_name if prepared.settings else None)
+    if config:
+        parts.append(f"model config {config} ({source(given.llm_config is not None)})")
     return f"Resuming {prepared.run_dir} with what it recorded: {'; '.join(parts)}"
 
 

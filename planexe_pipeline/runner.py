@@ -15,13 +15,14 @@ from pathlib import Path
 
 import luigi
 
+from planexe_pipeline import run_settings
 from planexe_pipeline.errors import Defect, PromptUnusable, failure_kind
 from planexe_pipeline.llm.spend import BudgetReached
-from planexe_pipeline.llm.config import load_llm_config, resolve_models
 from planexe_pipeline.pipeline import FullPlan, Report
 from planexe_pipeline.run_folder import RunFolderLock, remove_interrupted_writes
 from planexe_pipeline.run_cost import budget_line
 from planexe_pipeline.run_request import RunRequest
+from planexe_pipeline.run_settings import RunSettings
 from planexe_pipeline.run_watch import RunWatch
 from planexe_pipeline.scaleout import PlanWorkerFactory, SchedulerGone
 from planexe_pipeline.tasks.integrity import unreadable_tasks
@@ -59,12 +60,12 @@ class RunOutcome:
         return BudgetReached.kind in self.failure_kinds
 
 
-def warm_providers(models: list[str], llm_config: str | None) -> None:
+def warm_providers(settings: RunSettings) -> None:
     """Import the run's provider clients in this process, before Luigi forks a process per task.
 
     Forked task processes inherit them; otherwise each one imported openai and llama-index
     again inside its first LLM attempt (about 1.5 s of CPU a task, counted as call time)."""
-    for entry in resolve_models(models, load_llm_config(llm_config)):
+    for entry in settings.entries:
         for name in (entry.model_class.module, *entry.model_class.first_call_imports):
             try:
                 importlib.import_module(name)
@@ -73,9 +74,8 @@ def warm_providers(models: list[str], llm_config: str | None) -> None:
 
 
 def build_root(request: RunRequest) -> luigi.Task:
-    return FullPlan(run_dir=str(request.run_dir), speed=request.speed, llm=",".join(request.models),
-                    llm_config=request.llm_config or "", prompt=request.prompt or "",
-                    start_date=request.start_date or "", no_screen=not request.screen)
+    # Everything else the plan's tasks need is in the settings the folder records.
+    return FullPlan(run_dir=str(request.run_dir))
 
 
 def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None] | None = None) -> RunOutcome:
@@ -84,14 +84,8 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
     on_start(cap) is called once the LLM cap in force is known, before the first task."""
     run_dir = request.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
-    if request.llm_slots is not None:
-        luigi.configuration.get_config().set("resources", "llm", str(request.llm_slots))
-    # The task processes forked from this one hold the calls to the plan's budget (llm/spend.py).
-    if request.budget_usd is not None:
-        luigi.configuration.get_config().set("pipeline", "budget_usd", repr(request.budget_usd))
-    elif luigi.configuration.get_config().has_option("pipeline", "budget_usd"):
-        luigi.configuration.get_config().remove_option("pipeline", "budget_usd")
-    local = None if request.scheduler_host else _LocalSchedulerFactory(str(run_dir))
+    settings = request.settings
+    local = None if request.scheduler_host else _LocalSchedulerFactory(str(run_dir), settings.llm_slots)
     slots = llm_cap_of(local.scheduler.resource_list()) if local else _luigid_llm_cap(request)
     lock = RunFolderLock(run_dir) if request.lock else None
     started = time.time()
@@ -101,6 +95,7 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
         if lock:
             # Scaled-out runs share the folder unlocked: they leave another worker's files alone.
             remove_interrupted_writes(run_dir)
+        run_settings.record(run_dir, settings)
         identity = claim_run_id(run_dir, scaled_out=bool(request.scheduler_host))
         run_line = {"workers": request.workers, "llm_slots": slots, "pid": os.getpid(), "run_id": identity.run_id,
                     "scaled_out": bool(request.scheduler_host), "speed": request.speed}
@@ -112,7 +107,7 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
         watch.start()
         try:
             root = build_root(request)
-            warm_providers(request.models, request.llm_config)
+            warm_providers(settings)
             shared = PlanWorkerFactory(root) if request.scheduler_host else None
             if shared:
                 scheduler = {"scheduler_host": request.scheduler_host, "scheduler_port": request.scheduler_port,
@@ -160,9 +155,9 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
 class _LocalSchedulerFactory(TimedWorkerFactory):
     """Luigi's own local scheduler, made before the run so the cap it holds can be read and recorded."""
 
-    def __init__(self, run_dir: str):
+    def __init__(self, run_dir: str, llm_slots: int):
         super().__init__(run_dir)
-        self.scheduler = super().create_local_scheduler()
+        self.scheduler = super().create_local_scheduler(llm_slots)
 
     def create_local_scheduler(self):
         return self.scheduler
@@ -187,7 +182,7 @@ def _luigid_llm_cap(request: RunRequest) -> int | None:
 def limits_line(request: RunRequest, cap: int | None) -> str:
     """The provider limits the run works under, said once at its start."""
     parts = []
-    for entry in resolve_models(request.models, load_llm_config(request.llm_config)):
+    for entry in request.settings.entries:
         limits = entry.limits
         start = min((n for n in (cap, limits.max_concurrency) if n), default="the LLM cap")
         how = f"starts at {start} in flight and halves on rate-limit answers" if limits.adaptive \

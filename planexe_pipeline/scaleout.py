@@ -338,17 +338,18 @@ def serve_scheduler(host: str, port: int, state_dir: Path, llm_slots: int | None
     """Run luigid in the foreground, its state and logs kept in state_dir."""
     # luigid logs to <logdir>/luigi-server.log and does not create the folder itself.
     (state_dir / "logs").mkdir(parents=True, exist_ok=True)
-    if llm_slots is not None:
-        luigi.configuration.get_config().set("resources", "llm", str(llm_slots))
-    # What luigid's Scheduler will hold: the config's resources, an unlisted one counting as 1.
-    slots = luigi.configuration.get_config().getintdict("resources").get("llm", 1)
-    settings = scale_out()
     config = luigi.configuration.get_config()
+    # What luigid's Scheduler will hold: the config's resources, an unlisted one counting as 1.
+    resources = config.getintdict("resources")
+    if llm_slots is not None:
+        resources["llm"] = llm_slots
+    slots = resources.get("llm", 1)
+    settings = scale_out()
     if not config.has_option("scheduler", "metrics_collector"):
         # Luigi's Prometheus collector: /metrics serves the luigi_task_* series of every worker's tasks.
         config.set("scheduler", "metrics_collector", "prometheus")
     # Pruning drops silent workers; luigid does it once a minute unless asked on every request.
-    scheduler = PlanScheduler(state_path=str(state_dir / "state.pickle"), prune_on_get_work=True,
+    scheduler = PlanScheduler(state_path=str(state_dir / "state.pickle"), prune_on_get_work=True, resources=resources,
                               worker_disconnect_delay=settings.worker_disconnect_delay,
                               retry_delay=settings.retry_delay, retry_count=settings.retries + 1)
     DaemonLogging.setup(argparse.Namespace(background=False, logdir=str(state_dir / "logs")))

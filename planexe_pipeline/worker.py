@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 
+import luigi.configuration
 import luigi.worker
 from luigi.scheduler import DISABLED, FAILED, PENDING
 
@@ -229,8 +230,12 @@ class TimedWorkerFactory(WorkerSchedulerFactory):
     def __init__(self, run_dir: str):
         self.run_dir = run_dir
 
-    def create_local_scheduler(self):
-        return LocalPlanScheduler(prune_on_get_work=True, record_task_history=False)
+    def create_local_scheduler(self, llm_slots: int | None = None):
+        # The run's LLM slots are the scheduler's own `llm` resource, beside the config's others.
+        resources = luigi.configuration.get_config().getintdict("resources")
+        if llm_slots is not None:
+            resources["llm"] = llm_slots
+        return LocalPlanScheduler(prune_on_get_work=True, record_task_history=False, resources=resources)
 
     def create_worker(self, scheduler, worker_processes, assistant=False):
         wait = max(LOCAL_WAIT_INTERVAL_S, luigi.worker.worker().wait_interval)

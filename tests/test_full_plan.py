@@ -11,6 +11,7 @@ import pytest
 
 from planexe_pipeline.pipeline import FullPlan
 from planexe_pipeline.prompts.catalog import get_prompt
+from planexe_pipeline.run_settings import SETTINGS_FILE
 from support.graph import declared_files, walk
 from support.files import PLAN_MD, REPORT_HTML, items_dir, plan_file
 
@@ -33,9 +34,9 @@ def run_plan(run_dir: Path, workers: int) -> None:
 
 
 def plan_files(run_dir: Path) -> dict[str, bytes]:
-    """Every file of the run but its telemetry (timings differ from run to run by nature)."""
+    """Every file of the run but its telemetry (timings differ from run to run by nature) and its settings."""
     return {p.relative_to(run_dir).as_posix(): p.read_bytes() for p in sorted(run_dir.rglob("*"))
-            if p.is_file() and p.relative_to(run_dir).parts[0] != "telemetry"}
+            if p.is_file() and p.relative_to(run_dir).parts[0] not in ("telemetry", SETTINGS_FILE)}
 
 
 class Tags(HTMLParser):

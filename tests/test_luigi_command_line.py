@@ -78,7 +78,7 @@ def test_an_item_run_alone_on_a_folder_without_its_upstream_ends_in_one_line(tmp
     other = luigi_run("DraftDocumentToFindItem", "--index", "0", "--run-dir", str(run), "--prompt", "A bakery.",
                       "--llm", "good", "--llm-config", str(config(tmp_path)))
     assert other.returncode != 0 and "Traceback" not in other.stderr, other.stderr[-2000:]
-    assert said(other) == [f"WARNING: Setup(run_dir={run}, speed=full): run folder {run} holds a plan for another "
+    assert said(other) == [f"WARNING: Setup(run_dir={run}): run folder {run} holds a plan for another "
                            "prompt: use a new --run-dir, or rerun without a prompt to resume it"], other.stderr
 
 

@@ -37,6 +37,7 @@ OUR_NAMES = [re.compile(p) for p in (
     r"llm_failures/[A-Za-z0-9]+-(single|item-\d{3})\.txt",
     r"\.run\.lock",
     r"timeline\.html",
+    r"run_settings\.json",  # the run's settings (run_settings.py)
 )]
 OUR_DIRS = re.compile(r"\d{3}-[a-z0-9_]+|telemetry|telemetry/alerts|telemetry/provider_cache|llm_failures")
 UNSAFE_SCHEMES = ("javascript:", "data:", "vbscript:")

@@ -3,8 +3,8 @@ an output budget that covers the schema's worst case, a prompt that fits the win
 retry with a larger budget after a truncation, and one retry with varied sampling after a
 degenerate answer (llm/degeneracy.py), after which the better of the two is kept and flagged.
 
-The executor runs `sync`/`run_async` once per attempt; the model being tried, and how to ask
-it, come from the attempt's call context (llm/context.py).
+The executor runs `sync`/`run_async` once per attempt, with the model being tried, how to ask
+it (its entry's settings) and the attempt's number.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from planexe_pipeline.llm.budget import (
     count_tokens,
     prompt_tokens,
 )
-from planexe_pipeline.llm.context import current_call
 from planexe_pipeline.llm.degeneracy import Finding, findings
 from planexe_pipeline.llm.schema_rules import full_schema, provider_schema, worst_case_tokens
 from planexe_pipeline.llm.structured import (
@@ -74,8 +73,7 @@ class StructuredCall(Generic[M]):
     def first_budget(self, settings: ModelSettings) -> int:
         return min(max(self.worst_case, MIN_OUTPUT_TOKENS), settings.max_output_tokens)
 
-    def _prepare(self, llm: Any):
-        settings = current_call.get().settings or ModelSettings()
+    def _prepare(self, llm: Any, settings: ModelSettings, attempt: int):
         mode = settings.structured_output
         messages = build_messages(self.output_cls, self.system_prompt, self.user_prompt, mode)
         request = request_kwargs(self.output_cls, mode)
@@ -87,8 +85,7 @@ class StructuredCall(Generic[M]):
         client, budget_kwargs = with_output_budget(llm, budget, options_in_client=settings.options_in_client)
         sampling: dict[str, Any] = {}
         if self._degenerate is not None:
-            client, sampling = with_varied_sampling(client, current_call.get().attempt,
-                                                    options_in_client=settings.options_in_client)
+            client, sampling = with_varied_sampling(client, attempt, options_in_client=settings.options_in_client)
         return settings, client, messages, {**request, **budget_kwargs, **sampling}, budget, grown
 
     def _read(self, settings: ModelSettings, response, messages, budget: int, grown: int) -> StructuredResult[M]:
@@ -128,12 +125,13 @@ class StructuredCall(Generic[M]):
         first answer's were counted with its own attempt)."""
         return dataclasses.replace(result, flags=tuple(map(str, found)), usage=usage or result.usage)
 
-    def sync(self, llm: Any) -> StructuredResult[M]:
-        settings, client, messages, kwargs, budget, grown = self._prepare(llm)
+    def sync(self, llm: Any, settings: ModelSettings | None = None, attempt: int = 1) -> StructuredResult[M]:
+        settings, client, messages, kwargs, budget, grown = self._prepare(llm, settings or ModelSettings(), attempt)
         return self._read(settings, client.chat(messages, **kwargs), messages, budget, grown)
 
-    async def run_async(self, llm: Any) -> StructuredResult[M]:
-        settings, client, messages, kwargs, budget, grown = self._prepare(llm)
+    async def run_async(self, llm: Any, settings: ModelSettings | None = None,
+                        attempt: int = 1) -> StructuredResult[M]:
+        settings, client, messages, kwargs, budget, grown = self._prepare(llm, settings or ModelSettings(), attempt)
         return self._read(settings, await client.achat(messages, **kwargs), messages, budget, grown)
 
 

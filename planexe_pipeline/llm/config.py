@@ -30,6 +30,10 @@ from planexe_pipeline.redaction import redact, remember_secret
 
 CONFIG_ENV_VAR = "PLANEXE_LLM_CONFIG"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# An argument under such a name is a credential: a run folder records it only as the ${VAR} that
+# names it, never its value (a key written into llm_config.json itself stays there).
+_SECRET_NAME = re.compile(r"key|token|secret|password", re.IGNORECASE)
+NOT_RECORDED = "<not recorded: written in llm_config.json>"
 
 @dataclass(frozen=True, kw_only=True)
 class ModelClass:
@@ -99,6 +103,18 @@ class ModelEntry:
     structured_output: str | None = None
     context_window: int | None = None
     max_output_tokens: int | None = None
+    spec: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # the entry as written
+
+    def recorded_spec(self) -> dict[str, Any]:
+        """The entry as written, for a run folder's record: a credential only as the ${VAR} naming it."""
+        arguments = {key: (NOT_RECORDED if _SECRET_NAME.search(key) and isinstance(value, str)
+                           and _ENV_REF.sub("", value) else value)
+                     for key, value in self.arguments.items()}
+        return {**self.spec, "arguments": arguments}
+
+    def unrecorded(self) -> list[str]:
+        """Arguments whose value a record could not hold (a key written into llm_config.json)."""
+        return sorted(key for key, value in self.arguments.items() if value == NOT_RECORDED)
 
     @property
     def model_class(self) -> ModelClass:
@@ -147,6 +163,9 @@ class ModelEntry:
 
     def resolved_arguments(self) -> dict[str, Any]:
         """Arguments with ${VAR} substituted; an unset variable is a ConfigError naming it."""
+        if self.unrecorded():
+            raise ConfigError(f"model '{self.name}' has its {self.unrecorded()[0]} written in llm_config.json, which "
+                              "this process was not given: pass --llm-config FILE, or write it as ${VAR}")
         missing = [v for v in self.env_vars() if not os.environ.get(v)]
         if missing:
             raise ConfigError(
@@ -243,6 +262,11 @@ def load_llm_config(path: str | os.PathLike | None = None) -> dict[str, ModelEnt
     models = raw.get("models") if isinstance(raw, dict) else None
     if not isinstance(models, dict) or not models:
         raise ConfigError(f'LLM config {source} has no "models" object: see the shipped llm_config.json for the format')
+    return parse_models(models, str(source))
+
+
+def parse_models(models: dict[str, Any], source: str) -> dict[str, ModelEntry]:
+    """Entries from the "models" object of an llm_config.json (or of a run's recorded settings)."""
     entries = {}
     for name, spec in models.items():
         if not isinstance(spec, dict) or "class" not in spec:
@@ -257,14 +281,14 @@ def load_llm_config(path: str | os.PathLike | None = None) -> dict[str, ModelEnt
         # A simulated provider's minute may be scaled (its minute_s argument), so tests and the
         # bench can meet per-minute budgets in seconds; a real provider's minute is 60 s.
         minute_s = arguments.get("minute_s", 60.0) if MODEL_CLASSES[spec["class"]].simulated else 60.0
-        limits = ProviderLimits.from_spec(spec, name=name, source=str(source), minute_s=float(minute_s))
+        limits = ProviderLimits.from_spec(spec, name=name, source=source, minute_s=float(minute_s))
         entries[name] = ModelEntry(name, spec["class"], arguments, spec.get("pricing"), spec.get("comment", ""),
-                                   **_call_settings(name, spec, source), limits=limits)
-        entries[name].price(str(source))  # a pricing that cannot be read fails here, naming the entry
+                                   **_call_settings(name, spec, source), spec=spec, limits=limits)
+        entries[name].price(source)  # a pricing that cannot be read fails here, naming the entry
     return entries
 
 
-def _call_settings(name: str, spec: dict, source: Path) -> dict[str, Any]:
+def _call_settings(name: str, spec: dict, source: str) -> dict[str, Any]:
     mode = spec.get("structured_output")
     if mode is not None and mode not in MODES:
         raise ConfigError(f"model '{name}' in {source} has unknown structured_output '{mode}': "

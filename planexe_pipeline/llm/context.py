@@ -2,8 +2,9 @@
 
 The executor sets this around every attempt; the simulator reads it to draw its latency and
 faults from (seed, stage, item), as a hosted model's latency depends on the work asked of it.
-A context variable keeps it out of the provider kwargs, which a hosted API would reject. It also
-carries the attempt's model settings to the structured call (llm/calls.py).
+A context variable keeps it out of the provider kwargs, which a hosted API would reject. It
+names the call, nothing more: how a model is asked is the run's settings (run_settings.py), handed
+to each call by the executor.
 """
 
 from __future__ import annotations
@@ -11,15 +12,12 @@ from __future__ import annotations
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from planexe_pipeline.llm.budget import ModelSettings
-
 
 @dataclass(frozen=True)
 class CallContext:
     stage: str = "unknown"
     item: int | None = None
     attempt: int = 1
-    settings: ModelSettings | None = None  # how the model of this attempt is asked
     name: str | None = None  # the stage's declared name (its files' stem): what latencies are keyed by
     run_dir: str | None = None  # the run it belongs to: the simulated provider's prompt cache is the run's
 

@@ -157,13 +157,13 @@ class LLMExecutor:
         """The call every stage makes: a validated pydantic model, via the retry policy."""
         call = StructuredCall(output_cls, system_prompt, user_prompt, stage=self.stage,
                               may_ask_again=self._may_ask_again)
-        return self._keep_repairs(self.run(call.sync, tokens=call.estimated_tokens(), estimate=call.estimate,
+        return self._keep_repairs(self.run(OnModel(call.sync), tokens=call.estimated_tokens(), estimate=call.estimate,
                                            messages=_messages(system_prompt, user_prompt))).value
 
     async def astructured(self, output_cls: type[M], system_prompt: str, user_prompt: str) -> M:
         call = StructuredCall(output_cls, system_prompt, user_prompt, stage=self.stage,
                               may_ask_again=self._may_ask_again)
-        return self._keep_repairs(await self.run_async(call.run_async, tokens=call.estimated_tokens(),
+        return self._keep_repairs(await self.run_async(OnModel(call.run_async), tokens=call.estimated_tokens(),
                                                        estimate=call.estimate,
                                                        messages=_messages(system_prompt, user_prompt))).value
 
@@ -247,9 +247,9 @@ class LLMExecutor:
         failure mapped to ours (llm/failures.py), the attempt's telemetry line, and what the answer
         tells the limiter."""
         attempt = next(attempts)
-        token = current_call.set(CallContext(self.stage, self.item, attempt, model.settings, self.stage_name,
+        token = current_call.set(CallContext(self.stage, self.item, attempt, self.stage_name,
                                              str(self.run_dir) if self.run_dir else None))
-        outcome = _Outcome()
+        outcome = _Outcome(attempt=attempt)
         start = time.time()
         try:
             with provider_failures():
@@ -287,7 +287,7 @@ class LLMExecutor:
     def _attempt_sync(self, model: NamedModel, fn, state: "_ModelState", attempts: Iterator[int]):
         with self._held(model, state) as hold:
             with self._attempt(model, state, attempts, self._admission(model, state), hold) as outcome:
-                outcome.result = fn(model.llm())
+                outcome.result = _call(fn, model, outcome.attempt)
         return outcome.result
 
     async def _attempt_async(self, model: NamedModel, fn, state: "_ModelState", attempts: Iterator[int]):
@@ -295,7 +295,7 @@ class LLMExecutor:
             # The limiter waits with a blocking sleep: off the event loop, so other calls go on.
             lease = await asyncio.to_thread(self._admission, model, state)
             with self._attempt(model, state, attempts, lease, hold) as outcome:
-                outcome.result = await fn(model.llm())
+                outcome.result = await _call(fn, model, outcome.attempt)
         return outcome.result
 
     def _record(self, model: NamedModel, state: "_ModelState", attempt: int, start: float, result: Any,
@@ -344,8 +344,22 @@ class LLMExecutor:
                              f"fix the model or pass another with --llm, then run again to resume")
 
 
+@dataclass
 class _Outcome:
+    attempt: int = 1
     result: Any = None
+
+
+@dataclass(frozen=True)
+class OnModel:
+    """A call that is told how the model it is tried on is asked, and which attempt this is:
+    fn(llm, settings, attempt). A plain fn(llm) is told nothing."""
+
+    fn: Callable[[Any, ModelSettings, int], Any]
+
+
+def _call(fn: Any, model: NamedModel, attempt: int) -> Any:
+    return fn.fn(model.llm(), model.settings, attempt) if isinstance(fn, OnModel) else fn(model.llm())
 
 
 def _messages(system_prompt: str, user_prompt: str) -> tuple[str, ...]:

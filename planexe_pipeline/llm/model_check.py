@@ -19,10 +19,10 @@ import httpx
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.errors import LLMCallFailed, PipelineError
-from planexe_pipeline.llm.budget import PromptTooLarge
+from planexe_pipeline.llm.budget import ModelSettings, PromptTooLarge
 from planexe_pipeline.llm.calls import StructuredCall
 from planexe_pipeline.llm.config import ModelEntry, load_llm_config, resolve_models
-from planexe_pipeline.llm.executor import LLMExecutor, NamedModel
+from planexe_pipeline.llm.executor import LLMExecutor, NamedModel, OnModel
 from planexe_pipeline.llm.failures import (ProviderFailure, ProviderHTTPError, ProviderRateLimited, ProviderTimeout,
                                            ProviderUnreachable, provider_failures)
 from planexe_pipeline.llm.rate_limits import rate_limit_headers
@@ -134,12 +134,12 @@ def check_model(name: str, llm_config: str | None = None, policy: RetryPolicy = 
     failures: list[BaseException] = []
     last_attempt_s = [0.0]
 
-    def attempt(client: Any):
+    def attempt(client: Any, asked: ModelSettings, number: int):
         start = time.perf_counter()
         try:
             # Mapped here, not only by the executor, so the failures kept are of our kinds too.
             with provider_failures():
-                return call.sync(client)
+                return call.sync(client, asked, number)
         except Exception as exc:
             failures.append(exc)
             raise
@@ -153,7 +153,7 @@ def check_model(name: str, llm_config: str | None = None, policy: RetryPolicy = 
 
     executor = LLMExecutor([NamedModel(entry.name, lambda: llm, settings)], stage=STAGE, policy=policy, sleep=wait)
     try:
-        result = executor.run(attempt, tokens=call.estimated_tokens())
+        result = executor.run(OnModel(attempt), tokens=call.estimated_tokens())
     except LLMCallFailed:
         last = failures[-1] if failures else None
         if isinstance(last, PipelineError):

@@ -18,14 +18,13 @@ from typing import Any, Callable, ClassVar, TypeVar
 import luigi
 from pydantic import BaseModel
 
-from planexe_pipeline import defaults
+from planexe_pipeline import run_settings
 from planexe_pipeline.errors import UnreadableOutput
-from planexe_pipeline.llm.config import load_llm_config, load_routes, parse_model_list, resolve_models
 from planexe_pipeline.llm.executor import LLMExecutor, NamedModel
 from planexe_pipeline.llm.limiter import SharedLimiter
 from planexe_pipeline.llm.spend import PlanSpend
 from planexe_pipeline.report.sections import Section
-from planexe_pipeline.settings import retry_policy, pipeline
+from planexe_pipeline.run_settings import RunSettings
 from planexe_pipeline.stages.markdown import FLAGS_KEY, with_flags
 from planexe_pipeline.tasks.inputs import Input, check_declaration, keyword_forms, read_as, read_json
 from planexe_pipeline.telemetry import task_events
@@ -61,10 +60,11 @@ class PlanTask(luigi.Task):
     """A step of one plan run; its outputs are named files in `run_dir`."""
 
     run_dir = luigi.Parameter(description="Folder of this plan run; every output goes there.")
-    speed = luigi.ChoiceParameter(choices=["fast", "full"], default="full",
+    # The run's settings are resolved once and recorded in its folder (run_settings.py); these
+    # parameters are how Luigi's own command line gives them, over the folder's record. They change
+    # no output's identity, so they stay out of task ids.
+    speed = luigi.ChoiceParameter(choices=["fast", "full"], default="full", significant=False,
                                   description="fast caps every fan-out at [pipeline] fast_fanout_width items.")
-    # Read once by Setup (and ScreenPrompt), or to run and fall back between models: they change
-    # no output's identity, so they stay out of task ids and a resumed run may pass others.
     llm = luigi.Parameter(default="", significant=False, description="Models to try in order, comma-separated.")
     llm_config = luigi.Parameter(default="", significant=False, description="Path of llm_config.json.")
     prompt_file = luigi.Parameter(default="", significant=False, description="File holding the plan prompt.")
@@ -233,11 +233,14 @@ class PlanTask(luigi.Task):
                 *self.__dict__.get("_item_flags", ())]
 
     # -- run-wide settings -------------------------------------------------------------------
-    def model_names(self) -> list[str]:
-        return parse_model_list(self.llm or pipeline().llm)
+    @property
+    def settings(self) -> RunSettings:
+        """The run's settings, as its folder recorded them (run_settings.py)."""
+        return run_settings.for_task(self.run_dir, llm=self.llm, llm_config=self.llm_config, speed=self.speed,
+                                     start_date=self.start_date, no_screen=self.no_screen)
 
     def fanout_cap(self) -> int | None:
-        return pipeline().fast_fanout_width if self.speed == "fast" else None
+        return self.settings.fanout_cap()
 
 
 def declare_stage_functions(cls: type, leading: int, not_for_fn: tuple[str, ...] = ()) -> None:
@@ -276,28 +279,23 @@ class LLMTask(PlanTask):
 
     def route(self) -> tuple[str | None, list[str]]:
         """The route of llm_config.json this task's calls take (its stage's, else its group's) and
-        its models; else (None, the run's --llm)."""
-        routes = load_routes(self.llm_config or None)
-        for key in (self.task_family, self.group):
-            if key in routes:
-                return key, list(routes[key])
-        return None, self.model_names()
+        its models; else (None, the run's --llm): as the run's settings hold them."""
+        return self.settings.route(self.task_family, self.group)
 
     def executor(self) -> LLMExecutor:
+        settings = self.settings
         route, names = self.route()
-        entries = resolve_models(names, load_llm_config(self.llm_config or None))
         # Every process of the run (and every host sharing the run folder) meets each provider
         # through one shared limit, which starts at the run's LLM slots.
-        slots = luigi.configuration.get_config().getint("resources", "llm", defaults.LLM_SLOTS)
         models = [NamedModel.from_entry(e, SharedLimiter(self.run_dir, endpoint=e.endpoint(), model=e.name,
-                                                         cap=slots, limits=e.limits)
+                                                         cap=settings.llm_slots, limits=e.limits)
                                         if e.limits.adaptive or e.limits.stated else None, route=route)
-                  for e in entries]
+                  for e in settings.entries_for(names)]
         # A fan-out item's telemetry and failure report name its index.
         executor = LLMExecutor(models, run_dir=self.run_dir, stage=self.task_family, task_id=self.task_id,
-                               item=getattr(self, "index", None), policy=retry_policy().policy(),
+                               item=getattr(self, "index", None), policy=settings.retry,
                                priority=self.priority, stage_name=self.stem,
-                               spend=PlanSpend(self.run_dir, pipeline().budget_usd))
+                               spend=PlanSpend(self.run_dir, settings.budget_usd))
         self.__dict__.setdefault("_executors", []).append(executor)  # for the flags of what it kept
         return executor
 

@@ -75,7 +75,7 @@ class ScreenPrompt(LLMStage):
 
     def run(self):
         result = self.recorded()  # None, or an unusable verdict: anything else is a finished step
-        if self.no_screen:
+        if not self.settings.screen:
             result = (prompt_screening.skipped() if result is None
                       else result.model_copy(update={"planned_anyway": True}))
         elif result is None:

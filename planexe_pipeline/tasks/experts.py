@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from planexe_pipeline.report.sections import Section
-from planexe_pipeline.settings import pipeline
 from planexe_pipeline.stages import expert_criticism, experts, swot
 from planexe_pipeline.stages.experts import Expert, ExpertList, QueryAngle
 from planexe_pipeline.tasks.base import LLMStage
@@ -56,7 +55,7 @@ class ExpertCriticismItem(FanOutItem[Expert]):
     execute = expert_criticism.execute
 
     def all_items(self):
-        return self.read("experts", ExpertList).experts[: max(0, pipeline().experts_to_criticise)]
+        return self.read("experts", ExpertList).experts[: max(0, self.settings.experts_to_criticise)]
 
 
 class ExpertReview(FanOutMerge):
