@@ -8,7 +8,6 @@ from pathlib import Path
 
 from planexe_pipeline import defaults
 from planexe_pipeline.llm.spend import spent_usd
-from planexe_pipeline.pipeline import FullPlan
 from planexe_pipeline.routes import project
 from planexe_pipeline.run_request import RunRequest
 from planexe_pipeline.status import StatusTracker, expected_graph
@@ -17,7 +16,7 @@ from planexe_pipeline.telemetry.run_state import read_run_state
 
 def cost_line(request: RunRequest) -> str | None:
     """The run's projected cost, on the models its calls go to; None when one of them has no price."""
-    graph = expected_graph(FullPlan(run_dir=str(request.run_dir), speed=request.speed or "full"))
+    graph = expected_graph(str(request.run_dir))
     done = _done_keys(request.run_dir)
     calls = Counter(family for (family, item), node in graph.nodes.items() if node.llm and (family, item) not in done)
     settings = request.settings

@@ -18,7 +18,7 @@ import luigi
 from planexe_pipeline import run_settings
 from planexe_pipeline.errors import Defect, PromptUnusable, failure_kind
 from planexe_pipeline.llm.spend import BudgetReached
-from planexe_pipeline.pipeline import FullPlan, Report
+from planexe_pipeline.pipeline import PLAN, FullPlan, Report
 from planexe_pipeline.run_folder import RunFolderLock, remove_interrupted_writes
 from planexe_pipeline.run_cost import budget_line
 from planexe_pipeline.run_request import RunRequest
@@ -116,7 +116,7 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
                 scheduler = {"local_scheduler": True, "worker_scheduler_factory": local}
             stopped_early = None
             try:
-                result = luigi.build([root, *unreadable_tasks(root)], workers=request.workers, detailed_summary=True,
+                result = luigi.build([root, *unreadable_tasks(PLAN, str(run_dir))], workers=request.workers, detailed_summary=True,
                                      # Our own one-line errors say what failed; Luigi's tracebacks
                                      # are for --verbose.
                                      log_level="INFO" if request.verbose else "CRITICAL", **scheduler)

@@ -1,11 +1,11 @@
 """planexe-pipeline status: where a run stands and what is left, from its folder alone.
 
 What is done, in flight and failed comes from the telemetry (telemetry/run_state.py). What is
-left comes from the task graph, walked from the root as the scheduler walks it: a fan-out's width
-is read from its list once the run has written it, and until then taken as the median width of
-the plan's lists written so far (FIRST_GUESS_WIDTH before there are any), capped as --speed caps
-it. So nothing here names a stage or counts tasks: a stage added to the graph is expected as
-soon as it is in it.
+left comes from the plan's graph (tasks/graph.py) of the run folder: a fan-out's width is read
+from its list once the run has written it, and until then taken as the median width of the
+plan's lists written so far (FIRST_GUESS_WIDTH before there are any), capped as --speed caps it.
+So nothing here names a stage or counts tasks: a stage added to the graph is expected as soon as
+it is in it.
 
 - progress: done work over all expected work, each task weighted by its expected seconds (the
   latency model's; a step without an LLM call weighs a twentieth of an average call), a task in
@@ -25,15 +25,11 @@ import json
 import os
 import statistics
 import time
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field
 
-import luigi
-
-from planexe_pipeline.pipeline import EXPECTED_SECONDS, FullPlan
-from planexe_pipeline.prompt_input import FINGERPRINT_FILE
-from planexe_pipeline.tasks.base import LLMTask
-from planexe_pipeline.tasks.fanout import FanOutMerge
+from planexe_pipeline.dag import heaviest_to_end
+from planexe_pipeline.pipeline import EXPECTED_SECONDS, PLAN, FullPlan
+from planexe_pipeline.tasks.fanout import FanOutItem
 from planexe_pipeline.telemetry.events import Event, EventFollower
 from planexe_pipeline.telemetry.live_view import LiveView, status_lines
 from planexe_pipeline.telemetry.run_state import Outlook, RunState, run_state, status_dict, status_of_finished
@@ -67,64 +63,22 @@ class ExpectedGraph:
         return sum(node.llm for node in self.nodes.values())
 
 
-def _key(task: luigi.Task) -> Key:
-    return task.task_family, getattr(task, "index", None)
-
-
-def _known_items(merge: FanOutMerge) -> list[luigi.Task] | None:
-    """The merge's item tasks, or None while its list is not written (or not readable) yet."""
-    try:
-        return merge.item_tasks()
-    except Exception:
-        return None
-
-
-def _guessed_items(merge: FanOutMerge, widths: list[int]) -> list[luigi.Task]:
+def _guessed_width(item: FanOutItem, widths: list[int]) -> int:
+    """A list not written yet: as wide as the lists written so far, capped as --speed caps it."""
     width = round(statistics.median(widths)) if widths else FIRST_GUESS_WIDTH
-    cap = merge.clone(merge.item_task, index=0).fanout_cap()
-    return [merge.clone(merge.item_task, index=i) for i in range(width if cap is None else min(cap, width))]
+    cap = item.fanout_cap() if item.capped_when_fast else None
+    return width if cap is None else min(cap, width)
 
 
-def expected_graph(root: luigi.Task) -> ExpectedGraph:
-    """Every task the plan will run, with the edges the scheduler will see, fan-outs included.
-    The items of a list not written yet are added last, as wide as the lists the walk read."""
-    graph = ExpectedGraph({})
-    stack, unwritten, widths = [root], [], []
-    while stack or unwritten:
-        if not stack:
-            merge = unwritten.pop()
-            items = _guessed_items(merge, widths)
-            node = graph.nodes[_key(merge)]
-            graph.nodes[node.key] = replace(node, deps=tuple(dict.fromkeys([*node.deps, *map(_key, items)])))
-            stack.extend(items)
-            continue
-        task = stack.pop()
-        key = _key(task)
-        if key in graph.nodes:
-            continue
-        deps = list(luigi.task.flatten(task.requires()))
-        if isinstance(task, FanOutMerge):
-            items = _known_items(task)
-            if items is None:
-                graph.estimated.append(task.task_family)
-                unwritten.append(task)
-            else:
-                widths.append(len(items))
-            deps += (items or []) + list(task.merge_requires().values())
-        llm = isinstance(task, LLMTask)
-        graph.nodes[key] = Node(key, llm, EXPECTED_SECONDS.get(task.task_family, 0.0) if llm else 0.0,
-                                tuple(dict.fromkeys(_key(d) for d in deps)))
-        stack.extend(deps)
-    return graph
-
-
-def run_speed(run_dir: str | os.PathLike, state: RunState) -> str:
-    if state.speed:
-        return state.speed
-    try:  # runs made before the start line named its speed
-        return json.loads((Path(run_dir) / FINGERPRINT_FILE).read_text())["speed"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return "full"
+def expected_graph(run_dir: str) -> ExpectedGraph:
+    """Every task the plan will run, with the edges the scheduler will see, fan-outs included:
+    the plan's graph of this run folder (tasks/graph.py)."""
+    run = PLAN.instances(str(run_dir), guess=_guessed_width)
+    nodes = {}
+    for key, deps in run.deps.items():
+        node = PLAN.nodes[key[0]]
+        nodes[key] = Node(key, node.llm, node.expected_s, deps)
+    return ExpectedGraph(nodes, list(run.estimated))
 
 
 def outlook(graph: ExpectedGraph, state: RunState, now: float) -> Outlook:
@@ -172,18 +126,10 @@ def projected_cost(graph: ExpectedGraph, state: RunState) -> float | None:
 
 
 def _longest_chain(nodes: dict[Key, Node], left: dict[Key, float]) -> float:
-    downstream: dict[Key, list[Key]] = {}
-    for key, node in nodes.items():
-        for dep in node.deps:
-            downstream.setdefault(dep, []).append(key)
-    memo: dict[Key, float] = {}
-
-    def chain(key: Key) -> float:
-        if key not in memo:
-            memo[key] = left.get(key, 0.0) + max((chain(d) for d in downstream.get(key, ())), default=0.0)
-        return memo[key]
-
-    return max((chain(key) for key in left), default=0.0)
+    """The heaviest chain of what is left, each task weighing the seconds it still needs."""
+    chains = heaviest_to_end({key: left.get(key, 0.0) for key in nodes},
+                             [(dep, key) for key, node in nodes.items() for dep in node.deps if dep in nodes])
+    return max((chains[key] for key in left), default=0.0)
 
 
 def _slot_bound(nodes: dict[Key, Node], left: dict[Key, float], state: RunState) -> float:
@@ -225,8 +171,7 @@ class StatusTracker:
         stale = (self._graph is not None and self._graph.estimated and len(state.tasks_done) != self._graph_done
                  and time.monotonic() - self._walked_at >= REWALK_S)
         if self._graph is None or stale:
-            root = FullPlan(run_dir=self.run_dir, speed=run_speed(self.run_dir, state))
-            self._graph, self._graph_done = expected_graph(root), len(state.tasks_done)
+            self._graph, self._graph_done = expected_graph(self.run_dir), len(state.tasks_done)
             self._walked_at = time.monotonic()
         return status_dict(state, outlook(self._graph, state, now), now)
 

@@ -11,15 +11,15 @@ from pathlib import Path
 from planexe_pipeline.cli_reference import reference_markdown
 from planexe_pipeline.config_file import luigi_cfg_text
 from planexe_pipeline.defaults import PACKAGED_CONFIG
-from planexe_pipeline.pipeline import FullPlan
+from planexe_pipeline.pipeline import PLAN
 from planexe_pipeline.tasks.edges import edge_lines, edges_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 
 GENERATED = {
-    ROOT / "docs" / "edges.md": edges_markdown(FullPlan),
+    ROOT / "docs" / "edges.md": edges_markdown(PLAN),
     ROOT / "docs" / "cli.md": reference_markdown(),
-    ROOT / "tests" / "data" / "edges.txt": "\n".join(edge_lines(FullPlan)) + "\n",
+    ROOT / "tests" / "data" / "edges.txt": "\n".join(edge_lines(PLAN)) + "\n",
     PACKAGED_CONFIG: luigi_cfg_text(),
     ROOT / "luigi.cfg": luigi_cfg_text(),
 }

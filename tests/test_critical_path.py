@@ -7,13 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from planexe_pipeline.telemetry.critical_path import (
-    CriticalPath, executed_task_graph, longest_path, run_critical_path,
-)
+from planexe_pipeline.dag import heaviest_to_end, longest_path
+from planexe_pipeline.telemetry.critical_path import CriticalPath, executed_task_graph, run_critical_path
 from planexe_pipeline.telemetry.events import parse_events
 from planexe_pipeline.telemetry.stats import compute_stats, load_events
 
 SMALL_RUN = Path(__file__).parent / "data" / "telemetry_small"
+
+
+def test_heaviest_to_end_is_the_longest_path_from_each_node():
+    nodes = {"a": 1.0, "b": 5.0, "c": 2.0, "d": 1.0, ("e", 0): 0.5}
+    edges = [("a", "b"), ("a", "c"), ("b", "d"), ("c", "d"), ("c", ("e", 0))]
+    assert heaviest_to_end(nodes, edges) == {"a": 7.0, "b": 6.0, "c": 3.0, "d": 1.0, ("e", 0): 0.5}
 
 
 def test_chain_sums_every_node_in_order():

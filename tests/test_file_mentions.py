@@ -7,6 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
+from support.crafted import CraftedEnd
 from support.graph import declared_files, walk
 
 REPO = Path(__file__).resolve().parent.parent
@@ -18,8 +19,9 @@ SCANNED = re.compile(r"(README\.md|Makefile|docs/.+\.md|planexe_pipeline/.+\.(py
 
 
 def full_plan_names() -> set[str]:
-    """Every file of a full plan and every folder its fan-outs write, e.g. 040-expert_criticism."""
-    files = declared_files(walk(), fan_out_width=1)
+    """Every file of a full plan and every folder its fan-outs write, e.g. 040-expert_criticism (and
+    those of the small plan the revision tests craft, support/crafted.py)."""
+    files = declared_files(walk(), fan_out_width=1) | declared_files(walk(CraftedEnd), fan_out_width=1)
     return files | {name.split("/")[0] for name in files if "/" in name}
 
 

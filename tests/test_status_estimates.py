@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from planexe_pipeline.pipeline import FullPlan
+from planexe_pipeline import run_settings
 from planexe_pipeline.stages.documents import FilteredDocuments
 from planexe_pipeline.status import expected_graph
 from planexe_pipeline.tasks.base import PLAN_TASKS
@@ -22,7 +22,7 @@ def test_a_list_not_written_yet_is_as_wide_as_the_lists_the_plan_has(tmp_path):
     at their median, 4."""
     kept = FilteredDocuments(kind="find", kept=docs("DF", 3))
     (tmp_path / plan_file("FilterDocumentsToFind")).write_text(kept.model_dump_json(), encoding="utf-8")
-    graph = expected_graph(FullPlan(run_dir=str(tmp_path), speed="full"))
+    graph = expected_graph(str(tmp_path))
     widths = items_per_fan_out(graph)
     guessed = {PLAN_TASKS[family].item_task.__name__ for family in graph.estimated}
     assert {stage: widths[stage] for stage in widths if stage not in guessed} == {
@@ -32,5 +32,6 @@ def test_a_list_not_written_yet_is_as_wide_as_the_lists_the_plan_has(tmp_path):
 
 
 def test_under_speed_fast_a_guessed_width_is_capped_as_the_run_caps_it(tmp_path):
-    graph = expected_graph(FullPlan(run_dir=str(tmp_path), speed="fast"))
+    run_settings.record(tmp_path, run_settings.resolve(speed="fast"))  # as the run's settings say it
+    graph = expected_graph(str(tmp_path))
     assert sorted(set(items_per_fan_out(graph).values())) == [2, 4], "the project plan's four parts are not capped"

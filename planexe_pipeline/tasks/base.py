@@ -88,6 +88,11 @@ class PlanTask(luigi.Task):
     # task family -> Luigi priority, filled by the module that knows the whole graph
     # (pipeline.py); a task outside a plan (a test's own graph) schedules at 0.
     priorities: ClassVar[dict[str, int]] = {}
+    # The graph's node of a task class (tasks/graph.py, which registers it here): what requires()
+    # returns is the node's edges, built and checked once from the declarations below.
+    node_of: ClassVar[Callable[[type], Any]]
+    # The model the task's JSON holds, where run() is code of its own (else it follows from execute).
+    answer: ClassVar[type[BaseModel] | None] = None
     _params_by_class: ClassVar[dict[type, list]] = {}
 
     @classmethod
@@ -189,7 +194,7 @@ class PlanTask(luigi.Task):
         return self.clone(spec.task) if spec.item is None else self.clone(spec.task, index=spec.item(self.index))
 
     def requires(self) -> dict[str, luigi.Task]:
-        return {name: self.upstream(spec) for name, spec in self.declared_inputs().items()}
+        return {name: self.upstream(spec) for name, spec in self.node_of(type(self)).reads.items()}
 
     @cached_property
     def _inputs(self) -> Any:

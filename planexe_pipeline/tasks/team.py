@@ -39,18 +39,21 @@ class EnrichContractType(LLMStage):
     number, stem = 33, "enrich_team_contract_type"
     inputs = {"plan": IDEA, "team": ROSTER_TEXT}
     execute, to_markdown = team_enrichment.CONTRACT_TYPE.execute, team_enrichment.CONTRACT_TYPE.to_markdown
+    answer = team_enrichment.CONTRACT_TYPE.answers  # one pass's function answers for all three
 
 
 class EnrichBackground(LLMStage):
     number, stem = 34, "enrich_team_background"
     inputs = {"plan": IDEA, "team": ROSTER_TEXT}
     execute, to_markdown = team_enrichment.BACKGROUND.execute, team_enrichment.BACKGROUND.to_markdown
+    answer = team_enrichment.BACKGROUND.answers  # one pass's function answers for all three
 
 
 class EnrichEnvironment(LLMStage):
     number, stem = 35, "enrich_team_environment"
     inputs = {"plan": IDEA, "team": ROSTER_TEXT}
     execute, to_markdown = team_enrichment.ENVIRONMENT.execute, team_enrichment.ENVIRONMENT.to_markdown
+    answer = team_enrichment.ENVIRONMENT.answers  # one pass's function answers for all three
 
 
 class ReviewTeam(LLMStage):

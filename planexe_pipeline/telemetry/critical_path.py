@@ -7,11 +7,11 @@ much into waiting (for a slot, a worker, the scheduler, a retry back-off).
 
 from __future__ import annotations
 
-import heapq
 import math
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Iterable
 
+from planexe_pipeline.dag import longest_path
 from planexe_pipeline.telemetry.events import Event, RunEvent, TaskEvent, of_kind
 
 
@@ -21,86 +21,6 @@ class CriticalPath:
     task_ids: tuple[str, ...]
     # Parallel to task_ids, so a report can name stages without the events at hand.
     families: tuple[str, ...]
-
-
-def longest_path(
-    nodes: Mapping[str, float], edges: Iterable[tuple[str, str]]
-) -> tuple[float, list[str]]:
-    """Heaviest path through a DAG whose nodes carry the weights; edges go upstream -> downstream.
-
-    Edges naming an unknown node are ignored: a dependency that was already complete before
-    the recorded run has no duration and cannot lengthen the path. Ties go to the smaller id
-    so that the same telemetry always highlights the same chain.
-    """
-    for node, weight in nodes.items():
-        if not isinstance(weight, (int, float)) or math.isnan(weight) or weight < 0:
-            raise ValueError(f"node {node!r} has weight {weight!r}; weights must be >= 0")
-    successors: dict[str, set[str]] = {node: set() for node in nodes}
-    predecessors: dict[str, set[str]] = {node: set() for node in nodes}
-    for upstream, downstream in edges:
-        if upstream in successors and downstream in successors:
-            successors[upstream].add(downstream)
-            predecessors[downstream].add(upstream)
-
-    order = _topological_order(successors, predecessors)
-    if len(order) < len(nodes):
-        stuck = set(nodes) - set(order)
-        cycle = _find_cycle(stuck, predecessors)
-        raise ValueError(f"dependency cycle: {' -> '.join(cycle + cycle[:1])}")
-
-    best: dict[str, float] = {}
-    previous: dict[str, str | None] = {}
-    for node in order:
-        chosen: str | None = None
-        for upstream in sorted(predecessors[node]):
-            if chosen is None or best[upstream] > best[chosen]:
-                chosen = upstream
-        best[node] = float(nodes[node]) + (best[chosen] if chosen is not None else 0.0)
-        previous[node] = chosen
-    if not best:
-        return 0.0, []
-
-    last = min(best, key=lambda node: (-best[node], node))
-    path: list[str] = []
-    cursor: str | None = last
-    while cursor is not None:
-        path.append(cursor)
-        cursor = previous[cursor]
-    path.reverse()
-    return best[last], path
-
-
-def _topological_order(
-    successors: Mapping[str, set[str]], predecessors: Mapping[str, set[str]]
-) -> list[str]:
-    # A heap rather than a queue keeps the order, and so the float sums, identical run to run.
-    waiting = {node: len(ups) for node, ups in predecessors.items()}
-    ready = [node for node, count in waiting.items() if count == 0]
-    heapq.heapify(ready)
-    order: list[str] = []
-    while ready:
-        node = heapq.heappop(ready)
-        order.append(node)
-        for downstream in successors[node]:
-            waiting[downstream] -= 1
-            if waiting[downstream] == 0:
-                heapq.heappush(ready, downstream)
-    return order
-
-
-def _find_cycle(stuck: set[str], predecessors: Mapping[str, set[str]]) -> list[str]:
-    # Every node Kahn's algorithm could not release has a stuck predecessor, so walking
-    # backwards through stuck nodes must revisit one: that loop is a cycle.
-    seen: dict[str, int] = {}
-    walk: list[str] = []
-    node = min(stuck)
-    while node not in seen:
-        seen[node] = len(walk)
-        walk.append(node)
-        node = min(up for up in predecessors[node] if up in stuck)
-    cycle = list(reversed(walk[seen[node]:]))
-    start = cycle.index(min(cycle))
-    return cycle[start:] + cycle[:start]
 
 
 def final_executions(events: Iterable[Event]) -> dict[str, TaskEvent]:
@@ -136,6 +56,8 @@ def executed_task_graph(events: Iterable[Event]) -> tuple[dict[str, float], list
 def run_critical_path(events: Iterable[Event]) -> CriticalPath:
     events = list(events)
     durations, edges = executed_task_graph(events)
+    # An edge from a task that was complete before the recorded run (no duration) is ignored by
+    # the path: it cannot lengthen it.
     seconds, task_ids = longest_path(durations, edges)
     family_of = {e.task_id: e.task_family for e in of_kind(events, TaskEvent)}
     return CriticalPath(seconds, tuple(task_ids), tuple(family_of.get(t, "") for t in task_ids))

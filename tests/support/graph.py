@@ -1,35 +1,21 @@
-"""The plan's task graph walked from FullPlan, dynamic fan-out edges included (known by class)."""
+"""The plan's task graph (tasks/graph.py), dynamic fan-out edges included (known by class)."""
 
 from __future__ import annotations
 
 import luigi
 
-from planexe_pipeline.pipeline import FullPlan
+from planexe_pipeline.pipeline import PLAN
 from planexe_pipeline.tasks.base import PlanTask
-from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
+from planexe_pipeline.tasks.fanout import FanOutItem
+from planexe_pipeline.tasks.graph import PlanGraph
 
 TEMPLATE_RUN = "/nonexistent-graph-run"
 
 
-def dependencies(task: luigi.Task) -> list[luigi.Task]:
-    deps = list(luigi.task.flatten(task.requires()))
-    if isinstance(task, FanOutMerge):
-        deps += [task.clone(task.item_task, index=0), *task.merge_requires().values()]
-    return deps
-
-
-def walk(root: luigi.Task | None = None) -> dict[str, set[str]]:
-    """task family -> the families it requires."""
-    edges: dict[str, set[str]] = {}
-    stack = [root or FullPlan(run_dir=TEMPLATE_RUN)]
-    while stack:
-        task = stack.pop()
-        if task.task_family in edges:
-            continue
-        deps = dependencies(task)
-        edges[task.task_family] = {d.task_family for d in deps}
-        stack.extend(deps)
-    return edges
+def walk(root: luigi.Task | type[PlanTask] | None = None) -> dict[str, set[str]]:
+    """task family -> the families it requires, as the plan's graph from `root` holds them."""
+    graph = PLAN if root is None else PlanGraph.build(root if isinstance(root, type) else type(root))
+    return {family: set(deps) for family, deps in graph.deps.items()}
 
 
 def upstream(graph: dict[str, set[str]], family: str) -> set[str]:
