@@ -57,10 +57,15 @@ def no_run_while(run_dir: Path, doing: str) -> Iterator[None]:
         os.close(fd)  # closing releases the flock
 
 
+# The temporary files of a write cut short: Luigi's (<file>-luigi-tmp-<digits>), and those of the
+# records and the settings (.<file>.<pid>.tmp).
+INTERRUPTED_WRITES = ("*-luigi-tmp-*", ".*.tmp")
+
+
 def remove_interrupted_writes(run_dir: Path) -> None:
-    """A SIGKILLed run can leave Luigi's atomic-write temp files (<file>-luigi-tmp-<digits>).
-    They are never valid outputs; call this only while holding the folder's lock, so that no
-    one is writing them now."""
-    for leftover in run_dir.rglob("*-luigi-tmp-*"):
-        if leftover.is_file():
-            leftover.unlink(missing_ok=True)
+    """A SIGKILLed run can leave the temp files of its atomic writes. They are never valid
+    outputs; call this only while holding the folder's lock, so that no one is writing them now."""
+    for pattern in INTERRUPTED_WRITES:
+        for leftover in run_dir.rglob(pattern):
+            if leftover.is_file():
+                leftover.unlink(missing_ok=True)

@@ -11,6 +11,7 @@ import pytest
 
 from planexe_pipeline.pipeline import FullPlan
 from planexe_pipeline.prompts.catalog import get_prompt
+from planexe_pipeline.records import RECORDS_DIR
 from planexe_pipeline.run_settings import SETTINGS_FILE
 from support.graph import declared_files, walk
 from support.files import PLAN_MD, REPORT_HTML, items_dir, plan_file
@@ -34,9 +35,10 @@ def run_plan(run_dir: Path, workers: int) -> None:
 
 
 def plan_files(run_dir: Path) -> dict[str, bytes]:
-    """Every file of the run but its telemetry (timings differ from run to run by nature) and its settings."""
+    """Every file of the run but its telemetry (timings differ from run to run by nature), its settings
+    and the records of what each file was made from."""
     return {p.relative_to(run_dir).as_posix(): p.read_bytes() for p in sorted(run_dir.rglob("*"))
-            if p.is_file() and p.relative_to(run_dir).parts[0] not in ("telemetry", SETTINGS_FILE)}
+            if p.is_file() and p.relative_to(run_dir).parts[0] not in ("telemetry", SETTINGS_FILE, RECORDS_DIR)}
 
 
 class Tags(HTMLParser):

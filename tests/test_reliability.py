@@ -25,6 +25,7 @@ import pytest
 from support.files import DONE, REPORT_HTML, plan_file
 from support.plan_runs import TEMP_MARK, differing, ok_task_ids, plan_files, poll, run_to_end, start_run, write_llm_config
 
+from planexe_pipeline.records import RECORDS_DIR
 from planexe_pipeline.telemetry.events import read_events
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
@@ -76,7 +77,8 @@ def incomplete_outputs(run_dir: Path) -> tuple[list[str], list[str]]:
             temps.append(rel)
             continue
         data = path.read_bytes()
-        if not NUMBERED.match(rel) and rel != "timeline.html":
+        if not NUMBERED.match(rel) and rel not in ("timeline.html", "run_settings.json") \
+                and not rel.startswith(f"{RECORDS_DIR}/"):
             bad.append(f"{rel} (not an output name)")
         elif path.suffix == ".json":
             try:
@@ -241,7 +243,7 @@ def test_all_models_failing_at_one_stage_stop_with_one_line_and_a_working_model_
     assert not changed, f"files finished before the failure changed or vanished: {changed}"
     ok_twice = [t for t, n in Counter(ok_task_ids(run_dir)).items() if n > 1]
     assert not ok_twice, f"tasks finished before the failure ran again: {ok_twice}"
-    assert not differing(reference.files, plan_files(run_dir, ("telemetry", "llm_failures")))
+    assert not differing(reference.files, plan_files(run_dir, ("telemetry", "llm_failures", RECORDS_DIR)))
     print(f"kept {len(before)} files and {len(finished_before)} finished tasks; "
           f"rerun ran {len(set(ok_task_ids(run_dir)) - finished_before)} tasks")
 

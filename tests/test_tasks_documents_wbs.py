@@ -100,7 +100,7 @@ def test_single_item_run_alone_writes_only_its_file(tmp_path):
     before = set(p.name for p in tmp_path.iterdir())
     assert luigi.build([DraftDocumentToFindItem(run_dir=run_dir, index=1, llm=LLM)], local_scheduler=True)
     assert item_files(tmp_path / items_dir("DraftDocumentToFindItem")) == ["item-001.json"]
-    assert set(p.name for p in tmp_path.iterdir()) - before == {items_dir("DraftDocumentToFindItem"), "telemetry"}
+    assert set(p.name for p in tmp_path.iterdir()) - before == {items_dir("DraftDocumentToFindItem"), "telemetry", "records"}
     item = DraftedDocumentToFind.model_validate_json((tmp_path / f"{items_dir('DraftDocumentToFindItem')}/item-001.json").read_text())
     assert item.document.id == "DF-2"
 

@@ -38,8 +38,10 @@ OUR_NAMES = [re.compile(p) for p in (
     r"\.run\.lock",
     r"timeline\.html",
     r"run_settings\.json",  # the run's settings (run_settings.py)
+    r"records/\d{3}-[A-Za-z0-9_]+\.json", r"records/\d{3}-[a-z0-9_]+/item-\d{3}\.json",  # records.py
 )]
-OUR_DIRS = re.compile(r"\d{3}-[a-z0-9_]+|telemetry|telemetry/alerts|telemetry/provider_cache|llm_failures")
+OUR_DIRS = re.compile(r"\d{3}-[a-z0-9_]+|telemetry|telemetry/alerts|telemetry/provider_cache|llm_failures|records|"
+                      r"records/\d{3}-[a-z0-9_]+")
 UNSAFE_SCHEMES = ("javascript:", "data:", "vbscript:")
 URL_ATTRIBUTES = {"href", "src", "xlink:href", "action", "formaction"}
 

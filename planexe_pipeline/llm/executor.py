@@ -41,6 +41,7 @@ from planexe_pipeline.llm.rate_limits import rate_limit_of
 from planexe_pipeline.llm.retry_policy import RetryPolicy
 from planexe_pipeline.llm.spend import BudgetReached, Hold, PlanSpend
 from planexe_pipeline.llm.structured import DegenerateAnswer, SchemaValidationError
+from planexe_pipeline.records import call_version
 from planexe_pipeline.redaction import redact
 from planexe_pipeline.telemetry.correlation import capture_content, task_span
 from planexe_pipeline.telemetry.events import LLMCallEvent, append_event
@@ -106,6 +107,10 @@ class LLMExecutor:
         self.flags: list[str] = []  # degenerate places of the answers kept: the stage's files show them
         # What the plan's calls cost, against its budget if it has one (llm/spend.py).
         self.spend = spend if spend is not None else (PlanSpend(self.run_dir) if self.run_dir else None)
+        # What the task's record says it was made with (records.py): each structured call's
+        # instructions, and the models that answered.
+        self.call_versions: list[str] = []
+        self.answered_by: list[str] = []
 
     # -- public API -------------------------------------------------------------------------
     def run(self, fn: Callable[[Any], T], tokens: int = 0, messages: tuple[str, ...] = (),
@@ -155,12 +160,14 @@ class LLMExecutor:
 
     def structured(self, output_cls: type[M], system_prompt: str, user_prompt: str) -> M:
         """The call every stage makes: a validated pydantic model, via the retry policy."""
+        self.call_versions.append(call_version(system_prompt, output_cls.model_json_schema()))
         call = StructuredCall(output_cls, system_prompt, user_prompt, stage=self.stage,
                               may_ask_again=self._may_ask_again)
         return self._keep_repairs(self.run(OnModel(call.sync), tokens=call.estimated_tokens(), estimate=call.estimate,
                                            messages=_messages(system_prompt, user_prompt))).value
 
     async def astructured(self, output_cls: type[M], system_prompt: str, user_prompt: str) -> M:
+        self.call_versions.append(call_version(system_prompt, output_cls.model_json_schema()))
         call = StructuredCall(output_cls, system_prompt, user_prompt, stage=self.stage,
                               may_ask_again=self._may_ask_again)
         return self._keep_repairs(await self.run_async(OnModel(call.run_async), tokens=call.estimated_tokens(),
@@ -263,6 +270,7 @@ class LLMExecutor:
             current_call.reset(token)
         if lease is not None:
             model.limiter.release(lease)
+        self.answered_by.append(model.name)
         self._record(model, state, attempt, start, outcome.result, None, hold)
 
     def _answered(self, model: NamedModel, lease, state: "_ModelState", exc: BaseException) -> None:

@@ -26,7 +26,9 @@ from planexe_pipeline.llm.spend import PlanSpend
 from planexe_pipeline.report.sections import Section
 from planexe_pipeline.run_settings import RunSettings
 from planexe_pipeline.stages.markdown import FLAGS_KEY, with_flags
+from planexe_pipeline.tasks import run_io
 from planexe_pipeline.tasks.inputs import Input, check_declaration, keyword_forms, read_as, read_json
+from planexe_pipeline.tasks.run_io import TaskIO
 from planexe_pipeline.telemetry import task_events
 
 M = TypeVar("M", bound=BaseModel)
@@ -205,9 +207,15 @@ class PlanTask(luigi.Task):
         # reads twenty inputs, a fifth of its time on the critical path's last step went there.
         return self._inputs
 
+    @cached_property
+    def io(self) -> TaskIO:
+        """Every input this task reads goes through here (tasks/run_io.py): its record says what
+        its outputs were made from."""
+        return TaskIO(self.run_dir)
+
     def read(self, name: str, form: Any = str) -> Any:
         """Input `name` as text (`str`), as a pydantic model, or as plain JSON (`dict`)."""
-        return read_as(self.input()[name], self.declared_inputs()[name], form)
+        return read_as(self.input()[name], self.declared_inputs()[name], form, self.io.read)
 
     def call(self, fn: Callable, *leading: Any) -> Any:
         """fn(*leading, every other parameter read from the input of the same name)."""
@@ -320,7 +328,11 @@ class LLMStage(LLMTask):
         self.write_stage(result, self.to_markdown(result))
 
 
-# Every plan task writes its start and end lines, in whichever process runs it.
+# Every plan task marks its record stale when it starts and writes it when it is done (first, so
+# that a task seen to have ended has its record), and writes its start and end lines, in whichever
+# process runs it.
+PlanTask.event_handler(luigi.Event.START)(run_io.begin)
+PlanTask.event_handler(luigi.Event.SUCCESS)(run_io.finish)
 PlanTask.event_handler(luigi.Event.START)(task_events.record_start)
 PlanTask.event_handler(luigi.Event.SUCCESS)(task_events.record_success)
 PlanTask.event_handler(luigi.Event.FAILURE)(task_events.record_failure)

@@ -9,6 +9,7 @@ stage's `execute(results)` and `to_markdown`, or a `merge()` of its own.
 
 from __future__ import annotations
 
+import json
 import os
 from functools import cached_property
 from typing import Any, Callable, ClassVar, Generic, Sequence, TypeVar
@@ -16,10 +17,10 @@ from typing import Any, Callable, ClassVar, Generic, Sequence, TypeVar
 import luigi
 from pydantic import BaseModel
 
-from planexe_pipeline.errors import InputError
+from planexe_pipeline.errors import InputError, UnreadableOutput
 from planexe_pipeline.stages.markdown import FLAGS_KEY
 from planexe_pipeline.tasks.base import LLMTask, PlanTask, declare_stage_functions
-from planexe_pipeline.tasks.inputs import Input, check_declaration, read_as, read_json, read_model, read_output
+from planexe_pipeline.tasks.inputs import Input, check_declaration, read_as, read_model
 from planexe_pipeline.telemetry import task_events
 
 ItemT = TypeVar("ItemT")
@@ -127,7 +128,7 @@ class FanOutMerge(PlanTask):
 
     def read(self, name: str, form: Any = str) -> Any:
         if name in self.merge_inputs:
-            return read_as(self.merge_requires()[name].output(), self.merge_inputs[name], form)
+            return read_as(self.merge_requires()[name].output(), self.merge_inputs[name], form, self.io.read)
         return super().read(name, form)
 
     def dynamic_requires(self) -> list[luigi.Task]:
@@ -143,14 +144,23 @@ class FanOutMerge(PlanTask):
             task_events.record_end(self, "yielded")  # Luigi suspends us here without an event of its own
         yield batch
         items = [t for t in batch if isinstance(t, self.item_task)]
-        self._item_flags = [f"item {t.index}: {flag}" for t in items for flag in _flags_of(t.output()["json"])]
-        self.merge([read_model(t.output()["json"], t.result_model) for t in items])
+        texts = [self.io.read(t.output()["json"]) for t in items]
+        results = [_model_of(t, text) for t, text in zip(items, texts)]
+        self._item_flags = [f"item {t.index}: {flag}" for t, text in zip(items, texts) for flag in _flags_of(text)]
+        self.merge(results)
 
     def merge(self, results: list[BaseModel]) -> None:
         merged = self.call(self.execute, results)
         self.write_stage(merged, self.to_markdown(merged))
 
 
-def _flags_of(target: luigi.LocalTarget) -> list[str]:
+def _flags_of(text: str) -> list[str]:
     """The quality flags an item's file carries (tasks/base.py); most carry none, and are not parsed for it."""
-    return read_json(target).get(FLAGS_KEY, []) if f'"{FLAGS_KEY}"' in read_output(target) else []
+    return json.loads(text).get(FLAGS_KEY, []) if f'"{FLAGS_KEY}"' in text else []
+
+
+def _model_of(item: FanOutItem, text: str) -> BaseModel:
+    try:
+        return item.result_model.model_validate_json(text)
+    except ValueError:  # invalid JSON and schema violations alike
+        raise UnreadableOutput(item.output()["json"].path) from None

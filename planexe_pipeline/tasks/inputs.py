@@ -48,30 +48,34 @@ def read_output(target: luigi.LocalTarget) -> str:
         raise UnreadableOutput(target.path) from None
 
 
-def read_model(target: luigi.LocalTarget, model: type[M]) -> M:
-    text = read_output(target)
+Reader = Callable[[luigi.LocalTarget], str]
+
+
+def read_model(target: luigi.LocalTarget, model: type[M], text_of: Reader = read_output) -> M:
+    text = text_of(target)
     try:
         return model.model_validate_json(text)
     except ValueError:  # invalid JSON and schema violations (pydantic's ValidationError) alike
         raise UnreadableOutput(target.path) from None
 
 
-def read_json(target: luigi.LocalTarget) -> Any:
-    text = read_output(target)
+def read_json(target: luigi.LocalTarget, text_of: Reader = read_output) -> Any:
+    text = text_of(target)
     try:
         return json.loads(text)
     except ValueError:
         raise UnreadableOutput(target.path) from None
 
 
-def read_as(targets: dict[str, luigi.LocalTarget], spec: Input, form: Any) -> Any:
-    """An upstream's output in the form its reader declares: text, a model, or plain JSON."""
+def read_as(targets: dict[str, luigi.LocalTarget], spec: Input, form: Any, text_of: Reader = read_output) -> Any:
+    """An upstream's output in the form its reader declares: text, a model, or plain JSON.
+    `text_of` reads a file (a task's reads go through its I/O, which notes what it read)."""
     if form is str:
-        return read_output(targets[spec.output or spec.task.text_output])
+        return text_of(targets[spec.output or spec.task.text_output])
     target = targets[spec.output or "json"]
     if isinstance(form, type) and issubclass(form, BaseModel):
-        return read_model(target, form)
-    return read_json(target)
+        return read_model(target, form, text_of)
+    return read_json(target, text_of)
 
 
 @cache

@@ -10,6 +10,7 @@ its graph test) never sees them.
 
 from __future__ import annotations
 
+import luigi
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
@@ -132,3 +133,13 @@ CRAFTED = [CraftedRoot, CraftedMiddle, CraftedThings, CraftedThingItem, CraftedT
            CraftedSummary, CraftedEnd]
 for _cls in CRAFTED:
     PLAN_TASKS.pop(_cls.task_family, None)
+
+
+PROMPT_TEXT = "Open a small bakery in Lyon with two founders and a wood-fired oven."
+LLM = "simulated-instant"
+
+
+def build_crafted(run_dir, workers: int = 1, **params) -> bool:
+    """Make (or go on with) the crafted plan in this process, as Luigi's own command line would."""
+    root = CraftedEnd(run_dir=str(run_dir), prompt=PROMPT_TEXT, llm=LLM, start_date="2027-01-04", **params)
+    return luigi.build([root], workers=workers, local_scheduler=True, log_level="WARNING")

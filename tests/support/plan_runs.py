@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from planexe_pipeline.records import RECORDS_DIR
 from planexe_pipeline.run_settings import SETTINGS_FILE
 from planexe_pipeline.telemetry.events import read_events
 
@@ -121,9 +122,10 @@ def run_to_end(run_dir: Path, config: Path, models: list[str], **kwargs) -> CliR
     return run
 
 
-def plan_files(run_dir: Path, skip_dirs: tuple[str, ...] = ("telemetry",)) -> dict[str, bytes]:
-    """Every file of the run but telemetry and the timeline (timings differ by nature), the lock file
-    and the run's settings (the models and slots it ran with are not the plan)."""
+def plan_files(run_dir: Path, skip_dirs: tuple[str, ...] = ("telemetry", RECORDS_DIR)) -> dict[str, bytes]:
+    """Every file of the run but telemetry and the timeline (timings differ by nature), the lock file,
+    the run's settings (the models and slots it ran with are not the plan) and the records of what
+    each file was made from."""
     return {p.relative_to(run_dir).as_posix(): p.read_bytes() for p in sorted(run_dir.rglob("*"))
             if p.is_file() and p.relative_to(run_dir).parts[0] not in skip_dirs
             and p.name not in LOCK_FILES | TIMING_FILES | {SETTINGS_FILE}}
