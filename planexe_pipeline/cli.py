@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from planexe_pipeline import __version__, defaults
+from planexe_pipeline import __version__, cli_revise, defaults
 from planexe_pipeline.errors import InputError, PipelineError
 from planexe_pipeline.variants.arguments import add_variant_parsers
 
@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--budget", type=_positive_float, metavar="USD",
                      help="the most the plan may cost: no LLM call starts that could take it past this (what the "
                           "folder spent counts); every model needs a price (default: [pipeline] budget_usd)")
+    run.add_argument("--dry-run", action="store_true",
+                     help="with the --run-dir of a plan: list what a rerun would redo (edits, stale steps), and stop")
     run.add_argument("--scheduler-host", metavar="HOST", help="use a central luigid instead of the local scheduler")
     run.add_argument("--scheduler-port", type=_positive_int, default=defaults.SCHEDULER_PORT, metavar="PORT",
                      help="port of that luigid")
@@ -195,10 +197,14 @@ def cmd_run(args) -> int:
         lock=not args.scheduler_host, notify_url=args.notify_url, notify_command=args.notify_command,
         screen=not args.no_screen, budget_usd=args.budget,
     ))
+    if args.dry_run:
+        return cli_revise.dry_run(request)
+
     def announce(cap: int | None) -> None:
         # Said once the run holds its folder: a run refused for a busy folder prints only that.
         if request.resumed:
             print(request.resumed, flush=True)
+        cli_revise.announce_revision(request)
         print(f"Plan run in {request.run_dir}: models {', '.join(request.models)}, {request.workers} workers, "
               f"LLM cap {_cap_text(cap)}, speed {request.speed}", flush=True)
         print(limits_line(request, cap), flush=True)

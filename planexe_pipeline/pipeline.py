@@ -7,7 +7,11 @@ the root: a declaration it cannot be built from fails at import, not in a run.
 
 from __future__ import annotations
 
+import sys
+
 from planexe_pipeline.luigi_internals import one_line_failures
+from planexe_pipeline.prompt_input import read_fingerprint
+from planexe_pipeline.tasks import revision
 from planexe_pipeline.tasks.base import PLAN_TASKS, PlanTask
 from planexe_pipeline.tasks.graph import PlanGraph
 from planexe_pipeline.tasks.report import FullPlan, Report
@@ -25,3 +29,21 @@ REMAINING_SECONDS = PLAN.remaining_seconds()
 EXPECTED_SECONDS = {family: node.expected_s for family, node in PLAN.nodes.items()}
 PlanTask.priorities = {family: int(round(seconds)) for family, seconds in REMAINING_SECONDS.items()}
 one_line_failures()  # a step run from Luigi's command line that fails on our error ends in that line
+
+
+def check_folder_on_first_look(task: PlanTask) -> None:
+    """Before Luigi's own command line first looks at a plan's folder: the same check of edits and
+    stale outputs as `planexe-pipeline run` makes before it starts (runner.py), once per process."""
+    if revision.checked(task.run_dir) or task.task_family not in PLAN.nodes:
+        return
+    revision.mark_checked(task.run_dir)
+    if read_fingerprint(task.run_dir) is None:
+        return  # a new plan: nothing to revise
+    found = revision.plan_revision(PLAN, task.run_dir)
+    for line in [found.line(), *found.notes()]:
+        if line:
+            print(f"planexe_pipeline: {line}", file=sys.stderr, flush=True)
+    revision.apply(found, PLAN, record_unrecorded=False)
+
+
+PlanTask.check_folder = check_folder_on_first_look

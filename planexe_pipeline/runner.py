@@ -25,7 +25,10 @@ from planexe_pipeline.run_request import RunRequest
 from planexe_pipeline.run_settings import RunSettings
 from planexe_pipeline.run_watch import RunWatch
 from planexe_pipeline.scaleout import PlanWorkerFactory, SchedulerGone
+from planexe_pipeline.prompt_input import read_fingerprint
+from planexe_pipeline.tasks import revision
 from planexe_pipeline.tasks.integrity import unreadable_tasks
+from planexe_pipeline.tasks.revision import Revision
 from planexe_pipeline.telemetry.correlation import claim_run_id, close_run_id
 from planexe_pipeline.telemetry.events import (Event, RunEvent, TaskEvent, append_event, failed_tasks,
                                                path_in_run_folder, read_events)
@@ -78,6 +81,14 @@ def build_root(request: RunRequest) -> luigi.Task:
     return FullPlan(run_dir=str(request.run_dir))
 
 
+def revision_of(request: RunRequest) -> Revision | None:
+    """What a run of the request's folder would redo (None for a new plan); InputError, before
+    anything is written, when a person's edit no longer fits its stage."""
+    if read_fingerprint(request.run_dir) is None:
+        return None
+    return revision.plan_revision(PLAN, str(request.run_dir))
+
+
 def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None] | None = None) -> RunOutcome:
     """Run (or resume) the plan described by an already prepared request.
 
@@ -95,6 +106,10 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
         if lock:
             # Scaled-out runs share the folder unlocked: they leave another worker's files alone.
             remove_interrupted_writes(run_dir)
+        found = revision_of(request)  # again, now that the folder is ours: what was edited since
+        if found is not None:
+            revision.apply(found, PLAN, record_unrecorded=bool(lock))
+        revision.mark_checked(str(run_dir))
         run_settings.record(run_dir, settings)
         identity = claim_run_id(run_dir, scaled_out=bool(request.scheduler_host))
         run_line = {"workers": request.workers, "llm_slots": slots, "pid": os.getpid(), "run_id": identity.run_id,

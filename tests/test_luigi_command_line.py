@@ -107,3 +107,20 @@ def test_no_screen_from_the_luigi_command_line_plans_a_prompt_the_screening_stop
                         "--no-screen")
     assert planned.returncode == 0, planned.stderr[-2000:]
     assert json.loads((run / plan_file("ScreenPrompt")).read_text())["planned_anyway"] is True
+
+
+def test_an_edit_is_seen_from_the_luigi_command_line_and_what_reads_it_is_redone(tmp_path):
+    run_dir, llm_config = tmp_path / "run", str(config(tmp_path))
+    first = luigi_run("DeduplicateLevers", "--run-dir", str(run_dir), "--prompt", "Open a bakery in Lyon.",
+                      "--llm", "good", "--llm-config", llm_config)
+    assert first.returncode == 0, first.stderr[-2000:]
+    levers, deduplicated = run_dir / plan_file("PotentialLevers"), run_dir / plan_file("DeduplicateLevers")
+    made = deduplicated.read_bytes()
+    data = json.loads(levers.read_text())
+    data["levers"][0]["name"] = "Oven Size"
+    levers.write_text(json.dumps(data, indent=2) + "\n")
+    again = luigi_run("DeduplicateLevers", "--run-dir", str(run_dir), "--llm", "good", "--llm-config", llm_config)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert f"Revising {run_dir}: edited {plan_file('PotentialLevers')}; redoing 1 task and 1 LLM call" in again.stderr
+    assert deduplicated.read_bytes() != made  # made again from the edited levers
+    assert json.loads(levers.read_text())["levers"][0]["name"] == "Oven Size"  # the edit is kept

@@ -95,6 +95,10 @@ class PlanTask(luigi.Task):
     node_of: ClassVar[Callable[[type], Any]]
     # The model the task's JSON holds, where run() is code of its own (else it follows from execute).
     answer: ClassVar[type[BaseModel] | None] = None
+    # The check of a run folder for edits and stale outputs before Luigi first looks at it
+    # (tasks/revision.py, registered by pipeline.py): a run started by runner.py has done it before
+    # it starts; a run from Luigi's own command line does it on its first look.
+    check_folder: ClassVar[Callable[["PlanTask"], None] | None] = None
     _params_by_class: ClassVar[dict[type, list]] = {}
 
     @classmethod
@@ -145,14 +149,17 @@ class PlanTask(luigi.Task):
         return luigi.LocalTarget(os.path.join(self.run_dir, name))
 
     def complete(self) -> bool:
-        """Every output exists and reads back. A truncated write (a full disk on another host) or
-        a broken hand edit makes the task not done, so a run redoes it instead of failing
-        downstream on every resume."""
+        """Every output exists and reads back, and its record is not stale (its inputs changed, or
+        someone asked for it again: tasks/revision.py). A truncated write (a full disk on another
+        host) in a folder without records makes the task not done, so a run redoes it instead of
+        failing downstream on every resume."""
+        if self.check_folder is not None:
+            self.check_folder()
         outputs = luigi.task.flatten(self.output())
         if not outputs:
             return super().complete()
         stats = [_stat(target.path) for target in outputs]
-        if None in stats:
+        if None in stats or run_io.is_stale(self):
             return False
         try:
             for target, stat in zip(outputs, stats):
@@ -237,7 +244,15 @@ class PlanTask(luigi.Task):
         """The usual pair: the stage's model as JSON, and its markdown section."""
         self.write_json("json", result)
         if markdown is not None and "md" in self.files:
-            self.write_text("md", with_flags(markdown, self.quality_flags()).rstrip() + "\n")
+            self.write_text("md", section_text(markdown, self.quality_flags()))
+
+    def rendered_from(self, result: BaseModel, flags: list[str]) -> dict[str, str]:
+        """The files a stage writes from its answer by code alone (its markdown), as run() writes
+        them: after a person's edit of the JSON, the rest of the stage's files follow it."""
+        to_markdown = getattr(self, "to_markdown", None)
+        if to_markdown is None or "md" not in self.files:
+            return {}
+        return {"md": section_text(to_markdown(result), flags)}
 
     def quality_flags(self) -> list[str]:
         """Degenerate places of the LLM answers this task kept (llm/degeneracy.py), and of the
@@ -254,6 +269,10 @@ class PlanTask(luigi.Task):
 
     def fanout_cap(self) -> int | None:
         return self.settings.fanout_cap()
+
+
+def section_text(markdown: str, flags: list[str]) -> str:
+    return with_flags(markdown, flags).rstrip() + "\n"
 
 
 def declare_stage_functions(cls: type, leading: int, not_for_fn: tuple[str, ...] = ()) -> None:

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from planexe_pipeline.errors import InputError, UnreadableOutput
 from planexe_pipeline.stages.markdown import FLAGS_KEY
+from planexe_pipeline.tasks import run_io
 from planexe_pipeline.tasks.base import LLMTask, PlanTask, declare_stage_functions
 from planexe_pipeline.tasks.inputs import Input, check_declaration, read_as, read_model
 from planexe_pipeline.telemetry import task_events
@@ -148,6 +149,7 @@ class FanOutMerge(PlanTask):
         results = [_model_of(t, text) for t, text in zip(items, texts)]
         self._item_flags = [f"item {t.index}: {flag}" for t, text in zip(items, texts) for flag in _flags_of(text)]
         self.merge(results)
+        run_io.remove_items_past(self._probe, len(items))
 
     def merge(self, results: list[BaseModel]) -> None:
         merged = self.call(self.execute, results)

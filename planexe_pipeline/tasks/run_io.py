@@ -17,8 +17,8 @@ from typing import Any
 import luigi
 
 from planexe_pipeline.errors import UnreadableOutput
-from planexe_pipeline.records import (OutputRecord, file_fingerprint, fingerprint, read_record, relative,
-                                      stage_version, write_record)
+from planexe_pipeline.records import (OutputRecord, file_fingerprint, fingerprint, read_record, record_path,
+                                      relative, stage_version, write_record)
 
 
 class TaskIO:
@@ -75,3 +75,37 @@ def finish(task: Any) -> None:
 
 def recorded(task: Any) -> OutputRecord | None:
     return read_record(task.run_dir, record_name(task))
+
+
+_STALE: dict[str, tuple[tuple, bool]] = {}  # record path -> (its state when read, stale)
+
+
+def is_stale(task: Any) -> bool:
+    """Whether the task's record says it is to be made again. Asked on every look at the task:
+    a record is read again only when it changed."""
+    path = str(record_path(task.run_dir, record_name(task)))
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return False
+    state = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    known = _STALE.get(path)
+    if known is None or known[0] != state:
+        record = read_record(task.run_dir, record_name(task))
+        known = _STALE[path] = (state, bool(record and record.stale))
+    return known[1]
+
+
+def remove_items_past(item: Any, width: int) -> None:
+    """A revised list that came out shorter: the items past its end (and their records) are not part
+    of the plan any more, and would only mislead a reader of the folder."""
+    folder = os.path.join(item.run_dir, item.stage_dir)
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        stem, _, suffix = name.partition(".")
+        if suffix == "json" and stem.startswith("item-") and stem[5:].isdigit() and int(stem[5:]) >= width:
+            os.unlink(os.path.join(folder, name))
+            record_path(item.run_dir, f"{item.stage_dir}/{stem}").unlink(missing_ok=True)

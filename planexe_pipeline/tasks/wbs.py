@@ -6,11 +6,12 @@ from __future__ import annotations
 from planexe_pipeline.report.sections import Section
 from planexe_pipeline.stages import durations, task_dependencies, wbs, wbs_level3
 from planexe_pipeline.stages.durations import DurationChunk, DurationEstimates as DurationEstimatesModel
-from planexe_pipeline.stages.schedule import schedule_to_csv, schedule_to_mermaid, to_markdown as schedule_markdown
+from planexe_pipeline.stages.schedule import DatedSchedule, schedule_to_csv, schedule_to_mermaid
+from planexe_pipeline.stages.schedule import to_markdown as schedule_markdown
 from planexe_pipeline.stages.task_dependencies import TaskDependencies as TaskDependenciesModel
 from planexe_pipeline.stages.wbs import Phase, PhaseTasks, WBSLevel1 as WBSLevel1Model, WBSProject, WBSTask
 from planexe_pipeline.stages.wbs_level3 import Decomposition
-from planexe_pipeline.tasks.base import LLMStage, PlanTask
+from planexe_pipeline.tasks.base import LLMStage, PlanTask, section_text
 from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
 from planexe_pipeline.tasks.inputs import Input
 from planexe_pipeline.tasks.plan import ProjectPlan
@@ -107,16 +108,21 @@ class WBSProject123(FanOutMerge):
     # The durations of tasks that got no decomposition (--speed fast) come from here; a
     # static requirement would hold back the items until every chunk was estimated.
     merge_inputs = {"durations": Input(DurationEstimates, "the durations of tasks left undecomposed")}
+    answer = WBSProject
 
     def merge(self, results):
         result = wbs_level3.build_project123(self.read("project", WBSProject),
                                              self.read("durations", DurationEstimatesModel), results)
         self.write_stage(result, wbs.project_to_markdown(result, "Work breakdown structure"))
 
+    def rendered_from(self, result, flags):
+        return {"md": section_text(wbs.project_to_markdown(result, "Work breakdown structure"), flags)}
+
 
 class Schedule(PlanTask):
     number, stem, kinds = 57, "schedule", ("json", "md", "csv", "mmd")
     section = Section("schedule-table", "Schedule", position=150, page_part="gantt")
+    answer = DatedSchedule
     inputs = {"fingerprint": Input(Setup, "the start date fixed when the run began", output="fingerprint"),
               "project": Input(WBSProject123, "every task with its duration"),
               "dependencies": Input(TaskDependencies, "which task waits for which")}
@@ -125,6 +131,11 @@ class Schedule(PlanTask):
         project = self.read("project", WBSProject)
         edges = self.read("dependencies", TaskDependenciesModel).edges()
         result = wbs.plan_schedule(project, edges, wbs.first_day(self.read("fingerprint", dict)))
-        self.write_stage(result, schedule_markdown(result))
-        self.write_text("csv", schedule_to_csv(result))
-        self.write_text("mmd", schedule_to_mermaid(result, project.title or "Schedule"))
+        self.write_json("json", result)
+        for key, text in self.rendered_from(result, self.quality_flags(), project.title).items():
+            self.write_text(key, text)
+
+    def rendered_from(self, result, flags, title: str | None = None):
+        title = title if title is not None else self.read("project", WBSProject).title
+        return {"md": section_text(schedule_markdown(result), flags), "csv": schedule_to_csv(result),
+                "mmd": schedule_to_mermaid(result, title or "Schedule")}
