@@ -97,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run this shell command with the same JSON alert on its standard input")
     _add_model_args(run)
 
+    cli_revise.add_redo_parser(sub, _add_config_arg)
+
     sub.add_parser("prompts", help="list the sample prompts")
 
     check = sub.add_parser("check-model", help="send one small structured call to a model entry and show how it answered")
@@ -396,7 +398,12 @@ def cmd_diff(args) -> int:
     return diff(args)
 
 
-COMMANDS = {"run": cmd_run, "prompts": cmd_prompts, "check-model": cmd_check_model, "timeline": cmd_timeline,
+def cmd_redo(args) -> int:
+    return cli_revise.cmd_redo(args, lambda argv: cmd_run(build_parser().parse_args(argv)))
+
+
+COMMANDS = {"run": cmd_run, "redo": cmd_redo, "prompts": cmd_prompts, "check-model": cmd_check_model,
+            "timeline": cmd_timeline,
             "stats": cmd_stats, "status": cmd_status, "bench": cmd_bench, "scheduler": cmd_scheduler,
             "mcp": cmd_mcp, "fork": cmd_fork, "diff": cmd_diff}
 

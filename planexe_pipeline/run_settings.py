@@ -43,7 +43,8 @@ SPEEDS = ("fast", "full")
 @dataclass(frozen=True)
 class RunSettings:
     models: tuple[str, ...]
-    # Of `models`, in their order, resolved and checked; then those only a route names.
+    # Of `models`, in their order, resolved and checked; then those only a route names, and any
+    # other a person asked one stage with (planexe-pipeline redo --llm).
     entries: tuple[ModelEntry, ...]
     speed: str = "full"
     start_date: str | None = None  # the schedule's first day; today's date when a run begins without one
@@ -72,8 +73,8 @@ class RunSettings:
         return self.fast_fanout_width if self.speed == "fast" else None
 
     def entries_for(self, names: list[str] | tuple[str, ...] | None = None) -> list[ModelEntry]:
-        """The entries of the run's models, or those of `names` (a route's models), which the
-        settings hold."""
+        """The entries of the run's models, or those of `names` (a route's models, or the one a
+        stage was asked again with), which the settings hold."""
         by_name = {entry.name: entry for entry in self.entries}
         if not names:
             return [by_name[name] for name in self.models]
@@ -108,6 +109,13 @@ class RunSettings:
     def with_changes(self, **changes: Any) -> "RunSettings":
         return dataclasses.replace(self, **changes)
 
+    def with_model(self, name: str, llm_config: str | None) -> "RunSettings":
+        """These settings, holding the entry of one more model (for a stage asked again with it)."""
+        if any(entry.name == name for entry in self.entries):
+            return self
+        (entry,) = resolve_models([name], load_llm_config(llm_config))
+        return self.with_changes(entries=(*self.entries, entry))
+
 
 def resolve(*, models: list[str] | tuple[str, ...] = (), llm_config: str | None = None, speed: str | None = None,
             start_date: str | None = None, screen: bool | None = None, llm_slots: int | None = None,
@@ -121,6 +129,8 @@ def resolve(*, models: list[str] | tuple[str, ...] = (), llm_config: str | None 
         routes = load_routes(llm_config)
         routed = [name for route in routes.values() for name in route if name not in names]
         entries = tuple(resolve_models([*names, *dict.fromkeys(routed)], load_llm_config(llm_config)))
+        # A model a stage was asked again with stays in reach of that stage.
+        entries += tuple(e for e in (base.entries if base else ()) if e.name not in {x.name for x in entries})
         config_name = config_path(llm_config).name
     else:
         names, entries, config_name = list(base.models), _with_credentials(base.entries, llm_config), base.config_name

@@ -197,7 +197,7 @@ def _luigid_llm_cap(request: RunRequest) -> int | None:
 def limits_line(request: RunRequest, cap: int | None) -> str:
     """The provider limits the run works under, said once at its start."""
     parts = []
-    for entry in request.settings.entries:
+    for entry in request.settings.entries_for():
         limits = entry.limits
         start = min((n for n in (cap, limits.max_concurrency) if n), default="the LLM cap")
         how = f"starts at {start} in flight and halves on rate-limit answers" if limits.adaptive \

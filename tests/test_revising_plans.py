@@ -131,3 +131,24 @@ def test_workers_of_a_central_scheduler_see_the_edit_and_share_the_revision(fini
     assert calls == sum(1 for family, _ in ran if PLAN.nodes[family].llm)
     assert f"redoing {len(expected.redo)} tasks and {expected.llm_calls} LLM calls" in workers[0].out.read_text()
     assert not differing(plan_files(whole), plan_files(shared))
+
+
+def test_redo_of_one_expert_with_a_note_shows_in_the_report_as_revised(finished, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    shutil.copytree(finished, run_dir)
+    started = time.time()
+    assert main(["redo", str(run_dir), "expert_criticism", "--item", "1", "--note", "Keep the budget under 2 M EUR",
+                 "--workers", "4"]) == 0
+    out = capsys.readouterr().out
+    ran, calls = since(run_dir, started)
+    expected = {("ExpertCriticismItem", 1), *PLAN.instances(str(run_dir)).downstream_of([("ExpertCriticismItem", 1)])}
+    assert ran == expected and ("ExpertCriticismItem", 0) not in ran
+    assert f"redoing {len(expected)} tasks and {calls} LLM calls" in out
+    revised = ("**Revised:** ExpertCriticismItem [item 1] was asked again with the remark "
+               "\u201cKeep the budget under 2 M EUR\u201d.")
+    assert revised in (run_dir / "070-plan.md").read_text()
+    assert "Keep the budget under 2 M EUR" in (run_dir / "070-report.html").read_text()
+    untouched = {name for name, data in plan_files(finished).items() if name.startswith(("0", "1"))
+                 and not name.startswith(("040-", "041-", "070-", "999-"))}
+    changed = {name for name in untouched if plan_files(run_dir)[name] != plan_files(finished)[name]}
+    assert all(any(name.startswith(f"{PLAN.nodes[f].number:03d}-") for f, _ in expected) for name in changed)

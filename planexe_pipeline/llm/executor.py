@@ -93,7 +93,7 @@ class LLMExecutor:
                  policy: RetryPolicy = RetryPolicy(), sleep: Callable[[float], None] = time.sleep,
                  async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  rng: random.Random | None = None, priority: int = 0, stage_name: str | None = None,
-                 spend: PlanSpend | None = None):
+                 spend: PlanSpend | None = None, remark: str | None = None):
         if not models:
             raise ValueError("LLMExecutor needs at least one model")
         self.models = list(models)
@@ -111,6 +111,7 @@ class LLMExecutor:
         # instructions, and the models that answered.
         self.call_versions: list[str] = []
         self.answered_by: list[str] = []
+        self.remark = remark  # a person's remark on this step, added to each of its prompts
 
     # -- public API -------------------------------------------------------------------------
     def run(self, fn: Callable[[Any], T], tokens: int = 0, messages: tuple[str, ...] = (),
@@ -161,6 +162,7 @@ class LLMExecutor:
     def structured(self, output_cls: type[M], system_prompt: str, user_prompt: str) -> M:
         """The call every stage makes: a validated pydantic model, via the retry policy."""
         self.call_versions.append(call_version(system_prompt, output_cls.model_json_schema()))
+        user_prompt = with_remark(user_prompt, self.remark)
         call = StructuredCall(output_cls, system_prompt, user_prompt, stage=self.stage,
                               may_ask_again=self._may_ask_again)
         return self._keep_repairs(self.run(OnModel(call.sync), tokens=call.estimated_tokens(), estimate=call.estimate,
@@ -168,6 +170,7 @@ class LLMExecutor:
 
     async def astructured(self, output_cls: type[M], system_prompt: str, user_prompt: str) -> M:
         self.call_versions.append(call_version(system_prompt, output_cls.model_json_schema()))
+        user_prompt = with_remark(user_prompt, self.remark)
         call = StructuredCall(output_cls, system_prompt, user_prompt, stage=self.stage,
                               may_ask_again=self._may_ask_again)
         return self._keep_repairs(await self.run_async(OnModel(call.run_async), tokens=call.estimated_tokens(),
@@ -350,6 +353,14 @@ class LLMExecutor:
             saved = f"; last raw answer saved to {name} in the run folder"
         return LLMCallFailed(f"{where}: every model failed ({'; '.join(failures.reasons)}){saved}; "
                              f"fix the model or pass another with --llm, then run again to resume")
+
+
+REMARK_HEADING = "# Remark from the person revising this plan"
+
+
+def with_remark(user_prompt: str, remark: str | None) -> str:
+    """The prompt with a person's remark last, after the plan's context and the item."""
+    return f"{user_prompt.rstrip()}\n\n{REMARK_HEADING}\n{remark.strip()}\n" if remark and remark.strip() else user_prompt
 
 
 @dataclass

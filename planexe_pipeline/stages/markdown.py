@@ -42,6 +42,18 @@ def document(title: str, *blocks: str) -> str:
     return "\n\n".join([heading(title), *[b.strip() for b in blocks if b and b.strip()]]) + "\n"
 
 
+def with_revision(markdown: str, notes: Sequence[str]) -> str:
+    """A section a person revised (edited by hand, or had asked again with a remark) says so under
+    its title; an unrevised section is left as it was, byte for byte."""
+    if not notes:
+        return markdown
+    note = "\n".join(f"> **Revised:** {one_line(line)}" for line in notes)
+    title, _, rest = markdown.partition("\n")
+    if not title.startswith("#"):
+        return f"{note}\n\n{markdown}"
+    return f"{title}\n\n{note}\n\n{rest.lstrip(chr(10))}"
+
+
 # The key under which a stage's JSON lists the degenerate places of the answers it kept.
 FLAGS_KEY = "quality_flags"
 

@@ -317,6 +317,11 @@ class LLMTask(PlanTask):
     def executor(self) -> LLMExecutor:
         settings = self.settings
         route, names = self.route()
+        # What a person asked when they had this step asked again (planexe-pipeline redo): a
+        # remark added to its prompt, another model (tasks/run_io.py keeps it in the record).
+        asked = getattr(self, "previous_record", None)
+        if asked is not None and asked.asked_model:
+            route, names = None, [asked.asked_model]
         # Every process of the run (and every host sharing the run folder) meets each provider
         # through one shared limit, which starts at the run's LLM slots.
         models = [NamedModel.from_entry(e, SharedLimiter(self.run_dir, endpoint=e.endpoint(), model=e.name,
@@ -327,7 +332,7 @@ class LLMTask(PlanTask):
         executor = LLMExecutor(models, run_dir=self.run_dir, stage=self.task_family, task_id=self.task_id,
                                item=getattr(self, "index", None), policy=settings.retry,
                                priority=self.priority, stage_name=self.stem,
-                               spend=PlanSpend(self.run_dir, settings.budget_usd))
+                               spend=PlanSpend(self.run_dir, settings.budget_usd), remark=asked.remark if asked else None)
         self.__dict__.setdefault("_executors", []).append(executor)  # for the flags of what it kept
         return executor
 

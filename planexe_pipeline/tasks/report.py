@@ -13,7 +13,11 @@ from planexe_pipeline.report.sections import Section
 from planexe_pipeline.stages.identify_purpose import PlanPurpose
 from planexe_pipeline.stages.schedule import DatedSchedule
 from planexe_pipeline.stages.wbs import WBSProject
-from planexe_pipeline.tasks.base import PLAN_TASKS, PlanTask
+from planexe_pipeline.stages.markdown import with_revision
+from planexe_pipeline.tasks import run_io
+from planexe_pipeline.tasks.base import PLAN_TASKS, LLMTask, PlanTask
+from planexe_pipeline.tasks.fanout import FanOutMerge
+from planexe_pipeline.tasks.graph import stage_node
 from planexe_pipeline.tasks.inputs import Input
 from planexe_pipeline.tasks.setup import IDEA
 from planexe_pipeline.telemetry.plan_authors import read_plan_authors
@@ -31,6 +35,18 @@ def report_sections() -> tuple[Section, ...]:
     return tuple(task.section for task in section_tasks())
 
 
+def section_revisions(task: type[PlanTask], run_dir: str) -> list[str]:
+    """What a person did to a section: to its task, its fan-out's items, or a step it is written
+    from that has no section of its own (the chosen scenario of the scenarios' section)."""
+    def with_items(cls: type[PlanTask]) -> list[type[PlanTask]]:
+        return [cls, cls.item_task] if issubclass(cls, FanOutMerge) else [cls]
+
+    feeding = [e.spec.task for e in stage_node(task).edges if e.spec is not None and not vars(e.spec.task).get("section")
+               and issubclass(e.spec.task, (LLMTask, FanOutMerge))]
+    classes = dict.fromkeys(cls for source in (task, *feeding) for cls in with_items(source))
+    return [line for cls in classes for line in run_io.revisions(cls, run_dir)]
+
+
 class Report(PlanTask):
     number = 70
     files = {"md": "070-plan.md", "html": "070-report.html"}
@@ -43,7 +59,8 @@ class Report(PlanTask):
     def run(self):
         sections = report_sections()
         prompt = self.read("setup")
-        texts = {spec.key: self.read(spec.key) for spec in sections}
+        texts = {task.section.key: with_revision(self.read(task.section.key), section_revisions(task, self.run_dir))
+                 for task in section_tasks()}
         # The sections the page draws from models of their own; their tasks declare these keys.
         title = assemble.report_title(self.read("purpose", PlanPurpose).topic)
         schedule = self.read("schedule-table", DatedSchedule)

@@ -32,7 +32,8 @@ from pydantic import ValidationError
 from planexe_pipeline.errors import InputError
 from planexe_pipeline.records import OutputRecord, file_fingerprint, fingerprint, read_record, relative, write_record
 from planexe_pipeline.stages.markdown import FLAGS_KEY
-from planexe_pipeline.tasks.graph import Key, PlanGraph, RunGraph
+from planexe_pipeline.tasks.fanout import FanOutMerge
+from planexe_pipeline.tasks.graph import Key, PlanGraph, RunGraph, StageNode
 from planexe_pipeline.tasks.run_io import record_name
 
 
@@ -223,3 +224,53 @@ def checked(run_dir: str) -> bool:
 
 def mark_checked(run_dir: str) -> None:
     _CHECKED.add(os.path.abspath(run_dir))
+
+
+def redo_targets(graph: PlanGraph, run_dir: str, stage: str, item: int | None) -> list[Key]:
+    """The tasks `planexe-pipeline redo DIR STAGE [--item N]` asks again: STAGE by its task name,
+    its file stem or its number; a fan-out (its items or its merge) means its items, or item N."""
+    node = _stage_named(graph, stage)
+    if issubclass(node.cls, FanOutMerge):
+        node = graph.nodes[node.cls.item_task.task_family]
+    if not node.fan_out_item:
+        if item is not None:
+            raise InputError(f"{node.family} is not a fan-out, it has no items: drop --item")
+        return [(node.family, None)]
+    width = len(node.cls(run_dir=str(run_dir), index=0).items())
+    if item is None:
+        return [(node.family, i) for i in range(width)]
+    if not 0 <= item < width:
+        raise InputError(f"{node.family} has {width} items in {run_dir} (0 to {width - 1}): pass one of them to --item")
+    return [(node.family, item)]
+
+
+def _stage_named(graph: PlanGraph, stage: str) -> StageNode:
+    wanted = stage.strip().lower().removesuffix(".json").removesuffix(".md")
+    exact = [n for n in graph.nodes.values() if n.family.lower() == wanted]
+    found = exact or [n for n in graph.nodes.values()
+                      if wanted in (str(getattr(n.cls, "stem", "")).lower(), f"{n.number:03d}", str(n.number),
+                                    f"{n.number:03d}-{getattr(n.cls, 'stem', '')}".lower())]
+    if not found:
+        raise InputError(f"no stage '{stage}' in this plan: name it by its task (SWOTAnalysis), its file stem "
+                         "(swot_analysis) or its number (038), as docs/edges.md lists them")
+    return next((n for n in found if n.fan_out_item), found[0])
+
+
+def ask_again(graph: PlanGraph, run_dir: str, keys: list[Key], *, remark: str | None, model: str | None) -> None:
+    """Mark the tasks to be made again, with the person's remark and model in their records (a
+    person's edit of them goes: they asked the stage again)."""
+    run = graph.instances(str(run_dir), guess=lambda item, widths: 0)
+    for key in keys:
+        node = graph.nodes[key[0]]
+        if (remark or model) and not node.llm:
+            raise InputError(f"{key[0]} makes no LLM call: a note or a model has nothing to go to; "
+                             "redo it without --note and --llm")
+        name = record_name(run.task(key, str(run_dir)))
+        if read_record(run_dir, name) is None:
+            raise InputError(f"{key[0]} has not been made yet in {run_dir}: run the plan first "
+                             f"(planexe-pipeline run --run-dir {run_dir})")
+    for key in keys:
+        name = record_name(run.task(key, str(run_dir)))
+        record = read_record(run_dir, name)
+        record.stale, record.remark, record.asked_model, record.edited = True, remark, model, []
+        write_record(run_dir, name, record)

@@ -109,3 +109,23 @@ def remove_items_past(item: Any, width: int) -> None:
         if suffix == "json" and stem.startswith("item-") and stem[5:].isdigit() and int(stem[5:]) >= width:
             os.unlink(os.path.join(folder, name))
             record_path(item.run_dir, f"{item.stage_dir}/{stem}").unlink(missing_ok=True)
+
+
+def revisions(task_cls: Any, run_dir: str) -> list[str]:
+    """What a person did to one task class of a run (each of its items, for a fan-out), in words."""
+    if getattr(task_cls, "stage_dir", None) and hasattr(task_cls, "index"):
+        folder = record_path(run_dir, f"{task_cls.stage_dir}/x").parent
+        records = [read_record(run_dir, f"{task_cls.stage_dir}/{p.stem}") for p in sorted(folder.glob("item-*.json"))]
+    else:
+        name = f"{task_cls.number:03d}-{getattr(task_cls, 'stem', None) or task_cls.task_family}"
+        records = [read_record(run_dir, name)]
+    lines = []
+    for record in filter(None, records):
+        who = record.task + ("" if record.item is None else f" [item {record.item}]")
+        if record.remark or record.asked_model:
+            model = f" of {record.asked_model}" if record.asked_model else ""
+            remark = f" with the remark \u201c{record.remark}\u201d" if record.remark else ""
+            lines.append(f"{who} was asked again{model}{remark}.")
+        if record.edited:
+            lines.append(f"{who} was edited by hand ({', '.join(record.edited)}).")
+    return lines

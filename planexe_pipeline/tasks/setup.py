@@ -43,7 +43,7 @@ class Setup(PlanTask):
         if prompt is None:
             raise InputError(f"run folder {self.run_dir} has no plan yet: pass --prompt-file (or use planexe-pipeline run --prompt)")
         settings = self.settings  # resolved, every model checked: a bad entry stops here, before anything is written
-        if any(entry.model_class.simulated for entry in settings.entries):
+        if any(entry.model_class.simulated for entry in settings.entries_for()):
             print("planexe_pipeline: using the offline simulator; the plan text is simulated.", file=sys.stderr)
         if not settings.start_date:  # Luigi's own command line, a first run: the settings are recorded now
             settings = settings.with_changes(start_date=run_settings.today())
