@@ -189,7 +189,8 @@ def cmd_run(args) -> int:
     from planexe_pipeline.llm.config import parse_model_list
     from planexe_pipeline.run_request import RunRequest, prepare
     from planexe_pipeline.run_cost import cost_line
-    from planexe_pipeline.runner import PLAN_MARKDOWN, REPORT_FILE, cap_warning, execute, limits_line
+    from planexe_pipeline.run_record import where_the_plan_is
+    from planexe_pipeline.runner import cap_warning, execute, limits_line
 
     request = prepare(RunRequest(
         prompt=_prompt_of(args), run_dir=Path(args.run_dir) if args.run_dir else None,
@@ -226,12 +227,7 @@ def cmd_run(args) -> int:
           + (f" Cost ${s['cost_usd']:.4f}, {s['cached_input_tokens']} input tokens served from cache."
              if s["cost_usd"] is not None else ""))
     if outcome.ok:
-        from planexe_pipeline.telemetry.timeline import write_timeline
-
-        # The report links to timeline.html; write it now so the link works.
-        timeline = write_timeline(outcome.run_dir)
-        print(f"Report:   {outcome.run_dir / REPORT_FILE}\nPlan:     {outcome.run_dir / PLAN_MARKDOWN}\n"
-              f"Timeline: {timeline}")
+        print("\n".join(where_the_plan_is(outcome.run_dir)))
         return 0
     for failure in outcome.failures or ["the run did not finish; rerun with --verbose to see Luigi's log"]:
         print(f"error: {failure} [run {outcome.run_id}]", file=sys.stderr)
@@ -298,12 +294,21 @@ def cmd_status(args) -> int:
         snapshot = status_of_finished(state)
     else:
         from planexe_pipeline.status import StatusTracker, watch
-        tracker = StatusTracker(run_dir, stall_after_s=stall_after)
+
+        tracker = StatusTracker(run_dir, stall_after_s=stall_after, expect=_walked_expectation)
         if args.watch:
             return watch(tracker, args.interval, as_json=args.json, terminal=is_terminal(sys.stdout) and not args.json)
         snapshot = tracker.snapshot()
     print(json.dumps(snapshot, indent=2, sort_keys=True) if args.json else "\n".join(status_lines(snapshot)))
     return 0
+
+
+def _walked_expectation(run_dir: str):
+    """The expected work of a run that recorded none (one started by an older version): the task
+    graph is imported for it, seconds that a run's own record spares every other look."""
+    from planexe_pipeline.tasks.expected_work import walked_expectation
+
+    return walked_expectation(run_dir)
 
 
 def cmd_stats(args) -> int:

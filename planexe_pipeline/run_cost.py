@@ -10,15 +10,17 @@ from planexe_pipeline import defaults
 from planexe_pipeline.llm.spend import spent_usd
 from planexe_pipeline.routes import project
 from planexe_pipeline.run_request import RunRequest
-from planexe_pipeline.status import StatusTracker, expected_graph
+from planexe_pipeline.status import StatusTracker
+from planexe_pipeline.tasks.expected_work import walked_expectation
 from planexe_pipeline.telemetry.run_state import read_run_state
 
 
 def cost_line(request: RunRequest) -> str | None:
     """The run's projected cost, on the models its calls go to; None when one of them has no price."""
-    graph = expected_graph(str(request.run_dir))
-    done = _done_keys(request.run_dir)
-    calls = Counter(family for (family, item), node in graph.nodes.items() if node.llm and (family, item) not in done)
+    work = walked_expectation(str(request.run_dir))
+    done = Counter(family for family, _ in _done_keys(request.run_dir))
+    calls = Counter({stage.family: stage.tasks - min(done[stage.family], stage.tasks)
+                     for stage in work.stages if stage.llm and stage.tasks > done[stage.family]})
     settings = request.settings
     config = {entry.name: entry for entry in settings.entries}
     projection = project(dict(calls), settings.routes, list(settings.models), config)
@@ -45,7 +47,7 @@ def _done_keys(run_dir: Path) -> set[tuple[str, int | None]]:
 def budget_line(run_dir: Path, budget_usd: float) -> str:
     """One line for a run stopped by its budget: spent, left, and what remains to do."""
     spent = spent_usd(run_dir)
-    snapshot = StatusTracker(run_dir).snapshot()
+    snapshot = StatusTracker(run_dir, expect=walked_expectation).snapshot()
     calls = snapshot["llm_calls"]
     left_calls = max(0, calls["expected"] - calls["done"])
     projected = snapshot.get("cost_projected_usd")

@@ -6,8 +6,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
-import os
-import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,9 +16,10 @@ import luigi
 from planexe_pipeline import run_settings
 from planexe_pipeline.errors import Defect, PromptUnusable, failure_kind
 from planexe_pipeline.llm.spend import BudgetReached
-from planexe_pipeline.pipeline import PLAN, FullPlan, Report
+from planexe_pipeline.pipeline import PLAN, FullPlan
 from planexe_pipeline.run_folder import RunFolderLock, remove_interrupted_writes
 from planexe_pipeline.run_cost import budget_line
+from planexe_pipeline.run_record import RunRecord
 from planexe_pipeline.run_request import RunRequest
 from planexe_pipeline.run_settings import RunSettings
 from planexe_pipeline.run_watch import RunWatch
@@ -29,15 +28,9 @@ from planexe_pipeline.prompt_input import read_fingerprint
 from planexe_pipeline.tasks import revision
 from planexe_pipeline.tasks.integrity import unreadable_tasks
 from planexe_pipeline.tasks.revision import Revision
-from planexe_pipeline.telemetry.correlation import claim_run_id, close_run_id
-from planexe_pipeline.telemetry.events import (Event, RunEvent, TaskEvent, append_event, failed_tasks,
-                                               path_in_run_folder, read_events)
-from planexe_pipeline.telemetry.resources import cpu_seconds, peak_memory_bytes
+from planexe_pipeline.telemetry.events import Event, TaskEvent, failed_tasks, read_events
 from planexe_pipeline.telemetry.stats import stats_from_events
-from planexe_pipeline.worker import RunStopped, TimedWorkerFactory
-
-REPORT_FILE = Report.files["html"]
-PLAN_MARKDOWN = Report.files["md"]
+from planexe_pipeline.worker import RunStopped, TimedWorkerFactory, llm_cap_of
 
 
 @dataclass
@@ -99,7 +92,7 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
     local = None if request.scheduler_host else _LocalSchedulerFactory(str(run_dir), settings.llm_slots)
     slots = llm_cap_of(local.scheduler.resource_list()) if local else _luigid_llm_cap(request)
     lock = RunFolderLock(run_dir) if request.lock else None
-    started = time.time()
+    root = build_root(request)
     with lock or contextlib.nullcontext():
         if on_start:
             on_start(slots)
@@ -111,17 +104,12 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
             revision.apply(found, PLAN, record_unrecorded=bool(lock))
         revision.mark_checked(str(run_dir))
         run_settings.record(run_dir, settings)
-        identity = claim_run_id(run_dir, scaled_out=bool(request.scheduler_host))
-        run_line = {"workers": request.workers, "llm_slots": slots, "pid": os.getpid(), "run_id": identity.run_id,
-                    "scaled_out": bool(request.scheduler_host), "speed": request.speed}
-        # The models (and their config) a resume without --llm goes on with.
-        append_event(run_dir, RunEvent(event="start", start=started, status="running", models=tuple(request.models),
-                                       llm_config=path_in_run_folder(run_dir, request.llm_config) if request.llm_config else None,
-                                       **run_line))
+        record = RunRecord(root, workers=request.workers, llm_slots=slots, models=tuple(request.models),
+                           llm_config=request.llm_config, scaled_out=bool(request.scheduler_host))
+        identity = record.open()
         watch = RunWatch(request, identity, out=out)
         watch.start()
         try:
-            root = build_root(request)
             warm_providers(settings)
             shared = PlanWorkerFactory(root) if request.scheduler_host else None
             if shared:
@@ -151,10 +139,8 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
                     ok = result.status.name in ("SUCCESS", "SUCCESS_WITH_RETRY")
         finally:
             watch.stop()
-        ended = time.time()
-        append_event(run_dir, RunEvent(event="end", start=started, end=ended, status="ok" if ok else "failed",
-                                       cpu_s=round(cpu_seconds(), 3), peak_rss_bytes=peak_memory_bytes(), **run_line))
-        close_run_id(run_dir, identity)
+        ended = record.close(ok)
+    started = record.started
     events = [e for e in read_events(run_dir) if (e.start or 0) >= started]
     failed = failed_tasks(events)
     failures = [_failure_line(e) for e in failed if e.error_kind != BudgetReached.kind]
@@ -176,13 +162,6 @@ class _LocalSchedulerFactory(TimedWorkerFactory):
 
     def create_local_scheduler(self):
         return self.scheduler
-
-
-def llm_cap_of(resource_list: list[dict]) -> int:
-    """The `llm` cap in a scheduler's resource_list() (the local one's, or luigid's API: same shape).
-
-    A resource the scheduler does not list gets 1 unit (luigi.scheduler.Scheduler._has_resources)."""
-    return next((int(r["num_total"]) for r in resource_list if r.get("name") == "llm"), 1)
 
 
 def _luigid_llm_cap(request: RunRequest) -> int | None:

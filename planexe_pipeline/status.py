@@ -1,19 +1,19 @@
 """planexe-pipeline status: where a run stands and what is left, from its folder alone.
 
 What is done, in flight and failed comes from the telemetry (telemetry/run_state.py). What is
-left comes from the plan's graph (tasks/graph.py) of the run folder: a fan-out's width is read
-from its list once the run has written it, and until then taken as the median width of the
-plan's lists written so far (FIRST_GUESS_WIDTH before there are any), capped as --speed caps it.
-So nothing here names a stage or counts tasks: a stage added to the graph is expected as soon as
-it is in it.
+left comes from the work the run expected when it started (telemetry/expected_work.py): its
+stages in the plan's order, their tasks and edges, each fan-out's width once its merge has listed
+its items. Nothing here imports the task graph, so a look at a running plan costs the reading of
+its telemetry and nothing more.
 
 - progress: done work over all expected work, each task weighted by its expected seconds (the
   latency model's; a step without an LLM call weighs a twentieth of an average call), a task in
   flight counted for the part of its expected time it has run.
-- eta_s: the longest chain of what is left, each call's expected seconds scaled by how this run's
-  calls compare with the model so far, a call in flight counted for what it has left; or, when
-  the slots (or the provider's current limit) are fewer than the calls left can use, the calls'
-  seconds over the slots, if that is longer. Unknown (null) until the run's first call is done.
+- eta_s: the longest chain of what is left, each stage weighing the longest time one of its tasks
+  still needs (a stage's tasks run side by side), each call's expected seconds scaled by how this
+  run's calls compare with the model so far, a call in flight counted for what it has left; or,
+  when the slots (or the provider's current limit) are fewer than the calls left can use, the
+  calls' seconds over the slots, if that is longer. Unknown (null) until the run's first call is done.
 - cost_usd: what the plan's priced calls cost so far, over every run of its folder; and
   cost_projected_usd: that, plus each LLM call left at what a call of its stage has cost so far
   (of any stage while its own has none). Unknown (null) until a priced call is answered.
@@ -23,157 +23,130 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import time
-from dataclasses import dataclass, field
+from collections import Counter
+from typing import Callable
 
 from planexe_pipeline.dag import heaviest_to_end
-from planexe_pipeline.pipeline import EXPECTED_SECONDS, PLAN, FullPlan
-from planexe_pipeline.tasks.fanout import FanOutItem
 from planexe_pipeline.telemetry.events import Event, EventFollower
+from planexe_pipeline.telemetry.expected_work import ExpectedWork, read_expected_work
 from planexe_pipeline.telemetry.live_view import LiveView, status_lines
 from planexe_pipeline.telemetry.run_state import Outlook, RunState, run_state, status_dict, status_of_finished
 
-Key = tuple[str, "int | None"]  # (stage, item): the same in any spelling of the run folder's path
-# The width of a fan-out whose list is not written yet, before the plan has written any list:
-# the middle of what the stages ask for (two to eight items).
-FIRST_GUESS_WIDTH = 5
 LOCAL_STEP_WEIGHT = 1 / 20
 # A call past its expected time still has this share of it to go, not nothing.
 OVERDUE_SHARE = 0.1
-# A graph with guessed widths is walked again (to read the lists written since) at most this often.
-REWALK_S = 5.0
 
 
-@dataclass(frozen=True)
-class Node:
-    key: Key
-    llm: bool
-    expected_s: float  # the latency model's, before scaling
-    deps: tuple[Key, ...]
-
-
-@dataclass
-class ExpectedGraph:
-    nodes: dict[Key, Node]
-    estimated: list[str] = field(default_factory=list)  # fan-outs whose width is not known yet
-
-    @property
-    def llm_calls(self) -> int:
-        return sum(node.llm for node in self.nodes.values())
-
-
-def _guessed_width(item: FanOutItem, widths: list[int]) -> int:
-    """A list not written yet: as wide as the lists written so far, capped as --speed caps it."""
-    width = round(statistics.median(widths)) if widths else FIRST_GUESS_WIDTH
-    cap = item.fanout_cap() if item.capped_when_fast else None
-    return width if cap is None else min(cap, width)
-
-
-def expected_graph(run_dir: str) -> ExpectedGraph:
-    """Every task the plan will run, with the edges the scheduler will see, fan-outs included:
-    the plan's graph of this run folder (tasks/graph.py)."""
-    run = PLAN.instances(str(run_dir), guess=_guessed_width)
-    nodes = {}
-    for key, deps in run.deps.items():
-        node = PLAN.nodes[key[0]]
-        nodes[key] = Node(key, node.llm, node.expected_s, deps)
-    return ExpectedGraph(nodes, list(run.estimated))
-
-
-def outlook(graph: ExpectedGraph, state: RunState, now: float) -> Outlook:
-    nodes = graph.nodes
-    done = {key for key in nodes if key in state.done_keys}
-    running = {(f.stage, f.item): f.since for f in state.in_flight}
-    measured = sum(s for _, s in state.finished_llm)
-    modelled = sum(EXPECTED_SECONDS.get(family, 0.0) for family, _ in state.finished_llm)
+def outlook(work: ExpectedWork, state: RunState, now: float) -> Outlook:
+    stages = {stage.family: stage for stage in work.stages}
+    done_by_stage = Counter(family for family, _ in state.done_keys if family in stages)
+    running: dict[str, list[float]] = {}
+    for flight in state.in_flight:
+        if flight.stage in stages and (flight.stage, flight.item) not in state.done_keys:
+            running.setdefault(flight.stage, []).append(flight.since)
+    expected = {family: stage.expected_s for family, stage in stages.items()}
+    measured = sum(seconds for _, seconds in state.finished_llm)
+    modelled = sum(expected.get(family, 0.0) for family, _ in state.finished_llm)
     scale = measured / modelled if modelled > 0 and measured > 0 else None
 
-    calls = [n.expected_s for n in nodes.values() if n.llm] or [1.0]
-    local_weight = statistics.mean(calls) * LOCAL_STEP_WEIGHT
-    total = finished = 0.0
-    left: dict[Key, float] = {}  # seconds each task not done still needs
-    for key, node in nodes.items():
-        weight = node.expected_s if node.llm else local_weight
-        total += weight
-        if key in done:
-            finished += weight
-            continue
-        expected = node.expected_s * scale if scale is not None else None
-        if key in running and expected:
-            ran = max(0.0, now - running[key])
-            finished += weight * min(ran / expected, 0.95)
-            left[key] = max(expected - ran, expected * OVERDUE_SHARE)
-        else:
-            left[key] = expected or 0.0
+    calls = [(stage.expected_s, stage.tasks) for stage in work.stages if stage.llm and stage.tasks]
+    mean_call = sum(s * n for s, n in calls) / sum(n for _, n in calls) if calls else 1.0
+    total = finished = llm_left = 0.0
+    tasks_done = 0
+    left: dict[str, float] = {}  # per stage, the longest time one of its tasks still needs
+    for stage in work.stages:
+        weight = stage.expected_s if stage.llm else mean_call * LOCAL_STEP_WEIGHT
+        done = min(done_by_stage[stage.family], stage.tasks)
+        tasks_done += done
+        total += weight * stage.tasks
+        finished += weight * done
+        call_s = stage.expected_s * scale if scale is not None else None
+        needs = []
+        for since in running.get(stage.family, [])[:stage.tasks - done]:
+            ran = max(0.0, now - since)
+            if call_s:
+                finished += weight * min(ran / call_s, 0.95)
+                needs.append(max(call_s - ran, call_s * OVERDUE_SHARE))
+            else:
+                needs.append(0.0)
+        needs += [call_s or 0.0] * (stage.tasks - done - len(needs))
+        left[stage.family] = max(needs, default=0.0)
+        if stage.llm:
+            llm_left += sum(needs)
     progress = 1.0 if state.plan_complete else (finished / total if total else 0.0)
     eta = None
     if state.plan_complete:
         eta = 0.0
     elif scale is not None and state.state in ("running", "stalled"):
-        eta = max(_longest_chain(nodes, left), _slot_bound(nodes, left, state))
-    return Outlook(round(progress, 4), len(nodes), len(done), graph.llm_calls,
-                   None if eta is None else round(eta, 2), sorted(graph.estimated), projected_cost(graph, state))
+        chains = heaviest_to_end(left, [(up, stage.family) for stage in work.stages for up in stage.after
+                                        if up in stages])
+        chain = max(chains.values(), default=0.0)
+        slots = [n for n in (state.llm_slots, state.provider_limit) if n]
+        eta = max(chain, llm_left / min(slots) if slots else 0.0)
+    return Outlook(round(progress, 4), work.tasks, tasks_done, work.llm_calls,
+                   None if eta is None else round(eta, 2), work.estimated, projected_cost(work, done_by_stage, state))
 
 
-def projected_cost(graph: ExpectedGraph, state: RunState) -> float | None:
+def projected_cost(work: ExpectedWork, done_by_stage: Counter, state: RunState) -> float | None:
     """Spent, plus every LLM call not done at what a call of its stage has cost so far."""
     money = state.money
     if money.cost_usd is None:
         return None
-    left = [money.per_call(key[0]) for key, node in graph.nodes.items() if node.llm and key not in state.done_keys]
-    return money.cost_usd + sum(cost or 0.0 for cost in left)
+    left = [(money.per_call(stage.family), stage.tasks - min(done_by_stage[stage.family], stage.tasks))
+            for stage in work.stages if stage.llm]
+    return money.cost_usd + sum((cost or 0.0) * calls for cost, calls in left)
 
 
-def _longest_chain(nodes: dict[Key, Node], left: dict[Key, float]) -> float:
-    """The heaviest chain of what is left, each task weighing the seconds it still needs."""
-    chains = heaviest_to_end({key: left.get(key, 0.0) for key in nodes},
-                             [(dep, key) for key, node in nodes.items() for dep in node.deps if dep in nodes])
-    return max((chains[key] for key in left), default=0.0)
-
-
-def _slot_bound(nodes: dict[Key, Node], left: dict[Key, float], state: RunState) -> float:
-    slots = [n for n in (state.llm_slots, state.provider_limit) if n]
-    return sum(s for key, s in left.items() if nodes[key].llm) / min(slots) if slots else 0.0
-
-
-def _root_end(state: RunState) -> float | None:
-    """When the plan's last task ended ok in the current run, if it has."""
-    ended = [end for end, family, _, _ in state.finished_families if family == FullPlan.task_family]
+def _root_end(state: RunState, root: str) -> float | None:
+    """When the run's root task last ended ok in the current run, if it has."""
+    ended = [end for end, family, _, _ in state.finished_families if family == root]
     return ended[-1] if ended else None
 
 
 class StatusTracker:
-    """A run's status, read again as its telemetry grows: each look reads what is new."""
+    """A run's status, read again as its telemetry grows: each look reads what is new.
 
-    def __init__(self, run_dir: str | os.PathLike, stall_after_s: float | None = None):
+    `expect(run_dir)` gives the expected work of a folder whose run recorded none (one started
+    by an older version); it walks the task graph, so only a caller that holds the graph passes it."""
+
+    def __init__(self, run_dir: str | os.PathLike, stall_after_s: float | None = None,
+                 expect: Callable[[str], ExpectedWork] | None = None):
         self.run_dir = str(run_dir)
         self.stall_after_s = stall_after_s
+        self._expect = expect
         self._follower = EventFollower(run_dir)
         self._lines: list[tuple[str, Event]] = []
-        self._graph: ExpectedGraph | None = None
-        self._graph_done = -1
-        self._walked_at = 0.0
+        self._recorded: ExpectedWork | None = None
+        self._work: ExpectedWork | None = None
+
+    def expected(self) -> ExpectedWork:
+        """The run's expected work, with each fan-out's width as far as the telemetry tells it."""
+        if self._recorded is None:
+            self._recorded = read_expected_work(self.run_dir)
+        if self._recorded is None:
+            if self._expect is None:
+                raise ValueError(f"{self.run_dir} holds no record of its run's expected work "
+                                 "(a run started by an older version): ask `planexe-pipeline status`")
+            self._recorded = self._expect(self.run_dir)
+        if self._work is None or self._work.estimated:
+            self._work = self._recorded.with_widths(event for _, event in self._lines)
+        return self._work
 
     def snapshot(self, now: float | None = None) -> dict:
         now = time.time() if now is None else now
         self._lines += self._follower.new_events()
         state = run_state(self.run_dir, self._lines, now=now, stall_after_s=self.stall_after_s)
-        root_end = _root_end(state)
-        if root_end is not None and state.state in ("running", "stalled"):
-            # The plan is complete; its run is still writing its end line. The live view draws its
-            # last frame then: counted against the graph last walked (a width guessed a moment
-            # before), it read "running 98%, 149/151 tasks" above the run's "Done".
-            state.state, state.ended = "done", root_end
         if state.plan_complete:
             return status_of_finished(state)
-        # Walk the graph again only when a width is still a guess and a task finished since.
-        stale = (self._graph is not None and self._graph.estimated and len(state.tasks_done) != self._graph_done
-                 and time.monotonic() - self._walked_at >= REWALK_S)
-        if self._graph is None or stale:
-            self._graph, self._graph_done = expected_graph(self.run_dir), len(state.tasks_done)
-            self._walked_at = time.monotonic()
-        return status_dict(state, outlook(self._graph, state, now), now)
+        work = self.expected()
+        root_end = _root_end(state, work.root)
+        if root_end is not None and state.state in ("running", "stalled"):
+            # The plan is complete; its run is still writing its end line. The live view draws its
+            # last frame then: it read "running 98%, 149/151 tasks" above the run's "Done".
+            state.state, state.ended = "done", root_end
+            return status_of_finished(state)
+        return status_dict(state, outlook(work, state, now), now)
 
 
 def watch(tracker: StatusTracker, interval_s: float, *, as_json: bool, terminal: bool) -> int:

@@ -238,6 +238,16 @@ class TimedWorkerFactory(WorkerSchedulerFactory):
         return LocalPlanScheduler(prune_on_get_work=True, record_task_history=False, resources=resources)
 
     def create_worker(self, scheduler, worker_processes, assistant=False):
+        return TimedWorker(**self.worker_arguments(scheduler, worker_processes, assistant))
+
+    def worker_arguments(self, scheduler, worker_processes: int, assistant: bool = False) -> dict:
         wait = max(LOCAL_WAIT_INTERVAL_S, luigi.worker.worker().wait_interval)
-        return TimedWorker(scheduler=scheduler, worker_processes=worker_processes, assistant=assistant,
-                           run_dir=self.run_dir, wait_interval=wait)
+        return {"scheduler": scheduler, "worker_processes": worker_processes, "assistant": assistant,
+                "run_dir": self.run_dir, "wait_interval": wait}
+
+
+def llm_cap_of(resource_list: list[dict]) -> int:
+    """The `llm` cap in a scheduler's resource_list() (the local one's, or luigid's API: same shape).
+
+    A resource the scheduler does not list gets 1 unit (luigi.scheduler.Scheduler._has_resources)."""
+    return next((int(r["num_total"]) for r in resource_list if r.get("name") == "llm"), 1)

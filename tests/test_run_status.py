@@ -9,12 +9,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from collections import Counter
+
 import pytest
 from support.plan_runs import REPO, cli_env, run_to_end, write_llm_config
 
 from planexe_pipeline.status import StatusTracker
+from planexe_pipeline.tasks.expected_work import walked_expectation
 from planexe_pipeline.telemetry.critical_path import final_executions
 from planexe_pipeline.telemetry.events import LLMCallEvent, RunEvent, TaskEvent, read_events
+from planexe_pipeline.telemetry.expected_work import EXPECTED_WORK_FILE, read_expected_work
 from planexe_pipeline.telemetry.run_state import read_run_state
 
 pytestmark = pytest.mark.slow
@@ -48,14 +52,28 @@ def test_a_finished_plan_is_done_with_every_task_and_call_counted(finished):
     assert status["run_id"] == next(e.run_id for e in events if isinstance(e, RunEvent))
 
 
-def test_the_task_graph_expects_what_the_finished_plan_ran(finished):
-    """The walk from the root, with the widths the run wrote, expects exactly the tasks that ran."""
-    from planexe_pipeline.status import expected_graph
+def test_the_expected_work_is_what_the_finished_plan_ran(finished):
+    """The work recorded at the start, its guessed widths read from the merges' lines, is exactly
+    what ran; so is a walk of the graph on the finished folder, whose lists are all written."""
+    ran = Counter(e.task_family for e in final_executions(read_events(finished)).values())
+    calls = sum(1 for e in read_events(finished, LLMCallEvent) if e.ok)
+    recorded = read_expected_work(finished)
+    assert recorded is not None and recorded.estimated, "a new run guesses the widths of its fan-outs"
+    for work in (recorded.with_widths(read_events(finished)), walked_expectation(str(finished))):
+        assert {stage.family: stage.tasks for stage in work.stages} == ran and work.estimated == []
+        assert work.llm_calls == calls
 
-    graph = expected_graph(str(finished))
-    ran = {(e.task_family, e.item) for e in final_executions(read_events(finished)).values()}
-    assert set(graph.nodes) == ran and graph.estimated == []
-    assert graph.llm_calls == sum(1 for e in read_events(finished, LLMCallEvent) if e.ok)
+
+def test_a_running_plan_is_read_from_its_record_without_importing_the_graph(finished, tmp_path):
+    cut_at(finished, tmp_path, 0.5, os.getpid())  # owned by this process: running while the test runs
+    probe = ("import json, sys; from planexe_pipeline.cli import main; main(['status', sys.argv[1], '--json']); "
+             "assert not any(m.startswith(('planexe_pipeline.pipeline', 'planexe_pipeline.tasks', 'llama_index')) "
+             "for m in sys.modules), 'the graph was imported'")
+    done = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], cwd=REPO, env=cli_env(),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    status = json.loads(done.stdout)
+    assert status["state"] == "running" and 0 < status["tasks"]["done"] < status["tasks"]["expected"]
 
 
 def test_a_finished_plan_is_read_without_importing_the_graph(finished):
@@ -94,6 +112,8 @@ def cut_at(run_dir: Path, to: Path, fraction: float, pid: int) -> float:
                 record["worker"] = pid
             kept.append(json.dumps(record))
         (folder / path.name).write_text("\n".join(kept) + "\n")
+    # The work the run expected when it started, recorded before its first task.
+    (folder / EXPECTED_WORK_FILE).write_bytes((run_dir / "telemetry" / EXPECTED_WORK_FILE).read_bytes())
     for item in run_dir.iterdir():  # the plan files, for the fan-out lists (some are ahead of the cut)
         if item.name != "telemetry" and item.is_file():
             (to / item.name).write_bytes(item.read_bytes())

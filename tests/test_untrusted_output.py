@@ -32,6 +32,7 @@ OUR_NAMES = [re.compile(p) for p in (
     r"\d{3}-[a-z0-9_]+/item-\d{3}\.json",
     r"telemetry/events-[A-Za-z0-9_-]+\.jsonl",
     r"telemetry/run_id\.json", r"telemetry/\.run_id\.lock",  # the run's id (telemetry/correlation.py)
+    r"telemetry/expected_work\.json",  # the work the run expects (telemetry/expected_work.py)
     r"telemetry/alerts/[0-9a-f]{32}-[a-z]+(-\d+)?",  # each alert claimed once (telemetry/alerts.py)
     r"telemetry/provider_cache/[A-Za-z0-9._-]+-\d+\.json",  # the simulator's prompt cache (llm/simulator.py)
     r"llm_failures/[A-Za-z0-9]+-(single|item-\d{3})\.txt",

@@ -24,6 +24,7 @@ from planexe_pipeline.prompt_input import PLAN_FILE
 from planexe_pipeline.prompts.catalog import load_catalog
 from planexe_pipeline.settings import mcp, pipeline
 from planexe_pipeline.status import StatusTracker
+from planexe_pipeline.tasks.expected_work import walked_expectation
 from planexe_pipeline.telemetry.alerts import notify
 from planexe_pipeline.telemetry.events import TELEMETRY_DIR
 from planexe_pipeline.telemetry.run_state import read_run_state
@@ -77,7 +78,8 @@ class RunViews:
             return None
         with self._guard:
             tracker, lock = self._trackers.setdefault(
-                run_id, (StatusTracker(run_dir, stall_after_s=self.stall_after_s), threading.Lock()))
+                run_id, (StatusTracker(run_dir, stall_after_s=self.stall_after_s, expect=walked_expectation),
+                         threading.Lock()))
         with lock:
             try:
                 return tracker.snapshot()
