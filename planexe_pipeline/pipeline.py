@@ -16,7 +16,7 @@ from planexe_pipeline.tasks.base import PLAN_TASKS, PlanTask
 from planexe_pipeline.tasks.graph import PlanGraph
 from planexe_pipeline.tasks.report import FullPlan, Report
 
-__all__ = ["FullPlan", "Report", "PLAN", "REMAINING_SECONDS", "EXPECTED_SECONDS", *PLAN_TASKS]
+__all__ = ["FullPlan", "Report", "PLAN", "REMAINING_SECONDS", *PLAN_TASKS]
 globals().update(PLAN_TASKS)
 
 PLAN = PlanGraph.build(FullPlan)
@@ -25,8 +25,6 @@ PLAN = PlanGraph.build(FullPlan)
 # branches fill the gaps. (Luigi raises a task's priority to its dependents', which a remaining
 # path allows: an upstream task has at least as much left as anything after it.)
 REMAINING_SECONDS = PLAN.remaining_seconds()
-# Expected seconds of each task's own LLM call: what the progress display scales its ETA by.
-EXPECTED_SECONDS = {family: node.expected_s for family, node in PLAN.nodes.items()}
 PlanTask.priorities = {family: int(round(seconds)) for family, seconds in REMAINING_SECONDS.items()}
 one_line_failures()  # a step run from Luigi's command line that fails on our error ends in that line
 

@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from planexe_pipeline.pipeline import EXPECTED_SECONDS, REMAINING_SECONDS
 from planexe_pipeline.run_request import RunRequest
 from planexe_pipeline.settings import observability
 from planexe_pipeline.status import StatusTracker
@@ -88,7 +87,7 @@ class RunWatch:
         self.display = None
         if request.progress:
             self.display = (LiveView(self.tracker.snapshot, out=out) if is_terminal(out)
-                            else RunProgress(str(self.run_dir), REMAINING_SECONDS, EXPECTED_SECONDS, out=out))
+                            else RunProgress(str(self.run_dir), self.tracker.snapshot, self.tracker.expected, out=out))
         self.traces = None
         if tracing_asked():
             if tracing_available():

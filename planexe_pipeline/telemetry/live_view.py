@@ -24,7 +24,7 @@ STATE_STYLES = {"running": "bold cyan", "done": "bold green", "failed": "bold re
 SHOWN_IN_FLIGHT = 6
 
 
-def _duration(seconds: float | None) -> str:
+def duration_text(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     if seconds < 60:
@@ -57,13 +57,18 @@ def money_text(snapshot: dict) -> str:
     return ", ".join(parts)
 
 
+def _expected(snapshot: dict, counts: dict) -> str:
+    """An expected count, marked `~` while a fan-out's width is still a guess."""
+    return f"{'~' if snapshot.get('widths_estimated') else ''}{counts['expected']}"
+
+
 def summary_line(snapshot: dict) -> str:
     """One line: state, progress, counts, ETA, money."""
     tasks, calls = snapshot["tasks"], snapshot["llm_calls"]
     eta = snapshot.get("eta_s")
-    text = (f"{snapshot['state']} {snapshot['progress'] * 100:.0f}%: {tasks['done']}/{tasks['expected']} tasks, "
-            f"{calls['done']}/{calls['expected']} LLM calls, {calls['in_flight']} in flight "
-            f"({_limit_text(snapshot)}), ETA {_duration(eta) if eta is not None else 'unknown'}")
+    text = (f"{snapshot['state']} {snapshot['progress'] * 100:.0f}%: {tasks['done']}/{_expected(snapshot, tasks)} "
+            f"tasks, {calls['done']}/{_expected(snapshot, calls)} LLM calls, {calls['in_flight']} in flight "
+            f"({_limit_text(snapshot)}), ETA {duration_text(eta) if eta is not None else 'unknown'}")
     money = money_text(snapshot)
     return f"{text}; {money}" if money else text
 
@@ -72,8 +77,8 @@ def no_work_text(entry: dict, now: float) -> str:
     """A scaled-out worker the central scheduler hands nothing while nothing of the plan runs."""
     what = "stopped: it was handed nothing" if entry["gave_up"] else "handed nothing"
     until = entry["until"] if entry["gave_up"] else now
-    return (f"worker {entry['worker']}@{entry['host']} {what} for {_duration(until - entry['since'])} while nothing "
-            f"of the plan runs ({entry['pending']} tasks pending in the central scheduler)")
+    return (f"worker {entry['worker']}@{entry['host']} {what} for {duration_text(until - entry['since'])} "
+            f"while nothing of the plan runs ({entry['pending']} tasks pending in the central scheduler)")
 
 
 def status_lines(snapshot: dict) -> list[str]:
@@ -81,11 +86,11 @@ def status_lines(snapshot: dict) -> list[str]:
     now = snapshot.get("now") or time.time()
     lines = [f"{snapshot['run_dir']}: {summary_line(snapshot)}"]
     if snapshot.get("last_progress_at"):
-        lines.append(f"last progress {_duration(now - snapshot['last_progress_at'])} ago; "
+        lines.append(f"last progress {duration_text(now - snapshot['last_progress_at'])} ago; "
                      f"waited on the provider {snapshot.get('provider_wait_s', 0.0):.1f}s; run id {snapshot.get('run_id')}")
     for entry in snapshot.get("in_flight", []):
         lines.append(f"  in flight: {_name(entry)} ({'LLM call, ' if entry['llm'] else ''}"
-                     f"since {_duration(now - entry['since'])})")
+                     f"since {duration_text(now - entry['since'])})")
     for entry in snapshot.get("no_work", []):
         lines.append(f"  {no_work_text(entry, now)}")
     if snapshot.get("widths_estimated"):
@@ -112,16 +117,17 @@ def status_block(snapshot: dict) -> Group:
     head.add_row(Text(state, style=STATE_STYLES.get(state, "bold")),
                  ProgressBar(total=1.0, completed=snapshot["progress"], width=36),
                  Text(f"{snapshot['progress'] * 100:3.0f}%", style="bold"),
-                 Text(f"ETA {_duration(snapshot.get('eta_s'))}" if snapshot.get("eta_s") is not None else "ETA -"),
-                 Text(f"elapsed {_duration(now - snapshot['started'])}" if snapshot.get("started") else ""))
+                 Text(f"ETA {duration_text(snapshot.get('eta_s'))}" if snapshot.get("eta_s") is not None else "ETA -"),
+                 Text(f"elapsed {duration_text(now - snapshot['started'])}" if snapshot.get("started") else ""))
     parts: list = [head, Text(
-        f"tasks {tasks['done']}/{tasks['expected']}   LLM calls {calls['done']}/{calls['expected']}   "
+        f"tasks {tasks['done']}/{_expected(snapshot, tasks)}   "
+        f"LLM calls {calls['done']}/{_expected(snapshot, calls)}   "
         f"in flight {calls['in_flight']} / {_limit_text(snapshot)}   "
         f"waiting on the provider {snapshot.get('provider_wait_s', 0.0):.1f}s"
         + (f"   {money_text(snapshot)}" if money_text(snapshot) else ""))]
     in_flight = snapshot.get("in_flight", [])
     if in_flight:
-        shown = ", ".join(f"{_name(e)} {_duration(now - e['since'])}" for e in in_flight[:SHOWN_IN_FLIGHT])
+        shown = ", ".join(f"{_name(e)} {duration_text(now - e['since'])}" for e in in_flight[:SHOWN_IN_FLIGHT])
         more = f" and {len(in_flight) - SHOWN_IN_FLIGHT} more" if len(in_flight) > SHOWN_IN_FLIGHT else ""
         parts.append(Text(f"running: {shown}{more}", style="dim"))
     for entry in snapshot.get("no_work", []):
