@@ -16,6 +16,7 @@ import time
 from typing import Any, Iterator
 
 import luigi
+import luigi.cmdline_parser
 import luigi.configuration
 import luigi.interface
 import luigi.rpc
@@ -121,6 +122,18 @@ def one_line_failures() -> None:
     logger = logging.getLogger(LUIGI_LOGGER)
     if not any(isinstance(f, OneLineFailures) for f in logger.filters):
         logger.addFilter(OneLineFailures())
+
+
+def make_workers_for_command_line(factory: type) -> None:
+    """Luigi's own command line (`luigi --module ... Task`) makes its scheduler and worker with
+    `factory` instead of Luigi's own: it takes no factory of ours, and has no other hook."""
+    luigi.interface._WorkerSchedulerFactory = factory
+
+
+def command_line_root() -> luigi.Task | None:
+    """The task Luigi's command line was asked to run; None outside a command line (luigi.build)."""
+    parser = luigi.cmdline_parser.CmdlineParser.get_instance()
+    return parser.get_task_obj() if parser is not None else None
 
 
 def config_paths() -> list[str]:

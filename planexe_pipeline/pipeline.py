@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sys
 
-from planexe_pipeline.luigi_internals import one_line_failures
+from planexe_pipeline.command_line import CommandLineFactory
+from planexe_pipeline.luigi_internals import make_workers_for_command_line, one_line_failures
 from planexe_pipeline.prompt_input import read_fingerprint
 from planexe_pipeline.tasks import revision
 from planexe_pipeline.tasks.base import PLAN_TASKS, PlanTask
@@ -27,6 +28,7 @@ PLAN = PlanGraph.build(FullPlan)
 REMAINING_SECONDS = PLAN.remaining_seconds()
 PlanTask.priorities = {family: int(round(seconds)) for family, seconds in REMAINING_SECONDS.items()}
 one_line_failures()  # a step run from Luigi's command line that fails on our error ends in that line
+make_workers_for_command_line(CommandLineFactory)  # a plan run from it is run and recorded as `run` does
 
 
 def check_folder_on_first_look(task: PlanTask) -> None:

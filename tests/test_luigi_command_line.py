@@ -1,4 +1,5 @@
-"""The plan from Luigi's own command line: luigi.cfg's [retcode] makes failures exit non-zero."""
+"""The plan from Luigi's own command line: a run like `planexe-pipeline run`'s, and luigi.cfg's
+[retcode] makes failures exit non-zero."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from support.files import plan_file, plan_files
+from support.files import PLAN_MD, REPORT_HTML, plan_file, plan_files
 
+from planexe_pipeline.cli import main
 from planexe_pipeline.prompt_input import fingerprint
+from planexe_pipeline.telemetry.events import RunEvent, read_events
+from planexe_pipeline.telemetry.expected_work import read_expected_work
 
 REPO = Path(__file__).resolve().parent.parent
 LUIGI = [sys.executable, "-c", "import sys, luigi.cmdline; sys.exit(luigi.cmdline.luigi_run())"]
@@ -124,3 +128,21 @@ def test_an_edit_is_seen_from_the_luigi_command_line_and_what_reads_it_is_redone
     assert f"Revising {run_dir}: edited {plan_file('PotentialLevers')}; redoing 1 task and 1 LLM call" in again.stderr
     assert deduplicated.read_bytes() != made  # made again from the edited levers
     assert json.loads(levers.read_text())["levers"][0]["name"] == "Oven Size"  # the edit is kept
+
+
+def test_a_plan_from_the_luigi_command_line_is_recorded_and_read_as_a_run_is(tmp_path, capsys):
+    run = tmp_path / "run"
+    (tmp_path / "prompt.txt").write_text("Open a bakery in Lyon.\n")
+    done = luigi_run("FullPlan", "--run-dir", str(run), "--prompt-file", str(tmp_path / "prompt.txt"),
+                     "--speed", "fast", "--llm", "good", "--llm-config", str(config(tmp_path)), "--workers", "3")
+    assert done.returncode == 0, done.stderr[-2000:]
+    # Where the report is, as `planexe-pipeline run` says it, and the timeline the report links to.
+    assert done.stdout.splitlines()[-3:] == [f"Report:   {run / REPORT_HTML}", f"Plan:     {run / PLAN_MD}",
+                                             f"Timeline: {run / 'timeline.html'}"], done.stdout
+    assert 'class="memory"' in (run / "timeline.html").read_text()  # sampled while it ran, as `run` does
+    start, end = read_events(run, RunEvent)
+    assert (start.event, end.event, end.status) == ("start", "end", "ok")
+    assert start.workers == 3 and start.llm_slots and start.speed == "fast" and start.models == ("good",)
+    assert read_expected_work(run).root == "FullPlan"
+    assert main(["status", str(run)]) == 0
+    assert capsys.readouterr().out.startswith(f"{run}: done 100%")
