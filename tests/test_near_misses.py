@@ -74,8 +74,7 @@ def test_a_near_miss_is_mended_in_the_same_attempt_and_named(tmp_path, fake_open
     assert line.status == "ok" and line.repairs == len(notes(tmp_path)) >= 1
     stats = stats_from_events(read_events(tmp_path))  # what `planexe-pipeline stats` shows
     assert (stats.stages[0].retries, stats.stages[0].repairs) == (0, line.repairs)
-    header, _, row = format_stats(stats).splitlines()[:3]
-    assert header.split()[7:9] == ["repairs", "flags"] and row.split()[6:8] == [str(line.repairs), "0"]  # no group cell
+    assert f"{line.repairs} near misses mended, 0 degenerate places flagged" in format_stats(stats)
 
 
 def test_the_raw_control_character_keeps_its_meaning(tmp_path, fake_openai_server):

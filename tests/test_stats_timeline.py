@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from planexe_pipeline.telemetry.expected_work import ExpectedStage, ExpectedWork, write_expected_work
 from planexe_pipeline.telemetry.stats import TaskExecution, compute_stats, load_events, task_executions
 from planexe_pipeline.telemetry.stats_table import format_stats
 from planexe_pipeline.telemetry.timeline import (PALETTE, assign_lanes, group_colours, render_timeline_html,
@@ -98,8 +99,8 @@ def test_to_dict_is_json_and_format_is_an_aligned_table():
     text = format_stats(stats)
     table = text.split("\n\n")[0].splitlines()
     assert len({len(line) for line in table}) == 1, "columns are not aligned"
-    for row in stats.stages:
-        assert any(line.startswith(row.family + " ") for line in table)
+    for row in stats.stages:  # a fan-out's items indented under the stage that merges them
+        assert any(line.startswith(("  " if row.merged_into else "") + row.family + " ") for line in table)
     assert table[-1].startswith("total")
     assert "critical path" in text and "makespan" in text
 
@@ -278,3 +279,63 @@ def test_groups_get_colours_in_the_order_the_run_started_them_a_new_group_includ
     colours = group_colours([run("plan", 3.0), run("framing", 1.0), run("checks", 2.0), run("framing", 5.0)])
     assert list(colours) == ["framing", "checks", "plan"]
     assert list(colours.values()) == list(PALETTE[:3])
+
+
+def fan_out_run(tmp_path: Path, *, slots: int = 2) -> Path:
+    """A list, two items (LLM calls) and their merge, which yields while the items run and merges
+    after; a stage that started first but reads the merge; two task processes of one run process."""
+    lines = [
+        {"kind": "run", "event": "start", "start": 0.0, "workers": 16, "llm_slots": slots, "pid": 1},
+        {"kind": "run", "event": "end", "start": 0.0, "end": 9.0, "workers": 16, "llm_slots": slots, "pid": 1,
+         "status": "ok"},
+        *task_lines("List_1", 0.0, 1.0, family="List", pid=11),
+        *task_lines("Merge_1", 1.0, 1.1, family="Merge", status="yielded", pid=1,
+                    deps=["List_1", "Item_0_x", "Item_1_x"]),
+        *task_lines("Item_0_x", 1.1, 3.0, family="Item", item=0, pid=11, deps=["List_1"]),
+        *task_lines("Item_1_x", 1.2, 3.5, family="Item", item=1, pid=12, deps=["List_1"]),
+        *task_lines("Merge_1", 3.5, 3.6, family="Merge", pid=1, deps=["List_1", "Item_0_x", "Item_1_x"]),
+        *task_lines("Summary_1", 3.6, 8.0, family="Summary", pid=12, deps=["Merge_1"]),
+        *task_lines("Early_1", 0.0, 0.5, family="Early", pid=12),
+        *task_lines("Late_1", 8.0, 9.0, family="Late", pid=12, deps=["Early_1", "Summary_1"]),
+        call("Summary_1", 3.6, 8.0, family="Summary", tokens=(123_456_789, 98_765_432)),
+    ]
+    for line in lines:  # the list and the merges are our own steps; items and the rest hold LLM slots
+        if line.get("task_family") in ("List", "Merge"):
+            line["llm"] = False
+        if line.get("kind") == "task":
+            line["worker"] = 1
+    return write_run(tmp_path, lines)
+
+
+def test_stats_lists_stages_in_dependency_order_with_items_under_their_merge_in_120_columns(tmp_path):
+    stats = compute_stats(fan_out_run(tmp_path))
+    assert [row.family for row in stats.stages] == ["Early", "List", "Merge", "Item", "Summary", "Late"]
+    text = format_stats(stats)
+    assert max(len(line) for line in text.splitlines()) <= 120, text
+    assert "  Item " in text and "\nItem " not in text
+    assert "executions in 3 processes" in text
+    assert not any(str(pid) in line for line in text.splitlines() for pid in (11, 12) if "process" in line)
+
+
+def test_stats_follows_the_plans_order_where_the_run_recorded_it(tmp_path):
+    run_dir = fan_out_run(tmp_path)
+    planned = ["List", "Item", "Merge", "Summary", "Early", "Late"]  # Early numbered after Summary
+    write_expected_work(run_dir, ExpectedWork(root="Late", speed="full", stages=tuple(
+        ExpectedStage(family, tasks=1, llm=False, expected_s=0.0, items_of="Merge" if family == "Item" else None)
+        for family in planned)))
+    assert [row.family for row in compute_stats(run_dir).stages] == ["List", "Merge", "Item", "Summary", "Early",
+                                                                      "Late"]
+    # A stage the record expects that has not run yet (a fan-out's items, its merge) is not in the table.
+    (run_dir / "telemetry" / "events-host.jsonl").write_text("".join(
+        line for line in (run_dir / "telemetry" / "events-host.jsonl").read_text().splitlines(keepends=True)
+        if '"Item' not in line and '"Merge' not in line))
+    assert [row.family for row in compute_stats(run_dir).stages] == ["List", "Summary", "Early", "Late"]
+
+
+def test_timeline_lanes_hold_calls_within_the_slots_and_count_the_processes(tmp_path):
+    page = render_timeline_html(fan_out_run(tmp_path, slots=2))
+    labels = [bar for bar in ("LLM 1", "LLM 2", "LLM 3", "step 1", "step 2", "slot 1")
+              if f">{bar}</text>" in page]
+    # Two calls and the merge ran at once: two call lanes for the two slots, the merge below them.
+    assert labels == ["LLM 1", "LLM 2", "step 1"]
+    assert "8 executions of 7 tasks in 3 processes" in page

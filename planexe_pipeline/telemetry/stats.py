@@ -15,7 +15,9 @@ from planexe_pipeline.telemetry.events import (
     Event, LLMCallEvent, ProviderLimitEvent, ProviderWaitEvent, ResourceSampleEvent, RunEvent, TakeoverEvent,
     TaskEvent, of_kind, read_events,
 )
+from planexe_pipeline.telemetry.expected_work import ExpectedWork, read_expected_work
 from planexe_pipeline.telemetry.overhead import overhead_breakdown
+from planexe_pipeline.telemetry.stage_order import stage_order
 
 # Two lines of one execution carry the same start; allow float noise from serialisation.
 _SAME_START = 1e-3
@@ -44,6 +46,8 @@ class TaskExecution:
     # The `planexe-pipeline run` (or luigi) process whose worker ran it; older lines only
     # name the forked task process.
     worker: int | None
+    pid: int | None = None  # the process that ran it: the worker's own, or one of its task processes
+    llm: bool = False  # it held an LLM slot
     # "<pid>@<host>" of the lost worker whose run of this task this one replaced.
     taken_over_from: str | None = None
     cpu_s: float | None = None  # CPU seconds, and the peak memory of its process while it ran
@@ -64,7 +68,7 @@ def task_executions(events: list[Event]) -> list[TaskExecution]:
     def add(event: TaskEvent, end: float, status: str) -> None:
         executions.append(TaskExecution(
             event.task_id, event.task_family, event.group or group_of.get(event.task_family, ""),
-            event.item, event.start, end, status, event.ran_on, cpu_s=event.cpu_s,
+            event.item, event.start, end, status, event.ran_on, pid=event.pid, llm=event.llm, cpu_s=event.cpu_s,
             peak_rss_bytes=event.peak_rss_bytes))
 
     for event in tasks:
@@ -160,6 +164,7 @@ class StageStats:
     cost: float | None = None  # of the attempts priced; None when none was
     unpriced: int = 0  # attempts that were answered but have no price (their cost is unknown)
     first_start: float = field(default=math.inf, repr=False)
+    merged_into: str | None = None  # a fan-out's items: the stage that merges them
 
     @property
     def cached_share(self) -> float | None:
@@ -194,7 +199,10 @@ class RunStats:
     llm_slots: int | None
     workers: int | None
     runs: int
-    tasks_per_worker: dict[str, int]
+    tasks_per_worker: dict[str, int]  # executions, by the `run` (or luigi) process whose worker ran them
+    # Processes that ran tasks, by that `run` process: itself (merges, and every task at --workers 1)
+    # and the task processes its worker handed tasks to.
+    processes_per_worker: dict[str, int]
     cost: float | None  # USD of the priced attempts (telemetry/stats: their `cost_usd`); None if none was
     start: float | None
     # Tasks a worker was running when it was lost, run again by another: one dict each.
@@ -232,7 +240,8 @@ class RunStats:
         return data
 
 
-def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "") -> RunStats:
+def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "",
+                      expected: ExpectedWork | None = None) -> RunStats:
     executions = task_executions(events)
     attempts = of_kind(events, LLMCallEvent)
     stages: dict[str, StageStats] = {}
@@ -280,7 +289,11 @@ def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "") -> R
         stage(wait.task_family).provider_wait_seconds += max(0.0, wait.duration_s or 0.0)
     for row in stages.values():
         row.retries = row.attempts - row.calls
-    ordered = sorted(stages.values(), key=lambda row: (row.first_start, row.family))
+    order, merged_into = stage_order(of_kind(events, TaskEvent), expected)
+    rank = {family: index for index, family in enumerate(order)}
+    ordered = sorted(stages.values(), key=lambda row: (rank.get(row.family, len(rank)), row.first_start, row.family))
+    for row in ordered:
+        row.merged_into = merged_into.get(row.family)
 
     intervals = run_intervals(events)
     if intervals:
@@ -325,6 +338,9 @@ def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "") -> R
         runs=len(runs),
         tasks_per_worker={str(w): n for w, n in sorted(Counter(x.worker for x in executions).items(),
                                                          key=lambda item: (str(type(item[0])), item[0]))},
+        processes_per_worker={str(w): n for w, n in sorted(Counter(w for w, _ in {(x.worker, x.pid or x.worker)
+                                                                                   for x in executions}).items(),
+                                                             key=lambda item: (str(type(item[0])), item[0]))},
         cost=None if all(c is None for c in costs) else sum(c for c in costs if c is not None),
         cached_input_tokens=sum(row.cached_input_tokens for row in ordered),
         unpriced=sum(row.unpriced for row in ordered),
@@ -343,4 +359,4 @@ def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "") -> R
 
 
 def compute_stats(run_dir: str | os.PathLike) -> RunStats:
-    return stats_from_events(load_events(run_dir), run_dir)
+    return stats_from_events(load_events(run_dir), run_dir, read_expected_work(run_dir))

@@ -28,47 +28,44 @@ def ratio_text(value: float | None, suffix: str, missing: str = "-") -> str:
 
 
 def format_stats(stats: RunStats) -> str:
-    """A fixed-width table per stage, then the run's totals, for a terminal or a log."""
-    header = ["stage", "group", "tasks", "calls", "attempts", "retries", "errors", "repairs", "flags",
-              "task s", "span s", "LLM s", "wait s", "CPU s", "peak MB", "tokens in", "cached", "tokens out", "cost"]
+    """A fixed-width table per stage in the plan's order (a fan-out's items under the stage that
+    merges them), then the run's totals, for a terminal or a log: within 120 columns. Every column
+    of every stage is in `stats --json`; span, CPU and memory per stage are in the timeline's table."""
+    header = ["stage", "tasks", "calls", "retries", "LLM s", "wait s", "tokens in", "cached", "tokens out", "cost"]
     rows = [header]
     for row in stats.stages:
         mark = "~" if row.tokens_estimated else ""
-        rows.append([row.family, row.group, str(row.tasks), str(row.calls), str(row.attempts),
-                     str(row.retries), str(row.errors), str(row.repairs), str(row.flags), f"{row.task_seconds:.1f}",
-                     f"{row.span_seconds:.1f}", f"{row.llm_seconds:.1f}", f"{row.provider_wait_seconds:.1f}",
-                     f"{row.cpu_seconds:.2f}", megabytes(row.peak_rss_bytes), f"{mark}{row.input_tokens}", share(row.cached_share),
-                     f"{mark}{row.output_tokens}", money(row.cost, row.unpriced)])
+        rows.append([("  " if row.merged_into else "") + row.family, str(row.tasks), str(row.calls), str(row.retries),
+                     f"{row.llm_seconds:.1f}", f"{row.provider_wait_seconds:.1f}", f"{mark}{row.input_tokens}",
+                     share(row.cached_share), f"{mark}{row.output_tokens}", money(row.cost, row.unpriced)])
     mark = "~" if stats.tokens_estimated else ""
-    rows.append(["total", "", str(stats.tasks), str(stats.llm_calls), str(stats.attempts),
-                 str(stats.retries), str(stats.errors), str(stats.repairs), str(stats.flags), f"{stats.task_seconds:.1f}",
-                 f"{stats.makespan_seconds:.1f}", f"{stats.llm_seconds:.1f}", f"{stats.provider_wait_seconds:.1f}",
-                 f"{stats.task_cpu_seconds:.2f}", megabytes(stats.peak_task_rss_bytes), f"{mark}{stats.input_tokens}", share(stats.cached_share),
+    rows.append(["total", str(stats.tasks), str(stats.llm_calls), str(stats.retries), f"{stats.llm_seconds:.1f}",
+                 f"{stats.provider_wait_seconds:.1f}", f"{mark}{stats.input_tokens}", share(stats.cached_share),
                  f"{mark}{stats.output_tokens}", money(stats.cost, stats.unpriced)])
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
         # Names left, numbers right, so digits of the same magnitude line up.
-        return "  ".join(c.ljust(w) if i < 2 else c.rjust(w)
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                          for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
 
     rule = "-" * len(line(header))
     table = [line(rows[0]), rule, *map(line, rows[1:-1]), rule, line(rows[-1])]
-    workers = ", ".join(f"{worker}: {n}" for worker, n in stats.tasks_per_worker.items())
     summary = [
         ("makespan", f"{stats.makespan_seconds:.1f} s over {stats.runs} run(s)"),
         ("critical path", f"{stats.critical_path_seconds:.1f} s ({len(stats.critical_path)} tasks)"),
         ("efficiency", ratio_text(stats.efficiency, " (critical path / makespan)")),
         ("speedup", ratio_text(stats.speedup, "x over one worker")),
         ("sum of LLM time", f"{stats.llm_seconds:.1f} s"),
+        ("LLM calls", f"{stats.llm_calls} answered in {stats.attempts} attempts ({stats.errors} errors)"),
         ("LLM calls in flight", f"max {stats.max_llm_in_flight}"
          + (f" of {stats.llm_slots} slots" if stats.llm_slots else "")),
         ("tasks", f"{stats.tasks} ({stats.executions} executions, {stats.tasks_failed} failed)"),
-        ("tasks per worker", workers or "-"),
+        ("processes", processes_text(stats)),
         ("CPU", f"{stats.cpu_seconds:.1f} s ({stats.task_cpu_seconds:.1f} s in tasks, "
                 f"{stats.run_cpu_seconds:.1f} s in the run process: worker, merges, display)"),
         ("memory", f"peak {megabytes(stats.peak_memory_bytes)} MB across the run's processes (PSS); "
-                   f"largest task process {megabytes(stats.peak_task_rss_bytes)} MB (peak MB: its resident peak)"),
+                   f"the largest task process held {megabytes(stats.peak_task_rss_bytes)} MB"),
     ]
     for takeover in stats.taken_over:
         name = takeover.task_family + ("" if takeover.item is None else f" [{takeover.item}]")
@@ -102,4 +99,20 @@ def cost_text(stats: RunStats) -> str:
     text = f"${stats.cost:.4f} (attempts priced by: {sources})"
     if stats.unpriced:
         text += f"; {stats.unpriced} attempts of unpriced models are not in it"
+    return text
+
+
+def processes_text(stats: RunStats) -> str:
+    """Which processes ran the executions: each `run` (or luigi) process of the plan, itself and the
+    task processes its worker handed tasks to, named by their order, not by process id."""
+    if not stats.tasks_per_worker:
+        return "-"
+    executions = sum(stats.tasks_per_worker.values())
+    processes = sum(stats.processes_per_worker.values())
+    text = f"{executions} executions in {processes} process{'es' if processes != 1 else ''}"
+    if stats.workers:
+        text += f" (--workers {stats.workers}: the run process and its task processes)"
+    if len(stats.tasks_per_worker) > 1:
+        counts = [(stats.tasks_per_worker[w], stats.processes_per_worker.get(w, 0)) for w in stats.tasks_per_worker]
+        text += "; by run process: " + ", ".join(f"{n} in {p}" for n, p in counts)
     return text

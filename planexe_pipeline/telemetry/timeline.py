@@ -15,6 +15,7 @@ from typing import Callable
 
 from planexe_pipeline.telemetry.critical_path import run_intervals
 from planexe_pipeline.telemetry.events import Event, ProviderLimitEvent, of_kind
+from planexe_pipeline.telemetry.expected_work import read_expected_work
 from planexe_pipeline.telemetry.plan_authors import NOTICE_TITLE, plan_authors
 from planexe_pipeline.telemetry.stats import (
     RunStats, TaskExecution, llm_in_flight, load_events, memory_over_time, stats_from_events, task_executions,
@@ -70,7 +71,23 @@ th,td{padding:3px 10px;border-bottom:1px solid #e6eaed;text-align:right}
 th{color:#5f6b73;font-weight:600}
 th:first-child,td:first-child{text-align:left}
 tfoot td{font-weight:600;border-top:2px solid #c9d1d7}
+td.items{padding-left:28px}
 """
+
+
+def lane_layout(executions: list[TaskExecution]) -> tuple[list[int], list[str]]:
+    """The lane of each execution, and each lane's label: the LLM calls above (never more lanes than
+    calls were in flight at once, so never more than the run's LLM slots), our own steps below (a
+    merge, a chapter, the report: they hold no slot, and ran beside the calls)."""
+    calls = [run for run in executions if run.llm]
+    steps = [run for run in executions if not run.llm]
+    call_lanes, step_lanes = assign_lanes(calls), assign_lanes(steps)
+    first_step = max(call_lanes, default=-1) + 1
+    lane_of = {id(run): lane for run, lane in zip(calls, call_lanes)}
+    lane_of.update({id(run): first_step + lane for run, lane in zip(steps, step_lanes)})
+    labels = [f"LLM {lane + 1}" for lane in range(first_step)]
+    labels += [f"step {lane + 1}" for lane in range(max(step_lanes, default=-1) + 1)]
+    return [lane_of[id(run)] for run in executions], labels
 
 
 def assign_lanes(executions: list[TaskExecution]) -> list[int]:
@@ -113,9 +130,9 @@ def _svg(executions: list[TaskExecution], steps: list[tuple[float, int]], stats:
          t0: float, t1: float, colours: dict[str, str], limits: dict[str, list[tuple[float, int]]] | None = None,
          memory: list[tuple[float, int]] | None = None) -> str:
     span = max(t1 - t0, 1e-9)
-    lanes = assign_lanes(executions)
+    lanes, labels = lane_layout(executions)
     gantt_top = 10
-    gantt_bottom = gantt_top + (max(lanes, default=-1) + 1) * LANE
+    gantt_bottom = gantt_top + len(labels) * LANE
     curve_top = gantt_bottom + 56
     curve_bottom = curve_top + CURVE
     # Memory beside the calls in flight, on the same time axis: what the concurrency costs.
@@ -140,7 +157,7 @@ def _svg(executions: list[TaskExecution], steps: list[tuple[float, int]], stats:
             out.append(f'<text x="{tx}" y="{y}" text-anchor="middle">{tick:.{decimals}f}</text>')
     out.append(f'<text x="{LEFT + PLOT}" y="{bottom + 32}" text-anchor="end">'
                'time since start (s)</text>')
-    out += _gantt(executions, lanes, set(stats.critical_path), stats.critical_path, x, gantt_top, colours)
+    out += _gantt(executions, lanes, labels, set(stats.critical_path), stats.critical_path, x, gantt_top, colours)
     out += _curve(steps, stats, x, t0, t1, curve_top, curve_bottom, limits or {})
     if memory:
         out += _memory_curve(memory, x, t0, t1, memory_top, bottom)
@@ -148,10 +165,10 @@ def _svg(executions: list[TaskExecution], steps: list[tuple[float, int]], stats:
     return "\n".join(out)
 
 
-def _gantt(executions: list[TaskExecution], lanes: list[int], critical: set[str],
+def _gantt(executions: list[TaskExecution], lanes: list[int], labels: list[str], critical: set[str],
            critical_order: list[str], x: Callable[[float], float], top: float, colours: dict[str, str]) -> list[str]:
     out = [f'<text x="{LEFT - 8}" y="{_fmt(top + lane * LANE + LANE / 2 + 4)}" text-anchor="end">'
-           f'slot {lane + 1}</text>' for lane in range(max(lanes, default=-1) + 1)]
+           f'{label}</text>' for lane, label in enumerate(labels)]
     boxes: dict[str, tuple[float, float, float]] = {}
     bars: list[str] = []
     for run, lane in zip(executions, lanes):
@@ -315,7 +332,8 @@ def _stage_table(stats: RunStats, colours: dict[str, str]) -> str:
     rows = []
     for row in stats.stages:
         swatch = f'<i class="sw" style="background:{colours.get(row.group, OTHER_COLOUR)}"></i>'
-        rows.append(f"<tr><td>{swatch}{escape(row.family)}</td><td>{row.tasks}</td><td>{row.calls}</td>"
+        cell = '<td class="items">' if row.merged_into else "<td>"  # a fan-out's items, under their stage
+        rows.append(f"<tr>{cell}{swatch}{escape(row.family)}</td><td>{row.tasks}</td><td>{row.calls}</td>"
                     f"<td>{row.retries}</td><td>{row.task_seconds:.1f}</td><td>{row.span_seconds:.1f}</td>"
                     f"<td>{row.llm_seconds:.1f}</td><td>{row.cpu_seconds:.2f}</td><td>{_megabytes(row.peak_rss_bytes)}</td>"
                     f"<td>{row.input_tokens}</td><td>{row.output_tokens}</td></tr>")
@@ -331,7 +349,7 @@ def _stage_table(stats: RunStats, colours: dict[str, str]) -> str:
 
 def render_timeline_html(run_dir: str | os.PathLike) -> str:
     events = load_events(run_dir)
-    stats = stats_from_events(events, run_dir)
+    stats = stats_from_events(events, run_dir, expected=read_expected_work(run_dir))
     executions = task_executions(events)
     colours = group_colours(executions)
     steps = llm_in_flight(events)
@@ -345,8 +363,9 @@ def render_timeline_html(run_dir: str | os.PathLike) -> str:
         settings.append(f"{stats.workers} workers")
     if stats.llm_slots:
         settings.append(f"{stats.llm_slots} LLM slots")
-    settings.append(f"{stats.executions} task executions by {len(stats.tasks_per_worker)} "
-                    f"worker{'s' if len(stats.tasks_per_worker) != 1 else ''}")
+    processes = sum(stats.processes_per_worker.values())
+    settings.append(f"{stats.executions} executions of {stats.tasks} tasks in {processes} "
+                    f"process{'es' if processes != 1 else ''}")
     name = Path(run_dir).resolve().name or str(run_dir)
     notice = authors.notice()
     return "\n".join([
@@ -356,7 +375,8 @@ def render_timeline_html(run_dir: str | os.PathLike) -> str:
         f"<style>{CSS}</style></head><body>",
         f"<h1>Run timeline: {escape(name)}</h1>",
         f'<p class="notice" role="note"><strong>{NOTICE_TITLE}.</strong> {escape(notice)}</p>' if notice else "",
-        f'<p class="sub">{escape(" · ".join(settings))}. Hover a bar for its stage, item and duration.</p>',
+        f'<p class="sub">{escape(" · ".join(settings))}. LLM calls above, our own steps below; hover a bar '
+        'for its stage, item and duration.</p>',
         f'<div class="cards">{_cards(stats)}</div>',
         _legend(executions, colours),
         _svg(executions, steps, stats, t0, t1, colours, provider_limit_steps(events), memory_over_time(events)),
