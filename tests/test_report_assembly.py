@@ -13,7 +13,7 @@ from planexe_pipeline.report import assemble
 from planexe_pipeline.report.html import WBSNode, render_report_html
 from planexe_pipeline.stages.wbs import WBSProject, WBSTask
 from planexe_pipeline.tasks.report import Report, report_sections, section_tasks
-from support.synthesis_folder import PLAN, START, build, prepopulate, small_schedule
+from support.synthesis_folder import PLAN, START, build, prepopulate, small_schedule, wbs_project
 from support.files import PLAN_MD, REPORT_HTML, plan_file
 
 
@@ -101,6 +101,25 @@ def test_assembled_html_renders_every_section():
     expected = [s.key for s in report_sections()]
     assert [i for i in parser.ids if i in expected] == expected
     assert 'href="timeline.html"' in page
+
+
+def test_every_count_of_the_schedule_names_what_it_counts_and_they_agree():
+    """The header, the work breakdown and the Gantt chart count the same items by the same names: a
+    phase, a task and a subtask are the work breakdown's levels 1, 2 and 3."""
+    schedule = small_schedule()
+    meta = assemble.report_meta(schedule)
+    assert meta["Work breakdown"] == "2 phases, 2 tasks and 2 subtasks"
+    assert meta["Critical path"] == "2 subtasks"  # the chain of T-2.1.1 then T-1.1.1
+    page = render_report_html(title="Project plan: Bakery", prompt=PLAN,
+                              sections=assemble.report_sections(report_sections(), section_texts(), for_html=True),
+                              wbs=assemble.wbs_tree(wbs_project()), gantt=assemble.gantt_chart(schedule),
+                              links={}, meta=meta)
+    summaries = re.findall(r'<p class="section-summary">([^<]*)</p>', page)
+    assert summaries == ["2 phases, 2 tasks and 2 subtasks.",
+                         "The 2 phases and 2 tasks; their 2 subtasks are in the schedule table. "
+                         "Critical-path items are shown in red."]
+    assert "<title>Gantt chart: 2 phases and 2 tasks, " in page
+    assert not re.search(r"\d+ (scheduled items|work packages)", page)
 
 
 class PageIds(HTMLParser):

@@ -14,7 +14,7 @@ from typing import Iterable, Mapping, Sequence
 
 from markdown_it import MarkdownIt
 
-from planexe_pipeline.report.gantt_svg import GanttBar, GanttChart
+from planexe_pipeline.report.gantt_svg import GanttBar, GanttChart, count_by_level
 from planexe_pipeline.report.html import ReportSection, WBSNode
 from planexe_pipeline.report.sections import Section
 from planexe_pipeline.stages.markdown import one_line
@@ -161,6 +161,7 @@ def wbs_tree(project: WBSProject) -> list[WBSNode]:
 
 
 def report_meta(schedule: DatedSchedule, authors: PlanAuthors | None = None) -> dict[str, str]:
+    levels = {task.id: task.level for task in schedule.tasks}
     last_day = max(schedule.start_date, schedule.end_date - datetime.timedelta(days=1))
     days = (schedule.end_date - schedule.start_date).days
     return {
@@ -168,6 +169,6 @@ def report_meta(schedule: DatedSchedule, authors: PlanAuthors | None = None) -> 
         "Start": schedule.start_date.isoformat(),
         "Last day": last_day.isoformat(),
         "Duration": f"{days} calendar days",
-        "Scheduled tasks": str(len(schedule.tasks)),
-        "Critical path": f"{len(schedule.critical_path)} tasks",
+        "Work breakdown": count_by_level(task.level for task in schedule.tasks),
+        "Critical path": count_by_level(levels[task_id] for task_id in schedule.critical_path if task_id in levels),
     }

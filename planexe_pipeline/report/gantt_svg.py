@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections import Counter
 from dataclasses import dataclass
 from html import escape
+from typing import Iterable
 
-__all__ = ["GanttBar", "GanttChart", "render_gantt_svg"]
+__all__ = ["GanttBar", "GanttChart", "render_gantt_svg", "count_by_level"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,23 @@ MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
                "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
+# What the report calls an item of the work breakdown at each level: every count it states (header,
+# work breakdown, Gantt) names its items by these, so none counts "tasks" that another does not.
+LEVEL_NAMES = {1: ("phase", "phases"), 2: ("task", "tasks"), 3: ("subtask", "subtasks")}
+
+
+def count_by_level(levels: Iterable[int]) -> str:
+    """'4 phases, 24 tasks and 94 subtasks': the items of the given work-breakdown levels, counted."""
+    counts = Counter(levels)
+    parts = []
+    for level in sorted(counts):
+        one, many = LEVEL_NAMES.get(level, (f"level-{level} item", f"level-{level} items"))
+        parts.append(f"{counts[level]} {one if counts[level] == 1 else many}")
+    if not parts:
+        return "no items"
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
 def render_gantt_svg(chart: GanttChart) -> str:
     """Return one <svg> element drawing every bar of `chart` on a shared time axis."""
     if not chart.bars:
@@ -86,7 +105,7 @@ def render_gantt_svg(chart: GanttChart) -> str:
         f'width="{_num(width)}" height="{_num(height)}" '
         f'viewBox="0 0 {_num(width)} {_num(height)}" '
         f'font-family="{escape(FONT_FAMILY)}" font-size="12">',
-        f"<title>Gantt chart: {len(chart.bars)} scheduled items, "
+        f"<title>Gantt chart: {count_by_level(bar.level for bar in chart.bars)}, "
         f"{range_start.isoformat()} to {(range_end - datetime.timedelta(days=1)).isoformat()}</title>",
     ]
     parts.extend(_row_stripes(len(chart.bars), width))

@@ -22,7 +22,7 @@ from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markupsafe import Markup
 
-from planexe_pipeline.report.gantt_svg import GanttChart, render_gantt_svg
+from planexe_pipeline.report.gantt_svg import GanttChart, count_by_level, render_gantt_svg
 
 __all__ = ["ReportSection", "WBSNode", "markdown_to_safe_html", "render_report_html"]
 
@@ -167,8 +167,16 @@ def format_duration(days: float | None) -> str:
     return f"{number} day" if number == "1" else f"{number} days"
 
 
-def _count_nodes(nodes: list[WBSNode] | tuple[WBSNode, ...]) -> int:
-    return sum(1 + _count_nodes(node.children) for node in nodes)
+def _levels(nodes: list[WBSNode] | tuple[WBSNode, ...], level: int = 1) -> list[int]:
+    """The work-breakdown level of every node of the tree, phases being level 1."""
+    return [depth for node in nodes for depth in (level, *_levels(node.children, level + 1))]
+
+
+def _left_to_table(wbs: list[WBSNode], gantt: GanttChart | None) -> str:
+    """The items of the levels the Gantt chart leaves to the schedule table, counted ('' if none)."""
+    drawn = {bar.level for bar in gantt.bars} if gantt is not None else set()
+    left = [level for level in _levels(wbs) if level not in drawn]
+    return count_by_level(left) if gantt is not None and left else ""
 
 
 def _make_environment() -> Environment:
@@ -231,9 +239,10 @@ def render_report_html(*, title: str, prompt: str, sections: list[ReportSection]
         sections=rendered_sections,
         toc=toc,
         wbs=wbs,
-        wbs_count=_count_nodes(wbs),
+        wbs_count=count_by_level(_levels(wbs)),
         gantt_svg=gantt_svg,
-        gantt_count=len(gantt.bars) if gantt is not None else 0,
+        gantt_count=count_by_level(bar.level for bar in gantt.bars) if gantt is not None else "",
+        left_to_table=_left_to_table(wbs, gantt),
         links=links or {},
         meta=meta or {},
         notice=notice,
