@@ -29,14 +29,14 @@ class RecordsItsRun:
         super().__init__(*args, **kwargs)
         self.root, self.llm_slots, self.scaled_out = root, llm_slots, scaled_out
 
-    def run(self) -> bool:
+    def work(self) -> bool:
         root = self.root
         try:
             models = tuple(root.settings.models)
         except PipelineError:
             # Settings that cannot be resolved (a bad model entry): the plan's first task fails on
             # them with its one line, before anything is written; there is no run to record.
-            return super().run()
+            return super().work()
         self.record = RunRecord(root, workers=self.worker_processes, llm_slots=self.llm_slots, models=models,
                                 llm_config=root.llm_config or None, scaled_out=self.scaled_out)
         self.record.open()
@@ -44,7 +44,7 @@ class RecordsItsRun:
         memory.start()
         ok = False
         try:
-            ok = super().run() and root.complete()
+            ok = super().work() and root.complete()
         except RunStopped:
             # A failure that ends the run (an unusable prompt): its task's line said why, and
             # Luigi's summary and exit code name the task.
@@ -66,17 +66,17 @@ class CommandLineSharedWorker(RecordsItsRun, WorkerHooks):
 
 
 class CommandLineFactory(WorkerSchedulerFactory):
-    def create_local_scheduler(self):
+    def make_local_scheduler(self):
         root = command_line_root()
         if isinstance(root, PlanTask):
             # The slots of luigi.cfg's [resources], as Luigi's own scheduler has them on this command line.
-            return TimedWorkerFactory(root.run_dir).create_local_scheduler()
-        return super().create_local_scheduler()
+            return TimedWorkerFactory(root.run_dir).make_local_scheduler()
+        return super().make_local_scheduler()
 
-    def create_worker(self, scheduler, worker_processes, assistant=False):
+    def make_worker(self, scheduler, worker_processes, assistant):
         root = command_line_root()
         if not isinstance(root, PlanTask):
-            return super().create_worker(scheduler, worker_processes, assistant)
+            return super().make_worker(scheduler, worker_processes, assistant)
         if isinstance(scheduler, LocalPlanScheduler):
             plan = TimedWorkerFactory(root.run_dir)
             return CommandLinePlanWorker(root=root, llm_slots=llm_cap_of(scheduler.resource_list()), scaled_out=False,

@@ -1,18 +1,22 @@
-"""The one door to Luigi's internals: every member of Luigi we use that is not its public API.
+"""The one door to Luigi's internals: every step of Luigi we change, and every member we rely on
+that Luigi does not promise to keep.
 
-The worker (worker.py), the scaled-out worker and scheduler (scaleout.py) and the packaged
-defaults (defaults.py) change how Luigi dispatches tasks, talks to luigid and reads its config.
-Luigi does not promise those members across releases, so they are reached through here only:
-the classes below turn each one into a hook or an accessor with a name of ours, and
-`PRIVATE_MEMBERS` lists them all. pyproject pins Luigi to the releases these were tested with;
-tests/test_luigi_internals.py names any member a new Luigi no longer has.
+The worker (worker.py), the scaled-out worker and scheduler (scaleout.py), the pool of task
+processes (worker_pool.py) and the packaged defaults (defaults.py) change how Luigi dispatches
+tasks, talks to luigid and reads its config. Every Luigi method they change is overridden here
+only, and routed to a hook with a name of ours (`prune` -> `prune_state`, `_rank` -> `rank`);
+their state is read and changed through accessors of ours. `RELIED_ON` lists each member that
+an override or a call relies on, with how: its parameters, and where Luigi's own code calls it
+(an override Luigi no longer calls changes nothing, silently). pyproject pins Luigi to the
+releases these were checked on; tests/test_luigi_internals.py names any member a new Luigi lacks
+or has changed, and any module but this one that overrides a member of Luigi.
 """
 
 from __future__ import annotations
 
 import inspect
-import logging
 import time
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import luigi
@@ -21,46 +25,107 @@ import luigi.configuration
 import luigi.interface
 import luigi.rpc
 import luigi.scheduler
+import luigi.server
+import luigi.setup_logging
 import luigi.worker
+from luigi.task_status import DISABLED, PENDING
 
-from planexe_pipeline.errors import PipelineError
 
-# (where, member) for everything below that reaches past Luigi's public API.
-PRIVATE_MEMBERS: tuple[tuple[object, str], ...] = (
-    (luigi.worker.Worker, "_add"), (luigi.worker.Worker, "_add_task"), (luigi.worker.Worker, "_handle_next_task"),
-    (luigi.worker.Worker, "_get_work"), (luigi.worker.Worker, "_run_task"),
-    (luigi.worker.Worker, "_create_task_process"), (luigi.worker.Worker, "_keep_alive"),
-    (luigi.worker.TaskProcess, "use_multiprocessing"), (luigi.worker, "TaskStatusReporter"),
-    (luigi.scheduler.Scheduler, "_upstream_status"), (luigi.scheduler.Scheduler, "_rank"),
-    (luigi.rpc.RemoteScheduler, "_fetch"),
-    (luigi.rpc, "_urljoin"), (luigi.interface, "_WorkerSchedulerFactory"),
-    (luigi.configuration.LuigiConfigParser, "_config_paths"),
+@dataclass(frozen=True)
+class Relied:
+    """A member of Luigi we override, call or read, and what we rely on about it.
+
+    `parameters`: its first parameters after self, in order ("**kwargs" for a catch-all), as our
+    override or our call has them; None for a member that is not called. `called_in`: where
+    Luigi's own code calls it on what, as our override relies on ("module:Class.method@receiver",
+    the receiver as written there: `self`, `self._scheduler`); `keywords`: those calls pass
+    keywords only (our override takes **kwargs, or reads them)."""
+
+    owner: object
+    name: str
+    parameters: tuple[str, ...] | None = None
+    called_in: tuple[str, ...] = ()
+    keywords: bool = False
+
+
+_Worker, _Scheduler, _Remote = luigi.worker.Worker, luigi.scheduler.Scheduler, luigi.rpc.RemoteScheduler
+_Factory, _State = luigi.interface._WorkerSchedulerFactory, luigi.scheduler.SimpleTaskState
+_BUILD = "luigi.interface:_schedule_and_run@worker_scheduler_factory"
+_GET_WORK, _WORKER_RUN = "luigi.scheduler:Scheduler.get_work@self", "luigi.worker:Worker.run@self"
+RELIED_ON: tuple[Relied, ...] = (
+    # The worker (WorkerHooks): made with scheduler=, worker_processes=, assistant= and [worker] settings.
+    Relied(_Worker, "__init__", ("scheduler", "worker_id", "worker_processes", "assistant", "**kwargs")),
+    Relied(_Worker, "add", ("task", "multiprocess", "processes"),
+           ("luigi.interface:_schedule_and_run@worker", "luigi.worker:Worker._handle_next_task@self")),
+    Relied(_Worker, "run", (), ("luigi.interface:_schedule_and_run@worker",)),
+    Relied(_Worker, "__exit__", ("type", "value", "traceback")),
+    Relied(_Worker, "_add_task", ("*args", "**kwargs"),
+           ("luigi.worker:Worker._add@self", "luigi.worker:Worker._handle_next_task@self"), keywords=True),
+    Relied(_Worker, "_add", ("task", "is_complete"), ("luigi.worker:Worker.add@self",)),
+    Relied(_Worker, "_handle_next_task", (), (_WORKER_RUN,)),
+    Relied(_Worker, "_get_work", (), (_WORKER_RUN,)),
+    Relied(_Worker, "_run_task", ("task_id",), (_WORKER_RUN,)),
+    Relied(_Worker, "_create_task_process", ("task",), ("luigi.worker:Worker._run_task@self",)),
+    Relied(_Worker, "_keep_alive", ("get_work_response",), (_WORKER_RUN,)),
+    Relied(luigi.worker.TaskStatusReporter, "__init__", ("scheduler", "task_id", "worker_id", "scheduler_messages")),
+    Relied(luigi.worker.TaskProcess, "__init__", ("task", "worker_id", "result_queue", "status_reporter")),
+    Relied(luigi.worker.TaskProcess, "run", ()),  # a pooled member runs its task process in itself
+    # The scheduler (SchedulerHooks): local, and luigid's (luigi.server.run loads its state).
+    Relied(_Scheduler, "__init__", ("config", "resources", "task_history_impl", "**kwargs")),
+    Relied(_Scheduler, "load", (), ("luigi.server:run@scheduler",)),
+    Relied(_Scheduler, "prune", (), (_GET_WORK,)),
+    Relied(_Scheduler, "count_pending", ("worker",), (_GET_WORK,)),
+    Relied(_Scheduler, "add_task", ("task_id", "status")),
+    Relied(_Scheduler, "ping", ("**kwargs",)),
+    Relied(_Scheduler, "get_work", ("host", "assistant", "current_tasks", "worker", "**kwargs")),
+    Relied(_Scheduler, "_rank", ("task",), (_GET_WORK,)),
+    Relied(_Scheduler, "_upstream_status", ("task_id", "upstream_status_table"),
+           ("luigi.scheduler:Scheduler.count_pending@self",)),
+    Relied(_Scheduler, "re_enable_task", ("task_id",)),
+    Relied(_Scheduler, "task_list", ("status", "upstream_status")),
+    Relied(_Scheduler, "dep_graph", ("task_id", "include_done")),
+    Relied(_Scheduler, "resource_list", ()),
+    Relied(_State, "get_task", ("task_id",)),
+    Relied(_State, "get_active_task_count_for_status", ("status",)),
+    Relied(_State, "set_status", ("task", "new_status", "config")),
+    Relied(_State, "get_active_workers", ()),
+    # luigid's client (RetryingRemoteScheduler): the worker's calls it answers.
+    Relied(_Remote, "__init__", ("url", "connect_timeout")),
+    Relied(_Remote, "ping", ("**kwargs",), ("luigi.worker:KeepAliveThread.run@self._scheduler",),
+           keywords=True),
+    Relied(_Remote, "get_work", ("host", "assistant", "current_tasks", "worker", "**kwargs"),
+           ("luigi.worker:Worker._get_work@self._scheduler",), keywords=True),
+    Relied(_Remote, "_fetch", ("url_suffix", "body"), ("luigi.rpc:RemoteScheduler._request@self",)),
+    Relied(luigi.rpc, "_urljoin", ("base", "url")),
+    # What luigi.build() makes its scheduler and worker with (WorkerSchedulerFactory).
+    Relied(_Factory, "create_local_scheduler", (), (_BUILD,)),
+    Relied(_Factory, "create_remote_scheduler", ("url",), (_BUILD,)),
+    Relied(_Factory, "create_worker", ("scheduler", "worker_processes", "assistant"), (_BUILD,)),
+    # Luigi's own command line (command_line.py): the factory it makes, the task it was asked for.
+    Relied(luigi.interface, "_WorkerSchedulerFactory"),
+    Relied(luigi.cmdline_parser.CmdlineParser, "get_instance", ()),
+    Relied(luigi.cmdline_parser.CmdlineParser, "get_task_obj", ()),
+    # luigid as `planexe-pipeline scheduler` runs it; the config files; a parameter's declared default.
+    Relied(luigi.server, "run", ("api_port", "address", "unix_socket", "scheduler")),
+    Relied(luigi.setup_logging.DaemonLogging, "setup", ("opts",)),
+    Relied(luigi.configuration.LuigiConfigParser, "_config_paths"),
 )
-# Attributes set on instances in __init__, checked on a worker and a scheduler made for the test.
-WORKER_ATTRIBUTES = ("_running_tasks", "_scheduled_tasks", "_task_result_queue", "_config", "_scheduler", "_id")
+# Attributes set on instances in __init__, checked on ones made for the check (missing_members).
+WORKER_ATTRIBUTES = ("_running_tasks", "_scheduled_tasks", "_task_result_queue", "_config", "_scheduler", "_id",
+                     "worker_processes")
 SCHEDULER_ATTRIBUTES = ("_state", "_config")
 REMOTE_SCHEDULER_ATTRIBUTES = ("_fetcher", "_url", "_connect_timeout")
-PARAMETER_ATTRIBUTES = ("_default",)  # checked on a Parameter made for the check
-
-WorkerSchedulerFactory = luigi.interface._WorkerSchedulerFactory
-
-
-def missing_members(worker: Any = None, scheduler: Any = None, remote: Any = None) -> list[str]:
-    """Each member this project uses that the installed Luigi lacks, by its dotted name."""
-    def name(owner: object) -> str:
-        return getattr(owner, "__qualname__", None) or getattr(owner, "__name__", str(owner))
-
-    def has(owner: object, member: str) -> bool:
-        # An attribute a class sets from its constructor's argument of the same name counts too.
-        return hasattr(owner, member) or (isinstance(owner, type) and member in inspect.signature(owner).parameters)
-
-    found = [f"{name(owner)}.{member}" for owner, member in PRIVATE_MEMBERS if not has(owner, member)]
-    for instance, members in ((worker, WORKER_ATTRIBUTES), (scheduler, SCHEDULER_ATTRIBUTES),
-                              (remote, REMOTE_SCHEDULER_ATTRIBUTES)):
-        if instance is not None:
-            found += [f"{type(instance).__mro__[-2].__name__}.{m}" for m in members if not hasattr(instance, m)]
-    found += [f"Parameter.{m}" for m in PARAMETER_ATTRIBUTES if not hasattr(luigi.Parameter(default=""), m)]
-    return found
+SCHEDULED_TASK_ATTRIBUTES = ("status", "scheduler_disable_time")  # luigi.scheduler.Task
+SCHEDULER_WORKER_ATTRIBUTES = ("last_active",)  # luigi.scheduler.Worker
+PARAMETER_ATTRIBUTES = ("_default",)
+# What Luigi's worker reads of a task process (worker_pool.PooledTaskProcess stands in for one).
+TASK_PROCESS_MEMBERS = ("task", "start", "is_alive", "exitcode", "terminate", "pid", "timeout_time",
+                        "worker_timeout", "status_reporter", "use_multiprocessing")
+GET_WORK_FIELDS = ("task_id", "running_tasks", "n_pending_tasks")  # luigi.worker.GetWorkResponse
+# [worker] and [scheduler] settings we pass or read (luigi.worker.worker, luigi.scheduler.scheduler).
+WORKER_SETTINGS = ("wait_interval", "task_process_context", "force_multiprocessing", "timeout")
+SCHEDULER_SETTINGS = ("prune_on_get_work", "record_task_history", "state_path", "worker_disconnect_delay",
+                      "retry_delay", "retry_count", "stable_done_cooldown_secs", "metrics_collector")
 
 
 def declared_default(parameter: luigi.Parameter) -> Any:
@@ -68,60 +133,12 @@ def declared_default(parameter: luigi.Parameter) -> Any:
     return parameter._default
 
 
-# Luigi's logger, and the headline it puts above a complete() that raised (worker.py), with the
-# traceback in the message itself.
+# Luigi's logger; the headline it puts above a complete() that raised (in luigi/worker.py, with
+# the traceback in the message itself); a task process logs a task that failed with the task among
+# the record's arguments (failure_log.py reads all three).
 LUIGI_LOGGER = "luigi-interface"
 COMPLETE_FAILED = " or any dependencies due to error in complete() method:\n"
-
-
-class OneLineFailures(logging.Filter):
-    """Luigi logs a task that failed with its traceback, and a complete() that raised with the
-    traceback in its message. Our own errors (PipelineError) carry a line that says what to do:
-    that line is logged alone, once (Luigi checks a shared upstream's complete() once per task
-    that needs it). Anything else (a defect) keeps its traceback."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.said: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        line = None
-        if isinstance(error, PipelineError):
-            task = next((a for a in record.args or () if isinstance(a, luigi.Task)), None)
-            named = task is None or error.names_its_stage or error.stands_for_the_run
-            line = str(error) if named else f"{task.task_family}: {error}"
-            record.exc_info, record.exc_text = None, None
-        elif isinstance(record.msg, str) and COMPLETE_FAILED in record.msg:
-            headline, _, trace = record.msg.partition(COMPLETE_FAILED)
-            error_line = _our_error(trace)
-            line = f"{headline.removeprefix('Will not run ')}: {error_line}" if error_line is not None else None
-        if line is None:
-            return True
-        record.msg, record.args = "%s", (line,)
-        if line in self.said:
-            return False
-        self.said.add(line)
-        return True
-
-
-def _our_error(trace: str) -> str | None:
-    """The message of a traceback's last line when it is one of our errors (a PipelineError)."""
-    last = next((line for line in reversed(trace.splitlines()) if line.strip()), "")
-    name, _, message = last.partition(": ")
-    ours = {f"{cls.__module__}.{cls.__qualname__}" for cls in _subclasses(PipelineError)}
-    return message if name in ours else None
-
-
-def _subclasses(cls: type) -> list[type]:
-    return [cls, *(sub for child in cls.__subclasses__() for sub in _subclasses(child))]
-
-
-def one_line_failures() -> None:
-    """`luigi --module planexe_pipeline.pipeline ...` ends a failed step in its one line."""
-    logger = logging.getLogger(LUIGI_LOGGER)
-    if not any(isinstance(f, OneLineFailures) for f in logger.filters):
-        logger.addFilter(OneLineFailures())
+TASK_FAILED = '"[pid %s] Worker %s failed    %s", os.getpid(), self.worker_id, self.task'
 
 
 def make_workers_for_command_line(factory: type) -> None:
@@ -142,7 +159,7 @@ def config_paths() -> list[str]:
 
 
 class WorkerHooks(luigi.worker.Worker):
-    """Luigi's worker, its private steps turned into hooks and accessors of ours."""
+    """Luigi's worker, every step of it we change turned into a hook or an accessor of ours."""
 
     # -- what the worker holds --------------------------------------------------------------
     @property
@@ -181,6 +198,21 @@ class WorkerHooks(luigi.worker.Worker):
         self._add_task(**kwargs)
 
     # -- hooks, for subclasses --------------------------------------------------------------
+    def add_task_tree(self, task: luigi.Task, **kwargs) -> bool:
+        """Add a task and everything it needs (Luigi's `add`: build() calls it, and the worker
+        itself for what a task yields)."""
+        return super().add(task, **kwargs)
+
+    def work(self) -> bool:
+        """Run the added tasks until none is left for this worker (Luigi's `run`)."""
+        return super().run()
+
+    def on_exit(self, interrupted: bool) -> None:
+        """The worker stops (Luigi's `__exit__` follows): interrupted by an exception, or not."""
+
+    def after_exit(self) -> None:
+        """Luigi's `__exit__` is over (it terminated the tasks still running)."""
+
     def on_status_told(self, task_id: str, status: str) -> None:
         """A task's status is about to be told to the scheduler."""
 
@@ -206,7 +238,20 @@ class WorkerHooks(luigi.worker.Worker):
     def ask_for_work(self):
         return super()._get_work()
 
-    # -- Luigi's private steps, routed to the hooks -------------------------------------------
+    # -- Luigi's steps, routed to the hooks ---------------------------------------------------
+    def add(self, task, multiprocess=False, processes=0):
+        return self.add_task_tree(task, multiprocess=multiprocess, processes=processes)
+
+    def run(self):
+        return self.work()
+
+    def __exit__(self, type, value, traceback):  # noqa: A002 - Luigi's own parameter names
+        self.on_exit(interrupted=type is not None)
+        try:
+            return super().__exit__(type, value, traceback)
+        finally:
+            self.after_exit()
+
     def _add_task(self, *args, **kwargs):
         self.on_status_told(kwargs.get("task_id"), kwargs.get("status"))
         return super()._add_task(*args, **kwargs)
@@ -242,30 +287,87 @@ def run_in_this_process(task_process) -> None:
 
 
 class SchedulerHooks(luigi.scheduler.Scheduler):
-    """Luigi's scheduler with its state and config reachable by name."""
+    """Luigi's scheduler, every step of it we change turned into a hook, its state read and
+    changed through accessors of ours."""
 
-    @property
-    def state(self):
-        return self._state
+    # -- what the scheduler holds ---------------------------------------------------------------
+    def task_status(self, task_id: str) -> str | None:
+        task = self._state.get_task(task_id)
+        return None if task is None else task.status
 
-    @property
-    def scheduler_config(self):
-        return self._config
+    def tasks_with_status(self, status: str) -> int:
+        return self._state.get_active_task_count_for_status(status)
 
-    def upstream_status(self, task_id, upstream_status_table) -> str:
-        return super()._upstream_status(task_id, upstream_status_table)
+    def disable(self, task_id: str) -> None:
+        """Disable a task as the scheduler disables one that failed too often: a worker that adds
+        it again cannot put it back to pending, `re_enable_task` does."""
+        task = self._state.get_task(task_id)
+        self._state.set_status(task, DISABLED, self._config)
+        task.scheduler_disable_time = time.time()
+
+    def workers_seen_now(self) -> None:
+        """Every worker the scheduler knows counts as heard from now (its disconnect delay starts over)."""
+        now = time.time()
+        for worker in self._state.get_active_workers():
+            worker.last_active = now
+
+    # -- hooks, for subclasses ------------------------------------------------------------------
+    def load_state(self) -> None:
+        """Read the saved state (Luigi's `load`: luigid calls it once, as it starts)."""
+        super().load()
+
+    def prune_state(self) -> None:
+        """Drop workers gone silent, hand their tasks back, re-enable and retry what is due
+        (Luigi's `prune`: called on every get_work with prune_on_get_work, and by the listings)."""
+        super().prune()
+
+    def pending_count(self, worker: str) -> dict:
+        """The worker's pending and running tasks (Luigi's `count_pending`: every get_work ends on it)."""
+        return super().count_pending(worker)
+
+    def on_task_added(self, task_id: str, status: str) -> None:
+        """A worker told the scheduler a task's status (after the scheduler took it in)."""
+
+    def reply_extras(self) -> dict:
+        """What a ping and a get_work answer carry besides Luigi's own keys."""
+        return {}
 
     def rank(self, task) -> tuple:
         """Which runnable task is handed out first (the largest): by default its priority, then
         the earliest added."""
         return super()._rank(task)
 
-    def _rank(self, task):
-        return self.rank(task)
+    def upstream_status(self, task_id, upstream_status_table) -> str:
+        return super()._upstream_status(task_id, upstream_status_table)
 
     def plan_upstream_status(self, task_id, upstream_status_table) -> str:
         """Hook: the status that counts against a pending task from upstream."""
         return self.upstream_status(task_id, upstream_status_table)
+
+    # -- Luigi's steps, routed to the hooks -------------------------------------------------------
+    def load(self):
+        self.load_state()
+
+    def prune(self):
+        self.prune_state()
+
+    def count_pending(self, worker):
+        return self.pending_count(worker)
+
+    def add_task(self, task_id=None, status=PENDING, **kwargs):
+        added = super().add_task(task_id=task_id, status=status, **kwargs)
+        self.on_task_added(task_id, status)
+        return added
+
+    def ping(self, **kwargs):
+        return {**super().ping(**kwargs), **self.reply_extras()}
+
+    def get_work(self, host=None, assistant=False, current_tasks=None, worker=None, **kwargs):
+        reply = super().get_work(host=host, assistant=assistant, current_tasks=current_tasks, worker=worker, **kwargs)
+        return {**reply, **self.reply_extras()}
+
+    def _rank(self, task):
+        return self.rank(task)
 
     def _upstream_status(self, task_id, upstream_status_table):
         return self.plan_upstream_status(task_id, upstream_status_table)
@@ -285,6 +387,17 @@ class RetryingRemoteScheduler(luigi.rpc.RemoteScheduler):
     def unanswered(self) -> None:
         """Hook: a try got no answer (luigid down, starting again, or out of reach)."""
 
+    def heard(self, reply):
+        """Hook: luigid answered a ping or a get_work with this; what the worker gets."""
+        return reply
+
+    # The worker calls both with keywords only (RELIED_ON says where).
+    def ping(self, **kwargs):
+        return self.heard(super().ping(**kwargs))
+
+    def get_work(self, **kwargs):
+        return self.heard(super().get_work(**kwargs))
+
     def _fetch(self, url_suffix, body):
         patience = self.patience(url_suffix)
         give_up = time.monotonic() + patience
@@ -296,3 +409,25 @@ class RetryingRemoteScheduler(luigi.rpc.RemoteScheduler):
                 if time.monotonic() >= give_up:
                     raise self.gave_up(self._url, patience) from None
                 time.sleep(self.every_s)
+
+
+class WorkerSchedulerFactory(luigi.interface._WorkerSchedulerFactory):
+    """What luigi.build() makes its scheduler and worker with."""
+
+    def make_local_scheduler(self):
+        return super().create_local_scheduler()
+
+    def make_remote_scheduler(self, url: str):
+        return super().create_remote_scheduler(url)
+
+    def make_worker(self, scheduler, worker_processes: int, assistant: bool):
+        return super().create_worker(scheduler, worker_processes, assistant)
+
+    def create_local_scheduler(self):
+        return self.make_local_scheduler()
+
+    def create_remote_scheduler(self, url):
+        return self.make_remote_scheduler(url)
+
+    def create_worker(self, scheduler, worker_processes, assistant=False):
+        return self.make_worker(scheduler, worker_processes, assistant)

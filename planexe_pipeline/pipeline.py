@@ -10,7 +10,8 @@ from __future__ import annotations
 import sys
 
 from planexe_pipeline.command_line import CommandLineFactory
-from planexe_pipeline.luigi_internals import make_workers_for_command_line, one_line_failures
+from planexe_pipeline.failure_log import one_line_failures
+from planexe_pipeline.luigi_internals import make_workers_for_command_line
 from planexe_pipeline.prompt_input import read_fingerprint
 from planexe_pipeline.tasks import revision
 from planexe_pipeline.tasks.base import PLAN_TASKS, PlanTask

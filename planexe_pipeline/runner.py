@@ -158,9 +158,9 @@ class _LocalSchedulerFactory(TimedWorkerFactory):
 
     def __init__(self, run_dir: str, llm_slots: int):
         super().__init__(run_dir)
-        self.scheduler = super().create_local_scheduler(llm_slots)
+        self.scheduler = super().make_local_scheduler(llm_slots)
 
-    def create_local_scheduler(self):
+    def make_local_scheduler(self):
         return self.scheduler
 
 

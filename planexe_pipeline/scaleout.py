@@ -34,7 +34,7 @@ import luigi.rpc
 import luigi.scheduler
 import luigi.server
 from luigi.setup_logging import DaemonLogging
-from luigi.task_status import DISABLED, DONE, FAILED, PENDING, RUNNING
+from luigi.task_status import DISABLED, DONE, FAILED, RUNNING
 
 from planexe_pipeline.luigi_internals import (RetryingRemoteScheduler, WorkerSchedulerFactory)
 from planexe_pipeline.no_work import NoWorkWait, plan_counts, waiting_for
@@ -72,13 +72,7 @@ class PatientRemoteScheduler(RetryingRemoteScheduler):
     def unanswered(self) -> None:
         self._maybe_restarted.set()  # it may come back without what it was told
 
-    def ping(self, **kwargs):
-        return self._heard(super().ping(**kwargs))
-
-    def get_work(self, **kwargs):
-        return self._heard(super().get_work(**kwargs))
-
-    def _heard(self, reply):
+    def heard(self, reply):
         # A luigid started again within a second may never leave a call unanswered.
         instance = reply.get(INSTANCE_KEY) if isinstance(reply, dict) else None
         if instance is not None and instance != self._instance:
@@ -117,35 +111,24 @@ class PlanScheduler(StepsBeforeCalls):
         super().__init__(*args, **kwargs)
         self.instance = uuid.uuid4().hex
 
-    def ping(self, **kwargs):
-        return {**super().ping(**kwargs), INSTANCE_KEY: self.instance}
+    def reply_extras(self) -> dict:
+        return {INSTANCE_KEY: self.instance}
 
-    def get_work(self, *args, **kwargs):
-        return {**super().get_work(*args, **kwargs), INSTANCE_KEY: self.instance}
-
-    def load(self):
-        super().load()
+    def load_state(self):
+        super().load_state()
         # The workers it knew were cut off from luigid, not dead: each gets a full disconnect delay
         # from now to call back before the tasks it runs are handed to another worker.
-        now = time.time()
-        for worker in self.state.get_active_workers():
-            worker.last_active = now
+        self.workers_seen_now()
 
-    def add_task(self, task_id=None, status=PENDING, **kwargs):
-        super().add_task(task_id=task_id, status=status, **kwargs)
-        task = self.state.get_task(task_id)
-        if status == FAILED and task is not None and task.status in (FAILED, DISABLED):
+    def on_task_added(self, task_id, status):
+        if status == FAILED and self.task_status(task_id) in (FAILED, DISABLED):
             # It failed on its own (its LLM calls used up their retries and fallbacks): running it
             # again on another worker would fail the same way. Only tasks lost with their worker
-            # (failed by luigid's pruning, not reported) are retried.
-            self._give_up(task)
-
-    def _give_up(self, task) -> None:
-        # As luigid disables a task lost with its worker more than [scale_out] retries times: the
-        # workers of this run cannot put it back to pending by adding the plan again, a new `run`
-        # re-enables it (PlanWorker.run).
-        self.state.set_status(task, DISABLED, self.scheduler_config)
-        task.scheduler_disable_time = time.time()
+            # (failed by luigid's pruning, not reported) are retried. Disabled as luigid disables a
+            # task lost with its worker more than [scale_out] retries times: the workers of this
+            # run cannot put it back to pending by adding the plan again, a new `run` re-enables
+            # it (PlanWorker.work).
+            self.disable(task_id)
 
 
 class PlanWorker(TimedWorker):
@@ -171,11 +154,11 @@ class PlanWorker(TimedWorker):
         # Why this worker stopped before the plan was complete, when nothing failed: for the run's summary.
         self.stuck: str | None = None
 
-    def run(self):
+    def work(self):
         # A new run of the plan is the user asking again: tasks luigid gave up on get another go.
         for task_id in self._plan_tasks(DISABLED):
             self.scheduler.re_enable_task(task_id)
-        return super().run()
+        return super().work()
 
     # -- a luigid started again ----------------------------------------------------------------
     def on_handling_result(self, handling: bool) -> None:
@@ -323,10 +306,10 @@ class PlanWorkerFactory(WorkerSchedulerFactory):
         self.started = time.time()
         self.worker: PlanWorker | None = None
 
-    def create_remote_scheduler(self, url):
+    def make_remote_scheduler(self, url):
         return PatientRemoteScheduler(url, scale_out().scheduler_patience)
 
-    def create_worker(self, scheduler, worker_processes, assistant=False):
+    def make_worker(self, scheduler, worker_processes, assistant):
         self.worker = PlanWorker(scheduler=scheduler, worker_processes=worker_processes, assistant=True,
                                  root=self.root, started=self.started,
                                  no_work_patience_s=scale_out().no_work_patience,

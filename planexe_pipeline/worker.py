@@ -4,7 +4,7 @@ Three concerns, each in its own place: the clocks on the worker's own steps (dis
 the pool of task processes reused from task to task instead of Luigi's fork per task
 (worker_pool.py), and, here, what the worker need not tell the scheduler again: a task it
 already told is pending with its dependencies (`_pending`), as long as the scheduler that heard it
-still holds it (`forget_told`). Luigi's private steps are reached through luigi_internals.py only.
+still holds it (`forget_told`). Luigi's steps are changed through luigi_internals.py's hooks only.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ class TimedWorker(WorkerHooks):
         # whole plan again (scaleout.PlanWorker, after luigid restarted) needs the whole walk.
         return not (self._handling_result and dependency.task_id in self._pending)
 
-    def add(self, task, *args, **kwargs):
+    def add_task_tree(self, task, **kwargs):
         if self._handling_result and task.task_id in self._pending:
             # A merge's merge-only input that is itself a merge waiting for its items (the level-3
             # merge yields the durations' merge): adding it again would tell the scheduler its
@@ -128,7 +128,7 @@ class TimedWorker(WorkerHooks):
             return True
         started = time.time()
         try:
-            return super().add(task, *args, **kwargs)
+            return super().add_task_tree(task, **kwargs)
         finally:
             self.clock.added(task.task_id, started)
 
@@ -148,21 +148,20 @@ class TimedWorker(WorkerHooks):
         super().dispatch(task_id)
         self.clock.dispatched(execution)
 
-    def __exit__(self, *exc):
-        if exc[0] is not None:
+    def on_exit(self, interrupted: bool) -> None:
+        if interrupted:
             # Interrupted (Ctrl-C) or failed: nobody will read the result queue again. A result
             # this process put on it that the pipe could not take (a merge yielding many items)
             # would make the exit wait forever for its feeder thread to flush.
             self.result_queue.cancel_join_thread()
-        try:
-            return super().__exit__(*exc)
-        finally:
-            self._pool.close()
 
-    def run(self):
+    def after_exit(self) -> None:
+        self._pool.close()
+
+    def work(self):
         started = time.time()
         try:
-            return super().run()
+            return super().work()
         finally:
             self.clock.write(workers=self.worker_processes, began=started, processes_forked=self._pool.forks,
                              processes_forked_ahead=self._pool.forks_ahead)
@@ -205,16 +204,16 @@ class LocalPlanScheduler(StepsBeforeCalls):
         self._pruned_at = 0.0
         self._nothing_disabled = False
 
-    def prune(self):
+    def prune_state(self):
         now = time.time()
         if now - self._pruned_at >= self.PRUNE_EVERY_S:
             self._pruned_at = now
-            super().prune()
+            super().prune_state()
 
-    def count_pending(self, worker):
-        self._nothing_disabled = not self.state.get_active_task_count_for_status(DISABLED)
+    def pending_count(self, worker):
+        self._nothing_disabled = not self.tasks_with_status(DISABLED)
         try:
-            return super().count_pending(worker)
+            return super().pending_count(worker)
         finally:
             self._nothing_disabled = False
 
@@ -230,14 +229,14 @@ class TimedWorkerFactory(WorkerSchedulerFactory):
     def __init__(self, run_dir: str):
         self.run_dir = run_dir
 
-    def create_local_scheduler(self, llm_slots: int | None = None):
+    def make_local_scheduler(self, llm_slots: int | None = None):
         # The run's LLM slots are the scheduler's own `llm` resource, beside the config's others.
         resources = luigi.configuration.get_config().getintdict("resources")
         if llm_slots is not None:
             resources["llm"] = llm_slots
         return LocalPlanScheduler(prune_on_get_work=True, record_task_history=False, resources=resources)
 
-    def create_worker(self, scheduler, worker_processes, assistant=False):
+    def make_worker(self, scheduler, worker_processes, assistant):
         return TimedWorker(**self.worker_arguments(scheduler, worker_processes, assistant))
 
     def worker_arguments(self, scheduler, worker_processes: int, assistant: bool = False) -> dict:

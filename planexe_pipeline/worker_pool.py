@@ -26,6 +26,8 @@ import luigi.worker
 from luigi.scheduler import FAILED
 from luigi.task_register import load_task
 
+from planexe_pipeline.luigi_internals import run_in_this_process
+
 # How often an idle member checks that its worker is still there.
 PARENT_CHECK_S = 1.0
 
@@ -84,7 +86,7 @@ class _Member(multiprocessing.Process):
         except Exception as exc:  # the worker waits for a result: never leave it without one
             self._result_queue.put((task_id, FAILED, f"could not start {task_id}: {exc}", [], []))
             return
-        process.use_multiprocessing = False  # it is in a process of its own: this one
+        run_in_this_process(process)  # it is in a process of its own: this one
         process.run()
 
 

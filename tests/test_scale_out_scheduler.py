@@ -37,7 +37,7 @@ def work(s: PlanScheduler, worker: str) -> str | None:
 
 
 def status(s: PlanScheduler, task_id: str) -> str:
-    return s.state.get_task(task_id).status
+    return s.task_status(task_id)
 
 
 def plan(s: PlanScheduler, *workers: str) -> None:

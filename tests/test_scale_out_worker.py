@@ -159,7 +159,7 @@ def test_a_scheduler_started_again_without_the_plan_is_told_it_again(tmp_path):
     worker, complete, _ = run_worker(scheduler, FanOutJoin(run_dir=str(tmp_path)), patience_s=5)
     assert complete, f"the plan did not complete: {worker.stuck}"
     assert worker.stuck is None
-    assert scheduler.current.state.get_task(FanOutJoin(run_dir=str(tmp_path)).task_id).status == DONE
+    assert scheduler.current.task_status(FanOutJoin(run_dir=str(tmp_path)).task_id) == DONE
 
 
 def test_a_task_running_when_the_scheduler_started_again_is_not_handed_to_another_worker(tmp_path):
@@ -171,8 +171,7 @@ def test_a_task_running_when_the_scheduler_started_again_is_not_handed_to_anothe
 
     def restart_while_slow_runs(s: PlanScheduler) -> None:
         if SCHEDULER["it"].restarts == 0:
-            task = s.state.get_task(slow.task_id)
-            if task is not None and task.status == RUNNING:
+            if s.task_status(slow.task_id) == RUNNING:
                 SCHEDULER["it"].restart()
         elif not slow.complete():  # another worker asks for work while the task still runs here
             handed = s.get_work(worker="other", assistant=True, current_tasks=[])["task_id"]
@@ -191,11 +190,11 @@ def test_a_task_running_when_the_scheduler_started_again_is_not_handed_to_anothe
 def test_a_new_luigid_is_noticed_once_by_its_answers_and_by_a_call_left_unanswered():
     remote = PatientRemoteScheduler(f"http://127.0.0.1:{free_port()}/", patience_s=0)
     assert not remote.restarted()
-    remote._heard({"rpc_messages": [], INSTANCE_KEY: "first"})
+    remote.heard({"rpc_messages": [], INSTANCE_KEY: "first"})
     assert not remote.restarted(), "the first luigid a worker meets is not a restart"
-    remote._heard({"rpc_messages": [], INSTANCE_KEY: "first"})
+    remote.heard({"rpc_messages": [], INSTANCE_KEY: "first"})
     assert not remote.restarted()
-    remote._heard({"rpc_messages": [], INSTANCE_KEY: "second"})  # started again within a ping
+    remote.heard({"rpc_messages": [], INSTANCE_KEY: "second"})  # started again within a ping
     assert remote.restarted() and not remote.restarted(), "told once"
     with pytest.raises(SchedulerGone):  # nobody listens: it may come back without the plan
         remote.ping(worker="w")
@@ -230,7 +229,7 @@ def test_a_worker_waiting_on_a_task_another_worker_runs_does_not_give_up(tmp_pat
 
     def other_worker(s: PlanScheduler) -> None:
         s.ping(worker="other")
-        if time.monotonic() - began >= done_after_s and s.state.get_task(elsewhere.task_id).status == RUNNING:
+        if time.monotonic() - began >= done_after_s and s.task_status(elsewhere.task_id) == RUNNING:
             elsewhere.write()
             s.add_task(worker="other", task_id=elsewhere.task_id, status=DONE)
 
