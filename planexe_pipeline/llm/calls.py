@@ -32,6 +32,7 @@ from planexe_pipeline.llm.structured import (
     SchemaValidationError,
     StructuredResult,
     TruncatedAnswer,
+    answer_name,
     build_messages,
     read_response,
     request_kwargs,
@@ -113,7 +114,7 @@ class StructuredCall(Generic[M]):
             return self._flagged(result, found, usage=result.usage)
         if self._degenerate is None:
             self._degenerate = (result, found)
-            raise DegenerateAnswer(f"the {self.output_cls.__name__} answer is degenerate: "
+            raise DegenerateAnswer(f"the {answer_name(self.output_cls)} answer is degenerate: "
                                    f"{'; '.join(map(str, found))[:240]}", result.raw_text, result.usage,
                                    result.finish_reason)
         better = min([self._degenerate, (result, found)], key=lambda pair: sum(f.weight for f in pair[1]))

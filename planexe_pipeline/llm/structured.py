@@ -109,8 +109,14 @@ class RefusedAnswer(Exception):
 
 
 # -- the request ---------------------------------------------------------------------------
+def answer_name(output_cls: type[BaseModel]) -> str:
+    """What a model is told its answer is called: the schema's title, the class's name unless the
+    class sets another (an answer class named `<Stage>Answer` keeps its stage's name)."""
+    return output_cls.model_config.get("title") or output_cls.__name__
+
+
 def tool_name(output_cls: type[BaseModel]) -> str:
-    return f"submit_{output_cls.__name__}"
+    return f"submit_{answer_name(output_cls)}"
 
 
 def build_messages(output_cls: type[BaseModel], system_prompt: str, user_prompt: str,
@@ -128,7 +134,7 @@ def build_messages(output_cls: type[BaseModel], system_prompt: str, user_prompt:
 def request_kwargs(output_cls: type[BaseModel], mode: str) -> dict[str, Any]:
     """What the chat call carries besides the messages, in the mode's dialect. (`tools` is
     OpenAI's: the config refuses it for Ollama, whose client drops nested schemas from tools.)"""
-    name = output_cls.__name__
+    name = answer_name(output_cls)
     if mode == "json_schema":
         return {"response_format": {"type": "json_schema", "json_schema": {
             "name": name, "schema": provider_schema(output_cls, strict=True), "strict": True}}}
@@ -251,7 +257,7 @@ def parse_answer(output_cls: type[M], raw_text: str, usage: TokenUsage | None = 
         return _validated(output_cls, *read_json(raw_text))
     except (ValidationError, ValueError) as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SchemaValidationError(f"answer is not valid {output_cls.__name__} JSON: {first_line}", raw_text, usage) from None
+        raise SchemaValidationError(f"answer is not valid {answer_name(output_cls)} JSON: {first_line}", raw_text, usage) from None
 
 
 def salvage(output_cls: type[M], raw_text: str) -> tuple[M, list[str]] | None:
@@ -282,12 +288,12 @@ def read_response(output_cls: type[M], response: ChatResponse, messages: list[Ch
         if kept is not None:
             return StructuredResult(kept[0], raw_text, usage, reason, tuple(kept[1]))
         cut_at = usage.output_tokens if not usage.estimated else budget
-        raise TruncatedAnswer(f"the {output_cls.__name__} answer was cut at {cut_at} output tokens "
+        raise TruncatedAnswer(f"the {answer_name(output_cls)} answer was cut at {cut_at} output tokens "
                               f"(finish_reason length); raise {budget_setting}", raw_text, usage, budget, can_grow)
     refusal = refusal_of(response)
     if reason == REFUSED or refusal:
         why = f"the model refused: {refusal[:120]}" if refusal else "the provider's content filter stopped the answer"
-        raise RefusedAnswer(f"{output_cls.__name__}: {why} (finish_reason {reason})", raw_text, usage, reason)
+        raise RefusedAnswer(f"{answer_name(output_cls)}: {why} (finish_reason {reason})", raw_text, usage, reason)
     try:
         value, notes = parse_answer(output_cls, raw_text, usage)
     except SchemaValidationError as exc:
