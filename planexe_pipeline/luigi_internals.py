@@ -14,7 +14,6 @@ or has changed, and any module but this one that overrides a member of Luigi.
 
 from __future__ import annotations
 
-import inspect
 import time
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -110,7 +109,7 @@ RELIED_ON: tuple[Relied, ...] = (
     Relied(luigi.setup_logging.DaemonLogging, "setup", ("opts",)),
     Relied(luigi.configuration.LuigiConfigParser, "_config_paths"),
 )
-# Attributes set on instances in __init__, checked on ones made for the check (missing_members).
+# Attributes set on instances in __init__, checked on ones the guard test makes.
 WORKER_ATTRIBUTES = ("_running_tasks", "_scheduled_tasks", "_task_result_queue", "_config", "_scheduler", "_id",
                      "worker_processes")
 SCHEDULER_ATTRIBUTES = ("_state", "_config")
