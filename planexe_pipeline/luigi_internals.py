@@ -69,6 +69,8 @@ RELIED_ON: tuple[Relied, ...] = (
     Relied(luigi.worker.TaskStatusReporter, "__init__", ("scheduler", "task_id", "worker_id", "scheduler_messages")),
     Relied(luigi.worker.TaskProcess, "__init__", ("task", "worker_id", "result_queue", "status_reporter")),
     Relied(luigi.worker.TaskProcess, "run", ()),  # a pooled member runs its task process in itself
+    # Enters [worker] task_process_context (dispatch_clock.ProcessStamp) with the task process.
+    Relied(luigi.worker.ContextManagedTaskProcess, "__init__", ("context", "*args", "**kwargs")),
     # The scheduler (SchedulerHooks): local, and luigid's (luigi.server.run loads its state).
     Relied(_Scheduler, "__init__", ("config", "resources", "task_history_impl", "**kwargs")),
     Relied(_Scheduler, "load", (), ("luigi.server:run@scheduler",)),
