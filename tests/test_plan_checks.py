@@ -11,7 +11,7 @@ from planexe_pipeline.llm.executor import LLMExecutor, NamedModel
 from planexe_pipeline.llm.simulator import SimulatedLLM
 from planexe_pipeline.prompts.catalog import load_catalog
 from planexe_pipeline.stages import directive_adherence, directives, prompt_screening, self_audit
-from planexe_pipeline.stages.directive_adherence import DirectiveAdherence, merge, overall_percent
+from planexe_pipeline.stages.directive_adherence import DirectiveAdherenceAnswer, merge, overall_percent
 from planexe_pipeline.stages.directives import Directive, DirectiveList
 from planexe_pipeline.stages.prompt_screening import ScreeningResult, unusable_line
 from planexe_pipeline.tasks.base import LLMTask
@@ -106,9 +106,10 @@ def test_directives_are_numbered_by_our_code_in_the_order_given():
     assert result.directives and "| DIR-1 |" in directives.to_markdown(result)
 
 
-def judged(index: int, rating: str, importance: str) -> DirectiveAdherence:
+def judged(index: int, rating: str, importance: str) -> DirectiveAdherenceAnswer:
     directive = Directive(id=f"DIR-{index}", kind="requirement", statement=f"directive {index}", importance=importance)
-    return DirectiveAdherence(directive=directive, rating=rating, evidence=f"evidence {index}", issue=f"issue {index}")
+    return DirectiveAdherenceAnswer(directive=directive, rating=rating, evidence=f"evidence {index}",
+                                    issue=f"issue {index}")
 
 
 def test_the_merge_ranks_worst_first_then_by_importance_then_in_the_prompts_order():

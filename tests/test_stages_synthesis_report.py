@@ -40,7 +40,7 @@ class CannedExecutor:
 def test_pitch_comes_from_the_plan_in_one_call_laid_out_by_our_code():
     llm = CannedExecutor(pitch.execute(simulator(), plan=PLAN, project_plan="Lease premises in Lyon, install the oven."))
     result = pitch.execute(llm, plan=PLAN, project_plan="Lease premises in Lyon, install the oven.")
-    assert len(llm.calls) == 1 and isinstance(result, pitch.Pitch) and result.stakeholder_benefits
+    assert len(llm.calls) == 1 and isinstance(result, pitch.PitchAnswer) and result.stakeholder_benefits
     md = pitch.to_markdown(result)
     assert_section(md, "Pitch: ")
     assert "### Who benefits" in md and "**The ask:**" in md

@@ -8,7 +8,7 @@ validates it and who owns it. The merge keeps the outline's order.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import bounded
@@ -21,7 +21,9 @@ class DataAreaHeading(BaseModel):
                            json_schema_extra=bounded(chars=300))
 
 
-class DataCollectionOutline(BaseModel):
+class DataCollectionOutlineAnswer(BaseModel):
+    model_config = ConfigDict(title="DataCollectionOutline")  # the name models know it by
+
     areas: list[DataAreaHeading] = Field(description="Four to seven data areas, most decision-critical first.",
                                          json_schema_extra=bounded(7, soft=True))
     summary: str = Field(description="Two or three sentences: the data the plan most urgently lacks.")
@@ -61,13 +63,13 @@ the team owns the work. Be specific to this plan and this area."""
 
 
 def execute_outline(llm: LLMExecutor, *, project_plan: str, related_resources: str, swot: str, team: str,
-                    expert_review: str) -> DataCollectionOutline:
+                    expert_review: str) -> DataCollectionOutlineAnswer:
     prompt = condensed_user_prompt(project_plan=project_plan, related_resources=related_resources, swot_analysis=swot,
                                team=team, expert_review=expert_review)
-    return llm.structured(DataCollectionOutline, OUTLINE_SYSTEM_PROMPT, prompt)
+    return llm.structured(DataCollectionOutlineAnswer, OUTLINE_SYSTEM_PROMPT, prompt)
 
 
-def outline_to_markdown(outline: DataCollectionOutline) -> str:
+def outline_to_markdown(outline: DataCollectionOutlineAnswer) -> str:
     return document("Data Collection: areas", one_line(outline.summary),
                     table(["Area", "Why"], [[a.title, a.rationale] for a in outline.areas]))
 
@@ -79,7 +81,7 @@ def execute_area(llm: LLMExecutor, area: DataAreaHeading, *, project_plan: str, 
     return DataArea(**area.model_dump(), **work.model_dump())
 
 
-def merge(areas: list[DataArea], outline: DataCollectionOutline) -> DataCollectionPlan:
+def merge(areas: list[DataArea], outline: DataCollectionOutlineAnswer) -> DataCollectionPlan:
     return DataCollectionPlan(areas=areas, summary=outline.summary)
 
 

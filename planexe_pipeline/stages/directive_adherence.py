@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.directives import Directive, DirectiveList
-from planexe_pipeline.stages.durations import DurationEstimates
+from planexe_pipeline.stages.durations import DurationEstimatesAnswer
 from planexe_pipeline.stages.executive_summary import level2_schedule, schedule_digest
 from planexe_pipeline.stages.markdown import condensed_user_prompt, document, heading, one_line, table
-from planexe_pipeline.stages.task_dependencies import TaskDependencies
+from planexe_pipeline.stages.task_dependencies import TaskDependenciesAnswer
 from planexe_pipeline.stages.wbs import WBSProject
 
 Rating = Literal["fully honoured", "partially honoured", "softened", "ignored", "contradicted", "unsolicited caveat"]
@@ -43,8 +43,9 @@ class AdherenceAnswer(BaseModel):
                                    "empty when it is fully honoured.", json_schema_extra=bounded(chars=240))
 
 
-class DirectiveAdherence(BaseModel):
+class DirectiveAdherenceAnswer(BaseModel):
     """One directive as judged: the directive is ours (from the list), the judgement the model's."""
+    model_config = ConfigDict(title="DirectiveAdherence")  # the name models know it by
 
     directive: Directive
     rating: Rating
@@ -54,7 +55,7 @@ class DirectiveAdherence(BaseModel):
 
 class AdherenceReport(BaseModel):
     overall_percent: int | None = Field(description="Importance-weighted share honoured; None without directives.")
-    directives: list[DirectiveAdherence] = Field(default_factory=list, description="Worst first.")
+    directives: list[DirectiveAdherenceAnswer] = Field(default_factory=list, description="Worst first.")
     unchecked: list[Directive] = Field(default_factory=list,
                                        description="Directives this run did not judge (--speed fast caps the fan-out).")
 
@@ -67,17 +68,17 @@ they come from, and say in one sentence what is wrong. Judge this directive only
 
 
 def execute(llm: LLMExecutor, directive: Directive, *, plan: str, project_plan: str, project: WBSProject,
-            durations: DurationEstimates, dependencies: TaskDependencies, fingerprint: dict, assumptions: str,
-            team: str) -> DirectiveAdherence:
+            durations: DurationEstimatesAnswer, dependencies: TaskDependenciesAnswer, fingerprint: dict,
+            assumptions: str, team: str) -> DirectiveAdherenceAnswer:
     asked = f"{directive.id} ({directive.kind}, {directive.importance}): {one_line(directive.statement)}"
     schedule = schedule_digest(level2_schedule(project, durations, dependencies, fingerprint))
     user = condensed_user_prompt(plan=plan, project_plan=project_plan, assumptions=assumptions, team=team,
                              tail={"schedule": schedule, "directive": asked})
     answer = llm.structured(AdherenceAnswer, SYSTEM_PROMPT, user)
-    return DirectiveAdherence(directive=directive, **answer.model_dump())
+    return DirectiveAdherenceAnswer(directive=directive, **answer.model_dump())
 
 
-def overall_percent(items: list[DirectiveAdherence]) -> int | None:
+def overall_percent(items: list[DirectiveAdherenceAnswer]) -> int | None:
     """The directives' ratings averaged, each weighted by its importance."""
     weights = [IMPORTANCE_WEIGHTS[item.directive.importance] for item in items]
     if not weights:
@@ -85,7 +86,7 @@ def overall_percent(items: list[DirectiveAdherence]) -> int | None:
     return round(sum(w * RATING_SCORES[item.rating] for w, item in zip(weights, items)) / sum(weights))
 
 
-def merge(items: list[DirectiveAdherence], directives: DirectiveList) -> AdherenceReport:
+def merge(items: list[DirectiveAdherenceAnswer], directives: DirectiveList) -> AdherenceReport:
     """Worst rating first; among equals, the more important directive first, then the prompt's order."""
     ranked = sorted(enumerate(items), key=lambda pair: (_WORST_FIRST.index(pair[1].rating),
                                                         -IMPORTANCE_WEIGHTS[pair[1].directive.importance], pair[0]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import bounded
@@ -55,7 +55,9 @@ class DurationChunk(BaseModel):
     ignored_answers: list[str] = Field(default_factory=list)
 
 
-class DurationEstimates(BaseModel):
+class DurationEstimatesAnswer(BaseModel):
+    model_config = ConfigDict(title="DurationEstimates")  # the name models know it by
+
     estimates: list[DurationEstimate] = Field(default_factory=list, description="In WBS order.")
     ignored_answers: list[str] = Field(default_factory=list)
 
@@ -107,12 +109,12 @@ def execute(llm: LLMExecutor, chunk: list[TaskToEstimate], *, plan: str) -> Dura
     return map_estimates(chunk, llm.structured(DurationsAnswer, SYSTEM_PROMPT, user))
 
 
-def merge(chunks: list[DurationChunk]) -> DurationEstimates:
-    return DurationEstimates(estimates=[e for c in chunks for e in c.estimates],
+def merge(chunks: list[DurationChunk]) -> DurationEstimatesAnswer:
+    return DurationEstimatesAnswer(estimates=[e for c in chunks for e in c.estimates],
                              ignored_answers=[x for c in chunks for x in c.ignored_answers])
 
 
-def to_markdown(result: DurationEstimates) -> str:
+def to_markdown(result: DurationEstimatesAnswer) -> str:
     rows = [[e.task_id, e.title, e.duration_days, "default" if e.defaulted else "", e.rationale]
             for e in result.estimates]
     blocks = [table(["ID", "Task", "Days", "Note", "Why"], rows)]

@@ -17,9 +17,9 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages.markdown import bullets, condensed_user_prompt, document, heading, one_line, table
-from planexe_pipeline.stages.durations import DurationEstimates
+from planexe_pipeline.stages.durations import DurationEstimatesAnswer
 from planexe_pipeline.stages.schedule import DatedSchedule
-from planexe_pipeline.stages.task_dependencies import TaskDependencies
+from planexe_pipeline.stages.task_dependencies import TaskDependenciesAnswer
 from planexe_pipeline.stages.wbs import WBSProject, first_day, plan_schedule
 from planexe_pipeline.stages.wbs_level3 import build_project123
 
@@ -76,7 +76,7 @@ def schedule_digest(schedule: DatedSchedule) -> str:
     return "\n".join(lines)
 
 
-def level2_schedule(project: WBSProject, durations: DurationEstimates, dependencies: TaskDependencies,
+def level2_schedule(project: WBSProject, durations: DurationEstimatesAnswer, dependencies: TaskDependenciesAnswer,
                     fingerprint: dict) -> DatedSchedule:
     """The plan's dates down to its level-2 tasks, each as long as its estimate."""
     tree = build_project123(project, durations, [])
@@ -85,7 +85,7 @@ def level2_schedule(project: WBSProject, durations: DurationEstimates, dependenc
 
 def execute(llm: LLMExecutor, *, plan: str, project_plan: str, assumptions: str, governance_bodies: str, team: str,
             expert_review: str, documents_to_find: str, documents_to_create: str, project: WBSProject,
-            durations: DurationEstimates, dependencies: TaskDependencies, fingerprint: dict, pitch: str,
+            durations: DurationEstimatesAnswer, dependencies: TaskDependenciesAnswer, fingerprint: dict, pitch: str,
             review: str) -> ExecutiveSummaryResult:
     schedule = level2_schedule(project, durations, dependencies, fingerprint)
     user = condensed_user_prompt(plan=plan, project_plan=project_plan, assumptions=assumptions,

@@ -15,7 +15,7 @@ from typing import Iterator
 from pydantic import BaseModel
 
 from planexe_pipeline.stages.markdown import one_line
-from planexe_pipeline.stages.project_plan_outline import ProjectPlanOutline, money
+from planexe_pipeline.stages.project_plan_outline import ProjectPlanOutlineAnswer, money
 
 _NUMBER_WORDS = {w: n for n, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())}
 _COUNT = r"(\d{1,3}|" + "|".join(_NUMBER_WORDS) + r")"
@@ -62,7 +62,7 @@ def amounts(text: str, currency: str) -> Iterator[tuple[float, str]]:
             yield value * _SCALE.get((scale or "").lower(), 1.0), sentence
 
 
-def check_part(part: str, answer: BaseModel, outline: ProjectPlanOutline) -> list[str]:
+def check_part(part: str, answer: BaseModel, outline: ProjectPlanOutlineAnswer) -> list[str]:
     """One line per statement of the part that contradicts the outline's figures."""
     notes: list[str] = []
     total = money(outline.total, outline.currency)

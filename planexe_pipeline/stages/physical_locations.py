@@ -6,7 +6,7 @@ A "digital" plan that still lists physical needs (an office, a server room) is l
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import bounded
@@ -30,7 +30,9 @@ class LocationAnswer(BaseModel):
     summary: str = Field(description="Two sentences on where the plan should happen and why.")
 
 
-class PhysicalLocations(BaseModel):
+class PhysicalLocationsAnswer(BaseModel):
+    model_config = ConfigDict(title="PhysicalLocations")  # the name models know it by
+
     needs_physical_site: bool
     location_requirements: list[str]
     candidates: list[CandidateLocation]
@@ -44,15 +46,15 @@ with the reason each fits and what must be checked (permits, costs, access, loca
 Keep to places that really exist and suit the idea."""
 
 
-def execute(llm: LLMExecutor, plan: str, plan_type: PlanTypeDecision) -> PhysicalLocations:
+def execute(llm: LLMExecutor, plan: str, plan_type: PlanTypeDecision) -> PhysicalLocationsAnswer:
     if plan_type.plan_type == "digital" and not any(need.strip() for need in plan_type.physical_needs):
-        return PhysicalLocations(needs_physical_site=False, location_requirements=[], candidates=[],
+        return PhysicalLocationsAnswer(needs_physical_site=False, location_requirements=[], candidates=[],
                                  summary="The plan is digital; it needs no physical site. " + plan_type.reasoning)
     answer = llm.structured(LocationAnswer, SYSTEM_PROMPT, user_prompt(plan=plan, plan_type=plan_type.reasoning))
-    return PhysicalLocations(needs_physical_site=True, **answer.model_dump())
+    return PhysicalLocationsAnswer(needs_physical_site=True, **answer.model_dump())
 
 
-def to_markdown(result: PhysicalLocations) -> str:
+def to_markdown(result: PhysicalLocationsAnswer) -> str:
     if not result.needs_physical_site:
         return document("Physical Locations", result.summary)
     rows = [[c.name, c.country, c.city_or_region, c.rationale, c.considerations] for c in result.candidates]

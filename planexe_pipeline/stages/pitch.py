@@ -7,7 +7,7 @@ prose would be a second call on the way to the review and the summary, and add n
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import NAME_CHARS, bounded
@@ -19,7 +19,9 @@ class StakeholderBenefit(BaseModel):
     benefit: str = Field(description="What they gain, concretely, in one sentence.")
 
 
-class Pitch(BaseModel):
+class PitchAnswer(BaseModel):
+    model_config = ConfigDict(title="Pitch")  # the name models know it by
+
     pitch_title: str = Field(description="A short, memorable name for the pitch (under ten words).",
                              json_schema_extra=bounded(chars=NAME_CHARS))
     elevator_pitch: str = Field(description="Three to five sentences: the problem, the project, why now, the ask.")
@@ -42,12 +44,12 @@ make the plan credible (milestones, team, existing assets), face the obvious ris
 and end with one concrete request. Keep sentences short; avoid hype words."""
 
 
-def execute(llm: LLMExecutor, *, plan: str, project_plan: str) -> Pitch:
+def execute(llm: LLMExecutor, *, plan: str, project_plan: str) -> PitchAnswer:
     user = condensed_user_prompt(plan=plan, project_plan=project_plan)
-    return llm.structured(Pitch, SYSTEM_PROMPT, user)
+    return llm.structured(PitchAnswer, SYSTEM_PROMPT, user)
 
 
-def to_markdown(pitch: Pitch) -> str:
+def to_markdown(pitch: PitchAnswer) -> str:
     return document(
         f"Pitch: {one_line(pitch.pitch_title)}",
         one_line(pitch.elevator_pitch),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import bounded
@@ -20,7 +20,9 @@ class ImmediateAction(BaseModel):
     why: str = Field(description="What goes wrong if it is skipped.")
 
 
-class PreProjectAssessment(BaseModel):
+class PreProjectAssessmentAnswer(BaseModel):
+    model_config = ConfigDict(title="PreProjectAssessment")  # the name models know it by
+
     verdict: Verdict = Field(description="go: start now; go_with_conditions: start once the preconditions hold; not_yet: fix the blocking issues first.")
     summary: str = Field(description="Two or three sentences: how ready the plan is and why.")
     immediate_actions: list[ImmediateAction] = Field(description="Four to eight actions for the first weeks, most urgent first.",
@@ -39,11 +41,11 @@ Name the preconditions for committing money and people, any blocking issues, and
 whether the budget, timeline and resources fit together."""
 
 
-def execute(llm: LLMExecutor, plan: str, assumptions_md: str) -> PreProjectAssessment:
-    return llm.structured(PreProjectAssessment, SYSTEM_PROMPT, user_prompt(plan=plan, assumptions=assumptions_md))
+def execute(llm: LLMExecutor, plan: str, assumptions_md: str) -> PreProjectAssessmentAnswer:
+    return llm.structured(PreProjectAssessmentAnswer, SYSTEM_PROMPT, user_prompt(plan=plan, assumptions=assumptions_md))
 
 
-def to_markdown(result: PreProjectAssessment) -> str:
+def to_markdown(result: PreProjectAssessmentAnswer) -> str:
     actions = table(["Action", "Owner", "Due (days)", "Why"],
                     [[a.action, a.owner_role, a.due_within_days, a.why]
                      for a in sorted(result.immediate_actions, key=lambda a: a.due_within_days)])

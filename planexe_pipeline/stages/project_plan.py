@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.stages.answer_ids import map_answers
 from planexe_pipeline.stages.markdown import bullets, document, heading, table
 from planexe_pipeline.stages.outline_checks import check_part
-from planexe_pipeline.stages.project_plan_outline import ProjectPlanOutline, money
+from planexe_pipeline.stages.project_plan_outline import ProjectPlanOutlineAnswer, money
 from planexe_pipeline.stages.project_plan_parts import (PARTS, Dependency, KeyRisk, MoneyPart, PeoplePart,
                                                         PlanPartResult, SchedulePart, ScopePart, SmartCriteria,
                                                         Stakeholder, SuccessMetric)
@@ -75,7 +75,7 @@ def _unanswered(part: str, kind: str, missing: list[str], dropped: list[str]) ->
     return notes + [f"the {part} part answered an {d}" for d in dropped]
 
 
-def build_plan(results: list[PlanPartResult], outline: ProjectPlanOutline) -> ProjectPlanDocument:
+def build_plan(results: list[PlanPartResult], outline: ProjectPlanOutlineAnswer) -> ProjectPlanDocument:
     """The outline and its parts as one plan, with every disagreement between them noted."""
     answers = {r.part: r.answer() for r in results}
     missing = [p.key for p in PARTS if answers.get(p.key) is None]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import SOFT, bounded
@@ -69,7 +69,9 @@ class BudgetLineFigure(BudgetFigure):
     id: str = Field(description="B-1.. assigned by our code.")
 
 
-class ProjectPlanOutline(BaseModel):
+class ProjectPlanOutlineAnswer(BaseModel):
+    model_config = ConfigDict(title="ProjectPlanOutline")  # the name models know it by
+
     title: str
     goal_statement: str
     duration_months: int
@@ -103,7 +105,7 @@ def money(amount: float, currency: str) -> str:
 
 
 def execute(llm: LLMExecutor, *, plan: str, vital: VitalLevers, selection: ScenarioSelection, assumptions: str,
-            assessment: str) -> ProjectPlanOutline:
+            assessment: str) -> ProjectPlanOutlineAnswer:
     answer = llm.structured(OutlineAnswer, SYSTEM_PROMPT, user_prompt(
         plan=plan, strategic_decisions=strategic_decisions.to_markdown(vital),
         selected_scenario=select_scenario.to_markdown(selection), assumptions=assumptions,
@@ -111,13 +113,13 @@ def execute(llm: LLMExecutor, *, plan: str, vital: VitalLevers, selection: Scena
     return build_outline(answer)
 
 
-def build_outline(answer: OutlineAnswer) -> ProjectPlanOutline:
+def build_outline(answer: OutlineAnswer) -> ProjectPlanOutlineAnswer:
     in_time_order = sorted(answer.milestones, key=lambda m: m.month)  # stable: ties keep the answer's order
     # A milestone after the end would contradict the plan: the duration stretches to cover it.
     duration = max([answer.duration_months, *(m.month for m in answer.milestones)])
     subtotal = round(sum(line.amount for line in answer.budget_lines), 2)
     contingency = round(subtotal * answer.contingency_percent / 100, 2)
-    return ProjectPlanOutline(
+    return ProjectPlanOutlineAnswer(
         title=answer.title, goal_statement=answer.goal_statement, duration_months=duration,
         deliverables=[NamedDeliverable(id=f"D-{n}", name=d.name) for n, d in enumerate(answer.deliverables, 1)],
         milestones=[DatedMilestone(id=f"MS-{n}", **m.model_dump()) for n, m in enumerate(in_time_order, 1)],
@@ -127,14 +129,14 @@ def build_outline(answer: OutlineAnswer) -> ProjectPlanOutline:
         total=round(subtotal + contingency, 2))
 
 
-def figures_brief(outline: ProjectPlanOutline) -> str:
+def figures_brief(outline: ProjectPlanOutlineAnswer) -> str:
     """The outline's figures in a few lines: what every part is told it must agree with."""
     return "\n".join([f"Project: {outline.title}. Goal: {outline.goal_statement}",
                       f"Duration: {outline.duration_months} months. Budget: {money(outline.total, outline.currency)} "
                       f"including {outline.contingency_percent:g}% contingency."])
 
 
-def to_markdown(outline: ProjectPlanOutline) -> str:
+def to_markdown(outline: ProjectPlanOutlineAnswer) -> str:
     return document(
         f"Project Plan Outline: {outline.title}",
         figures_brief(outline),

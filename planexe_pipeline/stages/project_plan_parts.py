@@ -19,7 +19,7 @@ from planexe_pipeline.llm.schema_rules import bounded
 from planexe_pipeline.stages import select_scenario, strategic_decisions
 from planexe_pipeline.stages.condense import outline as condensed
 from planexe_pipeline.stages.markdown import user_prompt, one_line
-from planexe_pipeline.stages.project_plan_outline import ProjectPlanOutline, figures_brief, money
+from planexe_pipeline.stages.project_plan_outline import ProjectPlanOutlineAnswer, figures_brief, money
 from planexe_pipeline.stages.select_scenario import ScenarioSelection
 from planexe_pipeline.stages.vital_few_levers import VitalLevers
 
@@ -128,15 +128,15 @@ class PlanPartResult(BaseModel):
 
 
 # -- the parts ---------------------------------------------------------------------------------
-def _deliverables(o: ProjectPlanOutline) -> str:
+def _deliverables(o: ProjectPlanOutlineAnswer) -> str:
     return "\n".join(f"- {d.id} {one_line(d.name)}" for d in o.deliverables)
 
 
-def _milestones(o: ProjectPlanOutline) -> str:
+def _milestones(o: ProjectPlanOutlineAnswer) -> str:
     return "\n".join(f"- {m.id} {one_line(m.name)} (month {m.month})" for m in o.milestones)
 
 
-def _budget_lines(o: ProjectPlanOutline) -> str:
+def _budget_lines(o: ProjectPlanOutlineAnswer) -> str:
     return "\n".join(f"- {b.id} {one_line(b.item)}: {money(b.amount, o.currency)}" for b in o.budget_lines)
 
 
@@ -145,7 +145,7 @@ class PlanPart:
     key: str
     answer: type[BaseModel]
     ask: str  # what the part writes, in the system prompt's words
-    listing: tuple[str, Callable[[ProjectPlanOutline], str]] | None  # the outline's items it details, by id
+    listing: tuple[str, Callable[[ProjectPlanOutlineAnswer], str]] | None  # the outline's items it details, by id
     reads: tuple[str, ...]  # the upstream sections its subject needs, beside the outline
 
 
@@ -174,7 +174,7 @@ by their ids. Do not restate or change its figures, and add no deliverable, mile
 line of your own. Write for this project only, in short concrete sentences. This part: {ask}."""
 
 
-def execute(llm: LLMExecutor, part: PlanPart, *, plan: str, outline: ProjectPlanOutline, vital: VitalLevers,
+def execute(llm: LLMExecutor, part: PlanPart, *, plan: str, outline: ProjectPlanOutlineAnswer, vital: VitalLevers,
             selection: ScenarioSelection, assumptions: str, assessment: str) -> PlanPartResult:
     available = {"strategic_decisions": lambda: strategic_decisions.to_markdown(vital),
                  "selected_scenario": lambda: select_scenario.to_markdown(selection),

@@ -14,10 +14,10 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import bounded
-from planexe_pipeline.stages.durations import DurationEstimates
+from planexe_pipeline.stages.durations import DurationEstimatesAnswer
 from planexe_pipeline.stages.executive_summary import level2_schedule, schedule_digest
 from planexe_pipeline.stages.markdown import bullets, condensed_user_prompt, document, heading, one_line, table
-from planexe_pipeline.stages.task_dependencies import TaskDependencies
+from planexe_pipeline.stages.task_dependencies import TaskDependenciesAnswer
 from planexe_pipeline.stages.wbs import WBSProject
 
 Finding = Literal["no problem", "minor problem", "serious problem"]
@@ -96,8 +96,8 @@ only when the plan cannot be trusted on this point until it is fixed, and say wh
 
 
 def execute(llm: LLMExecutor, check: AuditCheck, *, plan: str, project_plan: str, project: WBSProject,
-            durations: DurationEstimates, dependencies: TaskDependencies, fingerprint: dict, assumptions: str,
-            team: str) -> AuditItem:
+            durations: DurationEstimatesAnswer, dependencies: TaskDependenciesAnswer, fingerprint: dict,
+            assumptions: str, team: str) -> AuditItem:
     sections = {"project_plan": project_plan, "assumptions": assumptions, "team": team}
     tail = ({"schedule": schedule_digest(level2_schedule(project, durations, dependencies, fingerprint))}
             if "schedule" in check.reads else {})

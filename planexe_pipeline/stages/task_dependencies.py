@@ -9,7 +9,7 @@ schedule, which drops the edge that closes one, in a fixed order.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import bounded
@@ -42,7 +42,9 @@ class TaskDependency(BaseModel):
     defaulted: bool = Field(default=False, description="The model did not answer for this id: no dependencies.")
 
 
-class TaskDependencies(BaseModel):
+class TaskDependenciesAnswer(BaseModel):
+    model_config = ConfigDict(title="TaskDependencies")  # the name models know it by
+
     dependencies: list[TaskDependency] = Field(default_factory=list, description="In WBS order.")
     ignored_answers: list[str] = Field(default_factory=list)
 
@@ -67,7 +69,7 @@ def _contains(a: str, b: str) -> bool:
     return a.startswith(b + ".") or b.startswith(a + ".")
 
 
-def map_dependencies(project: WBSProject, answer: DependenciesAnswer) -> TaskDependencies:
+def map_dependencies(project: WBSProject, answer: DependenciesAnswer) -> TaskDependenciesAnswer:
     asked = asked_items(project)
     ids = [tid for tid, _ in asked]
     mapping = map_answers(ids, answer.dependencies, lambda a: a.task_id)
@@ -85,15 +87,15 @@ def map_dependencies(project: WBSProject, answer: DependenciesAnswer) -> TaskDep
             else:
                 depends_on.append(before)
         out.append(TaskDependency(task_id=tid, title=title, rationale=found.rationale, depends_on=depends_on))
-    return TaskDependencies(dependencies=out, ignored_answers=ignored)
+    return TaskDependenciesAnswer(dependencies=out, ignored_answers=ignored)
 
 
-def execute(llm: LLMExecutor, plan: str, project: WBSProject) -> TaskDependencies:
+def execute(llm: LLMExecutor, plan: str, project: WBSProject) -> TaskDependenciesAnswer:
     user = user_prompt(plan=plan, work_breakdown=outline(project))
     return map_dependencies(project, llm.structured(DependenciesAnswer, SYSTEM_PROMPT, user))
 
 
-def to_markdown(result: TaskDependencies) -> str:
+def to_markdown(result: TaskDependenciesAnswer) -> str:
     rows = [[d.task_id, d.title, ", ".join(d.depends_on) or ("(no answer)" if d.defaulted else "-"), d.rationale]
             for d in result.dependencies]
     blocks = [table(["ID", "Task", "Depends on", "Why"], rows)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from planexe_pipeline.errors import InputError
 from planexe_pipeline.llm.executor import LLMExecutor
@@ -69,7 +69,9 @@ class Phase(BaseModel):
     description: str
 
 
-class WBSLevel1(BaseModel):
+class WBSLevel1Answer(BaseModel):
+    model_config = ConfigDict(title="WBSLevel1")  # the name models know it by
+
     project_title: str
     final_deliverable: str
     phases: list[Phase]
@@ -81,25 +83,25 @@ in the order they start, from preparation to handover. Each phase must end in so
 tangible (an approval, a build, a launch), and together they must cover the whole plan."""
 
 
-def number_phases(answer: Level1Answer) -> WBSLevel1:
+def number_phases(answer: Level1Answer) -> WBSLevel1Answer:
     phases = [p for p in answer.phases if one_line(p.title)][:MAX_PHASES]
     if not phases:
         phases = [PhaseAnswer(title=one_line(answer.final_deliverable) or "Project delivery", description="")]
-    return WBSLevel1(project_title=one_line(answer.project_title), final_deliverable=answer.final_deliverable,
+    return WBSLevel1Answer(project_title=one_line(answer.project_title), final_deliverable=answer.final_deliverable,
                      phases=[Phase(id=f"T-{i}", title=one_line(p.title), description=p.description)
                              for i, p in enumerate(phases, 1)])
 
 
-def execute_level1(llm: LLMExecutor, plan: str, project_plan: str) -> WBSLevel1:
+def execute_level1(llm: LLMExecutor, plan: str, project_plan: str) -> WBSLevel1Answer:
     answer = llm.structured(Level1Answer, LEVEL1_SYSTEM_PROMPT, user_prompt(plan=plan, project_plan=project_plan))
     return number_phases(answer)
 
 
-def phases_text(level1: WBSLevel1) -> str:
+def phases_text(level1: WBSLevel1Answer) -> str:
     return "\n".join(f"- {p.id}: {p.title}. {one_line(p.description)}".rstrip() for p in level1.phases)
 
 
-def level1_to_markdown(level1: WBSLevel1) -> str:
+def level1_to_markdown(level1: WBSLevel1Answer) -> str:
     return document("Work breakdown: phases", f"**{level1.project_title}**: {one_line(level1.final_deliverable)}",
                     phases_text(level1))
 
@@ -138,7 +140,8 @@ producing something checkable, in the order work would start. Stay within this p
 other phases are listed so that their work is left to them."""
 
 
-def execute_level2(llm: LLMExecutor, phase: Phase, *, plan: str, project_plan: str, level1: WBSLevel1) -> PhaseTasks:
+def execute_level2(llm: LLMExecutor, phase: Phase, *, plan: str, project_plan: str,
+                   level1: WBSLevel1Answer) -> PhaseTasks:
     others = "\n".join(f"- {p.id}: {p.title}" for p in level1.phases if p.id != phase.id)
     user = condensed_user_prompt(plan=plan, project_plan=project_plan,
                              tail={"phase_to_break_down": f"{phase.id}: {phase.title}. {one_line(phase.description)}",
@@ -153,7 +156,7 @@ def execute_level2(llm: LLMExecutor, phase: Phase, *, plan: str, project_plan: s
 
 
 # -- the numbered tree --------------------------------------------------------------------------
-def build_project12(phase_tasks: list[PhaseTasks], level1: WBSLevel1) -> WBSProject:
+def build_project12(phase_tasks: list[PhaseTasks], level1: WBSLevel1Answer) -> WBSProject:
     """The phases' tasks, merged in phase order; ids by position: the k-th task of phase T-p is
     T-p.k, whatever the model called it. At most MAX_LEVEL2_TASKS in all."""
     phases: list[WBSTask] = []

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.llm.schema_rules import bounded
-from planexe_pipeline.stages.durations import DEFAULT_DURATION_DAYS, DurationChunk, DurationEstimates
+from planexe_pipeline.stages.durations import DEFAULT_DURATION_DAYS, DurationChunk, DurationEstimatesAnswer
 from planexe_pipeline.stages.durations import merge as merge_durations
 from planexe_pipeline.stages.markdown import user_prompt, one_line
 from planexe_pipeline.stages.wbs import WBSProject, WBSTask
@@ -64,7 +64,7 @@ in something checkable, with its working days. The task's total length is given:
 subtask durations fit inside it, and keep every subtask specific to this plan."""
 
 
-def tasks_to_decompose(project: WBSProject, durations: DurationEstimates) -> list[TaskToDecompose]:
+def tasks_to_decompose(project: WBSProject, durations: DurationEstimatesAnswer) -> list[TaskToDecompose]:
     """Every level-2 task in WBS order, with its estimate (or our default, flagged, when the
     estimate is missing, as under --speed fast where not every chunk is estimated)."""
     known = durations.by_id()
@@ -148,7 +148,7 @@ def decompose(llm: LLMExecutor, task: WBSTask, *, plan: str, project: WBSProject
     return execute(llm, plan, next(t for t in todo if t.id == task.id))
 
 
-def build_project123(project12: WBSProject, durations: DurationEstimates,
+def build_project123(project12: WBSProject, durations: DurationEstimatesAnswer,
                      decompositions: list[Decomposition]) -> WBSProject:
     """The full tree: each level-2 task with its duration and its subtasks T-p.k.j by position.
     A task without a decomposition (--speed fast) stays a leaf with its own duration."""

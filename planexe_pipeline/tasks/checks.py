@@ -121,7 +121,7 @@ class DirectiveAdherenceItem(AfterThePlan, FanOutItem[Directive]):
     """One directive judged against the finished plan."""
 
     number, stem = 63, "directive_adherence"
-    result_model = directive_adherence.DirectiveAdherence
+    result_model = directive_adherence.DirectiveAdherenceAnswer
     items_input = "directives"
     inputs = {"directives": Input(ExtractDirectives, "the user's directives: one call each"), **FINISHED_PLAN}
     execute = directive_adherence.execute

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from planexe_pipeline.report.sections import Section
 from planexe_pipeline.stages import data_collection
-from planexe_pipeline.stages.data_collection import DataAreaHeading, DataCollectionOutline as OutlineModel
+from planexe_pipeline.stages.data_collection import DataAreaHeading, DataCollectionOutlineAnswer
 from planexe_pipeline.tasks.base import LLMStage
 from planexe_pipeline.tasks.experts import ExpertReview, SWOTAnalysis
 from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
@@ -41,7 +41,7 @@ class DataAreaItem(FanOutItem[DataAreaHeading]):
     execute = data_collection.execute_area
 
     def all_items(self):
-        return self.read("outline", OutlineModel).areas
+        return self.read("outline", DataCollectionOutlineAnswer).areas
 
 
 class DataCollection(FanOutMerge):

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from planexe_pipeline.report.sections import Section
 from planexe_pipeline.stages import durations, task_dependencies, wbs, wbs_level3
-from planexe_pipeline.stages.durations import DurationChunk, DurationEstimates as DurationEstimatesModel
+from planexe_pipeline.stages.durations import DurationChunk, DurationEstimatesAnswer
 from planexe_pipeline.stages.schedule import DatedSchedule, schedule_to_csv, schedule_to_mermaid
 from planexe_pipeline.stages.schedule import to_markdown as schedule_markdown
-from planexe_pipeline.stages.task_dependencies import TaskDependencies as TaskDependenciesModel
-from planexe_pipeline.stages.wbs import Phase, PhaseTasks, WBSLevel1 as WBSLevel1Model, WBSProject, WBSTask
+from planexe_pipeline.stages.task_dependencies import TaskDependenciesAnswer
+from planexe_pipeline.stages.wbs import Phase, PhaseTasks, WBSLevel1Answer, WBSProject, WBSTask
 from planexe_pipeline.stages.wbs_level3 import Decomposition
 from planexe_pipeline.tasks.base import LLMStage, PlanTask, section_text
 from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
@@ -38,7 +38,7 @@ class WBSLevel2Item(FanOutItem[Phase]):
     execute = wbs.execute_level2
 
     def all_items(self):
-        return self.read("level1", WBSLevel1Model).phases
+        return self.read("level1", WBSLevel1Answer).phases
 
 
 class WBSProject12(FanOutMerge):
@@ -112,7 +112,7 @@ class WBSProject123(FanOutMerge):
 
     def merge(self, results):
         result = wbs_level3.build_project123(self.read("project", WBSProject),
-                                             self.read("durations", DurationEstimatesModel), results)
+                                             self.read("durations", DurationEstimatesAnswer), results)
         self.write_stage(result, wbs.project_to_markdown(result, "Work breakdown structure"))
 
     def rendered_from(self, result, flags):
@@ -129,7 +129,7 @@ class Schedule(PlanTask):
 
     def run(self):
         project = self.read("project", WBSProject)
-        edges = self.read("dependencies", TaskDependenciesModel).edges()
+        edges = self.read("dependencies", TaskDependenciesAnswer).edges()
         result = wbs.plan_schedule(project, edges, wbs.first_day(self.read("fingerprint", dict)))
         self.write_json("json", result)
         for key, text in self.rendered_from(result, self.quality_flags(), project.title).items():

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import luigi
 
-from planexe_pipeline.stages.durations import DurationEstimate, DurationEstimates
+from planexe_pipeline.stages.durations import DurationEstimate, DurationEstimatesAnswer
 from planexe_pipeline.stages.prompt_screening import ScreeningResult
 from planexe_pipeline.stages.schedule import ScheduleTask, compute_schedule
-from planexe_pipeline.stages.task_dependencies import TaskDependencies, TaskDependency
+from planexe_pipeline.stages.task_dependencies import TaskDependenciesAnswer, TaskDependency
 from planexe_pipeline.stages.wbs import WBSProject, WBSTask
 
 PLAN = ("Open a sourdough bakery in Lyon with a wood-fired oven, selling to cafes and weekend markets, "
@@ -58,13 +58,14 @@ def wbs_level2() -> WBSProject:
                                               for t in phase.children]}) for phase in project.phases]})
 
 
-def estimates() -> DurationEstimates:
-    return DurationEstimates(estimates=[DurationEstimate(task_id="T-1.1", title="Lease", duration_days=10),
+def estimates() -> DurationEstimatesAnswer:
+    return DurationEstimatesAnswer(estimates=[DurationEstimate(task_id="T-1.1", title="Lease", duration_days=10),
                                         DurationEstimate(task_id="T-2.1", title="Oven works", duration_days=5)])
 
 
-def dependencies() -> TaskDependencies:
-    return TaskDependencies(dependencies=[TaskDependency(task_id="T-2.1", title="Oven works", depends_on=["T-1.1"])])
+def dependencies() -> TaskDependenciesAnswer:
+    return TaskDependenciesAnswer(dependencies=[
+        TaskDependency(task_id="T-2.1", title="Oven works", depends_on=["T-1.1"])])
 
 
 def prepopulate(run_dir, tasks, speed: str = "full") -> None:
