@@ -31,7 +31,8 @@ MODELS = {
     "broken": {"seed": 42, "time_scale": 0, "fail_stages": ["SWOTAnalysis"]},
 }
 TOOLS = {"plan_create", "plan_status", "plan_wait", "plan_stop", "plan_resume", "plan_list", "plan_file",
-         "plan_summary", "example_prompts", "models", "plan_fork", "plan_diff"}
+         "plan_summary", "example_prompts", "models", "plan_fork", "plan_diff",
+         "plan_edit", "plan_redo"}
 PAGE_BYTES = 32768  # [mcp] page_bytes: a default page of plan_file, the whole answer as a client reads it
 SAMPLE = "solar-farm-denmark"
 

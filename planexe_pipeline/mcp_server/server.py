@@ -30,6 +30,7 @@ from planexe_pipeline import __version__
 from planexe_pipeline.defaults import WORKERS
 from planexe_pipeline.errors import InputError, PipelineError
 from planexe_pipeline.llm.config import load_llm_config
+from planexe_pipeline.mcp_server.revising import add_revision_tools
 from planexe_pipeline.mcp_server.run_queue import Job, Root, dispatch, stop, submit, wait_for_end
 from planexe_pipeline.mcp_server.safety import (check_budget, check_models, check_plan_request, check_workers,
                                                 run_folder)
@@ -213,12 +214,18 @@ def build_server(root: Root, llm_config: str | None) -> MCPServer:
                                                               "spent counts); default: the plan's own.")] = None,
     ) -> dict[str, Any]:
         """Continue a stopped or failed plan where it ended: finished steps are kept, so the plan comes out
-        as an uninterrupted one would. It queues like a new plan. Returns its status."""
-        state = views.status(run_id)["state"]
-        if state == "done":
+        as an uninterrupted one would; or a finished plan that was revised (plan_edit), which redoes what
+        depends on the edit. It queues like a new plan. Returns its status."""
+        return resume(run_id, models, workers, budget_usd)
+
+    def resume(run_id: str, models: list[str] | None = None, workers: int | None = None,
+               budget_usd: float | None = None) -> dict[str, Any]:
+        status = views.status(run_id)
+        state = status["state"]
+        if state == "done" and not (status.get("revision") or {}).get("redo_tasks"):
             raise InputError(f"run {run_id} is complete: nothing to resume (read it with plan_file)")
-        if state not in ("failed", "stopped"):
-            raise InputError(f"run {run_id} is {state}: only a stopped or failed plan can be resumed")
+        if state not in ("done", "failed", "stopped"):
+            raise InputError(f"run {run_id} is {state}: only a stopped, failed or revised plan can be resumed")
         job, prompt = root.load(run_id), None
         if job is None:
             job, prompt = job_for_folder(root, run_id, llm_config)
@@ -229,6 +236,8 @@ def build_server(root: Root, llm_config: str | None) -> MCPServer:
             job.budget_usd = check_budget(budget_usd)
         submit(root, job, prompt)
         return views.status(run_id)
+
+    add_revision_tools(server, root, views, llm_config, refusals=refusals, resume=resume)
 
     @server.tool()
     @refusals

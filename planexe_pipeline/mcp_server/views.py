@@ -20,16 +20,30 @@ from planexe_pipeline.llm.endpoint_probe import NO_ANSWER, check_endpoints, list
 from planexe_pipeline.mcp_server.plan_summary import plan_summary
 from planexe_pipeline.mcp_server.run_queue import Job, Root, process_alive, queue_position
 from planexe_pipeline.mcp_server.safety import RUN_ID, file_in_run, public_address, run_folder, shown
-from planexe_pipeline.prompt_input import PLAN_FILE
+from planexe_pipeline.mcp_server.revising import revision_facts
+from planexe_pipeline.pipeline import PLAN
+from planexe_pipeline.prompt_input import PLAN_FILE, read_fingerprint
 from planexe_pipeline.prompts.catalog import load_catalog
 from planexe_pipeline.settings import mcp, pipeline
 from planexe_pipeline.status import StatusTracker
 from planexe_pipeline.tasks.expected_work import walked_expectation
 from planexe_pipeline.telemetry.alerts import notify
 from planexe_pipeline.telemetry.events import TELEMETRY_DIR
+from planexe_pipeline.tasks import revision
 from planexe_pipeline.telemetry.run_state import read_run_state
+from planexe_pipeline.variants.fork import parent_of, read_lineage
 
 FINAL_STATES = ("done", "failed", "stopped")
+
+
+def _revision(run_dir: Path) -> dict:
+    """What a run of the folder would redo now (tasks/revision.py), or the edit it would refuse."""
+    if read_fingerprint(run_dir) is None:
+        return revision_facts(None)
+    try:
+        return revision_facts(revision.plan_revision(PLAN, str(run_dir)))
+    except InputError as exc:
+        return {**revision_facts(None), "refused_edit": str(exc)}
 LOG_TAIL_LINES = 6
 
 
@@ -43,6 +57,9 @@ def _hint(status: dict) -> str:
     if state == "stalled":
         return (f"nothing finished for {status['stall_after_s']:.0f} s: the provider may be slow or down; "
                 "keep waiting, or plan_stop now and plan_resume later (or with other models)")
+    if state == "done" and (status.get("revision") or {}).get("redo_tasks"):
+        return (f"revised: plan_resume redoes {status['revision']['redo_tasks']} tasks that depend on what changed "
+                f"({status['revision']['redo_llm_calls']} LLM calls)")
     if state == "done":
         return (f"read the plan: plan_summary for its outline, plan_file with name 'plan' (markdown) or 'report' "
                 f"(HTML), page by page, or resource planexe://runs/{run_id}/plan")
@@ -98,6 +115,9 @@ class RunViews:
                   "stall_after_s": self.stall_after_s}
         if job is not None:
             status.update(self._job_state(job, snapshot))
+        status["parent"] = self._parent(run_dir)
+        if status["state"] in FINAL_STATES:  # a plan at rest: what a person changed, what is stale
+            status["revision"] = _revision(run_dir)
         if status["failure"]:  # a client resumes with a tool, not the command line
             status["failure"] = {**status["failure"], "resume": f"plan_resume with run_id {run_id}"}
         tasks, calls = status["tasks"] or {}, status["llm_calls"] or {}
@@ -105,6 +125,15 @@ class RunViews:
                             f"{status['queue_position'] or 0}")
         status["hint"] = _hint(status)
         return status
+
+    def _parent(self, run_dir: Path) -> str | None:
+        """The plan this one was forked from (variants/fork.py): its run id when it is a plan of this
+        root, else its path as the fork recorded it (relative to the fork)."""
+        lineage = read_lineage(run_dir)
+        if lineage is None:
+            return None
+        parent = parent_of(run_dir)
+        return parent.name if parent is not None and parent.parent == self.root.path.resolve() else lineage["parent"]
 
     def _job_state(self, job: Job, snapshot: dict | None, jobs: list[Job] | None = None) -> dict:
         """What the job says beyond the run folder's telemetry: its place in the queue, and how its

@@ -183,28 +183,55 @@ def _json_name(task) -> str | None:
 
 def _checked_file(graph: PlanGraph, key: Key, path: Path, name: str):
     """The edited file's JSON (None for text), or InputError naming the file and the field."""
-    remedy = "fix the file, or delete it to have that step made again; nothing was changed"
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
-        raise InputError(f"{path} was edited and is not UTF-8 text: {remedy}") from None
+        raise InputError(f"{path} was edited and is not UTF-8 text: {REMEDY}") from None
+    return checked_text(graph, key, name, text, where=str(path))
+
+
+REMEDY = "fix the file, or delete it to have that step made again; nothing was changed"
+
+
+def checked_text(graph: PlanGraph, key: Key, name: str, text: str, *, where: str):
+    """The text of an edit of the file `name` of task `key`, as JSON (None for a text file), or
+    InputError naming the file and the field when it no longer reads as what its stage writes."""
     if not name.endswith(".json"):
         return None
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise InputError(f"{path} was edited and is not JSON ({exc.msg} at line {exc.lineno}): {remedy}") from None
+        raise InputError(f"{where} was edited and is not JSON ({exc.msg} at line {exc.lineno}): {REMEDY}") from None
     model = graph.nodes[key[0]].answer
-    if model is None or not name.endswith(".json"):
+    if model is None:
         return data
     try:
         model.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"]) or "(the whole file)"
-        raise InputError(f"{path} was edited and no longer fits {key[0]}'s answer: field '{where}': "
-                         f"{error['msg']}: {remedy}") from None
+        field_name = ".".join(str(part) for part in error["loc"]) or "(the whole file)"
+        raise InputError(f"{where} was edited and no longer fits {key[0]}'s answer: field '{field_name}': "
+                         f"{error['msg']}: {REMEDY}") from None
     return data
+
+
+def task_writing(graph: PlanGraph, run_dir: str, name: str) -> Key:
+    """The task of the folder that writes the file `name` (relative to the folder)."""
+    run = graph.instances(str(run_dir), guess=lambda item, widths: 0)
+    for key in run.deps:
+        if name in _fingerprints(run.task(key, str(run_dir))):
+            return key
+    raise InputError(f"'{name}' is not a file a step of the plan writes: name one of the plan's numbered files, "
+                     "such as '038-swot_analysis.json'")
+
+
+def edit(graph: PlanGraph, run_dir: str, name: str, text: str) -> Revision:
+    """A person's (or an agent's) edit of one file of a plan, checked as a rerun checks an edit before
+    it is written; what a run of the folder would then redo."""
+    key = task_writing(graph, run_dir, name)
+    checked_text(graph, key, name, text, where=name)
+    _write_whole(Path(run_dir) / name, text)
+    return plan_revision(graph, str(run_dir))
 
 
 def _write_whole(path: Path, text: str) -> None:
