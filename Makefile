@@ -38,7 +38,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[openai,ollama,otel,mcp,test]'
+	$(BIN)/python -m pip install --quiet -e '.[openai,ollama,otel,mcp,export,test]'
 	touch $(STAMP)
 
 test: $(STAMP)

@@ -11,6 +11,7 @@ from pathlib import Path
 from planexe_pipeline import __version__, cli_bench, cli_revise, defaults
 from planexe_pipeline.errors import InputError, PipelineError
 from planexe_pipeline.variants.arguments import add_variant_parsers
+from planexe_pipeline.export.formats import FORMATS
 
 DISTRIBUTION = "planexe-pipeline"
 
@@ -101,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("prompts", help="list the sample prompts")
 
+    export = sub.add_parser("export", help="write a finished plan as MS Project XML, iCalendar, PDF and Word files")
+    export.add_argument("run_dir", metavar="RUN_DIR")
+    export.add_argument("--format", default=",".join(FORMATS), metavar="F,F,...",
+                        help=f"formats to write, comma-separated: {', '.join(FORMATS)} (default: all)")
+
     check = sub.add_parser("check-model", help="send one small structured call to a model entry and show how it answered")
     check.add_argument("--llm", required=True, metavar="NAME", help="model name from llm_config.json")
     _add_config_arg(check)
@@ -190,7 +196,8 @@ def cmd_run(args) -> int:
     from planexe_pipeline.run_request import RunRequest, prepare
     from planexe_pipeline.run_cost import cost_line
     from planexe_pipeline.run_record import where_the_plan_is
-    from planexe_pipeline.runner import cap_warning, execute, limits_line
+    from planexe_pipeline.runner import cap_warning, execute, export_lines, limits_line
+    from planexe_pipeline.settings import export as export_settings
 
     request = prepare(RunRequest(
         prompt=_prompt_of(args), run_dir=Path(args.run_dir) if args.run_dir else None,
@@ -218,6 +225,7 @@ def cmd_run(args) -> int:
         if warning:
             print(f"planexe-pipeline: {warning}", file=sys.stderr, flush=True)
 
+    export_settings().chosen()  # a bad [export] formats stops here, before the run
     outcome = execute(request, on_start=announce)
     s = outcome.summary
     print(f"\n{'Done' if outcome.ok else 'FAILED'} in {outcome.wall_s:.1f}s: {s['tasks_run']} tasks, "
@@ -228,12 +236,46 @@ def cmd_run(args) -> int:
              if s["cost_usd"] is not None else ""))
     if outcome.ok:
         print("\n".join(where_the_plan_is(outcome.run_dir)))
+        files, missing = export_lines(outcome.run_dir)
+        if files:
+            print(f"Exports:  {', '.join(files)}")
+        if missing:
+            print(f"planexe-pipeline: {missing}", file=sys.stderr)
         return 0
     for failure in outcome.failures or ["the run did not finish; rerun with --verbose to see Luigi's log"]:
         print(f"error: {failure} [run {outcome.run_id}]", file=sys.stderr)
     if not outcome.prompt_unusable and not outcome.budget_reached:
         print(f"Everything finished so far is kept; rerun with --run-dir {outcome.run_dir} to resume.", file=sys.stderr)
     return 1
+
+
+def cmd_export(args) -> int:
+    import luigi
+
+    from planexe_pipeline.export.formats import missing_line, parse_formats
+    from planexe_pipeline.tasks.exports import EXPORTS
+
+    run_dir = _existing_run(args.run_dir)
+    try:
+        formats = parse_formats(args.format)
+    except ValueError as exc:
+        raise InputError(f"--format: {exc}") from None
+    if not formats:
+        raise InputError(f"--format names no format: pass some of {', '.join(FORMATS)}")
+    missing = missing_line(formats)
+    if missing:
+        raise InputError(missing)
+    tasks = [EXPORTS[f.name](run_dir=str(run_dir)) for f in formats]
+    absent = sorted({Path(t.path).name for task in tasks for t in luigi.task.flatten(task.input())
+                     if not Path(t.path).is_file()})
+    if absent:
+        raise InputError(f"run folder {run_dir} has no finished plan to export (no {', '.join(absent)}): "
+                         f"finish it with planexe-pipeline run --run-dir {run_dir}")
+    for task in tasks:
+        task.run()
+        for name in task.files.values():
+            print(run_dir / name)
+    return 0
 
 
 def _cap_text(cap: int | None) -> str:
@@ -356,7 +398,7 @@ def cmd_redo(args) -> int:
     return cli_revise.cmd_redo(args, lambda argv: cmd_run(build_parser().parse_args(argv)))
 
 
-COMMANDS = {"run": cmd_run, "redo": cmd_redo, "prompts": cmd_prompts, "check-model": cmd_check_model,
+COMMANDS = {"run": cmd_run, "redo": cmd_redo, "export": cmd_export, "prompts": cmd_prompts, "check-model": cmd_check_model,
             "timeline": cmd_timeline,
             "stats": cmd_stats, "status": cmd_status, "bench": cmd_bench, "scheduler": cmd_scheduler,
             "mcp": cmd_mcp, "fork": cmd_fork, "diff": cmd_diff}

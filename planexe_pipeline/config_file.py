@@ -18,7 +18,7 @@ from planexe_pipeline.telemetry.alerts import notify
 # The luigi.Config classes whose sections the file states, by section name.
 CONFIG_CLASSES: dict[str, type[luigi.Config]] = {
     "pipeline": settings.pipeline, "retry_policy": settings.retry_policy, "scale_out": settings.scale_out,
-    "observability": settings.observability, "mcp": settings.mcp, "notify": notify,
+    "observability": settings.observability, "mcp": settings.mcp, "notify": notify, "export": settings.export,
 }
 
 TEMPLATE = """\
@@ -101,6 +101,12 @@ validation_retries = {retry_policy[validation_retries]}
 # the run's retries stay within this share of its attempts (the first always); beyond it, or if
 # it stays degenerate, it is kept and flagged in the plan. 1 asks again every time, 0 never.
 degenerate_retry_share = {retry_policy[degenerate_retry_share]}
+
+[export]
+# The files beside the report every plan writes (docs/exports.md): mspdi (MS Project XML), ics
+# (iCalendar), pdf, docx (Word). A format left out, or whose libraries are missing (the export
+# extra), is skipped; `planexe-pipeline export DIR --format ...` writes it later.
+formats = {export[formats]}
 
 [notify]
 # Alerts (JSON) when a run is done, failed or stalled: POSTed to url (also --notify-url and

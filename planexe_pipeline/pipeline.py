@@ -15,8 +15,9 @@ from planexe_pipeline.luigi_internals import make_workers_for_command_line
 from planexe_pipeline.prompt_input import read_fingerprint
 from planexe_pipeline.tasks import revision
 from planexe_pipeline.tasks.base import PLAN_TASKS, PlanTask
+from planexe_pipeline.tasks.full_plan import FullPlan
 from planexe_pipeline.tasks.graph import PlanGraph
-from planexe_pipeline.tasks.report import FullPlan, Report
+from planexe_pipeline.tasks.report import Report
 
 __all__ = ["FullPlan", "Report", "PLAN", "REMAINING_SECONDS", *PLAN_TASKS]
 globals().update(PLAN_TASKS)

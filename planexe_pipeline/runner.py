@@ -15,6 +15,7 @@ import luigi
 
 from planexe_pipeline import run_settings
 from planexe_pipeline.errors import Defect, PromptUnusable, failure_kind
+from planexe_pipeline.export.formats import missing_line
 from planexe_pipeline.llm.spend import BudgetReached
 from planexe_pipeline.pipeline import PLAN, FullPlan
 from planexe_pipeline.run_folder import RunFolderLock, remove_interrupted_writes
@@ -26,6 +27,8 @@ from planexe_pipeline.run_watch import RunWatch
 from planexe_pipeline.scaleout import PlanWorkerFactory, SchedulerGone
 from planexe_pipeline.prompt_input import read_fingerprint
 from planexe_pipeline.tasks import revision
+from planexe_pipeline.settings import export
+from planexe_pipeline.tasks.exports import EXPORTS
 from planexe_pipeline.tasks.integrity import unreadable_tasks
 from planexe_pipeline.tasks.revision import Revision
 from planexe_pipeline.telemetry.events import Event, TaskEvent, failed_tasks, read_events
@@ -201,6 +204,15 @@ def cap_warning(cap: int | None, request: RunRequest) -> str | None:
                         "set [resources] llm in luigi.cfg or pass --llm-slots K")
     return (f"warning: at most 1 LLM call in flight: {held}, so --workers {request.workers} "
             f"will not overlap LLM calls; {remedy}")
+
+
+def export_lines(run_dir: Path) -> tuple[list[str], str | None]:
+    """(the export files the plan has, one line naming the extra that the chosen formats it
+    could not write need, or None)."""
+    chosen = export().chosen()
+    files = [name for f in chosen for name in EXPORTS[f.name].files.values() if (run_dir / name).is_file()]
+    missing = missing_line(chosen)
+    return files, (f"{missing}; then `planexe-pipeline export {run_dir}` writes them" if missing else None)
 
 
 def _failure_line(end: TaskEvent) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import luigi
 
 from planexe_pipeline import defaults
+from planexe_pipeline.errors import InputError
+from planexe_pipeline.export.formats import FORMATS, ExportFormat, parse_formats
 from planexe_pipeline.llm.retry_policy import RetryPolicy
 
 
@@ -62,6 +64,20 @@ class observability(luigi.Config):  # noqa: N801 - luigi names config sections a
     memory_sample_s = luigi.FloatParameter(
         default=1.0, description="Seconds between two samples of the run's memory (0: none).")
 
+
+
+class export(luigi.Config):  # noqa: N801 - luigi names config sections after the class
+    """The files beside the report that every plan writes (export/formats.py)."""
+
+    formats = luigi.Parameter(default=",".join(FORMATS),
+                              description="Export formats a plan writes, comma-separated; `planexe-pipeline export` "
+                                          "writes any of them later.")
+
+    def chosen(self) -> tuple[ExportFormat, ...]:
+        try:
+            return parse_formats(self.formats)
+        except ValueError as exc:
+            raise InputError(f"[export] formats: {exc}") from None
 
 
 class mcp(luigi.Config):  # noqa: N801 - luigi names config sections after the class

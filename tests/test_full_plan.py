@@ -16,7 +16,7 @@ from planexe_pipeline.run_settings import SETTINGS_FILE
 from support.graph import declared_files, walk
 from support.files import PLAN_MD, REPORT_HTML, items_dir, plan_file
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.usefixtures("every_export_format"), pytest.mark.slow, pytest.mark.timeout(120)]
 
 SAMPLE_PROMPT_ID = "solar-farm-denmark"  # the Makefile's default plan
 START_DATE = "2025-03-03"

@@ -92,6 +92,8 @@ def test_a_fast_plan_is_made_waited_for_and_read(tmp_path, config):
             assert resource.contents[0].text == on_disk
             listing = await client.call("plan_file", run_id=run_id, name=".")
             assert {"name": "070-plan.md", "bytes": len(on_disk.encode())} in listing["files"]
+            project = await client.call("plan_file", run_id=run_id, name="mspdi", max_bytes=4096)
+            assert project["name"] == "071-schedule.xml" and "<Project" in project["content"]
             runs = (await client.call("plan_list"))["runs"]
             assert [(r["run_id"], r["state"]) for r in runs] == [(run_id, "done")]
             return waits

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from planexe_pipeline.cli import main
+from planexe_pipeline.tasks.exports import EXPORTS
 from planexe_pipeline.telemetry.events import read_events
 from support.files import REPORT_HTML
 

@@ -28,7 +28,7 @@ OWNED = Path("/tmp/planexe-owned.txt")  # one of the simulator's path payloads
 
 # Every name a run may give a file, relative to its run folder.
 OUR_NAMES = [re.compile(p) for p in (
-    r"\d{3}-[a-z0-9_]+\.(json|md|txt|csv|mmd|html)",
+    r"\d{3}-[a-z0-9_]+\.(json|md|txt|csv|mmd|html|xml|ics|pdf|docx)",  # the plan's files and its exports
     r"\d{3}-[a-z0-9_]+/item-\d{3}\.json",
     r"telemetry/events-[A-Za-z0-9_-]+\.jsonl",
     r"telemetry/run_id\.json", r"telemetry/\.run_id\.lock",  # the run's id (telemetry/correlation.py)

@@ -17,14 +17,17 @@ from pathlib import Path, PurePosixPath
 from planexe_pipeline.errors import InputError
 from planexe_pipeline.llm.config import load_llm_config, parse_model_list, resolve_models
 from planexe_pipeline.pipeline import Report
+from planexe_pipeline.tasks.exports import EXPORTS
 from planexe_pipeline.prompt_input import check_prompt, check_start_date
 from planexe_pipeline.prompts.catalog import load_catalog
 from planexe_pipeline.settings import mcp, pipeline
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,79}")
 SPEEDS = ("fast", "full")
-# Names a client may use for the two files it wants most.
-FILE_ALIASES = {"report": Report.files["html"], "plan": Report.files["md"]}
+# Names a client may use for the files it wants most: the report, the plan, and each export
+# by its format's name (mspdi, ics, pdf, docx).
+FILE_ALIASES = {"report": Report.files["html"], "plan": Report.files["md"],
+                **{name: file for name, task in EXPORTS.items() for file in task.files.values()}}
 
 
 def shown(value: object, limit: int = 60) -> str:
@@ -54,8 +57,8 @@ def run_folder(root: Path, run_id: object) -> Path:
 def file_in_run(run_dir: Path, name: object) -> Path:
     """A file (or folder) of a run by its name relative to the run folder, or an alias of FILE_ALIASES."""
     if not isinstance(name, str) or not name.strip():
-        raise InputError("no file name given: pass 'report', 'plan', a file name such as '023-project_plan.json', "
-                         "or '.' to list the run's files")
+        raise InputError(f"no file name given: pass {', '.join(repr(a) for a in FILE_ALIASES)}, a file name such "
+                         "as '023-project_plan.json', or '.' to list the run's files")
     text = FILE_ALIASES.get(name.strip(), name.strip())
     if "\x00" in text or "\\" in text:
         raise InputError(f"file name '{shown(name)}' holds a NUL or a backslash: use '/' between folder and file")

@@ -51,8 +51,9 @@ INSTRUCTIONS = """Makes project plans from a one-paragraph idea (about 100 LLM c
 plan_create returns a run_id at once; the plan runs in the background and survives this server.
 plan_wait with until 'end' blocks until it is done, failed or stopped (call it again after a
 timeout). Then plan_summary for its outline, and plan_file with name 'plan' (markdown, page by
-page) or 'report' (HTML). A stopped or failed plan continues with plan_resume; status.failure
-says why it failed."""
+page) or 'report' (HTML); 'mspdi' (MS Project XML), 'ics' (iCalendar), 'pdf' and 'docx' (Word,
+both in base64) are its exports. A stopped or failed plan continues with plan_resume;
+status.failure says why it failed."""
 
 RunId = Annotated[str, Field(description="A run id that plan_create or plan_list returned.")]
 
@@ -252,14 +253,16 @@ def build_server(root: Root, llm_config: str | None) -> MCPServer:
     @refusals
     def plan_file(
         run_id: RunId,
-        name: Annotated[str, Field(description="'report' (HTML), 'plan' (markdown), a file of the run folder such "
-                                               "as '023-project_plan.json', or a folder ('.') to list it.")],
+        name: Annotated[str, Field(description="'report' (HTML), 'plan' (markdown), an export: 'mspdi' (MS Project "
+                                               "XML), 'ics' (iCalendar), 'pdf', 'docx' (Word); a file of the run folder "
+                                               "such as '023-project_plan.json', or a folder ('.') to list it.")],
         offset: Annotated[int, Field(description="Byte offset to read from: 0, or a next_offset returned.")] = 0,
         max_bytes: Annotated[int | None, Field(description="Page size in bytes; default and most: the server's "
                                                            "max_file_bytes.")] = None,
     ) -> dict[str, Any]:
         """One file of a plan, as text: name, bytes (its size), offset, content, next_offset (null at
-        the end: a longer file comes page by page) and mime_type. A folder gives its files and folders."""
+        the end: a longer file comes page by page) and mime_type; a PDF or Word file's content is
+        base64 (encoding: base64). A folder gives its files and folders."""
         return views.read_file(run_id, name, offset, max_bytes)
 
     @server.tool()

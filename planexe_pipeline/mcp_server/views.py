@@ -8,6 +8,7 @@ to call next.
 
 from __future__ import annotations
 
+import base64
 import codecs
 import json
 import mimetypes
@@ -15,6 +16,7 @@ import threading
 from pathlib import Path
 
 from planexe_pipeline.errors import InputError, PipelineError
+from planexe_pipeline.export.formats import FORMATS
 from planexe_pipeline.llm.config import load_llm_config, parse_model_list, resolve_models
 from planexe_pipeline.llm.endpoint_probe import NO_ANSWER, check_endpoints, listing_url
 from planexe_pipeline.mcp_server.plan_summary import plan_summary
@@ -45,6 +47,8 @@ def _revision(run_dir: Path) -> dict:
     except InputError as exc:
         return {**revision_facts(None), "refused_edit": str(exc)}
 LOG_TAIL_LINES = 6
+# Export files by suffix: their type, and whether plan_file serves them in base64 (PDF, Word).
+EXPORT_TYPES = {f".{f.suffix}": f for f in FORMATS.values()}
 
 
 def _hint(status: dict) -> str:
@@ -281,20 +285,25 @@ class RunViews:
 
 
 def _page(run_id: str, path: Path, relative: str, offset: int, page: int, size: int) -> dict:
-    """Up to `page` bytes of the file from `offset`, as whole UTF-8 characters."""
+    """Up to `page` bytes of the file from `offset`, as whole UTF-8 characters; a PDF or Word
+    export's bytes in base64."""
     with open(path, "rb") as handle:
         handle.seek(offset)
         chunk = handle.read(max(page, 4))
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        content = decoder.decode(chunk, final=offset + len(chunk) >= size)
-    except UnicodeDecodeError:
-        raise InputError(f"'{relative}' from offset {offset} is not UTF-8 text: pass 0 or a next_offset "
-                         "that plan_file returned") from None
-    end = offset + len(chunk) - len(decoder.getstate()[0])
-    answer = {"run_id": run_id, "name": relative, "bytes": size, "offset": offset, "content": content,
+    exported = EXPORT_TYPES.get(path.suffix)
+    if exported and exported.binary:
+        content, end, encoding = base64.b64encode(chunk).decode("ascii"), offset + len(chunk), {"encoding": "base64"}
+    else:
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            content = decoder.decode(chunk, final=offset + len(chunk) >= size)
+        except UnicodeDecodeError:
+            raise InputError(f"'{relative}' from offset {offset} is not UTF-8 text: pass 0 or a next_offset "
+                             "that plan_file returned") from None
+        end, encoding = offset + len(chunk) - len(decoder.getstate()[0]), {}
+    answer = {"run_id": run_id, "name": relative, "bytes": size, "offset": offset, "content": content, **encoding,
               "next_offset": end if end < size else None,
-              "mime_type": mimetypes.guess_type(relative)[0] or "text/plain"}
+              "mime_type": exported.mime_type if exported else mimetypes.guess_type(relative)[0] or "text/plain"}
     if end < size:
         answer["hint"] = (f"bytes {offset}-{end - 1} of {size}: call plan_file with offset {end} for the next "
                           "page (max_bytes sets the page size)")

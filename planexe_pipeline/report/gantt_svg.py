@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import Iterable
 
-__all__ = ["GanttBar", "GanttChart", "render_gantt_svg", "count_by_level"]
+__all__ = ["GanttBar", "GanttChart", "MonthMark", "render_gantt_svg", "count_by_level", "time_axis", "month_marks",
+           "add_month", "truncate_label"]
 
 
 @dataclass(frozen=True)
@@ -86,12 +87,8 @@ def render_gantt_svg(chart: GanttChart) -> str:
     if not chart.bars:
         return _empty_svg()
 
-    range_start = min(bar.start for bar in chart.bars)
-    # max(start + 1) keeps a degenerate chart of zero-length bars at least a day wide.
-    range_end = max(max(bar.end, bar.start + datetime.timedelta(days=1)) for bar in chart.bars)
-    span_days = (range_end - range_start).days
-    px_per_day = min(MAX_PX_PER_DAY, max(MIN_PX_PER_DAY, TARGET_TIMELINE_WIDTH / span_days))
-    timeline_width = span_days * px_per_day
+    range_start, range_end, px_per_day = time_axis(chart)
+    timeline_width = (range_end - range_start).days * px_per_day
 
     width = LABEL_WIDTH + timeline_width + RIGHT_PADDING
     rows_height = len(chart.bars) * ROW_HEIGHT
@@ -115,6 +112,16 @@ def render_gantt_svg(chart: GanttChart) -> str:
     parts.append(_legend(AXIS_HEIGHT + rows_height))
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def time_axis(chart: GanttChart) -> tuple[datetime.date, datetime.date, float]:
+    """(first day, day after the last, pixels per day) of a chart with bars: any drawing of it
+    (this SVG, the Word export's PNG) spaces its days alike."""
+    range_start = min(bar.start for bar in chart.bars)
+    # max(start + 1) keeps a degenerate chart of zero-length bars at least a day wide.
+    range_end = max(max(bar.end, bar.start + datetime.timedelta(days=1)) for bar in chart.bars)
+    span_days = (range_end - range_start).days
+    return range_start, range_end, min(MAX_PX_PER_DAY, max(MIN_PX_PER_DAY, TARGET_TIMELINE_WIDTH / span_days))
 
 
 def _empty_svg() -> str:
@@ -155,30 +162,17 @@ def _axis(range_start: datetime.date, range_end: datetime.date, px_per_day: floa
                              f'font-size="10" fill="{COLOR_MUTED}">{day.day}</text>')
             day += datetime.timedelta(days=7)
 
-    # Month boundaries and labels; the first label sits at the range start even
-    # mid-month so the reader always knows where the chart begins. A label is drawn only where
-    # it fits its month ("Mar 2026" would run into "Apr" on a year-long chart); where the year
-    # does not fit, it stands on the row below, at the start and where a new year begins.
-    month_start = range_start.replace(day=1)
-    while month_start < range_end:
-        next_month = _add_month(month_start)
-        seg_start = max(month_start, range_start)
-        seg_end = min(next_month, range_end)
-        x = x_of(seg_start)
-        if month_start >= range_start:
+    for mark in month_marks(range_start, range_end, px_per_day):
+        x = x_of(mark.first_day)
+        if mark.line:
             parts.append(f'<line class="month-tick" x1="{_num(x)}" y1="4" x2="{_num(x)}" '
                          f'y2="{grid_bottom}" stroke="{COLOR_GRID_MONTH}"/>')
-        seg_px = (seg_end - seg_start).days * px_per_day
-        label = f"{MONTH_NAMES[month_start.month - 1]} {month_start.year}"
-        if seg_px < _label_px(label):
-            label = MONTH_NAMES[month_start.month - 1]
-            if week_px < 26 and (seg_start == range_start or month_start.month == 1):  # no week days on that row
-                parts.append(f'<text class="year" x="{_num(x + 4)}" y="{AXIS_HEIGHT - 8}" font-size="10" '
-                             f'fill="{COLOR_MUTED}">{month_start.year}</text>')
-        if seg_px >= _label_px(label):  # a narrower segment would print over the next month's label
+        if mark.year:
+            parts.append(f'<text class="year" x="{_num(x + 4)}" y="{AXIS_HEIGHT - 8}" font-size="10" '
+                         f'fill="{COLOR_MUTED}">{mark.year}</text>')
+        if mark.label:
             parts.append(f'<text x="{_num(x + 4)}" y="16" font-weight="600" '
-                         f'fill="{COLOR_TEXT}">{label}</text>')
-        month_start = next_month
+                         f'fill="{COLOR_TEXT}">{mark.label}</text>')
 
     parts.append(f'<line x1="{LABEL_WIDTH}" y1="{AXIS_HEIGHT}" x2="{_num(x_of(range_end))}" '
                  f'y2="{AXIS_HEIGHT}" stroke="{COLOR_GRID_MONTH}"/>')
@@ -186,6 +180,38 @@ def _axis(range_start: datetime.date, range_end: datetime.date, px_per_day: floa
                  f'y2="{grid_bottom}" stroke="{COLOR_GRID_MONTH}"/>')
     parts.append("</g>")
     return parts
+
+
+@dataclass(frozen=True)
+class MonthMark:
+    first_day: datetime.date  # where the month starts on the chart (the chart's first day, mid-month)
+    line: bool  # a boundary line: the month starts within the chart
+    label: str  # "Mar 2026", "Mar", or "" where even that would run into the next month's
+    year: str  # the year on the row below, where the label has no room for it: "" elsewhere
+
+
+def month_marks(range_start: datetime.date, range_end: datetime.date, px_per_day: float) -> list[MonthMark]:
+    """The months of the axis and what each shows; every drawing of the chart marks them alike.
+
+    The first label sits at the range start even mid-month, so the reader always knows where the
+    chart begins. A label is drawn only where it fits its month ("Mar 2026" would run into "Apr"
+    on a year-long chart); where the year does not fit, it stands on the row below, at the start
+    and where a new year begins (unless week days are shown on that row)."""
+    marks = []
+    month_start = range_start.replace(day=1)
+    while month_start < range_end:
+        next_month = _add_month(month_start)
+        seg_start = max(month_start, range_start)
+        seg_px = (min(next_month, range_end) - seg_start).days * px_per_day
+        label, year = f"{MONTH_NAMES[month_start.month - 1]} {month_start.year}", ""
+        if seg_px < _label_px(label):
+            label = MONTH_NAMES[month_start.month - 1]
+            if 7 * px_per_day < 26 and (seg_start == range_start or month_start.month == 1):
+                year = str(month_start.year)
+        marks.append(MonthMark(seg_start, month_start >= range_start, label if seg_px >= _label_px(label) else "",
+                               year))
+        month_start = next_month
+    return marks
 
 
 def _bar_row(bar: GanttBar, row: int, x_of) -> str:
@@ -203,7 +229,7 @@ def _bar_row(bar: GanttBar, row: int, x_of) -> str:
     bar_y = top + (ROW_HEIGHT - bar_height) / 2
 
     indent = 8 + 14 * max(0, bar.level - 1)
-    label = _truncate(f"{bar.id} {bar.title}".strip(), LABEL_MAX_CHARS - (indent - 8) // 7)
+    label = truncate_label(f"{bar.id} {bar.title}".strip(), LABEL_MAX_CHARS - (indent - 8) // 7)
     weight = ' font-weight="700"' if is_phase else ""
     last_day = bar.end - datetime.timedelta(days=1)
     tooltip = (f"{bar.id} {bar.title} ({bar.start.isoformat()} to "
@@ -243,7 +269,7 @@ def _add_month(day: datetime.date) -> datetime.date:
     return day.replace(month=day.month + 1)
 
 
-def _truncate(text: str, limit: int) -> str:
+def truncate_label(text: str, limit: int) -> str:
     # Collapse whitespace first: an LLM title with newlines would break the row layout.
     text = " ".join(text.split())
     if len(text) <= limit:

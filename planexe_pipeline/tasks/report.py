@@ -1,4 +1,4 @@
-"""Report: every section's markdown assembled into 070-plan.md and the HTML page; FullPlan.
+"""Report: every section's markdown assembled into 070-plan.md and the HTML page.
 
 The sections are the tasks that declare one (`section = Section(...)`), wherever they are
 defined, ordered by their declared position: a new stage with a section joins the report by
@@ -22,7 +22,7 @@ from planexe_pipeline.tasks.inputs import Input
 from planexe_pipeline.tasks.setup import IDEA
 from planexe_pipeline.telemetry.plan_authors import read_plan_authors
 
-__all__ = ["Report", "FullPlan"]
+__all__ = ["Report"]
 
 
 def section_tasks() -> tuple[type[PlanTask], ...]:
@@ -73,14 +73,3 @@ class Report(PlanTask):
             wbs=assemble.wbs_tree(self.read("wbs", WBSProject)), gantt=assemble.gantt_chart(schedule),
             links=assemble.report_links(self.files["md"]), meta=assemble.report_meta(schedule, authors),
             notice=assemble.notice(authors)))
-
-
-class FullPlan(PlanTask):
-    """The end of the plan: every stage done, the report written."""
-
-    number = 999
-    files = {"done": "999-pipeline_complete.txt"}
-    inputs = {"report": Input(Report, "written last: the plan is complete once its report is")}
-
-    def run(self):
-        self.write_text("done", "pipeline complete\n")
