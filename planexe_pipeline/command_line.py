@@ -17,7 +17,7 @@ from planexe_pipeline.luigi_internals import WorkerHooks, WorkerSchedulerFactory
 from planexe_pipeline.run_record import RunRecord, where_the_plan_is
 from planexe_pipeline.settings import observability
 from planexe_pipeline.tasks.base import PlanTask
-from planexe_pipeline.tasks.report import FullPlan
+from planexe_pipeline.tasks.full_plan import FullPlan
 from planexe_pipeline.telemetry.resources import MemorySampler
 from planexe_pipeline.worker import LocalPlanScheduler, RunStopped, TimedWorker, TimedWorkerFactory, llm_cap_of
 

@@ -13,7 +13,7 @@ from collections import Counter
 from planexe_pipeline.tasks.base import PlanTask
 from planexe_pipeline.tasks.fanout import FanOutItem
 from planexe_pipeline.tasks.graph import PlanGraph
-from planexe_pipeline.tasks.report import FullPlan
+from planexe_pipeline.tasks.full_plan import FullPlan
 from planexe_pipeline.telemetry.expected_work import ExpectedStage, ExpectedWork, guessed_width
 
 

@@ -41,6 +41,7 @@ class ExportTask(PlanTask):
     """Writes one format's file from the plan's own files; its `format` gives the file's name."""
 
     format: ClassVar[ExportFormat]
+    step: ClassVar[str] = "Export"  # the formats are one step of the plan: they share its number
 
     def __init_subclass__(cls, **kwargs):
         if "format" in vars(cls):

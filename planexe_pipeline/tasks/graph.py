@@ -79,7 +79,11 @@ class StageNode:
         return "LLM" if self.llm else "code"
 
     def stage_name(self) -> str:
-        """A fan-out's items and its merge are one stage: they share a number and a stem."""
+        """A fan-out's items and its merge are one stage: they share a number and a stem. Tasks
+        that declare one `step` (the export formats) are one stage too: they share its number."""
+        step = getattr(self.cls, "step", None)
+        if step:
+            return step
         if issubclass(self.cls, FanOutMerge) and self.cls.stem == self.cls.item_task.stem:
             return self.cls.item_task.task_family
         return self.family
