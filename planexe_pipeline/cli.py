@@ -8,10 +8,9 @@ import json
 import sys
 from pathlib import Path
 
-from planexe_pipeline import __version__, cli_bench, cli_revise, defaults
+from planexe_pipeline import __version__, cli_bench, cli_export, cli_revise, defaults
 from planexe_pipeline.errors import InputError, PipelineError
 from planexe_pipeline.variants.arguments import add_variant_parsers
-from planexe_pipeline.export.formats import FORMATS
 
 DISTRIBUTION = "planexe-pipeline"
 
@@ -102,10 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("prompts", help="list the sample prompts")
 
-    export = sub.add_parser("export", help="write a finished plan as MS Project XML, iCalendar, PDF and Word files")
-    export.add_argument("run_dir", metavar="RUN_DIR")
-    export.add_argument("--format", default=",".join(FORMATS), metavar="F,F,...",
-                        help=f"formats to write, comma-separated: {', '.join(FORMATS)} (default: all)")
+    cli_export.add_export_parser(sub)
 
     check = sub.add_parser("check-model", help="send one small structured call to a model entry and show how it answered")
     check.add_argument("--llm", required=True, metavar="NAME", help="model name from llm_config.json")
@@ -250,32 +246,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_export(args) -> int:
-    import luigi
-
-    from planexe_pipeline.export.formats import missing_line, parse_formats
-    from planexe_pipeline.tasks.exports import EXPORTS
-
-    run_dir = _existing_run(args.run_dir)
-    try:
-        formats = parse_formats(args.format)
-    except ValueError as exc:
-        raise InputError(f"--format: {exc}") from None
-    if not formats:
-        raise InputError(f"--format names no format: pass some of {', '.join(FORMATS)}")
-    missing = missing_line(formats)
-    if missing:
-        raise InputError(missing)
-    tasks = [EXPORTS[f.name](run_dir=str(run_dir)) for f in formats]
-    absent = sorted({Path(t.path).name for task in tasks for t in luigi.task.flatten(task.input())
-                     if not Path(t.path).is_file()})
-    if absent:
-        raise InputError(f"run folder {run_dir} has no finished plan to export (no {', '.join(absent)}): "
-                         f"finish it with planexe-pipeline run --run-dir {run_dir}")
-    for task in tasks:
-        task.run()
-        for name in task.files.values():
-            print(run_dir / name)
-    return 0
+    return cli_export.cmd_export(args, _existing_run(args.run_dir))
 
 
 def _cap_text(cap: int | None) -> str:

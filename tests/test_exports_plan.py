@@ -42,7 +42,7 @@ PROMPTS = {"solar-farm-denmark": get_prompt("solar-farm-denmark").prompt,
            "bakery-lyon": get_prompt("bakery-lyon").prompt, "own": OWN_PROMPT}
 WHOLE = "bakery-lyon"
 MAX_PAGES = 150
-CHART_SUMMARY = "critical-path items are shown in red"  # the line above the report's Gantt chart
+CHART_SUMMARY = "Critical-path items are shown in red"  # the line above the report's Gantt chart
 
 
 def build(tasks: list[luigi.Task]) -> None:

@@ -13,10 +13,10 @@ from planexe_pipeline.pipeline import REMAINING_SECONDS, FullPlan
 from planexe_pipeline.tasks.base import LLMTask
 
 PACKAGE = Path(planexe_pipeline.__file__).parent
-# The command line (cli.py, its revision commands in cli_revise.py, its bench in cli_bench.py) imports what each command needs when it runs (`import planexe_pipeline.cli`
+# The command line (cli.py, its revision commands in cli_revise.py, its bench in cli_bench.py, its export in cli_export.py) imports what each command needs when it runs (`import planexe_pipeline.cli`
 # takes about 1 s, with runner, bench and timeline about 9 s on a loaded 2-core machine). Provider
 # clients, optional extras, are loaded by name (importlib), not by an import statement.
-LAZY_IMPORTS_ALLOWED = {"cli.py", "cli_revise.py", "cli_bench.py"}
+LAZY_IMPORTS_ALLOWED = {"cli.py", "cli_revise.py", "cli_bench.py", "cli_export.py"}
 
 
 def _module_name(path: Path) -> str:
