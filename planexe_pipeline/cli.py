@@ -210,11 +210,11 @@ def cmd_run(args) -> int:
         # Said once the run holds its folder: a run refused for a busy folder prints only that.
         if request.resumed:
             print(request.resumed, flush=True)
-        cli_revise.announce_revision(request)
+        redo = cli_revise.announce_revision(request)
         print(f"Plan run in {request.run_dir}: models {', '.join(request.models)}, {request.workers} workers, "
               f"LLM cap {_cap_text(cap)}, speed {request.speed}", flush=True)
         print(limits_line(request, cap), flush=True)
-        projected = cost_line(request)
+        projected = cost_line(request, redo=redo)
         if projected:
             print(projected, flush=True)
         warning = cap_warning(cap, request)

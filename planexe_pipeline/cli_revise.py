@@ -9,9 +9,9 @@ import argparse
 import sys
 
 
-def announce_revision(request) -> None:
-    """Say in one line what the run will redo; InputError, before anything is written, for an
-    edit that no longer fits its stage."""
+def announce_revision(request) -> list:
+    """Say in one line what the run will redo, and return those tasks' keys; InputError, before
+    anything is written, for an edit that no longer fits its stage."""
     from planexe_pipeline.runner import revision_of
 
     found = revision_of(request)
@@ -20,6 +20,7 @@ def announce_revision(request) -> None:
         print(line, flush=True)
     for note in found.notes() if found else ():
         print(f"planexe-pipeline: {note}", file=sys.stderr, flush=True)
+    return list(found.redo) if found else []
 
 
 def dry_run(request) -> int:

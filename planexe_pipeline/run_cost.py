@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Iterable
 
 from planexe_pipeline import defaults
 from planexe_pipeline.llm.spend import spent_usd
@@ -15,10 +16,11 @@ from planexe_pipeline.tasks.expected_work import walked_expectation
 from planexe_pipeline.telemetry.run_state import read_run_state
 
 
-def cost_line(request: RunRequest) -> str | None:
-    """The run's projected cost, on the models its calls go to; None when one of them has no price."""
+def cost_line(request: RunRequest, *, redo: Iterable[tuple[str, int | None]] = ()) -> str | None:
+    """The run's projected cost, on the models its calls go to; None when one of them has no price.
+    Tasks done before count as done, but those a revision redoes (`redo`: their keys)."""
     work = walked_expectation(str(request.run_dir))
-    done = Counter(family for family, _ in _done_keys(request.run_dir))
+    done = Counter(family for family, _ in _done_keys(request.run_dir) - set(redo))
     calls = Counter({stage.family: stage.tasks - min(done[stage.family], stage.tasks)
                      for stage in work.stages if stage.llm and stage.tasks > done[stage.family]})
     settings = request.settings

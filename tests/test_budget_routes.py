@@ -5,6 +5,7 @@ calls to its own models, falling back in order, and telemetry says which route c
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 
 import pytest
@@ -12,6 +13,7 @@ from support.plan_runs import differing, plan_files, start_run
 
 from planexe_pipeline.errors import ConfigError, InputError
 from planexe_pipeline.llm.spend import BudgetReached, PlanSpend, spent_usd
+from planexe_pipeline.pipeline import SelectScenario
 from planexe_pipeline.run_request import RunRequest, prepare
 from planexe_pipeline.telemetry.events import read_events
 
@@ -79,6 +81,16 @@ def test_a_budget_stops_before_it_is_passed_and_a_higher_one_finishes_the_same_p
     resumed = start_run(run_dir, config, ["mini"], prompt_id=None, extra=("--budget", "1"), tag="resumed")
     assert resumed.wait() == 0, resumed.stderr[-2000:]
     assert not differing(plan_files(tmp_path / "whole"), plan_files(run_dir))
+
+    # A revision projects the cost of the calls it redoes, not of none (every task had run).
+    edited = run_dir / SelectScenario.files["json"]
+    answer = json.loads(edited.read_text())
+    answer["scenario"]["name"] = "Phased Roll-out"
+    edited.write_text(json.dumps(answer))
+    revised = start_run(run_dir, config, ["mini"], prompt_id=None, tag="revised")
+    assert revised.wait() == 0, revised.stderr[-2000:]
+    redo = re.search(r"redoing \d+ tasks and (\d+) LLM calls", revised.stdout).group(1)
+    assert int(redo) > 0 and f"for {redo} LLM calls at list prices" in revised.stdout, revised.stdout
 
 
 @pytest.mark.slow
