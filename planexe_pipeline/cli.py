@@ -207,10 +207,12 @@ def cmd_run(args) -> int:
         return cli_revise.dry_run(request)
 
     def announce(cap: int | None) -> None:
-        # Said once the run holds its folder: a run refused for a busy folder prints only that.
+        # Said once the run holds its folder: a run refused for a busy folder, or for an edit that no
+        # longer fits its stage, prints only that.
+        revising = cli_revise.revision(request)
         if request.resumed:
             print(request.resumed, flush=True)
-        redo = cli_revise.announce_revision(request)
+        redo = cli_revise.announce_revision(revising)
         print(f"Plan run in {request.run_dir}: models {', '.join(request.models)}, {request.workers} workers, "
               f"LLM cap {_cap_text(cap)}, speed {request.speed}", flush=True)
         print(limits_line(request, cap), flush=True)

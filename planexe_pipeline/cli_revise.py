@@ -9,12 +9,16 @@ import argparse
 import sys
 
 
-def announce_revision(request) -> list:
-    """Say in one line what the run will redo, and return those tasks' keys; InputError, before
+def revision(request):
+    """What a run of the request's folder would redo (None for a new plan); InputError, before
     anything is written, for an edit that no longer fits its stage."""
     from planexe_pipeline.runner import revision_of
 
-    found = revision_of(request)
+    return revision_of(request)
+
+
+def announce_revision(found) -> list:
+    """Say in one line what the run will redo, and return those tasks."""
     line = found.line() if found else None
     if line:
         print(line, flush=True)

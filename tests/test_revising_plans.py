@@ -11,6 +11,7 @@ from pathlib import Path
 
 import luigi
 import pytest
+from support.files import plan_file
 from support.plan_runs import START_DATE, differing, plan_files, poll, run_to_end, start_run, write_llm_config
 from support.scale_out import PROMPT_ID, free_port, start_luigid, start_worker, stop
 
@@ -152,3 +153,19 @@ def test_redo_of_one_expert_with_a_note_shows_in_the_report_as_revised(finished,
                  and not name.startswith(("040-", "041-", "070-", "999-"))}
     changed = {name for name in untouched if plan_files(run_dir)[name] != plan_files(finished)[name]}
     assert all(any(name.startswith(f"{PLAN.nodes[f].number:03d}-") for f, _ in expected) for name in changed)
+
+
+def test_an_edit_that_no_longer_fits_is_refused_in_one_line_and_nothing_changes(finished, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    shutil.copytree(finished, run_dir)
+    swot = run_dir / plan_file("SWOTAnalysis")
+    data = json.loads(swot.read_text())
+    data["threats"] = "A second bakery on the same street."  # a list no more
+    swot.write_text(json.dumps(data, indent=2) + "\n")
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    assert main(["run", "--run-dir", str(run_dir)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.splitlines() == [
+        f"planexe-pipeline: error: {swot} was edited and no longer fits SWOTAnalysis's answer: field 'threats': "
+        "Input should be a valid list: fix the file, or delete it to have that step made again; nothing was changed"]
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
