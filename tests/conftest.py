@@ -14,11 +14,11 @@ if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
 
 from support.fake_openai_server import FakeOpenAIServer  # noqa: E402
+from support.plan_runs import LIGHT_EXPORTS  # noqa: E402
 
 # Plans made in the test process write the exports that cost milliseconds; the PDF and the Word
 # file (seconds of CPU each) only where a module asks for them (`every_export_format`), as the
 # plans run by `planexe-pipeline` in tests do (tests/data/reliability_luigi.cfg).
-LIGHT_EXPORTS = "mspdi,ics"
 luigi.configuration.get_config().set("export", "formats", LIGHT_EXPORTS)
 
 

@@ -45,7 +45,7 @@ MODELS = {
 }
 # Cumulative count of tasks ended ok at which each run is killed; a fast plan has 73 tasks.
 KILL_POINTS = (3, 12, 25, 40, 55)
-NUMBERED = re.compile(r"^\d{3}-[a-z0-9_]+(\.(json|md|txt|csv|mmd|html)|/item-\d{3}\.json)$")
+NUMBERED = re.compile(r"^\d{3}-[a-z0-9_]+(\.(json|md|txt|csv|mmd|html|xml|ics|pdf|docx)|/item-\d{3}\.json)$")
 
 
 @pytest.fixture(scope="module")

@@ -183,6 +183,12 @@ class PlanTask(luigi.Task):
     def priority(self) -> int:  # type: ignore[override]
         return self.priorities.get(self.task_family, 0)
 
+    @classmethod
+    def in_this_run(cls) -> bool:
+        """Whether a run runs this task. False for a step done by definition (an export format
+        the run does not write): the run's expected work (tasks/expected_work.py) leaves it out."""
+        return True
+
     def failure_ends_run(self) -> bool:
         """Whether the failure this task just had ends the whole run at once, the calls in flight
         included (worker.py), instead of leaving the tasks that do not need it to run on. Asked

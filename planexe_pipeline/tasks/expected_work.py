@@ -29,11 +29,13 @@ def expected_work(root: PlanTask) -> ExpectedWork:
 
     run = graph.instances(root.run_dir, guess=guess)
     tasks = Counter(family for family, _ in run.deps)
+    # A step done by definition (an export format this run does not write) is no work of the run.
+    skipped = {family for family, node in graph.nodes.items() if not node.cls.in_this_run()}
     stages = tuple(ExpectedStage(family=family, tasks=tasks[family], llm=node.llm, expected_s=node.expected_s,
-                                 after=graph.deps[family],
+                                 after=tuple(d for d in graph.deps[family] if d not in skipped),
                                  items_of=graph.merge_of(family) if node.fan_out_item else None,
                                  estimated=family in caps, cap=caps.get(family))
-                   for family, node in graph.nodes.items())
+                   for family, node in graph.nodes.items() if family not in skipped)
     return ExpectedWork(root=root.task_family, speed=root.settings.speed, stages=stages)
 
 

@@ -50,9 +50,13 @@ class ExportTask(PlanTask):
             EXPORTS[cls.format.name] = cls
         super().__init_subclass__(**kwargs)
 
-    def written(self) -> bool:
+    @classmethod
+    def in_this_run(cls) -> bool:
         """Whether this run writes the format: chosen in [export] formats, its libraries installed."""
-        return self.format in export().chosen() and not self.format.missing()
+        return cls.format in export().chosen() and not cls.format.missing()
+
+    def written(self) -> bool:
+        return self.in_this_run()
 
     def complete(self) -> bool:
         # A format this run does not write is no step of its plan: done, without a file, so

@@ -29,6 +29,9 @@ WORKERS = "4"
 LOCK_FILES = {".run.lock"}
 TIMING_FILES = {"timeline.html"}  # drawn from telemetry: timings differ by nature
 TEMP_MARK = "-luigi-tmp-"
+# The exports the tests' plans write: those that cost milliseconds. The PDF and the Word file
+# (seconds of CPU each) only where a module asks for them (tests/conftest.py).
+LIGHT_EXPORTS = "mspdi,ics"
 
 
 def write_llm_config(path: Path, models: dict[str, dict]) -> Path:

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from support.plan_runs import REPO, START_DATE, cli_env, poll
+from support.plan_runs import LIGHT_EXPORTS, REPO, START_DATE, cli_env, poll
 
 from planexe_pipeline.telemetry.events import TaskEvent, read_events
 
@@ -52,9 +52,11 @@ def stop(proc: subprocess.Popen, grace_s: float = 10) -> None:
 
 
 def scale_out_env(folder: Path, **settings: float) -> dict[str, str]:
-    """The CLI's environment with a luigi.cfg of its own: [scale_out] settings for luigid and workers."""
+    """The CLI's environment with a luigi.cfg of its own: [scale_out] settings for luigid and workers,
+    and the exports the tests' plans write (tests/conftest.py)."""
     cfg = folder / "scale_out_luigi.cfg"
-    cfg.write_text("[scale_out]\n" + "".join(f"{key} = {value}\n" for key, value in settings.items()))
+    cfg.write_text("[scale_out]\n" + "".join(f"{key} = {value}\n" for key, value in settings.items())
+                   + f"[export]\nformats = {LIGHT_EXPORTS}\n")
     return cli_env(LUIGI_CONFIG_PATH=str(cfg))
 
 
