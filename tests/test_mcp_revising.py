@@ -42,7 +42,8 @@ def test_an_agent_edits_a_plan_resumes_it_and_asks_one_expert_again(tmp_path):
 
             data["scenario"]["name"] = "Phased Roll-out Plan"
             edited = await client.call("plan_edit", run_id=run_id, name=SCENARIO, content=json.dumps(data, indent=2))
-            downstream = PLAN.instances(str(root / run_id)).downstream_of([("SelectScenario", None)])
+            downstream = {key for key in PLAN.instances(str(root / run_id)).downstream_of([("SelectScenario", None)])
+                          if PLAN.nodes[key[0]].cls.in_this_run()}  # not an export format it does not write
             assert edited["edited"] == [SCENARIO] and edited["redo_tasks"] == len(downstream)
             status = await client.call("plan_status", run_id=run_id)
             assert status["state"] == "done" and status["revision"]["redo_tasks"] == len(downstream)

@@ -63,7 +63,7 @@ def test_another_scenario_redoes_exactly_what_depends_on_it(finished, tmp_path, 
     # What ran is every task after the choice in the folder's graph, and only those; the count said
     # before counted each fan-out at its width then, and a list made again may come out shorter or
     # longer (its items past the end are gone from the folder).
-    after = PLAN.instances(str(run_dir)).downstream_of([("SelectScenario", None)])
+    after = run_by_the_run(PLAN.instances(str(run_dir)).downstream_of([("SelectScenario", None)]))
     assert ran == after and made == sum(1 for family, _ in ran if PLAN.nodes[family].llm)
     assert set(expected.redo) ^ ran <= {key for key in set(expected.redo) ^ ran if key[1] is not None}
     assert made - calls == len(ran) - tasks  # the difference is fan-out items alone
@@ -76,6 +76,11 @@ def test_another_scenario_redoes_exactly_what_depends_on_it(finished, tmp_path, 
     assert calls / sum(1 for e in read_events(finished, LLMCallEvent) if e.ok) < 1  # not the whole plan
     dry = main(["run", "--run-dir", str(run_dir), "--dry-run"])
     assert dry == 0 and "Revising" not in capsys.readouterr().out  # all current again
+
+
+def run_by_the_run(keys: set) -> set:
+    """The tasks among `keys` that a run runs: not an export format it does not write."""
+    return {key for key in keys if PLAN.nodes[key[0]].cls.in_this_run()}
 
 
 def _outputs(run_dir: Path, key) -> set[str]:
@@ -128,7 +133,7 @@ def test_workers_of_a_central_scheduler_see_the_edit_and_share_the_revision(fini
     finally:
         stop(luigid)
     ran, calls = since(shared, started)
-    assert ran == PLAN.instances(str(shared)).downstream_of([("SelectScenario", None)])
+    assert ran == run_by_the_run(PLAN.instances(str(shared)).downstream_of([("SelectScenario", None)]))
     assert calls == sum(1 for family, _ in ran if PLAN.nodes[family].llm)
     assert f"redoing {len(expected.redo)} tasks and {expected.llm_calls} LLM calls" in workers[0].out.read_text()
     assert not differing(plan_files(whole), plan_files(shared))
@@ -142,7 +147,8 @@ def test_redo_of_one_expert_with_a_note_shows_in_the_report_as_revised(finished,
                  "--workers", "4"]) == 0
     out = capsys.readouterr().out
     ran, calls = since(run_dir, started)
-    expected = {("ExpertCriticismItem", 1), *PLAN.instances(str(run_dir)).downstream_of([("ExpertCriticismItem", 1)])}
+    expected = {("ExpertCriticismItem", 1),
+                *run_by_the_run(PLAN.instances(str(run_dir)).downstream_of([("ExpertCriticismItem", 1)]))}
     assert ran == expected and ("ExpertCriticismItem", 0) not in ran
     assert f"redoing {len(expected)} tasks and {calls} LLM calls" in out
     revised = ("**Revised:** ExpertCriticismItem [item 1] was asked again with the remark "
