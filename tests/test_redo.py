@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
 
 import pytest
-from support.crafted import CraftedEnd, build_crafted
+from support.crafted import CraftedEnd, build_crafted, copy_of
 from support.executor_fakes import VALID, Answer, ScriptedLLM, make
 
 from planexe_pipeline.errors import InputError
@@ -48,8 +47,7 @@ def finished(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def plan(finished, tmp_path) -> Path:
-    shutil.copytree(finished, tmp_path / "run")
-    return tmp_path / "run"
+    return copy_of(finished, tmp_path)
 
 
 def files(run_dir: Path) -> dict[str, bytes]:

@@ -8,13 +8,12 @@ Leaf's text) -> End.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
 
 import luigi
 import pytest
-from support.crafted import CraftedEnd, build_crafted
+from support.crafted import CraftedEnd, build_crafted, copy_of
 
 from planexe_pipeline.errors import InputError
 from planexe_pipeline.records import RECORDS_DIR, read_record
@@ -36,9 +35,7 @@ def finished(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def plan(finished, tmp_path) -> Path:
-    run_dir = tmp_path / "run"
-    shutil.copytree(finished, run_dir)
-    return run_dir
+    return copy_of(finished, tmp_path)
 
 
 def files(run_dir: Path) -> dict[str, bytes]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import typing
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from pydantic import BaseModel
 
@@ -182,10 +182,10 @@ class PlanGraph:
         return (edge for node in self.nodes.values() for edge in node.edges)
 
     def upstream_of(self, family: str) -> set[str]:
-        return _closure(family, self.deps)
+        return closure(family, self.deps)
 
     def downstream_of(self, family: str) -> set[str]:
-        return _closure(family, self.dependents)
+        return closure(family, self.dependents)
 
     def remaining_seconds(self) -> dict[str, float]:
         """Expected seconds from each stage's start to the end of the plan: its priority."""
@@ -263,7 +263,8 @@ class RunGraph:
 PlanTask.node_of = staticmethod(stage_node)
 
 
-def _closure(start: str, links: dict[str, Iterable[str]]) -> set[str]:
+def closure(start: str, links: Mapping[str, Iterable[str]]) -> set[str]:
+    """Every name reached from `start` through `links` (its deps: upstream; its dependents: downstream)."""
     seen, todo = set(), [start]
     while todo:
         for other in links[todo.pop()]:

@@ -10,6 +10,9 @@ its graph test) never sees them.
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import luigi
 from pydantic import BaseModel, Field
 
@@ -143,3 +146,10 @@ def build_crafted(run_dir, workers: int = 1, **params) -> bool:
     """Make (or go on with) the crafted plan in this process, as Luigi's own command line would."""
     root = CraftedEnd(run_dir=str(run_dir), prompt=PROMPT_TEXT, llm=LLM, start_date="2027-01-04", **params)
     return luigi.build([root], workers=workers, local_scheduler=True, log_level="WARNING")
+
+
+def copy_of(finished: Path, tmp_path: Path) -> Path:
+    """A copy of a finished crafted plan, to revise without touching the original."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(finished, run_dir)
+    return run_dir

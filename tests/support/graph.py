@@ -7,7 +7,7 @@ import luigi
 from planexe_pipeline.pipeline import PLAN
 from planexe_pipeline.tasks.base import PlanTask
 from planexe_pipeline.tasks.fanout import FanOutItem
-from planexe_pipeline.tasks.graph import PlanGraph
+from planexe_pipeline.tasks.graph import PlanGraph, closure
 
 TEMPLATE_RUN = "/nonexistent-graph-run"
 
@@ -20,13 +20,7 @@ def walk(root: luigi.Task | type[PlanTask] | None = None) -> dict[str, set[str]]
 
 def upstream(graph: dict[str, set[str]], family: str) -> set[str]:
     """Every family `family` depends on, directly or not."""
-    seen, stack = set(), [family]
-    while stack:
-        for dep in graph[stack.pop()]:
-            if dep not in seen:
-                seen.add(dep)
-                stack.append(dep)
-    return seen
+    return closure(family, graph)
 
 
 def task_class(family: str) -> type[PlanTask]:
