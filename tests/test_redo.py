@@ -7,12 +7,12 @@ import time
 from pathlib import Path
 
 import pytest
-from support.crafted import CraftedEnd, build_crafted, copy_of
+from support.crafted import CraftedEnd, build_crafted, copy_of, crafted_files, finished_crafted
 from support.executor_fakes import VALID, Answer, ScriptedLLM, make
 
 from planexe_pipeline.errors import InputError
 from planexe_pipeline.llm.executor import REMARK_HEADING
-from planexe_pipeline.records import RECORDS_DIR, read_record
+from planexe_pipeline.records import read_record
 from planexe_pipeline.tasks import revision
 from planexe_pipeline.tasks.graph import PlanGraph
 from planexe_pipeline.telemetry.events import LLMCallEvent, TaskEvent, read_events
@@ -40,19 +40,12 @@ def test_a_remark_is_added_last_to_every_prompt_of_the_step(tmp_path):
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory) -> Path:
-    run_dir = tmp_path_factory.mktemp("crafted-redo") / "finished"
-    assert build_crafted(run_dir)
-    return run_dir
+    return finished_crafted(tmp_path_factory, "crafted-redo")
 
 
 @pytest.fixture
 def plan(finished, tmp_path) -> Path:
     return copy_of(finished, tmp_path)
-
-
-def files(run_dir: Path) -> dict[str, bytes]:
-    return {p.relative_to(run_dir).as_posix(): p.read_bytes() for p in sorted(run_dir.rglob("*"))
-            if p.is_file() and p.relative_to(run_dir).parts[0] not in ("telemetry", RECORDS_DIR)}
 
 
 def redo(run_dir: Path, stage: str, item: int | None = None, note: str | None = None) -> tuple[list, set, int]:
@@ -74,7 +67,7 @@ def test_one_fan_out_item_with_a_note_redoes_that_item_its_merge_and_what_follow
     assert set(planned) == ran == expected and calls == 2  # the item's call and the leaf's
     record = read_record(plan, "104-crafted_thing_notes/item-000")
     assert record.remark == NOTE and not record.stale
-    before, after = files(finished), files(plan)
+    before, after = crafted_files(finished), crafted_files(plan)
     assert before["104-crafted_thing_notes/item-000.json"] != after["104-crafted_thing_notes/item-000.json"]
     assert before["104-crafted_thing_notes/item-001.json"] == after["104-crafted_thing_notes/item-001.json"]
     assert {n for n in before if before[n] != after[n]} <= {"104-crafted_thing_notes/item-000.json",

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import luigi
 import pytest
-from support.crafted import CraftedEnd, build_crafted, copy_of
+from support.crafted import CraftedEnd, build_crafted, copy_of, crafted_files, finished_crafted
 
 from planexe_pipeline.errors import InputError
-from planexe_pipeline.records import RECORDS_DIR, read_record
+from planexe_pipeline.records import read_record
 from planexe_pipeline.tasks import revision
 from planexe_pipeline.tasks.graph import PlanGraph
 from planexe_pipeline.telemetry.events import LLMCallEvent, TaskEvent, read_events
@@ -28,19 +28,12 @@ EVERY_TASK_AFTER_THE_NOTES = {("CraftedThingNotes", None), ("CraftedLeaf", None)
 
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory) -> Path:
-    run_dir = tmp_path_factory.mktemp("crafted") / "finished"
-    assert build_crafted(run_dir)
-    return run_dir
+    return finished_crafted(tmp_path_factory, "crafted")
 
 
 @pytest.fixture
 def plan(finished, tmp_path) -> Path:
     return copy_of(finished, tmp_path)
-
-
-def files(run_dir: Path) -> dict[str, bytes]:
-    return {p.relative_to(run_dir).as_posix(): p.read_bytes() for p in sorted(run_dir.rglob("*"))
-            if p.is_file() and p.relative_to(run_dir).parts[0] not in ("telemetry", RECORDS_DIR)}
 
 
 def edit_json(path: Path, **changes) -> None:
@@ -65,7 +58,7 @@ def check(plan: Path, finished: Path, edited: set[str], expected: set) -> revisi
     found, ran, calls = revise(plan)
     assert set(found.redo) == expected == ran
     assert calls == found.llm_calls == sum(1 for family, _ in expected if GRAPH.nodes[family].llm)
-    before, after = files(finished), files(plan)
+    before, after = crafted_files(finished), crafted_files(plan)
     redone = {name for family, item in expected for name in _outputs(plan, family, item)}
     unchanged = {name for name in before if name not in redone | edited}
     assert {name for name in unchanged if before[name] != after[name]} == set()
@@ -143,9 +136,9 @@ def test_a_deleted_output_is_made_again_with_what_depends_on_it(plan, finished):
     (plan / "103-crafted_things.md").unlink()
     found, ran, _ = revise(plan)
     assert ("CraftedThings", None) in ran and set(found.redo) == ran
-    assert files(plan) == files(finished)  # the same inputs make the same files
+    assert crafted_files(plan) == crafted_files(finished)  # the same inputs make the same files
 
 
 def test_an_unchanged_plan_redoes_nothing(plan, finished):
     found, ran, calls = revise(plan)
-    assert found.line() is None and ran == set() and calls == 0 and files(plan) == files(finished)
+    assert found.line() is None and ran == set() and calls == 0 and crafted_files(plan) == crafted_files(finished)

@@ -17,6 +17,7 @@ import luigi
 from pydantic import BaseModel, Field
 
 from planexe_pipeline.llm.executor import LLMExecutor
+from planexe_pipeline.records import RECORDS_DIR
 from planexe_pipeline.stages.markdown import bullets, document, user_prompt
 from planexe_pipeline.tasks.base import PLAN_TASKS, LLMStage, MarkdownStage, PlanTask
 from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
@@ -153,3 +154,16 @@ def copy_of(finished: Path, tmp_path: Path) -> Path:
     run_dir = tmp_path / "run"
     shutil.copytree(finished, run_dir)
     return run_dir
+
+
+def finished_crafted(tmp_path_factory, name: str) -> Path:
+    """A crafted plan built once, for a test module's revisions of its copies."""
+    run_dir = tmp_path_factory.mktemp(name) / "finished"
+    assert build_crafted(run_dir)
+    return run_dir
+
+
+def crafted_files(run_dir: Path) -> dict[str, bytes]:
+    """Every file of a crafted plan but its telemetry and records, by name relative to the folder."""
+    return {p.relative_to(run_dir).as_posix(): p.read_bytes() for p in sorted(run_dir.rglob("*"))
+            if p.is_file() and p.relative_to(run_dir).parts[0] not in ("telemetry", RECORDS_DIR)}
