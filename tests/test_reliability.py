@@ -23,7 +23,7 @@ from types import SimpleNamespace
 
 import pytest
 from support.files import DONE, REPORT_HTML, plan_file
-from support.plan_runs import TEMP_MARK, differing, ok_task_ids, plan_files, poll, run_to_end, start_run, write_llm_config
+from support.plan_runs import differing, is_interrupted_write, ok_task_ids, plan_files, poll, run_to_end, start_run, write_llm_config
 
 from planexe_pipeline.records import RECORDS_DIR
 from planexe_pipeline.telemetry.events import read_events
@@ -73,7 +73,7 @@ def incomplete_outputs(run_dir: Path) -> tuple[list[str], list[str]]:
         rel = path.relative_to(run_dir).as_posix()
         if not path.is_file() or rel.startswith("telemetry/") or path.name == ".run.lock":
             continue
-        if TEMP_MARK in path.name:
+        if is_interrupted_write(path):
             temps.append(rel)
             continue
         data = path.read_bytes()
@@ -134,8 +134,10 @@ def test_killed_five_times_then_resumed_gives_the_same_plan_and_repeats_only_cal
         assert not set(planted) & set(temps), f"temp files planted before this run survived it: {planted}"
         kills.append({"at": point, "ended_ok": done, "in_flight": in_flight, "temps": temps})
         if not planted:
-            # What a SIGKILL mid-write leaves: Luigi's temp file. The next run must remove it.
-            planted = ["023-project_plan.json-luigi-tmp-000000042", "055-wbs_level3/item-001.json-luigi-tmp-000000043"]
+            # What a SIGKILL mid-write leaves: Luigi's temp file of an output, ours of a record.
+            # The next run must remove them.
+            planted = ["023-project_plan.json-luigi-tmp-000000042", "055-wbs_level3/item-001.json-luigi-tmp-000000043",
+                       f"{RECORDS_DIR}/.023-project_plan.json.4242.tmp"]
             for rel in planted:
                 (run_dir / rel).parent.mkdir(parents=True, exist_ok=True)
                 (run_dir / rel).write_text('{"half": ')

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from planexe_pipeline.records import RECORDS_DIR
+from planexe_pipeline.run_folder import INTERRUPTED_WRITES
 from planexe_pipeline.run_settings import SETTINGS_FILE
 from planexe_pipeline.telemetry.events import read_events
 
@@ -28,7 +29,6 @@ START_DATE = "2027-01-04"
 WORKERS = "4"
 LOCK_FILES = {".run.lock"}
 TIMING_FILES = {"timeline.html"}  # drawn from telemetry: timings differ by nature
-TEMP_MARK = "-luigi-tmp-"
 # The exports the tests' plans write: those that cost milliseconds. The PDF and the Word file
 # (seconds of CPU each) only where a module asks for them (tests/conftest.py).
 LIGHT_EXPORTS = "mspdi,ics"
@@ -162,3 +162,8 @@ def poll(condition: Callable[[], object], deadline_s: float, what: str, every: f
         if time.monotonic() > end:
             raise AssertionError(f"no {what} within {deadline_s}s")
         time.sleep(every)
+
+
+def is_interrupted_write(path: Path) -> bool:
+    """A temp file of a write a kill cut short, by the patterns the run folder removes on resume."""
+    return any(path.match(pattern) for pattern in INTERRUPTED_WRITES)
