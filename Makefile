@@ -41,12 +41,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[openai,ollama,otel,mcp,export,test]'
 	touch $(STAMP)
 
+# One pytest process per core, each module's tests in one of them (its plans built once).
+PYTEST := $(BIN)/python -m pytest -q --numprocesses auto --dist loadfile
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 # The inner loop: everything but the end-to-end tests (whole plans, luigid), marked slow.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(PYTEST) -m "not slow"
 
 run-plan: $(STAMP)
 	$(BIN)/planexe-pipeline run $(RUN_ARGS)
