@@ -11,7 +11,8 @@ gets one more try on the same model, and so does a degenerate answer (llm/degene
 varied sampling; anything else hands over to the next model.
 After the last model: LLMCallFailed naming the stage, item, every model and why, and the file
 where the last raw answer was saved, or, when every model is out of quota, one line naming the
-models and the moments they reset. Every attempt is one telemetry line.
+models and the moments they reset (the tally and its words: llm/call_attempts.py). Every
+attempt is one telemetry line.
 """
 
 from __future__ import annotations
@@ -28,14 +29,14 @@ from typing import Any, Awaitable, Callable, Iterator, Sequence, TypeVar
 from pydantic import BaseModel
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception
 
-from planexe_pipeline.errors import LLMCallFailed, ProviderQuotaError
 from planexe_pipeline.llm.budget import ModelSettings
+from planexe_pipeline.llm.call_attempts import CallFailures, Estimate, ModelAttempts, describe
 from planexe_pipeline.llm.calls import StructuredCall
 from planexe_pipeline.llm.config import ModelEntry
 from planexe_pipeline.llm.context import CallContext, current_call
 from planexe_pipeline.llm.degeneracy import within_retry_budget
 from planexe_pipeline.llm.failures import is_transient, provider_failures
-from planexe_pipeline.llm.limiter import Lease, PatienceExhausted, ProviderQuotaExhausted, SharedLimiter
+from planexe_pipeline.llm.limiter import Lease, ProviderQuotaExhausted, SharedLimiter
 from planexe_pipeline.llm.pricing import Pricing, call_cost
 from planexe_pipeline.llm.rate_limits import rate_limit_of
 from planexe_pipeline.llm.retry_policy import RetryPolicy
@@ -48,8 +49,7 @@ from planexe_pipeline.telemetry.events import LLMCallEvent, append_event
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
-# (input, output) tokens an attempt on a model of these settings may use at most: its budget hold.
-Estimate = Callable[[ModelSettings], tuple[int, int]]
+
 
 @dataclass
 class NamedModel:
@@ -82,11 +82,6 @@ class NamedModel:
         return self._llm
 
 
-def _describe(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return redact(f"{type(exc).__name__}: {text}")[:300]
-
-
 class LLMExecutor:
     def __init__(self, models: Sequence[NamedModel], *, run_dir: str | Path | None = None,
                  stage: str = "unknown", task_id: str | None = None, item: int | None = None,
@@ -115,15 +110,15 @@ class LLMExecutor:
 
     # -- public API -------------------------------------------------------------------------
     def run(self, fn: Callable[[Any], T], tokens: int = 0, messages: tuple[str, ...] = (),
-            estimate: "Estimate | None" = None) -> T:
+            estimate: Estimate | None = None) -> T:
         """fn(llm) -> result; tried on each model in turn under the retry policy.
 
         tokens: the call's estimated size, for a model paced to a tokens-per-minute budget.
         messages: the prompt's text, for telemetry that was asked to carry it.
         estimate: (input, output) tokens an attempt on a model may use at most, for the budget."""
-        failures, attempts = _CallFailures(), itertools.count(1)  # attempts: per logical call
+        failures, attempts = CallFailures(), itertools.count(1)  # attempts: per logical call
         for model in self.models:
-            state = _ModelState(tokens, messages, estimate)
+            state = ModelAttempts(tokens, messages, estimate)
             try:
                 retrying = Retrying(sleep=self._sleep, **self._tenacity_args(model, state))
                 return retrying(self._attempt_sync, model, fn, state, attempts)
@@ -131,13 +126,13 @@ class LLMExecutor:
                 raise  # the plan's, not the model's: no other model is tried
             except Exception as exc:
                 failures.add(model.name, state, exc)
-        raise self._failed(failures)
+        raise failures.error(stage=self.stage, item=self.item, run_dir=self.run_dir)
 
     async def run_async(self, fn: Callable[[Any], Awaitable[T]], tokens: int = 0,
-                        messages: tuple[str, ...] = (), estimate: "Estimate | None" = None) -> T:
-        failures, attempts = _CallFailures(), itertools.count(1)
+                        messages: tuple[str, ...] = (), estimate: Estimate | None = None) -> T:
+        failures, attempts = CallFailures(), itertools.count(1)
         for model in self.models:
-            state = _ModelState(tokens, messages, estimate)
+            state = ModelAttempts(tokens, messages, estimate)
             try:
                 retrying = AsyncRetrying(sleep=self._async_sleep, **self._tenacity_args(model, state))
                 return await retrying(self._attempt_async, model, fn, state, attempts)
@@ -145,7 +140,7 @@ class LLMExecutor:
                 raise
             except Exception as exc:
                 failures.add(model.name, state, exc)
-        raise self._failed(failures)
+        raise failures.error(stage=self.stage, item=self.item, run_dir=self.run_dir)
 
     async def run_batch_async(self, fns: Sequence[Callable[[Any], Awaitable[T]]], max_concurrency: int) -> list[T]:
         """Results in the order of fns, with at most max_concurrency calls in flight."""
@@ -195,7 +190,7 @@ class LLMExecutor:
         return result
 
     # -- one attempt ------------------------------------------------------------------------
-    def _tenacity_args(self, model: NamedModel, state: "_ModelState") -> dict[str, Any]:
+    def _tenacity_args(self, model: NamedModel, state: ModelAttempts) -> dict[str, Any]:
         policy = self.policy
 
         def stop(rs: RetryCallState) -> bool:
@@ -224,7 +219,7 @@ class LLMExecutor:
         retry = retry_if_exception(lambda e: (isinstance(e, SchemaValidationError) and e.retryable) or is_transient(e))
         return {"stop": stop, "wait": wait, "retry": retry, "reraise": True}
 
-    def _admission(self, model: NamedModel, state: "_ModelState") -> Lease | None:
+    def _admission(self, model: NamedModel, state: ModelAttempts) -> Lease | None:
         """A place under the provider's shared limit (waiting for it), if the model has one."""
         if model.limiter is None:
             return None
@@ -234,7 +229,7 @@ class LLMExecutor:
         return lease
 
     @contextlib.contextmanager
-    def _held(self, model: NamedModel, state: "_ModelState") -> Iterator[Hold]:
+    def _held(self, model: NamedModel, state: ModelAttempts) -> Iterator[Hold]:
         """The attempt's place under the plan's budget (BudgetReached before anything is sent),
         settled with what the attempt cost when it ends, however it ends."""
         if self.spend is None:
@@ -251,7 +246,7 @@ class LLMExecutor:
             self.spend.settle(hold)
 
     @contextlib.contextmanager
-    def _attempt(self, model: NamedModel, state: "_ModelState", attempts: Iterator[int], lease: Lease | None,
+    def _attempt(self, model: NamedModel, state: ModelAttempts, attempts: Iterator[int], lease: Lease | None,
                  hold: Hold):
         """One attempt under its lease: the call context the simulator reads, the provider's
         failure mapped to ours (llm/failures.py), the attempt's telemetry line, and what the answer
@@ -276,7 +271,7 @@ class LLMExecutor:
         self.answered_by.append(model.name)
         self._record(model, state, attempt, start, outcome.result, None, hold)
 
-    def _answered(self, model: NamedModel, lease, state: "_ModelState", exc: BaseException) -> None:
+    def _answered(self, model: NamedModel, lease, state: ModelAttempts, exc: BaseException) -> None:
         """Tell the limiter how a failed attempt ended; a quota beyond the patience ends the model."""
         answer = rate_limit_of(exc)
         limiter = model.limiter
@@ -295,13 +290,13 @@ class LLMExecutor:
         if lease is not None:
             limiter.release(lease, rate_limited=True, come_back_at=answer.reset_at or now + state.rate_limit_wait_s)
 
-    def _attempt_sync(self, model: NamedModel, fn, state: "_ModelState", attempts: Iterator[int]):
+    def _attempt_sync(self, model: NamedModel, fn, state: ModelAttempts, attempts: Iterator[int]):
         with self._held(model, state) as hold:
             with self._attempt(model, state, attempts, self._admission(model, state), hold) as outcome:
                 outcome.result = _call(fn, model, outcome.attempt)
         return outcome.result
 
-    async def _attempt_async(self, model: NamedModel, fn, state: "_ModelState", attempts: Iterator[int]):
+    async def _attempt_async(self, model: NamedModel, fn, state: ModelAttempts, attempts: Iterator[int]):
         with self._held(model, state) as hold:
             # The limiter waits with a blocking sleep: off the event loop, so other calls go on.
             lease = await asyncio.to_thread(self._admission, model, state)
@@ -309,7 +304,7 @@ class LLMExecutor:
                 outcome.result = await _call(fn, model, outcome.attempt)
         return outcome.result
 
-    def _record(self, model: NamedModel, state: "_ModelState", attempt: int, start: float, result: Any,
+    def _record(self, model: NamedModel, state: ModelAttempts, attempt: int, start: float, result: Any,
                 exc: BaseException | None, hold: Hold) -> None:
         usage = getattr(result, "usage", None) or getattr(exc, "usage", None)
         cost, cost_source = call_cost(model.pricing, usage)
@@ -327,32 +322,13 @@ class LLMExecutor:
             cached_input_tokens=getattr(usage, "cached_input_tokens", None),
             reasoning_tokens=getattr(usage, "reasoning_tokens", None),
             cost_usd=None if cost is None else round(cost, 9), cost_source=cost_source, route=model.route,
-            status="error" if exc else "ok", error=_describe(exc) if exc else None,
+            status="error" if exc else "ok", error=describe(exc) if exc else None,
             finish_reason=getattr(result, "finish_reason", None) or getattr(exc, "finish_reason", None),
             repairs=len(getattr(result, "repairs", ())),
             flags=len(getattr(result, "flags", ())),
             error_type=type(exc).__name__ if exc else None, provider=model.provider,
             request_model=model.request_model, parent_span_id=task_span(self.task_id), messages=state.messages,
         ))
-
-    def _failed(self, failures: "_CallFailures") -> LLMCallFailed:
-        if failures.quotas and len(failures.quotas) == len(failures.reasons):
-            # The same words from every task, so the run ends with one line, not one per task.
-            return ProviderQuotaError(f"{'; '.join(failures.quotas)}: everything finished is kept; "
-                                      "run again after that moment to resume, or pass another --llm")
-        where = f"{self.stage} item {self.item}" if self.item is not None else self.stage
-        saved, last_raw = "", failures.last_raw
-        if last_raw is not None and self.run_dir is not None:
-            item = f"item-{self.item:03d}" if self.item is not None else "single"
-            name = f"llm_failures/{self.stage}-{item}.txt"
-            path = self.run_dir / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(last_raw, encoding="utf-8")
-            # Named within the run folder: this line goes into its telemetry, which a copy of the
-            # folder keeps.
-            saved = f"; last raw answer saved to {name} in the run folder"
-        return LLMCallFailed(f"{where}: every model failed ({'; '.join(failures.reasons)}){saved}; "
-                             f"fix the model or pass another with --llm, then run again to resume")
 
 
 REMARK_HEADING = "# Remark from the person revising this plan"
@@ -384,59 +360,3 @@ def _call(fn: Any, model: NamedModel, attempt: int) -> Any:
 def _messages(system_prompt: str, user_prompt: str) -> tuple[str, ...]:
     # Prompts stay out of telemetry unless a trace was asked to carry them.
     return (redact(system_prompt), redact(user_prompt)) if capture_content() else ()
-
-
-class _CallFailures:
-    """Why each model of one logical call failed, and the last raw answer any of them gave."""
-
-    def __init__(self) -> None:
-        self.reasons: list[str] = []
-        self.quotas: list[str] = []
-        self.last_raw: str | None = None
-
-    def add(self, name: str, state: "_ModelState", exc: BaseException) -> None:
-        self.last_raw = getattr(exc, "raw_text", None) or self.last_raw
-        self.reasons.append(state.summary(name, exc))
-        if isinstance(exc, ProviderQuotaExhausted):
-            self.quotas.append(str(exc))
-
-
-class _ModelState:
-    """Failure counts of one model within one logical call."""
-
-    def __init__(self, tokens: int = 0, messages: tuple[str, ...] = (), estimate: "Estimate | None" = None) -> None:
-        self.tokens = tokens
-        self.messages = messages
-        self.estimate = estimate
-        self.transient = 0
-        self.invalid = 0
-        self.degenerate = 0
-        self.rate_limited = 0
-        self.waited_s = 0.0  # waiting the provider asked for, against the patience
-        self.rate_limit_wait_s = 0.0  # what the last rate-limit answer asks of this caller
-        self.last_wait_pending = False
-        self.first_limited_at: float | None = None
-
-    def patience_spent(self, now: float) -> float:
-        """Waiting asked for, or time since the first rate-limit answer, whichever is more: a
-        provider that refuses without asking to wait must not keep a call forever."""
-        since = now - self.first_limited_at if self.first_limited_at is not None else 0.0
-        return max(self.waited_s, since)
-
-    def count(self, exc: BaseException) -> None:
-        if isinstance(exc, DegenerateAnswer):  # not an invalid answer: its retry is its own
-            self.degenerate += 1
-        elif isinstance(exc, SchemaValidationError):
-            self.invalid += 1
-        elif rate_limit_of(exc) is not None:
-            self.rate_limited += 1
-            if self.first_limited_at is None:
-                self.first_limited_at = time.time()
-        elif is_transient(exc):
-            self.transient += 1
-
-    def summary(self, name: str, exc: BaseException) -> str:
-        if isinstance(exc, PatienceExhausted):
-            return f"{name}: rate limited for longer than the patience ({exc})"
-        tries = self.transient + self.invalid + self.degenerate + self.rate_limited
-        return f"{name}: {_describe(exc)} after {max(tries, 1)} {'try' if tries <= 1 else 'tries'}"
