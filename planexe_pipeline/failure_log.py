@@ -1,7 +1,7 @@
 """A step that fails on our error ends in its one line, in Luigi's own log as in ours.
 
 Luigi logs a task that failed with its traceback, and a complete() that raised with the traceback
-in its message; what those records look like is Luigi's (luigi_internals.py names it)."""
+in its message; what those records look like is Luigi's (luigi_relied_on.py names it)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import logging
 import luigi
 
 from planexe_pipeline.errors import PipelineError
-from planexe_pipeline.luigi_internals import COMPLETE_FAILED, LUIGI_LOGGER
+from planexe_pipeline.luigi_relied_on import COMPLETE_FAILED, LUIGI_LOGGER
 
 
 class OneLineFailures(logging.Filter):
