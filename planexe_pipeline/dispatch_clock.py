@@ -15,7 +15,8 @@ from typing import Callable
 
 import luigi.worker
 
-from planexe_pipeline.telemetry.events import DispatchEvent, Event, WorkerEvent, append_events
+from planexe_pipeline.telemetry.event_log import append_events
+from planexe_pipeline.telemetry.events import DispatchEvent, Event, WorkerEvent
 
 
 class ProcessStamp:

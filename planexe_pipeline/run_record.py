@@ -17,7 +17,8 @@ from planexe_pipeline.tasks.base import PlanTask
 from planexe_pipeline.tasks.expected_work import expected_work
 from planexe_pipeline.tasks.report import Report
 from planexe_pipeline.telemetry.correlation import RunIdentity, claim_run_id, close_run_id
-from planexe_pipeline.telemetry.events import RunEvent, append_event, path_in_run_folder
+from planexe_pipeline.telemetry.event_log import append_event, path_in_run_folder
+from planexe_pipeline.telemetry.events import RunEvent
 from planexe_pipeline.telemetry.expected_work import write_expected_work
 from planexe_pipeline.telemetry.resources import cpu_seconds, peak_memory_bytes
 from planexe_pipeline.telemetry.timeline import write_timeline

@@ -20,7 +20,7 @@ from planexe_pipeline.prompt_input import PLAN_FILE, check_prompt, check_run_fol
 from planexe_pipeline.routes import check_routes
 from planexe_pipeline.run_settings import RunSettings
 from planexe_pipeline.settings import pipeline
-from planexe_pipeline.telemetry.events import last_models
+from planexe_pipeline.telemetry.event_log import last_models
 
 
 @dataclass

@@ -31,7 +31,8 @@ from planexe_pipeline.settings import export
 from planexe_pipeline.tasks.exports import EXPORTS
 from planexe_pipeline.tasks.integrity import unreadable_tasks
 from planexe_pipeline.tasks.revision import Revision
-from planexe_pipeline.telemetry.events import Event, TaskEvent, failed_tasks, read_events
+from planexe_pipeline.telemetry.event_log import failed_tasks, read_events
+from planexe_pipeline.telemetry.events import Event, TaskEvent
 from planexe_pipeline.telemetry.stats import stats_from_events
 from planexe_pipeline.worker import RunStopped, TimedWorkerFactory, llm_cap_of
 

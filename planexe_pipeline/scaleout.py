@@ -39,9 +39,8 @@ from luigi.task_status import DISABLED, DONE, FAILED, RUNNING
 from planexe_pipeline.luigi_internals import (RetryingRemoteScheduler, WorkerSchedulerFactory)
 from planexe_pipeline.no_work import NoWorkWait, plan_counts, waiting_for
 from planexe_pipeline.settings import scale_out
-from planexe_pipeline.telemetry.events import (
-    EventFollower, NoWorkEvent, TakeoverEvent, TaskEvent, append_event, host_label,
-)
+from planexe_pipeline.telemetry.event_log import EventFollower, append_event, host_label
+from planexe_pipeline.telemetry.events import NoWorkEvent, TakeoverEvent, TaskEvent
 from planexe_pipeline.worker import StepsBeforeCalls, TimedWorker
 
 # Nothing of the plan pending or running in luigid's view while the plan is not complete: luigid

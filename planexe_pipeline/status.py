@@ -28,7 +28,8 @@ from collections import Counter
 from typing import Callable
 
 from planexe_pipeline.dag import heaviest_to_end
-from planexe_pipeline.telemetry.events import Event, EventFollower
+from planexe_pipeline.telemetry.event_log import EventFollower
+from planexe_pipeline.telemetry.events import Event
 from planexe_pipeline.telemetry.expected_work import ExpectedWork, read_expected_work
 from planexe_pipeline.telemetry.live_view import LiveView, status_lines
 from planexe_pipeline.telemetry.run_state import Outlook, RunState, run_state, status_dict, status_of_finished

@@ -10,7 +10,8 @@ from collections import Counter
 from pathlib import Path
 
 from planexe_pipeline.tasks.report import Report
-from planexe_pipeline.telemetry.events import LLMCallEvent, read_events
+from planexe_pipeline.telemetry.event_log import read_events
+from planexe_pipeline.telemetry.events import LLMCallEvent
 from planexe_pipeline.telemetry.stats import stats_from_events
 
 

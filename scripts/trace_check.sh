@@ -32,7 +32,8 @@ sleep 3  # Phoenix writes what it received in batches
 
 .venv/bin/python - "$OUT/plan" "http://127.0.0.1:$PORT" "$PROJECT" <<'PY'
 import collections, json, sys, urllib.request
-from planexe_pipeline.telemetry.events import LLMCallEvent, RunEvent, TaskEvent, read_events
+from planexe_pipeline.telemetry.event_log import read_events
+from planexe_pipeline.telemetry.events import LLMCallEvent, RunEvent, TaskEvent
 run_dir, base, project = sys.argv[1:]
 spans, cursor = [], None
 while True:

@@ -13,7 +13,8 @@ from support.plan_runs import RETRY_CFG, cli_env, differing, plan_files, run_to_
 from support.receivers import Receiver, SmtpReceiver, closed_port_url
 
 from planexe_pipeline.telemetry.alerts import deliver
-from planexe_pipeline.telemetry.events import AlertEvent, RunEvent, TaskEvent, read_events
+from planexe_pipeline.telemetry.event_log import read_events
+from planexe_pipeline.telemetry.events import AlertEvent, RunEvent, TaskEvent
 
 MODEL = {"seed": 42, "time_scale": 0.004}
 

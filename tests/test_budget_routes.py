@@ -15,7 +15,7 @@ from planexe_pipeline.errors import ConfigError, InputError
 from planexe_pipeline.llm.spend import BudgetReached, PlanSpend, spent_usd
 from planexe_pipeline.pipeline import SelectScenario
 from planexe_pipeline.run_request import RunRequest, prepare
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.event_log import read_events
 
 MODELS = {
     "mini": {"class": "Simulated", "arguments": {"time_scale": 0}, "pricing": {"provider": "openai", "model": "gpt-4o-mini"}},

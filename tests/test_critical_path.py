@@ -9,7 +9,7 @@ import pytest
 
 from planexe_pipeline.dag import heaviest_to_end, longest_path
 from planexe_pipeline.telemetry.critical_path import CriticalPath, executed_task_graph, run_critical_path
-from planexe_pipeline.telemetry.events import parse_events
+from planexe_pipeline.telemetry.event_log import parse_events
 from planexe_pipeline.telemetry.stats import compute_stats, load_events
 
 SMALL_RUN = Path(__file__).parent / "data" / "telemetry_small"

@@ -17,7 +17,8 @@ from planexe_pipeline.llm.schema_rules import full_schema
 from planexe_pipeline.llm.structured import VARIED_TEMPERATURE
 from planexe_pipeline.stages import identify_risks, plan_type
 from planexe_pipeline.stages.markdown import user_prompt
-from planexe_pipeline.telemetry.events import LLMCallEvent, append_events, read_events
+from planexe_pipeline.telemetry.event_log import append_events, read_events
+from planexe_pipeline.telemetry.events import LLMCallEvent
 from planexe_pipeline.telemetry.stats import stats_from_events
 from support.fakes import Sleeps
 

@@ -18,7 +18,7 @@ from planexe_pipeline.llm.executor import (
     RetryPolicy,
 )
 from planexe_pipeline.llm.pricing import Pricing
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.event_log import read_events
 from support.fakes import Sleeps
 from support.executor_fakes import (Answer, Flaky, ScriptedLLM, TELEMETRY_FIELDS, VALID, llm_lines, make, status_error)
 

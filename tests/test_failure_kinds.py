@@ -8,7 +8,8 @@ from planexe_pipeline.errors import (ConfigError, InputError, LLMCallFailed, Pro
                                      UnreadableOutput, failure_kind)
 from planexe_pipeline.runner import _failure_line
 from planexe_pipeline.telemetry import task_events
-from planexe_pipeline.telemetry.events import TaskEvent, read_events
+from planexe_pipeline.telemetry.event_log import read_events
+from planexe_pipeline.telemetry.events import TaskEvent
 
 
 class FakeTask:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.event_log import read_events
 from planexe_pipeline.telemetry.stats import llm_in_flight
 from support.installed_package import InstalledPackage, install_wheel
 

@@ -19,7 +19,7 @@ from planexe_pipeline.llm.limiter import (
     SharedLimiter,
 )
 from planexe_pipeline.llm.shared_state import HOST, locked_json
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.event_log import read_events
 
 
 class Clock:

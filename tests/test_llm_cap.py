@@ -10,7 +10,7 @@ from pathlib import Path
 import luigi.scheduler
 
 from planexe_pipeline.worker import llm_cap_of
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.event_log import read_events
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,8 @@ from support.files import PLAN_MD, REPORT_HTML, plan_file, plan_files
 
 from planexe_pipeline.cli import main
 from planexe_pipeline.prompt_input import fingerprint
-from planexe_pipeline.telemetry.events import RunEvent, read_events
+from planexe_pipeline.telemetry.event_log import read_events
+from planexe_pipeline.telemetry.events import RunEvent
 from planexe_pipeline.telemetry.expected_work import read_expected_work
 
 REPO = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.errors import LLMCallFailed
 from planexe_pipeline.llm.config import load_llm_config, resolve_models
 from planexe_pipeline.llm.executor import LLMExecutor, NamedModel, RetryPolicy
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.event_log import read_events
 from support.fake_openai_server import COMPLETION_TOKENS, PROMPT_TOKENS
 from support.fakes import Sleeps
 

@@ -11,7 +11,7 @@ import pytest
 from support.plan_runs import cli_env, start_run
 
 from planexe_pipeline.llm.sim_provider import CHARS_PER_TOKEN, PrefixCache
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.event_log import read_events
 from planexe_pipeline.telemetry.stats import compute_stats
 
 pytest.importorskip("llama_index.llms.openai_like")

@@ -15,7 +15,7 @@ from planexe_pipeline.llm.config import load_llm_config, resolve_models
 from planexe_pipeline.llm.executor import LLMExecutor, NamedModel, RetryPolicy
 from planexe_pipeline.llm.limiter import ProviderLimits, SharedLimiter
 from planexe_pipeline.llm.sim_provider import ProviderBudget
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.event_log import read_events
 
 pytest.importorskip("llama_index.llms.openai_like")
 

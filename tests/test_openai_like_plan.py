@@ -18,7 +18,7 @@ from support.fake_openai_server import COMPLETION_TOKENS, PROMPT_TOKENS
 from support.files import PLAN_MD, REPORT_HTML
 from support.plan_runs import cli_env, poll, start_run
 
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.event_log import read_events
 
 pytest.importorskip("llama_index.llms.openai_like")
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]

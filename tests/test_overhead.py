@@ -6,7 +6,8 @@ import pytest
 
 from planexe_pipeline.cli import main
 from planexe_pipeline.tasks.fanout import FanOutMerge
-from planexe_pipeline.telemetry.events import DispatchEvent, TaskEvent, WorkerEvent, parse_events, read_events
+from planexe_pipeline.telemetry.event_log import parse_events, read_events
+from planexe_pipeline.telemetry.events import DispatchEvent, TaskEvent, WorkerEvent
 from planexe_pipeline.telemetry.overhead import PARTS, overhead_breakdown
 from planexe_pipeline.telemetry.stats import compute_stats, stats_from_events
 from planexe_pipeline.telemetry.stats_table import format_stats

@@ -5,7 +5,8 @@ from __future__ import annotations
 import luigi
 
 from planexe_pipeline.tasks.report import Report
-from planexe_pipeline.telemetry.events import LLMCallEvent, RunEvent, TaskEvent, append_events
+from planexe_pipeline.telemetry.event_log import append_events
+from planexe_pipeline.telemetry.events import LLMCallEvent, RunEvent, TaskEvent
 from planexe_pipeline.telemetry.plan_authors import NOTICE_TITLE, plan_authors
 from planexe_pipeline.telemetry.timeline import render_timeline_html
 from support.files import PLAN_MD, REPORT_HTML

@@ -20,7 +20,7 @@ from planexe_pipeline.stages.directives import Directive, DirectiveList
 from planexe_pipeline.stages.self_audit import CHECKLIST
 from planexe_pipeline.tasks.checks import (DirectiveAdherence, DirectiveAdherenceItem, ExtractDirectives,
                                            ScreenPrompt, SelfAudit, SelfAuditItem)
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.event_log import read_events
 from support.files import items_dir, plan_file
 from support.plan_runs import REPO, cli_env
 from support.synthesis_folder import PLAN, build, prepopulate

@@ -21,7 +21,7 @@ from planexe_pipeline.stages.self_audit import CHECKLIST
 from planexe_pipeline.tasks.base import LLMTask
 from planexe_pipeline.tasks.checks import SelfAudit, SelfAuditItem
 from planexe_pipeline.tasks.report import Report
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.event_log import read_events
 from support.files import DONE, items_dir, plan_file
 from support.graph import task_class, walk
 from support.plan_runs import REPO, cli_env, differing, ok_task_ids, plan_files, poll, write_llm_config

@@ -14,7 +14,7 @@ import pytest
 from support.plan_runs import cli_env, start_run
 
 from planexe_pipeline.llm.sim_provider import PrefixCache, provider_prompt
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.event_log import read_events
 
 SHARED = "instructions and the plan. " * 200  # 5,400 characters
 BLOCK = PrefixCache().block_chars

@@ -18,7 +18,7 @@ from support.plan_runs import REPO, START_DATE, cli_env
 from support.scale_out import free_port, start_luigid, start_worker, stop
 
 from planexe_pipeline.llm.simulator import SimulatedLLM
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.event_log import read_events
 from planexe_pipeline.telemetry.stats import compute_stats
 from planexe_pipeline.telemetry.stats_table import format_stats
 

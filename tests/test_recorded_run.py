@@ -14,7 +14,7 @@ import pytest
 
 from planexe_pipeline.cli import main
 from planexe_pipeline.telemetry.critical_path import run_critical_path, slot_lower_bound
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.event_log import read_events
 from planexe_pipeline.telemetry.stats import compute_stats
 from planexe_pipeline.telemetry.timeline import render_timeline_html
 

@@ -15,7 +15,8 @@ from planexe_pipeline.llm.executor import REMARK_HEADING
 from planexe_pipeline.records import read_record
 from planexe_pipeline.tasks import revision
 from planexe_pipeline.tasks.graph import PlanGraph
-from planexe_pipeline.telemetry.events import LLMCallEvent, TaskEvent, read_events
+from planexe_pipeline.telemetry.event_log import read_events
+from planexe_pipeline.telemetry.events import LLMCallEvent, TaskEvent
 
 GRAPH = PlanGraph.build(CraftedEnd)
 NOTE = "Keep the budget under 2 M EUR"

@@ -26,7 +26,7 @@ from support.files import DONE, REPORT_HTML, plan_file
 from support.plan_runs import differing, is_interrupted_write, ok_task_ids, plan_files, poll, run_to_end, start_run, write_llm_config
 
 from planexe_pipeline.records import RECORDS_DIR
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.event_log import read_events
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 

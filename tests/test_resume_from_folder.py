@@ -16,7 +16,8 @@ from planexe_pipeline.run_request import RunRequest, prepare
 from planexe_pipeline.tasks.exports import ExportTask
 from planexe_pipeline.tasks.fanout import FanOutItem
 from planexe_pipeline.tasks.synthesis import QuestionsAnswers
-from planexe_pipeline.telemetry.events import RunEvent, append_event
+from planexe_pipeline.telemetry.event_log import append_event
+from planexe_pipeline.telemetry.events import RunEvent
 from support.graph import task_class, walk
 from support.plan_runs import differing, plan_files
 

@@ -18,7 +18,8 @@ from support.scale_out import PROMPT_ID, free_port, start_luigid, start_worker, 
 from planexe_pipeline.cli import main
 from planexe_pipeline.pipeline import PLAN
 from planexe_pipeline.tasks import revision
-from planexe_pipeline.telemetry.events import LLMCallEvent, TaskEvent, read_events
+from planexe_pipeline.telemetry.event_log import read_events
+from planexe_pipeline.telemetry.events import LLMCallEvent, TaskEvent
 
 pytestmark = pytest.mark.slow
 

@@ -19,7 +19,8 @@ from planexe_pipeline.errors import InputError
 from planexe_pipeline.records import read_record
 from planexe_pipeline.tasks import revision
 from planexe_pipeline.tasks.graph import PlanGraph
-from planexe_pipeline.telemetry.events import LLMCallEvent, TaskEvent, read_events
+from planexe_pipeline.telemetry.event_log import read_events
+from planexe_pipeline.telemetry.events import LLMCallEvent, TaskEvent
 
 GRAPH = PlanGraph.build(CraftedEnd)
 EVERY_TASK_AFTER_THE_NOTES = {("CraftedThingNotes", None), ("CraftedLeaf", None), ("CraftedSummary", None),

@@ -8,7 +8,7 @@ import pytest
 
 from planexe_pipeline.cli import main
 from planexe_pipeline.tasks.exports import EXPORTS
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.event_log import read_events
 from support.files import REPORT_HTML
 
 pytestmark = pytest.mark.slow  # every test reads one whole plan run

@@ -17,7 +17,8 @@ from support.plan_runs import REPO, cli_env, run_to_end, write_llm_config
 from planexe_pipeline.status import StatusTracker
 from planexe_pipeline.tasks.expected_work import walked_expectation
 from planexe_pipeline.telemetry.critical_path import final_executions
-from planexe_pipeline.telemetry.events import LLMCallEvent, RunEvent, TaskEvent, read_events
+from planexe_pipeline.telemetry.event_log import read_events
+from planexe_pipeline.telemetry.events import LLMCallEvent, RunEvent, TaskEvent
 from planexe_pipeline.telemetry.expected_work import EXPECTED_WORK_FILE, read_expected_work
 from planexe_pipeline.telemetry.run_state import read_run_state
 

@@ -21,7 +21,7 @@ from support.files import REPORT_HTML
 from support.plan_runs import write_llm_config
 from support.scale_out import free_port, start_luigid, start_worker, stop
 
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.event_log import read_events
 from planexe_pipeline.telemetry.stats import compute_stats
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]

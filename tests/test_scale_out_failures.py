@@ -23,7 +23,8 @@ from support.scale_out import (
 
 from planexe_pipeline.pipeline import FullPlan
 from planexe_pipeline.prompts.catalog import get_prompt
-from planexe_pipeline.telemetry.events import TakeoverEvent, TaskEvent, of_kind, read_events
+from planexe_pipeline.telemetry.event_log import of_kind, read_events
+from planexe_pipeline.telemetry.events import TakeoverEvent, TaskEvent
 from planexe_pipeline.telemetry.stats import compute_stats
 from planexe_pipeline.telemetry.stats_table import format_stats
 

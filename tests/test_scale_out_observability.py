@@ -10,7 +10,8 @@ from support.plan_runs import cli_env, write_llm_config
 from support.receivers import OtlpReceiver
 from support.scale_out import free_port, start_luigid, start_worker, stop
 
-from planexe_pipeline.telemetry.events import RunEvent, read_events
+from planexe_pipeline.telemetry.event_log import read_events
+from planexe_pipeline.telemetry.events import RunEvent
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 

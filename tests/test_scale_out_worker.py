@@ -20,7 +20,8 @@ from support.scale_out import free_port
 
 from planexe_pipeline.no_work import LONGEST_PAUSE_S
 from planexe_pipeline.scaleout import INSTANCE_KEY, PatientRemoteScheduler, PlanScheduler, PlanWorker, SchedulerGone
-from planexe_pipeline.telemetry.events import NoWorkEvent, read_events
+from planexe_pipeline.telemetry.event_log import read_events
+from planexe_pipeline.telemetry.events import NoWorkEvent
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -18,7 +18,7 @@ from planexe_pipeline.stages.condense import SECTION_CHARS, outline
 from planexe_pipeline.stages.markdown import user_prompt
 from planexe_pipeline.stages.project_plan_outline import OutlineAnswer
 from planexe_pipeline.stages.review_plan import ReviewAnswer
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.event_log import read_events
 from support.executor_fakes import ScriptedLLM
 
 

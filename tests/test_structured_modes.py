@@ -14,7 +14,7 @@ from planexe_pipeline.errors import ConfigError, LLMCallFailed
 from planexe_pipeline.llm.config import load_llm_config, resolve_models
 from planexe_pipeline.llm.executor import LLMExecutor, NamedModel, RetryPolicy
 from planexe_pipeline.llm.schema_rules import GRAMMAR_MAX_CHARS, provider_schema
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.event_log import read_events
 from support.fakes import Lever, Sleeps
 
 pytest.importorskip("llama_index.llms.openai_like")

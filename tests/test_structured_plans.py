@@ -13,7 +13,7 @@ import pytest
 
 from planexe_pipeline.pipeline import FullPlan
 from planexe_pipeline.prompts.catalog import get_prompt
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.event_log import read_events
 
 pytest.importorskip("llama_index.llms.openai_like")
 pytest.importorskip("llama_index.llms.ollama")

@@ -9,8 +9,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from planexe_pipeline.telemetry.events import (EVENT_KINDS, Event, LLMCallEvent, RunEvent, TaskEvent, _host_file,
-                                               append_event, event_kind, parse_events, read_events, telemetry_dir)
+from planexe_pipeline.telemetry.event_log import _host_file, append_event, parse_events, read_events, telemetry_dir
+from planexe_pipeline.telemetry.events import EVENT_KINDS, Event, LLMCallEvent, RunEvent, TaskEvent, event_kind
 
 PROCS = 4
 LINES = 200

@@ -12,7 +12,8 @@ from support.plan_runs import cli_env, run_to_end, write_llm_config
 from support.receivers import OtlpReceiver
 
 from planexe_pipeline.telemetry.correlation import read_run_id
-from planexe_pipeline.telemetry.events import LLMCallEvent, RunEvent, TaskEvent, read_events
+from planexe_pipeline.telemetry.event_log import read_events
+from planexe_pipeline.telemetry.events import LLMCallEvent, RunEvent, TaskEvent
 from planexe_pipeline.telemetry.otel_export import TraceExporter
 
 pytestmark = pytest.mark.slow

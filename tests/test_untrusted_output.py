@@ -19,7 +19,7 @@ from support.plan_runs import cli_env, run_to_end, write_llm_config
 
 from planexe_pipeline.llm.config import load_llm_config
 from planexe_pipeline.llm.sim_content import HOSTILE_PAYLOADS
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.event_log import read_events
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 

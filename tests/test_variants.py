@@ -14,7 +14,7 @@ import pytest
 from planexe_pipeline.cli import main
 from planexe_pipeline.run_folder import RunFolderLock
 from planexe_pipeline.tasks.fanout import FanOutItem
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.event_log import read_events
 from planexe_pipeline.variants.diff import plain
 from planexe_pipeline.variants.fork import LINEAGE_FILE, parent_of
 from support.files import DONE, plan_file

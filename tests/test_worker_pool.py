@@ -14,7 +14,8 @@ from luigi.scheduler import Scheduler
 
 from planexe_pipeline.cli import main
 from planexe_pipeline.scaleout import PlanScheduler
-from planexe_pipeline.telemetry.events import TaskEvent, read_events
+from planexe_pipeline.telemetry.event_log import read_events
+from planexe_pipeline.telemetry.events import TaskEvent
 from planexe_pipeline.worker import LocalPlanScheduler, TimedWorkerFactory
 from planexe_pipeline.worker_pool import TaskProcessPool
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from planexe_pipeline.llm.config import load_llm_config, load_routes
 from planexe_pipeline.llm.pricing import TABLE_NAME, Pricing
 from planexe_pipeline.routes import route_of
-from planexe_pipeline.telemetry.events import LLMCallEvent, read_events
+from planexe_pipeline.telemetry.event_log import read_events
+from planexe_pipeline.telemetry.events import LLMCallEvent
 
 # One model for every call, at these list prices: a small, a strong and another vendor's strong model.
 PRICED_MODELS = (("openai", "gpt-4o-mini"), ("openai", "gpt-4.1"), ("anthropic", "claude-sonnet-4-5"))

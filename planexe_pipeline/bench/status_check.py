@@ -15,7 +15,8 @@ import threading
 import time
 from pathlib import Path
 
-from planexe_pipeline.telemetry.events import Event, LLMCallEvent, RunEvent, of_kind, telemetry_dir
+from planexe_pipeline.telemetry.event_log import of_kind, telemetry_dir
+from planexe_pipeline.telemetry.events import Event, LLMCallEvent, RunEvent
 from planexe_pipeline.telemetry.critical_path import final_executions
 
 

@@ -21,7 +21,8 @@ from planexe_pipeline import defaults
 from planexe_pipeline.errors import PipelineError
 from planexe_pipeline.llm.simulator import STANDARD_WIDTHS
 from planexe_pipeline.telemetry.critical_path import final_executions, slot_lower_bound
-from planexe_pipeline.telemetry.events import Event, LLMCallEvent, of_kind
+from planexe_pipeline.telemetry.event_log import of_kind
+from planexe_pipeline.telemetry.events import Event, LLMCallEvent
 from planexe_pipeline.telemetry.overhead import PARTS
 from planexe_pipeline.telemetry.stats import load_events, stats_from_events
 from planexe_pipeline.bench.status_check import StatusWatcher, accuracy_at

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from planexe_pipeline.llm.schema_rules import ID_CHARS, PROSE_CHARS, string_bound
-from planexe_pipeline.telemetry.events import LLMCallEvent, read_events
+from planexe_pipeline.telemetry.event_log import read_events
+from planexe_pipeline.telemetry.events import LLMCallEvent
 
 NEAR_DUPLICATE = 0.8
 LOOP_MAX_WORDS = 12

@@ -45,7 +45,8 @@ from planexe_pipeline.llm.structured import DegenerateAnswer, SchemaValidationEr
 from planexe_pipeline.records import call_version
 from planexe_pipeline.redaction import redact
 from planexe_pipeline.telemetry.correlation import capture_content, task_span
-from planexe_pipeline.telemetry.events import LLMCallEvent, append_event
+from planexe_pipeline.telemetry.event_log import append_event
+from planexe_pipeline.telemetry.events import LLMCallEvent
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)

@@ -41,8 +41,8 @@ from typing import Any, Callable
 from planexe_pipeline.errors import ConfigError
 from planexe_pipeline.llm.rate_limits import format_moment
 from planexe_pipeline.llm.shared_state import changed_since, holder, locked_json, prune
-from planexe_pipeline.telemetry.events import (ProviderEvent, ProviderLimitEvent, ProviderQuotaEvent, ProviderWaitEvent, append_event,
-                                               telemetry_dir)
+from planexe_pipeline.telemetry.event_log import append_event, telemetry_dir
+from planexe_pipeline.telemetry.events import ProviderEvent, ProviderLimitEvent, ProviderQuotaEvent, ProviderWaitEvent
 
 # Beside the telemetry lines: run-time state of the run, never part of the plan's files.
 LIMITS_DIR = "provider_limits"

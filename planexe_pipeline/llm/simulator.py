@@ -43,7 +43,7 @@ from planexe_pipeline.llm.sim_content import judged_unusable, requested_schema, 
 from planexe_pipeline.llm.sim_provider import (CHARS_PER_TOKEN, RESET_HEADERS, PrefixCache, ProviderBudget,
                                                 ProviderRefusal, provider_prompt)
 from planexe_pipeline.llm.structured import estimate_tokens
-from planexe_pipeline.telemetry.events import telemetry_dir
+from planexe_pipeline.telemetry.event_log import telemetry_dir
 
 # Items of each width-driven list (a field marked schema_rules.WIDTH_KEY) on the standard workload:
 # what the simulator writes unless told other widths. The bench's workload is these.

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from planexe_pipeline.errors import PipelineError
 from planexe_pipeline.llm.shared_state import holder, locked_json, prune
-from planexe_pipeline.telemetry.events import telemetry_dir
+from planexe_pipeline.telemetry.event_log import telemetry_dir
 
 SPEND_FILE = "spend.json"
 HOLD_S = 3600.0  # a hold of a process on another host that never settled frees itself after this

@@ -21,7 +21,7 @@ from planexe_pipeline.tasks.framing import IdentifyPurpose
 from planexe_pipeline.tasks.plan import ProjectPlan
 from planexe_pipeline.tasks.report import Report, report_sections
 from planexe_pipeline.tasks.wbs import Schedule
-from planexe_pipeline.telemetry.events import last_models
+from planexe_pipeline.telemetry.event_log import last_models
 
 TEXT_CHARS = 240  # a goal or title past this is cut: the summary stays small whatever a model wrote
 NAME_CHARS = 60

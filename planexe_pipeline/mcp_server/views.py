@@ -30,7 +30,7 @@ from planexe_pipeline.settings import mcp, pipeline
 from planexe_pipeline.status import StatusTracker
 from planexe_pipeline.tasks.expected_work import walked_expectation
 from planexe_pipeline.telemetry.alerts import notify
-from planexe_pipeline.telemetry.events import TELEMETRY_DIR
+from planexe_pipeline.telemetry.event_log import TELEMETRY_DIR
 from planexe_pipeline.tasks import revision
 from planexe_pipeline.telemetry.run_state import read_run_state
 from planexe_pipeline.variants.fork import parent_of, read_lineage

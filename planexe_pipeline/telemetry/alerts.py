@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import luigi
 
-from planexe_pipeline.telemetry.events import AlertEvent, append_event, telemetry_dir
+from planexe_pipeline.telemetry.event_log import append_event, telemetry_dir
+from planexe_pipeline.telemetry.events import AlertEvent
 
 URL_VARIABLE = "PLANEXE_NOTIFY_URL"
 

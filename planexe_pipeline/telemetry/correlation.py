@@ -23,7 +23,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from planexe_pipeline.telemetry.events import host_label, telemetry_dir
+from planexe_pipeline.telemetry.event_log import host_label, telemetry_dir
 
 RUN_ID_FILE = "run_id.json"
 # The GenAI semantic conventions' switch for prompt and answer text in traces: off unless asked for.

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from planexe_pipeline.dag import longest_path
-from planexe_pipeline.telemetry.events import Event, RunEvent, TaskEvent, of_kind
+from planexe_pipeline.telemetry.event_log import of_kind
+from planexe_pipeline.telemetry.events import Event, RunEvent, TaskEvent
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The shape of a telemetry line: the Event base class, how a field is read from a line written by an
 older or newer writer (leniently: a value of the wrong type reads as the field's default), and the
-registry of kinds that `events.read_events` reads. The kinds themselves are in events.py.
+registry of kinds that `event_log.read_events` reads. The kinds themselves are in events.py.
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from planexe_pipeline.telemetry.events import Event, TaskEvent, telemetry_dir
+from planexe_pipeline.telemetry.event_log import telemetry_dir
+from planexe_pipeline.telemetry.events import Event, TaskEvent
 
 EXPECTED_WORK_FILE = "expected_work.json"  # in the run's telemetry folder
 # The width of a fan-out whose list is not written yet, before the plan has written any list:

@@ -24,7 +24,8 @@ from typing import Any
 
 from planexe_pipeline import __version__
 from planexe_pipeline.telemetry.correlation import RunIdentity, new_span_id
-from planexe_pipeline.telemetry.events import EventFollower, LLMCallEvent, TaskEvent, host_label
+from planexe_pipeline.telemetry.event_log import EventFollower, host_label
+from planexe_pipeline.telemetry.events import LLMCallEvent, TaskEvent
 
 try:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter

@@ -27,7 +27,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from planexe_pipeline.telemetry.critical_path import (final_executions, merged, run_critical_path, run_intervals,
                                                       time_in_runs)
-from planexe_pipeline.telemetry.events import DispatchEvent, Event, RunEvent, TaskEvent, of_kind
+from planexe_pipeline.telemetry.event_log import of_kind
+from planexe_pipeline.telemetry.events import DispatchEvent, Event, RunEvent, TaskEvent
 
 PARTS = ("telemetry", "hand-off", "fan-out", "busy", "scheduler", "fork", "checks", "unsplit")
 

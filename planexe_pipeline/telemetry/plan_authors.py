@@ -16,7 +16,8 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 
-from planexe_pipeline.telemetry.events import Event, LLMCallEvent, RunEvent, of_kind, read_events
+from planexe_pipeline.telemetry.event_log import of_kind, read_events
+from planexe_pipeline.telemetry.events import Event, LLMCallEvent, RunEvent
 
 # The API the simulator's class speaks (llm/config.py); lines written before the field named the
 # API name the class instead.

@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, TextIO
 
-from planexe_pipeline.telemetry.events import EventFollower, TaskEvent
+from planexe_pipeline.telemetry.event_log import EventFollower
+from planexe_pipeline.telemetry.events import TaskEvent
 from planexe_pipeline.telemetry.expected_work import ExpectedWork
 from planexe_pipeline.telemetry.live_view import duration_text
 

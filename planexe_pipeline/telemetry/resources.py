@@ -21,7 +21,8 @@ import threading
 import time
 from pathlib import Path
 
-from planexe_pipeline.telemetry.events import ResourceSampleEvent, append_event
+from planexe_pipeline.telemetry.event_log import append_event
+from planexe_pipeline.telemetry.events import ResourceSampleEvent
 
 _PROC = Path("/proc")
 _KB = 1024

@@ -19,9 +19,9 @@ from typing import Iterable
 
 from planexe_pipeline.errors import failure_kind
 from planexe_pipeline.telemetry.critical_path import final_executions
+from planexe_pipeline.telemetry.event_log import EventFollower, host_label
 from planexe_pipeline.telemetry.events import (
-    Event, EventFollower, LLMCallEvent, NoWorkEvent, ProviderLimitEvent, ProviderWaitEvent, RunEvent, TaskEvent,
-    host_label,
+    Event, LLMCallEvent, NoWorkEvent, ProviderLimitEvent, ProviderWaitEvent, RunEvent, TaskEvent,
 )
 
 STATES = ("running", "done", "failed", "stopped", "stalled")

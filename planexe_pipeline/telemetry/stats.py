@@ -11,9 +11,10 @@ from typing import Any, Iterable
 
 from planexe_pipeline.telemetry.critical_path import (final_executions, run_critical_path, run_intervals, timestamps,
                                                       union_length)
+from planexe_pipeline.telemetry.event_log import of_kind, read_events
 from planexe_pipeline.telemetry.events import (
     Event, LLMCallEvent, ProviderLimitEvent, ProviderWaitEvent, ResourceSampleEvent, RunEvent, TakeoverEvent,
-    TaskEvent, of_kind, read_events,
+    TaskEvent,
 )
 from planexe_pipeline.telemetry.expected_work import ExpectedWork, read_expected_work
 from planexe_pipeline.telemetry.overhead import overhead_breakdown

@@ -17,7 +17,8 @@ import luigi
 from planexe_pipeline.errors import Defect
 from planexe_pipeline.redaction import redact
 from planexe_pipeline.telemetry.correlation import begin_task_span, end_task_span
-from planexe_pipeline.telemetry.events import TaskEvent, append_event
+from planexe_pipeline.telemetry.event_log import append_event
+from planexe_pipeline.telemetry.events import TaskEvent
 from planexe_pipeline.telemetry.resources import TaskMeter
 
 _started: dict[str, float] = {}

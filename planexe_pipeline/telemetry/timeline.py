@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Callable
 
 from planexe_pipeline.telemetry.critical_path import run_intervals
-from planexe_pipeline.telemetry.events import Event, ProviderLimitEvent, of_kind
+from planexe_pipeline.telemetry.event_log import of_kind
+from planexe_pipeline.telemetry.events import Event, ProviderLimitEvent
 from planexe_pipeline.telemetry.expected_work import read_expected_work
 from planexe_pipeline.telemetry.plan_authors import NOTICE_TITLE, plan_authors
 from planexe_pipeline.telemetry.stats import (

@@ -20,7 +20,7 @@ from pathlib import Path
 from planexe_pipeline.errors import InputError
 from planexe_pipeline.prompt_input import FINGERPRINT_FILE, PLAN_FILE, read_fingerprint
 from planexe_pipeline.run_folder import LOCK_FILE, no_run_while
-from planexe_pipeline.telemetry.events import TELEMETRY_DIR
+from planexe_pipeline.telemetry.event_log import TELEMETRY_DIR
 from planexe_pipeline.telemetry.run_state import read_run_state
 
 LINEAGE_FILE = "lineage.json"

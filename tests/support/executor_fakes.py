@@ -14,7 +14,7 @@ from planexe_pipeline.llm.executor import (
     NamedModel,
     RetryPolicy,
 )
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.event_log import read_events
 from support.fakes import Sleeps
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from planexe_pipeline.records import RECORDS_DIR
 from planexe_pipeline.run_folder import INTERRUPTED_WRITES
 from planexe_pipeline.run_settings import SETTINGS_FILE
-from planexe_pipeline.telemetry.events import read_events
+from planexe_pipeline.telemetry.event_log import read_events
 
 REPO = Path(__file__).resolve().parents[2]
 RETRY_CFG = REPO / "tests" / "data" / "reliability_luigi.cfg"

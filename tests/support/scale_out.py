@@ -17,7 +17,8 @@ from pathlib import Path
 
 from support.plan_runs import LIGHT_EXPORTS, REPO, START_DATE, cli_env, poll
 
-from planexe_pipeline.telemetry.events import TaskEvent, read_events
+from planexe_pipeline.telemetry.event_log import read_events
+from planexe_pipeline.telemetry.events import TaskEvent
 
 CLI = [sys.executable, "-m", "planexe_pipeline"]
 PROMPT_ID = "bakery-lyon"
