@@ -206,10 +206,9 @@ def cmd_run(args) -> int:
     if args.dry_run:
         return cli_revise.dry_run(request)
 
-    def announce(cap: int | None) -> None:
-        # Said once the run holds its folder: a run refused for a busy folder, or for an edit that no
-        # longer fits its stage, prints only that.
-        revising = cli_revise.revision(request)
+    def announce(cap: int | None, revising) -> None:
+        # Said once the run holds its folder and has found what it redoes: a run refused for a busy
+        # folder, or for an edit that no longer fits its stage, prints only that.
         if request.resumed:
             print(request.resumed, flush=True)
         redo = cli_revise.announce_revision(revising)

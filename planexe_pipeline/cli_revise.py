@@ -9,16 +9,9 @@ import argparse
 import sys
 
 
-def revision(request):
-    """What a run of the request's folder would redo (None for a new plan); InputError, before
-    anything is written, for an edit that no longer fits its stage."""
-    from planexe_pipeline.runner import revision_of
-
-    return revision_of(request)
-
-
 def announce_revision(found) -> list:
-    """Say in one line what the run will redo, and return those tasks."""
+    """Say in one line what the run will redo (the revision it applies: runner.execute), and
+    return those tasks."""
     line = found.line() if found else None
     if line:
         print(line, flush=True)

@@ -86,10 +86,13 @@ def revision_of(request: RunRequest) -> Revision | None:
     return revision.plan_revision(PLAN, str(request.run_dir))
 
 
-def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None] | None = None) -> RunOutcome:
+def execute(request: RunRequest, out=None,
+            on_start: Callable[[int | None, Revision | None], None] | None = None) -> RunOutcome:
     """Run (or resume) the plan described by an already prepared request.
 
-    on_start(cap) is called once the LLM cap in force is known, before the first task."""
+    on_start(cap, revision) is called once the run holds its folder and the LLM cap in force is
+    known, before the first task: `revision` is what the run redoes (None for a new plan), the
+    same object the run then applies, so what is said before the run is what it does."""
     run_dir = request.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     settings = request.settings
@@ -98,12 +101,14 @@ def execute(request: RunRequest, out=None, on_start: Callable[[int | None], None
     lock = RunFolderLock(run_dir) if request.lock else None
     root = build_root(request)
     with lock or contextlib.nullcontext():
+        # Found once, with the folder held (scaled out: shared), before anything in it changes:
+        # what is said before the run is what the run applies.
+        found = revision_of(request)
         if on_start:
-            on_start(slots)
+            on_start(slots, found)
         if lock:
             # Scaled-out runs share the folder unlocked: they leave another worker's files alone.
             remove_interrupted_writes(run_dir)
-        found = revision_of(request)  # again, now that the folder is ours: what was edited since
         if found is not None:
             revision.apply(found, PLAN, record_unrecorded=bool(lock))
         revision.mark_checked(str(run_dir))

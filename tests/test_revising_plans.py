@@ -79,6 +79,28 @@ def test_another_scenario_redoes_exactly_what_depends_on_it(finished, tmp_path, 
     assert dry == 0 and "Revising" not in capsys.readouterr().out  # all current again
 
 
+def test_a_rerun_finds_its_revision_once_and_does_what_it_said(finished, tmp_path, capsys, monkeypatch):
+    run_dir = tmp_path / "run"
+    shutil.copytree(finished, run_dir)
+    premortem = run_dir / plan_file("Premortem")
+    data = json.loads(premortem.read_text())
+    data["failure_narrative"] = "The oven arrives late and the opening slips by a month."
+    premortem.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    found, applied = [], []
+    plan_revision, apply = revision.plan_revision, revision.apply
+    monkeypatch.setattr(revision, "plan_revision", lambda *args: found.append(plan_revision(*args)) or found[-1])
+    monkeypatch.setattr(revision, "apply", lambda revised, *args, **kwargs: applied.append(revised)
+                        or apply(revised, *args, **kwargs))
+    started = time.time()
+    assert main(["run", "--run-dir", str(run_dir), "--workers", "4"]) == 0
+    (said,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Revising")]
+    # Found once: the revision said before the run is the very one the run applied, and what ran.
+    assert len(found) == 1 and len(applied) == 1 and applied[0] is found[0]
+    assert said == found[0].line() and said.startswith(f"Revising {run_dir}: edited {premortem.name}; redoing ")
+    ran, _ = since(run_dir, started)
+    assert ran == run_by_the_run(set(found[0].redo)) and ("Report", None) in ran
+
+
 def run_by_the_run(keys: set) -> set:
     """The tasks among `keys` that a run runs: not an export format it does not write."""
     return {key for key in keys if PLAN.nodes[key[0]].cls.in_this_run()}

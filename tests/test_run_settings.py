@@ -82,7 +82,7 @@ def test_the_llm_slots_reach_the_scheduler_not_luigis_global_config(tmp_path):
         f"r = prepare(RunRequest(prompt={PROMPT!r}, run_dir=Path(sys.argv[1]), models=['sim'], llm_slots=5,"
         f" llm_config=sys.argv[2], speed='fast', progress=False, workers=2))\n"
         "seen = []\n"
-        "execute(r, out=open('/dev/null', 'w'), on_start=seen.append)\n"
+        "execute(r, out=open('/dev/null', 'w'), on_start=lambda cap, revising: seen.append(cap))\n"
         "print(seen[0], luigi.configuration.get_config().get('resources', 'llm', None))\n"),
         str(tmp_path / "run"), str(config(tmp_path))], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
