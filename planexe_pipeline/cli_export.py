@@ -24,6 +24,7 @@ def cmd_export(args: argparse.Namespace, run_dir: Path) -> int:
 
     from planexe_pipeline.export.formats import missing_line, parse_formats
     from planexe_pipeline.tasks.exports import EXPORTS
+    from planexe_pipeline.tasks.print_parts import PRINTED, part_tasks
 
     try:
         formats = parse_formats(args.format)
@@ -35,11 +36,15 @@ def cmd_export(args: argparse.Namespace, run_dir: Path) -> int:
     if missing:
         raise InputError(missing)
     tasks = [EXPORTS[f.name](run_dir=str(run_dir)) for f in formats]
-    absent = sorted({Path(t.path).name for task in tasks for t in luigi.task.flatten(task.input())
-                     if not Path(t.path).is_file()})
+    parts = [part(run_dir=str(run_dir)) for f in formats if f.name in PRINTED for part in part_tasks(f.name)]
+    part_files = {Path(t.path) for part in parts for t in luigi.task.flatten(part.output())}
+    absent = sorted({Path(t.path).name for task in [*parts, *tasks] for t in luigi.task.flatten(task.input())
+                     if Path(t.path) not in part_files and not Path(t.path).is_file()})
     if absent:
         raise InputError(f"run folder {run_dir} has no finished plan to export (no {', '.join(absent)}): "
                          f"finish it with planexe-pipeline run --run-dir {run_dir}")
+    for part in parts:  # the sections printed, as a run prints them while the plan is made
+        part.run()
     for task in tasks:
         task.run()
         for name in task.files.values():

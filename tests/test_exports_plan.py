@@ -16,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 import luigi
+import pikepdf
 import pytest
 from docx import Document
 from icalendar import Calendar
@@ -176,8 +177,30 @@ def test_the_pdf_renders_every_page_and_holds_every_section_title(whole_plan, pd
                                    text=True).stdout.split())
     titles = [s.title for s in report_sections()] + ["Contents"]
     assert [t for t in titles if t not in text] == []
-    # The contents give each section's page.
-    assert re.search(r"Executive summary \.+ \d+", text)
+
+
+def page_texts(pdf: Path) -> list[str]:
+    """Each page's text, by pdftotext (pages end in a form feed)."""
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    return text.split("\f")[:-1]
+
+
+def test_the_contents_give_each_sections_page_and_link_to_it_and_every_page_its_number(whole_plan, pdf_pages):
+    pdf = export_file(whole_plan, PDFExport)
+    pages = page_texts(pdf)
+    contents = next(i for i, page in enumerate(pages) if "Contents" in page.split())
+    named = {}
+    for section in report_sections():
+        entry = re.search(rf"\d+\.\s+{re.escape(section.title)}\s+(\d+)\s*$", pages[contents], re.M)
+        assert entry, f"the contents do not list {section.title}"
+        named[section.title] = int(entry[1])
+        assert section.title in pages[named[section.title] - 1], f"{section.title} is not on page {entry[1]}"
+    assert [n for n, page in enumerate(pages, 1) if f"Page {n} of {len(pages)}" not in page] == []
+    document = pikepdf.open(pdf)
+    targets = {pikepdf.Page(link.Dest[0]).index + 1 for link in document.pages[contents].obj.Annots if "/Dest" in link}
+    assert targets == {1, *named.values()}  # the overview's entry links to the first page
+    outline = [item.title for item in document.open_outline().root[0].children]
+    assert [s.title for s in report_sections()] == [t for t in outline if t not in ("The idea", "Contents")]
 
 
 def test_nothing_on_a_pdf_page_reaches_past_its_side_margins_and_the_chart_turns_its_page(whole_plan, pdf_pages):

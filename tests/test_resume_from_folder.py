@@ -13,7 +13,6 @@ import pytest
 from planexe_pipeline.cli import main
 from planexe_pipeline.prompt_input import fingerprint
 from planexe_pipeline.run_request import RunRequest, prepare
-from planexe_pipeline.tasks.exports import ExportTask
 from planexe_pipeline.tasks.fanout import FanOutItem
 from planexe_pipeline.tasks.synthesis import QuestionsAnswers
 from planexe_pipeline.telemetry.event_log import append_event
@@ -29,9 +28,10 @@ def late_names() -> set[str]:
     """The files and fan-out folders of every task of the plan from QuestionsAnswers on, as the
     tasks declare them: LLM answers, the checks of the plan, the report and the end marker."""
     late = [task_class(family) for family in walk()]
-    # An export format the run does not write (tests/conftest.py, the test config) has no file.
+    # An export format the run does not write (tests/conftest.py, the test config) has no file,
+    # nor do the printed parts of formats it does not write.
     late = [cls for cls in late if getattr(cls, "number", 0) >= QuestionsAnswers.number
-            and (not issubclass(cls, ExportTask) or cls(run_dir="").written())]
+            and cls.in_this_run()]
     return {name for cls in late for name in ([cls.stage_dir] if issubclass(cls, FanOutItem) else cls.files.values())}
 
 

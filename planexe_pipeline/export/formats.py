@@ -38,7 +38,7 @@ FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
     # The standard library writes XML: the project file needs nothing of the extra.
     ExportFormat("mspdi", "MS Project XML", "schedule", "xml", "ms_project", (), "application/xml"),
     ExportFormat("ics", "iCalendar", "schedule", "ics", "ical", ("icalendar",), "text/calendar"),
-    ExportFormat("pdf", "PDF", "report", "pdf", "pdf", ("weasyprint",), "application/pdf", binary=True),
+    ExportFormat("pdf", "PDF", "report", "pdf", "pdf", ("weasyprint", "pikepdf"), "application/pdf", binary=True),
     ExportFormat("docx", "Word", "plan", "docx", "word", ("docx", "PIL"),
                  "application/vnd.openxmlformats-officedocument.wordprocessingml.document", binary=True),
 )}

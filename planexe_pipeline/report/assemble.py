@@ -88,16 +88,25 @@ def plan_markdown(title: str, prompt: str, sections: Iterable[ReportSection],
     """The plan.md of a run: the whole plan as one markdown document, sections under level-2
     headings; under the title, the models that wrote it and, for simulated text, the warning."""
     sections = list(sections)
+    parts = _front(title, prompt, [s.title for s in sections], authors)
+    for section in sections:
+        parts += [f"## {section.title}", section.markdown.strip()]
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def plan_front(title: str, prompt: str, section_titles: Sequence[str], authors: PlanAuthors | None = None) -> str:
+    """What plan.md holds before its first section: the title, the byline, the idea, the contents."""
+    return "\n\n".join(p for p in _front(title, prompt, section_titles, authors) if p) + "\n"
+
+
+def _front(title: str, prompt: str, section_titles: Sequence[str], authors: PlanAuthors | None) -> list[str]:
     quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in prompt.strip().splitlines())
-    contents = "\n".join(f"{i}. [{s.title}](#{_anchor(s.title)})" for i, s in enumerate(sections, 1))
+    contents = "\n".join(f"{i}. [{t}](#{_anchor(t)})" for i, t in enumerate(section_titles, 1))
     byline = []
     if authors is not None:
         warning = notice(authors)
         byline = [f"> **{warning[0]}.** {warning[1]}" if warning else "", f"**Written by:** {authors.line()}"]
-    parts = [f"# {one_line(title)}", *byline, "## The idea", quoted, "## Contents", contents]
-    for section in sections:
-        parts += [f"## {section.title}", section.markdown.strip()]
-    return "\n\n".join(p for p in parts if p) + "\n"
+    return [f"# {one_line(title)}", *byline, "## The idea", quoted, "## Contents", contents]
 
 
 def _anchor(title: str) -> str:

@@ -2,9 +2,9 @@
 
 One task per format, all numbered after the report (the export step), each reading the
 smallest files that carry what it writes: the project file and the calendar read the schedule,
-so they run as soon as it exists, long before the plan ends; the PDF reads the HTML report and
-the Word file the plan's markdown. FullPlan requires them and nothing else does, so no stage
-waits for an export. A format left out of [export] formats, or whose libraries are not
+so they run as soon as it exists, long before the plan ends; the PDF and the Word file join the
+sections' printed parts (tasks/print_parts.py) under a front of their own, beside the report, not
+after it. FullPlan requires them and nothing else does, so no stage waits for an export. A format left out of [export] formats, or whose libraries are not
 installed (the `export` extra), is done without a file: the run says so in one line, and
 `planexe-pipeline export` writes it later.
 """
@@ -17,22 +17,24 @@ from typing import Any, ClassVar
 import luigi
 
 from planexe_pipeline.export.formats import FORMATS, ExportFormat
-from planexe_pipeline.report.assemble import gantt_chart, report_title
+from planexe_pipeline.report import assemble
+from planexe_pipeline.report.assemble import report_title
+from planexe_pipeline.report.html import ReportSection, render_report_html
+from planexe_pipeline.report.sections import Section
 from planexe_pipeline.settings import export
 from planexe_pipeline.stages.identify_purpose import PlanPurpose
 from planexe_pipeline.stages.schedule import DatedSchedule
 from planexe_pipeline.tasks.base import PlanTask
-from planexe_pipeline.tasks.framing import IdentifyPurpose
 from planexe_pipeline.tasks.inputs import Input
+from planexe_pipeline.tasks.print_parts import EXPORT_NUMBER, TITLE, part_tasks
 from planexe_pipeline.tasks.report import Report
-from planexe_pipeline.tasks.setup import Setup
+from planexe_pipeline.tasks.setup import IDEA, Setup
 from planexe_pipeline.tasks.wbs import Schedule
+from planexe_pipeline.telemetry.plan_authors import read_plan_authors
 
 __all__ = ["ExportTask", "MSProjectExport", "CalendarExport", "PDFExport", "WordExport", "EXPORT_NUMBER", "EXPORTS"]
 
-EXPORT_NUMBER = Report.number + 1  # the step after the report, whose files the PDF and Word read
 SCHEDULE = Input(Schedule, "the dated tasks and their links")
-TITLE = Input(IdentifyPurpose, "the plan's title, as the report gives it")
 # Each format's task, by format name, in the order of FORMATS: filled as the tasks are defined.
 EXPORTS: dict[str, type["ExportTask"]] = {}
 
@@ -100,23 +102,48 @@ class CalendarExport(ExportTask):
                 "section_link": f"{Report.files['html']}#{Schedule.section.key}"}
 
 
-class PDFExport(ExportTask):
+class PrintedExport(ExportTask):
+    """A format joined from the sections' parts (tasks/print_parts.py) and a front of its own: the
+    title, the idea, the plan's facts and the models that wrote it (read from the telemetry, as
+    the report reads them: every answer is in once every part is), and the contents."""
+
+    resources = {"print": 1}  # as the parts (tasks/print_parts.py)
+    process_kind: ClassVar[str] = "print"  # where the parts were printed: its libraries loaded
+
+    @classmethod
+    def declared_inputs(cls) -> dict[str, Input]:
+        return {"setup": IDEA, "purpose": TITLE, "schedule": SCHEDULE,
+                **{f"printed-{part.section_task.section.key}": Input(part, f"the printed section '{part.section_task.section.title}'")
+                   for part in part_tasks(cls.format.name)}}
+
+    def printed(self) -> list[tuple[Section, bytes]]:
+        """Each section and its part, in reading order."""
+        return [(part.section_task.section, self.io.read_bytes(self.input()[f"printed-{part.section_task.section.key}"][
+            self.format.name])) for part in part_tasks(self.format.name)]
+
+
+class PDFExport(PrintedExport):
     format = FORMATS["pdf"]
-    inputs = {"report": Input(Report, "the report's page, to paginate", output="html")}
 
     def arguments(self):
-        return {"report_html": self.read("report")}
+        authors = read_plan_authors(self.run_dir)
+        printed = self.printed()
+        # The report page with every section's title and none of its text: its header, idea and contents.
+        front = render_report_html(title=self.title(), prompt=self.read("setup").strip(), wbs=[], gantt=None,
+                                   sections=[ReportSection(key=s.key, title=s.title, markdown="") for s, _ in printed],
+                                   meta=assemble.report_meta(self.read("schedule", DatedSchedule), authors),
+                                   notice=assemble.notice(authors))
+        return {"front_html": front, "parts": [self.format.writer().PrintedPart(s.key, data) for s, data in printed]}
 
 
-class WordExport(ExportTask):
+class WordExport(PrintedExport):
     format = FORMATS["docx"]
-    inputs = {"plan": Input(Report, "the plan as markdown: headings, paragraphs, lists, tables", output="md"),
-              "schedule": Input(Schedule, "the Gantt chart's bars"), "purpose": TITLE}
 
     def arguments(self):
-        schedule = self.read("schedule", DatedSchedule)
-        return {"plan_markdown": self.read("plan"), "title": self.title(), "gantt": gantt_chart(schedule),
-                "gantt_after": Schedule.section.title, "first_day": schedule.start_date}
+        title, printed = self.title(), self.printed()
+        front = assemble.plan_front(title, self.read("setup"), [s.title for s, _ in printed], read_plan_authors(self.run_dir))
+        return {"front_markdown": front, "parts": [data for _, data in printed], "title": title,
+                "first_day": self.read("schedule", DatedSchedule).start_date}
 
 
 if list(EXPORTS) != list(FORMATS):

@@ -26,11 +26,16 @@ class TaskIO:
         self.run_dir = run_dir
         self.made_from: dict[str, str] = {}  # relative path -> fingerprint of what was read
 
-    def read(self, target: luigi.LocalTarget) -> str:
-        """An input file's text, its fingerprint noted. Line ends as a text file reads them."""
+    def read_bytes(self, target: luigi.LocalTarget) -> bytes:
+        """An input file's bytes, their fingerprint noted."""
         with open(target.path, "rb") as fh:
             data = fh.read()
         self.made_from[relative(self.run_dir, target.path)] = fingerprint(data)
+        return data
+
+    def read(self, target: luigi.LocalTarget) -> str:
+        """An input file's text, its fingerprint noted. Line ends as a text file reads them."""
+        data = self.read_bytes(target)
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
