@@ -1,7 +1,7 @@
 """The packaged luigi.cfg, written from the code's own defaults (`make docs`, scripts/write_docs.py).
 
 Each value of a section of ours is the default its setting is declared with (settings.py, the
-`[notify]` of telemetry/alerts.py, `[resources] llm` of defaults.py), so a default is stated once;
+`[notify]` of telemetry/alerts.py, `[resources]` of defaults.py), so a default is stated once;
 the text around the values, and Luigi's own sections, are the template below. The repository's
 luigi.cfg is the same file, written beside it for a checkout; tests/test_packaged_defaults.py
 fails while either is stale.
@@ -65,6 +65,10 @@ no_work_patience = {scale_out[no_work_patience]}
 # At most this many LLM calls in flight, across all workers (and, with luigid,
 # across all machines sharing the scheduler).
 llm = {llm_slots}
+# At most this many report sections printed at once for the PDF and the Word file, each a few
+# tenths of a second of CPU (tasks/print_parts.py): about the machine's cores, so printing never
+# crowds out the plan's own steps, and the sections waiting their turn hold no worker.
+print = {print_slots}
 
 [retcode]
 # So that `luigi --module planexe_pipeline.pipeline FullPlan ...` exits non-zero
@@ -156,5 +160,5 @@ def declared_defaults(config_class: type[luigi.Config]) -> dict[str, str]:
 
 def luigi_cfg_text() -> str:
     sections = {name: declared_defaults(cls) for name, cls in CONFIG_CLASSES.items()}
-    text = TEMPLATE.format(llm_slots=defaults.LLM_SLOTS, **sections)
+    text = TEMPLATE.format(llm_slots=defaults.LLM_SLOTS, print_slots=defaults.PRINT_SLOTS, **sections)
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"

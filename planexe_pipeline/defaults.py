@@ -22,6 +22,7 @@ PACKAGED_CONFIG = Path(__file__).resolve().with_name("luigi.cfg")
 
 WORKERS = 16  # Luigi worker processes of a run
 LLM_SLOTS = 8  # [resources] llm: LLM calls in flight at most
+PRINT_SLOTS = 2  # [resources] print: report sections printed at once (tasks/print_parts.py)
 FAST_FANOUT_WIDTH = 2  # [pipeline] fast_fanout_width: items of every fan-out under --speed fast
 SCHEDULER_HOST = "127.0.0.1"  # luigid's address, for `planexe-pipeline scheduler` and its workers
 SCHEDULER_PORT = 8082

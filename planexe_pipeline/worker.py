@@ -180,10 +180,12 @@ class StepsBeforeCalls(SchedulerHooks):
     takes milliseconds and only unlocks work, so of the tasks ready to run it is handed out before
     any LLM call; behind a fan-out's calls, a merge that waited its turn held up every task after
     it. Among the calls, priority (the remaining path) decides, as in Luigi. Not a priority of its
-    own: Luigi passes priorities on to everything upstream, which would rank every task alike."""
+    own: Luigi passes priorities on to everything upstream, which would rank every task alike.
+    A report section printed for the PDF or the Word file is such a step too (its own `print`
+    slots say how many at once): waiting behind the calls, it left its printing to the plan's end."""
 
     def rank(self, task) -> tuple:
-        return (not task.resources, *super().rank(task))
+        return ("llm" not in task.resources, *super().rank(task))
 
 
 class LocalPlanScheduler(StepsBeforeCalls):

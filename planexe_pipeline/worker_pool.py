@@ -39,6 +39,7 @@ class _Member(multiprocessing.Process):
         self._make_process = make_process
         self._result_queue = result_queue
         self._worker_pid = os.getpid()
+        self.kind = ""  # the process_kind of a task it ran: the libraries that task loaded are loaded
 
     def send(self, order: tuple | None) -> None:
         self._outbox.send(order)
@@ -135,16 +136,30 @@ class TaskProcessPool:
         self.forks_ahead = 0
 
     def assign(self, task: luigi.Task) -> _Member:
+        kind = getattr(task, "process_kind", "")
         member = None
-        while self._idle and member is None:
-            candidate = self._idle.pop()
+        while member is None and (index := self._pick(kind)) is not None:
+            candidate = self._idle.pop(index)
             member = candidate if candidate.is_alive() else None
         if member is None:
             member = self._fork()
+        member.kind = member.kind or kind
         stamps = {key: getattr(task, key) for key in ("dispatched_at",) if hasattr(task, key)}
         member.send((task.task_id, task.task_module, task.task_family, task.to_str_params(), stamps))
         self._busy[task.task_id] = member
         return member
+
+    def _pick(self, kind: str) -> int | None:
+        """The index in _idle of the member for a task of `kind`: the last one of that kind, else
+        the last one of none; None: fork one. A task that prints the report's sections (WeasyPrint:
+        0.6 s of CPU to import) finds it loaded in a process that printed before, and the plan's
+        other tasks never take those processes (a call there would leave the next section to a
+        process that imports it again)."""
+        for wanted in dict.fromkeys((kind, "")):
+            for index in range(len(self._idle) - 1, -1, -1):
+                if self._idle[index].kind == wanted:
+                    return index
+        return None
 
     def _fork(self) -> _Member:
         member = _Member(self._make_process, self._result_queue)
@@ -161,7 +176,8 @@ class TaskProcessPool:
 
     @property
     def size(self) -> int:
-        return len(self._idle) + len(self._busy)
+        """Members for any task: those of a process_kind are left to their kind."""
+        return sum(1 for member in (*self._idle, *self._busy.values()) if not member.kind)
 
     def add_idle_member(self) -> None:
         """Fork a member ahead of need, for a moment the worker has nothing else to do."""

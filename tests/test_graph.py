@@ -81,11 +81,13 @@ def test_every_fan_out_item_depends_on_its_list_and_its_merge_on_the_items():
 
 def test_file_numbers_follow_dependency_order():
     # A task's files are numbered after everything it reads; a fan-out's items share their
-    # merge's number (the merge waits for them, they wait for the lower-numbered list).
+    # merge's number (the merge waits for them, they wait for the lower-numbered list), and the
+    # tasks of one step (the exports and the sections printed for them) share the step's.
     for family, deps in GRAPH.items():
         for dep in deps:
             mine, theirs = task_class(family), task_class(dep)
-            if issubclass(mine, FanOutMerge) and theirs is mine.item_task:
+            one_step = getattr(mine, "step", None) and getattr(mine, "step", None) == getattr(theirs, "step", None)
+            if issubclass(mine, FanOutMerge) and theirs is mine.item_task or one_step:
                 assert theirs.number <= mine.number, (family, dep)
             else:
                 assert theirs.number < mine.number, f"{family} ({mine.number}) reads {dep} ({theirs.number})"
@@ -148,7 +150,8 @@ def test_review_questions_do_not_read_drafted_documents():
 def test_every_llm_task_holds_one_llm_slot_and_no_other_task_holds_one():
     for family in GRAPH:
         cls = task_class(family)
-        assert cls.resources == ({"llm": 1} if issubclass(cls, LLMTask) else {}), family
+        printing = getattr(cls, "process_kind", "") == "print"  # the PDF and Word files and their parts
+        assert cls.resources == ({"llm": 1} if issubclass(cls, LLMTask) else {"print": 1} if printing else {}), family
     assert any(issubclass(task_class(f), LLMTask) for f in GRAPH)
 
 
