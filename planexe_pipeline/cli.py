@@ -165,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--latency-model", choices=["stage_ranges", "tokens", "both"], default="stage_ranges",
                        help="the simulator's latency: each stage's measured range (default), time to first "
                             "token + output tokens / rate (a long answer takes longer), or both, one after the other")
+    bench.add_argument("--exports-share", action="store_true",
+                       help="instead: what the export files add to the makespan at the largest worker count, "
+                            "--repeat runs without them and with them, interleaved")
     bench.add_argument("--status-check", action="store_true",
                        help="watch each run at the largest worker count with `status` and report how right its "
                             "ETA and progress were at 40%% of the makespan")

@@ -29,6 +29,8 @@ def cmd_bench(args: argparse.Namespace, *, plain: argparse.Namespace) -> int:
     if args.provider_limit or args.provider_rpm is not None:
         return _provider_bench(args, plain)
     models = LATENCY_MODELS if args.latency_model == "both" else (args.latency_model,)
+    if args.exports_share:
+        return _exports_share(args, models, max(workers_list))
     result = run_bench_models(models, workers_list, llm_slots=args.llm_slots, time_scale=args.time_scale,
                               prompt_id=args.prompt_id, out_dir=Path(args.out_dir) if args.out_dir else None,
                               repeat=args.repeat, seed=args.seed, status_check=args.status_check,
@@ -37,6 +39,20 @@ def cmd_bench(args: argparse.Namespace, *, plain: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+def _exports_share(args: argparse.Namespace, models: tuple[str, ...], workers: int) -> int:
+    from planexe_pipeline.bench.exports_share import format_exports_share, run_exports_share
+
+    results = [run_exports_share(workers, repeat=max(args.repeat, 1), latency_model=model, time_scale=args.time_scale,
+                                 prompt_id=args.prompt_id, seed=args.seed,
+                                 out_dir=Path(args.out_dir) if args.out_dir else None,
+                                 progress=lambda line: print(line, file=sys.stderr)) for model in models]
+    print("\n".join(format_exports_share(result) for result in results))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
     return 0
 
 

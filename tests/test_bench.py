@@ -146,3 +146,26 @@ def test_both_latency_models_are_run_each_into_its_own_folder(tmp_path, monkeypa
     assert text.index("== latency model: stage_ranges ==") < text.index("== latency model: tokens ==")
     assert text.count("critical path depth at 4: 7 LLM calls") == 2
     assert bench.run_bench_models(("tokens",), [4], out_dir=tmp_path)["runs"][0]["path_depth"] == 7
+
+
+def test_exports_share_interleaves_runs_without_and_with_exports_and_compares_their_medians(tmp_path, monkeypatch,
+                                                                                            capsys):
+    from planexe_pipeline.bench import exports_share
+
+    makespans = iter([10.0, 10.4, 11.0, 11.0, 9.0, 9.1])  # without, with, without, with, ...
+    runs = []
+
+    def fake_run_once(root, config_path, prompt_id, workers, slots, start_date, suffix="", luigi_config=None):
+        runs.append(luigi_config.read_text() if luigi_config else None)
+        stages = [{"stage": "PDFExport", "item": None, "seconds": 0.2, "llm_s": 0.0, "output_tokens": 0}]
+        return bench.BenchRun(workers=workers, llm_slots=slots, makespan_s=next(makespans), llm_calls=100,
+                              sum_llm_s=38.0, critical_path_s=9.0, overhead_per_task_ms=5.0, tasks=118,
+                              bound_s=9.0, slot_bound_s=9.0, run_dir=str(root / suffix), path_stages=stages)
+
+    monkeypatch.setattr(exports_share, "run_once", fake_run_once)
+    assert main(["bench", "--exports-share", "--repeat", "3", "--workers-list", "1,16", "--out-dir", str(tmp_path)]) == 0
+    # Each pair ran back to back; the runs without exports name no format.
+    assert runs == [exports_share.NO_EXPORTS_CFG, None] * 3
+    out = capsys.readouterr().out
+    assert "median 10.00 s (min 9.00, max 11.00)" in out and "median 10.40 s" in out
+    assert "added: +4.0% of the median without exports" in out and "PDFExport" in out

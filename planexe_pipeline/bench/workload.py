@@ -10,6 +10,7 @@ Numbers come from each run's telemetry.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -90,7 +91,8 @@ def overhead_per_task_ms(stats, workers: int) -> float:
 
 
 def run_once(root: Path, config_path: Path, prompt_id: str, workers: int, llm_slots: int,
-             start_date: str, suffix: str = "", status_check: bool = False) -> BenchRun:
+             start_date: str, suffix: str = "", status_check: bool = False, luigi_config: Path | None = None) -> BenchRun:
+    """One run of the workload; `luigi_config` is a luigi.cfg over the shipped one (LUIGI_CONFIG_PATH)."""
     run_dir = root / f"workers-{workers}-slots-{llm_slots}{suffix}"
     cmd = [sys.executable, "-m", "planexe_pipeline", "run", "--prompt-id", prompt_id, "--run-dir", str(run_dir),
            "--workers", str(workers), "--llm-slots", str(llm_slots), "--llm", BENCH_MODEL,
@@ -98,7 +100,8 @@ def run_once(root: Path, config_path: Path, prompt_id: str, workers: int, llm_sl
     watcher = StatusWatcher(run_dir) if status_check else None
     if watcher:
         watcher.start()
-    done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env = {**os.environ, "LUIGI_CONFIG_PATH": str(luigi_config)} if luigi_config else None
+    done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     if watcher:
         watcher.stop()
     if done.returncode != 0:
