@@ -17,6 +17,7 @@ from planexe_pipeline.stages.prompt_screening import ScreeningResult, unusable_l
 from planexe_pipeline.tasks.base import LLMTask
 from planexe_pipeline.tasks.checks import FINISHED_PLAN, ScreenPrompt
 from planexe_pipeline.tasks.fanout import FanOutItem
+from planexe_pipeline.tasks.print_parts import PrintPart
 from support.graph import task_class, walk  # imports the pipeline, which fills the priority table
 from support.graph import upstream as upstream_of
 from support.stage_checks import simulator
@@ -191,7 +192,9 @@ def test_each_check_sees_its_own_sections_and_its_question_last():
 
 def test_screening_and_directives_read_the_prompt_alone_and_only_the_report_waits_for_the_screening():
     assert GRAPH["ScreenPrompt"] == {"Setup"} and GRAPH["ExtractDirectives"] == {"Setup"}
-    assert [f for f, deps in GRAPH.items() if "ScreenPrompt" in deps] == ["Report"]
+    readers = [f for f, deps in GRAPH.items() if "ScreenPrompt" in deps]
+    # and the screening's own section printed for the PDF and the Word file
+    assert [f for f in readers if not issubclass(task_class(f), PrintPart)] == ["Report"]
 
 
 def test_the_checks_of_the_finished_plan_do_not_wait_for_the_last_synthesis_calls():
