@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import luigi
+
 from planexe_pipeline.tasks.base import PlanTask
 from planexe_pipeline.tasks.expected_work import expected_work
 from planexe_pipeline.tasks.report import Report
@@ -44,6 +46,7 @@ class RunRecord:
 
     def _line(self) -> dict:
         return {"workers": self.workers, "llm_slots": self.llm_slots, "pid": os.getpid(),
+                "print_slots": luigi.configuration.get_config().getint("resources", "print", None),
                 "run_id": self.identity.run_id if self.identity else None, "scaled_out": self.scaled_out,
                 "speed": self.root.settings.speed}
 

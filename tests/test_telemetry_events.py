@@ -110,7 +110,7 @@ def test_append_event_writes_one_sorted_json_line(tmp_path):
     text = _host_file(tmp_path).read_text()
     assert text.count("\n") == 1
     assert json.loads(text) == {"kind": "run", "event": "start", "start": 1.5, "end": None, "status": None,
-                                "workers": 4, "llm_slots": None, "pid": 9, "run_id": None, "scaled_out": False,
+                                "workers": 4, "llm_slots": None, "print_slots": None, "pid": 9, "run_id": None, "scaled_out": False,
                                 "speed": None, "cpu_s": None, "peak_rss_bytes": None, "models": [], "llm_config": None}
     assert list(json.loads(text)) == sorted(json.loads(text))
 

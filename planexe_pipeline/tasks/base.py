@@ -198,7 +198,7 @@ class PlanTask(luigi.Task):
     def telemetry_fields(self) -> dict[str, Any]:
         """What every task line of this task says about it."""
         return {"task_family": self.task_family, "task_id": self.task_id, "item": getattr(self, "index", None),
-                "group": self.group, "llm": False}
+                "group": self.group, "llm": False, "resources": tuple(sorted(self.process_resources()))}
 
     def dependency_ids(self) -> list[str]:
         """Every task this one reads, dynamic dependencies included: the edges of the timeline."""

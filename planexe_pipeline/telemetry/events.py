@@ -29,6 +29,9 @@ class TaskEvent(Event):
     item: int | None = None
     group: str = ""
     llm: bool = False
+    # The Luigi resources the task holds while it runs ("llm", "print"): what a task that started
+    # late may have waited for (telemetry/critical_path.py). Older lines name none.
+    resources: tuple[str, ...] = ()
     pid: int | None = None  # the process that ran the task
     worker: int | None = None  # the `run` (or luigi) process whose worker ran it; older lines lack it
     deps: tuple[str, ...] = ()  # every task it read, dynamic dependencies included (end lines)
@@ -115,6 +118,7 @@ class RunEvent(Event):
     event: str = "start"
     workers: int | None = None
     llm_slots: int | None = None
+    print_slots: int | None = None  # [resources] print: the report sections printed at once
     pid: int | None = None
     run_id: str | None = None  # the run's correlation id: its trace id (telemetry/correlation.py)
     scaled_out: bool = False  # one of the workers of a central scheduler, sharing the folder unlocked
