@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from planexe_pipeline.bench.workload import overhead_per_task_ms
 from planexe_pipeline.cli import main
 from planexe_pipeline.tasks.fanout import FanOutMerge
 from planexe_pipeline.telemetry.event_log import parse_events, read_events
@@ -14,13 +15,15 @@ from planexe_pipeline.telemetry.stats_table import format_stats
 from support.graph import task_class, walk
 
 
-def execution(task_id, start, end, *, deps=(), status="ok", dispatched=None, process=None, handler=0.001):
+def execution(task_id, start, end, *, deps=(), status="ok", dispatched=None, process=None, handler=0.001,
+              resources=()):
     family = task_id.split("_")[0]
-    start_line = {"kind": "task", "event": "start", "task_id": task_id, "task_family": family, "start": start}
+    start_line = {"kind": "task", "event": "start", "task_id": task_id, "task_family": family, "start": start,
+                  "resources": list(resources)}
     if dispatched is not None:
         start_line |= {"dispatched_at": dispatched, "process_started": process}
     end_line = {"kind": "task", "event": "end", "task_id": task_id, "task_family": family, "start": start,
-                "end": end, "status": status, "deps": list(deps), "handler_s": handler}
+                "end": end, "status": status, "deps": list(deps), "handler_s": handler, "resources": list(resources)}
     return [start_line, end_line]
 
 
@@ -106,6 +109,44 @@ def test_a_gap_without_stamps_is_unsplit_not_misfiled():
     assert all(gap.parts_ms[p] == 0.0 for p in PARTS if p != "unsplit")
 
 
+def two_parts(resources, print_slots=1):
+    """Two sections printed after the schedule, one print slot: the second waits for the first."""
+    return parse_events([{"kind": "run", "event": "start", "start": 0.0, "print_slots": print_slots},
+                         *execution("Schedule", 0.1, 1.0),
+                         *execution("PDFPartWBS", 1.02, 2.0, deps=["Schedule"], resources=resources),
+                         *execution("PDFPartSchedule", 2.02, 3.0, deps=["Schedule"], resources=resources),
+                         *execution("PDFExport", 3.02, 3.1, deps=["PDFPartWBS", "PDFPartSchedule"]),
+                         {"kind": "run", "event": "end", "start": 0.0, "end": 3.12}])
+
+
+def test_a_wait_for_a_print_slot_is_the_holder_s_work_on_the_chain_not_overhead():
+    stats = stats_from_events(two_parts(["print"]))
+    # The graph knows no slots: its longest chain skips the part that held the slot.
+    assert stats.critical_path == ["Schedule", "PDFPartSchedule", "PDFExport"]
+    assert stats.executed_chain == ["Schedule", "PDFPartWBS", "PDFPartSchedule", "PDFExport"]
+    assert stats.executed_chain_seconds == pytest.approx(0.9 + 0.98 + 0.98 + 0.08)
+    assert stats.resource_waits == [{"task_id": "PDFPartSchedule", "family": "PDFPartSchedule", "resource": "print",
+                                     "holder": "PDFPartWBS", "holder_family": "PDFPartWBS"}]
+    # Three 20 ms hand-offs, 100 ms lead-in, 20 ms tail over four tasks; the second's 1 s queue is none of it.
+    assert stats.overhead["per_task_ms"] == pytest.approx(45.0)
+    assert overhead_per_task_ms(stats, workers=16) == pytest.approx(45.0)
+    assert stats.efficiency == pytest.approx(2.94 / 3.12)
+    assert stats.print_seconds == pytest.approx(1.96) and stats.print_slots == 1
+    assert "PDFPartSchedule waited for a print slot held by PDFPartWBS" in format_stats(stats)
+    # With a second slot free, the part's late start was no wait for the first's.
+    assert stats_from_events(two_parts(["print"], print_slots=2)).resource_waits == []
+
+
+def test_without_a_resource_the_chain_is_the_critical_path_and_the_figures_stay():
+    stats = stats_from_events(two_parts([]))
+    assert stats.executed_chain == stats.critical_path == ["Schedule", "PDFPartSchedule", "PDFExport"]
+    assert stats.resource_waits == [] and stats.efficiency == pytest.approx(stats.critical_path_seconds / 3.12)
+    # As before resources were read: what the makespan leaves after the critical path, per task on it.
+    before = (3.12 - stats.critical_path_seconds) / 3 * 1000
+    assert overhead_per_task_ms(stats, workers=16) == pytest.approx(before)
+    assert stats.overhead["per_task_ms"] == pytest.approx(before, abs=0.1)
+
+
 @pytest.mark.slow
 def test_a_run_with_workers_leaves_every_stamp(tmp_path):
     run_dir = tmp_path / "run"
@@ -124,6 +165,6 @@ def test_a_run_with_workers_leaves_every_stamp(tmp_path):
     (worker,) = [e for e in events if isinstance(e, WorkerEvent)]
     assert worker.workers == 3 and worker.get_work_calls >= len(ends) and worker.processes_forked <= 3
     stats = compute_stats(run_dir)
-    assert stats.overhead["path_tasks"] == len(stats.critical_path)
+    assert stats.overhead["path_tasks"] == len(stats.executed_chain)
     assert stats.overhead["parts_total_ms"]["unsplit"] == 0.0
-    assert "overhead on the critical path" in format_stats(stats)
+    assert "overhead on the executed chain" in format_stats(stats)

@@ -1,15 +1,22 @@
-"""The critical path of an executed run: the chain of tasks that bounded its makespan.
+"""Two chains through an executed run: its critical path, and the chain that set its makespan.
 
-No number of workers or LLM slots can finish a run faster than this chain, so comparing it
-with the makespan tells how much of the run went into unavoidable sequential LLM work and how
-much into waiting (for a slot, a worker, the scheduler, a retry back-off).
+The critical path is the longest chain of dependencies, weighted by the tasks' measured
+durations: no number of workers can finish the run faster, so it is the bound (the ceiling).
+It knows nothing of Luigi resources: a task that waited for a print slot or an LLM slot after
+its inputs were in is not on it for that wait.
+
+The executed chain is what did bound the run: from the last task to end, each step goes back to
+what released the task, its latest-ending input or, when it started clearly after its inputs
+and just after a task holding the same resource ended, that task (a resource wait). Its tasks
+cover the makespan but for the gaps between them, so those gaps are the hand-off overhead,
+without the resource queues.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 from planexe_pipeline.dag import longest_path
 from planexe_pipeline.telemetry.event_log import of_kind
@@ -64,8 +71,14 @@ def run_critical_path(events: Iterable[Event]) -> CriticalPath:
     return CriticalPath(seconds, tuple(task_ids), tuple(family_of.get(t, "") for t in task_ids))
 
 
-def slot_lower_bound(events: Iterable[Event], slots: int) -> float:
-    """A lower bound on the makespan of the executed graph with `slots` LLM calls at a time.
+def holds(event: TaskEvent, resource: str) -> bool:
+    """Whether the task held the Luigi resource (lines older than their `resources` say llm only)."""
+    return resource in event.resources or (resource == "llm" and event.llm)
+
+
+def slot_lower_bound(events: Iterable[Event], slots: int, resource: str = "llm") -> float:
+    """A lower bound on the makespan of the executed graph with `slots` of `resource` (LLM calls,
+    printed sections) at a time.
 
     max(critical path, LLM time / slots) ignores that LLM work cannot run before its inputs
     exist: for this plan most of it waits behind the opening chain. For every moment tau, the
@@ -90,12 +103,90 @@ def slot_lower_bound(events: Iterable[Event], slots: int) -> float:
     for task_id in sorted(durations):
         earliest_start(task_id)
     critical = max((earliest[t] + durations[t] for t in durations), default=0.0)
-    llm_work = sorted((earliest[t], durations[t]) for t in durations if finals[t].llm)
-    bound, later_work = critical, sum(d for _, d in llm_work)
-    for tau, duration in llm_work:  # ascending tau: the work from here on is what remains
+    held_work = sorted((earliest[t], durations[t]) for t in durations if holds(finals[t], resource))
+    bound, later_work = critical, sum(d for _, d in held_work)
+    for tau, duration in held_work:  # ascending tau: the work from here on is what remains
         bound = max(bound, tau + later_work / slots)
         later_work -= duration
     return bound
+
+
+# A task that started this long after its inputs ended may have waited for a resource: more than a
+# hand-off between two tasks takes (tens of ms, docs/benchmarks.md).
+RESOURCE_WAIT_S = 0.05
+
+
+@dataclass(frozen=True)
+class ChainStep:
+    task_id: str
+    family: str
+    # The task that released this one (its latest-ending input, or the holder of the resource it
+    # waited for); None for the chain's first task.
+    released_by: str | None = None
+    resource: str | None = None  # the Luigi resource it waited for, held by released_by
+
+
+@dataclass(frozen=True)
+class ExecutedChain:
+    steps: tuple[ChainStep, ...]
+    seconds: float  # the durations of its tasks, summed
+
+    @property
+    def task_ids(self) -> tuple[str, ...]:
+        return tuple(step.task_id for step in self.steps)
+
+    def waits(self) -> list[ChainStep]:
+        return [step for step in self.steps if step.resource]
+
+
+def executed_chain(events: Iterable[Event]) -> ExecutedChain:
+    """The chain that set the makespan, walked back from the last task to end (see the module)."""
+    events = list(events)
+    finals = final_executions(events)
+    durations, edges = executed_task_graph(events)
+    inputs: dict[str, list[str]] = {}
+    for upstream, downstream in edges:
+        if upstream in finals:
+            inputs.setdefault(downstream, []).append(upstream)
+    holders: dict[str, list[TaskEvent]] = {}
+    for final in finals.values():
+        for resource in final.resources:
+            holders.setdefault(resource, []).append(final)
+    runs = of_kind(events, RunEvent)
+    # A slot count the run names: a holder ending while fewer were held freed no slot anyone waited for.
+    limits = {"llm": max((r.llm_slots for r in runs if r.llm_slots), default=None),
+              "print": max((r.print_slots for r in runs if r.print_slots), default=None)}
+
+    def freed_a_full_resource(holder: TaskEvent, resource: str) -> bool:
+        limit, moment = limits.get(resource), holder.end - 1e-6
+        return limit is None or sum(h.start <= moment < h.end for h in holders[resource]) >= limit
+
+    steps: list[ChainStep] = []
+    current = max(finals.values(), key=lambda e: (e.end, e.task_id), default=None)
+    seen: set[str] = set()
+    while current is not None and current.task_id not in seen:
+        seen.add(current.task_id)
+        step, current = _released_by(current, [finals[d] for d in inputs.get(current.task_id, ())], holders,
+                                     freed_a_full_resource)
+        steps.append(step)
+    steps.reverse()
+    return ExecutedChain(tuple(steps), sum(durations[step.task_id] for step in steps))
+
+
+def _released_by(task: TaskEvent, inputs: list[TaskEvent], holders: dict[str, list[TaskEvent]],
+                 freed_a_full_resource: Callable[[TaskEvent, str], bool]) -> tuple[ChainStep, TaskEvent | None]:
+    last = max(inputs, key=lambda e: (e.end, e.task_id), default=None)
+    ready = last.end if last is not None else -math.inf
+    if task.start - ready > RESOURCE_WAIT_S:
+        # The holder that ended last before it started, in the second half of its wait, every slot
+        # held: its slot was the one this task took (an earlier one went to another in the queue).
+        waited = [(holder, resource) for resource in task.resources for holder in holders.get(resource, ())
+                  if holder.task_id != task.task_id and holder.end <= task.start + 1e-3
+                  and holder.end - ready > (task.start - ready) / 2 and freed_a_full_resource(holder, resource)]
+        if waited:
+            holder, resource = max(waited, key=lambda pair: (pair[0].end, pair[0].task_id))
+            return ChainStep(task.task_id, task.task_family, holder.task_id, resource), holder
+    return ChainStep(task.task_id, task.task_family, last.task_id if last else None), last
 
 
 # -- the runs' own time ------------------------------------------------------------------------

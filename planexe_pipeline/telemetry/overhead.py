@@ -1,6 +1,7 @@
 """Where the time between tasks goes, on the chain that set a run's makespan.
 
-For each task on the critical path, the gap from its last input's end to its own start is split
+For each task on the executed chain (telemetry/critical_path.py), the gap from the end of what
+released it (its last input, or the task whose resource slot it took) to its own start is split
 by the stamps the worker (planexe_pipeline.worker) and the task processes leave:
 
   telemetry    the input's end line: computing its edges and writing it
@@ -23,10 +24,10 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping
 
-from planexe_pipeline.telemetry.critical_path import (final_executions, merged, run_critical_path, run_intervals,
-                                                      time_in_runs)
+from planexe_pipeline.telemetry.critical_path import (ExecutedChain, executed_chain, final_executions, merged,
+                                                      run_intervals, time_in_runs)
 from planexe_pipeline.telemetry.event_log import of_kind
 from planexe_pipeline.telemetry.events import DispatchEvent, Event, RunEvent, TaskEvent
 
@@ -77,17 +78,16 @@ class OverheadBreakdown:
                 "parts_median_ms": {p: round(self.median_ms(p), 2) for p in PARTS}}
 
 
-def overhead_breakdown(events: Iterable[Event], path: Sequence[str] | None = None) -> OverheadBreakdown:
-    """The gaps along `path` (default: the run's critical path)."""
+def overhead_breakdown(events: Iterable[Event], chain: ExecutedChain | None = None) -> OverheadBreakdown:
+    """The gaps along `chain` (default: the run's executed chain), each from what released its task.
+
+    A task that waited for a resource is released by the holder it took the slot from, so the
+    queue for the slot is the holder's running time on the chain, not a gap: no part of overhead."""
     events = list(events)
     finals = final_executions(events)
     tasks = of_kind(events, TaskEvent)
     starts = {(e.task_id, round(e.start, 6)): e for e in tasks if e.event == "start" and e.start is not None}
     dispatches = {(e.task_id, round(e.dispatched, 6)): e for e in of_kind(events, DispatchEvent)}
-    deps: dict[str, set[str]] = {}
-    for e in tasks:
-        if e.is_end:
-            deps.setdefault(e.task_id, set()).update(d for d in e.deps if d in finals)
     merges = {e.task_id for e in tasks if e.status == "yielded"}
 
     def stamps(task_id: str) -> tuple[TaskEvent | None, DispatchEvent | None]:
@@ -95,7 +95,8 @@ def overhead_breakdown(events: Iterable[Event], path: Sequence[str] | None = Non
         dispatched = start.dispatched_at if start is not None else None
         return start, dispatches.get((task_id, round(dispatched, 6))) if dispatched is not None else None
 
-    path = run_critical_path(events).task_ids if path is None else path
+    chain = executed_chain(events) if chain is None else chain
+    path = chain.task_ids
     runs = of_kind(events, RunEvent)
     run_start = min((e.start for e in runs if e.start is not None), default=None)
     run_end = max((e.end for e in runs if e.end is not None), default=None)
@@ -105,13 +106,11 @@ def overhead_breakdown(events: Iterable[Event], path: Sequence[str] | None = Non
         lead_in_ms=time_in_runs(spans, run_start, finals[path[0]].start) * 1000
         if path and run_start is not None else 0.0,
         tail_ms=time_in_runs(spans, finals[path[-1]].end, run_end) * 1000 if path and run_end is not None else 0.0)
-    for task_id in path[1:]:
-        inputs = deps.get(task_id) or set()
-        if not inputs:
+    for step in chain.steps[1:]:
+        if step.released_by is None:
             continue
-        last = max(inputs, key=lambda d: (finals[d].end, d))
-        breakdown.gaps.append(_split(finals[task_id], finals[last], stamps(task_id), stamps(last)[1],
-                                     merge=task_id in merges, spans=spans))
+        breakdown.gaps.append(_split(finals[step.task_id], finals[step.released_by], stamps(step.task_id),
+                                     stamps(step.released_by)[1], merge=step.task_id in merges, spans=spans))
     return breakdown
 
 
@@ -144,7 +143,7 @@ def _split(own: TaskEvent, last: TaskEvent, own_stamps: tuple[TaskEvent | None, 
 
 def format_breakdown(summary: Mapping[str, Any]) -> str:
     """An OverheadBreakdown.summary() as a small table: median per task and total, per part."""
-    lines = [f"overhead on the critical path ({summary['path_tasks']} tasks): {summary['per_task_ms']:.1f} ms per task",
+    lines = [f"overhead on the executed chain ({summary['path_tasks']} tasks): {summary['per_task_ms']:.1f} ms per task",
              f"  {'part':<10} {'median ms':>9} {'total ms':>9}"]
     for part in PARTS:
         lines.append(f"  {part:<10} {summary['parts_median_ms'][part]:>9.2f} {summary['parts_total_ms'][part]:>9.1f}")

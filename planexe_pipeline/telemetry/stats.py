@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
-from planexe_pipeline.telemetry.critical_path import (final_executions, run_critical_path, run_intervals, timestamps,
-                                                      union_length)
+from planexe_pipeline.telemetry.critical_path import (executed_chain, final_executions, holds, run_critical_path,
+                                                      run_intervals, timestamps, union_length)
 from planexe_pipeline.telemetry.event_log import of_kind, read_events
 from planexe_pipeline.telemetry.events import (
     Event, LLMCallEvent, ProviderLimitEvent, ProviderWaitEvent, ResourceSampleEvent, RunEvent, TakeoverEvent,
@@ -192,10 +192,14 @@ class RunStats:
     makespan_seconds: float
     task_seconds: float
     llm_seconds: float
+    # The longest chain of dependencies by measured durations: the bound no schedule beats. It
+    # knows no resources: a task's wait for a print or LLM slot is not on it.
     critical_path_seconds: float
     critical_path: list[str]
     speedup: float | None  # sum of task time / makespan: what a one-worker run would have taken
-    efficiency: float | None  # critical path / makespan: 1.0 means nothing but the chain mattered
+    # executed chain / makespan: 1.0 means nothing but the chain's own work mattered, the rest is
+    # the hand-offs between its tasks (a resource queue is a holder's work on the chain).
+    efficiency: float | None
     max_llm_in_flight: int
     llm_slots: int | None
     workers: int | None
@@ -208,8 +212,15 @@ class RunStats:
     start: float | None
     # Tasks a worker was running when it was lost, run again by another: one dict each.
     taken_over: list[TakeoverEvent] = field(default_factory=list)
-    # The gaps between the critical path's tasks, by part (telemetry/overhead.py).
+    # The chain that set the makespan (telemetry/critical_path.py): its tasks, their summed
+    # seconds, and its steps that were resource waits: {task_id, family, resource, holder, holder_family}.
+    executed_chain: list[str] = field(default_factory=list)
+    executed_chain_seconds: float = 0.0
+    resource_waits: list[dict[str, Any]] = field(default_factory=list)
+    # The gaps between the executed chain's tasks, by part (telemetry/overhead.py).
     overhead: dict[str, Any] | None = None
+    print_seconds: float = 0.0  # the tasks that held a print slot, summed
+    print_slots: int | None = None  # [resources] print, as the run's start line gives it
     provider_wait_seconds: float = 0.0
     provider_limits: list[int] = field(default_factory=list)  # the shared limit, in the order it changed
     task_cpu_seconds: float = 0.0  # CPU of the tasks, in whichever process ran them
@@ -306,6 +317,9 @@ def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "",
         makespan = 0.0
     task_seconds = sum(row.task_seconds for row in ordered)
     path = run_critical_path(events)
+    chain = executed_chain(events)
+    family_of = {step.task_id: step.family for step in chain.steps}
+    finals = final_executions(events)
     runs = [e for e in of_kind(events, RunEvent) if e.event == "start"]
     starts = [s for s, _ in intervals] + [x.start for x in executions]
     costs = [row.cost for row in ordered]
@@ -332,7 +346,14 @@ def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "",
         critical_path_seconds=path.seconds,
         critical_path=list(path.task_ids),
         speedup=task_seconds / makespan if makespan > 0 else None,
-        efficiency=path.seconds / makespan if makespan > 0 else None,
+        efficiency=chain.seconds / makespan if makespan > 0 else None,
+        executed_chain=list(chain.task_ids),
+        executed_chain_seconds=chain.seconds,
+        resource_waits=[{"task_id": step.task_id, "family": step.family, "resource": step.resource,
+                         "holder": step.released_by, "holder_family": family_of.get(step.released_by or "", "")}
+                        for step in chain.waits()],
+        print_seconds=sum(e.seconds for e in finals.values() if holds(e, "print")),
+        print_slots=max((e.print_slots for e in runs if e.print_slots is not None), default=None),
         max_llm_in_flight=max((level for _, level in llm_in_flight(events)), default=0),
         llm_slots=max((e.llm_slots for e in runs if e.llm_slots is not None), default=None),
         workers=max((e.workers for e in runs if e.workers is not None), default=None),
@@ -348,7 +369,7 @@ def stats_from_events(events: list[Event], run_dir: str | os.PathLike = "",
         cost_sources=dict(sorted(Counter(a.cost_source for a in attempts if a.cost_source).items())),
         start=min(starts, default=None),
         taken_over=of_kind(events, TakeoverEvent),
-        overhead=overhead_breakdown(events, path.task_ids).summary() if path.task_ids else None,
+        overhead=overhead_breakdown(events, chain).summary() if chain.steps else None,
         provider_wait_seconds=sum(row.provider_wait_seconds for row in ordered),
         provider_limits=[e.limit for e in of_kind(events, ProviderLimitEvent)],
         task_cpu_seconds=sum(row.cpu_seconds for row in ordered),

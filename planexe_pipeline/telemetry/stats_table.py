@@ -53,10 +53,14 @@ def format_stats(stats: RunStats) -> str:
     table = [line(rows[0]), rule, *map(line, rows[1:-1]), rule, line(rows[-1])]
     summary = [
         ("makespan", f"{stats.makespan_seconds:.1f} s over {stats.runs} run(s)"),
-        ("critical path", f"{stats.critical_path_seconds:.1f} s ({len(stats.critical_path)} tasks)"),
-        ("efficiency", ratio_text(stats.efficiency, " (critical path / makespan)")),
+        ("critical path", f"{stats.critical_path_seconds:.1f} s ({len(stats.critical_path)} tasks): the longest chain "
+                          "of dependencies, which no schedule beats"),
+        ("executed chain", chain_text(stats)),
+        ("efficiency", ratio_text(stats.efficiency, " (executed chain / makespan)")),
         ("speedup", ratio_text(stats.speedup, "x over one worker")),
         ("sum of LLM time", f"{stats.llm_seconds:.1f} s"),
+        *([("printing", f"{stats.print_seconds:.1f} s of sections printed, {stats.print_slots or '?'} at a time "
+                        "([resources] print)")] if stats.print_seconds else []),
         ("LLM calls", f"{stats.llm_calls} answered in {stats.attempts} attempts ({stats.errors} errors)"),
         ("LLM calls in flight", f"max {stats.max_llm_in_flight}"
          + (f" of {stats.llm_slots} slots" if stats.llm_slots else "")),
@@ -116,3 +120,19 @@ def processes_text(stats: RunStats) -> str:
         counts = [(stats.tasks_per_worker[w], stats.processes_per_worker.get(w, 0)) for w in stats.tasks_per_worker]
         text += "; by run process: " + ", ".join(f"{n} in {p}" for n, p in counts)
     return text
+
+
+def wait_text(wait: dict) -> str:
+    """One resource wait of the executed chain, as a reader says it."""
+    slot = "an LLM slot" if wait["resource"] == "llm" else f"a {wait['resource']} slot"
+    return f"{wait['family']} waited for {slot} held by {wait['holder_family']}"
+
+
+def chain_text(stats: RunStats, shown: int = 3) -> str:
+    """The chain that set the makespan: its work, and the resource waits on it."""
+    text = f"{stats.executed_chain_seconds:.1f} s of work ({len(stats.executed_chain)} tasks) set the makespan"
+    waits = stats.resource_waits
+    if not waits:
+        return text
+    earlier = f"{len(waits) - shown} earlier, then " if len(waits) > shown else ""
+    return f"{text}; {len(waits)} resource waits on it: {earlier}" + "; ".join(map(wait_text, waits[-shown:]))

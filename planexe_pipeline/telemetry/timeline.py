@@ -21,7 +21,7 @@ from planexe_pipeline.telemetry.plan_authors import NOTICE_TITLE, plan_authors
 from planexe_pipeline.telemetry.stats import (
     RunStats, TaskExecution, llm_in_flight, load_events, memory_over_time, stats_from_events, task_executions,
 )
-from planexe_pipeline.telemetry.stats_table import money, ratio_text, share
+from planexe_pipeline.telemetry.stats_table import money, ratio_text, share, wait_text
 
 # Colours readable under dark text, given to the stage groups in the order the run started them:
 # the groups are the tasks' own (their modules), so a new one needs no entry here.
@@ -158,7 +158,9 @@ def _svg(executions: list[TaskExecution], steps: list[tuple[float, int]], stats:
             out.append(f'<text x="{tx}" y="{y}" text-anchor="middle">{tick:.{decimals}f}</text>')
     out.append(f'<text x="{LEFT + PLOT}" y="{bottom + 32}" text-anchor="end">'
                'time since start (s)</text>')
-    out += _gantt(executions, lanes, labels, set(stats.critical_path), stats.critical_path, x, gantt_top, colours)
+    notes = {task: "on the chain that set the makespan" for task in stats.executed_chain} | {
+        wait["task_id"]: wait_text(wait) for wait in stats.resource_waits}  # the waits say more
+    out += _gantt(executions, lanes, labels, notes, stats.executed_chain, x, gantt_top, colours)
     out += _curve(steps, stats, x, t0, t1, curve_top, curve_bottom, limits or {})
     if memory:
         out += _memory_curve(memory, x, t0, t1, memory_top, bottom)
@@ -166,8 +168,8 @@ def _svg(executions: list[TaskExecution], steps: list[tuple[float, int]], stats:
     return "\n".join(out)
 
 
-def _gantt(executions: list[TaskExecution], lanes: list[int], labels: list[str], critical: set[str],
-           critical_order: list[str], x: Callable[[float], float], top: float, colours: dict[str, str]) -> list[str]:
+def _gantt(executions: list[TaskExecution], lanes: list[int], labels: list[str], chain_notes: dict[str, str],
+           chain_order: list[str], x: Callable[[float], float], top: float, colours: dict[str, str]) -> list[str]:
     out = [f'<text x="{LEFT - 8}" y="{_fmt(top + lane * LANE + LANE / 2 + 4)}" text-anchor="end">'
            f'{label}</text>' for lane, label in enumerate(labels)]
     boxes: dict[str, tuple[float, float, float]] = {}
@@ -175,7 +177,7 @@ def _gantt(executions: list[TaskExecution], lanes: list[int], labels: list[str],
     for run, lane in zip(executions, lanes):
         bx, bw = x(run.start), max(x(run.end) - x(run.start), 1.5)
         by = top + lane * LANE + (LANE - BAR) / 2
-        is_critical = run.status == "ok" and run.task_id in critical
+        is_critical = run.status == "ok" and run.task_id in chain_notes
         classes = ["bar", f"group-{run.group or 'other'}", f"status-{run.status}"]
         style = [f'fill="{colours.get(run.group, OTHER_COLOUR)}"']
         if is_critical:
@@ -189,7 +191,7 @@ def _gantt(executions: list[TaskExecution], lanes: list[int], labels: list[str],
         else:
             style.append('stroke="#fff" stroke-width="0.6"')
         name = run.family + ("" if run.item is None else f" [{run.item}]")
-        tip = f"{name}\n{_seconds_label(run.seconds)}, {run.status}" + (", critical path" if is_critical else "")
+        tip = f"{name}\n{_seconds_label(run.seconds)}, {run.status}" + (f"\n{chain_notes[run.task_id]}" if is_critical else "")
         if run.taken_over_from:
             classes.append("taken-over")
             tip += f"\ntaken over from lost worker {run.taken_over_from}"
@@ -208,7 +210,7 @@ def _gantt(executions: list[TaskExecution], lanes: list[int], labels: list[str],
                         f'{escape(label)}</text>')
     # Connect the chain so the eye can follow it across slots; drawn first, so bars hide
     # the parts that cross them and only the hand-over gaps show.
-    chain = [boxes[t] for t in critical_order if t in boxes]
+    chain = [boxes[t] for t in chain_order if t in boxes]
     for (_, end_x, end_y), (start_x, _, start_y) in zip(chain, chain[1:]):
         out.append(f'<line class="critical-link" x1="{_fmt(end_x)}" y1="{_fmt(end_y)}" '
                    f'x2="{_fmt(start_x)}" y2="{_fmt(start_y)}" stroke="#111" stroke-width="1.2" '
@@ -292,6 +294,7 @@ def _cards(stats: RunStats) -> str:
         ("makespan", f"{stats.makespan_seconds:.1f} s"),
         ("sum of LLM time", f"{stats.llm_seconds:.1f} s"),
         ("critical path", f"{stats.critical_path_seconds:.1f} s"),
+        ("executed chain", f"{stats.executed_chain_seconds:.1f} s"),
         ("efficiency", ratio_text(stats.efficiency, "", missing="–")),
         ("speedup vs sequential", ratio_text(stats.speedup, "×", missing="–")),
         ("tasks", str(stats.tasks)),
@@ -314,7 +317,7 @@ def _cards(stats: RunStats) -> str:
 def _legend(executions: list[TaskExecution], colours: dict[str, str]) -> str:
     items = [f'<span><i class="sw" style="background:{colour}"></i>{escape(group)}</span>'
              for group, colour in colours.items()]
-    items.append('<span><i class="sw crit"></i>critical path</span>')
+    items.append('<span><i class="sw crit"></i>the chain that set the makespan</span>')
     statuses = {run.status for run in executions}
     if statuses & FADED:
         items.append('<span><i class="sw faded"></i>yielded and re-ran later, or never finished</span>')
