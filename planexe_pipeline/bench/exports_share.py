@@ -3,7 +3,8 @@
 Runs of the standard workload without exports (`[export] formats` empty, in a luigi.cfg of the
 bench's own given as LUIGI_CONFIG_PATH) and with the shipped ones, interleaved (without, with,
 without, ...) so that each pair ran under the same load; the share is the difference of the
-medians over the median without. The end of each run's critical path shows where the time went.
+medians over the median without. The end of each run's chain that set its makespan shows where
+the time went, and which section waited for a print slot.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from planexe_pipeline import defaults
 from planexe_pipeline.bench.workload import bench_config, run_once, spread
 
 NO_EXPORTS_CFG = "[export]\nformats =\n"
-PATH_END = 5  # the critical path's last stages shown per run
+PATH_END = 5  # the last stages of the chain that set the makespan, shown per run
 
 
 def run_exports_share(workers: int, *, repeat: int, latency_model: str, time_scale: float = defaults.BENCH_TIME_SCALE,
@@ -56,8 +57,9 @@ def format_exports_share(result: dict) -> str:
              f"  added: {100 * result['share']:+.1f}% of the median without exports"]
     last = result["path_ends"]["with"][-1] if result["path_ends"]["with"] else []
     if last:
-        lines.append("  the critical path's end, last run with exports:")
-        lines += [f"    {_stage(row):<34} {row['seconds']:>7.3f} s" for row in last]
+        lines.append("  the end of the chain that set the makespan, last run with exports:")
+        lines += [f"    {_stage(row):<34} {row['seconds']:>7.3f} s" + (f"  waited for a {row['waited_for']} slot held by "
+                  f"{row['held_by']}" if row.get("waited_for") else "") for row in last]
     return "\n".join(lines)
 
 

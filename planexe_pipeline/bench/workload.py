@@ -39,24 +39,30 @@ class BenchRun:
     makespan_s: float
     llm_calls: int
     sum_llm_s: float
-    critical_path_s: float
+    critical_path_s: float  # the longest chain of dependencies: no schedule beats it
     overhead_per_task_ms: float
     tasks: int
     bound_s: float  # max(critical path, LLM time / slots)
     slot_bound_s: float  # the same, knowing LLM work cannot start before its inputs exist
     run_dir: str
-    overhead: dict | None = None  # the critical path's gaps by part (telemetry/overhead.py)
-    # Of overhead_per_task_ms, the time tasks on the path waited for a free task process: the
+    overhead: dict | None = None  # the executed chain's gaps by part (telemetry/overhead.py)
+    # Of overhead_per_task_ms, the time tasks on the chain waited for a free task process: the
     # worker count's capacity, not the cost of scheduling.
     busy_per_task_ms: float | None = None
-    path_stages: list[dict] | None = None  # the critical path task by task, in seconds
+    path_stages: list[dict] | None = None  # the executed chain task by task, in seconds
     status_at_40: dict | None = None  # `status` at 40% of the makespan against what happened (--status-check)
     cpu_s: float | None = None  # the run's CPU seconds, tasks and run process
     path_depth: int | None = None  # LLM calls on the critical path, one after another
+    # The chain that set the makespan: its tasks' seconds summed (telemetry/critical_path.py).
+    executed_chain_s: float | None = None
+    # As the slot bound, for the sections printed [resources] print at a time; None: nothing printed.
+    print_bound_s: float | None = None
 
 
-def path_stages(events: list[Event], task_ids: list[str]) -> list[dict]:
-    """Each task on the critical path: its stage, item, seconds, LLM seconds and output tokens."""
+def path_stages(events: list[Event], task_ids: list[str], waits: list[dict] = ()) -> list[dict]:
+    """Each task of a chain: its stage, item, seconds, LLM seconds and output tokens, and, where it
+    waited for a resource (RunStats.resource_waits), the resource and the stage that held it."""
+    waited = {wait["task_id"]: wait for wait in waits}
     finals = final_executions(events)
     calls: dict[str | None, list[LLMCallEvent]] = {}
     for call in of_kind(events, LLMCallEvent):
@@ -67,7 +73,9 @@ def path_stages(events: list[Event], task_ids: list[str]) -> list[dict]:
         end, own = finals[task_id], calls.get(task_id, [])
         rows.append({"stage": end.task_family, "item": end.item, "seconds": round(end.seconds, 3),
                      "llm_s": round(sum(c.call_seconds for c in own), 3),
-                     "output_tokens": sum(c.output_tokens or 0 for c in own)})
+                     "output_tokens": sum(c.output_tokens or 0 for c in own)}
+                    | ({"waited_for": waited[task_id]["resource"], "held_by": waited[task_id]["holder_family"]}
+                       if task_id in waited else {}))
     return rows
 
 
@@ -79,14 +87,15 @@ def bench_config(time_scale: float, seed: int, latency_model: str = "stage_range
 def overhead_per_task_ms(stats, workers: int) -> float:
     """Time the run spent between tasks, per task, on the chain that set its makespan.
 
-    With one worker that chain is every task in turn; with more it is the critical path.
-    What remains of the makespan after the tasks' own durations is scheduling, process
-    start-up and polling: the pipeline's overhead.
+    With one worker that chain is every task in turn; with more it is the executed chain, where
+    a task that waited for a print or LLM slot follows the task it took the slot from: the queue
+    is that task's work, not a gap. What remains of the makespan after the chain's own durations
+    is scheduling, process start-up and polling: the pipeline's overhead.
     """
     if workers == 1:
         chain_s, chain_len = stats.task_seconds, max(stats.executions, 1)
     else:
-        chain_s, chain_len = stats.critical_path_seconds, max(len(stats.critical_path), 1)
+        chain_s, chain_len = stats.executed_chain_seconds, max(len(stats.executed_chain), 1)
     return max(0.0, stats.makespan_seconds - chain_s) / chain_len * 1000
 
 
@@ -107,6 +116,11 @@ def run_once(root: Path, config_path: Path, prompt_id: str, workers: int, llm_sl
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise PipelineError(f"bench run with {workers} workers failed ({last}); see {run_dir}")
+    return measured_run(run_dir, workers, llm_slots, watcher)
+
+
+def measured_run(run_dir: Path, workers: int, llm_slots: int, watcher: StatusWatcher | None = None) -> BenchRun:
+    """A bench run's figures, from its run folder's telemetry."""
     events = load_events(run_dir)
     stats = stats_from_events(events, run_dir)
     return BenchRun(
@@ -116,8 +130,11 @@ def run_once(root: Path, config_path: Path, prompt_id: str, workers: int, llm_sl
         overhead_per_task_ms=round(overhead_per_task_ms(stats, workers), 1), tasks=stats.tasks,
         bound_s=round(max(stats.critical_path_seconds, stats.llm_seconds / llm_slots), 3),
         slot_bound_s=round(slot_lower_bound(events, llm_slots), 3), run_dir=str(run_dir),
-        overhead=stats.overhead, path_stages=(path := path_stages(events, stats.critical_path)),
-        path_depth=sum(1 for row in path if row["llm_s"] > 0), busy_per_task_ms=_busy_per_task_ms(stats.overhead),
+        overhead=stats.overhead, path_stages=path_stages(events, stats.executed_chain, stats.resource_waits),
+        path_depth=sum(1 for row in path_stages(events, stats.critical_path) if row["llm_s"] > 0),
+        busy_per_task_ms=_busy_per_task_ms(stats.overhead), executed_chain_s=round(stats.executed_chain_seconds, 3),
+        print_bound_s=round(slot_lower_bound(events, stats.print_slots, "print"), 3)
+        if stats.print_seconds and stats.print_slots else None,
         cpu_s=round(stats.cpu_seconds, 2), status_at_40=accuracy_at(watcher.looks, events) if watcher else None)
 
 
@@ -186,8 +203,10 @@ def format_bench_models(result: dict) -> str:
     return "\n\n".join(f"== latency model: {model} ==\n{format_bench(one)}" for model, one in result.items())
 
 
-_RATIO_KEYS = ("speedup", "ceiling", "efficiency", "makespan_over_bound", "makespan_over_slot_bound")
-_RUN_KEYS = ("makespan_s", "critical_path_s", "sum_llm_s", "overhead_per_task_ms", "busy_per_task_ms", "path_depth")
+_RATIO_KEYS = ("speedup", "ceiling", "efficiency", "makespan_over_bound", "makespan_over_slot_bound",
+               "makespan_over_print_bound")
+_RUN_KEYS = ("makespan_s", "critical_path_s", "executed_chain_s", "sum_llm_s", "overhead_per_task_ms",
+             "busy_per_task_ms", "path_depth")
 
 
 def _ratios(runs: list[BenchRun]) -> dict:
@@ -203,9 +222,11 @@ def _ratios(runs: list[BenchRun]) -> dict:
 
     return {"speedup": ratio(first.makespan_s, largest.makespan_s),
             "ceiling": ratio(first.makespan_s, largest.critical_path_s),
-            "efficiency": ratio(largest.critical_path_s, largest.makespan_s),
+            # The chain that set the makespan, not the critical path: a print queue is no overhead.
+            "efficiency": ratio(largest.executed_chain_s or largest.critical_path_s, largest.makespan_s),
             "makespan_over_bound": ratio(largest.makespan_s, largest.bound_s),
-            "makespan_over_slot_bound": ratio(largest.makespan_s, largest.slot_bound_s)}
+            "makespan_over_slot_bound": ratio(largest.makespan_s, largest.slot_bound_s),
+            "makespan_over_print_bound": ratio(largest.makespan_s, largest.print_bound_s or 0)}
 
 
 def spread(values: list[float | None]) -> dict:
@@ -252,25 +273,32 @@ def format_overhead_parts(runs: list[dict]) -> str:
 
 
 def format_path(run: dict) -> str:
-    """The critical path of one run, stage by stage, in seconds (and in the latency model's
-    units before --time-scale, where a long answer shows as many output tokens)."""
-    lines = [f"critical path at {run['workers']} workers, {run['critical_path_s']:.2f} s, "
-             f"{run.get('path_depth')} LLM calls deep, stage by stage:",
+    """The chain that set one run's makespan, stage by stage, in seconds (and in the latency
+    model's units before --time-scale, where a long answer shows as many output tokens); a stage
+    that waited for a print or LLM slot names the stage it took the slot from."""
+    chain_s = run.get("executed_chain_s") or run["critical_path_s"]
+    lines = [f"chain that set the makespan at {run['workers']} workers, {chain_s:.2f} s of work "
+             f"(critical path {run['critical_path_s']:.2f} s, {run.get('path_depth')} LLM calls deep), stage by stage:",
              f"  {'stage':<34} {'seconds':>8} {'LLM s':>7} {'tokens out':>10}"]
     for row in run.get("path_stages") or []:
         name = row["stage"] + (f" #{row['item']}" if row["item"] is not None else "")
-        lines.append(f"  {name:<34} {row['seconds']:>8.3f} {row['llm_s']:>7.3f} {row['output_tokens']:>10}")
+        waited = (f"  waited for a{'n' if row['waited_for'] == 'llm' else ''} {row['waited_for']} slot held by "
+                  f"{row['held_by']}") if row.get("waited_for") else ""
+        lines.append(f"  {name:<34} {row['seconds']:>8.3f} {row['llm_s']:>7.3f} {row['output_tokens']:>10}{waited}")
     return "\n".join(lines)
 
 
 def format_bench(result: dict) -> str:
     header = f"{'workers':>7} {'slots':>5} {'makespan s':>10} {'LLM calls':>9} {'sum LLM s':>9} " \
-             f"{'crit path s':>11} {'bound s':>8} {'slot bound s':>12} {'overhead ms/task':>16}"
+             f"{'crit path s':>11} {'chain s':>8} {'bound s':>8} {'slot bound s':>12} {'print bound s':>13} " \
+             f"{'overhead ms/task':>16}"
     lines = [header, "-" * len(header)]
     for r in result["runs"]:
+        print_bound = "-" if r.get("print_bound_s") is None else f"{r['print_bound_s']:.2f}"
+        chain = "-" if r.get("executed_chain_s") is None else f"{r['executed_chain_s']:.2f}"
         lines.append(f"{r['workers']:>7} {r['llm_slots']:>5} {r['makespan_s']:>10.2f} {r['llm_calls']:>9} "
-                     f"{r['sum_llm_s']:>9.2f} {r['critical_path_s']:>11.2f} {r['bound_s']:>8.2f} {r['slot_bound_s']:>12.2f} "
-                     f"{r['overhead_per_task_ms']:>16.1f}")
+                     f"{r['sum_llm_s']:>9.2f} {r['critical_path_s']:>11.2f} {chain:>8} {r['bound_s']:>8.2f} "
+                     f"{r['slot_bound_s']:>12.2f} {print_bound:>13} {r['overhead_per_task_ms']:>16.1f}")
     lines.append("")
     summary = result["summary"]
     runs = result["runs"]
@@ -279,18 +307,21 @@ def format_bench(result: dict) -> str:
     lines.append(f"speedup (workers {runs[0]['workers']} -> {largest}){of}: {_spread_text(summary['speedup'], 'x')}")
     lines.append(f"ceiling (makespan at {runs[0]['workers']} / critical path at {largest}): "
                  f"{_spread_text(summary['ceiling'], 'x')}: no schedule of this graph beats it")
-    lines.append(f"efficiency (critical path / makespan) at {largest}: {_spread_text(summary['efficiency'])}")
+    lines.append(f"efficiency (chain that set the makespan / makespan) at {largest}: "
+                 f"{_spread_text(summary['efficiency'])}")
     at_depth = summary["by_workers"][str(largest)].get("path_depth")
     if at_depth:
         # A median of two whole depths can be whole yet a float: "14 LLM calls", not "14.0".
         at_depth = {key: int(v) if isinstance(v, float) and v.is_integer() else v for key, v in at_depth.items()}
         lines.append(f"critical path depth at {largest}: {_spread_text(at_depth, ' LLM calls')}")
     at = summary["by_workers"][str(largest)]
-    lines.append(f"overhead per task on the critical path at {largest}: {_spread_text(at['overhead_per_task_ms'], ' ms')}")
+    lines.append(f"overhead per task on the chain that set the makespan at {largest}: "
+                 f"{_spread_text(at['overhead_per_task_ms'], ' ms')}")
     lines.append(f"  of which waiting for a free task process (all {largest} busy): {_spread_text(at['busy_per_task_ms'], ' ms')}")
     lines.append(format_overhead_parts(runs))
     lines.append(f"makespan / bound: {_spread_text(summary['makespan_over_bound'])}   "
-                 f"makespan / slot bound: {_spread_text(summary['makespan_over_slot_bound'])}")
+                 f"makespan / slot bound: {_spread_text(summary['makespan_over_slot_bound'])}   "
+                 f"makespan / print bound: {_spread_text(summary['makespan_over_print_bound'])}")
     at_largest = sorted((r for r in runs if r["workers"] == largest), key=lambda r: r["makespan_s"])
     lines.append(format_path(at_largest[len(at_largest) // 2]))  # the run of median makespan
     for r in runs:
