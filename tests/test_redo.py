@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
-from support.crafted import CraftedEnd, build_crafted, copy_of, crafted_files, finished_crafted
+from support.crafted import CRAFTED_GRAPH as GRAPH
+from support.crafted import copy_of, crafted_files, finished_crafted, revise_crafted
 from support.executor_fakes import VALID, Answer, ScriptedLLM, make
 
 from planexe_pipeline.errors import InputError
 from planexe_pipeline.llm.executor import REMARK_HEADING
 from planexe_pipeline.records import read_record
 from planexe_pipeline.tasks import revision
-from planexe_pipeline.tasks.graph import PlanGraph
-from planexe_pipeline.telemetry.event_log import read_events
-from planexe_pipeline.telemetry.events import LLMCallEvent, TaskEvent
 
-GRAPH = PlanGraph.build(CraftedEnd)
 NOTE = "Keep the budget under 2 M EUR"
 
 
@@ -52,13 +48,8 @@ def plan(finished, tmp_path) -> Path:
 def redo(run_dir: Path, stage: str, item: int | None = None, note: str | None = None) -> tuple[list, set, int]:
     keys = revision.redo_targets(GRAPH, str(run_dir), stage, item)
     revision.ask_again(GRAPH, str(run_dir), keys, remark=note, model=None)
-    found = revision.plan_revision(GRAPH, str(run_dir))
-    revision.apply(found, GRAPH)
-    started = time.time()
-    assert build_crafted(run_dir)
-    ran = {(e.task_family, e.item) for e in read_events(run_dir, TaskEvent)
-           if e.is_end and e.status == "ok" and e.start >= started}
-    return found.redo, ran, sum(1 for e in read_events(run_dir, LLMCallEvent) if e.ok and e.start >= started)
+    found, ran, calls = revise_crafted(run_dir)
+    return found.redo, ran, calls
 
 
 def test_one_fan_out_item_with_a_note_redoes_that_item_its_merge_and_what_follows_nothing_else(plan, finished):

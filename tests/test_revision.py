@@ -8,21 +8,17 @@ Leaf's text) -> End.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import luigi
 import pytest
-from support.crafted import CraftedEnd, build_crafted, copy_of, crafted_files, finished_crafted
+from support.crafted import CRAFTED_GRAPH as GRAPH
+from support.crafted import copy_of, crafted_files, finished_crafted, revise_crafted
 
 from planexe_pipeline.errors import InputError
 from planexe_pipeline.records import read_record
 from planexe_pipeline.tasks import revision
-from planexe_pipeline.tasks.graph import PlanGraph
-from planexe_pipeline.telemetry.event_log import read_events
-from planexe_pipeline.telemetry.events import LLMCallEvent, TaskEvent
 
-GRAPH = PlanGraph.build(CraftedEnd)
 EVERY_TASK_AFTER_THE_NOTES = {("CraftedThingNotes", None), ("CraftedLeaf", None), ("CraftedSummary", None),
                               ("CraftedEnd", None)}
 
@@ -43,20 +39,8 @@ def edit_json(path: Path, **changes) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n")
 
 
-def revise(run_dir: Path) -> tuple[revision.Revision, set, int]:
-    """Plan the revision, apply it and run the plan again: (the revision, the tasks run, the LLM calls made)."""
-    found = revision.plan_revision(GRAPH, str(run_dir))
-    revision.apply(found, GRAPH)
-    started = time.time()
-    assert build_crafted(run_dir)
-    ran = {(e.task_family, e.item) for e in read_events(run_dir, TaskEvent)
-           if e.is_end and e.status == "ok" and e.start >= started}
-    calls = sum(1 for e in read_events(run_dir, LLMCallEvent) if e.ok and e.start >= started)
-    return found, ran, calls
-
-
 def check(plan: Path, finished: Path, edited: set[str], expected: set) -> revision.Revision:
-    found, ran, calls = revise(plan)
+    found, ran, calls = revise_crafted(plan)
     assert set(found.redo) == expected == ran
     assert calls == found.llm_calls == sum(1 for family, _ in expected if GRAPH.nodes[family].llm)
     before, after = crafted_files(finished), crafted_files(plan)
@@ -135,11 +119,11 @@ def test_an_edit_that_no_longer_fits_names_the_file_and_field_and_changes_nothin
 
 def test_a_deleted_output_is_made_again_with_what_depends_on_it(plan, finished):
     (plan / "103-crafted_things.md").unlink()
-    found, ran, _ = revise(plan)
+    found, ran, _ = revise_crafted(plan)
     assert ("CraftedThings", None) in ran and set(found.redo) == ran
     assert crafted_files(plan) == crafted_files(finished)  # the same inputs make the same files
 
 
 def test_an_unchanged_plan_redoes_nothing(plan, finished):
-    found, ran, calls = revise(plan)
+    found, ran, calls = revise_crafted(plan)
     assert found.line() is None and ran == set() and calls == 0 and crafted_files(plan) == crafted_files(finished)

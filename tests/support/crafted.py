@@ -11,6 +11,7 @@ its graph test) never sees them.
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import luigi
@@ -19,10 +20,14 @@ from pydantic import BaseModel, Field
 from planexe_pipeline.llm.executor import LLMExecutor
 from planexe_pipeline.records import RECORDS_DIR
 from planexe_pipeline.stages.markdown import bullets, document, user_prompt
+from planexe_pipeline.tasks import revision
 from planexe_pipeline.tasks.base import PLAN_TASKS, LLMStage, MarkdownStage, PlanTask
 from planexe_pipeline.tasks.fanout import FanOutItem, FanOutMerge
+from planexe_pipeline.tasks.graph import PlanGraph
 from planexe_pipeline.tasks.inputs import Input
 from planexe_pipeline.tasks.setup import IDEA
+from planexe_pipeline.telemetry.event_log import read_events
+from planexe_pipeline.telemetry.events import LLMCallEvent, TaskEvent
 
 
 class Idea(BaseModel):
@@ -139,6 +144,7 @@ for _cls in CRAFTED:
     PLAN_TASKS.pop(_cls.task_family, None)
 
 
+CRAFTED_GRAPH = PlanGraph.build(CraftedEnd)
 PROMPT_TEXT = "Open a small bakery in Lyon with two founders and a wood-fired oven."
 LLM = "simulated-instant"
 
@@ -147,6 +153,19 @@ def build_crafted(run_dir, workers: int = 1, **params) -> bool:
     """Make (or go on with) the crafted plan in this process, as Luigi's own command line would."""
     root = CraftedEnd(run_dir=str(run_dir), prompt=PROMPT_TEXT, llm=LLM, start_date="2027-01-04", **params)
     return luigi.build([root], workers=workers, local_scheduler=True, log_level="WARNING")
+
+
+def revise_crafted(run_dir: Path) -> tuple[revision.Revision, set, int]:
+    """Plan the revision, apply it and run the crafted plan again: (the revision, the tasks run as
+    (family, item), the LLM calls made)."""
+    found = revision.plan_revision(CRAFTED_GRAPH, str(run_dir))
+    revision.apply(found, CRAFTED_GRAPH)
+    started = time.time()
+    assert build_crafted(run_dir)
+    ran = {(e.task_family, e.item) for e in read_events(run_dir, TaskEvent)
+           if e.is_end and e.status == "ok" and e.start >= started}
+    calls = sum(1 for e in read_events(run_dir, LLMCallEvent) if e.ok and e.start >= started)
+    return found, ran, calls
 
 
 def copy_of(finished: Path, tmp_path: Path) -> Path:
