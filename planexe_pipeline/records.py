@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from planexe_pipeline.run_folder import write_whole
+
 RECORDS_DIR = "records"
 
 
@@ -89,11 +91,7 @@ def read_record(run_dir: str | os.PathLike, name: str) -> OutputRecord | None:
 
 def write_record(run_dir: str | os.PathLike, name: str, record: OutputRecord) -> None:
     """Whole or not at all: a temporary file renamed over the record."""
-    path = record_path(run_dir, name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(record.to_json(), encoding="utf-8")
-    os.replace(temporary, path)
+    write_whole(record_path(run_dir, name), record.to_json())
 
 
 def call_version(system_prompt: str, schema: dict) -> str:

@@ -57,9 +57,19 @@ def no_run_while(run_dir: Path, doing: str) -> Iterator[None]:
         os.close(fd)  # closing releases the flock
 
 
-# The temporary files of a write cut short: Luigi's (<file>-luigi-tmp-<digits>), and those of the
-# records and the settings (.<file>.<pid>.tmp).
+# The temporary files of a write cut short: Luigi's (<file>-luigi-tmp-<digits>), and write_whole's
+# (.<file>.<pid>.tmp).
 INTERRUPTED_WRITES = ("*-luigi-tmp-*", ".*.tmp")
+
+
+def write_whole(path: Path, text: str) -> None:
+    """`text` written whole or not at all: to a temporary file of this process's own (several
+    processes may write the same file: a scaled-out plan's workers), then renamed over `path`. A
+    kill leaves only the temporary file, which a run removes (remove_interrupted_writes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
 
 
 def remove_interrupted_writes(run_dir: Path) -> None:

@@ -34,6 +34,7 @@ from planexe_pipeline.llm.config import (ModelEntry, config_path, load_llm_confi
                                          parse_models, resolve_models)
 from planexe_pipeline.llm.retry_policy import RetryPolicy
 from planexe_pipeline.prompt_input import check_start_date
+from planexe_pipeline.run_folder import write_whole
 from planexe_pipeline.settings import pipeline, retry_policy
 
 SETTINGS_FILE = "run_settings.json"
@@ -197,9 +198,7 @@ def record(run_dir: str | os.PathLike, settings: RunSettings) -> None:
     except OSError:
         unchanged = False
     if not unchanged:
-        temporary = path.with_name(f".{SETTINGS_FILE}.{os.getpid()}.tmp")
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
+        write_whole(path, text)
     _KNOWN[os.path.abspath(run_dir)] = (_state(path), settings)
 
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from planexe_pipeline.errors import InputError
+from planexe_pipeline.run_folder import write_whole
 from planexe_pipeline.settings import mcp
 
 STATE_DIR = ".mcp"
@@ -106,7 +107,7 @@ class Root:
             return None
 
     def save(self, job: Job) -> None:
-        _write_atomically(self.jobs_dir / f"{job.run_id}.json", json.dumps(dataclasses.asdict(job), indent=1))
+        write_whole(self.jobs_dir / f"{job.run_id}.json", json.dumps(dataclasses.asdict(job), indent=1))
 
     def jobs(self) -> list[Job]:
         found = (self.load(p.stem) for p in sorted(self.jobs_dir.glob("*.json")))
@@ -120,13 +121,9 @@ class Root:
         return value if isinstance(value, int) and value >= 1 else mcp().max_running
 
     def set_max_running(self, value: int) -> None:
-        _write_atomically(self.state_dir / "settings.json", json.dumps({"max_running": value}))
+        write_whole(self.state_dir / "settings.json", json.dumps({"max_running": value}))
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 def process_alive(job: Job) -> bool:
@@ -172,7 +169,7 @@ def submit(root: Root, job: Job, prompt: str | None = None) -> None:
                 current.state == "running" and process_alive(current))):
             raise InputError(f"run {job.run_id} is {current.state} already")
         if prompt is not None:
-            _write_atomically(root.prompt_path(job.run_id), prompt)
+            write_whole(root.prompt_path(job.run_id), prompt)
         job.state, job.queued_at, job.cancelled = "queued", time.time(), False
         root.save(job)
     dispatch(root)

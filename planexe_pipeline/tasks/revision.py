@@ -31,6 +31,7 @@ from pydantic import ValidationError
 
 from planexe_pipeline.errors import InputError
 from planexe_pipeline.records import OutputRecord, file_fingerprint, fingerprint, read_record, relative, write_record
+from planexe_pipeline.run_folder import write_whole
 from planexe_pipeline.stages.markdown import FLAGS_KEY
 from planexe_pipeline.tasks.fanout import FanOutMerge
 from planexe_pipeline.tasks.graph import Key, PlanGraph, RunGraph, StageNode
@@ -122,7 +123,7 @@ def apply(revision: Revision, graph: PlanGraph, record_unrecorded: bool = True) 
     outputs written before records."""
     run_dir, run = revision.run_dir, revision._run
     for name, text in revision.rendered.items():
-        _write_whole(Path(run_dir) / name, text)
+        write_whole(Path(run_dir) / name, text)
     for key, files in revision.edited.items():
         record = revision._records[key]
         record.outputs = _fingerprints(run.task(key, run_dir))
@@ -230,14 +231,8 @@ def edit(graph: PlanGraph, run_dir: str, name: str, text: str) -> Revision:
     it is written; what a run of the folder would then redo."""
     key = task_writing(graph, run_dir, name)
     checked_text(graph, key, name, text, where=name)
-    _write_whole(Path(run_dir) / name, text)
+    write_whole(Path(run_dir) / name, text)
     return plan_revision(graph, str(run_dir))
-
-
-def _write_whole(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 # Runs checked in this process: a run checks its folder once, before it starts (runner.py), and a

@@ -23,6 +23,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from planexe_pipeline.run_folder import write_whole
 from planexe_pipeline.telemetry.event_log import host_label, telemetry_dir
 
 RUN_ID_FILE = "run_id.json"
@@ -67,9 +68,7 @@ def _read(path: Path) -> RunIdentity | None:
 
 
 def _write(path: Path, identity: RunIdentity) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    temporary.write_text(json.dumps(asdict(identity), sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    write_whole(path, json.dumps(asdict(identity), sort_keys=True) + "\n")
 
 
 class _FolderLock:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from planexe_pipeline.run_folder import write_whole
 from planexe_pipeline.telemetry.event_log import telemetry_dir
 from planexe_pipeline.telemetry.events import Event, TaskEvent
 
@@ -117,11 +118,8 @@ def expected_work_path(run_dir: str | os.PathLike) -> Path:
 
 def write_expected_work(run_dir: str | os.PathLike, work: ExpectedWork) -> Path:
     path = expected_work_path(run_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Written whole, then renamed: the workers of a scaled-out plan each write it as they start.
-    partial = path.with_name(f".{path.name}.{os.getpid()}")
-    partial.write_text(json.dumps(work.to_record(), indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    partial.replace(path)
+    # The workers of a scaled-out plan each write it as they start.
+    write_whole(path, json.dumps(work.to_record(), indent=1, sort_keys=True) + "\n")
     return path
 
 

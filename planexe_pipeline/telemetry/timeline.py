@@ -13,6 +13,7 @@ from html import escape
 from pathlib import Path
 from typing import Callable
 
+from planexe_pipeline.run_folder import write_whole
 from planexe_pipeline.telemetry.critical_path import run_intervals
 from planexe_pipeline.telemetry.event_log import of_kind
 from planexe_pipeline.telemetry.events import Event, ProviderLimitEvent
@@ -393,10 +394,7 @@ def render_timeline_html(run_dir: str | os.PathLike) -> str:
 def write_timeline(run_dir: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
     page = render_timeline_html(run_dir)
     target = Path(out) if out is not None else Path(run_dir) / "timeline.html"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Write then rename, so a browser refreshing the page never sees half a file; a name of its
-    # own per process, as the workers of a scaled-out plan all write it when the plan completes.
-    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
-    partial.write_text(page, encoding="utf-8")
-    partial.replace(target)
+    # Whole, so a browser refreshing the page never sees half a file; the workers of a scaled-out
+    # plan all write it when the plan completes.
+    write_whole(target, page)
     return target

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from planexe_pipeline.run_folder import write_whole
 from planexe_pipeline.variants.diff import PlanDiff
 
 _ENV = Environment(loader=FileSystemLoader(str(Path(__file__).parent / "templates")), autoescape=True,
@@ -33,8 +34,5 @@ def render_diff_html(diff: PlanDiff) -> str:
 
 def write_diff_html(diff: PlanDiff, out: Path) -> Path:
     """Written whole or not at all (a temporary file renamed), like every file of a plan."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.partial")
-    partial.write_text(render_diff_html(diff), encoding="utf-8")
-    partial.replace(out)
+    write_whole(out, render_diff_html(diff))
     return out
