@@ -79,6 +79,10 @@ class export(luigi.Config):  # noqa: N801 - luigi names config sections after th
         except ValueError as exc:
             raise InputError(f"[export] formats: {exc}") from None
 
+    def writes(self, fmt: ExportFormat) -> bool:
+        """Whether this run writes the format: chosen here, and its libraries installed."""
+        return fmt in self.chosen() and not fmt.missing()
+
 
 class mcp(luigi.Config):  # noqa: N801 - luigi names config sections after the class
     """planexe-pipeline mcp: the plans it runs under its root folder, and what a client may ask of it."""

@@ -85,6 +85,7 @@ class PlanTask(luigi.Task):
     group: ClassVar[str]
     section: ClassVar[Section | None] = None
     files: ClassVar[dict[str, str]] = {}  # output key -> file name; derived from the above
+    binary: ClassVar[bool] = False  # its files are bytes, not text (the PDF and Word exports)
     text_output: ClassVar[str] = "md"  # the output a reader annotating `str` gets
     inputs: ClassVar[dict[str, Input]] = {}  # what it reads (tasks/inputs.py)
     # task family -> Luigi priority, filled by the module that knows the whole graph
@@ -146,13 +147,17 @@ class PlanTask(luigi.Task):
         return {key: self.target(name) for key, name in self.files.items()}
 
     def target(self, name: str) -> luigi.LocalTarget:
-        return luigi.LocalTarget(os.path.join(self.run_dir, name))
+        # Bytes as they are for a file of bytes (a PDF); text through Luigi's default format.
+        return luigi.LocalTarget(os.path.join(self.run_dir, name), format=luigi.format.Nop if self.binary else None)
 
     def complete(self) -> bool:
         """Every output exists and reads back, and its record is not stale (its inputs changed, or
         someone asked for it again: tasks/revision.py). A truncated write (a full disk on another
         host) in a folder without records makes the task not done, so a run redoes it instead of
-        failing downstream on every resume."""
+        failing downstream on every resume. A task the run does not run (in_this_run) is done,
+        without a file, so what requires it runs."""
+        if not self.in_this_run():
+            return True
         if self.check_folder is not None:
             self.check_folder()
         outputs = luigi.task.flatten(self.output())

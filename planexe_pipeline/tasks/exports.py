@@ -11,10 +11,7 @@ installed (the `export` extra), is done without a file: the run says so in one l
 
 from __future__ import annotations
 
-import os
 from typing import Any, ClassVar
-
-import luigi
 
 from planexe_pipeline.export.formats import FORMATS, ExportFormat
 from planexe_pipeline.report import assemble
@@ -52,18 +49,13 @@ class ExportTask(PlanTask):
             EXPORTS[cls.format.name] = cls
         super().__init_subclass__(**kwargs)
 
+    binary = True
+
     @classmethod
     def in_this_run(cls) -> bool:
-        """Whether this run writes the format: chosen in [export] formats, its libraries installed."""
-        return cls.format in export().chosen() and not cls.format.missing()
-
-    def written(self) -> bool:
-        return self.in_this_run()
-
-    def complete(self) -> bool:
         # A format this run does not write is no step of its plan: done, without a file, so
         # FullPlan runs; the run's closing lines say which extra it lacks.
-        return super().complete() if self.written() else True
+        return export().writes(cls.format)
 
     def arguments(self) -> dict[str, Any]:
         """The keywords of the format's write(), read from this task's inputs."""
@@ -71,9 +63,6 @@ class ExportTask(PlanTask):
 
     def title(self) -> str:
         return report_title(self.read("purpose", PlanPurpose).topic)
-
-    def target(self, name: str) -> luigi.LocalTarget:
-        return luigi.LocalTarget(os.path.join(self.run_dir, name), format=luigi.format.Nop)  # bytes
 
     def run(self):
         data = self.format.writer().write(**self.arguments())

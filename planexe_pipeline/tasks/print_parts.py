@@ -10,11 +10,8 @@ files, each with its record, so a revised section prints its own parts again and
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from typing import ClassVar
-
-import luigi
 
 from planexe_pipeline.export.formats import FORMATS
 from planexe_pipeline.report import assemble
@@ -68,10 +65,11 @@ class PrintPart(PlanTask):
                 inputs["wbs"] = Input(wbs, "the work breakdown's levels, counted above the chart")
         return inputs
 
+    binary = True
+
     @classmethod
     def in_this_run(cls) -> bool:
-        """Whether this run writes the format: chosen in [export] formats, its libraries installed."""
-        return FORMATS[cls.format_name] in export().chosen() and not FORMATS[cls.format_name].missing()
+        return export().writes(FORMATS[cls.format_name])  # no part of a format the run does not write
 
     @property
     def priority(self) -> int:  # type: ignore[override]
@@ -80,12 +78,6 @@ class PrintPart(PlanTask):
         # Below every LLM call's priority (its remaining path, in seconds), so it lifts no call.
         return {"gantt": 3, "wbs": 2}.get(self.section_task.section.page_part, 1) if self.format_name == "pdf" \
             else 1 if self.section_task.section.page_part == "gantt" else 0
-
-    def complete(self) -> bool:
-        return super().complete() if self.in_this_run() else True  # no file of a format the run does not write
-
-    def target(self, name: str) -> luigi.LocalTarget:
-        return luigi.LocalTarget(os.path.join(self.run_dir, name), format=luigi.format.Nop)  # bytes
 
     def run(self):
         """The part, written whole or not at all (`planexe-pipeline export` calls it for a format the

@@ -178,10 +178,10 @@ def _gantt(executions: list[TaskExecution], lanes: list[int], labels: list[str],
     for run, lane in zip(executions, lanes):
         bx, bw = x(run.start), max(x(run.end) - x(run.start), 1.5)
         by = top + lane * LANE + (LANE - BAR) / 2
-        is_critical = run.status == "ok" and run.task_id in chain_notes
+        on_chain = run.status == "ok" and run.task_id in chain_notes
         classes = ["bar", f"group-{run.group or 'other'}", f"status-{run.status}"]
         style = [f'fill="{colours.get(run.group, OTHER_COLOUR)}"']
-        if is_critical:
+        if on_chain:
             classes.append("critical")
             style.append('stroke="#111" stroke-width="2.2"')
             boxes[run.task_id] = (bx, bx + bw, by + BAR / 2)
@@ -192,7 +192,7 @@ def _gantt(executions: list[TaskExecution], lanes: list[int], labels: list[str],
         else:
             style.append('stroke="#fff" stroke-width="0.6"')
         name = run.family + ("" if run.item is None else f" [{run.item}]")
-        tip = f"{name}\n{_seconds_label(run.seconds)}, {run.status}" + (f"\n{chain_notes[run.task_id]}" if is_critical else "")
+        tip = f"{name}\n{_seconds_label(run.seconds)}, {run.status}" + (f"\n{chain_notes[run.task_id]}" if on_chain else "")
         if run.taken_over_from:
             classes.append("taken-over")
             tip += f"\ntaken over from lost worker {run.taken_over_from}"
